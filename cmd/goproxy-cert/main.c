@@ -1,0 +1,100 @@
+/* goproxy-cert: dispatch to a subcommand by exact name. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+
+#include <gnutls/gnutls.h>
+
+#include "cli.h"
+#include "log.h"
+
+struct cli_ctx cli = { .prog = "goproxy-cert" };
+
+static const struct subcommand subcommands[] = {
+	{ "check", cmd_check, "check the certificates on disk (offline); exit code says the state",
+	  "check [-d DIR] [--days N] [--domain NAME]... [--json] [-q] [LINEAGE...]" },
+	{ "status", cmd_status, "show everything known about each certificate (text, JSON, Prometheus)",
+	  "status [-d DIR] [--json | --format text|json|prometheus] [LINEAGE...]" },
+	{ "issue", cmd_issue, "get a certificate for a set of names, only if needed",
+	  "issue -D NAME [-D NAME]... [-d DIR] [-n LINEAGE] [--server URL] [options]" },
+	{ "renew", cmd_renew, "renew every certificate that is due (cron-safe)",
+	  "renew [-d DIR] [LINEAGE...] [--days N] [--force] [--jitter S] [--concurrency N] [--json] [-q]" },
+	{ "revoke", cmd_revoke, "revoke a lineage's certificate",
+	  "revoke [-d DIR] LINEAGE [--reason N]" },
+	{ "account", cmd_account, "show, update, roll over or deactivate the ACME account",
+	  "account [-d DIR] show|update|rollover|deactivate [options]" },
+};
+
+#define N_SUB (sizeof(subcommands) / sizeof(subcommands[0]))
+
+static const struct subcommand *find_sub(const char *name)
+{
+	for (size_t i = 0; i < N_SUB; i++)
+		if (strcmp(subcommands[i].name, name) == 0)
+			return &subcommands[i];
+	return NULL;
+}
+
+void cli_print_sub_usage(FILE *f, const char *name)
+{
+	const struct subcommand *s = find_sub(name);
+
+	if (s == NULL)
+		return;
+	fprintf(f, "usage: %s %s\n  %s\n", cli.prog, s->usage, s->summary);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: %s COMMAND [OPTIONS]\n\ncommands:\n", cli.prog);
+	for (size_t i = 0; i < N_SUB; i++)
+		fprintf(f, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
+	fprintf(f, "  %-8s %s\n", "help", "show help for a command");
+	fprintf(f, "\nRun '%s help COMMAND' or '%s COMMAND --help' for the options of a command.\n"
+		   "See goproxy-cert(1) and goproxy-cert(5).\n", cli.prog, cli.prog);
+}
+
+static int help(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stdout);
+		return 0;
+	}
+	const struct subcommand *s = find_sub(argv[1]);
+	if (s == NULL)
+		return cli_usage_error(NULL, "no such command '%s'", argv[1]);
+	char *args[] = { (char *)s->name, (char *)"--help", NULL };
+	return s->fn(2, args);
+}
+
+int main(int argc, char **argv)
+{
+	const struct subcommand *s;
+	int rc;
+
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		return help(1, argv + 1);
+	if (strcmp(argv[1], "help") == 0)
+		return help(argc - 1, argv + 1);
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("%s %s (GnuTLS %s)\n", cli.prog, GPC_VERSION, gnutls_check_version(NULL));
+		return 0;
+	}
+	s = find_sub(argv[1]);
+	if (s == NULL)
+		return cli_usage_error(NULL, "unknown command '%s' (commands: check, status, issue, renew, revoke, account, help)", argv[1]);
+	cli_log_init();
+	rc = s->fn(argc - 1, argv + 1);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "%s: writing output: %s\n", cli.prog, strerror(errno));
+		if (rc == 0)
+			rc = EXIT_BAD;
+	}
+	return rc;
+}

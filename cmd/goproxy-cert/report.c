@@ -1,0 +1,3 @@
+#include "cli.h"
+/* Shared by check and status: collects and renders certificate reports. */
+typedef int gpc_report_placeholder;

@@ -1,0 +1,2 @@
+/* certstore: placeholder until this module lands. */
+typedef int gpc_certstore_placeholder;

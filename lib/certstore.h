@@ -1,0 +1,103 @@
+/* certstore: the certs directory (see man/goproxy-cert.5 and DESIGN.md).
+ *
+ *   DIR/cert.crt + DIR/priv.key          lineage "default" (Go-Proxy/GoDoxy layout)
+ *   DIR/NAME/cert.crt + DIR/NAME/priv.key lineage NAME
+ *   DIR/.state/                          0700, the tool's own records
+ *
+ * Everything the filesystem decides (paths, rename, flock) stays behind this
+ * API so that another backend (etcd) can sit beside the directory one. */
+#ifndef GPC_CERTSTORE_H
+#define GPC_CERTSTORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "error.h"
+
+#define CERTSTORE_DEFAULT "default"
+#define CERTSTORE_CERT_FILE "cert.crt"
+#define CERTSTORE_KEY_FILE "priv.key"
+#define CERTSTORE_STATE_DIR ".state"
+#define CERTSTORE_MAX_FILE (1024 * 1024) /* no cert/key file is larger */
+
+struct certstore;
+
+/* Resolve the directory: `dir` if non-NULL, else $GOPROXY_CERTS_DIR, else
+ * "./certs". Does not touch the filesystem. Returns a static/env string. */
+const char *certstore_default_dir(const char *dir);
+
+/* Open a certs directory for reading (and, later, writing). Fails with a
+ * clear error if it does not exist, is not a directory, or is not readable
+ * and searchable. Returns 0 and *out (free with certstore_free) or -1. */
+int certstore_open(const char *dir, struct certstore **out, struct gpc_error *err)
+	__attribute__((warn_unused_result));
+void certstore_free(struct certstore *cs);
+
+/* The directory path as given. */
+const char *certstore_dir(const struct certstore *cs);
+
+/* True if `name` is a valid lineage name: "default", or one path component
+ * of [A-Za-z0-9._-], not starting with '.', at most 64 bytes. */
+bool certstore_valid_name(const char *name);
+
+/* List the lineages present on disk: "default" first if DIR/cert.crt or
+ * DIR/priv.key exists, then every subdirectory (not starting with '.')
+ * holding cert.crt or priv.key, sorted by name. *names is a malloc'd array of
+ * malloc'd strings; free with certstore_names_free. Returns 0 or -1. */
+int certstore_list(struct certstore *cs, char ***names, size_t *n, struct gpc_error *err)
+	__attribute__((warn_unused_result));
+void certstore_names_free(char **names, size_t n);
+
+/* Paths of a lineage's files into caller buffers (each PATH_MAX). For
+ * "default": DIR/cert.crt and DIR/priv.key. Returns 0 or -1 (bad name). */
+int certstore_paths(const struct certstore *cs, const char *name, char *cert, size_t certsz,
+		    char *key, size_t keysz);
+
+/* Path of DIR/.state/REL into out. Does not create anything. Returns 0 or -1. */
+int certstore_state_path(const struct certstore *cs, const char *rel, char *out, size_t outsz);
+
+/* Create DIR/.state (0700) and DIR/.state/SUBDIR (0700) if missing, fixing a
+ * wrong mode on .state. SUBDIR may be NULL or nested ("challenges/http-01").
+ * Returns 0 or -1 (e.g. the certs dir is not writable: names uid/owner/mode). */
+int certstore_state_mkdir(struct certstore *cs, const char *subdir, struct gpc_error *err)
+	__attribute__((warn_unused_result));
+
+/* Take the store lock: flock(2) on DIR/.state/lock. `exclusive` for writers,
+ * shared for readers that need a pair to be consistent. `wait_secs` < 0:
+ * wait forever; 0: try once; > 0: give up after that many seconds
+ * (GPC_E_LOCKED, naming the lock file). A shared lock on a store whose
+ * .state cannot be created (read-only dir) succeeds without locking.
+ * Returns 0 or -1. Release with certstore_unlock (also done by free). */
+int certstore_lock(struct certstore *cs, bool exclusive, int wait_secs, struct gpc_error *err)
+	__attribute__((warn_unused_result));
+void certstore_unlock(struct certstore *cs);
+
+/* Read a lineage's cert and key files (each at most CERTSTORE_MAX_FILE) into
+ * the buffers, taking a shared lock around both reads when possible so the
+ * two belong together. Returns 0 or -1 (err names the file). */
+int certstore_read_pair(struct certstore *cs, const char *name, struct buf *cert,
+			struct buf *key, struct gpc_error *err) __attribute__((warn_unused_result));
+
+/* Replace a lineage's pair. Caller holds the exclusive lock. Creates DIR/NAME
+ * (0755) if needed. Both new files are staged and fsynced first; the current
+ * pair (if any) is copied to DIR/.state/archive/NAME/<UTC time>-<n>.{crt,key}
+ * (key 0600); then priv.key is renamed in, then cert.crt, then the directory is
+ * fsynced. On failure before the renames nothing on disk changes and no temp
+ * file is left. key_pem may be NULL to keep the current key (--reuse-key).
+ * Returns 0 or -1. */
+int certstore_write_pair(struct certstore *cs, const char *name, const char *cert_pem,
+			 size_t cert_len, const char *key_pem, size_t key_len, struct gpc_error *err)
+	__attribute__((warn_unused_result));
+
+/* Read / write a file under DIR/.state (REL like "lineages/www.json"),
+ * atomically, mode 0600, creating parent dirs 0700. read: a missing file is
+ * -1 with err->code == GPC_E_MISSING. Returns 0 or -1. */
+int certstore_state_read(struct certstore *cs, const char *rel, size_t max, struct buf *out,
+			 struct gpc_error *err) __attribute__((warn_unused_result));
+int certstore_state_write(struct certstore *cs, const char *rel, const void *data, size_t len,
+			  struct gpc_error *err) __attribute__((warn_unused_result));
+int certstore_state_remove(struct certstore *cs, const char *rel, struct gpc_error *err);
+
+#endif

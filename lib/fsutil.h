@@ -1,0 +1,46 @@
+/* fsutil: file reading and crash-safe writing. */
+#ifndef GPC_FSUTIL_H
+#define GPC_FSUTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "error.h"
+
+/* Read a regular file of at most `max` bytes into `out` (appended).
+ * Refuses directories, FIFOs and devices. Returns 0 or -1 with `err` set
+ * (naming the path; too large is GPC_E_INVALID). */
+int fs_read_file(const char *path, size_t max, struct buf *out, struct gpc_error *err)
+	__attribute__((warn_unused_result));
+
+/* Write `len` bytes to `path` atomically: temp file in the same directory
+ * (mkstemp), fchmod(mode), write, fsync, rename over `path`, fsync of the
+ * directory. On any failure the temp file is removed and `path` is untouched.
+ * Returns 0 or -1 with `err` set. */
+int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+		    struct gpc_error *err) __attribute__((warn_unused_result));
+
+/* Write to a temp file next to `path` (mode, fsync) without renaming; the
+ * temp path is stored in `tmp` (size tmpsz). Used to stage several files that
+ * are then renamed in a chosen order (fs_commit). Returns 0 or -1. */
+int fs_stage(const char *path, const void *data, size_t len, mode_t mode,
+	     char *tmp, size_t tmpsz, struct gpc_error *err) __attribute__((warn_unused_result));
+
+/* rename(tmp, path) then fsync the directory of `path`. Returns 0 or -1. */
+int fs_commit(const char *tmp, const char *path, struct gpc_error *err)
+	__attribute__((warn_unused_result));
+
+/* fsync the directory that contains `path`. Returns 0 or -1. */
+int fs_sync_parent(const char *path, struct gpc_error *err) __attribute__((warn_unused_result));
+
+/* mkdir -p with `mode` for every directory created; an existing directory
+ * is chmod'ed to `mode` only if `fix_mode` is set. Returns 0 or -1. */
+int fs_mkdirs(const char *path, mode_t mode, int fix_mode, struct gpc_error *err)
+	__attribute__((warn_unused_result));
+
+/* Join dir and name with one '/' into out (size outsz). Returns 0, or -1 if
+ * it does not fit. */
+int fs_join(char *out, size_t outsz, const char *dir, const char *name);
+
+#endif

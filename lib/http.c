@@ -1,0 +1,2 @@
+/* http: placeholder until this module lands. */
+typedef int gpc_http_placeholder;

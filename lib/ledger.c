@@ -1,0 +1,2 @@
+/* ledger: placeholder until this module lands. */
+typedef int gpc_ledger_placeholder;

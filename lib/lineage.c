@@ -1,0 +1,2 @@
+/* lineage: placeholder until this module lands. */
+typedef int gpc_lineage_placeholder;

@@ -1,0 +1,2 @@
+/* policy: placeholder until this module lands. */
+typedef int gpc_policy_placeholder;

@@ -1,0 +1,2 @@
+/* solver: placeholder until this module lands. */
+typedef int gpc_solver_placeholder;

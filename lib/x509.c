@@ -1,0 +1,2 @@
+/* x509: placeholder until this module lands. */
+typedef int gpc_x509_placeholder;
