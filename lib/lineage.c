@@ -1,2 +1,457 @@
-/* lineage: placeholder until this module lands. */
-typedef int gpc_lineage_placeholder;
+/* lineage: per-certificate settings in DIR/.state/lineages/NAME.json. */
+#include "lineage.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "buf.h"
+#include "log.h"
+#include "timeutil.h"
+
+#define LINEAGE_MAX_JSON (256 * 1024)
+
+struct lineage *lineage_new(const char *name)
+{
+	struct lineage *l = calloc(1, sizeof(*l));
+
+	if (l == NULL)
+		return NULL;
+	l->name = strdup(name);
+	l->key_type = strdup("ec256");
+	if (l->name == NULL || l->key_type == NULL) {
+		lineage_free(l);
+		return NULL;
+	}
+	return l;
+}
+
+static void free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+void lineage_free(struct lineage *l)
+{
+	if (l == NULL)
+		return;
+	free(l->name);
+	free_names(l->names, l->n_names);
+	free(l->ca_url);
+	free(l->ca_bundle);
+	free(l->email);
+	free(l->challenge);
+	free(l->solver);
+	free(l->solver_arg);
+	free(l->key_type);
+	free(l->profile);
+	free(l->preferred_chain);
+	free(l->deploy_hook);
+	free(l->ari_cert_id);
+	free(l->ari_explanation_url);
+	free(l->last_result);
+	free(l->last_error);
+	free(l);
+}
+
+int lineage_set_str(char **field, const char *value)
+{
+	char *copy = NULL;
+
+	if (value != NULL && (copy = strdup(value)) == NULL)
+		return -1;
+	free(*field);
+	*field = copy;
+	return 0;
+}
+
+bool lineage_is_wildcard(const char *s)
+{
+	return s[0] == '*' && s[1] == '.';
+}
+
+bool lineage_is_ip(const char *s)
+{
+	unsigned char tmp[16];
+
+	return inet_pton(AF_INET, s, tmp) == 1 || inet_pton(AF_INET6, s, tmp) == 1;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A DNS name (optionally "*." first) of letters, digits, '-', '.', '_'. */
+static bool valid_dns_name(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (lineage_is_wildcard(s))
+		s += 2;
+	if (len == 0 || len > 253 || *s == '\0' || *s == '.' || s[strlen(s) - 1] == '.')
+		return false;
+	for (const char *p = s; *p; p++) {
+		if (!(isalnum((unsigned char)*p) || *p == '-' || *p == '.' || *p == '_'))
+			return false;
+		if (p[0] == '.' && p[1] == '.')
+			return false;
+	}
+	return true;
+}
+
+int lineage_set_names(struct lineage *l, char *const *names, size_t n, struct gpc_error *err)
+{
+	char **v;
+	size_t k = 0;
+
+	if (n == 0)
+		return gpc_error_set(err, GPC_E_USAGE, "no names given");
+	if (n > LINEAGE_MAX_NAMES)
+		return gpc_error_set(err, GPC_E_USAGE, "%zu names given; a certificate holds at most %d",
+				     n, LINEAGE_MAX_NAMES);
+	v = calloc(n, sizeof(*v));
+	if (v == NULL)
+		return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		if (!lineage_is_ip(names[i]) && !valid_dns_name(names[i])) {
+			free_names(v, k);
+			gpc_error_set(err, GPC_E_USAGE, "'%s' is not a valid domain name or IP address", names[i]);
+			return gpc_error_hint(err, "use a name like example.org, *.example.org (dns-01 only) or an IP address");
+		}
+		v[k] = strdup(names[i]);
+		if (v[k] == NULL) {
+			free_names(v, k);
+			return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+		}
+		if (!lineage_is_ip(v[k]))
+			for (char *p = v[k]; *p; p++)
+				*p = (char)tolower((unsigned char)*p);
+		k++;
+	}
+	qsort(v, k, sizeof(*v), cmp_str);
+	/* drop duplicates */
+	size_t w = 0;
+	for (size_t i = 0; i < k; i++) {
+		if (w > 0 && strcmp(v[w - 1], v[i]) == 0) {
+			free(v[i]);
+			continue;
+		}
+		v[w++] = v[i];
+	}
+	free_names(l->names, l->n_names);
+	l->names = v;
+	l->n_names = w;
+	return 0;
+}
+
+bool lineage_same_names(char *const *a, size_t na, char *const *b, size_t nb)
+{
+	/* Both sides may be unnormalised: compare as sets, case-insensitively. */
+	for (size_t i = 0; i < na; i++) {
+		bool found = false;
+		for (size_t j = 0; j < nb && !found; j++)
+			found = strcasecmp(a[i], b[j]) == 0;
+		if (!found)
+			return false;
+	}
+	for (size_t j = 0; j < nb; j++) {
+		bool found = false;
+		for (size_t i = 0; i < na && !found; i++)
+			found = strcasecmp(a[i], b[j]) == 0;
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+char *lineage_names_joined(const struct lineage *l, const char *sep)
+{
+	struct buf b;
+
+	buf_init(&b, 64 * 1024);
+	for (size_t i = 0; i < l->n_names; i++)
+		if ((i > 0 && buf_adds(&b, sep) != 0) || buf_adds(&b, l->names[i]) != 0) {
+			buf_finish(&b);
+			return NULL;
+		}
+	return buf_take(&b, NULL);
+}
+
+/* ---- JSON ---- */
+
+static void put_str(struct json_object *o, const char *key, const char *v)
+{
+	if (v != NULL)
+		json_object_object_add(o, key, json_object_new_string(v));
+}
+
+static void put_time(struct json_object *o, const char *key, time_t t)
+{
+	char ts[32];
+
+	if (t != 0)
+		json_object_object_add(o, key, json_object_new_string(time_rfc3339(t, ts, sizeof(ts))));
+}
+
+char *lineage_to_json(const struct lineage *l)
+{
+	struct json_object *o = json_object_new_object(), *names, *ari, *last;
+	char *s = NULL;
+
+	if (o == NULL)
+		return NULL;
+	json_object_object_add(o, "version", json_object_new_int(1));
+	names = json_object_new_array();
+	for (size_t i = 0; i < l->n_names; i++)
+		json_object_array_add(names, json_object_new_string(l->names[i]));
+	json_object_object_add(o, "names", names);
+	put_str(o, "ca_url", l->ca_url);
+	put_str(o, "ca_bundle", l->ca_bundle);
+	put_str(o, "email", l->email);
+	put_str(o, "challenge", l->challenge);
+	put_str(o, "solver", l->solver);
+	put_str(o, "solver_arg", l->solver_arg);
+	put_str(o, "key_type", l->key_type);
+	json_object_object_add(o, "reuse_key", json_object_new_boolean(l->reuse_key));
+	put_str(o, "profile", l->profile);
+	put_str(o, "preferred_chain", l->preferred_chain);
+	put_str(o, "deploy_hook", l->deploy_hook);
+	if (l->days > 0)
+		json_object_object_add(o, "days", json_object_new_int(l->days));
+
+	ari = json_object_new_object();
+	put_str(ari, "cert_id", l->ari_cert_id);
+	put_time(ari, "renew_at", l->ari_renew_at);
+	put_time(ari, "window_start", l->ari_window_start);
+	put_time(ari, "window_end", l->ari_window_end);
+	put_str(ari, "explanation_url", l->ari_explanation_url);
+	put_time(ari, "retry_after", l->ari_retry_after);
+	json_object_object_add(o, "ari", ari);
+
+	last = json_object_new_object();
+	put_time(last, "attempt", l->last_attempt);
+	put_str(last, "result", l->last_result);
+	put_str(last, "error", l->last_error);
+	put_time(last, "issued", l->last_issued);
+	json_object_object_add(o, "last", last);
+
+	const char *txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (txt != NULL)
+		s = strdup(txt);
+	json_object_put(o);
+	return s;
+}
+
+static int get_str(struct json_object *o, const char *key, char **field)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
+		return 0;
+	if (!json_object_is_type(v, json_type_string))
+		return -1;
+	return lineage_set_str(field, json_object_get_string(v));
+}
+
+static int get_time(struct json_object *o, const char *key, time_t *t)
+{
+	struct json_object *v;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v))
+		return 0;
+	if (json_object_is_type(v, json_type_int)) {
+		*t = (time_t)json_object_get_int64(v);
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_string))
+		return -1;
+	return time_parse_rfc3339(json_object_get_string(v), t);
+}
+
+int lineage_from_json(const char *name, const char *text, const char *what,
+		      struct lineage **out, struct gpc_error *err)
+{
+	struct json_object *o = NULL, *v, *ari = NULL, *last = NULL;
+	struct lineage *l = NULL;
+	char **names = NULL;
+	size_t n = 0;
+	int rc = -1;
+
+	o = json_tokener_parse(text);
+	if (o == NULL || !json_object_is_type(o, json_type_object)) {
+		gpc_error_set(err, GPC_E_INVALID, "%s: not a JSON object", what);
+		gpc_error_hint(err, "remove the file and run 'goproxy-cert issue' again with the options for this lineage");
+		goto out;
+	}
+	l = lineage_new(name);
+	if (l == NULL) {
+		gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+		goto out;
+	}
+	if (!json_object_object_get_ex(o, "names", &v) || !json_object_is_type(v, json_type_array) ||
+	    json_object_array_length(v) == 0) {
+		gpc_error_set(err, GPC_E_INVALID, "%s: no \"names\" array", what);
+		gpc_error_hint(err, "remove the file and run 'goproxy-cert issue -D NAME...' again");
+		goto out;
+	}
+	n = json_object_array_length(v);
+	names = calloc(n, sizeof(*names));
+	if (names == NULL)
+		goto nomem;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(v, i);
+		if (!json_object_is_type(e, json_type_string)) {
+			gpc_error_set(err, GPC_E_INVALID, "%s: \"names\"[%zu] is not a string", what, i);
+			goto out;
+		}
+		names[i] = (char *)json_object_get_string(e);
+	}
+	if (lineage_set_names(l, names, n, err) != 0) {
+		char msg[sizeof(err->message)];
+		snprintf(msg, sizeof(msg), "%s", err->message);
+		gpc_error_set(err, GPC_E_INVALID, "%s: %s", what, msg);
+		goto out;
+	}
+	if (get_str(o, "ca_url", &l->ca_url) || get_str(o, "ca_bundle", &l->ca_bundle) ||
+	    get_str(o, "email", &l->email) || get_str(o, "challenge", &l->challenge) ||
+	    get_str(o, "solver", &l->solver) || get_str(o, "solver_arg", &l->solver_arg) ||
+	    get_str(o, "key_type", &l->key_type) || get_str(o, "profile", &l->profile) ||
+	    get_str(o, "preferred_chain", &l->preferred_chain) ||
+	    get_str(o, "deploy_hook", &l->deploy_hook))
+		goto bad;
+	if (json_object_object_get_ex(o, "reuse_key", &v))
+		l->reuse_key = json_object_get_boolean(v);
+	if (json_object_object_get_ex(o, "days", &v))
+		l->days = json_object_get_int(v);
+	if (json_object_object_get_ex(o, "ari", &ari) && json_object_is_type(ari, json_type_object)) {
+		if (get_str(ari, "cert_id", &l->ari_cert_id) || get_time(ari, "renew_at", &l->ari_renew_at) ||
+		    get_time(ari, "window_start", &l->ari_window_start) ||
+		    get_time(ari, "window_end", &l->ari_window_end) ||
+		    get_str(ari, "explanation_url", &l->ari_explanation_url) ||
+		    get_time(ari, "retry_after", &l->ari_retry_after))
+			goto bad;
+	}
+	if (json_object_object_get_ex(o, "last", &last) && json_object_is_type(last, json_type_object)) {
+		if (get_time(last, "attempt", &l->last_attempt) || get_str(last, "result", &l->last_result) ||
+		    get_str(last, "error", &l->last_error) || get_time(last, "issued", &l->last_issued))
+			goto bad;
+	}
+	*out = l;
+	l = NULL;
+	rc = 0;
+	goto out;
+bad:
+	gpc_error_set(err, GPC_E_INVALID, "%s: a field has the wrong type", what);
+	gpc_error_hint(err, "remove the file and run 'goproxy-cert issue -D NAME...' again");
+	goto out;
+nomem:
+	gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+out:
+	free(names);
+	lineage_free(l);
+	json_object_put(o);
+	return rc;
+}
+
+static int rel_path(const char *name, char *rel, size_t relsz)
+{
+	int n = snprintf(rel, relsz, "lineages/%s.json", name);
+	return (n < 0 || (size_t)n >= relsz) ? -1 : 0;
+}
+
+int lineage_load(struct certstore *cs, const char *name, struct lineage **out,
+		 struct gpc_error *err)
+{
+	char rel[PATH_MAX], path[PATH_MAX];
+	struct buf b;
+	int rc;
+
+	if (!certstore_valid_name(name) || rel_path(name, rel, sizeof(rel)) != 0)
+		return gpc_error_set(err, GPC_E_USAGE, "'%s' is not a valid lineage name", name);
+	buf_init(&b, LINEAGE_MAX_JSON);
+	rc = certstore_state_read(cs, rel, LINEAGE_MAX_JSON, &b, err);
+	if (rc == 0) {
+		if (certstore_state_path(cs, rel, path, sizeof(path)) != 0)
+			snprintf(path, sizeof(path), "%s", rel);
+		rc = lineage_from_json(name, b.data, path, out, err);
+	}
+	buf_finish(&b);
+	return rc;
+}
+
+int lineage_save(struct certstore *cs, const struct lineage *l, struct gpc_error *err)
+{
+	char rel[PATH_MAX];
+	char *s;
+	int rc;
+
+	if (rel_path(l->name, rel, sizeof(rel)) != 0)
+		return gpc_error_set(err, GPC_E_USAGE, "'%s' is not a valid lineage name", l->name);
+	s = lineage_to_json(l);
+	if (s == NULL)
+		return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+	rc = certstore_state_write(cs, rel, s, strlen(s), err);
+	free(s);
+	return rc;
+}
+
+int lineage_list(struct certstore *cs, char ***names, size_t *n, struct gpc_error *err)
+{
+	char path[PATH_MAX];
+	DIR *d;
+	struct dirent *de;
+	char **v = NULL;
+	size_t k = 0, cap = 0;
+
+	*names = NULL;
+	*n = 0;
+	if (certstore_state_path(cs, "lineages", path, sizeof(path)) != 0)
+		return gpc_error_set(err, GPC_E_INVALID, "certs directory path too long");
+	d = opendir(path);
+	if (d == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		return gpc_error_sys(err, errno, "open directory", path);
+	}
+	while ((de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name);
+		if (de->d_name[0] == '.' || len <= 5 || strcmp(de->d_name + len - 5, ".json") != 0)
+			continue;
+		if (k == cap) {
+			size_t ncap = cap ? cap * 2 : 8;
+			char **nv = realloc(v, ncap * sizeof(*nv));
+			if (nv == NULL)
+				goto nomem;
+			v = nv;
+			cap = ncap;
+		}
+		v[k] = strndup(de->d_name, len - 5);
+		if (v[k] == NULL)
+			goto nomem;
+		if (!certstore_valid_name(v[k])) {
+			free(v[k]);
+			continue;
+		}
+		k++;
+	}
+	closedir(d);
+	if (k > 0)
+		qsort(v, k, sizeof(*v), cmp_str);
+	*names = v;
+	*n = k;
+	return 0;
+nomem:
+	closedir(d);
+	free_names(v, k);
+	return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+}

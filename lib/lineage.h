@@ -1,0 +1,99 @@
+/* lineage: how to renew one certificate, kept in DIR/.state/lineages/NAME.json
+ * so that `renew` needs no options: the name set, the CA, the challenge type
+ * and solver, the key type, hooks, and the ARI (RFC 9773) data. */
+#ifndef GPC_LINEAGE_H
+#define GPC_LINEAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "certstore.h"
+#include "error.h"
+
+#define LINEAGE_MAX_NAMES 100 /* Let's Encrypt's limit of names per certificate */
+
+struct lineage {
+	char *name;          /* lineage name ("default" or a path component) */
+	char **names;        /* normalised identifiers: lower case, sorted, unique */
+	size_t n_names;
+	char *ca_url;        /* ACME directory URL */
+	char *ca_bundle;     /* --ca-bundle FILE, or NULL */
+	char *email;         /* contact, or NULL */
+	char *challenge;     /* "http-01", "dns-01", "tls-alpn-01", or NULL (any) */
+	char *solver;        /* "http-dir", "webroot", "standalone", "hook", or NULL (auto) */
+	char *solver_arg;    /* webroot DIR, ADDR:PORT, hook PROGRAM, or NULL */
+	char *key_type;      /* "ec256" ... "rsa4096" */
+	bool reuse_key;
+	char *profile;       /* ACME profile name, or NULL */
+	char *preferred_chain; /* issuer CN, or NULL */
+	char *deploy_hook;   /* sh -c command, or NULL */
+	int days;            /* --days N used for this lineage, 0 = policy default */
+
+	/* ARI, RFC 9773 */
+	char *ari_cert_id;   /* base64url(AKI) "." base64url(serial) of the current cert */
+	time_t ari_renew_at; /* the random time chosen inside the window, 0 = none */
+	time_t ari_window_start, ari_window_end;
+	char *ari_explanation_url;
+	time_t ari_retry_after; /* do not fetch renewalInfo again before this */
+
+	/* the last attempt to issue, for status */
+	time_t last_attempt;
+	char *last_result;   /* "issued", "current", "failed", "deferred" */
+	char *last_error;    /* one-line message of the last failure, or NULL */
+	time_t last_issued;
+};
+
+/* A new empty lineage called `name` (key type ec256). Returns NULL on ENOMEM.
+ * Free with lineage_free. */
+struct lineage *lineage_new(const char *name);
+void lineage_free(struct lineage *l);
+
+/* Replace the name set with a normalised copy of names[0..n): lower-cased
+ * (IP addresses kept as given), sorted, duplicates removed. Returns 0, or -1
+ * (ENOMEM, or an empty/invalid name: err names it). */
+int lineage_set_names(struct lineage *l, char *const *names, size_t n, struct gpc_error *err)
+	__attribute__((warn_unused_result));
+
+/* True if the normalised name sets of a and b are equal. */
+bool lineage_same_names(char *const *a, size_t na, char *const *b, size_t nb);
+
+/* Replace a string field (*field) with a copy of value (NULL clears it).
+ * Returns 0 or -1 on ENOMEM. */
+int lineage_set_str(char **field, const char *value) __attribute__((warn_unused_result));
+
+/* The names joined by ", " into a malloc'd string (caller frees), or NULL. */
+char *lineage_names_joined(const struct lineage *l, const char *sep);
+
+/* Load .state/lineages/NAME.json. Returns 0 and *out (caller frees with
+ * lineage_free), or -1: err->code GPC_E_MISSING when no file exists,
+ * GPC_E_INVALID naming the file when it cannot be parsed. */
+int lineage_load(struct certstore *cs, const char *name, struct lineage **out,
+		 struct gpc_error *err) __attribute__((warn_unused_result));
+
+/* Write .state/lineages/NAME.json atomically (mode 0600). The caller should
+ * hold the store's exclusive lock. Returns 0 or -1. */
+int lineage_save(struct certstore *cs, const struct lineage *l, struct gpc_error *err)
+	__attribute__((warn_unused_result));
+
+/* Serialise to a malloc'd JSON string (caller frees), or NULL on ENOMEM.
+ * Exposed for tests. */
+char *lineage_to_json(const struct lineage *l);
+
+/* Parse JSON text (from lineage_to_json). `what` names the source in errors.
+ * Returns 0 and *out (caller frees) or -1. */
+int lineage_from_json(const char *name, const char *text, const char *what,
+		      struct lineage **out, struct gpc_error *err) __attribute__((warn_unused_result));
+
+/* Names of all lineages with a settings file, sorted; free with
+ * certstore_names_free. Returns 0 (possibly *n == 0) or -1. */
+int lineage_list(struct certstore *cs, char ***names, size_t *n, struct gpc_error *err)
+	__attribute__((warn_unused_result));
+
+/* True if `s` is a wildcard name ("*.example.org"). */
+bool lineage_is_wildcard(const char *s);
+
+/* True if `s` is an IPv4 or IPv6 address literal (RFC 8738 identifier). */
+bool lineage_is_ip(const char *s);
+
+#endif
