@@ -1,2 +1,584 @@
-/* certstore: placeholder until this module lands. */
-typedef int gpc_certstore_placeholder;
+/* certstore: the certs directory on a local filesystem.
+ *
+ * Every write is temp file + fsync + rename + fsync of the directory
+ * (fsutil); a lineage's key and certificate are staged together and renamed
+ * key first, then certificate, under the exclusive flock on DIR/.state/lock,
+ * after the previous pair was copied to DIR/.state/archive/NAME/. */
+#include "certstore.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "log.h"
+#include "timeutil.h"
+
+#define LOCK_FILE "lock"
+#define ARCHIVE_DIR "archive"
+
+struct certstore {
+	char *dir;
+	int lock_fd;    /* open on DIR/.state/lock while locked, else -1 */
+	int lock_mode;  /* 0 none, LOCK_SH or LOCK_EX */
+	bool state_ok;  /* .state (0700) known to exist */
+};
+
+const char *certstore_default_dir(const char *dir)
+{
+	const char *env;
+
+	if (dir != NULL && *dir != '\0')
+		return dir;
+	env = getenv("GOPROXY_CERTS_DIR");
+	if (env != NULL && *env != '\0')
+		return env;
+	return "certs";
+}
+
+int certstore_open(const char *dir, struct certstore **out, struct gpc_error *err)
+{
+	struct certstore *cs;
+	struct stat st;
+	int fd;
+
+	*out = NULL;
+	if (stat(dir, &st) != 0) {
+		int e = errno;
+		gpc_error_sys(err, e, "open certs directory", dir);
+		if (e == ENOENT)
+			gpc_error_hint(err, "create it (mkdir -m 0755 %s), or point --certs-dir / "
+					    "$GOPROXY_CERTS_DIR at the directory that holds cert.crt and "
+					    "priv.key; in a container, mount it as a persistent volume",
+				       dir);
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		gpc_error_set(err, GPC_E_INVALID, "%s: not a directory", dir);
+		gpc_error_hint(err, "the certs directory must be a directory holding cert.crt and "
+				    "priv.key; point --certs-dir / $GOPROXY_CERTS_DIR at it");
+		return -1;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return gpc_error_sys(err, errno, "open certs directory", dir);
+	close(fd);
+	if (access(dir, X_OK) != 0)
+		return gpc_error_sys(err, errno, "search certs directory", dir);
+
+	cs = calloc(1, sizeof(*cs));
+	if (cs == NULL || (cs->dir = strdup(dir)) == NULL) {
+		free(cs);
+		return gpc_error_sys(err, ENOMEM, "open certs directory", dir);
+	}
+	cs->lock_fd = -1;
+	*out = cs;
+	return 0;
+}
+
+void certstore_free(struct certstore *cs)
+{
+	if (cs == NULL)
+		return;
+	certstore_unlock(cs);
+	free(cs->dir);
+	free(cs);
+}
+
+const char *certstore_dir(const struct certstore *cs)
+{
+	return cs->dir;
+}
+
+bool certstore_valid_name(const char *name)
+{
+	size_t n;
+
+	if (name == NULL || name[0] == '\0' || name[0] == '.')
+		return false;
+	n = strlen(name);
+	if (n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* lstat so that a dangling link or a symlink loop still counts as "present":
+ * the user put something there and check must report it. */
+static bool exists_l(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void certstore_names_free(char **names, size_t n)
+{
+	if (names == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+static int names_push(char ***names, size_t *n, size_t *cap, const char *name)
+{
+	char *copy;
+
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		char **p = realloc(*names, nc * sizeof(*p));
+		if (p == NULL)
+			return -1;
+		*names = p;
+		*cap = nc;
+	}
+	copy = strdup(name);
+	if (copy == NULL)
+		return -1;
+	(*names)[(*n)++] = copy;
+	return 0;
+}
+
+int certstore_list(struct certstore *cs, char ***names, size_t *n, struct gpc_error *err)
+{
+	char path[PATH_MAX];
+	char **v = NULL;
+	size_t nv = 0, cap = 0, first = 0;
+	DIR *d = NULL;
+	struct dirent *de;
+	int rc = -1;
+
+	*names = NULL;
+	*n = 0;
+	if ((fs_join(path, sizeof(path), cs->dir, CERTSTORE_CERT_FILE) == 0 && exists_l(path)) ||
+	    (fs_join(path, sizeof(path), cs->dir, CERTSTORE_KEY_FILE) == 0 && exists_l(path))) {
+		if (names_push(&v, &nv, &cap, CERTSTORE_DEFAULT) != 0)
+			goto nomem;
+		first = 1;
+	}
+	d = opendir(cs->dir);
+	if (d == NULL) {
+		gpc_error_sys(err, errno, "list certs directory", cs->dir);
+		goto out;
+	}
+	for (;;) {
+		struct stat st;
+		char sub[PATH_MAX];
+
+		errno = 0;
+		de = readdir(d);
+		if (de == NULL) {
+			if (errno != 0) {
+				gpc_error_sys(err, errno, "list certs directory", cs->dir);
+				goto out;
+			}
+			break;
+		}
+		if (de->d_name[0] == '.' || !certstore_valid_name(de->d_name))
+			continue;
+		/* "default" as a subdirectory would shadow the root pair */
+		if (strcmp(de->d_name, CERTSTORE_DEFAULT) == 0)
+			continue;
+		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN && de->d_type != DT_LNK)
+			continue;
+		if (fs_join(sub, sizeof(sub), cs->dir, de->d_name) != 0)
+			continue;
+		if (de->d_type != DT_DIR && (stat(sub, &st) != 0 || !S_ISDIR(st.st_mode)))
+			continue;
+		if ((fs_join(path, sizeof(path), sub, CERTSTORE_CERT_FILE) == 0 && exists_l(path)) ||
+		    (fs_join(path, sizeof(path), sub, CERTSTORE_KEY_FILE) == 0 && exists_l(path))) {
+			if (names_push(&v, &nv, &cap, de->d_name) != 0)
+				goto nomem;
+		}
+	}
+	if (nv > first)
+		qsort(v + first, nv - first, sizeof(*v), cmp_names);
+	*names = v;
+	*n = nv;
+	v = NULL;
+	rc = 0;
+	goto out;
+nomem:
+	gpc_error_sys(err, ENOMEM, "list certs directory", cs->dir);
+out:
+	if (d != NULL)
+		closedir(d);
+	certstore_names_free(v, nv);
+	return rc;
+}
+
+int certstore_paths(const struct certstore *cs, const char *name, char *cert, size_t certsz,
+		    char *key, size_t keysz)
+{
+	char sub[PATH_MAX];
+
+	if (name == NULL || strcmp(name, CERTSTORE_DEFAULT) == 0) {
+		if (fs_join(cert, certsz, cs->dir, CERTSTORE_CERT_FILE) != 0 ||
+		    fs_join(key, keysz, cs->dir, CERTSTORE_KEY_FILE) != 0)
+			return -1;
+		return 0;
+	}
+	if (!certstore_valid_name(name))
+		return -1;
+	if (fs_join(sub, sizeof(sub), cs->dir, name) != 0 ||
+	    fs_join(cert, certsz, sub, CERTSTORE_CERT_FILE) != 0 ||
+	    fs_join(key, keysz, sub, CERTSTORE_KEY_FILE) != 0)
+		return -1;
+	return 0;
+}
+
+/* A relative path below .state: no "..", not absolute, no empty components. */
+static bool valid_rel(const char *rel)
+{
+	const char *p = rel;
+
+	if (rel == NULL || *rel == '\0' || *rel == '/')
+		return false;
+	while (*p != '\0') {
+		const char *e = strchr(p, '/');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		if (len == 0 || (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+			return false;
+		p += len;
+		if (*p == '/')
+			p++;
+	}
+	return true;
+}
+
+int certstore_state_path(const struct certstore *cs, const char *rel, char *out, size_t outsz)
+{
+	char st[PATH_MAX];
+
+	if (fs_join(st, sizeof(st), cs->dir, CERTSTORE_STATE_DIR) != 0)
+		return -1;
+	if (rel == NULL || *rel == '\0')
+		return snprintf(out, outsz, "%s", st) < (int)outsz ? 0 : -1;
+	if (!valid_rel(rel))
+		return -1;
+	return fs_join(out, outsz, st, rel);
+}
+
+int certstore_state_mkdir(struct certstore *cs, const char *subdir, struct gpc_error *err)
+{
+	char path[PATH_MAX];
+
+	if (!cs->state_ok) {
+		if (certstore_state_path(cs, NULL, path, sizeof(path)) != 0)
+			return gpc_error_set(err, GPC_E_INVALID, "%s: path too long", cs->dir);
+		if (fs_mkdirs(path, 0700, 1, err) != 0) {
+			if (err != NULL && err->sys_errno == EACCES)
+				gpc_error_hint(err, "the certs directory %s must be writable by uid %u "
+						    "(it creates %s); chown it to that user or run as its owner",
+					       cs->dir, (unsigned)geteuid(), path);
+			return -1;
+		}
+		cs->state_ok = true;
+	}
+	if (subdir == NULL || *subdir == '\0')
+		return 0;
+	if (certstore_state_path(cs, subdir, path, sizeof(path)) != 0)
+		return gpc_error_set(err, GPC_E_INVALID, "%s/.state/%s: not a valid state path",
+				     cs->dir, subdir);
+	return fs_mkdirs(path, 0700, 0, err);
+}
+
+/* Seconds on a clock that tests cannot move (the test clock moves time_now). */
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int certstore_lock(struct certstore *cs, bool exclusive, int wait_secs, struct gpc_error *err)
+{
+	char path[PATH_MAX];
+	int op = exclusive ? LOCK_EX : LOCK_SH;
+	double deadline;
+
+	if (cs->lock_fd >= 0 && cs->lock_mode == op)
+		return 0;
+	if (certstore_state_path(cs, LOCK_FILE, path, sizeof(path)) != 0)
+		return gpc_error_set(err, GPC_E_INVALID, "%s: path too long", cs->dir);
+
+	if (cs->lock_fd < 0) {
+		if (exclusive) {
+			if (certstore_state_mkdir(cs, NULL, err) != 0)
+				return -1;
+			cs->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+			if (cs->lock_fd < 0)
+				return gpc_error_sys(err, errno, "open lock file", path);
+		} else {
+			/* A reader never creates .state: a store without a lock file
+			 * has never been written by this tool, and a read-only certs
+			 * directory must stay checkable. */
+			cs->lock_fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+			if (cs->lock_fd < 0) {
+				int e = errno;
+				if (e == ENOENT || e == EACCES || e == EROFS || e == ENOTDIR) {
+					gpc_debug("%s: %s, reading without the store lock", path,
+						  strerror(e));
+					return 0;
+				}
+				return gpc_error_sys(err, e, "open lock file", path);
+			}
+		}
+	}
+
+	deadline = mono_now() + (wait_secs > 0 ? wait_secs : 0);
+	for (;;) {
+		int flags = wait_secs < 0 ? 0 : LOCK_NB;
+		if (flock(cs->lock_fd, op | flags) == 0)
+			break;
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK) {
+			int e = errno;
+			certstore_unlock(cs);
+			return gpc_error_sys(err, e, "lock", path);
+		}
+		if (wait_secs == 0 || mono_now() >= deadline) {
+			/* keep an existing lock of the other kind as it was */
+			if (cs->lock_mode == 0) {
+				close(cs->lock_fd);
+				cs->lock_fd = -1;
+			}
+			gpc_error_set(err, GPC_E_LOCKED, "%s: held by another process", path);
+			gpc_error_hint(err, "another goproxy-cert is writing to %s; wait for it to "
+					    "finish and try again (fuser -v %s shows which process)",
+				       cs->dir, path);
+			return -1;
+		}
+		usleep(50 * 1000);
+	}
+	cs->lock_mode = op;
+	return 0;
+}
+
+void certstore_unlock(struct certstore *cs)
+{
+	if (cs == NULL || cs->lock_fd < 0)
+		return;
+	flock(cs->lock_fd, LOCK_UN);
+	close(cs->lock_fd);
+	cs->lock_fd = -1;
+	cs->lock_mode = 0;
+}
+
+int certstore_read_pair(struct certstore *cs, const char *name, struct buf *cert,
+			struct buf *key, struct gpc_error *err)
+{
+	char cp[PATH_MAX], kp[PATH_MAX];
+	bool took = false;
+	int rc = -1;
+
+	if (certstore_paths(cs, name, cp, sizeof(cp), kp, sizeof(kp)) != 0)
+		return gpc_error_set(err, GPC_E_USAGE, "'%s': not a valid lineage name", name);
+	if (cs->lock_fd < 0) {
+		if (certstore_lock(cs, false, 10, err) != 0)
+			return -1;
+		took = cs->lock_fd >= 0;
+	}
+	if (fs_read_file(cp, CERTSTORE_MAX_FILE, cert, err) != 0)
+		goto out;
+	if (fs_read_file(kp, CERTSTORE_MAX_FILE, key, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (took)
+		certstore_unlock(cs);
+	return rc;
+}
+
+/* Copy `src` (if present) to `dst` atomically with `mode`. 1 copied, 0 absent,
+ * -1 error. */
+static int copy_file(const char *src, const char *dst, mode_t mode, struct gpc_error *err)
+{
+	struct buf b;
+	int rc;
+
+	buf_init(&b, CERTSTORE_MAX_FILE);
+	if (fs_read_file(src, CERTSTORE_MAX_FILE, &b, err) != 0) {
+		rc = (err != NULL && err->sys_errno == ENOENT) ? 0 : -1;
+		if (rc == 0)
+			gpc_error_clear(err);
+		buf_finish(&b);
+		return rc;
+	}
+	rc = fs_write_atomic(dst, b.data ? b.data : "", b.len, mode, err) == 0 ? 1 : -1;
+	buf_finish(&b);
+	return rc;
+}
+
+/* Copy the current pair to .state/archive/NAME/<UTC>-<n>.{crt,key}. The
+ * archive key path is stored in `akey` ("" when there was nothing). */
+static int archive_pair(struct certstore *cs, const char *name, const char *cp, const char *kp,
+			char *akey, size_t akeysz, struct gpc_error *err)
+{
+	char rel[PATH_MAX], dir[PATH_MAX], base[PATH_MAX], ac[PATH_MAX + 8], ak[PATH_MAX + 8];
+	char stamp[32];
+	struct tm tm;
+	time_t now = time_now();
+	int n;
+
+	akey[0] = '\0';
+	if (!exists_l(cp) && !exists_l(kp))
+		return 0;
+	snprintf(rel, sizeof(rel), "%s/%s", ARCHIVE_DIR, name);
+	if (certstore_state_mkdir(cs, rel, err) != 0)
+		return -1;
+	if (certstore_state_path(cs, rel, dir, sizeof(dir)) != 0)
+		return gpc_error_set(err, GPC_E_INVALID, "%s: path too long", cs->dir);
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	for (n = 0;; n++) {
+		if (snprintf(base, sizeof(base), "%s/%s-%d", dir, stamp, n) >= (int)sizeof(base) - 5)
+			return gpc_error_set(err, GPC_E_INVALID, "%s: path too long", dir);
+		snprintf(ac, sizeof(ac), "%s.crt", base);
+		snprintf(ak, sizeof(ak), "%s.key", base);
+		if (!exists_l(ac) && !exists_l(ak))
+			break;
+	}
+	if (copy_file(cp, ac, 0644, err) < 0)
+		return -1;
+	switch (copy_file(kp, ak, 0600, err)) {
+	case -1:
+		unlink(ac);
+		return -1;
+	case 1:
+		if (strlen(ak) < akeysz)
+			memcpy(akey, ak, strlen(ak) + 1);
+		break;
+	default:
+		break;
+	}
+	gpc_info("%s: previous pair archived as %s.{crt,key}", name, base);
+	return 0;
+}
+
+int certstore_write_pair(struct certstore *cs, const char *name, const char *cert_pem,
+			 size_t cert_len, const char *key_pem, size_t key_len, struct gpc_error *err)
+{
+	char cp[PATH_MAX], kp[PATH_MAX], sub[PATH_MAX];
+	char tcert[PATH_MAX] = "", tkey[PATH_MAX] = "", akey[PATH_MAX + 8] = "";
+	int rc = -1;
+
+	if (name == NULL)
+		name = CERTSTORE_DEFAULT;
+	if (certstore_paths(cs, name, cp, sizeof(cp), kp, sizeof(kp)) != 0)
+		return gpc_error_set(err, GPC_E_USAGE, "'%s': not a valid lineage name", name);
+	if (cs->lock_mode != LOCK_EX)
+		gpc_debug("certstore_write_pair(%s) without the exclusive store lock", name);
+	if (strcmp(name, CERTSTORE_DEFAULT) != 0) {
+		if (fs_join(sub, sizeof(sub), cs->dir, name) != 0 || fs_mkdirs(sub, 0755, 0, err) != 0)
+			return -1;
+	}
+
+	/* Stage both files first: a full disk or a permission problem shows
+	 * up here, before anything visible has changed. */
+	if (key_pem != NULL &&
+	    fs_stage(kp, key_pem, key_len, 0600, tkey, sizeof(tkey), err) != 0)
+		goto out;
+	if (fs_stage(cp, cert_pem, cert_len, 0644, tcert, sizeof(tcert), err) != 0)
+		goto out;
+
+	/* An old pair is archived, never deleted. */
+	if (archive_pair(cs, name, cp, kp, akey, sizeof(akey), err) != 0)
+		goto out;
+
+	/* Key first, then certificate: goproxyd loads on cert.crt changes. */
+	if (tkey[0] != '\0') {
+		if (rename(tkey, kp) != 0) {
+			gpc_error_sys(err, errno, "rename into place", kp);
+			goto out;
+		}
+		tkey[0] = '\0';
+	}
+	if (rename(tcert, cp) != 0) {
+		int e = errno;
+		gpc_error_sys(err, e, "rename into place", cp);
+		/* Put the old key back so key and certificate still belong together. */
+		if (key_pem != NULL && akey[0] != '\0') {
+			struct gpc_error e2;
+			gpc_error_clear(&e2);
+			if (copy_file(akey, kp, 0600, &e2) < 0)
+				gpc_err("%s: could not restore the previous key: %s", kp, e2.message);
+		}
+		goto out;
+	}
+	tcert[0] = '\0';
+	if (fs_sync_parent(cp, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (tkey[0] != '\0')
+		unlink(tkey);
+	if (tcert[0] != '\0')
+		unlink(tcert);
+	return rc;
+}
+
+int certstore_state_read(struct certstore *cs, const char *rel, size_t max, struct buf *out,
+			 struct gpc_error *err)
+{
+	char path[PATH_MAX];
+
+	if (certstore_state_path(cs, rel, path, sizeof(path)) != 0)
+		return gpc_error_set(err, GPC_E_INVALID, "%s/.state/%s: not a valid state path",
+				     cs->dir, rel ? rel : "");
+	return fs_read_file(path, max, out, err);
+}
+
+int certstore_state_write(struct certstore *cs, const char *rel, const void *data, size_t len,
+			  struct gpc_error *err)
+{
+	char path[PATH_MAX], parent[PATH_MAX];
+	char *slash;
+
+	if (certstore_state_path(cs, rel, path, sizeof(path)) != 0)
+		return gpc_error_set(err, GPC_E_INVALID, "%s/.state/%s: not a valid state path",
+				     cs->dir, rel ? rel : "");
+	snprintf(parent, sizeof(parent), "%s", rel);
+	slash = strrchr(parent, '/');
+	if (slash != NULL)
+		*slash = '\0';
+	if (certstore_state_mkdir(cs, slash != NULL ? parent : NULL, err) != 0)
+		return -1;
+	return fs_write_atomic(path, data, len, 0600, err);
+}
+
+int certstore_state_remove(struct certstore *cs, const char *rel, struct gpc_error *err)
+{
+	char path[PATH_MAX];
+
+	if (certstore_state_path(cs, rel, path, sizeof(path)) != 0)
+		return gpc_error_set(err, GPC_E_INVALID, "%s/.state/%s: not a valid state path",
+				     cs->dir, rel ? rel : "");
+	if (unlink(path) != 0) {
+		if (errno == ENOENT)
+			return 0;
+		return gpc_error_sys(err, errno, "remove", path);
+	}
+	return fs_sync_parent(path, err);
+}

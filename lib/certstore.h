@@ -24,8 +24,10 @@
 
 struct certstore;
 
-/* Resolve the directory: `dir` if non-NULL, else $GOPROXY_CERTS_DIR, else
- * "./certs". Does not touch the filesystem. Returns a static/env string. */
+/* Resolve the directory: `dir` if non-NULL and non-empty, else
+ * $GOPROXY_CERTS_DIR if set and non-empty, else "certs" (./certs, spelled
+ * without "./" so messages read "certs/priv.key"). Does not touch the
+ * filesystem. Returns `dir`, the environment string or a static string. */
 const char *certstore_default_dir(const char *dir);
 
 /* Open a certs directory for reading (and, later, writing). Fails with a
@@ -67,16 +69,20 @@ int certstore_state_mkdir(struct certstore *cs, const char *subdir, struct gpc_e
 /* Take the store lock: flock(2) on DIR/.state/lock. `exclusive` for writers,
  * shared for readers that need a pair to be consistent. `wait_secs` < 0:
  * wait forever; 0: try once; > 0: give up after that many seconds
- * (GPC_E_LOCKED, naming the lock file). A shared lock on a store whose
- * .state cannot be created (read-only dir) succeeds without locking.
+ * (GPC_E_LOCKED, naming the lock file). An exclusive lock creates .state
+ * (0700) and the lock file (0600). A shared lock never creates anything: when
+ * the lock file is absent (never written by this tool) or cannot be opened
+ * (read-only dir, EACCES) it succeeds without locking. Taking the lock that
+ * is already held is a no-op; taking the other kind converts it.
  * Returns 0 or -1. Release with certstore_unlock (also done by free). */
 int certstore_lock(struct certstore *cs, bool exclusive, int wait_secs, struct gpc_error *err)
 	__attribute__((warn_unused_result));
 void certstore_unlock(struct certstore *cs);
 
 /* Read a lineage's cert and key files (each at most CERTSTORE_MAX_FILE) into
- * the buffers, taking a shared lock around both reads when possible so the
- * two belong together. Returns 0 or -1 (err names the file). */
+ * the buffers (appended), taking a shared lock around both reads when
+ * possible so the two belong together; when the caller already holds a lock
+ * it is used as is. Returns 0 or -1 (err names the file). */
 int certstore_read_pair(struct certstore *cs, const char *name, struct buf *cert,
 			struct buf *key, struct gpc_error *err) __attribute__((warn_unused_result));
 

@@ -1,0 +1,381 @@
+/* certstore and fsutil: atomic writes, the store lock, write_pair. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "certstore.h"
+#include "fsutil.h"
+
+static char *mktmp(void)
+{
+	char tmpl[] = "/tmp/gpc-unit-XXXXXX";
+	char *d = mkdtemp(tmpl);
+
+	assert_non_null(d);
+	return strdup(d);
+}
+
+static void rmrf(const char *path)
+{
+	char cmd[4200];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* Count entries in dir whose name contains ".tmp-" (stray temp files). */
+static int count_tmp(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+		if (strstr(de->d_name, ".tmp-") != NULL)
+			n++;
+	closedir(d);
+	return n;
+}
+
+static int count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+static char *slurp(const char *path)
+{
+	struct buf b;
+	struct gpc_error e;
+
+	buf_init(&b, 1 << 20);
+	gpc_error_clear(&e);
+	if (fs_read_file(path, 1 << 20, &b, &e) != 0) {
+		buf_finish(&b);
+		return NULL;
+	}
+	return buf_take(&b, NULL);
+}
+
+static void test_atomic_write(void **state)
+{
+	char *dir = mktmp();
+	char path[4096], bad[4096];
+	struct gpc_error e;
+	struct stat st;
+	char *s;
+
+	(void)state;
+	gpc_error_clear(&e);
+	snprintf(path, sizeof(path), "%s/f.txt", dir);
+	assert_int_equal(fs_write_atomic(path, "one", 3, 0600, &e), 0);
+	assert_int_equal(fs_write_atomic(path, "two!", 4, 0640, &e), 0);
+	s = slurp(path);
+	assert_string_equal(s, "two!");
+	free(s);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_int_equal(count_tmp(dir), 0);
+
+	/* into a missing directory: fails, names the directory, leaves nothing */
+	snprintf(bad, sizeof(bad), "%s/nodir/f.txt", dir);
+	assert_int_equal(fs_write_atomic(bad, "x", 1, 0600, &e), -1);
+	assert_string_equal(e.code, GPC_E_MISSING);
+	assert_non_null(strstr(e.message, "nodir"));
+	assert_int_equal(count_tmp(dir), 0);
+
+	/* over a directory: rename fails, the temp file is removed */
+	snprintf(bad, sizeof(bad), "%s/sub", dir);
+	assert_int_equal(mkdir(bad, 0755), 0);
+	assert_int_equal(fs_write_atomic(bad, "x", 1, 0600, &e), -1);
+	assert_non_null(strstr(e.message, "sub"));
+	assert_int_equal(count_tmp(dir), 0);
+	rmrf(dir);
+	free(dir);
+}
+
+static void test_names_and_paths(void **state)
+{
+	char *dir = mktmp();
+	struct certstore *cs;
+	struct gpc_error e;
+	char c[4096], k[4096];
+
+	(void)state;
+	gpc_error_clear(&e);
+	assert_true(certstore_valid_name("default"));
+	assert_true(certstore_valid_name("www.example.org"));
+	assert_true(certstore_valid_name("a_b-c.9"));
+	assert_false(certstore_valid_name(""));
+	assert_false(certstore_valid_name(".state"));
+	assert_false(certstore_valid_name("a/b"));
+	assert_false(certstore_valid_name(".."));
+	assert_false(certstore_valid_name("*.example.org"));
+	assert_false(certstore_valid_name("0123456789012345678901234567890123456789012345678901234567890123456789"));
+
+	assert_int_equal(certstore_open(dir, &cs, &e), 0);
+	assert_int_equal(certstore_paths(cs, "default", c, sizeof(c), k, sizeof(k)), 0);
+	assert_non_null(strstr(c, "/cert.crt"));
+	assert_null(strstr(c, "default"));
+	assert_int_equal(certstore_paths(cs, "www", c, sizeof(c), k, sizeof(k)), 0);
+	assert_non_null(strstr(c, "/www/cert.crt"));
+	assert_non_null(strstr(k, "/www/priv.key"));
+	assert_int_equal(certstore_paths(cs, "../x", c, sizeof(c), k, sizeof(k)), -1);
+	assert_int_equal(certstore_state_path(cs, "lineages/www.json", c, sizeof(c)), 0);
+	assert_non_null(strstr(c, "/.state/lineages/www.json"));
+	assert_int_equal(certstore_state_path(cs, "../escape", c, sizeof(c)), -1);
+	assert_int_equal(certstore_state_path(cs, "/abs", c, sizeof(c)), -1);
+	certstore_free(cs);
+
+	/* a missing directory is an error naming it */
+	snprintf(c, sizeof(c), "%s/missing", dir);
+	assert_int_equal(certstore_open(c, &cs, &e), -1);
+	assert_string_equal(e.code, GPC_E_MISSING);
+	assert_non_null(strstr(e.message, "missing"));
+	assert_true(e.hint[0] != '\0');
+	rmrf(dir);
+	free(dir);
+}
+
+/* In a child: try to take the lock once; exit 0 if taken, 1 if locked. */
+static int child_try_lock(const char *dir, bool exclusive)
+{
+	pid_t pid = fork();
+	int status;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct certstore *cs;
+		struct gpc_error e;
+		int rc;
+		gpc_error_clear(&e);
+		if (certstore_open(dir, &cs, &e) != 0)
+			_exit(3);
+		rc = certstore_lock(cs, exclusive, 0, &e);
+		if (rc != 0)
+			_exit(e.code != NULL && strcmp(e.code, GPC_E_LOCKED) == 0 ? 1 : 2);
+		certstore_free(cs);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+static void test_lock(void **state)
+{
+	char *dir = mktmp();
+	struct certstore *cs;
+	struct gpc_error e;
+	char path[4096];
+	struct stat st;
+
+	(void)state;
+	gpc_error_clear(&e);
+	assert_int_equal(certstore_open(dir, &cs, &e), 0);
+
+	/* a shared lock on a fresh store creates nothing */
+	assert_int_equal(certstore_lock(cs, false, 0, &e), 0);
+	assert_int_equal(certstore_state_path(cs, NULL, path, sizeof(path)), 0);
+	assert_int_equal(stat(path, &st), -1);
+	certstore_unlock(cs);
+
+	assert_int_equal(certstore_lock(cs, true, 0, &e), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	assert_int_equal(child_try_lock(dir, true), 1);
+	assert_int_equal(child_try_lock(dir, false), 1);
+	/* downgrade to shared: other readers get in, writers do not */
+	assert_int_equal(certstore_lock(cs, false, 0, &e), 0);
+	assert_int_equal(child_try_lock(dir, false), 0);
+	assert_int_equal(child_try_lock(dir, true), 1);
+	certstore_unlock(cs);
+	assert_int_equal(child_try_lock(dir, true), 0);
+
+	/* the locked error names the lock file */
+	{
+		struct certstore *cs2;
+		assert_int_equal(certstore_lock(cs, true, 0, &e), 0);
+		assert_int_equal(certstore_open(dir, &cs2, &e), 0);
+		assert_int_equal(certstore_lock(cs2, true, 1, &e), -1);
+		assert_string_equal(e.code, GPC_E_LOCKED);
+		assert_non_null(strstr(e.message, ".state/lock"));
+		certstore_free(cs2);
+	}
+	certstore_free(cs); /* releases */
+	assert_int_equal(child_try_lock(dir, true), 0);
+
+	/* a wrong mode on .state is fixed */
+	assert_int_equal(chmod(path, 0755), 0);
+	assert_int_equal(certstore_open(dir, &cs, &e), 0);
+	assert_int_equal(certstore_state_mkdir(cs, "challenges/http-01", &e), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	certstore_free(cs);
+	rmrf(dir);
+	free(dir);
+}
+
+static void test_write_pair(void **state)
+{
+	char *dir = mktmp();
+	struct certstore *cs;
+	struct gpc_error e;
+	char c[4096], k[4096], sub[4096], arch[4096];
+	struct stat st;
+	char **names;
+	size_t n;
+	char *s;
+	struct buf bc, bk;
+
+	(void)state;
+	gpc_error_clear(&e);
+	assert_int_equal(certstore_open(dir, &cs, &e), 0);
+	assert_int_equal(certstore_lock(cs, true, 5, &e), 0);
+
+	/* first pair: no archive */
+	assert_int_equal(certstore_write_pair(cs, "www", "CERT1", 5, "KEY1", 4, &e), 0);
+	assert_int_equal(certstore_paths(cs, "www", c, sizeof(c), k, sizeof(k)), 0);
+	s = slurp(c); assert_string_equal(s, "CERT1"); free(s);
+	s = slurp(k); assert_string_equal(s, "KEY1"); free(s);
+	assert_int_equal(stat(k, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(stat(c, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	assert_int_equal(certstore_state_path(cs, "archive/www", arch, sizeof(arch)), 0);
+	assert_int_equal(count_entries(arch), -1);
+
+	/* second pair: the first one is archived, twice in one second is fine */
+	assert_int_equal(certstore_write_pair(cs, "www", "CERT2", 5, "KEY2", 4, &e), 0);
+	assert_int_equal(count_entries(arch), 2);
+	assert_int_equal(certstore_write_pair(cs, "www", "CERT3", 5, NULL, 0, &e), 0);
+	assert_int_equal(count_entries(arch), 4);
+	s = slurp(c); assert_string_equal(s, "CERT3"); free(s);
+	s = slurp(k); assert_string_equal(s, "KEY2"); free(s); /* key reused */
+	snprintf(sub, sizeof(sub), "%s/www", dir);
+	assert_int_equal(count_tmp(sub), 0);
+
+	/* default lineage lives at the root */
+	assert_int_equal(certstore_write_pair(cs, "default", "CERTD", 5, "KEYD", 4, &e), 0);
+	assert_int_equal(certstore_list(cs, &names, &n, &e), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(names[0], "default");
+	assert_string_equal(names[1], "www");
+	certstore_names_free(names, n);
+
+	/* read_pair under the lock we hold */
+	buf_init(&bc, 1 << 20);
+	buf_init(&bk, 1 << 20);
+	assert_int_equal(certstore_read_pair(cs, "www", &bc, &bk, &e), 0);
+	assert_string_equal(bc.data, "CERT3");
+	assert_string_equal(bk.data, "KEY2");
+	buf_finish(&bc);
+	buf_finish(&bk);
+
+	/* failure before the renames: the archive cannot be written
+	 * (archive/www is a file). Nothing changes, no temp file left. */
+	{
+		char archroot[4096];
+		assert_int_equal(certstore_state_path(cs, "archive", archroot, sizeof(archroot)), 0);
+		rmrf(archroot);
+		assert_int_equal(mkdir(archroot, 0700), 0);
+		FILE *f = fopen(arch, "w");
+		assert_non_null(f);
+		fclose(f);
+	}
+	assert_int_equal(certstore_write_pair(cs, "www", "CERT4", 5, "KEY4", 4, &e), -1);
+	assert_non_null(strstr(e.message, "archive"));
+	s = slurp(c); assert_string_equal(s, "CERT3"); free(s);
+	s = slurp(k); assert_string_equal(s, "KEY2"); free(s);
+	assert_int_equal(count_tmp(sub), 0);
+
+	/* invalid names are refused */
+	assert_int_equal(certstore_write_pair(cs, "../x", "C", 1, "K", 1, &e), -1);
+	assert_string_equal(e.code, GPC_E_USAGE);
+	certstore_free(cs);
+
+	/* read_pair without a lock held takes (and drops) a shared one */
+	assert_int_equal(certstore_open(dir, &cs, &e), 0);
+	buf_init(&bc, 1 << 20);
+	buf_init(&bk, 1 << 20);
+	assert_int_equal(certstore_read_pair(cs, "default", &bc, &bk, &e), 0);
+	assert_string_equal(bc.data, "CERTD");
+	assert_int_equal(certstore_read_pair(cs, "nosuch", &bc, &bk, &e), -1);
+	assert_string_equal(e.code, GPC_E_MISSING);
+	assert_non_null(strstr(e.message, "nosuch/cert.crt"));
+	buf_finish(&bc);
+	buf_finish(&bk);
+	assert_int_equal(child_try_lock(dir, true), 0);
+	certstore_free(cs);
+	rmrf(dir);
+	free(dir);
+}
+
+static void test_state_files(void **state)
+{
+	char *dir = mktmp();
+	struct certstore *cs;
+	struct gpc_error e;
+	struct buf b;
+	char p[4096];
+	struct stat st;
+
+	(void)state;
+	gpc_error_clear(&e);
+	assert_int_equal(certstore_open(dir, &cs, &e), 0);
+	buf_init(&b, 4096);
+	assert_int_equal(certstore_state_read(cs, "lineages/www.json", 4096, &b, &e), -1);
+	assert_string_equal(e.code, GPC_E_MISSING);
+	assert_int_equal(certstore_state_write(cs, "lineages/www.json", "{}", 2, &e), 0);
+	assert_int_equal(certstore_state_read(cs, "lineages/www.json", 4096, &b, &e), 0);
+	assert_string_equal(b.data, "{}");
+	assert_int_equal(certstore_state_path(cs, "lineages/www.json", p, sizeof(p)), 0);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(certstore_state_path(cs, "lineages", p, sizeof(p)), 0);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	assert_int_equal(count_tmp(p), 0);
+	assert_int_equal(certstore_state_write(cs, "ledger.json", "[]", 2, &e), 0);
+	assert_int_equal(certstore_state_remove(cs, "lineages/www.json", &e), 0);
+	assert_int_equal(certstore_state_remove(cs, "lineages/www.json", &e), 0);
+	assert_int_equal(certstore_state_write(cs, "../x", "1", 1, &e), -1);
+	buf_finish(&b);
+	certstore_free(cs);
+	rmrf(dir);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_atomic_write),
+		cmocka_unit_test(test_names_and_paths),
+		cmocka_unit_test(test_lock),
+		cmocka_unit_test(test_write_pair),
+		cmocka_unit_test(test_state_files),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
