@@ -1,0 +1,295 @@
+#!/usr/bin/env python3
+"""Fault-injecting HTTPS relay placed in front of a real ACME server (pebble).
+
+Every request is forwarded to the upstream server with its Host header
+unchanged, so pebble builds every URL (directory, orders, nonces) with the
+relay's address and the client keeps talking to the relay. On top of that the
+relay can break things on purpose:
+
+  --ratelimit-neworder S  answer POST newOrder with 429 urn:ietf:params:acme:
+                          error:rateLimited and "Retry-After: S" (RFC 8555
+                          §6.6); nothing reaches pebble.
+  --fail-first N          answer the first N requests with 503 and
+                          "Retry-After: --retry-after" (a plain-text body, as
+                          a load balancer would send).
+  --drop-every N          every Nth request: read it, then close the
+                          connection without an answer.
+  --slow S                sleep S seconds before answering.
+  --truncate-json         forward, but cut the response body in half
+                          (Content-Length matches the cut body).
+  --wrong-content-type    forward, but say Content-Type: text/html.
+
+--match SUBSTR limits --slow/--truncate-json/--wrong-content-type/--drop-every
+to requests whose path contains SUBSTR ("@newOrder", "@newAccount",
+"@newNonce", "@directory" name the paths read from the upstream directory);
+--fault-limit N applies those faults to the first N matching requests only.
+
+--log FILE gets one line per request: "METHOD PATH STATUS" (STATUS is "DROP"
+for a dropped connection). --port-file FILE gets the listening port once the
+relay is ready. Python standard library only.
+"""
+
+import argparse
+import http.client
+import http.server
+import json
+import os
+import socket
+import socketserver
+import ssl
+import sys
+import threading
+import time
+import urllib.parse
+
+HOP_HEADERS = {"connection", "keep-alive", "proxy-connection", "transfer-encoding",
+               "te", "trailer", "upgrade", "expect", "content-length"}
+
+
+class Relay:
+    """Shared state of all handler threads."""
+
+    def __init__(self, args):
+        self.args = args
+        up = urllib.parse.urlsplit(args.upstream)
+        if up.scheme != "https":
+            raise SystemExit("relay: --upstream must be an https:// URL")
+        self.up_host = up.hostname
+        self.up_port = up.port or 443
+        self.up_dir_path = up.path or "/"
+        if args.upstream_ca:
+            self.up_ctx = ssl.create_default_context(cafile=args.upstream_ca)
+        else:
+            self.up_ctx = ssl._create_unverified_context()  # loopback pebble only
+            self.up_ctx.check_hostname = False
+        self.lock = threading.Lock()
+        self.count = 0          # every request, in arrival order
+        self.matched = 0        # requests that matched --match
+        self.log = open(args.log, "a", buffering=1) if args.log else None
+        self.paths = {"directory": self.up_dir_path}
+        self.learn_directory()
+
+    def upstream(self):
+        return http.client.HTTPSConnection(self.up_host, self.up_port, context=self.up_ctx,
+                                           timeout=self.args.upstream_timeout)
+
+    def learn_directory(self):
+        # Pebble may still be starting: retry for a while.
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                c = self.upstream()
+                c.request("GET", self.up_dir_path)
+                r = c.getresponse()
+                body = r.read()
+                c.close()
+                if r.status == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("relay: upstream directory %s does not answer" % self.args.upstream)
+            time.sleep(0.2)
+        d = json.loads(body)
+        for k in ("newNonce", "newAccount", "newOrder", "revokeCert", "keyChange", "renewalInfo"):
+            if isinstance(d.get(k), str):
+                self.paths[k] = urllib.parse.urlsplit(d[k]).path
+
+    def match_path(self, path):
+        m = self.args.match
+        if not m:
+            return True
+        if m.startswith("@"):
+            p = self.paths.get(m[1:])
+            return p is not None and path.split("?")[0] == p
+        return m in path
+
+    def record(self, method, path, status):
+        if self.log:
+            with self.lock:
+                self.log.write("%s %s %s\n" % (method, path, status))
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "relay"
+    sys_version = ""
+
+    def log_message(self, fmt, *a):
+        if self.server.relay.args.verbose:
+            sys.stderr.write("relay: " + (fmt % a) + "\n")
+
+    def do_GET(self):
+        self.relay_request()
+
+    def do_HEAD(self):
+        self.relay_request()
+
+    def do_POST(self):
+        self.relay_request()
+
+    def reply(self, status, headers, body, method):
+        self.send_response(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if method != "HEAD":
+            self.wfile.write(body)
+        self.wfile.flush()
+
+    def fresh_nonce(self):
+        rl = self.server.relay
+        try:
+            c = rl.upstream()
+            c.request("HEAD", rl.paths.get("newNonce", "/nonce-plz"),
+                      headers={"Host": self.headers.get("Host", "")})
+            r = c.getresponse()
+            r.read()
+            c.close()
+            return r.getheader("Replay-Nonce")
+        except OSError:
+            return None
+
+    def relay_request(self):
+        rl = self.server.relay
+        a = rl.args
+        method = self.command
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n > 0 else b""
+        path = self.path
+        with rl.lock:
+            rl.count += 1
+            idx = rl.count
+            matched = rl.match_path(path)
+            if matched:
+                rl.matched += 1
+            in_limit = matched and (a.fault_limit == 0 or rl.matched <= a.fault_limit)
+
+        # Dropped connection: the request was read, no answer is ever sent.
+        if a.drop_every and in_limit and idx % a.drop_every == 0:
+            rl.record(method, path, "DROP")
+            self.close_connection = True
+            try:
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                           b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+
+        if a.slow and in_limit:
+            time.sleep(a.slow)
+
+        if a.fail_first and idx <= a.fail_first:
+            rl.record(method, path, 503)
+            self.reply(503, [("Content-Type", "text/plain"),
+                             ("Retry-After", str(a.retry_after))],
+                       b"503 Service Unavailable (relay)\n", method)
+            return
+
+        if a.ratelimit_neworder is not None and method == "POST" and \
+                path.split("?")[0] == rl.paths.get("newOrder"):
+            prob = {"type": "urn:ietf:params:acme:error:rateLimited",
+                    "detail": "too many certificates already issued for this exact set "
+                              "of identifiers (relay)",
+                    "status": 429}
+            hdrs = [("Content-Type", "application/problem+json"),
+                    ("Retry-After", str(a.ratelimit_neworder))]
+            nonce = self.fresh_nonce()
+            if nonce:
+                hdrs.append(("Replay-Nonce", nonce))
+            rl.record(method, path, 429)
+            self.reply(429, hdrs, json.dumps(prob).encode(), method)
+            return
+
+        # Forward to pebble, Host header unchanged.
+        fwd = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS}
+        try:
+            c = rl.upstream()
+            c.request(method, path, body=body if method == "POST" else None, headers=fwd)
+            r = c.getresponse()
+            rbody = r.read()
+            status = r.status
+            rhdrs = [(k, v) for k, v in r.getheaders() if k.lower() not in HOP_HEADERS]
+            c.close()
+        except OSError as e:
+            rl.record(method, path, 502)
+            self.reply(502, [("Content-Type", "text/plain")],
+                       ("relay: upstream error: %s\n" % e).encode(), method)
+            return
+
+        if in_limit and a.truncate_json and len(rbody) > 1:
+            rbody = rbody[: len(rbody) // 2]
+        if in_limit and a.wrong_content_type:
+            rhdrs = [(k, v) for k, v in rhdrs if k.lower() != "content-type"]
+            rhdrs.append(("Content-Type", "text/html; charset=utf-8"))
+        rl.record(method, path, status)
+        self.reply(status, rhdrs, rbody, method)
+
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, addr, relay, ctx):
+        self.relay = relay
+        self.ctx = ctx
+        super().__init__(addr, Handler)
+
+    def get_request(self):
+        sock, addr = self.socket.accept()
+        sock.settimeout(self.relay.args.client_timeout)
+        # The TLS handshake happens in the handler thread (first read), so a
+        # silent client never blocks the accept loop.
+        return self.ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
+
+    def handle_error(self, request, client_address):
+        if self.relay.args.verbose:
+            super().handle_error(request, client_address)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--upstream", required=True, help="upstream directory URL (https://...)")
+    p.add_argument("--upstream-ca", help="PEM trust anchors for the upstream (default: no check)")
+    p.add_argument("--cert", required=True, help="PEM certificate chain the relay serves")
+    p.add_argument("--key", required=True, help="PEM private key of --cert")
+    p.add_argument("--listen", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--port", type=int, default=0, help="port (0: a free one)")
+    p.add_argument("--port-file", help="write the port here once listening")
+    p.add_argument("--log", help="append 'METHOD PATH STATUS' per request")
+    p.add_argument("--ratelimit-neworder", type=int, metavar="S")
+    p.add_argument("--fail-first", type=int, default=0, metavar="N")
+    p.add_argument("--retry-after", type=int, default=1, metavar="S")
+    p.add_argument("--drop-every", type=int, default=0, metavar="N")
+    p.add_argument("--slow", type=float, default=0, metavar="S")
+    p.add_argument("--truncate-json", action="store_true")
+    p.add_argument("--wrong-content-type", action="store_true")
+    p.add_argument("--match", default="", metavar="SUBSTR")
+    p.add_argument("--fault-limit", type=int, default=0, metavar="N")
+    p.add_argument("--client-timeout", type=float, default=60)
+    p.add_argument("--upstream-timeout", type=float, default=30)
+    p.add_argument("-v", "--verbose", action="store_true")
+    args = p.parse_args()
+
+    relay = Relay(args)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(args.cert, args.key)
+    srv = Server((args.listen, args.port), relay, ctx)
+    port = srv.server_address[1]
+    if args.port_file:
+        tmp = args.port_file + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("%d\n" % port)
+        os.rename(tmp, args.port_file)
+    if args.verbose:
+        sys.stderr.write("relay: listening on %s:%d -> %s\n" % (args.listen, port, args.upstream))
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
