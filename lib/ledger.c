@@ -467,7 +467,7 @@ int ledger_load(struct certstore *cs, struct ledger **out, struct gpc_error *err
 
 	buf_init(&b, LEDGER_MAX_JSON);
 	rc = certstore_state_read(cs, LEDGER_REL, LEDGER_MAX_JSON, &b, err);
-	if (rc != 0 && err->code == GPC_E_MISSING) {
+	if (rc != 0 && err->code != NULL && strcmp(err->code, GPC_E_MISSING) == 0) {
 		gpc_error_clear(err);
 		buf_finish(&b);
 		*out = ledger_new();
