@@ -1,0 +1,223 @@
+# pebble.sh: start a private pebble + pebble-challtestsrv on free loopback
+# ports for one test. Source it (POSIX sh, works under `set -eu`):
+#
+#   . "$TESTS_DIR/lib/pebble.sh"
+#   pebble_start [--eab] [--validity SECONDS] [--nonce-reject PCT] [--sleep]
+#   trap 'rc=$?; [ "$rc" = 0 ] || pebble_logs; pebble_stop; exit $rc' EXIT
+#
+# Options:
+#   --eab            externalAccountBindingRequired with the keys
+#                    PEBBLE_EAB_KID / PEBBLE_EAB_HMAC (exported; kid-1 and kid-2)
+#   --validity N     certificateValidityPeriod N seconds (short-lived certs)
+#   --nonce-reject N PEBBLE_WFE_NONCEREJECT=N (default here: 0, i.e. none;
+#                    the environment's PEBBLE_WFE_NONCEREJECT wins if set)
+#   --sleep          keep pebble's random 0-15 s validation sleeps
+#                    (default: PEBBLE_VA_NOSLEEP=1 unless set in the environment)
+#   --authz-reuse N  PEBBLE_AUTHZREUSE=N (pebble's default is 50)
+#
+# Exports after pebble_start:
+#   PEBBLE_DIR_URL    https://127.0.0.1:PORT/dir (ACME directory)
+#   PEBBLE_CA_BUNDLE  PEM file of the CA that signed pebble's HTTPS certificate
+#                     (give it to the client as --ca-bundle)
+#   PEBBLE_HTTP_PORT  port pebble connects to for http-01 (bind your responder there)
+#   PEBBLE_TLS_PORT   port pebble connects to for tls-alpn-01
+#   PEBBLE_MGMT_URL   https://127.0.0.1:PORT (pebble management: /roots/0, ...)
+#   CHALLTEST_MGMT    http://127.0.0.1:PORT (challtestsrv: /set-txt, /clear-txt, ...)
+#   PEBBLE_LOG, CHALLTEST_LOG  log files; PEBBLE_WORK  the temp dir
+# Helpers: pebble_roots FILE (write pebble's issuing root + intermediate PEM to
+# FILE, to verify issued chains), pebble_set_txt HOST VALUE, pebble_clear_txt HOST,
+# pebble_count 'POST /order-plz' (requests of that kind in the log so far),
+# pebble_logs (print both logs to stderr), pebble_stop.
+#
+# Skips the test (exit 77) when pebble, pebble-challtestsrv, curl or openssl is
+# missing. Needs $FREEPORT (set by tests/meson.build) or freeport on PATH.
+
+PEBBLE_PID=
+CHALLTEST_PID=
+PEBBLE_WORK=
+
+_pebble_need() {
+	for _t in "$@"; do
+		if ! command -v "$_t" >/dev/null 2>&1; then
+			echo "SKIP: $_t not installed" >&2
+			exit 77
+		fi
+	done
+}
+
+_pebble_ports() {
+	"${FREEPORT:-freeport}" "$1"
+}
+
+# Generate a CA and a localhost server certificate in $PEBBLE_WORK.
+_pebble_certs() {
+	_d=$PEBBLE_WORK
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$_d/ca.key" -out "$_d/ca.pem" -days 2 \
+		-subj "/CN=goproxy-cert test CA for pebble" \
+		-addext "basicConstraints=critical,CA:TRUE" \
+		-addext "keyUsage=critical,keyCertSign,cRLSign" >"$_d/openssl.log" 2>&1 || return 1
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$_d/server.key" -out "$_d/server.csr" -subj "/CN=localhost" \
+		>>"$_d/openssl.log" 2>&1 || return 1
+	printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+		"basicConstraints=critical,CA:FALSE" \
+		"keyUsage=critical,digitalSignature" \
+		"extendedKeyUsage=serverAuth" >"$_d/server.ext"
+	openssl x509 -req -in "$_d/server.csr" -CA "$_d/ca.pem" -CAkey "$_d/ca.key" \
+		-CAcreateserial -days 2 -extfile "$_d/server.ext" -out "$_d/server.pem" \
+		>>"$_d/openssl.log" 2>&1 || return 1
+}
+
+pebble_start() {
+	_pebble_need pebble pebble-challtestsrv curl openssl
+	_eab=0 _validity= _reject=${PEBBLE_WFE_NONCEREJECT:-0} _nosleep=${PEBBLE_VA_NOSLEEP:-1}
+	_reuse=${PEBBLE_AUTHZREUSE:-}
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--eab) _eab=1 ;;
+		--validity) _validity=$2; shift ;;
+		--nonce-reject) _reject=$2; shift ;;
+		--sleep) _nosleep=0 ;;
+		--authz-reuse) _reuse=$2; shift ;;
+		*) echo "pebble_start: unknown option $1" >&2; return 64 ;;
+		esac
+		shift
+	done
+	PEBBLE_WORK=$(mktemp -d "${TMPDIR:-/tmp}/pebble.XXXXXX")
+	_pebble_certs || { cat "$PEBBLE_WORK/openssl.log" >&2; return 1; }
+	export PEBBLE_WORK PEBBLE_CA_BUNDLE="$PEBBLE_WORK/ca.pem"
+	export PEBBLE_LOG="$PEBBLE_WORK/pebble.log" CHALLTEST_LOG="$PEBBLE_WORK/challtestsrv.log"
+
+	# Ports are free when picked; another process could take one before the
+	# servers bind it, so try a few times.
+	_try=0
+	while [ $_try -lt 3 ]; do
+		_try=$((_try + 1))
+		if _pebble_try_start "$_eab" "$_validity" "$_reject" "$_nosleep" "$_reuse"; then
+			return 0
+		fi
+		_pebble_kill
+	done
+	echo "pebble_start: pebble did not come up; logs follow" >&2
+	pebble_logs
+	return 1
+}
+
+_pebble_try_start() {
+	set -- "$@" $(_pebble_ports 6)
+	# $1 eab $2 validity $3 reject $4 nosleep $5 reuse $6.. ports
+	PEBBLE_PORT=$6 _mport=$7 _dport=$8 _cport=$9
+	shift 9
+	PEBBLE_HTTP_PORT=$1 PEBBLE_TLS_PORT=$2
+	set -- "$_eab" "$_validity" "$_reject" "$_nosleep" "$_reuse"
+	export PEBBLE_HTTP_PORT PEBBLE_TLS_PORT
+	export PEBBLE_DIR_URL="https://127.0.0.1:$PEBBLE_PORT/dir"
+	export PEBBLE_MGMT_URL="https://127.0.0.1:$_mport"
+	export CHALLTEST_MGMT="http://127.0.0.1:$_cport"
+
+	_cfg=$PEBBLE_WORK/pebble-config.json
+	{
+		printf '{\n  "pebble": {\n'
+		printf '    "listenAddress": "127.0.0.1:%s",\n' "$PEBBLE_PORT"
+		printf '    "managementListenAddress": "127.0.0.1:%s",\n' "$_mport"
+		printf '    "certificate": "%s",\n' "$PEBBLE_WORK/server.pem"
+		printf '    "privateKey": "%s",\n' "$PEBBLE_WORK/server.key"
+		printf '    "httpPort": %s,\n    "tlsPort": %s,\n' "$PEBBLE_HTTP_PORT" "$PEBBLE_TLS_PORT"
+		printf '    "ocspResponderURL": "",\n'
+		if [ -n "$2" ]; then
+			printf '    "certificateValidityPeriod": %s,\n' "$2"
+		fi
+		if [ "$1" = 1 ]; then
+			printf '    "externalAccountBindingRequired": true,\n'
+			printf '    "externalAccountMACKeys": {\n'
+			printf '      "kid-1": "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W",\n'
+			printf '      "kid-2": "b10lLJs8l1GPIzsLP0s6pMt8O0XVGnfTaCeROxQM0BIt2XrJMDHJZBM5NuQmQJQH"\n'
+			printf '    }\n'
+		else
+			printf '    "externalAccountBindingRequired": false\n'
+		fi
+		printf '  }\n}\n'
+	} >"$_cfg"
+	if [ "$1" = 1 ]; then
+		export PEBBLE_EAB_KID=kid-1
+		export PEBBLE_EAB_HMAC=zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W
+	fi
+
+	pebble-challtestsrv -dns01 "127.0.0.1:$_dport" -defaultIPv4 127.0.0.1 -defaultIPv6 "" \
+		-http01 "" -https01 "" -tlsalpn01 "" -management "127.0.0.1:$_cport" \
+		>"$CHALLTEST_LOG" 2>&1 &
+	CHALLTEST_PID=$!
+	(
+		export PEBBLE_VA_NOSLEEP="$4" PEBBLE_WFE_NONCEREJECT="$3"
+		if [ -n "$5" ]; then export PEBBLE_AUTHZREUSE="$5"; fi
+		if [ "$4" != 1 ]; then unset PEBBLE_VA_NOSLEEP; fi
+		exec pebble -config "$_cfg" -dnsserver "127.0.0.1:$_dport"
+	) >"$PEBBLE_LOG" 2>&1 &
+	PEBBLE_PID=$!
+
+	# Wait (up to ~15 s) for pebble's directory and challtestsrv's management port.
+	_i=0
+	while [ $_i -lt 150 ]; do
+		if ! kill -0 "$PEBBLE_PID" 2>/dev/null || ! kill -0 "$CHALLTEST_PID" 2>/dev/null; then
+			return 1
+		fi
+		if curl -fsS --cacert "$PEBBLE_CA_BUNDLE" -o /dev/null "$PEBBLE_DIR_URL" 2>/dev/null &&
+			curl -sS -o /dev/null "$CHALLTEST_MGMT/" 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	return 1
+}
+
+_pebble_kill() {
+	for _p in $PEBBLE_PID $CHALLTEST_PID; do
+		kill "$_p" 2>/dev/null || :
+	done
+	for _p in $PEBBLE_PID $CHALLTEST_PID; do
+		wait "$_p" 2>/dev/null || :
+	done
+	PEBBLE_PID= CHALLTEST_PID=
+}
+
+# Stop both servers and remove the temp dir. Safe to call twice.
+pebble_stop() {
+	_pebble_kill
+	if [ -n "${PEBBLE_WORK:-}" ] && [ -d "$PEBBLE_WORK" ]; then
+		rm -rf "$PEBBLE_WORK"
+	fi
+	PEBBLE_WORK=
+}
+
+# Print both logs (last 200 lines each) to stderr.
+pebble_logs() {
+	for _f in "${PEBBLE_LOG:-}" "${CHALLTEST_LOG:-}"; do
+		if [ -n "$_f" ] && [ -f "$_f" ]; then
+			echo "----- $_f (last 200 lines)" >&2
+			tail -n 200 "$_f" >&2
+		fi
+	done
+}
+
+# Write pebble's current root and intermediate (PEM) to FILE.
+pebble_roots() {
+	{
+		curl -fsS --cacert "$PEBBLE_CA_BUNDLE" "$PEBBLE_MGMT_URL/intermediates/0"
+		curl -fsS --cacert "$PEBBLE_CA_BUNDLE" "$PEBBLE_MGMT_URL/roots/0"
+	} >"$1"
+}
+
+# Set / clear a dns-01 TXT record in challtestsrv. HOST like _acme-challenge.example.com
+pebble_set_txt() {
+	curl -fsS -o /dev/null -d "{\"host\":\"${1%.}.\",\"value\":\"$2\"}" "$CHALLTEST_MGMT/set-txt"
+}
+pebble_clear_txt() {
+	curl -fsS -o /dev/null -d "{\"host\":\"${1%.}.\"}" "$CHALLTEST_MGMT/clear-txt"
+}
+
+# How many requests matching the fixed string (e.g. 'POST /order-plz') pebble logged.
+pebble_count() {
+	grep -cF -- "$1" "$PEBBLE_LOG" || :
+}
