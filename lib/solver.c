@@ -1,2 +1,767 @@
-/* solver: placeholder until this module lands. */
-typedef int gpc_solver_placeholder;
+/* solver: http-dir, webroot, standalone (HTTP or TLS-ALPN) and hook solvers. */
+#include "solver.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+
+#include "b64.h"
+#include "fsutil.h"
+#include "keygen.h"
+#include "log.h"
+
+#define HTTP01_PREFIX "/.well-known/acme-challenge/"
+#define MAX_TOKEN 256
+
+/* One presented challenge (standalone keeps what it serves here). */
+struct entry {
+	char *type, *ident, *token, *key_auth;
+	gnutls_certificate_credentials_t cred; /* tls-alpn-01 standalone */
+	struct entry *next;
+};
+
+struct solver {
+	enum solver_kind kind;
+	char *arg;
+	char *challenge;
+	struct certstore *cs;
+
+	pthread_mutex_t mu;
+	struct entry *entries;
+
+	/* standalone */
+	int lfd;
+	int wake[2];
+	pthread_t thread;
+	bool running;
+	bool tls;
+	char bound[128];
+	unsigned long served;
+	gnutls_priority_t prio;
+};
+
+const char *solver_kind_name(enum solver_kind k)
+{
+	switch (k) {
+	case SOLVER_HTTP_DIR: return "http-dir";
+	case SOLVER_WEBROOT: return "webroot";
+	case SOLVER_STANDALONE: return "standalone";
+	case SOLVER_HOOK: return "hook";
+	}
+	return "?";
+}
+
+int solver_kind_parse(const char *s, enum solver_kind *k)
+{
+	static const enum solver_kind all[] = { SOLVER_HTTP_DIR, SOLVER_WEBROOT, SOLVER_STANDALONE, SOLVER_HOOK };
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (strcmp(s, solver_kind_name(all[i])) == 0) {
+			*k = all[i];
+			return 0;
+		}
+	return -1;
+}
+
+const char *solver_flags_for(const char *type)
+{
+	if (strcmp(type, "http-01") == 0)
+		return "--http-dir (goproxyd answers), --webroot DIR, --standalone ADDR:PORT or --hook PROGRAM";
+	if (strcmp(type, "tls-alpn-01") == 0)
+		return "--challenge tls-alpn-01 with --standalone ADDR:PORT, --http-dir (goproxyd answers) or --hook PROGRAM";
+	if (strcmp(type, "dns-01") == 0)
+		return "--challenge dns-01 --hook PROGRAM (a uacme-style hook that sets the TXT record)";
+	return "--hook PROGRAM";
+}
+
+bool solver_handles(const struct solver *s, const char *type)
+{
+	if (s->challenge != NULL && strcmp(s->challenge, type) != 0)
+		return false;
+	switch (s->kind) {
+	case SOLVER_HOOK:
+		return true;
+	case SOLVER_HTTP_DIR:
+		return strcmp(type, "http-01") == 0 || strcmp(type, "tls-alpn-01") == 0;
+	case SOLVER_WEBROOT:
+		return strcmp(type, "http-01") == 0;
+	case SOLVER_STANDALONE:
+		return strcmp(type, s->tls ? "tls-alpn-01" : "http-01") == 0;
+	}
+	return false;
+}
+
+/* base64url(SHA-256(key_auth)), as dns-01 (RFC 8555 §8.4) and uacme's
+ * tls-alpn-01 hook argument use it. Malloc'd or NULL. */
+static char *auth_digest(const char *key_auth)
+{
+	unsigned char d[32];
+
+	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, key_auth, strlen(key_auth), d) < 0)
+		return NULL;
+	return b64url_encode(d, sizeof(d));
+}
+
+/* A token is base64url (RFC 8555 §8.1): refuse anything that could escape a
+ * directory when used as a file name. */
+static bool safe_token(const char *t)
+{
+	size_t n = strlen(t);
+
+	if (n == 0 || n > MAX_TOKEN)
+		return false;
+	for (; *t; t++)
+		if (!((*t >= 'A' && *t <= 'Z') || (*t >= 'a' && *t <= 'z') || (*t >= '0' && *t <= '9') ||
+		      *t == '-' || *t == '_'))
+			return false;
+	return true;
+}
+
+/* Identifiers become file names for tls-alpn-01 in http-dir. */
+static bool safe_ident(const char *t)
+{
+	if (*t == '\0' || *t == '.' || strlen(t) > 253)
+		return false;
+	for (; *t; t++)
+		if (*t == '/' || (unsigned char)*t < 0x21)
+			return false;
+	return true;
+}
+
+static void entry_free(struct entry *e)
+{
+	if (e == NULL)
+		return;
+	free(e->type);
+	free(e->ident);
+	free(e->token);
+	free(e->key_auth);
+	if (e->cred)
+		gnutls_certificate_free_credentials(e->cred);
+	free(e);
+}
+
+/* ---- paths ---- */
+
+static int http_dir_path(struct solver *s, const char *type, const char *ident, const char *token,
+			 const char *ext, char *out, size_t outsz)
+{
+	char rel[PATH_MAX];
+	int n;
+
+	if (strcmp(type, "http-01") == 0)
+		n = snprintf(rel, sizeof(rel), "challenges/http-01/%s", token);
+	else
+		n = snprintf(rel, sizeof(rel), "challenges/tls-alpn-01/%s%s", ident, ext);
+	if (n < 0 || (size_t)n >= sizeof(rel))
+		return -1;
+	return certstore_state_path(s->cs, rel, out, outsz);
+}
+
+static int webroot_path(const struct solver *s, const char *token, char *out, size_t outsz)
+{
+	int n = snprintf(out, outsz, "%s/.well-known/acme-challenge/%s", s->arg, token);
+	return (n < 0 || (size_t)n >= outsz) ? -1 : 0;
+}
+
+/* ---- hook (uacme compatible) ---- */
+
+static int run_hook(const struct solver *s, const char *method, const char *type,
+		    const char *ident, const char *token, const char *auth, int *status,
+		    struct gpc_error *err)
+{
+	pid_t pid;
+	int st;
+
+	pid = fork();
+	if (pid < 0)
+		return gpc_error_sys(err, errno, "fork for hook", s->arg);
+	if (pid == 0) {
+		/* The hook's output must not mix with --json on stdout. */
+		dup2(STDERR_FILENO, STDOUT_FILENO);
+		signal(SIGPIPE, SIG_DFL);
+		execlp(s->arg, s->arg, method, type, ident, token, auth, (char *)NULL);
+		fprintf(stderr, "goproxy-cert: cannot run hook %s: %s\n", s->arg, strerror(errno));
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return gpc_error_sys(err, errno, "wait for hook", s->arg);
+	if (WIFEXITED(st))
+		*status = WEXITSTATUS(st);
+	else
+		*status = 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	gpc_debug("hook %s %s %s %s: exit %d", s->arg, method, type, ident, *status);
+	return 0;
+}
+
+static char *hook_auth(const char *type, const char *key_auth)
+{
+	if (strcmp(type, "dns-01") == 0 || strcmp(type, "tls-alpn-01") == 0)
+		return auth_digest(key_auth);
+	return strdup(key_auth);
+}
+
+/* ---- standalone responder ---- */
+
+static struct entry *find_entry(struct solver *s, const char *type, const char *token,
+				const char *ident)
+{
+	for (struct entry *e = s->entries; e; e = e->next) {
+		if (strcmp(e->type, type) != 0)
+			continue;
+		if (token != NULL && strcmp(e->token, token) == 0)
+			return e;
+		if (ident != NULL && strcasecmp(e->ident, ident) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+static void write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+static void serve_http(struct solver *s, int fd)
+{
+	char req[8192], resp[1024 + MAX_TOKEN * 2];
+	size_t len = 0;
+	char *body = NULL;
+
+	while (len < sizeof(req) - 1) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (poll(&p, 1, 5000) <= 0)
+			return;
+		ssize_t r = read(fd, req + len, sizeof(req) - 1 - len);
+		if (r <= 0)
+			return;
+		len += (size_t)r;
+		req[len] = '\0';
+		if (strstr(req, "\r\n\r\n") || strstr(req, "\n\n"))
+			break;
+	}
+	req[len] = '\0';
+	if (strncmp(req, "GET " HTTP01_PREFIX, 4 + strlen(HTTP01_PREFIX)) == 0) {
+		char *tok = req + 4 + strlen(HTTP01_PREFIX);
+		tok[strcspn(tok, " \r\n?")] = '\0';
+		pthread_mutex_lock(&s->mu);
+		struct entry *e = find_entry(s, "http-01", tok, NULL);
+		if (e != NULL)
+			body = strdup(e->key_auth);
+		s->served++;
+		pthread_mutex_unlock(&s->mu);
+		gpc_debug("standalone %s: GET %s%s -> %s", s->bound, HTTP01_PREFIX, tok, body ? "200" : "404");
+	}
+	if (body != NULL) {
+		int n = snprintf(resp, sizeof(resp),
+				 "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
+				 "Connection: close\r\n\r\n%s", strlen(body), body);
+		if (n > 0 && (size_t)n < sizeof(resp))
+			write_all(fd, resp, (size_t)n);
+		free(body);
+	} else {
+		static const char nf[] = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+		write_all(fd, nf, sizeof(nf) - 1);
+	}
+}
+
+/* RFC 8737 §3: choose the acmeIdentifier certificate by SNI in the client
+ * hello. For IP identifiers (RFC 8738 §6) the SNI is the reverse-DNS name. */
+static int alpn_post_hello(gnutls_session_t sess)
+{
+	struct solver *s = gnutls_session_get_ptr(sess);
+	char name[256];
+	size_t nlen = sizeof(name);
+	unsigned int type;
+	struct entry *e = NULL, *only = NULL;
+	int n = 0;
+
+	if (gnutls_server_name_get(sess, name, &nlen, &type, 0) != 0)
+		name[0] = '\0';
+	pthread_mutex_lock(&s->mu);
+	for (struct entry *x = s->entries; x; x = x->next)
+		if (strcmp(x->type, "tls-alpn-01") == 0) {
+			only = x;
+			n++;
+			if (name[0] && strcasecmp(x->ident, name) == 0)
+				e = x;
+		}
+	if (e == NULL && n == 1)
+		e = only;
+	s->served++;
+	if (e != NULL)
+		gnutls_credentials_set(sess, GNUTLS_CRD_CERTIFICATE, e->cred);
+	pthread_mutex_unlock(&s->mu);
+	gpc_debug("standalone %s: TLS-ALPN hello for '%s' -> %s", s->bound, name, e ? "certificate" : "none");
+	return e ? 0 : GNUTLS_E_UNRECOGNIZED_NAME;
+}
+
+static void serve_tls(struct solver *s, int fd)
+{
+	gnutls_session_t sess;
+	gnutls_datum_t proto = { (unsigned char *)"acme-tls/1", 10 };
+	int r;
+
+	if (gnutls_init(&sess, GNUTLS_SERVER) < 0)
+		return;
+	gnutls_session_set_ptr(sess, s);
+	gnutls_priority_set(sess, s->prio);
+	gnutls_alpn_set_protocols(sess, &proto, 1, GNUTLS_ALPN_MANDATORY);
+	gnutls_handshake_set_post_client_hello_function(sess, alpn_post_hello);
+	gnutls_transport_set_int(sess, fd);
+	gnutls_handshake_set_timeout(sess, 5000);
+	do {
+		r = gnutls_handshake(sess);
+	} while (r < 0 && !gnutls_error_is_fatal(r));
+	if (r == 0)
+		gnutls_bye(sess, GNUTLS_SHUT_WR);
+	else
+		gpc_debug("standalone %s: TLS handshake: %s", s->bound, gnutls_strerror(r));
+	gnutls_deinit(sess);
+}
+
+static void *standalone_loop(void *arg)
+{
+	struct solver *s = arg;
+
+	for (;;) {
+		struct pollfd p[2] = { { .fd = s->lfd, .events = POLLIN }, { .fd = s->wake[0], .events = POLLIN } };
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[1].revents)
+			break;
+		if (!(p[0].revents & POLLIN))
+			continue;
+		int fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (s->tls)
+			serve_tls(s, fd);
+		else
+			serve_http(s, fd);
+		close(fd);
+	}
+	return NULL;
+}
+
+/* Bind ADDR:PORT (":PORT", "PORT", "[v6]:PORT", "host:PORT"). */
+static int standalone_bind(struct solver *s, const char *spec, struct gpc_error *err)
+{
+	char host[256] = "", port[16];
+	const char *colon;
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE }, *res = NULL;
+	int rc = -1, fd = -1, one = 1, gai;
+
+	if (spec[0] == '[') {
+		const char *end = strchr(spec, ']');
+		if (end == NULL || end[1] != ':')
+			goto bad;
+		snprintf(host, sizeof(host), "%.*s", (int)(end - spec - 1), spec + 1);
+		snprintf(port, sizeof(port), "%s", end + 2);
+	} else if ((colon = strrchr(spec, ':')) != NULL) {
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - spec), spec);
+		snprintf(port, sizeof(port), "%s", colon + 1);
+	} else {
+		snprintf(port, sizeof(port), "%s", spec);
+	}
+	if (port[0] == '\0' || strspn(port, "0123456789") != strlen(port) || atoi(port) > 65535)
+		goto bad;
+	if (host[0] == '\0')
+		hints.ai_family = AF_INET6; /* dual stack below */
+	gai = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
+	if (gai != 0) {
+		gpc_error_set(err, GPC_E_USAGE, "--standalone %s: cannot resolve '%s': %s", spec, host, gai_strerror(gai));
+		return gpc_error_hint(err, "give a local address and port, e.g. --standalone 0.0.0.0:80 or :80");
+	}
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		gpc_error_sys(err, errno, "socket for --standalone", spec);
+		goto out;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (res->ai_family == AF_INET6 && host[0] == '\0') {
+		int zero = 0;
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	}
+	if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 64) != 0) {
+		int e = errno;
+		gpc_error_set(err, e == EACCES ? GPC_E_PERMISSION : GPC_E_IO,
+			      "--standalone %s: cannot listen: %s", spec, strerror(e));
+		if (e == EACCES)
+			gpc_error_hint(err, "ports below 1024 need root or CAP_NET_BIND_SERVICE; or use --http-dir "
+					    "with goproxyd, --webroot DIR, or a port the CA is redirected to");
+		else if (e == EADDRINUSE)
+			gpc_error_hint(err, "another server (goproxyd? a web server?) already listens there: use "
+					    "--http-dir if it is goproxyd, --webroot DIR for a web server, or stop it");
+		goto out;
+	}
+	snprintf(s->bound, sizeof(s->bound), "%s", spec);
+	s->lfd = fd;
+	fd = -1;
+	rc = 0;
+	goto out;
+bad:
+	gpc_error_set(err, GPC_E_USAGE, "--standalone '%s' is not ADDR:PORT", spec);
+	return gpc_error_hint(err, "for example --standalone 0.0.0.0:80, --standalone [::]:80 or --standalone :80");
+out:
+	if (fd >= 0)
+		close(fd);
+	if (res)
+		freeaddrinfo(res);
+	return rc;
+}
+
+/* ---- lifecycle ---- */
+
+int solver_new(const struct solver_opts *o, struct solver **out, struct gpc_error *err)
+{
+	struct solver *s = calloc(1, sizeof(*s));
+	struct stat st;
+
+	if (s == NULL)
+		return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+	s->kind = o->kind;
+	s->cs = o->cs;
+	s->lfd = -1;
+	s->wake[0] = s->wake[1] = -1;
+	pthread_mutex_init(&s->mu, NULL);
+	if ((o->arg && (s->arg = strdup(o->arg)) == NULL) ||
+	    (o->challenge && (s->challenge = strdup(o->challenge)) == NULL)) {
+		gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+		goto fail;
+	}
+	switch (o->kind) {
+	case SOLVER_HTTP_DIR:
+		if (s->cs == NULL) {
+			gpc_error_set(err, GPC_E_INTERNAL, "http-dir solver without a certs directory");
+			goto fail;
+		}
+		break;
+	case SOLVER_WEBROOT:
+		if (s->arg == NULL || stat(s->arg, &st) != 0 || !S_ISDIR(st.st_mode)) {
+			gpc_error_set(err, GPC_E_USAGE, "--webroot %s: not a directory", s->arg ? s->arg : "");
+			gpc_error_hint(err, "give the document root your web server serves for the names "
+					    "(files go to DIR/.well-known/acme-challenge/)");
+			goto fail;
+		}
+		break;
+	case SOLVER_HOOK:
+		if (s->arg == NULL || *s->arg == '\0' ||
+		    (strchr(s->arg, '/') != NULL && access(s->arg, X_OK) != 0)) {
+			gpc_error_set(err, GPC_E_USAGE, "--hook %s: not an executable program", s->arg ? s->arg : "");
+			gpc_error_hint(err, "give the path of a uacme-style hook (chmod +x it)");
+			goto fail;
+		}
+		break;
+	case SOLVER_STANDALONE: {
+		const char *type = s->challenge ? s->challenge : "http-01";
+		if (strcmp(type, "http-01") != 0 && strcmp(type, "tls-alpn-01") != 0) {
+			gpc_error_set(err, GPC_E_USAGE, "--standalone cannot answer %s challenges", type);
+			gpc_error_hint(err, "%s", solver_flags_for(type));
+			goto fail;
+		}
+		s->tls = strcmp(type, "tls-alpn-01") == 0;
+		if (standalone_bind(s, s->arg ? s->arg : (s->tls ? ":443" : ":80"), err) != 0)
+			goto fail;
+		if (s->tls && gnutls_priority_init(&s->prio, NULL, NULL) < 0) {
+			gpc_error_set(err, GPC_E_TLS, "cannot set up TLS priorities");
+			goto fail;
+		}
+		if (pipe2(s->wake, O_CLOEXEC) != 0) {
+			gpc_error_sys(err, errno, "pipe", "standalone responder");
+			goto fail;
+		}
+		if (pthread_create(&s->thread, NULL, standalone_loop, s) != 0) {
+			gpc_error_set(err, GPC_E_INTERNAL, "cannot start the standalone responder thread");
+			goto fail;
+		}
+		s->running = true;
+		gpc_info("answering %s challenges on %s", type, s->bound);
+		break;
+	}
+	}
+	*out = s;
+	return 0;
+fail:
+	solver_free(s);
+	return -1;
+}
+
+void solver_free(struct solver *s)
+{
+	if (s == NULL)
+		return;
+	if (s->running) {
+		char c = 'q';
+		if (write(s->wake[1], &c, 1) < 0)
+			gpc_debug("standalone: wake: %s", strerror(errno));
+		pthread_join(s->thread, NULL);
+	}
+	if (s->wake[0] >= 0)
+		close(s->wake[0]);
+	if (s->wake[1] >= 0)
+		close(s->wake[1]);
+	if (s->lfd >= 0)
+		close(s->lfd);
+	if (s->prio)
+		gnutls_priority_deinit(s->prio);
+	while (s->entries) {
+		struct entry *e = s->entries;
+		s->entries = e->next;
+		entry_free(e);
+	}
+	pthread_mutex_destroy(&s->mu);
+	free(s->arg);
+	free(s->challenge);
+	free(s);
+}
+
+unsigned long solver_served(const struct solver *s)
+{
+	return s->served;
+}
+
+/* ---- present / cleanup ---- */
+
+static int write_file(const char *path, const char *data, mode_t mode, struct gpc_error *err)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash != NULL) {
+		*slash = '\0';
+		if (fs_mkdirs(dir, 0755, 0, err) != 0)
+			return -1;
+	}
+	return fs_write_atomic(path, data, strlen(data), mode, err);
+}
+
+static int present_standalone(struct solver *s, const char *type, const char *ident,
+			      const char *token, const char *key_auth, struct gpc_error *err)
+{
+	struct entry *e = calloc(1, sizeof(*e));
+	char *cert = NULL, *key = NULL;
+	int rc = -1;
+
+	if (e == NULL || !(e->type = strdup(type)) || !(e->ident = strdup(ident)) ||
+	    !(e->token = strdup(token)) || !(e->key_auth = strdup(key_auth))) {
+		gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+		goto out;
+	}
+	if (strcmp(type, "tls-alpn-01") == 0) {
+		gnutls_datum_t c, k;
+		if (keygen_tlsalpn_cert(ident, key_auth, &cert, &key, err) != 0)
+			goto out;
+		c.data = (unsigned char *)cert;
+		c.size = (unsigned)strlen(cert);
+		k.data = (unsigned char *)key;
+		k.size = (unsigned)strlen(key);
+		if (gnutls_certificate_allocate_credentials(&e->cred) < 0 ||
+		    gnutls_certificate_set_x509_key_mem(e->cred, &c, &k, GNUTLS_X509_FMT_PEM) < 0) {
+			gpc_error_set(err, GPC_E_TLS, "tls-alpn-01 certificate for %s: cannot load it", ident);
+			goto out;
+		}
+	}
+	pthread_mutex_lock(&s->mu);
+	e->next = s->entries;
+	s->entries = e;
+	e = NULL;
+	pthread_mutex_unlock(&s->mu);
+	rc = 0;
+out:
+	if (key != NULL) {
+		gnutls_memset(key, 0, strlen(key));
+		free(key);
+	}
+	free(cert);
+	entry_free(e);
+	return rc;
+}
+
+int solver_present(struct solver *s, const char *type, const char *ident, const char *token,
+		   const char *key_auth, struct gpc_error *err)
+{
+	char path[PATH_MAX];
+	int status;
+
+	if (!solver_handles(s, type))
+		return 1;
+	if (!safe_token(token))
+		return gpc_error_set(err, GPC_E_CA, "the CA sent a challenge token that is not base64url: '%.40s'", token);
+	switch (s->kind) {
+	case SOLVER_HOOK: {
+		char *auth = hook_auth(type, key_auth);
+		int rc;
+		if (auth == NULL)
+			return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+		rc = run_hook(s, "begin", type, ident, token, auth, &status, err);
+		free(auth);
+		if (rc != 0)
+			return -1;
+		if (status != 0) {
+			gpc_info("hook %s declined %s for %s (exit %d)", s->arg, type, ident, status);
+			return 1;
+		}
+		return 0;
+	}
+	case SOLVER_WEBROOT:
+		if (webroot_path(s, token, path, sizeof(path)) != 0)
+			return gpc_error_set(err, GPC_E_USAGE, "--webroot %s: path too long", s->arg);
+		return write_file(path, key_auth, 0644, err);
+	case SOLVER_HTTP_DIR:
+		if (strcmp(type, "http-01") == 0) {
+			if (certstore_state_mkdir(s->cs, "challenges/http-01", err) != 0 ||
+			    http_dir_path(s, type, ident, token, "", path, sizeof(path)) != 0)
+				return -1;
+			return fs_write_atomic(path, key_auth, strlen(key_auth), 0644, err);
+		} else {
+			char *cert = NULL, *key = NULL, kpath[PATH_MAX];
+			int rc = -1;
+			if (!safe_ident(ident))
+				return gpc_error_set(err, GPC_E_CA, "identifier '%s' cannot be a file name", ident);
+			if (certstore_state_mkdir(s->cs, "challenges/tls-alpn-01", err) != 0 ||
+			    http_dir_path(s, type, ident, token, ".crt", path, sizeof(path)) != 0 ||
+			    http_dir_path(s, type, ident, token, ".key", kpath, sizeof(kpath)) != 0)
+				return -1;
+			if (keygen_tlsalpn_cert(ident, key_auth, &cert, &key, err) != 0)
+				return -1;
+			/* key first: goproxyd loads the pair when the .crt appears */
+			if (fs_write_atomic(kpath, key, strlen(key), 0600, err) == 0 &&
+			    fs_write_atomic(path, cert, strlen(cert), 0644, err) == 0)
+				rc = 0;
+			else
+				unlink(kpath);
+			gnutls_memset(key, 0, strlen(key));
+			free(key);
+			free(cert);
+			return rc;
+		}
+	case SOLVER_STANDALONE:
+		return present_standalone(s, type, ident, token, key_auth, err);
+	}
+	return 1;
+}
+
+void solver_cleanup(struct solver *s, const char *type, const char *ident, const char *token,
+		    const char *key_auth, bool ok)
+{
+	char path[PATH_MAX];
+	struct gpc_error err;
+	int status;
+
+	gpc_error_clear(&err);
+	switch (s->kind) {
+	case SOLVER_HOOK: {
+		char *auth = hook_auth(type, key_auth);
+		if (auth == NULL)
+			return;
+		if (run_hook(s, ok ? "done" : "failed", type, ident, token, auth, &status, &err) != 0)
+			gpc_warn("%s", err.message);
+		else if (status != 0)
+			gpc_warn("hook %s %s %s %s: exit %d", s->arg, ok ? "done" : "failed", type, ident, status);
+		free(auth);
+		return;
+	}
+	case SOLVER_WEBROOT:
+		if (webroot_path(s, token, path, sizeof(path)) == 0 && unlink(path) != 0 && errno != ENOENT)
+			gpc_warn("remove %s: %s", path, strerror(errno));
+		return;
+	case SOLVER_HTTP_DIR:
+		if (strcmp(type, "http-01") == 0) {
+			if (http_dir_path(s, type, ident, token, "", path, sizeof(path)) == 0 && unlink(path) != 0 &&
+			    errno != ENOENT)
+				gpc_warn("remove %s: %s", path, strerror(errno));
+		} else if (safe_ident(ident)) {
+			if (http_dir_path(s, type, ident, token, ".crt", path, sizeof(path)) == 0)
+				unlink(path);
+			if (http_dir_path(s, type, ident, token, ".key", path, sizeof(path)) == 0)
+				unlink(path);
+		}
+		return;
+	case SOLVER_STANDALONE:
+		pthread_mutex_lock(&s->mu);
+		for (struct entry **pp = &s->entries; *pp; pp = &(*pp)->next) {
+			struct entry *e = *pp;
+			if (strcmp(e->type, type) == 0 && strcmp(e->token, token) == 0 &&
+			    strcasecmp(e->ident, ident) == 0) {
+				*pp = e->next;
+				entry_free(e);
+				break;
+			}
+		}
+		pthread_mutex_unlock(&s->mu);
+		return;
+	}
+}
+
+char *solver_describe(const struct solver *s, const char *type, const char *ident,
+		      const char *token, char *out, size_t outsz)
+{
+	char path[PATH_MAX];
+
+	switch (s->kind) {
+	case SOLVER_HOOK:
+		snprintf(out, outsz, "hook %s was called as '%s begin %s %s %s ...' and accepted it", s->arg,
+			 s->arg, type, ident, token);
+		break;
+	case SOLVER_WEBROOT:
+		if (webroot_path(s, token, path, sizeof(path)) != 0)
+			path[0] = '\0';
+		snprintf(out, outsz, "the answer for http://%s" HTTP01_PREFIX "%s was written to %s; "
+			 "the web server serving %s must serve that directory on port 80", ident, token, path, ident);
+		break;
+	case SOLVER_HTTP_DIR:
+		if (http_dir_path((struct solver *)s, type, ident, token, strcmp(type, "http-01") ? ".crt" : "",
+				  path, sizeof(path)) != 0)
+			path[0] = '\0';
+		if (strcmp(type, "http-01") == 0)
+			snprintf(out, outsz, "the answer for http://%s" HTTP01_PREFIX "%s was written to %s "
+				 "for goproxyd; goproxyd must serve this certs directory on port 80 of %s",
+				 ident, token, path, ident);
+		else
+			snprintf(out, outsz, "the acme-tls/1 certificate for %s was written to %s for goproxyd; "
+				 "goproxyd must serve this certs directory on port 443 of %s", ident, path, ident);
+		break;
+	case SOLVER_STANDALONE:
+		if (s->tls)
+			snprintf(out, outsz, "the acme-tls/1 certificate for %s was presented by the built-in "
+				 "responder on %s (%lu handshakes seen); the CA must reach it on port 443 of %s",
+				 ident, s->bound, s->served, ident);
+		else
+			snprintf(out, outsz, "http://%s" HTTP01_PREFIX "%s was answered by the built-in responder "
+				 "on %s (%lu requests seen); the CA must reach it on port 80 of %s",
+				 ident, token, s->bound, s->served, ident);
+		break;
+	}
+	return out;
+}
