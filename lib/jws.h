@@ -57,6 +57,20 @@ char *jws_build(const struct jws_key *k, const char *kid, const char *nonce, con
 char *jws_eab(const struct jws_key *account, const char *eab_kid, const char *hmac_b64url,
 	      const char *url, struct gpc_error *err) __attribute__((warn_unused_result));
 
+/* Canonical JWK JSON (RFC 7638 §3.2 member order, no whitespace) from raw
+ * big-endian values: RSA {"e","kty","n"} (leading zero bytes stripped) and
+ * EC {"crv","kty","x","y"} (x/y left-padded to `width` bytes: 32 for P-256,
+ * 48 for P-384). Return malloc'd strings (caller frees) or NULL. */
+char *jws_jwk_rsa_json(const unsigned char *n, size_t nlen, const unsigned char *e, size_t elen)
+	__attribute__((warn_unused_result));
+char *jws_jwk_ec_json(const char *crv, const unsigned char *x, size_t xlen,
+		      const unsigned char *y, size_t ylen, size_t width)
+	__attribute__((warn_unused_result));
+
+/* base64url(SHA-256(jwk_json)) into out (at least 44 bytes). Returns 0 or -1. */
+int jws_thumbprint_of(const char *jwk_json, char *out, size_t outsz)
+	__attribute__((warn_unused_result));
+
 /* Verify a flattened JWS produced by jws_build against `k`'s public key
  * (used by tests). Returns 0 if valid, -1 otherwise. */
 int jws_verify(const struct jws_key *k, const char *jws_json, struct gpc_error *err)
