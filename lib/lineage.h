@@ -60,7 +60,7 @@ bool lineage_same_names(char *const *a, size_t na, char *const *b, size_t nb);
 
 /* Replace a string field (*field) with a copy of value (NULL clears it).
  * Returns 0 or -1 on ENOMEM. */
-int lineage_set_str(char **field, const char *value) __attribute__((warn_unused_result));
+int lineage_set_str(char **field, const char *value);
 
 /* The names joined by ", " into a malloc'd string (caller frees), or NULL. */
 char *lineage_names_joined(const struct lineage *l, const char *sep);

@@ -1,0 +1,1019 @@
+/* issue_run: decide, guard, order, write. See issue_run.h. */
+#include "issue_run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+
+#include "acme.h"
+#include "buf.h"
+#include "cli.h"
+#include "fsutil.h"
+#include "http.h"
+#include "keygen.h"
+#include "log.h"
+#include "solver.h"
+#include "timeutil.h"
+#include "x509.h"
+
+struct issue_account {
+	char *url;
+	char *key_pem;
+	char *kid;
+	struct acme_directory dir;
+	bool have_dir;
+	struct issue_account *next;
+};
+
+struct issue_solver {
+	enum solver_kind kind;
+	char *arg, *challenge;
+	struct solver *s;
+	struct issue_solver *next;
+};
+
+const char *issue_result_name(enum issue_result r)
+{
+	switch (r) {
+	case ISSUE_CURRENT: return "current";
+	case ISSUE_ISSUED: return "issued";
+	case ISSUE_FAILED: return "failed";
+	case ISSUE_DEFERRED: return "deferred";
+	case ISSUE_USAGE: return "usage";
+	}
+	return "?";
+}
+
+int issue_exit_code(enum issue_result r)
+{
+	switch (r) {
+	case ISSUE_CURRENT:
+	case ISSUE_ISSUED: return 0;
+	case ISSUE_FAILED: return 1;
+	case ISSUE_DEFERRED: return EXIT_DEFER;
+	case ISSUE_USAGE: return EXIT_USAGE;
+	}
+	return 1;
+}
+
+static bool code_is(const struct gpc_error *e, const char *code)
+{
+	return e->code != NULL && strcmp(e->code, code) == 0;
+}
+
+enum issue_result issue_classify(const struct gpc_error *e)
+{
+	if (code_is(e, GPC_E_NETWORK) || code_is(e, GPC_E_RATELIMIT) || code_is(e, GPC_E_LOCKED))
+		return ISSUE_DEFERRED;
+	if (code_is(e, GPC_E_USAGE))
+		return ISSUE_USAGE;
+	return ISSUE_FAILED;
+}
+
+const char *issue_default_server(void)
+{
+	const char *s = getenv("GOPROXY_CERT_SERVER");
+
+	return (s != NULL && *s != '\0') ? s : ACME_LE_PRODUCTION;
+}
+
+/* ---- env ---- */
+
+int issue_env_init(struct issue_env *env, struct certstore *cs, struct gpc_error *err)
+{
+	memset(env, 0, sizeof(*env));
+	env->cs = cs;
+	env->issue_lock_fd = -1;
+	pthread_mutex_init(&env->mu, NULL);
+	if (ledger_load(cs, &env->ledger, err) != 0)
+		return -1;
+	return 0;
+}
+
+void issue_env_finish(struct issue_env *env)
+{
+	while (env->accounts) {
+		struct issue_account *a = env->accounts;
+		env->accounts = a->next;
+		free(a->url);
+		if (a->key_pem) {
+			gnutls_memset(a->key_pem, 0, strlen(a->key_pem));
+			free(a->key_pem);
+		}
+		free(a->kid);
+		if (a->have_dir)
+			acme_directory_finish(&a->dir);
+		free(a);
+	}
+	while (env->solvers) {
+		struct issue_solver *s = env->solvers;
+		env->solvers = s->next;
+		solver_free(s->s);
+		free(s->arg);
+		free(s->challenge);
+		free(s);
+	}
+	if (env->share)
+		http_share_free(env->share);
+	ledger_free(env->ledger);
+	if (env->issue_lock_fd >= 0)
+		close(env->issue_lock_fd);
+	pthread_mutex_destroy(&env->mu);
+}
+
+int issue_env_lock(struct issue_env *env, struct gpc_error *err)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (certstore_state_mkdir(env->cs, NULL, err) != 0)
+		return -1;
+	if (certstore_state_path(env->cs, "issue.lock", path, sizeof(path)) != 0)
+		return gpc_error_set(err, GPC_E_INVALID, "certs directory path too long");
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return gpc_error_sys(err, errno, "open", path);
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		gpc_info("another goproxy-cert issue/renew is running on %s; waiting", certstore_dir(env->cs));
+		if (flock(fd, LOCK_EX) != 0) {
+			close(fd);
+			return gpc_error_sys(err, errno, "lock", path);
+		}
+	}
+	env->issue_lock_fd = fd;
+	return 0;
+}
+
+int issue_check_writable(struct certstore *cs, const char *lineage, struct gpc_error *err)
+{
+	char cert[PATH_MAX], key[PATH_MAX], dir[PATH_MAX];
+	const char *d = certstore_dir(cs);
+
+	if (access(d, W_OK | X_OK) != 0) {
+		gpc_error_sys(err, errno, "write into certs directory", d);
+		if (errno == EACCES || errno == EPERM || errno == EROFS) {
+			char hint[sizeof(err->hint)];
+			snprintf(hint, sizeof(hint), "%s", err->hint);
+			gpc_error_hint(err, "%s%sthe certificate is written there (pass -d DIR for another "
+					    "directory; in a container, mount it writable and persistent)",
+				       hint, hint[0] ? "; " : "");
+		}
+		return -1;
+	}
+	if (certstore_state_mkdir(cs, NULL, err) != 0)
+		return -1;
+	if (strcmp(lineage, CERTSTORE_DEFAULT) != 0 &&
+	    certstore_paths(cs, lineage, cert, sizeof(cert), key, sizeof(key)) == 0) {
+		snprintf(dir, sizeof(dir), "%s", cert);
+		char *slash = strrchr(dir, '/');
+		if (slash)
+			*slash = '\0';
+		if (access(dir, F_OK) == 0 && access(dir, W_OK | X_OK) != 0)
+			return gpc_error_sys(err, errno, "write into lineage directory", dir);
+	}
+	return 0;
+}
+
+bool issue_goproxyd_running(struct certstore *cs)
+{
+	char path[PATH_MAX];
+	struct buf b;
+	struct gpc_error err;
+	bool alive = false;
+
+	if (certstore_state_path(cs, "goproxyd.pid", path, sizeof(path)) != 0)
+		return false;
+	buf_init(&b, 64);
+	if (fs_read_file(path, 64, &b, &err) == 0) {
+		long pid = strtol(b.data, NULL, 10);
+		if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM))
+			alive = true;
+	}
+	buf_finish(&b);
+	return alive;
+}
+
+/* ---- decision (offline) ---- */
+
+int issue_decide(struct issue_env *env, const struct lineage *l, const struct issue_opts *o,
+		 struct issue_outcome *out)
+{
+	struct buf cert, key;
+	struct x509_chain *chain = NULL;
+	struct x509_key *k = NULL;
+	struct gpc_error err;
+	char cpath[PATH_MAX], kpath[PATH_MAX], ts[32];
+	int need = 1;
+	time_t now = time_now();
+
+	gpc_error_clear(&err);
+	buf_init(&cert, CERTSTORE_MAX_FILE);
+	buf_init(&key, CERTSTORE_MAX_FILE);
+	if (certstore_paths(env->cs, l->name, cpath, sizeof(cpath), kpath, sizeof(kpath)) != 0) {
+		snprintf(out->reason, sizeof(out->reason), "bad lineage name");
+		goto out;
+	}
+	if (certstore_read_pair(env->cs, l->name, &cert, &key, &err) != 0) {
+		snprintf(out->reason, sizeof(out->reason), "%.1024s", code_is(&err, GPC_E_MISSING) ?
+			 "no certificate on disk yet" : err.message);
+		goto out;
+	}
+	if (x509_chain_parse(cpath, cert.data, cert.len, &chain, NULL, &err) != 0 ||
+	    x509_key_parse(kpath, key.data, key.len, &k, &err) != 0) {
+		snprintf(out->reason, sizeof(out->reason), "the files on disk are not usable: %.1000s", err.message);
+		goto out;
+	}
+	if (!x509_key_matches(k, chain)) {
+		snprintf(out->reason, sizeof(out->reason), "%.600s does not belong to %.600s", kpath, cpath);
+		goto out;
+	}
+	const struct x509_info *leaf = x509_chain_info(chain, 0);
+	struct buf only_a, only_b;
+	buf_init(&only_a, 4096);
+	buf_init(&only_b, 4096);
+	bool same = x509_names_equal((const char *const *)leaf->names, leaf->n_names,
+				     (const char *const *)l->names, l->n_names, &only_a, &only_b);
+	if (!same) {
+		snprintf(out->reason, sizeof(out->reason), "the name set changed (on disk only: %s; requested only: %s)",
+			 only_a.len ? only_a.data : "-", only_b.len ? only_b.data : "-");
+		buf_finish(&only_a);
+		buf_finish(&only_b);
+		goto out;
+	}
+	buf_finish(&only_a);
+	buf_finish(&only_b);
+	if (l->key_type && strcmp(x509_key_type(k), l->key_type) != 0) {
+		snprintf(out->reason, sizeof(out->reason), "the key is %s, %s was requested", x509_key_type(k), l->key_type);
+		goto out;
+	}
+	/* Due: stored ARI time (RFC 9773), else --days, else 1/3 of the lifetime left. */
+	time_t due;
+	int days = o->days > 0 ? o->days : l->days;
+	if (days > 0)
+		due = leaf->not_after - (time_t)days * 86400;
+	else if (l->ari_renew_at != 0 && l->ari_renew_at < leaf->not_after)
+		due = l->ari_renew_at;
+	else
+		due = leaf->not_after - (leaf->not_after - leaf->not_before) / 3;
+	out->not_after = leaf->not_after;
+	out->due_at = due;
+	if (now < leaf->not_before) {
+		snprintf(out->reason, sizeof(out->reason), "the certificate is not valid yet (clock?)");
+		goto out;
+	}
+	if (now >= due) {
+		snprintf(out->reason, sizeof(out->reason), "%s since %s",
+			 now >= leaf->not_after ? "expired" : "due for renewal",
+			 time_rfc3339(now >= leaf->not_after ? leaf->not_after : due, ts, sizeof(ts)));
+		goto out;
+	}
+	need = 0;
+	snprintf(out->reason, sizeof(out->reason), "current until %s, nothing to do",
+		 time_rfc3339(leaf->not_after, ts, sizeof(ts)));
+out:
+	x509_chain_free(chain);
+	x509_key_free(k);
+	buf_finish(&cert);
+	if (key.data)
+		gnutls_memset(key.data, 0, key.len);
+	buf_finish(&key);
+	return need;
+}
+
+int issue_guard(struct issue_env *env, const struct lineage *l, const struct issue_opts *o,
+		struct issue_outcome *out)
+{
+	int rc;
+
+	pthread_mutex_lock(&env->mu);
+	rc = ledger_check(env->ledger, l->ca_url, l->names, l->n_names, &o->lim,
+			  l->ari_cert_id != NULL && l->ari_renew_at != 0, time_now(), &out->err);
+	pthread_mutex_unlock(&env->mu);
+	if (rc != 0)
+		out->res = ISSUE_DEFERRED;
+	return rc;
+}
+
+/* ---- accounts: .state/accounts/<dirname>/{key.pem,account.json} ---- */
+
+int issue_account_dirname(const char *url, char *out, size_t outsz)
+{
+	unsigned char d[32];
+	const char *p = strstr(url, "://");
+	size_t n = 0;
+
+	p = p ? p + 3 : url;
+	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, url, strlen(url), d) < 0 || outsz < 20)
+		return -1;
+	for (; *p && n < 80 && n + 18 < outsz; p++) {
+		char c = *p;
+		out[n++] = ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			    c == '.' || c == '-') ? c : '_';
+	}
+	snprintf(out + n, outsz - n, "-%02x%02x%02x%02x", d[0], d[1], d[2], d[3]);
+	return 0;
+}
+
+static int account_rel(const char *url, const char *file, char *rel, size_t relsz)
+{
+	char dn[128];
+	int n;
+
+	if (issue_account_dirname(url, dn, sizeof(dn)) != 0)
+		return -1;
+	n = snprintf(rel, relsz, "accounts/%s/%s", dn, file);
+	return (n < 0 || (size_t)n >= relsz) ? -1 : 0;
+}
+
+int issue_account_store_key(struct issue_env *env, const char *url, const char *key_pem,
+			    struct gpc_error *err)
+{
+	char rel[PATH_MAX];
+
+	if (account_rel(url, "key.pem", rel, sizeof(rel)) != 0)
+		return gpc_error_set(err, GPC_E_INTERNAL, "account path");
+	return certstore_state_write(env->cs, rel, key_pem, strlen(key_pem), err);
+}
+
+int issue_account_store_kid(struct issue_env *env, const char *url, const char *kid,
+			    struct gpc_error *err)
+{
+	char rel[PATH_MAX];
+	struct buf b;
+	int rc;
+
+	if (account_rel(url, "account.json", rel, sizeof(rel)) != 0)
+		return gpc_error_set(err, GPC_E_INTERNAL, "account path");
+	buf_init(&b, 16384);
+	/* small enough to print by hand; urls never hold quotes */
+	if (buf_printf(&b, "{\n  \"directory\": \"%s\",\n  \"url\": \"%s\"\n}\n", url, kid) != 0) {
+		buf_finish(&b);
+		return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+	}
+	rc = certstore_state_write(env->cs, rel, b.data, b.len, err);
+	buf_finish(&b);
+	return rc;
+}
+
+static char *read_kid(struct issue_env *env, const char *url)
+{
+	char rel[PATH_MAX];
+	struct buf b;
+	struct gpc_error err;
+	char *kid = NULL, *p, *q;
+
+	if (account_rel(url, "account.json", rel, sizeof(rel)) != 0)
+		return NULL;
+	buf_init(&b, 16384);
+	if (certstore_state_read(env->cs, rel, 16384, &b, &err) == 0 &&
+	    (p = strstr(b.data, "\"url\": \"")) != NULL) {
+		p += 8;
+		q = strchr(p, '"');
+		if (q != NULL)
+			kid = strndup(p, (size_t)(q - p));
+	}
+	buf_finish(&b);
+	return kid;
+}
+
+static int make_client(struct issue_env *env, const char *url, const char *ca_bundle,
+		       struct acme_client **out, struct gpc_error *err)
+{
+	struct acme_options ao = { .directory_url = url, .ca_bundle = ca_bundle };
+
+	if (env->share == NULL)
+		env->share = http_share_new();
+	ao.share = env->share;
+	return acme_client_new(&ao, out, err);
+}
+
+static void show_tos(const struct acme_directory *d)
+{
+	if (d->terms_of_service)
+		fprintf(stderr, "%s: accepting the CA's terms of service: %s\n", cli.prog, d->terms_of_service);
+}
+
+int issue_account_client(struct issue_env *env, const char *url, const char *ca_bundle,
+			 const char *email, const char *eab_kid, const char *eab_hmac,
+			 bool create, struct acme_client **out, struct gpc_error *err)
+{
+	struct acme_client *c = NULL;
+	struct issue_account *a;
+	struct buf kb;
+	char rel[PATH_MAX];
+	char *key_pem = NULL, *kid = NULL;
+	int rc = -1;
+
+	pthread_mutex_lock(&env->mu);
+	if (make_client(env, url, ca_bundle, &c, err) != 0)
+		goto out;
+	for (a = env->accounts; a; a = a->next)
+		if (strcmp(a->url, url) == 0)
+			break;
+	if (a != NULL) {
+		/* Another lineage (thread) already has the account: no network. */
+		if (a->have_dir && acme_client_set_directory(c, &a->dir) != 0) {
+			gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+			goto out;
+		}
+		if (acme_client_set_account(c, a->key_pem, strlen(a->key_pem), a->kid, err) != 0)
+			goto out;
+		*out = c;
+		c = NULL;
+		rc = 0;
+		goto out;
+	}
+	if (acme_directory_fetch(c, err) != 0)
+		goto out;
+	const struct acme_directory *dir = acme_client_directory(c);
+
+	/* The key first: stored before newAccount so that a lost URL can be
+	 * found again with onlyReturnExisting (RFC 8555 §7.3.1). */
+	if (account_rel(url, "key.pem", rel, sizeof(rel)) != 0) {
+		gpc_error_set(err, GPC_E_INTERNAL, "account path");
+		goto out;
+	}
+	buf_init(&kb, 64 * 1024);
+	if (certstore_state_read(env->cs, rel, 64 * 1024, &kb, err) == 0) {
+		key_pem = buf_take(&kb, NULL);
+	} else if (code_is(err, GPC_E_MISSING)) {
+		buf_finish(&kb);
+		if (!create) {
+			gpc_error_set(err, GPC_E_MISSING, "no account for %s in %s/.state/accounts", url,
+				      certstore_dir(env->cs));
+			gpc_error_hint(err, "run 'goproxy-cert issue' or 'goproxy-cert account update' first");
+			goto out;
+		}
+		gpc_error_clear(err);
+		if (keygen_generate(KEYGEN_EC256, &key_pem, NULL, err) != 0 ||
+		    issue_account_store_key(env, url, key_pem, err) != 0)
+			goto out;
+	} else {
+		buf_finish(&kb);
+		goto out;
+	}
+	kid = read_kid(env, url);
+	if (acme_client_set_account(c, key_pem, strlen(key_pem), kid, err) != 0)
+		goto out;
+	if (kid == NULL) {
+		int found = acme_account_lookup(c, NULL, err);
+		if (found < 0)
+			goto out;
+		if (found == 1) {
+			const char *contact[1] = { email };
+			struct acme_account_opts ao = { .contact = contact, .n_contact = email ? 1 : 0,
+							.agree_tos = true, .eab_kid = eab_kid, .eab_hmac = eab_hmac };
+			bool created = false;
+			if (!create) {
+				gpc_error_set(err, GPC_E_MISSING, "%s has no account for the key in %s", url, rel);
+				goto out;
+			}
+			show_tos(dir);
+			if (acme_account_new(c, &ao, NULL, &created, err) != 0) {
+				char msg[sizeof(err->message)];
+				snprintf(msg, sizeof(msg), "%s", err->message);
+				if (!code_is(err, GPC_E_NETWORK) && !code_is(err, GPC_E_TLS) && !code_is(err, GPC_E_RATELIMIT)) {
+					gpc_error_set(err, err->code, "account registration at %s refused: %s", url, msg);
+					if (dir->external_account_required && eab_kid == NULL)
+						gpc_error_hint(err, "this CA requires External Account Binding: "
+								    "pass --eab-kid ID --eab-hmac KEY from your CA account");
+					else
+						gpc_error_hint(err, "check the contact address (-m/--email or "
+								    "GOPROXY_CERT_EMAIL) and the EAB credentials; "
+								    "the CA's detail above says what it disliked");
+				}
+				goto out;
+			}
+			if (!env->quiet)
+				fprintf(stderr, "%s: registered a new account at %s: %s\n", cli.prog, url,
+					acme_client_kid(c));
+		} else {
+			gpc_info("found the existing account %s again", acme_client_kid(c));
+		}
+		if (issue_account_store_kid(env, url, acme_client_kid(c), err) != 0)
+			goto out;
+	}
+	a = calloc(1, sizeof(*a));
+	if (a == NULL || !(a->url = strdup(url)) || !(a->key_pem = strdup(key_pem)) ||
+	    !(a->kid = strdup(acme_client_kid(c)))) {
+		if (a) {
+			free(a->url);
+			free(a->key_pem);
+			free(a->kid);
+			free(a);
+		}
+		gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+		goto out;
+	}
+	if (acme_directory_copy(dir, &a->dir) == 0)
+		a->have_dir = true;
+	a->next = env->accounts;
+	env->accounts = a;
+	*out = c;
+	c = NULL;
+	rc = 0;
+out:
+	pthread_mutex_unlock(&env->mu);
+	acme_client_free(c);
+	if (key_pem) {
+		gnutls_memset(key_pem, 0, strlen(key_pem));
+		free(key_pem);
+	}
+	free(kid);
+	return rc;
+}
+
+/* ---- solvers ---- */
+
+static struct solver *get_solver(struct issue_env *env, const struct lineage *l, struct gpc_error *err)
+{
+	struct issue_solver *is;
+	enum solver_kind kind;
+	const char *chal = l->challenge;
+	const char *arg = l->solver_arg;
+	struct solver *s = NULL;
+
+	if (l->solver == NULL || solver_kind_parse(l->solver, &kind) != 0)
+		kind = issue_goproxyd_running(env->cs) ? SOLVER_HTTP_DIR : SOLVER_STANDALONE;
+	if (kind != SOLVER_STANDALONE && kind != SOLVER_HOOK && kind != SOLVER_WEBROOT)
+		arg = NULL;
+	pthread_mutex_lock(&env->mu);
+	for (is = env->solvers; is; is = is->next)
+		if (is->kind == kind && ((!is->arg && !arg) || (is->arg && arg && !strcmp(is->arg, arg))) &&
+		    ((!is->challenge && !chal) || (is->challenge && chal && !strcmp(is->challenge, chal)))) {
+			s = is->s;
+			goto out;
+		}
+	struct solver_opts so = { .kind = kind, .arg = arg, .challenge = chal, .cs = env->cs };
+	if (solver_new(&so, &s, err) != 0)
+		goto out;
+	is = calloc(1, sizeof(*is));
+	if (is == NULL) {
+		solver_free(s);
+		s = NULL;
+		gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+		goto out;
+	}
+	is->kind = kind;
+	is->arg = arg ? strdup(arg) : NULL;
+	is->challenge = chal ? strdup(chal) : NULL;
+	is->s = s;
+	is->next = env->solvers;
+	env->solvers = is;
+out:
+	pthread_mutex_unlock(&env->mu);
+	return s;
+}
+
+/* ---- the order ---- */
+
+struct presented {
+	char *type, *ident, *token, *key_auth, *authz_url, *chal_url;
+	bool wildcard;
+};
+
+static void presented_free(struct presented *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(p[i].type);
+		free(p[i].ident);
+		free(p[i].token);
+		free(p[i].key_auth);
+		free(p[i].authz_url);
+		free(p[i].chal_url);
+	}
+	free(p);
+}
+
+/* RFC 8555 §7.5: for one pending authorization, present the first offered
+ * challenge our solver answers. Returns 0 (filled *p), or -1. */
+static int choose_challenge(struct solver *s, struct acme_client *c, const struct acme_authz *az,
+			    const struct lineage *l, struct presented *p, struct gpc_error *err)
+{
+	struct buf offered;
+	int rc = -1;
+
+	buf_init(&offered, 1024);
+	for (size_t i = 0; i < az->n_challenges; i++) {
+		const struct acme_challenge *ch = &az->challenges[i];
+		if (buf_printf(&offered, "%s%s", offered.len ? ", " : "", ch->type) != 0)
+			break;
+	}
+	for (size_t i = 0; i < az->n_challenges; i++) {
+		const struct acme_challenge *ch = &az->challenges[i];
+		if (ch->token == NULL || !solver_handles(s, ch->type))
+			continue;
+		char *ka = acme_key_authorization(c, ch->token);
+		if (ka == NULL) {
+			gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+			goto out;
+		}
+		int r = solver_present(s, ch->type, az->identifier.value, ch->token, ka, err);
+		if (r < 0) {
+			free(ka);
+			goto out;
+		}
+		if (r == 1) {
+			free(ka);
+			continue;
+		}
+		p->type = strdup(ch->type);
+		p->ident = strdup(az->identifier.value);
+		p->token = strdup(ch->token);
+		p->key_auth = ka;
+		p->authz_url = strdup(az->url);
+		p->chal_url = strdup(ch->url);
+		p->wildcard = az->wildcard;
+		rc = 0;
+		goto out;
+	}
+	/* The Go-Proxy message, with what would have answered. */
+	gpc_error_set(err, GPC_E_USAGE, "Could not find solver for %s%s: the CA offered %s; "
+		      "this run can answer %s",
+		      az->wildcard ? "*." : "", az->identifier.value, offered.len ? offered.data : "no challenges",
+		      l->challenge ? l->challenge : (l->solver ? l->solver : "http-01"));
+	if (az->wildcard)
+		gpc_error_hint(err, "a wildcard name is validated only by dns-01: %s", solver_flags_for("dns-01"));
+	else {
+		struct buf h;
+		buf_init(&h, 2048);
+		for (size_t i = 0; i < az->n_challenges; i++)
+			if (buf_printf(&h, "%s%s: %s", h.len ? "; " : "", az->challenges[i].type,
+				       solver_flags_for(az->challenges[i].type)) != 0)
+				break;
+		gpc_error_hint(err, "%s", h.len ? h.data : "the CA offered nothing this tool can answer");
+		buf_finish(&h);
+	}
+out:
+	buf_finish(&offered);
+	return rc;
+}
+
+static void run_deploy_hook(const struct lineage *l, struct certstore *cs)
+{
+	char cert[PATH_MAX], key[PATH_MAX];
+	char *names;
+	pid_t pid;
+	int st;
+
+	if (l->deploy_hook == NULL || *l->deploy_hook == '\0')
+		return;
+	if (certstore_paths(cs, l->name, cert, sizeof(cert), key, sizeof(key)) != 0)
+		return;
+	names = lineage_names_joined(l, " ");
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		dup2(STDERR_FILENO, STDOUT_FILENO);
+		setenv("GOPROXY_CERT_NAME", l->name, 1);
+		setenv("GOPROXY_CERT_DOMAINS", names ? names : "", 1);
+		setenv("GOPROXY_CERT_CERT", cert, 1);
+		setenv("GOPROXY_CERT_KEY", key, 1);
+		execl("/bin/sh", "sh", "-c", l->deploy_hook, (char *)NULL);
+		_exit(127);
+	}
+	free(names);
+	if (pid < 0) {
+		gpc_warn("deploy hook: fork: %s", strerror(errno));
+		return;
+	}
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		gpc_warn("%s: deploy hook '%s' failed (exit %d); the new certificate is in place",
+			 l->name, l->deploy_hook, WIFEXITED(st) ? WEXITSTATUS(st) : 128);
+}
+
+/* Write the pair, the ledger and the lineage under the exclusive lock. */
+static int commit(struct issue_env *env, struct lineage *l, const char *chain_pem, size_t chain_len,
+		  const char *key_pem, bool replaced, time_t not_after, struct gpc_error *err)
+{
+	int rc = -1;
+	time_t now = time_now();
+
+	pthread_mutex_lock(&env->mu);
+	if (certstore_lock(env->cs, true, 60, err) != 0)
+		goto out;
+	if (certstore_write_pair(env->cs, l->name, chain_pem, chain_len, key_pem,
+				 key_pem ? strlen(key_pem) : 0, err) != 0)
+		goto unlock;
+	if (ledger_record_issuance(env->ledger, l->ca_url, l->names, l->n_names, replaced, now) != 0 ||
+	    ledger_record_attempt(env->ledger, l->name, true, now) != 0)
+		gpc_warn("ledger: out of memory");
+	l->last_attempt = now;
+	l->last_issued = now;
+	(void)lineage_set_str(&l->last_result, "issued");
+	(void)lineage_set_str(&l->last_error, NULL);
+	(void)not_after;
+	rc = 0;
+	struct gpc_error e2;
+	gpc_error_clear(&e2);
+	if (ledger_save(env->cs, env->ledger, &e2) != 0)
+		gpc_warn("%s", e2.message);
+	if (lineage_save(env->cs, l, &e2) != 0)
+		gpc_warn("%s", e2.message);
+unlock:
+	certstore_unlock(env->cs);
+out:
+	pthread_mutex_unlock(&env->mu);
+	return rc;
+}
+
+/* Record a failure: ledger (failed authorizations), lineage last result.
+ * Network failures record nothing in the ledger (nothing reached the CA). */
+static void record_failure(struct issue_env *env, struct lineage *l, const struct gpc_error *e,
+			   char *const *failed, size_t nf, bool lineage_exists)
+{
+	struct gpc_error e2;
+	time_t now = time_now();
+
+	gpc_error_clear(&e2);
+	pthread_mutex_lock(&env->mu);
+	if (certstore_lock(env->cs, true, 60, &e2) != 0) {
+		pthread_mutex_unlock(&env->mu);
+		return;
+	}
+	if (code_is(e, GPC_E_RATELIMIT)) {
+		time_t until = e->retry_after > now ? e->retry_after : now + 3600;
+		if (ledger_set_retry_after(env->ledger, l->ca_url, until, e->message) != 0)
+			gpc_warn("ledger: out of memory");
+	} else if (!code_is(e, GPC_E_NETWORK) && !code_is(e, GPC_E_TLS) && !code_is(e, GPC_E_USAGE)) {
+		if (ledger_record_failure(env->ledger, l->ca_url, l->names, l->n_names, failed, nf,
+					  e->message, now) != 0)
+			gpc_warn("ledger: out of memory");
+	}
+	if (ledger_record_attempt(env->ledger, l->name, false, now) != 0)
+		gpc_warn("ledger: out of memory");
+	if (ledger_save(env->cs, env->ledger, &e2) != 0)
+		gpc_warn("%s", e2.message);
+	if (lineage_exists) {
+		l->last_attempt = now;
+		(void)lineage_set_str(&l->last_result, issue_classify(e) == ISSUE_DEFERRED ? "deferred" : "failed");
+		(void)lineage_set_str(&l->last_error, e->message);
+		if (lineage_save(env->cs, l, &e2) != 0)
+			gpc_warn("%s", e2.message);
+	}
+	certstore_unlock(env->cs);
+	pthread_mutex_unlock(&env->mu);
+}
+
+/* RFC 9773: the certificate ID of the lineage's current certificate, when
+ * the CA has ARI. Returns a malloc'd id or NULL. */
+static char *current_cert_id(struct issue_env *env, const struct lineage *l)
+{
+	struct buf cert, key;
+	struct gpc_error err;
+	char *id = NULL;
+
+	buf_init(&cert, CERTSTORE_MAX_FILE);
+	buf_init(&key, CERTSTORE_MAX_FILE);
+	if (certstore_read_pair(env->cs, l->name, &cert, &key, &err) == 0 &&
+	    acme_ari_cert_id((const unsigned char *)cert.data, cert.len, &id, &err) != 0)
+		id = NULL;
+	buf_finish(&cert);
+	if (key.data)
+		gnutls_memset(key.data, 0, key.len);
+	buf_finish(&key);
+	return id;
+}
+
+/* After an issuance with ARI: fetch the window and keep a random time in it. */
+static void ari_update(struct acme_client *c, struct lineage *l, const char *chain_pem, size_t len)
+{
+	struct acme_renewal_info ri = { 0 };
+	struct gpc_error err;
+	char *id = NULL;
+
+	gpc_error_clear(&err);
+	if (acme_ari_cert_id((const unsigned char *)chain_pem, len, &id, &err) != 0)
+		return;
+	(void)lineage_set_str(&l->ari_cert_id, id);
+	if (acme_ari_fetch(c, id, &ri, &err) == 0) {
+		l->ari_window_start = ri.start;
+		l->ari_window_end = ri.end;
+		l->ari_renew_at = acme_ari_pick(&ri, time_now());
+		l->ari_retry_after = ri.retry_after;
+		(void)lineage_set_str(&l->ari_explanation_url, ri.explanation_url);
+	} else {
+		gpc_info("%s: renewalInfo: %s", l->name, err.message);
+	}
+	acme_renewal_info_finish(&ri);
+	free(id);
+}
+
+static void add_stats(struct acme_client *c, struct issue_outcome *out)
+{
+	struct http_stats st = { 0 };
+
+	acme_client_stats(c, &st);
+	out->requests += st.requests;
+	out->connections += st.connections;
+}
+
+enum issue_result issue_order(struct issue_env *env, struct lineage *l, const struct issue_opts *o,
+			      struct issue_outcome *out)
+{
+	struct gpc_error *err = &out->err;
+	struct acme_client *c = NULL;
+	struct solver *s = NULL;
+	struct acme_order ord;
+	struct presented *pres = NULL;
+	size_t npres = 0;
+	char **failed = NULL;
+	size_t nfailed = 0;
+	char *key_pem = NULL, *chain_pem = NULL, *replaces = NULL;
+	unsigned char *csr = NULL;
+	size_t csr_len = 0, chain_len = 0;
+	bool order_ok = false, lineage_exists, replaced = false, cleaned = false;
+	struct x509_chain *chain = NULL;
+	enum keygen_type kt;
+	struct lineage *old = NULL;
+	struct gpc_error tmp;
+
+	memset(&ord, 0, sizeof(ord));
+	gpc_error_clear(&tmp);
+	lineage_exists = lineage_load(env->cs, l->name, &old, &tmp) == 0;
+	lineage_free(old);
+
+	if (keygen_type_parse(l->key_type ? l->key_type : "ec256", &kt, err) != 0)
+		goto fail;
+	for (size_t i = 0; i < l->n_names; i++)
+		if (lineage_is_wildcard(l->names[i]) && l->challenge && strcmp(l->challenge, "dns-01") != 0) {
+			gpc_error_set(err, GPC_E_USAGE, "%s is a wildcard: only dns-01 can validate it, "
+				      "not %s", l->names[i], l->challenge);
+			gpc_error_hint(err, "%s", solver_flags_for("dns-01"));
+			goto fail;
+		}
+	s = get_solver(env, l, err);
+	if (s == NULL)
+		goto fail;
+	if (issue_account_client(env, l->ca_url, l->ca_bundle, l->email, o->eab_kid, o->eab_hmac, true,
+				 &c, err) != 0)
+		goto fail;
+	if (l->profile && !acme_directory_has_profile(acme_client_directory(c), l->profile)) {
+		const struct acme_directory *d = acme_client_directory(c);
+		struct buf pl;
+		buf_init(&pl, 2048);
+		for (size_t i = 0; i < d->n_profiles; i++)
+			if (buf_printf(&pl, "%s%s", pl.len ? ", " : "", d->profiles[i].name) != 0)
+				break;
+		gpc_error_set(err, GPC_E_USAGE, "--profile %s: %s does not offer it (profiles: %s)", l->profile,
+			      l->ca_url, pl.len ? pl.data : "none");
+		gpc_error_hint(err, "pick one of the listed profiles, or drop --profile");
+		buf_finish(&pl);
+		goto fail;
+	}
+
+	/* RFC 9773 §5: replaces when the CA has ARI and a certificate exists. */
+	if (acme_client_directory(c)->renewal_info != NULL)
+		replaces = current_cert_id(env, l);
+
+	struct acme_order_opts oo = { .names = (const char *const *)l->names, .n_names = l->n_names,
+				      .profile = l->profile, .replaces = replaces };
+	if (acme_order_new(c, &oo, &ord, err) != 0) {
+		const struct acme_problem *p = acme_last_problem(c);
+		if (replaces == NULL || p == NULL || !acme_problem_is(p, "alreadyReplaced"))
+			goto fail;
+		gpc_info("%s: the CA says the certificate was already replaced; ordering without 'replaces'", l->name);
+		free(replaces);
+		replaces = NULL;
+		oo.replaces = NULL;
+		gpc_error_clear(err);
+		if (acme_order_new(c, &oo, &ord, err) != 0)
+			goto fail;
+	}
+	replaced = replaces != NULL;
+
+	/* RFC 8555 §7.5: authorizations. Already-valid ones are skipped. */
+	pres = calloc(ord.n_authorizations ? ord.n_authorizations : 1, sizeof(*pres));
+	failed = calloc(ord.n_authorizations ? ord.n_authorizations : 1, sizeof(*failed));
+	if (pres == NULL || failed == NULL) {
+		gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < ord.n_authorizations; i++) {
+		struct acme_authz az;
+		memset(&az, 0, sizeof(az));
+		if (acme_authz_get(c, ord.authorizations[i], &az, err) != 0)
+			goto fail;
+		if (strcmp(az.status, "valid") == 0) {
+			gpc_debug("%s: authorization for %s already valid", l->name, az.identifier.value);
+			acme_authz_finish(&az);
+			continue;
+		}
+		if (strcmp(az.status, "pending") != 0) {
+			gpc_error_set(err, GPC_E_CA, "authorization for %s is %s", az.identifier.value, az.status);
+			failed[nfailed++] = strdup(az.identifier.value);
+			acme_authz_finish(&az);
+			goto fail;
+		}
+		if (choose_challenge(s, c, &az, l, &pres[npres], err) != 0) {
+			acme_authz_finish(&az);
+			goto fail;
+		}
+		npres++;
+		acme_authz_finish(&az);
+	}
+	for (size_t i = 0; i < npres; i++)
+		if (acme_challenge_respond(c, pres[i].chal_url, err) != 0)
+			goto fail;
+	for (size_t i = 0; i < npres; i++) {
+		struct acme_authz az;
+		memset(&az, 0, sizeof(az));
+		if (acme_authz_get(c, pres[i].authz_url, &az, err) != 0)
+			goto fail;
+		int r = acme_authz_poll(c, &az, err);
+		acme_authz_finish(&az);
+		if (r != 0) {
+			char where[1024], msg[sizeof(err->message)];
+			failed[nfailed++] = strdup(pres[i].ident);
+			snprintf(msg, sizeof(msg), "%s", err->message);
+			solver_describe(s, pres[i].type, pres[i].ident, pres[i].token, where, sizeof(where));
+			gpc_error_set(err, GPC_E_CA, "%s challenge for %s failed: %s", pres[i].type, pres[i].ident, msg);
+			gpc_error_hint(err, "%s", where);
+			goto fail;
+		}
+	}
+	order_ok = true;
+
+	/* Key: reuse the current one when asked and it has the right type. */
+	if (l->reuse_key) {
+		struct buf cb, kb;
+		enum keygen_type have;
+		buf_init(&cb, CERTSTORE_MAX_FILE);
+		buf_init(&kb, CERTSTORE_MAX_FILE);
+		if (certstore_read_pair(env->cs, l->name, &cb, &kb, &tmp) == 0 &&
+		    keygen_pem_type(kb.data, kb.len, "priv.key", &have, &tmp) == 0 && have == kt)
+			key_pem = buf_take(&kb, NULL);
+		buf_finish(&cb);
+		buf_finish(&kb);
+	}
+	bool new_key = key_pem == NULL;
+	if (new_key && keygen_generate(kt, &key_pem, NULL, err) != 0)
+		goto fail;
+	if (keygen_csr(key_pem, strlen(key_pem), (const char *const *)l->names, l->n_names, 1, &csr,
+		       &csr_len, err) != 0)
+		goto fail;
+	if (acme_order_poll(c, &ord, "ready", err) != 0 ||
+	    acme_order_finalize(c, &ord, csr, csr_len, err) != 0 ||
+	    acme_certificate_download(c, ord.certificate, l->preferred_chain, &chain_pem, &chain_len, err) != 0)
+		goto fail;
+	if (x509_chain_parse("downloaded certificate", chain_pem, chain_len, &chain, NULL, err) != 0)
+		goto fail;
+	out->not_after = x509_chain_info(chain, 0)->not_after;
+
+	if (acme_client_directory(c)->renewal_info != NULL)
+		ari_update(c, l, chain_pem, chain_len);
+	else {
+		(void)lineage_set_str(&l->ari_cert_id, NULL);
+		l->ari_renew_at = 0;
+	}
+	if (commit(env, l, chain_pem, chain_len, new_key ? key_pem : NULL, replaced, out->not_after, err) != 0)
+		goto fail;
+	for (size_t i = 0; i < npres; i++)
+		solver_cleanup(s, pres[i].type, pres[i].ident, pres[i].token, pres[i].key_auth, true);
+	cleaned = true;
+	run_deploy_hook(l, env->cs);
+	char ts[32];
+	snprintf(out->reason, sizeof(out->reason), "issued, valid until %s",
+		 time_rfc3339(out->not_after, ts, sizeof(ts)));
+	out->res = ISSUE_ISSUED;
+	goto out;
+fail:
+	out->res = issue_classify(err);
+	if (out->res != ISSUE_USAGE || (err->code && strstr(err->message, "Could not find solver")))
+		record_failure(env, l, err, failed, nfailed, lineage_exists);
+out:
+	for (size_t i = 0; !cleaned && i < npres; i++)
+		solver_cleanup(s, pres[i].type, pres[i].ident, pres[i].token, pres[i].key_auth, order_ok);
+	if (c != NULL) {
+		add_stats(c, out);
+		acme_client_free(c);
+	}
+	presented_free(pres, npres);
+	for (size_t i = 0; i < nfailed; i++)
+		free(failed[i]);
+	free(failed);
+	acme_order_finish(&ord);
+	x509_chain_free(chain);
+	free(csr);
+	free(chain_pem);
+	free(replaces);
+	if (key_pem) {
+		gnutls_memset(key_pem, 0, strlen(key_pem));
+		free(key_pem);
+	}
+	return out->res;
+}
