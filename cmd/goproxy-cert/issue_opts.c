@@ -1,0 +1,90 @@
+/* issue_opts: shared helpers of issue, renew, revoke, account. */
+#include "issue_opts.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <json-c/json.h>
+
+#include "cli.h"
+#include "fsutil.h"
+#include "timeutil.h"
+
+struct certstore *issue_open_store(const char *dir, bool create)
+{
+	struct certstore *cs = NULL;
+	struct gpc_error err;
+	const char *d = certstore_default_dir(dir);
+	struct stat st;
+
+	gpc_error_clear(&err);
+	if (create && stat(d, &st) != 0 && errno == ENOENT && fs_mkdirs(d, 0755, 0, &err) != 0) {
+		cli_print_error(&err);
+		return NULL;
+	}
+	if (certstore_open(d, &cs, &err) != 0) {
+		cli_print_error(&err);
+		return NULL;
+	}
+	return cs;
+}
+
+struct json_object *issue_result_json(const struct lineage *l, const struct issue_outcome *out)
+{
+	struct json_object *o = json_object_new_object(), *names = json_object_new_array();
+	char ts[32];
+
+	json_object_object_add(o, "lineage", json_object_new_string(l->name));
+	json_object_object_add(o, "result", json_object_new_string(issue_result_name(out->res)));
+	for (size_t i = 0; i < l->n_names; i++)
+		json_object_array_add(names, json_object_new_string(l->names[i]));
+	json_object_object_add(o, "names", names);
+	json_object_object_add(o, "ca", l->ca_url ? json_object_new_string(l->ca_url) : NULL);
+	json_object_object_add(o, "not_after", out->not_after ?
+			       json_object_new_string(time_rfc3339(out->not_after, ts, sizeof(ts))) : NULL);
+	json_object_object_add(o, "due_at", out->due_at ?
+			       json_object_new_string(time_rfc3339(out->due_at, ts, sizeof(ts))) : NULL);
+	json_object_object_add(o, "message", json_object_new_string(out->res == ISSUE_CURRENT ||
+								    out->res == ISSUE_ISSUED ?
+								    out->reason : out->err.message));
+	if (out->res != ISSUE_CURRENT && out->res != ISSUE_ISSUED) {
+		struct json_object *e = json_object_new_object();
+		json_object_object_add(e, "code", json_object_new_string(out->err.code ? out->err.code : "error"));
+		json_object_object_add(e, "message", json_object_new_string(out->err.message));
+		json_object_object_add(e, "hint", json_object_new_string(out->err.hint));
+		json_object_object_add(o, "error", e);
+		json_object_object_add(o, "retry_after", out->err.retry_after ?
+				       json_object_new_string(time_rfc3339(out->err.retry_after, ts, sizeof(ts))) : NULL);
+	}
+	json_object_object_add(o, "requests", json_object_new_int64((int64_t)out->requests));
+	json_object_object_add(o, "connections", json_object_new_int64((int64_t)out->connections));
+	return o;
+}
+
+void issue_print_result(const struct lineage *l, const struct issue_outcome *out, bool json,
+			bool quiet, FILE *f)
+{
+	bool ok = out->res == ISSUE_CURRENT || out->res == ISSUE_ISSUED;
+
+	if (!ok)
+		cli_print_error(&out->err);
+	if (json) {
+		struct json_object *o = issue_result_json(l, out);
+		fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(o);
+		return;
+	}
+	if (quiet && ok)
+		return;
+	if (ok) {
+		fprintf(f, "%s: %s\n", l->name, out->reason);
+	} else {
+		char ts[32];
+		if (out->res == ISSUE_DEFERRED && out->err.retry_after)
+			fprintf(f, "%s: deferred until %s\n", l->name,
+				time_rfc3339(out->err.retry_after, ts, sizeof(ts)));
+		else
+			fprintf(f, "%s: %s\n", l->name, issue_result_name(out->res));
+	}
+}

@@ -1,0 +1,26 @@
+/* issue_opts: option parsing and output shared by issue, renew, revoke and
+ * account. */
+#ifndef GPC_ISSUE_OPTS_H
+#define GPC_ISSUE_OPTS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "certstore.h"
+#include "issue_run.h"
+#include "lineage.h"
+
+/* Open the certs dir (creating it 0755 when `create` and it is missing).
+ * Prints the error and returns NULL on failure. */
+struct certstore *issue_open_store(const char *dir, bool create);
+
+/* Print one result: a line "NAME: message" on stdout (nothing with quiet
+ * unless it failed; failures also print the error to stderr), or a JSON
+ * object when json. */
+void issue_print_result(const struct lineage *l, const struct issue_outcome *out, bool json,
+			bool quiet, FILE *f);
+
+/* The JSON object of one result (caller: json_object_put). */
+struct json_object *issue_result_json(const struct lineage *l, const struct issue_outcome *out);
+
+#endif
