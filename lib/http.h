@@ -64,6 +64,10 @@ int http_request(struct http_client *c, const char *method, const char *url,
 		 const char *content_type, const void *body, size_t len,
 		 struct http_response *r, struct gpc_error *err) __attribute__((warn_unused_result));
 
+/* True when the last failed http_request was a dropped connection or a
+ * timeout: worth another try for an idempotent request. */
+int http_client_retryable(const struct http_client *c);
+
 /* Counters for benchmarks and reports. */
 struct http_stats {
 	unsigned long requests;    /* requests sent (including failed ones) */
