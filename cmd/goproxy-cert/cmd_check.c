@@ -1,9 +1,120 @@
-#include "cli.h"
+/* goproxy-cert check: is what is on disk valid, complete and matching?
+ * Offline: no network, no trust store. The exit code is the answer. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
 
-/* Placeholder until this subcommand lands. */
+#include "certstore.h"
+#include "cli.h"
+#include "report.h"
+
+static void check_help(FILE *f)
+{
+	cli_print_sub_usage(f, "check");
+	fputs("\n"
+	      "Checks the named lineages, or all of them, offline (no network, no trust store).\n"
+	      "\n"
+	      "options:\n"
+	      "  -d, --certs-dir DIR  the certs directory (default: $GOPROXY_CERTS_DIR, else ./certs)\n"
+	      "      --days N         due when fewer than N days are left (default: when less than\n"
+	      "                       1/3 of the lifetime is left, 1/2 for lifetimes of 10 days or less)\n"
+	      "  -D, --domain NAME    the names the certificate must hold, exactly (repeatable;\n"
+	      "                       case- and order-insensitive, a wildcard matches only itself)\n"
+	      "      --json           print a JSON document on stdout instead of text\n"
+	      "  -q, --quiet          print nothing; the exit code says it all\n"
+	      "  -h, --help           show this help\n"
+	      "\n"
+	      "exit status: 0 all ok; 1 some due for renewal and none worse; 2 some expired,\n"
+	      "not yet valid, missing, unreadable, invalid or mismatching, or no certs dir;\n"
+	      "64 usage error.\n", f);
+}
+
 int cmd_check(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cli_usage_error("check", "not implemented yet");
+	static const struct option opts[] = {
+		{ "certs-dir", required_argument, NULL, 'd' },
+		{ "days", required_argument, NULL, 'n' },
+		{ "domain", required_argument, NULL, 'D' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct report_options ro = { .days = -1 };
+	const char *dir = NULL;
+	const char **domains = NULL;
+	size_t n_domains = 0;
+	bool json = false, quiet = false;
+	struct report r;
+	struct gpc_error err;
+	int c, rc;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":d:D:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			dir = optarg;
+			break;
+		case 'n':
+			if (cli_parse_uint("check", "--days", optarg, 36500, &ro.days) != 0) {
+				free(domains);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'D': {
+			const char **p = realloc(domains, (n_domains + 1) * sizeof(*p));
+			if (p == NULL)
+				abort();
+			domains = p;
+			if (*optarg == '\0') {
+				free(domains);
+				return cli_usage_error("check", "--domain: empty name");
+			}
+			domains[n_domains++] = optarg;
+			break;
+		}
+		case 'j':
+			json = true;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'h':
+			free(domains);
+			check_help(stdout);
+			return 0;
+		case ':':
+			free(domains);
+			return cli_usage_error("check", "option '%s' needs a value", argv[optind - 1]);
+		default:
+			free(domains);
+			return cli_usage_error("check", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	ro.domains = domains;
+	ro.n_domains = n_domains;
+
+	gpc_error_clear(&err);
+	if (report_collect(&r, certstore_default_dir(dir), argv + optind, (size_t)(argc - optind),
+			   &ro, &err) != 0) {
+		free(domains);
+		if (err.code != NULL && strcmp(err.code, "usage") == 0)
+			return cli_usage_error("check", "%s", err.message);
+		cli_print_error(&err);
+		return EXIT_BAD;
+	}
+	rc = report_check_exit(&r);
+	if (!quiet) {
+		if (json) {
+			report_print_json(stdout, &r, false);
+		} else {
+			report_print_check_text(stdout, &r);
+			fflush(stdout);
+			report_print_problems(stderr, cli.prog, &r);
+		}
+	}
+	report_finish(&r);
+	free(domains);
+	return rc;
 }

@@ -1,9 +1,109 @@
-#include "cli.h"
+/* goproxy-cert status: everything known about each lineage, for people
+ * (text), scripts (JSON) and dashboards (Prometheus textfile). It reports;
+ * the state of the certificates does not change its exit code. */
+#include <getopt.h>
+#include <string.h>
 
-/* Placeholder until this subcommand lands. */
+#include "certstore.h"
+#include "cli.h"
+#include "report.h"
+
+static void status_help(FILE *f)
+{
+	cli_print_sub_usage(f, "status");
+	fputs("\n"
+	      "Shows everything known about the named lineages, or all of them (offline).\n"
+	      "\n"
+	      "options:\n"
+	      "  -d, --certs-dir DIR  the certs directory (default: $GOPROXY_CERTS_DIR, else ./certs)\n"
+	      "      --json           same as --format json\n"
+	      "      --format FORMAT  text (default), json, or prometheus (node_exporter textfile)\n"
+	      "  -h, --help           show this help\n"
+	      "\n"
+	      "exit status: 0 whatever state the certificates are in; 2 the certs dir cannot be\n"
+	      "read; 64 usage error.\n", f);
+}
+
+enum fmt { FMT_TEXT, FMT_JSON, FMT_PROM };
+
 int cmd_status(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cli_usage_error("status", "not implemented yet");
+	static const struct option opts[] = {
+		{ "certs-dir", required_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct report_options ro = { .days = -1, .detail = true };
+	const char *dir = NULL;
+	enum fmt fmt = FMT_TEXT;
+	bool fmt_set = false;
+	struct report r;
+	struct gpc_error err;
+	int c, rc = 0;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":d:h", opts, NULL)) != -1) {
+		enum fmt want;
+		switch (c) {
+		case 'd':
+			dir = optarg;
+			break;
+		case 'j':
+		case 'f':
+			if (c == 'j' || strcmp(optarg, "json") == 0)
+				want = FMT_JSON;
+			else if (strcmp(optarg, "text") == 0)
+				want = FMT_TEXT;
+			else if (strcmp(optarg, "prometheus") == 0)
+				want = FMT_PROM;
+			else
+				return cli_usage_error("status", "--format: '%s' is not one of text, json, prometheus",
+						       optarg);
+			if (fmt_set && want != fmt)
+				return cli_usage_error("status", "--json and --format %s conflict; give one",
+						       optarg);
+			fmt = want;
+			fmt_set = true;
+			break;
+		case 'h':
+			status_help(stdout);
+			return 0;
+		case ':':
+			return cli_usage_error("status", "option '%s' needs a value", argv[optind - 1]);
+		default:
+			return cli_usage_error("status", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+
+	gpc_error_clear(&err);
+	if (report_collect(&r, certstore_default_dir(dir), argv + optind, (size_t)(argc - optind),
+			   &ro, &err) != 0) {
+		if (err.code != NULL && strcmp(err.code, "usage") == 0)
+			return cli_usage_error("status", "%s", err.message);
+		cli_print_error(&err);
+		return EXIT_BAD;
+	}
+	switch (fmt) {
+	case FMT_JSON:
+		report_print_json(stdout, &r, true);
+		break;
+	case FMT_PROM:
+		report_print_prometheus(stdout, &r);
+		break;
+	default:
+		report_print_status_text(stdout, &r);
+		break;
+	}
+	if (!r.dir_ok) {
+		if (fmt != FMT_TEXT) {
+			fflush(stdout);
+			report_print_problems(stderr, cli.prog, &r);
+		}
+		rc = EXIT_BAD;
+	}
+	report_finish(&r);
+	return rc;
 }

@@ -1,3 +1,872 @@
-#include "cli.h"
-/* Shared by check and status: collects and renders certificate reports. */
-typedef int gpc_report_placeholder;
+/* report: collect what check/status say about each lineage, then render it.
+ *
+ * Collection reads each file itself (never a cache), under one shared store
+ * lock for the whole run when a writer has ever created one, so a pair is
+ * never seen half-replaced; no per-lineage locking. */
+#include "report.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "buf.h"
+#include "fsutil.h"
+#include "log.h"
+#include "policy.h"
+#include "timeutil.h"
+#include "x509.h"
+
+/* Codes of problems the report itself finds (see also GPC_E_*, X509_E_*). */
+#define RC_EXPIRED "expired"
+#define RC_NOT_YET_VALID "not-yet-valid"
+#define RC_MISMATCH "name-mismatch"
+#define RC_DUE "due"
+#define RC_NOT_FOUND "not-found"
+#define RC_KEY_PERMS "key-permissions"
+#define RC_NO_INTERMEDIATES "no-intermediates"
+#define RC_KEY_IN_CERT "private-key-in-cert-file"
+#define RC_DIR_NOT_WRITABLE "certs-dir-not-writable"
+
+static const char *const state_names[RS__COUNT] = {
+	[RS_OK] = "ok",
+	[RS_DUE] = "due",
+	[RS_MISMATCH] = "mismatch",
+	[RS_NOT_YET_VALID] = "not-yet-valid",
+	[RS_EXPIRED] = "expired",
+	[RS_INVALID] = "invalid",
+	[RS_UNREADABLE] = "unreadable",
+	[RS_MISSING] = "missing",
+};
+
+const char *report_state_name(enum report_state s)
+{
+	return s < RS__COUNT ? state_names[s] : "invalid";
+}
+
+static char *xstrdup(const char *s)
+{
+	char *p = strdup(s != NULL ? s : "");
+
+	if (p == NULL)
+		abort(); /* the CLI cannot do anything useful without memory */
+	return p;
+}
+
+/* A malloc'd formatted string (messages hold paths of any length). */
+static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		abort();
+	return s;
+}
+
+static void problem_set(struct report_problem *p, const char *code, const char *msg,
+			const char *hint)
+{
+	p->code = code != NULL ? code : GPC_E_INTERNAL;
+	p->message = xstrdup(msg);
+	p->hint = xstrdup(hint);
+}
+
+static void problem_finish(struct report_problem *p)
+{
+	free(p->message);
+	free(p->hint);
+	p->message = p->hint = NULL;
+}
+
+static void push_problem(struct report_problem **v, size_t *n, const char *code, const char *msg,
+			 const char *hint)
+{
+	struct report_problem *p = realloc(*v, (*n + 1) * sizeof(*p));
+
+	if (p == NULL)
+		abort();
+	*v = p;
+	problem_set(&p[*n], code, msg, hint);
+	(*n)++;
+}
+
+/* A problem that decides the state: the worst one wins. */
+static void add_problem(struct report_entry *e, enum report_state s, const char *code,
+			const char *msg, const char *hint)
+{
+	push_problem(&e->problems, &e->n_problems, code, msg, hint);
+	if (s > e->state)
+		e->state = s;
+}
+
+static void add_error(struct report_entry *e, enum report_state s, const struct gpc_error *err)
+{
+	add_problem(e, s, err->code, err->message, err->hint);
+}
+
+static void add_warning(struct report_entry *e, const char *code, const char *msg,
+			const char *hint)
+{
+	push_problem(&e->warnings, &e->n_warnings, code, msg, hint);
+}
+
+/* What a failed read means for the state. */
+static enum report_state state_for_read(const struct gpc_error *err)
+{
+	switch (err->sys_errno) {
+	case ENOENT:
+		return RS_MISSING;
+	case EACCES:
+	case EPERM:
+	case EIO:
+		return RS_UNREADABLE;
+	default:
+		/* a directory, a symlink loop, a device, a 10 MiB file: not a
+		 * certificate or key file at all */
+		return RS_INVALID;
+	}
+}
+
+static int file_mode(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (int)(st.st_mode & 07777) : -1;
+}
+
+/* Read one file; on failure record why (naming a dangling symlink). */
+static int read_file(struct report_entry *e, const char *path, struct buf *b)
+{
+	struct gpc_error err;
+	char target[PATH_MAX];
+	ssize_t n;
+
+	gpc_error_clear(&err);
+	if (fs_read_file(path, CERTSTORE_MAX_FILE, b, &err) == 0)
+		return 0;
+	if (err.sys_errno == ENOENT &&
+	    (n = readlink(path, target, sizeof(target) - 1)) > 0) {
+		target[n] = '\0';
+		gpc_error_hint(&err, "%s is a symbolic link to %s, which does not exist; fix the link "
+				     "or replace it with the file", path, target);
+	}
+	add_error(e, state_for_read(&err), &err);
+	return -1;
+}
+
+static void human_left(long long secs, char *out, size_t outsz)
+{
+	long long a = secs < 0 ? -secs : secs;
+
+	if (a >= 2 * 86400LL)
+		snprintf(out, outsz, "%lld days", a / 86400);
+	else if (a >= 2 * 3600LL)
+		snprintf(out, outsz, "%lld hours", a / 3600);
+	else if (a >= 120)
+		snprintf(out, outsz, "%lld minutes", a / 60);
+	else
+		snprintf(out, outsz, "%lld seconds", a);
+}
+
+static const char *rule_text(const char *rule)
+{
+	if (strcmp(rule, POLICY_RULE_DAYS) == 0)
+		return "fewer days left than --days";
+	if (strcmp(rule, POLICY_RULE_HALF) == 0)
+		return "less than 1/2 of its lifetime left";
+	if (strcmp(rule, POLICY_RULE_ARI) == 0)
+		return "the CA's renewal window (ARI) has been reached";
+	return "less than 1/3 of its lifetime left";
+}
+
+/* Dates, names, due rule: what the parsed certificate says at `now`. */
+static void judge_cert(struct report_entry *e, const struct x509_chain *chain, bool has_key_block,
+		       const struct report_options *opt, time_t now)
+{
+	const struct x509_info *in = x509_chain_info(chain, 0);
+	struct policy_result pr;
+	char msg[1536], hint[1024], t1[32], t2[32], left[48];
+
+	e->have_cert = true;
+	e->n_domains = in->n_names;
+	e->domains = calloc(in->n_names ? in->n_names : 1, sizeof(*e->domains));
+	if (e->domains == NULL)
+		abort();
+	for (size_t i = 0; i < in->n_names; i++)
+		e->domains[i] = xstrdup(in->names[i]);
+	e->not_before = in->not_before;
+	e->not_after = in->not_after;
+	e->seconds_left = (long long)in->not_after - (long long)now;
+	e->issuer = xstrdup(in->issuer);
+	e->subject = xstrdup(in->subject);
+	snprintf(e->serial, sizeof(e->serial), "%s", in->serial);
+	snprintf(e->key_type, sizeof(e->key_type), "%s", in->key_type);
+	snprintf(e->fingerprint, sizeof(e->fingerprint), "%s", in->fingerprint_sha256);
+	e->chain_length = x509_chain_length(chain);
+
+	policy_due(in->not_before, in->not_after, now, opt->days, 0, &pr);
+	e->due_at = pr.due_at;
+	e->due_rule = pr.rule;
+
+	if (now >= in->not_after) {
+		human_left(e->seconds_left, left, sizeof(left));
+		snprintf(msg, sizeof(msg), "%s: expired on %s (%s ago)", e->cert_path,
+			 time_rfc3339(in->not_after, t1, sizeof(t1)), left);
+		snprintf(hint, sizeof(hint), "get a new certificate: goproxy-cert renew (or issue --force); "
+			 "if this date looks wrong, check the system clock (it says %s)",
+			 time_rfc3339(now, t2, sizeof(t2)));
+		add_problem(e, RS_EXPIRED, RC_EXPIRED, msg, hint);
+	} else if (now < in->not_before) {
+		snprintf(msg, sizeof(msg), "%s: not valid before %s, but the clock here says %s",
+			 e->cert_path, time_rfc3339(in->not_before, t1, sizeof(t1)),
+			 time_rfc3339(now, t2, sizeof(t2)));
+		add_problem(e, RS_NOT_YET_VALID, RC_NOT_YET_VALID, msg,
+			    "the system clock may be wrong: check it (timedatectl, NTP) against a "
+			    "trusted source; clients will reject this certificate until then");
+	}
+
+	if (opt->domains != NULL) {
+		struct buf only_want, only_have;
+		buf_init(&only_want, 4096);
+		buf_init(&only_have, 4096);
+		if (!x509_names_equal(opt->domains, opt->n_domains, (const char *const *)e->domains,
+				      e->n_domains, &only_want, &only_have)) {
+			snprintf(msg, sizeof(msg), "%s: names differ from --domain:%s%s%s%s", e->cert_path,
+				 only_want.len ? " missing " : "", only_want.len ? only_want.data : "",
+				 only_have.len ? (only_want.len ? "; extra " : " extra ") : "",
+				 only_have.len ? only_have.data : "");
+			snprintf(hint, sizeof(hint), "get a certificate for exactly the wanted names: "
+				 "goproxy-cert issue%s%s -D NAME... (a wildcard covers only itself)",
+				 strcmp(e->name, CERTSTORE_DEFAULT) == 0 ? "" : " -n ",
+				 strcmp(e->name, CERTSTORE_DEFAULT) == 0 ? "" : e->name);
+			add_problem(e, RS_MISMATCH, RC_MISMATCH, msg, hint);
+		}
+		buf_finish(&only_want);
+		buf_finish(&only_have);
+	}
+
+	if (e->state == RS_OK && pr.due) {
+		human_left(e->seconds_left, left, sizeof(left));
+		snprintf(msg, sizeof(msg), "%s: due for renewal since %s: %s left, %s", e->cert_path,
+			 time_rfc3339(pr.due_at, t1, sizeof(t1)), left, rule_text(pr.rule));
+		add_problem(e, RS_DUE, RC_DUE, msg,
+			    "run 'goproxy-cert renew' (a daily cron job or timer does this for you)");
+	}
+
+	if (e->chain_length == 1 && !in->self_signed) {
+		snprintf(msg, sizeof(msg), "%s: holds only the leaf certificate, no intermediates",
+			 e->cert_path);
+		add_warning(e, RC_NO_INTERMEDIATES, msg,
+			    "clients that do not already have the issuing CA certificate will fail; "
+			    "append the intermediate certificate(s) after the leaf (the CA's full chain)");
+	}
+	if (has_key_block) {
+		snprintf(msg, sizeof(msg), "%s: also holds a private key", e->cert_path);
+		add_warning(e, RC_KEY_IN_CERT, msg,
+			    "certificate files are usually world-readable: keep the key only in priv.key "
+			    "(mode 0600) and remove it from the certificate file");
+	}
+}
+
+static void collect_entry(struct certstore *cs, const char *name, const struct report_options *opt,
+			  time_t now, struct report_entry *e)
+{
+	char cp[PATH_MAX], kp[PATH_MAX];
+	struct buf cb, kb;
+	struct x509_chain *chain = NULL;
+	struct x509_key *key = NULL;
+	struct gpc_error err;
+	struct stat st;
+	bool has_key_block = false;
+	int cert_ok, key_ok;
+
+	memset(e, 0, sizeof(*e));
+	e->name = xstrdup(name);
+	e->cert_mode = e->key_mode = -1;
+	e->issuances_168h = -1;
+	if (certstore_paths(cs, name, cp, sizeof(cp), kp, sizeof(kp)) != 0) {
+		char *m = xasprintf("%s/%s: path too long", certstore_dir(cs), name);
+		e->cert_path = xstrdup(m);
+		e->key_path = xstrdup(m);
+		add_problem(e, RS_INVALID, GPC_E_INVALID, m, "use a shorter certs directory path");
+		free(m);
+		return;
+	}
+	e->cert_path = xstrdup(cp);
+	e->key_path = xstrdup(kp);
+	if (opt->detail) {
+		e->cert_mode = file_mode(cp);
+		e->key_mode = file_mode(kp);
+	}
+
+	/* Nothing at all: one clear problem instead of two. */
+	if (lstat(cp, &st) != 0 && errno == ENOENT && lstat(kp, &st) != 0 && errno == ENOENT) {
+		bool def = strcmp(name, CERTSTORE_DEFAULT) == 0;
+		char *m = xasprintf("%s: no certificate: %s and %s do not exist", name, cp, kp);
+		char *h = xasprintf("get one with 'goproxy-cert issue%s%s -D NAME', or point "
+				    "--certs-dir / $GOPROXY_CERTS_DIR at the directory that holds it",
+				    def ? "" : " -n ", def ? "" : name);
+		add_problem(e, RS_MISSING, RC_NOT_FOUND, m, h);
+		free(m);
+		free(h);
+		return;
+	}
+
+	buf_init(&cb, CERTSTORE_MAX_FILE);
+	buf_init(&kb, CERTSTORE_MAX_FILE);
+	gpc_error_clear(&err);
+	cert_ok = read_file(e, cp, &cb) == 0;
+	if (cert_ok && x509_chain_parse(cp, cb.data ? cb.data : "", cb.len, &chain, &has_key_block,
+					&err) != 0) {
+		add_error(e, RS_INVALID, &err);
+		cert_ok = 0;
+	}
+	key_ok = read_file(e, kp, &kb) == 0;
+	if (key_ok && x509_key_parse(kp, kb.data ? kb.data : "", kb.len, &key, &err) != 0) {
+		add_error(e, RS_INVALID, &err);
+		key_ok = 0;
+	}
+	/* the key's bytes are no longer needed: do not keep them around */
+	if (kb.data != NULL)
+		explicit_bzero(kb.data, kb.len);
+
+	if (key_ok) {
+		int m = opt->detail ? e->key_mode : file_mode(kp);
+		if (m >= 0 && (m & 077) != 0) {
+			char *w = xasprintf("%s: private key readable by %s (mode %04o)", kp,
+					    (m & 07) ? "other users" : "the group", (unsigned)m);
+			char *h = xasprintf("chmod 600 %s", kp);
+			add_warning(e, RC_KEY_PERMS, w, h);
+			free(w);
+			free(h);
+		}
+	}
+	if (cert_ok && key_ok && !x509_key_matches(key, chain)) {
+		char *m = xasprintf("%s: does not belong to %s (the private key is %s, the "
+				    "certificate's public key is %s and differs)", kp, cp,
+				    x509_key_type(key), x509_chain_info(chain, 0)->key_type);
+		char *h = xasprintf("put back the key that was issued with this certificate "
+				    "(previous pairs are in %s/.state/archive/), or get a new pair with "
+				    "'goproxy-cert issue --force'", certstore_dir(cs));
+		add_problem(e, RS_INVALID, X509_E_KEY_MISMATCH, m, h);
+		free(m);
+		free(h);
+	}
+	if (cert_ok) {
+		if (x509_chain_check_order(chain, cp, &err) != 0)
+			add_error(e, RS_INVALID, &err);
+		judge_cert(e, chain, has_key_block, opt, now);
+	}
+	if (opt->detail)
+		report_fill_acme_fields(cs, e);
+
+	x509_key_free(key);
+	x509_chain_free(chain);
+	buf_finish(&cb);
+	buf_finish(&kb);
+}
+
+/* The ACME side's view of a lineage: CA URL, last attempt and its result,
+ * the next planned renewal, issuances in the last 168 hours.
+ *
+ * Placeholder until `issue`/`renew` land: every field stays unknown (null in
+ * JSON). The ACME code fills them here from .state/lineages/NAME.json
+ * (certstore_state_read(cs, "lineages/NAME.json", ...)) and
+ * .state/ledger.json, reading only; never fail the report because of them. */
+void report_fill_acme_fields(struct certstore *cs, struct report_entry *e)
+{
+	(void)cs;
+	e->ca_url = NULL;
+	e->last_attempt = 0;
+	e->last_result = NULL;
+	e->next_renewal = 0;
+	e->issuances_168h = -1;
+}
+
+static void entry_finish(struct report_entry *e)
+{
+	for (size_t i = 0; i < e->n_domains; i++)
+		free(e->domains[i]);
+	free(e->domains);
+	for (size_t i = 0; i < e->n_problems; i++)
+		problem_finish(&e->problems[i]);
+	free(e->problems);
+	for (size_t i = 0; i < e->n_warnings; i++)
+		problem_finish(&e->warnings[i]);
+	free(e->warnings);
+	free(e->name);
+	free(e->cert_path);
+	free(e->key_path);
+	free(e->issuer);
+	free(e->subject);
+	free(e->ca_url);
+	free(e->last_result);
+}
+
+void report_finish(struct report *r)
+{
+	for (size_t i = 0; i < r->n_entries; i++)
+		entry_finish(&r->entries[i]);
+	free(r->entries);
+	for (size_t i = 0; i < r->n_warnings; i++)
+		problem_finish(&r->warnings[i]);
+	free(r->warnings);
+	problem_finish(&r->dir_problem);
+	free(r->certs_dir);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Writers (issue, renew) need the certs dir; say so early. */
+static void check_dir_writable(struct report *r)
+{
+	struct stat st;
+	char msg[PATH_MAX + 256], hint[PATH_MAX + 256];
+
+	if (access(r->certs_dir, W_OK) == 0)
+		return;
+	if (stat(r->certs_dir, &st) != 0)
+		return;
+	snprintf(msg, sizeof(msg), "%s: not writable by uid %u (owner uid %u gid %u, mode %04o)",
+		 r->certs_dir, (unsigned)geteuid(), (unsigned)st.st_uid, (unsigned)st.st_gid,
+		 (unsigned)(st.st_mode & 07777));
+	snprintf(hint, sizeof(hint), "renewal will fail to write here: run goproxy-cert as the "
+		 "owner, or chown/chmod %s (in a container: mount a writable, persistent volume)",
+		 r->certs_dir);
+	push_problem(&r->warnings, &r->n_warnings, RC_DIR_NOT_WRITABLE, msg, hint);
+}
+
+int report_collect(struct report *r, const char *dir, char *const *names, size_t n_names,
+		   const struct report_options *opt, struct gpc_error *err)
+{
+	struct certstore *cs = NULL;
+	struct gpc_error e;
+	char **listed = NULL;
+	size_t n_listed = 0;
+	char *const *todo = names;
+	size_t n_todo = n_names;
+	static char *const def[] = { (char *)CERTSTORE_DEFAULT };
+	int rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	r->certs_dir = xstrdup(dir);
+	r->checked_at = time_now();
+	gpc_error_clear(&e);
+
+	for (size_t i = 0; i < n_names; i++) {
+		if (strcmp(names[i], CERTSTORE_DEFAULT) != 0 && !certstore_valid_name(names[i])) {
+			gpc_error_set(err, GPC_E_USAGE, "'%s' is not a lineage name", names[i]);
+			gpc_error_hint(err, "a lineage is \"default\" or one directory name of letters, "
+					    "digits, '.', '_' and '-'");
+			return -1;
+		}
+	}
+	if (certstore_open(dir, &cs, &e) != 0) {
+		problem_set(&r->dir_problem, e.code, e.message, e.hint);
+		return 0;
+	}
+	if (n_names == 0) {
+		if (certstore_list(cs, &listed, &n_listed, &e) != 0) {
+			problem_set(&r->dir_problem, e.code, e.message, e.hint);
+			rc = 0;
+			goto out;
+		}
+		todo = listed;
+		n_todo = n_listed;
+		if (n_listed == 0) {
+			/* an empty certs dir: the certificate the proxy expects is missing */
+			todo = def;
+			n_todo = 1;
+		}
+	}
+	r->dir_ok = true;
+	check_dir_writable(r);
+
+	/* One shared lock for the whole run (not per lineage). A writer busy
+	 * for more than a moment (an ACME order) must not block check: read
+	 * without it then, the rename order keeps each file whole. */
+	if (certstore_lock(cs, false, 2, &e) != 0)
+		gpc_debug("%s; reading without the store lock", e.message);
+
+	r->entries = calloc(n_todo ? n_todo : 1, sizeof(*r->entries));
+	if (r->entries == NULL)
+		abort();
+	for (size_t i = 0; i < n_todo; i++) {
+		collect_entry(cs, todo[i], opt, r->checked_at, &r->entries[i]);
+		r->n_entries++;
+	}
+	rc = 0;
+out:
+	certstore_names_free(listed, n_listed);
+	certstore_free(cs);
+	return rc;
+}
+
+int report_check_exit(const struct report *r)
+{
+	enum report_state worst = RS_OK;
+
+	if (!r->dir_ok)
+		return 2;
+	for (size_t i = 0; i < r->n_entries; i++)
+		if (r->entries[i].state > worst)
+			worst = r->entries[i].state;
+	return worst == RS_OK ? 0 : worst == RS_DUE ? 1 : 2;
+}
+
+static void print_domains(FILE *out, const struct report_entry *e, const char *sep)
+{
+	if (e->n_domains == 0) {
+		fputs("-", out);
+		return;
+	}
+	for (size_t i = 0; i < e->n_domains; i++)
+		fprintf(out, "%s%s", i ? sep : "", e->domains[i]);
+}
+
+/* "expires 2027-02-25T10:00:00Z (89 days left; due after ..., rule)" */
+static void print_when(FILE *out, const struct report_entry *e, time_t now)
+{
+	char t1[32], t2[32], left[48];
+
+	if (!e->have_cert) {
+		fputs("-", out);
+		return;
+	}
+	human_left(e->seconds_left, left, sizeof(left));
+	if (e->seconds_left <= 0) {
+		fprintf(out, "expired %s (%s ago)", time_rfc3339(e->not_after, t1, sizeof(t1)), left);
+	} else if (now < e->not_before) {
+		human_left((long long)e->not_before - (long long)now, left, sizeof(left));
+		fprintf(out, "valid from %s (in %s)", time_rfc3339(e->not_before, t1, sizeof(t1)), left);
+	} else {
+		fprintf(out, "expires %s (%s left; %s %s, %s)", time_rfc3339(e->not_after, t1, sizeof(t1)),
+			left, now > e->due_at ? "due since" : "due after",
+			time_rfc3339(e->due_at, t2, sizeof(t2)), e->due_rule);
+	}
+}
+
+void report_print_check_text(FILE *out, const struct report *r)
+{
+	int w = 7;
+
+	for (size_t i = 0; i < r->n_entries; i++) {
+		int l = (int)strlen(r->entries[i].name);
+		if (l > w)
+			w = l;
+	}
+	for (size_t i = 0; i < r->n_entries; i++) {
+		const struct report_entry *e = &r->entries[i];
+		fprintf(out, "%-*s  %-13s  ", w, e->name, report_state_name(e->state));
+		print_domains(out, e, ",");
+		fputs("  ", out);
+		print_when(out, e, r->checked_at);
+		fputc('\n', out);
+	}
+}
+
+static void print_problem(FILE *f, const char *prog, const char *kind,
+			  const struct report_problem *p)
+{
+	fprintf(f, "%s: %s%s\n", prog, kind, p->message);
+	if (p->hint != NULL && p->hint[0] != '\0')
+		fprintf(f, "  hint: %s\n", p->hint);
+}
+
+void report_print_problems(FILE *err, const char *prog, const struct report *r)
+{
+	if (!r->dir_ok) {
+		print_problem(err, prog, "", &r->dir_problem);
+		return;
+	}
+	for (size_t i = 0; i < r->n_warnings; i++)
+		print_problem(err, prog, "warning: ", &r->warnings[i]);
+	for (size_t i = 0; i < r->n_entries; i++) {
+		const struct report_entry *e = &r->entries[i];
+		for (size_t j = 0; j < e->n_problems; j++)
+			print_problem(err, prog, "", &e->problems[j]);
+		for (size_t j = 0; j < e->n_warnings; j++)
+			print_problem(err, prog, "warning: ", &e->warnings[j]);
+	}
+}
+
+static void print_mode(FILE *out, const char *label, const char *path, int mode)
+{
+	if (mode >= 0)
+		fprintf(out, "  %-14s%s (mode %04o)\n", label, path, (unsigned)mode);
+	else
+		fprintf(out, "  %-14s%s\n", label, path);
+}
+
+static void print_time_or_dash(FILE *out, const char *label, time_t t)
+{
+	char b[32];
+
+	fprintf(out, "  %-14s%s\n", label, t > 0 ? time_rfc3339(t, b, sizeof(b)) : "-");
+}
+
+void report_print_status_text(FILE *out, const struct report *r)
+{
+	char t[32], left[48];
+
+	fprintf(out, "certs dir: %s (checked %s)\n", r->certs_dir,
+		time_rfc3339(r->checked_at, t, sizeof(t)));
+	if (!r->dir_ok) {
+		fprintf(out, "  problem: %s\n", r->dir_problem.message);
+		if (r->dir_problem.hint[0])
+			fprintf(out, "    hint: %s\n", r->dir_problem.hint);
+		return;
+	}
+	for (size_t i = 0; i < r->n_warnings; i++)
+		fprintf(out, "  warning: %s\n    hint: %s\n", r->warnings[i].message, r->warnings[i].hint);
+	for (size_t i = 0; i < r->n_entries; i++) {
+		const struct report_entry *e = &r->entries[i];
+		fprintf(out, "\n%s: %s\n", e->name, report_state_name(e->state));
+		if (e->have_cert) {
+			fprintf(out, "  %-14s", "domains");
+			print_domains(out, e, ", ");
+			fputc('\n', out);
+			fprintf(out, "  %-14s%s\n", "not before", time_rfc3339(e->not_before, t, sizeof(t)));
+			human_left(e->seconds_left, left, sizeof(left));
+			fprintf(out, "  %-14s%s (%s %s)\n", "not after",
+				time_rfc3339(e->not_after, t, sizeof(t)), left,
+				e->seconds_left > 0 ? "left" : "ago");
+			fprintf(out, "  %-14s%s (%s)\n", "due at", time_rfc3339(e->due_at, t, sizeof(t)),
+				e->due_rule);
+			fprintf(out, "  %-14s%s\n", "issuer", e->issuer[0] ? e->issuer : "-");
+			fprintf(out, "  %-14s%s\n", "serial", e->serial);
+			fprintf(out, "  %-14s%s\n", "key type", e->key_type);
+			fprintf(out, "  %-14s%s\n", "sha256", e->fingerprint);
+			fprintf(out, "  %-14s%zu\n", "chain length", e->chain_length);
+		}
+		print_mode(out, "cert file", e->cert_path, e->cert_mode);
+		print_mode(out, "key file", e->key_path, e->key_mode);
+		fprintf(out, "  %-14s%s\n", "ca url", e->ca_url ? e->ca_url : "-");
+		print_time_or_dash(out, "last attempt", e->last_attempt);
+		fprintf(out, "  %-14s%s\n", "last result", e->last_result ? e->last_result : "-");
+		print_time_or_dash(out, "next renewal", e->next_renewal);
+		if (e->issuances_168h >= 0)
+			fprintf(out, "  %-14s%ld\n", "issued (168h)", e->issuances_168h);
+		else
+			fprintf(out, "  %-14s-\n", "issued (168h)");
+		for (size_t j = 0; j < e->n_problems; j++) {
+			fprintf(out, "  problem: %s\n", e->problems[j].message);
+			if (e->problems[j].hint[0])
+				fprintf(out, "    hint: %s\n", e->problems[j].hint);
+		}
+		for (size_t j = 0; j < e->n_warnings; j++) {
+			fprintf(out, "  warning: %s\n", e->warnings[j].message);
+			if (e->warnings[j].hint[0])
+				fprintf(out, "    hint: %s\n", e->warnings[j].hint);
+		}
+	}
+}
+
+/* ---- JSON ---- */
+
+static json_object *jtime(time_t t)
+{
+	char b[32];
+
+	return json_object_new_string(time_rfc3339(t, b, sizeof(b)));
+}
+
+static json_object *jstr_or_null(const char *s)
+{
+	return s != NULL ? json_object_new_string(s) : NULL;
+}
+
+static json_object *jproblems(const struct report_problem *v, size_t n)
+{
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < n; i++) {
+		json_object *p = json_object_new_object();
+		json_object_object_add(p, "code", json_object_new_string(v[i].code));
+		json_object_object_add(p, "message", json_object_new_string(v[i].message));
+		json_object_object_add(p, "hint", json_object_new_string(v[i].hint));
+		json_object_array_add(a, p);
+	}
+	return a;
+}
+
+static json_object *jmode(int mode)
+{
+	char b[16];
+
+	if (mode < 0)
+		return NULL;
+	snprintf(b, sizeof(b), "%04o", (unsigned)mode & 07777);
+	return json_object_new_string(b);
+}
+
+static json_object *entry_json(const struct report_entry *e, bool detail)
+{
+	json_object *o = json_object_new_object();
+	json_object *d = json_object_new_array();
+	bool c = e->have_cert;
+
+	json_object_object_add(o, "name", json_object_new_string(e->name));
+	json_object_object_add(o, "state", json_object_new_string(report_state_name(e->state)));
+	for (size_t i = 0; i < e->n_domains; i++)
+		json_object_array_add(d, json_object_new_string(e->domains[i]));
+	json_object_object_add(o, "domains", d);
+	json_object_object_add(o, "not_before", c ? jtime(e->not_before) : NULL);
+	json_object_object_add(o, "not_after", c ? jtime(e->not_after) : NULL);
+	json_object_object_add(o, "seconds_left", c ? json_object_new_int64(e->seconds_left) : NULL);
+	json_object_object_add(o, "due_at", c ? jtime(e->due_at) : NULL);
+	json_object_object_add(o, "due_rule", c ? json_object_new_string(e->due_rule) : NULL);
+	json_object_object_add(o, "cert_path", json_object_new_string(e->cert_path));
+	json_object_object_add(o, "key_path", json_object_new_string(e->key_path));
+	if (detail) {
+		json_object_object_add(o, "issuer", c ? json_object_new_string(e->issuer) : NULL);
+		json_object_object_add(o, "subject", c ? json_object_new_string(e->subject) : NULL);
+		json_object_object_add(o, "serial", c ? json_object_new_string(e->serial) : NULL);
+		json_object_object_add(o, "key_type", c ? json_object_new_string(e->key_type) : NULL);
+		json_object_object_add(o, "fingerprint_sha256",
+				       c ? json_object_new_string(e->fingerprint) : NULL);
+		json_object_object_add(o, "chain_length",
+				       c ? json_object_new_int64((int64_t)e->chain_length) : NULL);
+		json_object_object_add(o, "cert_mode", jmode(e->cert_mode));
+		json_object_object_add(o, "key_mode", jmode(e->key_mode));
+		json_object_object_add(o, "ca_url", jstr_or_null(e->ca_url));
+		json_object_object_add(o, "last_attempt", e->last_attempt > 0 ? jtime(e->last_attempt) : NULL);
+		json_object_object_add(o, "last_result", jstr_or_null(e->last_result));
+		json_object_object_add(o, "next_renewal", e->next_renewal > 0 ? jtime(e->next_renewal) : NULL);
+		json_object_object_add(o, "issuances_168h",
+				       e->issuances_168h >= 0 ? json_object_new_int64(e->issuances_168h) : NULL);
+	}
+	json_object_object_add(o, "problems", jproblems(e->problems, e->n_problems));
+	json_object_object_add(o, "warnings", jproblems(e->warnings, e->n_warnings));
+	return o;
+}
+
+#define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+int report_print_json(FILE *out, const struct report *r, bool detail)
+{
+	json_object *head = json_object_new_object();
+	const char *s;
+	size_t len;
+
+	/* The head object is rendered, then its closing brace is replaced by
+	 * the certificates array streamed entry by entry: 10,000 lineages do
+	 * not need one big tree in memory. */
+	json_object_object_add(head, "certs_dir", json_object_new_string(r->certs_dir));
+	json_object_object_add(head, "checked_at", jtime(r->checked_at));
+	json_object_object_add(head, "problems",
+			       r->dir_ok ? json_object_new_array() : jproblems(&r->dir_problem, 1));
+	json_object_object_add(head, "warnings", jproblems(r->warnings, r->n_warnings));
+	s = json_object_to_json_string_ext(head, JSON_FLAGS);
+	len = strlen(s);
+	fwrite(s, 1, len - 1, out); /* without the final '}' */
+	json_object_put(head);
+
+	fputs(",\"certificates\":[", out);
+	for (size_t i = 0; i < r->n_entries; i++) {
+		json_object *o = entry_json(&r->entries[i], detail);
+		if (i > 0)
+			fputc(',', out);
+		fputs(json_object_to_json_string_ext(o, JSON_FLAGS), out);
+		json_object_put(o);
+	}
+	fputs("]}\n", out);
+	return ferror(out) ? -1 : 0;
+}
+
+/* ---- Prometheus (node_exporter textfile collector) ---- */
+
+static void prom_label(FILE *out, const char *v)
+{
+	for (; *v != '\0'; v++) {
+		if (*v == '\\' || *v == '"')
+			fprintf(out, "\\%c", *v);
+		else if (*v == '\n')
+			fputs("\\n", out);
+		else
+			fputc(*v, out);
+	}
+}
+
+static void prom_labels(FILE *out, const struct report_entry *e, bool domains)
+{
+	fputs("{name=\"", out);
+	prom_label(out, e->name);
+	if (domains) {
+		fputs("\",domains=\"", out);
+		for (size_t i = 0; i < e->n_domains; i++) {
+			if (i)
+				fputc(',', out);
+			prom_label(out, e->domains[i]);
+		}
+	}
+	fputc('"', out);
+}
+
+static void prom_head(FILE *out, const char *name, const char *help)
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+}
+
+int report_print_prometheus(FILE *out, const struct report *r)
+{
+	prom_head(out, "goproxy_cert_not_after_seconds",
+		  "End of the certificate's validity (notAfter), unix seconds.");
+	for (size_t i = 0; i < r->n_entries; i++) {
+		const struct report_entry *e = &r->entries[i];
+		if (!e->have_cert)
+			continue;
+		fputs("goproxy_cert_not_after_seconds", out);
+		prom_labels(out, e, true);
+		fprintf(out, "} %lld\n", (long long)e->not_after);
+	}
+	prom_head(out, "goproxy_cert_not_before_seconds",
+		  "Start of the certificate's validity (notBefore), unix seconds.");
+	for (size_t i = 0; i < r->n_entries; i++) {
+		const struct report_entry *e = &r->entries[i];
+		if (!e->have_cert)
+			continue;
+		fputs("goproxy_cert_not_before_seconds", out);
+		prom_labels(out, e, true);
+		fprintf(out, "} %lld\n", (long long)e->not_before);
+	}
+	prom_head(out, "goproxy_cert_due_at_seconds",
+		  "Time after which the certificate is due for renewal, unix seconds.");
+	for (size_t i = 0; i < r->n_entries; i++) {
+		const struct report_entry *e = &r->entries[i];
+		if (!e->have_cert)
+			continue;
+		fputs("goproxy_cert_due_at_seconds", out);
+		prom_labels(out, e, false);
+		fprintf(out, "} %lld\n", (long long)e->due_at);
+	}
+	prom_head(out, "goproxy_cert_state",
+		  "State of the lineage as goproxy-cert check sees it: 1 for the current state.");
+	for (size_t i = 0; i < r->n_entries; i++) {
+		const struct report_entry *e = &r->entries[i];
+		for (int s = 0; s < RS__COUNT; s++) {
+			fputs("goproxy_cert_state", out);
+			prom_labels(out, e, false);
+			fprintf(out, ",state=\"%s\"} %d\n", state_names[s], e->state == (enum report_state)s);
+		}
+	}
+	prom_head(out, "goproxy_cert_certs_dir_ok",
+		  "1 when the certs directory could be read, else 0.");
+	fputs("goproxy_cert_certs_dir_ok{certs_dir=\"", out);
+	prom_label(out, r->certs_dir);
+	fprintf(out, "\"} %d\n", r->dir_ok ? 1 : 0);
+	prom_head(out, "goproxy_cert_last_check_timestamp_seconds",
+		  "When goproxy-cert status last looked at the certificates, unix seconds.");
+	fprintf(out, "goproxy_cert_last_check_timestamp_seconds %lld\n", (long long)r->checked_at);
+	return ferror(out) ? -1 : 0;
+}

@@ -1,0 +1,127 @@
+/* report: what check and status know about each lineage, collected once
+ * from the certs directory and rendered as text, JSON or Prometheus.
+ * Self-contained (no cli globals) so unit tests can link it. */
+#ifndef GPC_REPORT_H
+#define GPC_REPORT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "certstore.h"
+#include "error.h"
+
+enum report_state {
+	RS_OK = 0,
+	RS_DUE,
+	RS_MISMATCH,
+	RS_NOT_YET_VALID,
+	RS_EXPIRED,
+	RS_INVALID,
+	RS_UNREADABLE,
+	RS_MISSING,
+	RS__COUNT
+};
+
+/* "ok", "due", "expired", "not-yet-valid", "missing", "unreadable",
+ * "invalid", "mismatch". */
+const char *report_state_name(enum report_state s);
+
+struct report_problem {
+	const char *code; /* static: GPC_E_*, X509_E_* or a report code */
+	char *message;    /* "FILE: cause" */
+	char *hint;       /* the fix; may be "" */
+};
+
+struct report_entry {
+	char *name;
+	enum report_state state;
+	char *cert_path;
+	char *key_path;
+
+	bool have_cert;         /* the certificate parsed: the fields below are set */
+	char **domains;
+	size_t n_domains;
+	time_t not_before;
+	time_t not_after;
+	long long seconds_left; /* not_after - now (negative when expired) */
+	time_t due_at;
+	const char *due_rule;   /* POLICY_RULE_* */
+	char *issuer;           /* RFC 4514 DN */
+	char *subject;
+	char serial[81];
+	char key_type[24];      /* of the certificate's public key */
+	char fingerprint[65];
+	size_t chain_length;
+
+	int cert_mode;          /* permission bits, -1 unknown */
+	int key_mode;
+
+	/* From the ACME side (.state/lineages/NAME.json, .state/ledger.json);
+	 * see report_fill_acme_fields. NULL / 0 / -1 mean unknown (JSON null). */
+	char *ca_url;
+	time_t last_attempt;
+	char *last_result;
+	time_t next_renewal;
+	long issuances_168h;
+
+	struct report_problem *problems; /* decide the state */
+	size_t n_problems;
+	struct report_problem *warnings; /* do not change the state */
+	size_t n_warnings;
+};
+
+struct report_options {
+	long days;                   /* --days N, or -1 */
+	const char *const *domains;  /* --domain set (NULL: no name check) */
+	size_t n_domains;
+	bool detail;                 /* status: file modes, ACME fields */
+};
+
+struct report {
+	char *certs_dir;
+	time_t checked_at;
+	bool dir_ok;                 /* the certs dir could be opened and listed */
+	struct report_problem dir_problem;      /* when !dir_ok */
+	struct report_problem *warnings;        /* about the certs dir as a whole */
+	size_t n_warnings;
+	struct report_entry *entries;
+	size_t n_entries;
+};
+
+/* Collect the report for `dir` (already resolved): the named lineages, or
+ * every lineage on disk (the "default" one reported missing when there is
+ * none at all). An unusable certs dir is not a failure of this call: it
+ * sets dir_ok = false and dir_problem. Returns 0, or -1 only when a name is
+ * invalid (err says which) or memory runs out. Free with report_finish. */
+int report_collect(struct report *r, const char *dir, char *const *names, size_t n_names,
+		   const struct report_options *opt, struct gpc_error *err)
+	__attribute__((warn_unused_result));
+void report_finish(struct report *r);
+
+/* Fill an entry's ACME-side fields (ca_url, last_attempt, last_result,
+ * next_renewal, issuances_168h). */
+void report_fill_acme_fields(struct certstore *cs, struct report_entry *e);
+
+/* check's exit code: 0 all ok, 1 some due and nothing worse, 2 anything
+ * worse or an unusable certs dir. */
+int report_check_exit(const struct report *r);
+
+/* check: one line per lineage on `out`. */
+void report_print_check_text(FILE *out, const struct report *r);
+
+/* Every problem (and warning) on `err` as "PROG: FILE: cause" + "  hint: fix". */
+void report_print_problems(FILE *err, const char *prog, const struct report *r);
+
+/* status: a block per lineage, problems and warnings included. */
+void report_print_status_text(FILE *out, const struct report *r);
+
+/* The --json document (check's shape; `detail` adds status's fields),
+ * streamed entry by entry, one line. Returns 0, or -1 on a write error. */
+int report_print_json(FILE *out, const struct report *r, bool detail);
+
+/* node_exporter textfile format. Returns 0, or -1 on a write error. */
+int report_print_prometheus(FILE *out, const struct report *r);
+
+#endif
