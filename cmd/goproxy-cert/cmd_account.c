@@ -1,9 +1,199 @@
-#include "cli.h"
+/* goproxy-cert account show|update|rollover|deactivate: the ACME account kept
+ * per CA under DIR/.state/accounts/ (RFC 8555 §7.3). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-/* Placeholder until this subcommand lands. */
+#include <gnutls/gnutls.h>
+#include <json-c/json.h>
+
+#include "acme.h"
+#include "cli.h"
+#include "issue_opts.h"
+#include "issue_run.h"
+#include "keygen.h"
+#include "lineage.h"
+#include "log.h"
+#include "timeutil.h"
+
+static const char usage_text[] =
+	"usage: goproxy-cert account [-d DIR] show|update|rollover|deactivate [options]\n"
+	"The ACME account of a CA (from --server/--staging, else lineage -n's CA, else the default).\n"
+	"\n"
+	"  show          print the account URL, status and contacts\n"
+	"  update        set the contact (-m ADDR; none removes it); registers the account if needed\n"
+	"  rollover      replace the account key (RFC 8555 §7.3.5); the old key is archived\n"
+	"  deactivate    deactivate the account for good (needs --yes)\n"
+	"\n"
+	"  -d, --certs-dir DIR   -n, --name LINEAGE   --server URL   --staging   --ca-bundle FILE\n"
+	"  -m, --email ADDR      --eab-kid ID --eab-hmac KEY   --yes   --json  -q  -v\n";
+
+enum { O_SERVER = 256, O_STAGING, O_CA_BUNDLE, O_EAB_KID, O_EAB_HMAC, O_YES, O_JSON };
+
+static const struct option longopts[] = {
+	{ "certs-dir", required_argument, NULL, 'd' },
+	{ "name", required_argument, NULL, 'n' },
+	{ "server", required_argument, NULL, O_SERVER },
+	{ "staging", no_argument, NULL, O_STAGING },
+	{ "ca-bundle", required_argument, NULL, O_CA_BUNDLE },
+	{ "email", required_argument, NULL, 'm' },
+	{ "eab-kid", required_argument, NULL, O_EAB_KID },
+	{ "eab-hmac", required_argument, NULL, O_EAB_HMAC },
+	{ "yes", no_argument, NULL, O_YES },
+	{ "json", no_argument, NULL, O_JSON },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void print_account(const char *server, const struct acme_account *a, bool json)
+{
+	if (json) {
+		struct json_object *o = json_object_new_object(), *ct = json_object_new_array();
+		json_object_object_add(o, "server", json_object_new_string(server));
+		json_object_object_add(o, "url", a->url ? json_object_new_string(a->url) : NULL);
+		json_object_object_add(o, "status", a->status ? json_object_new_string(a->status) : NULL);
+		for (size_t i = 0; i < a->n_contact; i++)
+			json_object_array_add(ct, json_object_new_string(a->contact[i]));
+		json_object_object_add(o, "contact", ct);
+		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(o);
+		return;
+	}
+	printf("server:  %s\nurl:     %s\nstatus:  %s\n", server, a->url ? a->url : "-",
+	       a->status ? a->status : "-");
+	for (size_t i = 0; i < a->n_contact; i++)
+		printf("contact: %s\n", a->contact[i]);
+	if (a->n_contact == 0)
+		printf("contact: -\n");
+}
+
 int cmd_account(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cli_usage_error("account", "not implemented yet");
+	const char *dir = NULL, *name = CERTSTORE_DEFAULT, *server = NULL, *ca_bundle = NULL;
+	const char *email = NULL, *eab_kid = NULL, *eab_hmac = NULL, *action;
+	bool staging = false, yes = false, json = false;
+	struct certstore *cs = NULL;
+	struct lineage *l = NULL;
+	struct issue_env env;
+	bool env_ok = false;
+	struct acme_client *c = NULL;
+	struct acme_account acct;
+	struct gpc_error err;
+	char *newkey = NULL;
+	int ch, rc = EXIT_USAGE;
+
+	memset(&acct, 0, sizeof(acct));
+	gpc_error_clear(&err);
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "d:n:m:qvh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': dir = optarg; break;
+		case 'n': name = optarg; break;
+		case 'm': email = optarg; break;
+		case 'q': cli.quiet = true; break;
+		case 'v': cli.verbose++; break;
+		case 'h': fputs(usage_text, stdout); return 0;
+		case O_SERVER: server = optarg; break;
+		case O_STAGING: staging = true; break;
+		case O_CA_BUNDLE: ca_bundle = optarg; break;
+		case O_EAB_KID: eab_kid = optarg; break;
+		case O_EAB_HMAC: eab_hmac = optarg; break;
+		case O_YES: yes = true; break;
+		case O_JSON: json = true; break;
+		default: return cli_usage_error("account", "unknown option");
+		}
+	}
+	cli_log_init();
+	if (optind + 1 != argc)
+		return cli_usage_error("account", "give one action: show, update, rollover or deactivate");
+	action = argv[optind];
+	if (strcmp(action, "show") && strcmp(action, "update") && strcmp(action, "rollover") &&
+	    strcmp(action, "deactivate"))
+		return cli_usage_error("account", "unknown action '%s' (show, update, rollover, deactivate)", action);
+	if (!certstore_valid_name(name))
+		return cli_usage_error("account", "-n: '%s' is not a valid lineage name", name);
+	if (strcmp(action, "deactivate") == 0 && !yes)
+		return cli_usage_error("account", "deactivate cannot be undone: add --yes to confirm");
+	if ((eab_kid == NULL) != (eab_hmac == NULL))
+		return cli_usage_error("account", "--eab-kid and --eab-hmac go together");
+
+	rc = 1;
+	cs = issue_open_store(dir, strcmp(action, "update") == 0);
+	if (cs == NULL)
+		goto out;
+	if (lineage_load(cs, name, &l, &err) != 0)
+		l = NULL;
+	gpc_error_clear(&err);
+	if (server == NULL)
+		server = staging ? ACME_LE_STAGING : (l && l->ca_url && !getenv("GOPROXY_CERT_SERVER")) ?
+			 l->ca_url : issue_default_server();
+	if (ca_bundle == NULL)
+		ca_bundle = getenv("GOPROXY_CERT_CA_BUNDLE") && *getenv("GOPROXY_CERT_CA_BUNDLE") ?
+			    getenv("GOPROXY_CERT_CA_BUNDLE") : (l ? l->ca_bundle : NULL);
+	if (email == NULL)
+		email = getenv("GOPROXY_CERT_EMAIL");
+	if (issue_env_init(&env, cs, &err) != 0) {
+		cli_print_error(&err);
+		goto out;
+	}
+	env_ok = true;
+	if (issue_account_client(&env, server, ca_bundle, email, eab_kid, eab_hmac,
+				 strcmp(action, "update") == 0, &c, &err) != 0)
+		goto fail;
+
+	if (strcmp(action, "show") == 0) {
+		if (acme_account_get(c, &acct, &err) != 0)
+			goto fail;
+		print_account(server, &acct, json);
+	} else if (strcmp(action, "update") == 0) {
+		const char *contact[1] = { email };
+		if (acme_account_update(c, contact, email ? 1 : 0, &acct, &err) != 0)
+			goto fail;
+		print_account(server, &acct, json);
+	} else if (strcmp(action, "rollover") == 0) {
+		if (keygen_generate(KEYGEN_EC256, &newkey, NULL, &err) != 0 ||
+		    acme_account_rollover(c, newkey, strlen(newkey), &err) != 0)
+			goto fail;
+		/* The CA now knows only the new key: store it at once. */
+		if (certstore_lock(cs, true, 60, &err) != 0 ||
+		    issue_account_store_key(&env, server, newkey, &err) != 0) {
+			cli_print_error(&err);
+			fprintf(stderr, "%s: the CA switched to a new account key that could not be stored\n", cli.prog);
+			goto out;
+		}
+		certstore_unlock(cs);
+		if (json)
+			printf("{\"server\":\"%s\",\"url\":\"%s\",\"result\":\"rolled-over\"}\n", server, acme_client_kid(c));
+		else if (!cli.quiet)
+			printf("%s: account key replaced for %s\n", server, acme_client_kid(c));
+	} else {
+		if (acme_account_deactivate(c, &err) != 0)
+			goto fail;
+		if (json)
+			printf("{\"server\":\"%s\",\"url\":\"%s\",\"result\":\"deactivated\"}\n", server, acme_client_kid(c));
+		else if (!cli.quiet)
+			printf("%s: account %s deactivated\n", server, acme_client_kid(c));
+	}
+	rc = 0;
+	goto out;
+fail:
+	cli_print_error(&err);
+	rc = issue_exit_code(issue_classify(&err));
+	if (rc == 0 || rc == EXIT_USAGE)
+		rc = 1;
+out:
+	acme_account_finish(&acct);
+	acme_client_free(c);
+	if (env_ok)
+		issue_env_finish(&env);
+	lineage_free(l);
+	certstore_free(cs);
+	if (newkey) {
+		gnutls_memset(newkey, 0, strlen(newkey));
+		free(newkey);
+	}
+	return rc;
 }

@@ -1,9 +1,151 @@
-#include "cli.h"
+/* goproxy-cert revoke LINEAGE [--reason N]: revoke a lineage's certificate
+ * (RFC 8555 §7.6) with the account that ordered it. The pair stays in place
+ * (a running proxy keeps serving until a new one is issued); the lineage is
+ * marked due so the next renew replaces it. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-/* Placeholder until this subcommand lands. */
+#include <gnutls/gnutls.h>
+
+#include "acme.h"
+#include "cli.h"
+#include "issue_opts.h"
+#include "issue_run.h"
+#include "lineage.h"
+#include "log.h"
+#include "timeutil.h"
+
+static const char usage_text[] =
+	"usage: goproxy-cert revoke [-d DIR] LINEAGE [--reason N]\n"
+	"Revoke the lineage's certificate at its CA (with the stored account).\n"
+	"\n"
+	"  -d, --certs-dir DIR   certs directory\n"
+	"      --reason N        RFC 5280 CRLReason code (0 unspecified, 1 keyCompromise,\n"
+	"                        4 superseded, 5 cessationOfOperation)\n"
+	"      --ca-bundle FILE  trust anchors for the CA's HTTPS (default: the lineage's)\n"
+	"      --json  -q  -v\n"
+	"Exit: 0 revoked, 1 failed, 64 usage, 75 CA unreachable or rate limited.\n";
+
+enum { O_REASON = 256, O_CA_BUNDLE, O_JSON };
+
+static const struct option longopts[] = {
+	{ "certs-dir", required_argument, NULL, 'd' },
+	{ "reason", required_argument, NULL, O_REASON },
+	{ "ca-bundle", required_argument, NULL, O_CA_BUNDLE },
+	{ "json", no_argument, NULL, O_JSON },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
 int cmd_revoke(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cli_usage_error("revoke", "not implemented yet");
+	const char *dir = NULL, *ca_bundle = NULL, *name;
+	long reason = -1;
+	bool json = false;
+	struct certstore *cs = NULL;
+	struct lineage *l = NULL;
+	struct issue_env env;
+	bool env_ok = false;
+	struct acme_client *c = NULL;
+	struct gpc_error err;
+	struct buf cert, key;
+	int ch, rc = EXIT_USAGE;
+
+	gpc_error_clear(&err);
+	buf_init(&cert, CERTSTORE_MAX_FILE);
+	buf_init(&key, CERTSTORE_MAX_FILE);
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "d:qvh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': dir = optarg; break;
+		case 'q': cli.quiet = true; break;
+		case 'v': cli.verbose++; break;
+		case 'h': fputs(usage_text, stdout); rc = 0; goto out;
+		case O_REASON:
+			if (cli_parse_uint("revoke", "--reason", optarg, 10, &reason) != 0)
+				goto out;
+			if (reason == 7) {
+				cli_usage_error("revoke", "--reason 7 is not a valid CRLReason");
+				goto out;
+			}
+			break;
+		case O_CA_BUNDLE: ca_bundle = optarg; break;
+		case O_JSON: json = true; break;
+		default: cli_usage_error("revoke", "unknown option"); goto out;
+		}
+	}
+	cli_log_init();
+	if (optind + 1 != argc) {
+		cli_usage_error("revoke", "give exactly one LINEAGE (\"default\" for DIR/cert.crt)");
+		goto out;
+	}
+	name = argv[optind];
+	if (!certstore_valid_name(name)) {
+		cli_usage_error("revoke", "'%s' is not a valid lineage name", name);
+		goto out;
+	}
+	rc = 1;
+	cs = issue_open_store(dir, false);
+	if (cs == NULL)
+		goto out;
+	if (lineage_load(cs, name, &l, &err) != 0) {
+		if (err.code && strcmp(err.code, GPC_E_MISSING) == 0) {
+			gpc_error_set(&err, GPC_E_MISSING, "%s: no stored settings, so the CA and account are unknown",
+				      name);
+			gpc_error_hint(&err, "revoke only what goproxy-cert issued (its .state/lineages/%s.json)", name);
+		}
+		cli_print_error(&err);
+		goto out;
+	}
+	if (ca_bundle && lineage_set_str(&l->ca_bundle, ca_bundle) != 0)
+		goto out;
+	if (certstore_read_pair(cs, name, &cert, &key, &err) != 0) {
+		cli_print_error(&err);
+		goto out;
+	}
+	if (issue_env_init(&env, cs, &err) != 0) {
+		cli_print_error(&err);
+		goto out;
+	}
+	env_ok = true;
+	if (issue_account_client(&env, l->ca_url, l->ca_bundle, NULL, NULL, NULL, false, &c, &err) != 0 ||
+	    acme_revoke(c, (const unsigned char *)cert.data, cert.len, (int)reason, &err) != 0) {
+		cli_print_error(&err);
+		rc = issue_exit_code(issue_classify(&err));
+		if (rc == 0 || rc == EXIT_USAGE)
+			rc = 1;
+		goto out;
+	}
+	/* Due now: the next renew/issue replaces it. */
+	l->days = 0;
+	(void)lineage_set_str(&l->last_result, "revoked");
+	l->last_attempt = time_now();
+	if (certstore_lock(cs, true, 60, &err) == 0) {
+		/* Make the certificate due by moving its renewal time to now. */
+		l->ari_renew_at = time_now();
+		if (lineage_save(cs, l, &err) != 0)
+			cli_print_error(&err);
+		certstore_unlock(cs);
+	}
+	if (json)
+		printf("{\"lineage\":\"%s\",\"result\":\"revoked\",\"reason\":%ld}\n", name, reason < 0 ? 0 : reason);
+	else if (!cli.quiet)
+		printf("%s: revoked; run 'goproxy-cert renew %s' (or issue --force) for a new certificate\n",
+		       name, name);
+	rc = 0;
+out:
+	acme_client_free(c);
+	if (env_ok)
+		issue_env_finish(&env);
+	lineage_free(l);
+	certstore_free(cs);
+	buf_finish(&cert);
+	if (key.data)
+		gnutls_memset(key.data, 0, key.len);
+	buf_finish(&key);
+	return rc;
 }
