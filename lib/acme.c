@@ -878,8 +878,8 @@ out:
 
 int acme_account_get(struct acme_client *c, struct acme_account *out, struct gpc_error *err)
 {
-	/* An empty update returns the account on every CA (Boulder, Pebble). */
-	return account_post(c, "{}", "account", POST_IDEMPOTENT, out, err);
+	/* POST-as-GET (RFC 8555 §6.3); Pebble refuses the older empty update "{}". */
+	return account_post(c, NULL, "account", POST_IDEMPOTENT, out, err);
 }
 
 int acme_account_update(struct acme_client *c, const char *const *contact, size_t n_contact,
