@@ -92,8 +92,8 @@ const char *x509_key_type_name(gnutls_pk_algorithm_t pk, unsigned bits, char *ou
 		snprintf(out, outsz, "rsapss%u", bits);
 		break;
 	case GNUTLS_PK_ECDSA:
-		/* GnuTLS reports the curve size; P-521 is 521 bits */
-		snprintf(out, outsz, "ec%u", bits);
+		/* GnuTLS reports the curve size in whole bytes: P-521 shows as 528 */
+		snprintf(out, outsz, "ec%u", bits > 384 && bits <= 528 ? 521u : bits);
 		break;
 	case GNUTLS_PK_EDDSA_ED25519:
 		snprintf(out, outsz, "ed25519");
@@ -479,6 +479,18 @@ bool x509_key_matches(const struct x509_key *k, const struct x509_chain *c)
 	if (gnutls_x509_crt_get_key_id(c->crts[0], GNUTLS_KEYID_USE_SHA256, id, &len) < 0)
 		return false;
 	return len == k->id_len && memcmp(id, k->id, len) == 0;
+}
+
+int x509_key_find(const struct x509_key *k, const struct x509_chain *c)
+{
+	for (unsigned i = 0; i < c->n && k->id_len > 0; i++) {
+		unsigned char id[64];
+		size_t len = sizeof(id);
+		if (gnutls_x509_crt_get_key_id(c->crts[i], GNUTLS_KEYID_USE_SHA256, id, &len) >= 0 &&
+		    len == k->id_len && memcmp(id, k->id, len) == 0)
+			return (int)i;
+	}
+	return -1;
 }
 
 int x509_name_normalize(const char *name, char *out, size_t outsz)

@@ -103,6 +103,11 @@ gnutls_x509_privkey_t x509_key_gnutls(const struct x509_key *k);
  * compared by SHA-256 key ID, are equal). */
 bool x509_key_matches(const struct x509_key *k, const struct x509_chain *c);
 
+/* Index of the certificate in the chain whose public key is `k`'s, or -1.
+ * Tells "the key belongs to certificate 2: the chain is out of order" apart
+ * from "this is another certificate's key". */
+int x509_key_find(const struct x509_key *k, const struct x509_chain *c);
+
 /* Name a key: algorithm and size as "ec256", "ec384", "ec521", "rsa2048",
  * "rsa3072", "rsa4096" (any RSA size: "rsa" + bits), "ed25519", "ed448",
  * "rsapss2048", or "unknown". Writes into out (X509_KEY_TYPE bytes) and

@@ -352,7 +352,13 @@ static void collect_entry(struct certstore *cs, const char *name, const struct r
 			free(h);
 		}
 	}
-	if (cert_ok && key_ok && !x509_key_matches(key, chain)) {
+	bool in_order = cert_ok && x509_chain_check_order(chain, cp, &err) == 0;
+	if (cert_ok && !in_order)
+		add_error(e, RS_INVALID, &err);
+	/* A key that belongs to a later certificate is the chain-order problem
+	 * already reported, not a second one. */
+	if (cert_ok && key_ok && !x509_key_matches(key, chain) &&
+	    (in_order || x509_key_find(key, chain) < 0)) {
 		char *m = xasprintf("%s: does not belong to %s (the private key is %s, the "
 				    "certificate's public key is %s and differs)", kp, cp,
 				    x509_key_type(key), x509_chain_info(chain, 0)->key_type);
@@ -363,11 +369,9 @@ static void collect_entry(struct certstore *cs, const char *name, const struct r
 		free(m);
 		free(h);
 	}
-	if (cert_ok) {
-		if (x509_chain_check_order(chain, cp, &err) != 0)
-			add_error(e, RS_INVALID, &err);
-		judge_cert(e, chain, has_key_block, opt, now);
-	}
+	if (cert_ok)
+		judge_cert(e, chain, has_key_block, in_order ? opt : &(struct report_options){
+				   .days = opt->days, .detail = opt->detail }, now);
 	if (opt->detail)
 		report_fill_acme_fields(cs, e);
 
