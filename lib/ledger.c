@@ -438,7 +438,7 @@ void ledger_prune(struct ledger *lg, time_t now)
 
 char *ledger_to_json(const struct ledger *lg)
 {
-	const char *s = json_object_to_json_string_ext(lg->root, JSON_C_TO_STRING_PRETTY |
+	const char *s = json_object_to_json_string_ext(lg->root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
 							      JSON_C_TO_STRING_NOSLASHESCAPE);
 	return s ? strdup(s) : NULL;
 }

@@ -245,7 +245,7 @@ char *lineage_to_json(const struct lineage *l)
 	put_time(last, "issued", l->last_issued);
 	json_object_object_add(o, "last", last);
 
-	const char *txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	const char *txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (txt != NULL)
 		s = strdup(txt);
 	json_object_put(o);

@@ -135,6 +135,8 @@ int cmd_account(int argc, char **argv)
 			    getenv("GOPROXY_CERT_CA_BUNDLE") : (l ? l->ca_bundle : NULL);
 	if (email == NULL)
 		email = getenv("GOPROXY_CERT_EMAIL");
+	if (email != NULL && *email == '\0')
+		email = NULL;
 	if (issue_env_init(&env, cs, &err) != 0) {
 		cli_print_error(&err);
 		goto out;

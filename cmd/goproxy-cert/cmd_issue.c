@@ -33,7 +33,7 @@ static const char usage_text[] =
 	"      --standalone ADDR:PORT  answer http-01 (or tls-alpn-01) itself\n"
 	"      --hook PROGRAM       uacme-style hook: PROGRAM begin|done|failed TYPE IDENT TOKEN AUTH\n"
 	"      --key-type TYPE      ec256 (default), ec384, rsa2048, rsa3072, rsa4096\n"
-	"      --reuse-key          keep the current private key\n"
+	"      --reuse-key          keep the current private key (stored; --no-reuse-key undoes)\n"
 	"      --profile NAME       ACME profile\n"
 	"      --preferred-chain CN pick the chain whose top issuer has this CN\n"
 	"      --days N             renew when fewer than N days are left\n"
@@ -46,7 +46,7 @@ static const char usage_text[] =
 enum {
 	O_SERVER = 256, O_STAGING, O_CA_BUNDLE, O_EAB_KID, O_EAB_HMAC, O_CHALLENGE, O_HTTP_DIR,
 	O_WEBROOT, O_STANDALONE, O_HOOK, O_KEY_TYPE, O_REUSE_KEY, O_PROFILE, O_PREF_CHAIN, O_DAYS,
-	O_FORCE, O_DEPLOY, O_RATE, O_JSON,
+	O_FORCE, O_DEPLOY, O_RATE, O_JSON, O_NO_REUSE_KEY,
 };
 
 static const struct option longopts[] = {
@@ -66,6 +66,7 @@ static const struct option longopts[] = {
 	{ "hook", required_argument, NULL, O_HOOK },
 	{ "key-type", required_argument, NULL, O_KEY_TYPE },
 	{ "reuse-key", no_argument, NULL, O_REUSE_KEY },
+	{ "no-reuse-key", no_argument, NULL, O_NO_REUSE_KEY },
 	{ "profile", required_argument, NULL, O_PROFILE },
 	{ "preferred-chain", required_argument, NULL, O_PREF_CHAIN },
 	{ "days", required_argument, NULL, O_DAYS },
@@ -93,7 +94,7 @@ int cmd_issue(int argc, char **argv)
 	const char *dir = NULL, *name = CERTSTORE_DEFAULT, *server = NULL, *ca_bundle = NULL;
 	const char *email = NULL, *challenge = NULL, *solver = NULL, *solver_arg = NULL;
 	const char *key_type = NULL, *profile = NULL, *pref = NULL, *deploy = NULL;
-	bool staging = false, reuse_key = false, json = false, solver_set = false;
+	bool staging = false, reuse_key = false, no_reuse_key = false, json = false, solver_set = false;
 	char **domains = NULL;
 	size_t nd = 0;
 	struct issue_opts o;
@@ -154,7 +155,8 @@ int cmd_issue(int argc, char **argv)
 			key_type = keygen_type_name(kt);
 			break;
 		}
-		case O_REUSE_KEY: reuse_key = true; break;
+		case O_REUSE_KEY: reuse_key = true; no_reuse_key = false; break;
+		case O_NO_REUSE_KEY: no_reuse_key = true; reuse_key = false; break;
 		case O_PROFILE: profile = optarg; break;
 		case O_PREF_CHAIN: pref = optarg; break;
 		case O_DAYS:
@@ -196,6 +198,8 @@ int cmd_issue(int argc, char **argv)
 	}
 	if (email == NULL)
 		email = getenv("GOPROXY_CERT_EMAIL");
+	if (email != NULL && *email == '\0')
+		email = NULL;
 	if (ca_bundle == NULL && getenv("GOPROXY_CERT_CA_BUNDLE") && *getenv("GOPROXY_CERT_CA_BUNDLE"))
 		ca_bundle = getenv("GOPROXY_CERT_CA_BUNDLE");
 	if (solver && strcmp(solver, "standalone") == 0 && challenge && strcmp(challenge, "dns-01") == 0) {
@@ -245,6 +249,8 @@ int cmd_issue(int argc, char **argv)
 		goto oom;
 	if (reuse_key)
 		l->reuse_key = true;
+	if (no_reuse_key)
+		l->reuse_key = false;
 	if (o.days > 0)
 		l->days = o.days;
 

@@ -1,0 +1,136 @@
+# common.sh: helpers for the acme suite (source after `set -eu`).
+#
+#   . "$TESTS_DIR/acme/common.sh"
+#   acme_init [pebble_start flags]   WORK=$(mktemp -d), pebble, cleanup trap
+#   gpc ARGS...          run goproxy-cert, stdout -> $WORK/out, stderr -> $WORK/err,
+#                        exit code -> $RC (never fails the script by itself)
+#   issue ARGS...        gpc issue against pebble (--server, --ca-bundle)
+#   expect_rc N          fail unless $RC = N
+#   expect_out RE / expect_err RE    grep -E on the last stdout / stderr
+#   fail MSG             print MSG, the last output and the logs; exit 1
+#   bg_start CMD...      start a background process stopped by the trap
+#   hook_script FILE     write a uacme-style dns-01 hook for challtestsrv
+#
+# A run's output is kept in $WORK/log (all commands, in order).
+
+. "$TESTS_DIR/lib/pebble.sh"
+
+ACME_PIDS=
+
+acme_cleanup() {
+	rc=$?
+	trap - EXIT INT TERM
+	if [ "$rc" != 0 ] && [ "$rc" != 77 ]; then
+		echo "----- command log" >&2
+		tail -n 120 "$WORK/log" >&2 2>/dev/null || :
+		pebble_logs 2>/dev/null || :
+	fi
+	for _p in $ACME_PIDS; do
+		kill "$_p" 2>/dev/null || :
+	done
+	for _p in $ACME_PIDS; do
+		wait "$_p" 2>/dev/null || :
+	done
+	pebble_stop
+	chmod -R u+w "$WORK" 2>/dev/null || :
+	rm -rf "$WORK"
+	exit "$rc"
+}
+
+acme_init() {
+	[ -x "${GOPROXY_CERT:-}" ] || { echo "SKIP: GOPROXY_CERT not set" >&2; exit 77; }
+	WORK=$(mktemp -d "${TMPDIR:-/tmp}/acme.XXXXXX")
+	chmod 755 "$WORK"
+	: >"$WORK/log"
+	trap acme_cleanup EXIT
+	trap 'exit 130' INT TERM
+	pebble_start "$@"
+	CERTS=$WORK/certs
+	export GOPROXY_CERT_EMAIL=
+	unset GOPROXY_CERT_SERVER GOPROXY_CERT_CA_BUNDLE GOPROXY_CERTS_DIR GOPROXY_CERT_NOW || :
+}
+
+fail() {
+	echo "FAIL: $*" >&2
+	echo "----- last stdout" >&2
+	cat "$WORK/out" >&2 2>/dev/null || :
+	echo "----- last stderr" >&2
+	cat "$WORK/err" >&2 2>/dev/null || :
+	exit 1
+}
+
+gpc() {
+	echo "\$ goproxy-cert $*" >>"$WORK/log"
+	RC=0
+	"$GOPROXY_CERT" "$@" >"$WORK/out" 2>"$WORK/err" || RC=$?
+	cat "$WORK/out" "$WORK/err" >>"$WORK/log"
+	echo "[exit $RC]" >>"$WORK/log"
+}
+
+issue() {
+	gpc issue -d "$CERTS" --server "$PEBBLE_DIR_URL" --ca-bundle "$PEBBLE_CA_BUNDLE" "$@"
+}
+
+expect_rc() {
+	[ "$RC" = "$1" ] || fail "expected exit $1, got $RC"
+}
+
+expect_out() {
+	grep -Eq -- "$1" "$WORK/out" || fail "stdout does not match /$1/"
+}
+
+expect_err() {
+	grep -Eq -- "$1" "$WORK/err" || fail "stderr does not match /$1/"
+}
+
+bg_start() {
+	"$@" &
+	ACME_PIDS="$ACME_PIDS $!"
+}
+
+# The SANs of a certificate file, sorted, one per line.
+cert_names() {
+	openssl x509 -in "$1" -noout -ext subjectAltName 2>/dev/null |
+		tr ',' '\n' | sed -n 's/^ *\(DNS\|IP Address\):\(.*\)$/\2/p' | sort
+}
+
+# Key type of a PEM key as goproxy-cert names it.
+key_type() {
+	_t=$(openssl pkey -in "$1" -noout -text 2>/dev/null | head -n 1)
+	case $_t in
+	*"256 bit"*) echo ec256 ;;
+	*"384 bit"*) echo ec384 ;;
+	*"2048 bit"*) echo rsa2048 ;;
+	*"3072 bit"*) echo rsa3072 ;;
+	*"4096 bit"*) echo rsa4096 ;;
+	*) echo "unknown: $_t" ;;
+	esac
+}
+
+# A uacme-style hook that answers dns-01 through challtestsrv and declines
+# every other type (exit 1), like uacme's nsupdate.sh does.
+hook_script() {
+	cat >"$1" <<EOF
+#!/bin/sh
+# uacme hook: method type ident token auth
+[ \$# -eq 5 ] || { echo "usage: \$0 method type ident token auth" >&2; exit 85; }
+echo "\$*" >>"$WORK/hook.calls"
+case "\$1:\$2" in
+begin:dns-01)
+	host="_acme-challenge.\${3#\\*.}."
+	curl -fsS -X POST -d "{\"host\":\"\$host\",\"value\":\"\$5\"}" "$CHALLTEST_MGMT/set-txt" >/dev/null
+	;;
+done:dns-01|failed:dns-01)
+	host="_acme-challenge.\${3#\\*.}."
+	curl -fsS -X POST -d "{\"host\":\"\$host\"}" "$CHALLTEST_MGMT/clear-txt" >/dev/null
+	;;
+*) exit 1 ;;
+esac
+EOF
+	chmod +x "$1"
+}
+
+# Count pebble's log lines matching a pattern (requests the CA saw).
+pebble_requests() {
+	grep -c -- "$1" "$PEBBLE_LOG" || :
+}
