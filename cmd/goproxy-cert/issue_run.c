@@ -640,7 +640,7 @@ static int choose_challenge(struct solver *s, struct acme_client *c, const struc
 		goto out;
 	}
 	/* The Go-Proxy message, with what would have answered. */
-	gpc_error_set(err, GPC_E_USAGE, "Could not find solver for %s%s: the CA offered %s; "
+	gpc_error_set(err, GPC_E_INVALID, "Could not find solver for %s%s: the CA offered %s; "
 		      "this run can answer %s",
 		      az->wildcard ? "*." : "", az->identifier.value, offered.len ? offered.data : "no challenges",
 		      l->challenge ? l->challenge : (l->solver ? l->solver : "http-01"));
@@ -993,7 +993,7 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 	goto out;
 fail:
 	out->res = issue_classify(err);
-	if (out->res != ISSUE_USAGE || (err->code && strstr(err->message, "Could not find solver")))
+	if (out->res != ISSUE_USAGE)
 		record_failure(env, l, err, failed, nfailed, lineage_exists);
 out:
 	for (size_t i = 0; !cleaned && i < npres; i++)
