@@ -205,6 +205,20 @@ bool acme_problem_is(const struct acme_problem *p, const char *name)
 	       strcmp(p->type + n, name) == 0;
 }
 
+/* The problem or one of its subproblems has type `name`. */
+static bool problem_any_is(const struct acme_problem *p, const char *name)
+{
+	size_t n = strlen(ACME_ERR_PREFIX);
+
+	if (acme_problem_is(p, name))
+		return true;
+	for (size_t i = 0; p != NULL && i < p->n_sub; i++)
+		if (p->sub[i].type != NULL && strncmp(p->sub[i].type, ACME_ERR_PREFIX, n) == 0 &&
+		    strcmp(p->sub[i].type + n, name) == 0)
+			return true;
+	return false;
+}
+
 static const char *short_type(const char *type)
 {
 	size_t n = strlen(ACME_ERR_PREFIX);
@@ -222,10 +236,12 @@ int acme_problem_to_error(const struct acme_problem *p, const char *step, long h
 	char when[32];
 
 	buf_init(&b, sizeof(err->message) - 1);
+	/* best effort: the message is cut at the bound, never fails */
 	if (buf_printf(&b, "CA refused %s: %s (%s", step ? step : "the request",
-		       p && p->detail ? p->detail : "no detail given", p ? short_type(p->type) : "no problem document") < 0 ||
-	    (http_status > 0 && buf_printf(&b, ", HTTP %ld", http_status) < 0) || buf_adds(&b, ")") < 0)
-		(void)0;
+		       p && p->detail ? p->detail : "no detail given",
+		       p ? short_type(p->type) : "no problem document") == 0 &&
+	    (http_status <= 0 || buf_printf(&b, ", HTTP %ld", http_status) == 0) && buf_adds(&b, ")") < 0)
+		gpc_debug("problem message truncated");
 	for (size_t i = 0; p != NULL && i < p->n_sub; i++) {
 		const struct acme_subproblem *s = &p->sub[i];
 		if (buf_printf(&b, "; %s%s%s: %s (%s)", s->id_type ? s->id_type : "",
@@ -243,7 +259,8 @@ int acme_problem_to_error(const struct acme_problem *p, const char *step, long h
 			       time_rfc3339(retry_after, when, sizeof(when)));
 	else if (limited)
 		gpc_error_hint(err, "the CA is limiting requests; try again later");
-	else if (acme_problem_is(p, "badCSR") || acme_problem_is(p, "rejectedIdentifier"))
+	else if (acme_problem_is(p, "badCSR") || problem_any_is(p, "rejectedIdentifier") ||
+		 (p != NULL && p->n_sub > 0 && problem_any_is(p, "malformed")))
 		gpc_error_hint(err, "the CA will not issue for these names; check their spelling");
 	else if (acme_problem_is(p, "externalAccountRequired"))
 		gpc_error_hint(err, "this CA needs External Account Binding: pass --eab-kid and --eab-hmac");
