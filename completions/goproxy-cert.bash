@@ -1,0 +1,103 @@
+# bash completion for goproxy-cert(1)                       -*- shell-script -*-
+
+# Lineages in the certs directory given with -d/--certs-dir (or the default).
+_goproxy_cert_lineages()
+{
+    local dir=${GOPROXY_CERTS_DIR:-certs} i
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        case ${COMP_WORDS[i]} in
+            -d | --certs-dir) dir=${COMP_WORDS[i + 1]} ;;
+            --certs-dir=*) dir=${COMP_WORDS[i]#*=} ;;
+        esac
+    done
+    local names="" d
+    [[ -e $dir/cert.crt || -e $dir/priv.key ]] && names="default"
+    for d in "$dir"/*/; do
+        [[ -e ${d}cert.crt || -e ${d}priv.key ]] && names+=" $(basename "$d")"
+    done
+    printf '%s\n' "$names"
+}
+
+_goproxy_cert()
+{
+    local cur prev words cword
+    if declare -F _init_completion >/dev/null; then
+        _init_completion -s || return
+    else
+        cur=${COMP_WORDS[COMP_CWORD]}
+        prev=${COMP_WORDS[COMP_CWORD - 1]}
+        words=("${COMP_WORDS[@]}")
+        cword=$COMP_CWORD
+    fi
+
+    local commands="check status issue renew revoke account help"
+    local cmd="" i
+    for ((i = 1; i < cword; i++)); do
+        case ${words[i]} in
+            -*) ;;
+            *) cmd=${words[i]}; break ;;
+        esac
+    done
+
+    if [[ -z $cmd ]]; then
+        COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
+        return
+    fi
+
+    case $prev in
+        -d | --certs-dir | --webroot)
+            COMPREPLY=($(compgen -d -- "$cur")); return ;;
+        --ca-bundle | --hook)
+            COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --format)
+            COMPREPLY=($(compgen -W "text json prometheus" -- "$cur")); return ;;
+        --challenge)
+            COMPREPLY=($(compgen -W "http-01 dns-01 tls-alpn-01" -- "$cur")); return ;;
+        --key-type)
+            COMPREPLY=($(compgen -W "ec256 ec384 rsa2048 rsa3072 rsa4096" -- "$cur")); return ;;
+        --reason)
+            COMPREPLY=($(compgen -W "0 1 3 4 5" -- "$cur")); return ;;
+        --days | -D | --domain | -n | --name | --server | -m | --email | --eab-kid | --eab-hmac | \
+        --standalone | --profile | --preferred-chain | --deploy-hook | --rate-limit | --jitter | \
+        --concurrency)
+            return ;;
+    esac
+
+    local opts
+    case $cmd in
+        check)
+            opts="-d --certs-dir --days -D --domain --json -q --quiet -h --help" ;;
+        status)
+            opts="-d --certs-dir --json --format -h --help" ;;
+        issue)
+            opts="-d --certs-dir -n --name -D --domain --server --staging --ca-bundle -m --email
+                  --eab-kid --eab-hmac --challenge --http-dir --webroot --standalone --hook
+                  --key-type --reuse-key --no-reuse-key --profile --preferred-chain --days --force
+                  --deploy-hook --rate-limit --json -q --quiet -v --verbose -h --help" ;;
+        renew)
+            opts="-d --certs-dir --days --force --jitter --concurrency --rate-limit --json
+                  -q --quiet -v --verbose -h --help" ;;
+        revoke)
+            opts="-d --certs-dir --reason --ca-bundle --json -q --quiet -v --verbose -h --help" ;;
+        account)
+            opts="-d --certs-dir -n --name --server --staging --ca-bundle -m --email --eab-kid
+                  --eab-hmac --yes --json -q --quiet -v --verbose -h --help" ;;
+        help)
+            COMPREPLY=($(compgen -W "$commands" -- "$cur")); return ;;
+        *) return ;;
+    esac
+
+    if [[ $cur == -* ]]; then
+        COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+        return
+    fi
+    case $cmd in
+        check | status | renew | revoke)
+            COMPREPLY=($(compgen -W "$(_goproxy_cert_lineages)" -- "$cur")) ;;
+        account)
+            COMPREPLY=($(compgen -W "show update rollover deactivate" -- "$cur")) ;;
+    esac
+} &&
+    complete -F _goproxy_cert goproxy-cert
+
+# ex: filetype=sh

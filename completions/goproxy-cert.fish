@@ -1,0 +1,106 @@
+# fish completion for goproxy-cert(1)
+
+set -l commands check status issue renew revoke account help
+
+function __goproxy_cert_lineages
+    set -l dir certs
+    set -q GOPROXY_CERTS_DIR; and set dir $GOPROXY_CERTS_DIR
+    set -l tokens (commandline -opc)
+    for i in (seq (count $tokens))
+        switch $tokens[$i]
+            case -d --certs-dir
+                set -l j (math $i + 1)
+                test $j -le (count $tokens); and set dir $tokens[$j]
+            case '--certs-dir=*'
+                set dir (string replace -- '--certs-dir=' '' $tokens[$i])
+        end
+    end
+    if test -e $dir/cert.crt -o -e $dir/priv.key
+        echo default
+    end
+    for d in $dir/*/
+        if test -e $d/cert.crt -o -e $d/priv.key
+            basename $d
+        end
+    end
+end
+
+complete -c goproxy-cert -f
+complete -c goproxy-cert -n "not __fish_seen_subcommand_from $commands" -l help -d 'show help'
+complete -c goproxy-cert -n "not __fish_seen_subcommand_from $commands" -l version -d 'show the version'
+complete -c goproxy-cert -n "not __fish_seen_subcommand_from $commands" -a check -d 'check the certificates on disk (offline)'
+complete -c goproxy-cert -n "not __fish_seen_subcommand_from $commands" -a status -d 'show everything known about each certificate'
+complete -c goproxy-cert -n "not __fish_seen_subcommand_from $commands" -a issue -d 'get a certificate, only if needed'
+complete -c goproxy-cert -n "not __fish_seen_subcommand_from $commands" -a renew -d 'renew every certificate that is due'
+complete -c goproxy-cert -n "not __fish_seen_subcommand_from $commands" -a revoke -d "revoke a lineage's certificate"
+complete -c goproxy-cert -n "not __fish_seen_subcommand_from $commands" -a account -d 'manage the ACME account'
+complete -c goproxy-cert -n "not __fish_seen_subcommand_from $commands" -a help -d 'show help for a command'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from help" -a "$commands"
+
+# options every command takes
+for c in check status issue renew revoke account
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -s d -l certs-dir -r -a '(__fish_complete_directories)' -d 'certs directory'
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -s h -l help -d 'show help'
+end
+for c in issue renew revoke account
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l json -d 'print JSON'
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -s q -l quiet -d 'print only failures'
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -s v -l verbose -d 'more detail'
+end
+for c in check status renew revoke
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -a '(__goproxy_cert_lineages)' -d lineage
+end
+
+# check
+complete -c goproxy-cert -n "__fish_seen_subcommand_from check" -l days -x -d 'due when fewer than N days are left'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from check" -s D -l domain -x -d 'a name the certificate must hold'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from check" -l json -d 'print JSON'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from check" -s q -l quiet -d 'print nothing; exit code only'
+
+# status
+complete -c goproxy-cert -n "__fish_seen_subcommand_from status" -l json -d 'same as --format json'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from status" -l format -x -a 'text json prometheus' -d 'output format'
+
+# issue and account: the CA
+for c in issue account
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l server -x -d 'ACME directory URL'
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l staging -d "Let's Encrypt staging"
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l ca-bundle -r -F -d 'CA certificates for the ACME server'
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -s m -l email -x -d 'contact address'
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l eab-kid -x -d 'external account binding key ID'
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l eab-hmac -x -d 'external account binding HMAC key'
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -s n -l name -x -a '(__goproxy_cert_lineages)' -d lineage
+end
+
+# issue
+complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -s D -l domain -x -d 'a name for the certificate'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l challenge -x -a 'http-01 dns-01 tls-alpn-01' -d 'challenge type'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l http-dir -d 'answer http-01 through goproxyd'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l webroot -r -a '(__fish_complete_directories)' -d 'web root for http-01 files'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l standalone -x -d 'answer challenges on ADDR:PORT'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l hook -r -F -d 'uacme-compatible hook program'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l key-type -x -a 'ec256 ec384 rsa2048 rsa3072 rsa4096' -d 'key type'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l reuse-key -d 'keep the current key'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l no-reuse-key -d 'make a new key'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l profile -x -d 'ACME profile'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l preferred-chain -x -d 'issuer CN of the preferred chain'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l deploy-hook -x -d 'command run after the pair changed'
+
+# issue and renew
+for c in issue renew
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l days -x -d 'due when fewer than N days are left'
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l force -d 'even if current'
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l rate-limit -x -d 'N/HOURS or off'
+end
+
+# renew
+complete -c goproxy-cert -n "__fish_seen_subcommand_from renew" -l jitter -x -d 'sleep up to SECONDS first'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from renew" -l concurrency -x -d 'lineages renewed at once'
+
+# revoke
+complete -c goproxy-cert -n "__fish_seen_subcommand_from revoke" -l reason -x -a '0 1 3 4 5' -d 'RFC 5280 reason code'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from revoke" -l ca-bundle -r -F -d 'CA certificates for the ACME server'
+
+# account
+complete -c goproxy-cert -n "__fish_seen_subcommand_from account" -l yes -d 'confirm deactivate'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from account; and not __fish_seen_subcommand_from show update rollover deactivate" -a 'show update rollover deactivate'
