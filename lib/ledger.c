@@ -38,6 +38,7 @@ void ledger_limits_default(struct ledger_limits *lim)
 
 int ledger_limits_parse(const char *s, struct ledger_limits *lim, struct gpc_error *err)
 {
+	const char *orig = s;
 	char *end;
 	long n, h;
 
@@ -57,7 +58,7 @@ int ledger_limits_parse(const char *s, struct ledger_limits *lim, struct gpc_err
 	lim->window = h * 3600;
 	return 0;
 bad:
-	gpc_error_set(err, GPC_E_USAGE, "--rate-limit: '%s' is not N/HOURS or off", s);
+	gpc_error_set(err, GPC_E_USAGE, "--rate-limit: '%s' is not N/HOURS or off", orig);
 	return gpc_error_hint(err, "for example --rate-limit 5/168 (Let's Encrypt's limit, the default) or --rate-limit off");
 }
 

@@ -1,0 +1,78 @@
+#!/bin/sh
+# The offline rate-limit guard: the 6th certificate for one exact name set in
+# 168 h is refused before any network access (exit 75, says when); a changed
+# set is not counted with it; --rate-limit; the CA's 429 Retry-After is stored
+# and honoured without contacting the CA again.
+set -eu
+. "$TESTS_DIR/acme/common.sh"
+acme_init
+SA="--standalone 127.0.0.1:$PEBBLE_HTTP_PORT"
+
+echo "== five certificates for {rl.example.test}"
+i=0
+while [ $i -lt 5 ]; do
+	issue -n rl -D rl.example.test $SA --force
+	expect_rc 0
+	i=$((i + 1))
+done
+echo "== the 6th is refused offline (CA unreachable: no request at all)"
+cp "$CERTS/rl/cert.crt" "$WORK/rl.crt"
+before=$(pebble_requests 'calling handler')
+gpc issue -d "$CERTS" -n rl -D rl.example.test --force --server "$PEBBLE_DIR_URL" --ca-bundle "$PEBBLE_CA_BUNDLE" $SA
+expect_rc 75
+expect_err '5 certificates for exactly \{rl.example.test\} .* in the last 168 hours \(limit 5\); next issuance allowed at 20[0-9-]+T'
+expect_out '^rl: deferred until 20'
+after=$(pebble_requests 'calling handler')
+[ "$before" = "$after" ] || fail "pebble saw $((after - before)) requests for a refused issuance"
+cmp -s "$WORK/rl.crt" "$CERTS/rl/cert.crt" || fail "the refused run changed the certificate"
+ls -a "$CERTS/rl" | grep -v '^\.\.\?$' | grep -qv '^cert.crt$\|^priv.key$' && fail "stray files in $CERTS/rl" || :
+echo "== JSON says when"
+issue -n rl -D rl.example.test --force --json $SA
+expect_rc 75
+expect_out '"result":"deferred".*"retry_after":"20'
+echo "== the guard also holds with the clock 167 h later, not 169 h later"
+GOPROXY_CERT_NOW=$(( $(date +%s) + 167 * 3600 )) gpc issue -d "$CERTS" -n rl -D rl.example.test --force \
+	--server "$PEBBLE_DIR_URL" --ca-bundle "$PEBBLE_CA_BUNDLE" $SA
+expect_rc 75
+GOPROXY_CERT_NOW=$(( $(date +%s) + 169 * 3600 )) gpc issue -d "$CERTS" -n rl -D rl.example.test --force \
+	--server "$PEBBLE_DIR_URL" --ca-bundle "$PEBBLE_CA_BUNDLE" $SA
+expect_rc 0
+echo "== a different name set is a different count"
+issue -n rl -D rl.example.test -D rl2.example.test $SA
+expect_rc 0
+echo "== --rate-limit 6/168 and off allow more; bad values are usage errors"
+issue -n rl -D rl.example.test --force --rate-limit 6/168 $SA
+expect_rc 0
+issue -n rl -D rl.example.test --force --rate-limit 6/168 $SA
+expect_rc 75
+issue -n rl -D rl.example.test --force --rate-limit off $SA
+expect_rc 0
+issue -n rl -D rl.example.test --rate-limit 5/x $SA
+expect_rc 64
+expect_err "rate-limit.*'5/x'"
+
+echo "== CA 429 rateLimited with Retry-After through a relay: stored, honoured offline"
+command -v python3 >/dev/null 2>&1 || { echo "python3 missing: relay part skipped"; echo ok; exit 0; }
+python3 "$TESTS_DIR/lib/relay.py" --upstream "$PEBBLE_DIR_URL" --upstream-ca "$PEBBLE_CA_BUNDLE" \
+	--cert "$PEBBLE_WORK/server.pem" --key "$PEBBLE_WORK/server.key" --port-file "$WORK/relay.port" \
+	--log "$WORK/relay.log" --ratelimit-neworder 7200 2>"$WORK/relay.err" &
+ACME_PIDS="$ACME_PIDS $!"
+i=0
+while [ ! -s "$WORK/relay.port" ]; do
+	i=$((i + 1)); [ $i -lt 300 ] || fail "relay did not start: $(cat "$WORK/relay.err")"; sleep 0.1
+done
+RELAY_URL="https://127.0.0.1:$(cat "$WORK/relay.port")/${PEBBLE_DIR_URL#https://*/}"
+gpc issue -d "$CERTS" -n ra -D ra.example.test --server "$RELAY_URL" --ca-bundle "$PEBBLE_CA_BUNDLE" $SA
+expect_rc 75
+expect_err 'rateLimited|rate'
+n1=$(wc -l <"$WORK/relay.log")
+gpc issue -d "$CERTS" -n ra -D ra.example.test --server "$RELAY_URL" --ca-bundle "$PEBBLE_CA_BUNDLE" $SA
+expect_rc 75
+expect_err 'asked us to wait: not contacting it again before 20'
+n2=$(wc -l <"$WORK/relay.log")
+[ "$n1" = "$n2" ] || fail "the CA was contacted again during its Retry-After"
+[ ! -e "$CERTS/ra" ] || fail "ra directory written"
+echo "== the stored Retry-After holds even with --rate-limit off"
+gpc issue -d "$CERTS" -n ra -D ra.example.test --server "$RELAY_URL" --ca-bundle "$PEBBLE_CA_BUNDLE" $SA --rate-limit off
+expect_rc 75
+echo "ok"
