@@ -1,0 +1,95 @@
+#!/bin/sh
+# The errors users meet: each exits with its code, names the thing, says the
+# fix, and leaves the old pair and no stray files behind.
+set -eu
+. "$TESTS_DIR/acme/common.sh"
+acme_init
+SA="--standalone 127.0.0.1:$PEBBLE_HTTP_PORT"
+
+# No stray files: only cert.crt, priv.key (and .state) in a certs dir.
+no_strays() {
+	_s=$(find "$1" -path "$1/.state" -prune -o -type f -print | grep -v '/cert.crt$\|/priv.key$' || :)
+	[ -z "$_s" ] || fail "stray files: $_s"
+	_t=$(find "$1" -name '*.tmp*' -o -name '.*.tmp' -o -name '*~' | head -n 5)
+	[ -z "$_t" ] || fail "temp files left: $_t"
+}
+
+echo "== bad lineage names: 64, naming the value"
+for bad in ../x .hidden 'a/b' 'sp ace'; do
+	issue -n "$bad" -D x.example.test $SA
+	expect_rc 64
+	expect_err "'$bad' is not a valid lineage name"
+done
+[ ! -e "$CERTS" ] || [ -z "$(ls "$CERTS")" ] || fail "something written for a bad name"
+
+echo "== no names, bad names, conflicting options: 64"
+issue $SA
+expect_rc 64
+expect_err 'no names'
+issue -D 'bad_host!' $SA
+expect_rc 64
+expect_err "'bad_host!' is not a valid domain name"
+issue -D x.example.test --http-dir --webroot /tmp
+expect_rc 64
+issue -D x.example.test --challenge dns-02
+expect_rc 64
+expect_err "dns-02"
+
+echo "== a good certificate first"
+issue -n keep -D keep.example.test $SA
+expect_rc 0
+cp "$CERTS/keep/cert.crt" "$WORK/keep.crt"
+cp "$CERTS/keep/priv.key" "$WORK/keep.key"
+
+echo "== challenge failed: the CA's detail plus what was served where; old pair kept"
+wrong=$("$FREEPORT" 1)
+# a new name: pebble may reuse the valid authorization of keep.example.test
+issue -n keep -D keep.example.test -D fresh.example.test --standalone "127.0.0.1:$wrong"
+expect_rc 1
+expect_err 'error: http-01 challenge for fresh.example.test failed: .*(connection refused|Connection refused|Fetching)'
+expect_err "hint: http://fresh.example.test/.well-known/acme-challenge/[A-Za-z0-9_-]+ was answered by the built-in responder on 127.0.0.1:$wrong"
+cmp -s "$WORK/keep.crt" "$CERTS/keep/cert.crt" || fail "failed run changed cert.crt"
+cmp -s "$WORK/keep.key" "$CERTS/keep/priv.key" || fail "failed run changed priv.key"
+no_strays "$CERTS"
+grep -q '"result": "failed"' "$CERTS/.state/lineages/keep.json" || fail "last result not recorded"
+
+echo "== CA unreachable (closed port) and unresolvable host: 75, nothing written"
+closed=$("$FREEPORT" 1)
+gpc issue -d "$WORK/c2" -D u.example.test --server "https://127.0.0.1:$closed/dir" --ca-bundle "$PEBBLE_CA_BUNDLE" $SA
+expect_rc 75
+expect_err "127.0.0.1"
+[ ! -e "$WORK/c2/cert.crt" ] && [ ! -e "$WORK/c2/priv.key" ] || fail "files written although the CA was unreachable"
+no_strays "$WORK/c2"
+gpc issue -d "$WORK/c2" -D u.example.test --server "https://ca.invalid/dir" --ca-bundle "$PEBBLE_CA_BUNDLE" $SA
+expect_rc 75
+expect_err "ca.invalid"
+[ ! -e "$WORK/c2/cert.crt" ] || fail "files written although the CA host does not resolve"
+
+echo "== untrusted CA certificate: suggests --ca-bundle / --staging"
+gpc issue -d "$WORK/c3" -D t.example.test --server "$PEBBLE_DIR_URL" $SA
+[ "$RC" = 1 ] || [ "$RC" = 75 ] || fail "untrusted CA: exit $RC"
+expect_err '(certificate|verif|trust)'
+expect_err -- '--ca-bundle'
+[ ! -e "$WORK/c3/cert.crt" ] || fail "files written with an untrusted CA"
+
+echo "== unwritable certs dir: path, uid, mode; before any network access"
+if command -v setpriv >/dev/null 2>&1 && setpriv --reuid=65534 --regid=65534 --clear-groups "$GOPROXY_CERT" --version >/dev/null 2>&1; then
+	mkdir -p "$WORK/ro"
+	chmod 755 "$WORK/ro"
+	before=$(pebble_requests 'calling handler')
+	RC=0
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$GOPROXY_CERT" issue -d "$WORK/ro" -D w.example.test \
+		--server "$PEBBLE_DIR_URL" --ca-bundle "$PEBBLE_CA_BUNDLE" --standalone "127.0.0.1:$("$FREEPORT" 1)" \
+		>"$WORK/out" 2>"$WORK/err" || RC=$?
+	cat "$WORK/out" "$WORK/err" >>"$WORK/log"
+	expect_rc 1
+	expect_err "$WORK/ro"
+	expect_err 'uid 65534'
+	expect_err '0755'
+	after=$(pebble_requests 'calling handler')
+	[ "$before" = "$after" ] || fail "the CA was contacted although the certs dir is not writable"
+	[ -z "$(ls -A "$WORK/ro")" ] || fail "something written into the read-only dir"
+else
+	echo "(setpriv to uid 65534 not possible here: unwritable-dir part skipped)"
+fi
+echo "ok"
