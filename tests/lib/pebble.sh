@@ -14,6 +14,8 @@
 #   --sleep          keep pebble's random 0-15 s validation sleeps
 #                    (default: PEBBLE_VA_NOSLEEP=1 unless set in the environment)
 #   --authz-reuse N  PEBBLE_AUTHZREUSE=N (pebble's default is 50)
+#   --alternate-roots N  PEBBLE_ALTERNATE_ROOTS=N: N extra chains offered as
+#                    Link rel="alternate" (roots at $PEBBLE_MGMT_URL/roots/1..N)
 #
 # Exports after pebble_start:
 #   PEBBLE_DIR_URL    https://127.0.0.1:PORT/dir (ACME directory)
@@ -73,6 +75,7 @@ pebble_start() {
 	_pebble_need pebble pebble-challtestsrv curl openssl
 	_eab=0 _validity= _reject=${PEBBLE_WFE_NONCEREJECT:-0} _nosleep=${PEBBLE_VA_NOSLEEP:-1}
 	_reuse=${PEBBLE_AUTHZREUSE:-}
+	_altroots=${PEBBLE_ALTERNATE_ROOTS:-}
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--eab) _eab=1 ;;
@@ -80,6 +83,7 @@ pebble_start() {
 		--nonce-reject) _reject=$2; shift ;;
 		--sleep) _nosleep=0 ;;
 		--authz-reuse) _reuse=$2; shift ;;
+		--alternate-roots) _altroots=$2; shift ;;
 		*) echo "pebble_start: unknown option $1" >&2; return 64 ;;
 		esac
 		shift
@@ -151,6 +155,7 @@ _pebble_try_start() {
 	(
 		export PEBBLE_VA_NOSLEEP="$4" PEBBLE_WFE_NONCEREJECT="$3"
 		if [ -n "$5" ]; then export PEBBLE_AUTHZREUSE="$5"; fi
+		if [ -n "$_altroots" ]; then export PEBBLE_ALTERNATE_ROOTS="$_altroots"; fi
 		if [ "$4" != 1 ]; then unset PEBBLE_VA_NOSLEEP; fi
 		exec pebble -config "$_cfg" -dnsserver "127.0.0.1:$_dport"
 	) >"$PEBBLE_LOG" 2>&1 &

@@ -5,8 +5,11 @@
  *   eab                        External Account Binding (pebble --eab)
  *   account                    lookup (onlyReturnExisting), update, rollover, deactivate
  *   errors                     problem documents, TLS and network failures
+ *   chains                     --preferred-chain via Link rel="alternate"
+ *   threads                    4 clients in threads sharing account and pool
  * Needs PEBBLE_DIR_URL, PEBBLE_CA_BUNDLE, CHALLTEST_MGMT, PEBBLE_MGMT_URL,
  * PEBBLE_ROOTS (pebble's root + intermediate, PEM). */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,7 +205,8 @@ static char *serial_hex(const char *pem, size_t len)
 }
 
 /* One issuance for `names` by dns-01. Returns the chain (caller frees). */
-static char *issue(struct acme_client *c, const char *const *names, size_t n, char **cert_key, struct http_stats *used)
+static char *issue(struct acme_client *c, const char *const *names, size_t n, char **cert_key,
+		   struct http_stats *used, char **cert_url)
 {
 	struct acme_order_opts oo = {names, n, NULL, NULL};
 	struct acme_order o = {0};
@@ -251,6 +255,8 @@ static char *issue(struct acme_client *c, const char *const *names, size_t n, ch
 	used->requests = after.requests - before.requests;
 	used->connections = after.connections - before.connections;
 	verify_chain(pem, pem_len, names, n, key);
+	if (cert_url != NULL)
+		*cert_url = strdup(o.certificate);
 	free(csr);
 	acme_order_finish(&o);
 	*cert_key = key;
@@ -267,11 +273,11 @@ static int mode_issue(int expect_badnonce)
 	struct buf status;
 
 	account_create(c, key);
-	pem = issue(c, names, 2, &ckey, &used);
+	pem = issue(c, names, 2, &ckey, &used, NULL);
 	printf("STATS issuance (2 names, dns-01, new order to download): requests=%lu tls_connections=%lu\n",
 	       used.requests, used.connections);
 	/* a second issuance on the same client: everything on the kept connection */
-	pem2 = issue(c, names, 2, &ckey2, &used2);
+	pem2 = issue(c, names, 2, &ckey2, &used2, NULL);
 	printf("STATS second issuance on the same client: requests=%lu tls_connections=%lu\n",
 	       used2.requests, used2.connections);
 	CHECK(used2.connections == 0, "second issuance opened %lu new connections", used2.connections);
@@ -489,6 +495,151 @@ static int mode_errors(void)
 	return failures ? 1 : 0;
 }
 
+/* Subject (or issuer) CN of certificate `idx` (-1: last) of a PEM chain. */
+static void chain_cn(const char *pem, size_t len, int idx, int issuer, char *out, size_t outsz)
+{
+	gnutls_x509_crt_t *crts = NULL;
+	unsigned n = 0;
+	gnutls_datum_t d = {(unsigned char *)pem, (unsigned)len};
+	size_t sz = outsz;
+
+	MUST(gnutls_x509_crt_list_import2(&crts, &n, &d, GNUTLS_X509_FMT_PEM, 0) >= 0 && n > 0, "PEM chain");
+	if (idx < 0)
+		idx = (int)n - 1;
+	if (issuer)
+		MUST(gnutls_x509_crt_get_issuer_dn_by_oid(crts[idx], GNUTLS_OID_X520_COMMON_NAME, 0, 0, out, &sz) >= 0, "CN");
+	else
+		MUST(gnutls_x509_crt_get_dn_by_oid(crts[idx], GNUTLS_OID_X520_COMMON_NAME, 0, 0, out, &sz) >= 0, "CN");
+	for (unsigned i = 0; i < n; i++)
+		gnutls_x509_crt_deinit(crts[i]);
+	gnutls_free(crts);
+}
+
+/* --preferred-chain: pebble with PEBBLE_ALTERNATE_ROOTS=1 offers a second chain
+ * through Link rel="alternate" (RFC 8555 §7.4.2). */
+static int mode_chains(void)
+{
+	struct acme_client *c = client_new(env("PEBBLE_CA_BUNDLE"));
+	const char *names[] = {"chain.example.com"};
+	char *key = new_key(KEYGEN_EC256), *ckey = NULL, *pem, *url = NULL, *p2 = NULL, cn0[256], cn1[256], top[256];
+	char murl[600];
+	struct http_stats used, s0, s1;
+	struct gpc_error err;
+	struct buf r0, r1;
+	size_t len = 0;
+
+	account_create(c, key);
+	pem = issue(c, names, 1, &ckey, &used, &url);
+	buf_init(&r0, 1 << 20);
+	buf_init(&r1, 1 << 20);
+	snprintf(murl, sizeof(murl), "%s/roots/0", env("PEBBLE_MGMT_URL"));
+	MUST(mgmt(murl, NULL, &r0) == 200, "roots/0");
+	snprintf(murl, sizeof(murl), "%s/roots/1", env("PEBBLE_MGMT_URL"));
+	MUST(mgmt(murl, NULL, &r1) == 200, "roots/1 (PEBBLE_ALTERNATE_ROOTS=1?)");
+	chain_cn(r0.data, r0.len, 0, 0, cn0, sizeof(cn0));
+	chain_cn(r1.data, r1.len, 0, 0, cn1, sizeof(cn1));
+	CHECK(strcmp(cn0, cn1) != 0, "two roots with one name %s", cn0);
+	chain_cn(pem, strlen(pem), -1, 1, top, sizeof(top));
+	CHECK(strcmp(top, cn0) == 0, "default chain ends at %s, not %s", top, cn0);
+
+	/* the alternate root: one more request, its chain */
+	gpc_error_clear(&err);
+	acme_client_stats(c, &s0);
+	MUST(acme_certificate_download(c, url, cn1, &p2, &len, &err) == 0, "%s", err.message);
+	acme_client_stats(c, &s1);
+	chain_cn(p2, len, -1, 1, top, sizeof(top));
+	CHECK(strcmp(top, cn1) == 0, "preferred %s, got a chain ending at %s", cn1, top);
+	CHECK(s1.requests - s0.requests == 2, "%lu requests for default + 1 alternate", s1.requests - s0.requests);
+	free(p2);
+	/* the default root: no extra request */
+	acme_client_stats(c, &s0);
+	MUST(acme_certificate_download(c, url, cn0, &p2, &len, &err) == 0, "%s", err.message);
+	acme_client_stats(c, &s1);
+	chain_cn(p2, len, -1, 1, top, sizeof(top));
+	CHECK(strcmp(top, cn0) == 0 && s1.requests - s0.requests == 1, "default preferred: %s", top);
+	free(p2);
+	/* nobody's name: the default chain, not an error */
+	MUST(acme_certificate_download(c, url, "No Such Root", &p2, &len, &err) == 0, "%s", err.message);
+	chain_cn(p2, len, -1, 1, top, sizeof(top));
+	CHECK(strcmp(top, cn0) == 0, "unknown preferred: %s", top);
+	free(p2);
+	buf_finish(&r0);
+	buf_finish(&r1);
+	free(url);
+	free(pem);
+	free(ckey);
+	free(key);
+	acme_client_free(c);
+	return failures ? 1 : 0;
+}
+
+/* Several clients in threads share one account, directory and connection pool
+ * (what `renew --concurrency N` does). */
+#define N_THREADS 4
+struct worker {
+	struct acme_client *c;
+	char n1[64], n2[64];
+	const char *names[2];
+	char *pem, *key;
+	struct http_stats used;
+};
+
+static void *worker_run(void *arg)
+{
+	struct worker *w = arg;
+	w->pem = issue(w->c, w->names, 2, &w->key, &w->used, NULL);
+	return NULL;
+}
+
+static int mode_threads(void)
+{
+	struct http_share *share = http_share_new();
+	struct acme_client *first = client_new(env("PEBBLE_CA_BUNDLE"));
+	struct worker w[N_THREADS];
+	pthread_t th[N_THREADS];
+	char *key = new_key(KEYGEN_EC256);
+	struct gpc_error err;
+	unsigned long conns = 0, reqs = 0;
+
+	MUST(share != NULL, "http_share_new");
+	account_create(first, key);
+	gpc_error_clear(&err);
+	for (int i = 0; i < N_THREADS; i++) {
+		struct acme_options o = {0};
+		memset(&w[i], 0, sizeof(w[i]));
+		o.directory_url = env("PEBBLE_DIR_URL");
+		o.ca_bundle = env("PEBBLE_CA_BUNDLE");
+		o.share = share;
+		o.max_poll_secs = 60;
+		MUST(acme_client_new(&o, &w[i].c, &err) == 0, "%s", err.message);
+		MUST(acme_client_set_directory(w[i].c, acme_client_directory(first)) == 0, "set_directory");
+		MUST(acme_client_set_account(w[i].c, key, strlen(key), acme_client_kid(first), &err) == 0, "%s",
+		     err.message);
+		snprintf(w[i].n1, sizeof(w[i].n1), "t%d.example.com", i);
+		snprintf(w[i].n2, sizeof(w[i].n2), "www.t%d.example.com", i);
+		w[i].names[0] = w[i].n1;
+		w[i].names[1] = w[i].n2;
+	}
+	for (int i = 0; i < N_THREADS; i++)
+		MUST(pthread_create(&th[i], NULL, worker_run, &w[i]) == 0, "pthread_create");
+	for (int i = 0; i < N_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		CHECK(w[i].pem != NULL, "thread %d issued nothing", i);
+		conns += w[i].used.connections;
+		reqs += w[i].used.requests;
+		free(w[i].pem);
+		free(w[i].key);
+		acme_client_free(w[i].c);
+	}
+	printf("STATS %d concurrent issuances sharing one pool: requests=%lu new_tls_connections=%lu\n", N_THREADS,
+	       reqs, conns);
+	CHECK(conns <= N_THREADS, "%lu connections for %d workers", conns, N_THREADS);
+	acme_client_free(first);
+	http_share_free(share);
+	free(key);
+	return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	int rc;
@@ -508,6 +659,10 @@ int main(int argc, char **argv)
 		rc = mode_account();
 	else if (strcmp(argv[1], "errors") == 0)
 		rc = mode_errors();
+	else if (strcmp(argv[1], "chains") == 0)
+		rc = mode_chains();
+	else if (strcmp(argv[1], "threads") == 0)
+		rc = mode_threads();
 	else
 		rc = 64;
 	curl_global_cleanup();
