@@ -85,6 +85,6 @@ void issue_print_result(const struct lineage *l, const struct issue_outcome *out
 			fprintf(f, "%s: deferred until %s\n", l->name,
 				time_rfc3339(out->err.retry_after, ts, sizeof(ts)));
 		else
-			fprintf(f, "%s: %s\n", l->name, issue_result_name(out->res));
+			fprintf(f, "%s: %s\n", l->name, out->res == ISSUE_USAGE ? "failed" : issue_result_name(out->res));
 	}
 }

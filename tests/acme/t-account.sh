@@ -1,0 +1,84 @@
+#!/bin/sh
+# Accounts against a pebble that requires External Account Binding:
+# registration refused without EAB (the CA's detail and the fix), EAB
+# registration, account show/update/rollover, a lost account URL found again
+# (onlyReturnExisting), revoke, deactivate.
+set -eu
+. "$TESTS_DIR/acme/common.sh"
+acme_init --eab
+SA="--standalone 127.0.0.1:$PEBBLE_HTTP_PORT"
+
+echo "== no EAB: registration refused, with the CA's detail and the fix"
+issue -D e.example.test $SA -m ops@example.org
+expect_rc 64
+expect_err 'requires External Account Binding'
+expect_err -- '--eab-kid'
+[ ! -e "$CERTS/cert.crt" ] || fail "certificate written without an account"
+echo "== a wrong EAB key: refused by the CA, its detail shown"
+issue -D e.example.test $SA -m ops@example.org --eab-kid kid-9 --eab-hmac "$PEBBLE_EAB_HMAC"
+expect_rc 1
+expect_err "account registration at .* refused: CA refused newAccount: .*'kid' references a key that is not known"
+[ ! -e "$CERTS/cert.crt" ] || fail "certificate written without an account"
+
+echo "== with EAB"
+issue -D e.example.test $SA -m ops@example.org --eab-kid "$PEBBLE_EAB_KID" --eab-hmac "$PEBBLE_EAB_HMAC"
+expect_rc 0
+expect_out '^default: issued'
+grep -rq "$PEBBLE_EAB_HMAC" "$CERTS" && fail "the EAB HMAC key was stored" || :
+cat "$WORK/out" "$WORK/err" | grep -q "$PEBBLE_EAB_HMAC" && fail "the EAB HMAC key was printed" || :
+acct_dir=$(dirname "$(ls "$CERTS"/.state/accounts/*/key.pem)")
+url=$(sed -n 's/.*"url": "\(.*\)".*/\1/p' "$acct_dir/account.json")
+[ -n "$url" ] || fail "account URL not stored"
+
+echo "== account show / update"
+gpc account -d "$CERTS" show --ca-bundle "$PEBBLE_CA_BUNDLE"
+expect_rc 0
+expect_out "^url: +$url"
+expect_out '^status: +valid'
+expect_out '^contact: +mailto:ops@example.org'
+gpc account -d "$CERTS" update -m new@example.org --json
+expect_rc 0
+expect_out '"contact":\["mailto:new@example.org"\]'
+
+echo "== rollover: a new key; issuing keeps working with it"
+cp "$acct_dir/key.pem" "$WORK/acct-old.pem"
+gpc account -d "$CERTS" rollover
+expect_rc 0
+expect_out 'account key replaced'
+cmp -s "$WORK/acct-old.pem" "$acct_dir/key.pem" && fail "account key unchanged after rollover" || :
+[ "$(stat -c %a "$acct_dir/key.pem")" = 600 ] || fail "account key mode"
+issue -D e.example.test -D e2.example.test $SA
+expect_rc 0
+expect_out '^default: issued'
+
+echo "== lost account URL: found again with onlyReturnExisting (no new account)"
+rm "$acct_dir/account.json"
+n_new=$(pebble_requests 'POST /sign-me-up')
+issue -D e.example.test $SA --force
+expect_rc 0
+grep -q "\"url\": \"$url\"" "$acct_dir/account.json" || fail "a different account: $(cat "$acct_dir/account.json")"
+
+echo "== revoke"
+gpc revoke -d "$CERTS" default --reason 4
+expect_rc 0
+expect_out '^default: revoked'
+echo "== revoked means due: the next issue replaces it without --force"
+issue -D e.example.test $SA
+expect_rc 0
+expect_out '^default: issued'
+gpc revoke -d "$CERTS" nosuch
+expect_rc 1
+expect_err 'nosuch: no stored settings'
+gpc revoke -d "$CERTS" '../x'
+expect_rc 64
+
+echo "== deactivate needs --yes, then the account is gone"
+gpc account -d "$CERTS" deactivate
+expect_rc 64
+expect_err -- '--yes'
+gpc account -d "$CERTS" deactivate --yes
+expect_rc 0
+expect_out 'deactivated'
+issue -D e.example.test $SA --force
+expect_rc 1
+echo "ok"
