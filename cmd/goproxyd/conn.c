@@ -47,7 +47,12 @@ enum {
 	F_BYE_PENDING = 1 << 8,
 	F_SEND_PENDING = 1 << 9,
 	F_ACME = 1 << 10,   /* tls-alpn-01: close after the handshake */
+	F_ACME_WAIT = 1 << 11, /* handshake on hold until the challenge cert is loaded */
+	F_PEEKED = 1 << 12,    /* the ClientHello was looked at */
 };
+
+#define ACME_WAIT_STEP 0.05
+#define ACME_WAIT_MAX 60 /* steps: 3 s */
 
 struct pipebuf {
 	char *buf;
@@ -57,6 +62,7 @@ struct pipebuf {
 struct conn {
 	uint32_t magic;
 	uint32_t flags;
+	unsigned acme_waits;
 	struct gpd_worker *w;
 	struct conn *prev, *next;
 	ev_io cr, cw, br, bw;
@@ -85,6 +91,8 @@ struct gpd_worker {
 static int conn_close(struct conn *c);
 static int flush_c2b(struct conn *c);
 static int flush_b2c(struct conn *c);
+static int do_handshake(struct conn *c);
+static int clienthello_acme_only(const unsigned char *b, size_t n, char *sni, size_t snisz);
 
 /* ---- buffers ------------------------------------------------------------ */
 
@@ -185,6 +193,15 @@ static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)revents;
 	if (c->magic != CONN_MAGIC)
 		return;
+	if (c->flags & F_ACME_WAIT) {
+		/* look again for the challenge certificate */
+		c->flags &= ~(uint32_t)F_ACME_WAIT;
+		ev_timer_set(t, gpd_cfg.handshake_timeout, 0.);
+		ev_timer_start(loop, t);
+		ev_io_start(loop, &c->cr);
+		ev_feed_event(loop, &c->cr, EV_READ);
+		return;
+	}
 	if (!(c->flags & F_HS_DONE) || (c->flags & F_BE_CONNECTING)) {
 		gpc_debug("conn %d: %s timed out", c->cr.fd,
 			  (c->flags & F_HS_DONE) ? "backend connect" : "handshake");
@@ -424,15 +441,53 @@ static int do_handshake(struct conn *c)
 	return conn_close(c);
 }
 
+/* A ClientHello offering only acme-tls/1 (RFC 8737 §3) for `sni` with no
+ * challenge certificate loaded yet: `goproxy-cert issue` may have written it
+ * a moment before the CA connected. Returns true when the handshake should
+ * wait (not started yet: the ClientHello stays in the socket). */
+static bool acme_should_wait(struct conn *c)
+{
+	unsigned char b[4096];
+	char sni[256];
+	struct gpd_creds *cr;
+	ssize_t n;
+
+	if (c->acme_waits >= ACME_WAIT_MAX)
+		return false;
+	n = recv(c->cr.fd, b, sizeof(b), MSG_PEEK);
+	if (n <= 0 || clienthello_acme_only(b, (size_t)n, sni, sizeof(sni)) != 1)
+		return false;
+	cr = creds_select(sni, true);
+	if (cr != NULL) {
+		creds_unref(cr);
+		return false;
+	}
+	if (c->acme_waits++ == 0) {
+		gpc_debug("conn %d: acme-tls/1 for %s: waiting for its certificate", c->cr.fd, sni);
+		creds_request_challenges();
+	}
+	return true;
+}
+
 static void on_client_read(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct conn *c = container_of(io, struct conn, cr);
 
-	(void)loop;
 	(void)revents;
 	if (c->magic != CONN_MAGIC)
 		return;
 	if (!(c->flags & F_HS_DONE)) {
+		if (!(c->flags & F_PEEKED)) {
+			if (acme_should_wait(c)) {
+				c->flags |= F_ACME_WAIT;
+				ev_io_stop(loop, io);
+				ev_timer_stop(loop, &c->timer);
+				ev_timer_set(&c->timer, ACME_WAIT_STEP, 0.);
+				ev_timer_start(loop, &c->timer);
+				return;
+			}
+			c->flags |= F_PEEKED;
+		}
 		(void)do_handshake(c);
 		return;
 	}
@@ -568,6 +623,56 @@ static void on_backend_read(struct ev_loop *loop, ev_io *io, int revents)
 		return;
 	}
 	(void)flush_b2c(c);
+}
+
+/* Parse a TLS ClientHello at the start of `b` far enough to tell whether
+ * its ALPN extension offers exactly "acme-tls/1"; the SNI host name goes to
+ * sni. Returns 1 (acme-tls/1 only, with a name), 0 (anything else) or -1
+ * (incomplete or malformed: let GnuTLS decide). RFC 8446 §4.1.2, RFC 6066
+ * §3, RFC 7301 §3.1. */
+static int clienthello_acme_only(const unsigned char *b, size_t n, char *sni, size_t snisz)
+{
+	size_t p, end, l;
+	bool acme = false;
+
+	sni[0] = '\0';
+	if (n < 9 || b[0] != 0x16 || b[5] != 0x01)
+		return -1;
+	end = 5 + ((size_t)b[3] << 8 | b[4]);
+	if (end > n)
+		return -1;
+	p = 9 + 2 + 32; /* headers, legacy_version, random */
+	if (p + 1 > end)
+		return -1;
+	p += 1 + b[p]; /* session id */
+	if (p + 2 > end)
+		return -1;
+	p += 2 + ((size_t)b[p] << 8 | b[p + 1]); /* cipher suites */
+	if (p + 1 > end)
+		return -1;
+	p += 1 + b[p]; /* compression */
+	if (p + 2 > end)
+		return 0;
+	p += 2;
+	while (p + 4 <= end) {
+		unsigned type = (unsigned)(b[p] << 8 | b[p + 1]);
+		size_t el = (size_t)b[p + 2] << 8 | b[p + 3], q = p + 4;
+
+		if (q + el > end)
+			return -1;
+		if (type == 0x0000 && el >= 5 && b[q + 2] == 0) { /* server_name, host_name */
+			l = (size_t)b[q + 3] << 8 | b[q + 4];
+			if (q + 5 + l > q + el || l == 0 || l >= snisz)
+				return -1;
+			memcpy(sni, b + q + 5, l);
+			sni[l] = '\0';
+		} else if (type == 0x0010 && el >= 3) { /* ALPN: exactly one protocol */
+			l = (size_t)b[q + 2];
+			acme = el == 13 && l == 10 && memcmp(b + q + 3, "acme-tls/1", 10) == 0;
+		}
+		p = q + el;
+	}
+	return acme && sni[0] != '\0' ? 1 : 0;
 }
 
 /* ---- handshake hook ----------------------------------------------------- */

@@ -62,6 +62,8 @@ static ev_io rl_inotify_w;
 static ev_async rl_async;
 static ev_timer rl_delay, rl_periodic;
 static atomic_bool rl_stop;
+static atomic_bool rl_challenges; /* a handshake waits for a challenge certificate */
+static atomic_bool rl_hup;        /* SIGHUP: full rescan */
 static int rl_inotify = -1;
 static bool rescan_retry; /* a pair was locked by a writer: look again soon */
 
@@ -440,20 +442,31 @@ static int scan_challenges(struct credset *s, const struct credset *old)
 	return 0;
 }
 
-/* Build a new set from disk and swap it in. Returns the number of lineages. */
-static long rescan(void)
+/* Build a new set from disk and swap it in. With `lineages` false only the
+ * challenge certificates are read again (no store lock: quick) and the
+ * lineages are carried over. Returns the number of lineages, or -1. */
+static long rescan(bool lineages)
 {
 	struct credset *s = calloc(1, sizeof(*s)), *old;
 	size_t n;
+	int r;
 
 	if (s == NULL)
 		return -1;
 	/* The old set stays valid here: only this thread replaces it. */
 	old = cur_set;
-	/* Challenge certificates first: they are read without the store lock,
-	 * so a writer holding it (an `issue` run waiting for validation) does
-	 * not delay them. */
-	if (scan_challenges(s, old) != 0 || scan_lineages(s, old) != 0 || set_index(s) != 0) {
+	r = scan_challenges(s, old);
+	if (r == 0 && lineages) {
+		r = scan_lineages(s, old);
+	} else if (r == 0 && old != NULL && old->nlin > 0) {
+		if ((s->lin = calloc(old->nlin, sizeof(*s->lin))) == NULL)
+			r = -1;
+		for (size_t i = 0; r == 0 && i < old->nlin; i++) {
+			creds_ref(old->lin[i]);
+			s->lin[s->nlin++] = old->lin[i];
+		}
+	}
+	if (r != 0 || set_index(s) != 0) {
 		set_free(s);
 		return -1;
 	}
@@ -517,7 +530,7 @@ int creds_init(struct certstore *cs)
 	long n;
 
 	store = cs;
-	n = rescan();
+	n = rescan(true);
 	if (n <= 0) {
 		gpc_err("%s: no usable certificate (need cert.crt + priv.key, or NAME/cert.crt + "
 			"NAME/priv.key)", certstore_dir(cs));
@@ -580,7 +593,11 @@ static void do_reload(void)
 	long n;
 
 	rescan_retry = false;
-	n = rescan();
+	/* Challenge certificates first and on their own: they are read
+	 * without the store lock, so a writer holding it (an `issue` run
+	 * waiting for its validation) does not delay them. */
+	(void)rescan(false);
+	n = rescan(true);
 	watch_dirs();
 	watch_subdirs();
 	if (n >= 0)
@@ -632,8 +649,12 @@ static void on_async(struct ev_loop *loop, ev_async *w, int revents)
 		ev_break(loop, EVBREAK_ALL);
 		return;
 	}
-	gpc_info("reload requested (SIGHUP)");
-	do_reload();
+	if (atomic_exchange(&rl_challenges, false))
+		(void)rescan(false);
+	if (atomic_exchange(&rl_hup, false)) {
+		gpc_info("reload requested (SIGHUP)");
+		do_reload();
+	}
 }
 
 static void *reload_main(void *arg)
@@ -670,8 +691,18 @@ int creds_start_reloader(void)
 
 void creds_request_reload(void)
 {
-	if (rl_started)
+	if (rl_started) {
+		atomic_store(&rl_hup, true);
 		ev_async_send(rl_loop, &rl_async);
+	}
+}
+
+void creds_request_challenges(void)
+{
+	if (rl_started) {
+		atomic_store(&rl_challenges, true);
+		ev_async_send(rl_loop, &rl_async);
+	}
 }
 
 /* Stop the reload thread (waiting at most a second: it may be blocked on

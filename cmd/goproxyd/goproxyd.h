@@ -102,6 +102,10 @@ int creds_start_reloader(void);
  * an eventfd). */
 void creds_request_reload(void);
 
+/* Ask the reload thread to read the tls-alpn-01 certificates again now
+ * (a handshake for one it does not know yet is waiting). */
+void creds_request_challenges(void);
+
 /* Choose credentials for a ClientHello: `sni` (may be NULL or empty; case
  * insensitive), `acme` when the client offered only acme-tls/1. Returns a new
  * reference (caller unrefs) or NULL when nothing fits (--sni-strict, no

@@ -18,8 +18,10 @@ GPD_PID=""
 CERTS="$T/certs"
 mkdir -p "$CERTS"
 
+EXTRA_CLEANUP=":"
 cleanup() {
 	rc=$?
+	eval "$EXTRA_CLEANUP" || true
 	for p in $GPD_PID $PIDS; do
 		kill "$p" 2>/dev/null || true
 	done

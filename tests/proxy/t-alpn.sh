@@ -53,6 +53,18 @@ ok "normal clients for the same name are served as usual"
 [ -z "$(acme_subject other.test)" ] || fail "acme-tls/1 for a name without a challenge got a certificate"
 ok "acme-tls/1 without a challenge certificate is refused"
 
+# the CA may connect right after `issue` wrote the files: the handshake
+# waits (up to 3 s) for the reload thread to load them
+openssl s_client -connect "127.0.0.1:$P" -servername late.test -alpn acme-tls/1 </dev/null 2>/dev/null |
+	openssl x509 -noout -subject -nameopt multiline 2>/dev/null >"$T/late.out" &
+LATE=$!
+sleep 0.3
+cp "$CH/acme.test.key" "$CH/late.test.key"
+cp "$CH/acme.test.crt" "$CH/late.test.crt"
+wait "$LATE" || true
+grep -q "acme challenge" "$T/late.out" || fail "a challenge certificate written during the handshake was not served"
+ok "a challenge certificate written just before the CA connects is served"
+
 rm -f "$CH/acme.test.crt" "$CH/acme.test.key"
 poll 50 sh -c "[ -z \"\$(openssl s_client -connect 127.0.0.1:$P -servername acme.test -alpn acme-tls/1 </dev/null 2>/dev/null | openssl x509 -noout 2>/dev/null && echo y)\" ]" ||
 	fail "removed challenge certificate still served"
