@@ -533,6 +533,8 @@ static int fail_response(struct acme_client *c, const char *step, struct http_re
 		for (size_t i = 0; i < n; i++)
 			if (snippet[i] == '\n' || snippet[i] == '\r')
 				snippet[i] = ' ';
+		while (n > 0 && snippet[n - 1] == ' ')
+			snippet[--n] = '\0';
 		c->last.detail = strdup(n ? snippet : "empty response");
 	}
 	gpc_debug("%s: HTTP %ld %s: %s", step, r->status, c->last.type ? c->last.type : "",
