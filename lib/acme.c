@@ -1270,7 +1270,7 @@ int acme_challenge_respond(struct acme_client *c, const char *challenge_url, str
 }
 
 /* How long to wait before poll number `n` (0-based): Retry-After when the CA
- * gave one (RFC 8555 §7.5.1), else 250 ms doubling up to 4 s. Clamped to the
+ * gave one (RFC 8555 §7.5.1), else 100 ms doubling up to 3.2 s. Clamped to the
  * time left. Returns -1 when the deadline has passed. */
 static long poll_wait_ms(int n, time_t retry_after, double deadline)
 {
@@ -1283,7 +1283,7 @@ static long poll_wait_ms(int n, time_t retry_after, double deadline)
 		time_t now = time_now();
 		ms = retry_after > now ? (long)(retry_after - now) * 1000 : 250;
 	} else {
-		ms = 250L << (n > 4 ? 4 : n);
+		ms = 100L << (n > 5 ? 5 : n); /* 0.1 s doubling to 3.2 s */
 	}
 	if (ms > (long)(left * 1000))
 		ms = (long)(left * 1000);
@@ -1307,6 +1307,8 @@ int acme_authz_poll(struct acme_client *c, struct acme_authz *a, struct gpc_erro
 				      a->identifier.value ? a->identifier.value : "?", c->opt.max_poll_secs);
 			return gpc_error_hint(err, "the CA did not validate in time; try again later");
 		}
+		gpc_debug("authorization for %s pending; asking again in %ld ms",
+			  a->identifier.value ? a->identifier.value : "?", ms);
 		sleep_ms(ms);
 		url = strdup(a->url);
 		if (url == NULL)
@@ -1358,10 +1360,14 @@ int acme_order_poll(struct acme_client *c, struct acme_order *o, const char *wan
 	double deadline = mono_now() + c->opt.max_poll_secs;
 	time_t retry_after = 0;
 
+	/* Waiting for "ready" follows the authorizations, so the order object the
+	 * caller holds is stale (still "pending" from newOrder): ask at once. */
+	bool stale = strcmp(want, "ready") == 0;
+
 	for (int n = 0;; n++) {
 		long ms;
 
-		if (o->status != NULL) {
+		if (o->status != NULL && !(stale && n == 0)) {
 			if (strcmp(o->status, want) == 0 ||
 			    (strcmp(want, "ready") == 0 && strcmp(o->status, "valid") == 0))
 				return 0;
@@ -1378,12 +1384,13 @@ int acme_order_poll(struct acme_client *c, struct acme_order *o, const char *wan
 				return gpc_error_set(err, GPC_E_CA, "order %s is %s, expected ready", o->url,
 						     o->status);
 		}
-		ms = poll_wait_ms(n, retry_after, deadline);
+		ms = stale && n == 0 ? 0 : poll_wait_ms(n - (stale ? 1 : 0), retry_after, deadline);
 		if (ms < 0) {
 			gpc_error_set(err, GPC_E_CA, "order %s still %s after %d s", o->url,
 				      o->status ? o->status : "unknown", c->opt.max_poll_secs);
 			return gpc_error_hint(err, "the CA is slow; try again later");
 		}
+		gpc_debug("order %s; asking again in %ld ms", o->status ? o->status : "?", ms);
 		sleep_ms(ms);
 		{
 			struct json_object *resp = NULL;
