@@ -265,7 +265,7 @@ int cmd_renew(int argc, char **argv)
 		json_object_object_add(doc, "current", json_object_new_int(ncur));
 		json_object_object_add(doc, "failed", json_object_new_int(nfail));
 		json_object_object_add(doc, "deferred", json_object_new_int(ndef));
-		printf("%s\n", json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+		printf("%s\n", json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(doc);
 	} else {
 		for (size_t i = 0; i < n; i++) {

@@ -973,6 +973,7 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 	if (x509_chain_parse("downloaded certificate", chain_pem, chain_len, &chain, NULL, err) != 0)
 		goto fail;
 	out->not_after = x509_chain_info(chain, 0)->not_after;
+	out->due_at = out->not_after - (out->not_after - x509_chain_info(chain, 0)->not_before) / 3;
 
 	if (acme_client_directory(c)->renewal_info != NULL)
 		ari_update(c, l, chain_pem, chain_len);
