@@ -14,3 +14,9 @@ export PEBBLE_ROOT_URL="$PEBBLE_MGMT_URL/roots/0"
 export CLOSED_URL="https://127.0.0.1:$("$FREEPORT")/dir"
 # shellcheck disable=SC2086
 "$prog" "$mode" $margs
+if [ "$mode" = issue ]; then
+	# Nonces come from the answers (RFC 8555 §7.2): one HEAD newNonce per run,
+	# even when half of them are rejected (badNonce answers carry a new one).
+	n=$(pebble_count 'HEAD /nonce-plz')
+	[ "$n" = 1 ] || { echo "FAIL: $n HEAD newNonce requests, want 1" >&2; exit 1; }
+fi
