@@ -486,6 +486,33 @@ static int mode_errors(void)
 	CHECK(acme_order_new(c, &oo, &ord, &err) == 0 && ord.n_identifiers == 1 &&
 	      strcmp(ord.identifiers[0].type, "ip") == 0, "ip order: %s", err.message);
 	acme_order_finish(&ord);
+	/* a failed challenge: the CA's detail and type reach the error */
+	{
+		const char *nm[] = {"nothing-here.example.com"};
+		struct acme_order_opts o2 = {nm, 1, NULL, NULL};
+		struct acme_authz a = {0};
+		const struct acme_challenge *ch;
+
+		gpc_error_clear(&err);
+		MUST(acme_order_new(c, &o2, &ord, &err) == 0, "%s", err.message);
+		MUST(acme_authz_get(c, ord.authorizations[0], &a, &err) == 0, "%s", err.message);
+		ch = acme_authz_challenge(&a, "dns-01");
+		MUST(ch != NULL, "dns-01 offered");
+		/* no TXT record set: pebble's VA finds nothing */
+		MUST(acme_challenge_respond(c, ch->url, &err) == 0, "%s", err.message);
+		CHECK(acme_authz_poll(c, &a, &err) < 0 && strcmp(err.code, GPC_E_CA) == 0 &&
+		      strstr(err.message, "dns-01 for nothing-here.example.com") != NULL &&
+		      acme_last_problem(c) != NULL && acme_last_problem(c)->detail != NULL &&
+		      strstr(err.message, acme_last_problem(c)->detail) != NULL && strcmp(a.status, "invalid") == 0,
+		      "failed challenge: %s", err.message);
+		printf("failed challenge -> %s (%s)\n", err.message, err.hint);
+		/* the order is invalid now: polling it says so with the CA's words */
+		gpc_error_clear(&err);
+		CHECK(acme_order_poll(c, &ord, "ready", &err) < 0 && strcmp(err.code, GPC_E_CA) == 0,
+		      "invalid order: %s", err.message);
+		acme_authz_finish(&a);
+		acme_order_finish(&ord);
+	}
 	/* ARI: pebble has no renewalInfo */
 	{
 		struct acme_renewal_info ri;
