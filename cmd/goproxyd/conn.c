@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +73,7 @@ struct conn {
 	struct gpd_creds *creds;
 	const struct gpd_addr *backend;
 	struct pipebuf c2b, b2c;
+	struct pipebuf ra; /* read-ahead from the client socket (see tls_pull) */
 };
 
 struct gpd_worker {
@@ -138,6 +140,7 @@ static int conn_close(struct conn *c)
 		close(bfd);
 	buf_put(w, &c->c2b);
 	buf_put(w, &c->b2c);
+	buf_put(w, &c->ra);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -271,6 +274,78 @@ static void backend_connect(struct conn *c)
 	}
 }
 
+/* ---- client transport ---------------------------------------------------- */
+
+/* GnuTLS reads a record as header, then body: two recv calls. Reading ahead
+ * into a pool buffer makes that one, and the buffer goes back to the pool
+ * as soon as GnuTLS has taken everything, so idle connections hold none. */
+static ssize_t tls_pull(gnutls_transport_ptr_t ptr, void *data, size_t len)
+{
+	struct conn *c = ptr;
+	struct pipebuf *ra = &c->ra;
+	ssize_t n;
+
+	if (ra->start == ra->end) {
+		if (len >= GPD_BUFSZ / 2)
+			goto direct;
+		if (ra->buf == NULL && (ra->buf = buf_get(c->w)) == NULL)
+			goto direct;
+		ra->start = ra->end = 0;
+		n = recv(c->cr.fd, ra->buf, GPD_BUFSZ, 0);
+		if (n <= 0) {
+			int e = errno;
+			buf_put(c->w, ra);
+			gnutls_transport_set_errno(c->tls, n < 0 ? e : 0);
+			return n;
+		}
+		ra->end = (unsigned)n;
+	}
+	n = (ssize_t)(ra->end - ra->start);
+	if ((size_t)n > len)
+		n = (ssize_t)len;
+	memcpy(data, ra->buf + ra->start, (size_t)n);
+	ra->start += (unsigned)n;
+	if (ra->start == ra->end)
+		buf_put(c->w, ra);
+	return n;
+direct:
+	n = recv(c->cr.fd, data, len, 0);
+	if (n < 0)
+		gnutls_transport_set_errno(c->tls, errno);
+	return n;
+}
+
+static int tls_pull_timeout(gnutls_transport_ptr_t ptr, unsigned ms)
+{
+	struct conn *c = ptr;
+	struct pollfd pfd = { .fd = c->cr.fd, .events = POLLIN };
+
+	if (c->ra.start < c->ra.end)
+		return 1;
+	return poll(&pfd, 1, ms == GNUTLS_INDEFINITE_TIMEOUT ? -1 : (int)ms);
+}
+
+static ssize_t tls_push(gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
+{
+	struct conn *c = ptr;
+	struct msghdr m;
+	ssize_t n;
+
+	memset(&m, 0, sizeof(m));
+	m.msg_iov = (struct iovec *)(void *)iov;
+	m.msg_iovlen = (size_t)iovcnt;
+	n = sendmsg(c->cr.fd, &m, MSG_NOSIGNAL);
+	if (n < 0)
+		gnutls_transport_set_errno(c->tls, errno);
+	return n;
+}
+
+/* Decrypted or undecrypted client data we hold that no fd event announces. */
+static bool client_pending(struct conn *c)
+{
+	return c->ra.start < c->ra.end || gnutls_record_check_pending(c->tls) > 0;
+}
+
 /* ---- client side -------------------------------------------------------- */
 
 static int client_read(struct conn *c)
@@ -292,7 +367,7 @@ static int client_read(struct conn *c)
 		if (n > 0) {
 			p->end += (unsigned)n;
 			c->last = ev_now(c->w->loop);
-			if (gnutls_record_check_pending(c->tls) == 0)
+			if (!client_pending(c))
 				break;
 			continue;
 		}
@@ -382,6 +457,11 @@ static int handshake_done(struct conn *c)
 
 	c->flags |= F_HS_DONE;
 	ev_io_stop(loop, &c->cw);
+	if (gpc_log_enabled(GPC_LOG_DEBUG))
+		gpc_debug("conn %d: handshake done (%s, %s, %s)", c->cr.fd,
+			  gnutls_protocol_get_name(gnutls_protocol_get_version(c->tls)),
+			  gnutls_cipher_get_name(gnutls_cipher_get(c->tls)),
+			  gnutls_session_is_resumed(c->tls) ? "resumed" : "full");
 	if (c->flags & F_ACME) {
 		/* RFC 8737 §3: the validation needs only the handshake */
 		gpc_info("tls-alpn-01: served the challenge certificate for %s", c->creds->name);
@@ -556,7 +636,7 @@ static int flush_c2b(struct conn *c)
 	if ((c->flags & F_HS_DONE) && !ev_is_active(&c->cr)) {
 		/* room again: resume, and read what GnuTLS already holds */
 		ev_io_start(loop, &c->cr);
-		if (gnutls_record_check_pending(c->tls) > 0)
+		if (client_pending(c))
 			ev_feed_event(loop, &c->cr, EV_READ);
 	}
 	return 0;
@@ -742,7 +822,10 @@ static void conn_new(struct gpd_worker *w, int fd)
 					GNUTLS_ALPN_SERVER_PRECEDENCE);
 	gnutls_handshake_set_post_client_hello_function(c->tls, on_client_hello);
 	gnutls_session_set_ptr(c->tls, c);
-	gnutls_transport_set_int(c->tls, fd);
+	gnutls_transport_set_ptr(c->tls, c);
+	gnutls_transport_set_pull_function(c->tls, tls_pull);
+	gnutls_transport_set_pull_timeout_function(c->tls, tls_pull_timeout);
+	gnutls_transport_set_vec_push_function(c->tls, tls_push);
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	ev_io_init(&c->cr, on_client_read, fd, EV_READ);
 	ev_io_init(&c->cw, on_client_write, fd, EV_WRITE);

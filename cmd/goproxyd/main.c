@@ -24,10 +24,13 @@
 #include "log.h"
 
 #define PIDFILE_REL "goproxyd.pid"
+/* TLS 1.2 and 1.3, AEAD ciphers, ECDHE only. X25519 first: it is what
+ * clients send a key share for, so no HelloRetryRequest round trip. */
 #define PRIORITY                                                                          \
 	"SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM:"         \
 	"+AES-256-GCM:+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:" \
-	"-SIGN-RSA-SHA1:-SIGN-ECDSA-SHA1:-SIGN-DSA-SHA1:%SERVER_PRECEDENCE"
+	"-SIGN-RSA-SHA1:-SIGN-ECDSA-SHA1:-SIGN-DSA-SHA1:-GROUP-ALL:+GROUP-X25519:"         \
+	"+GROUP-SECP256R1:+GROUP-SECP384R1:+GROUP-X448:%SERVER_PRECEDENCE"
 
 struct gpd_config gpd_cfg;
 atomic_ulong gpd_active_conns;

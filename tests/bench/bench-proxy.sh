@@ -1,0 +1,137 @@
+#!/bin/bash
+# bench-proxy.sh: goproxyd vs hitch 1.7 (Debian), one worker each, same
+# certificate (EC P-256), same nginx backend, same run. Prints each number
+# and the ratio goproxyd/hitch. Not part of `meson test`.
+#
+#   BUILD_DIR=build tests/bench/bench-proxy.sh [SECONDS]
+#
+# Targets (issue 4): keep-alive 1 KiB >= 1.2x hitch; new TLS connection per
+# request >= 1.0x; 1 MiB responses >= 1.0x; RSS per idle TLS connection
+# <= 1/4 of hitch's; 0 failed requests while the certificate is replaced 20
+# times under load.
+set -eu
+
+D=${1:-5}
+B=${BUILD_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/build}
+GOPROXYD=${GOPROXYD:-$B/cmd/goproxyd/goproxyd}
+TOOL=${GPD_TOOL:-$B/tests/proxy/gpd-tool}
+FREEPORT=${FREEPORT:-$B/tests/freeport}
+CONNS=${CONNS:-2000}
+for t in hitch nginx wrk openssl "$GOPROXYD" "$TOOL" "$FREEPORT"; do
+	command -v "$t" >/dev/null 2>&1 || { echo "SKIP: $t missing"; exit 77; }
+done
+ulimit -n "$(ulimit -Hn)"
+
+T=$(mktemp -d /tmp/bench-proxy.XXXXXX)
+PIDS=""
+cleanup() {
+	for p in $PIDS; do kill "$p" 2>/dev/null || true; done
+	for p in $PIDS; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+set -- $("$FREEPORT" 3)
+NGX=$1 HP=$2 GP=$3
+
+mkdir -p "$T/certs" "$T/nginx/tmp" "$T/nginx/www"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/certs/priv.key" \
+	-out "$T/certs/cert.crt" -days 30 -subj /CN=bench.test -addext subjectAltName=DNS:bench.test 2>/dev/null
+cat "$T/certs/cert.crt" "$T/certs/priv.key" >"$T/combined.pem"
+chmod 644 "$T/combined.pem"
+head -c 1024 /dev/zero | tr '\0' x >"$T/nginx/www/1k"
+head -c 1048576 /dev/zero | tr '\0' x >"$T/nginx/www/1m"
+cat >"$T/nginx/nginx.conf" <<NGX
+daemon off; master_process off; worker_processes 1; pid $T/nginx/nginx.pid; error_log stderr error;
+worker_rlimit_nofile 20000;
+events { worker_connections 16384; }
+http { access_log off; keepalive_requests 1000000; sendfile on;
+  client_body_temp_path $T/nginx/tmp; proxy_temp_path $T/nginx/tmp; fastcgi_temp_path $T/nginx/tmp;
+  uwsgi_temp_path $T/nginx/tmp; scgi_temp_path $T/nginx/tmp;
+  server { listen 127.0.0.1:$NGX backlog=4096; root $T/nginx/www; } }
+NGX
+nginx -c "$T/nginx/nginx.conf" -p "$T/nginx" -e stderr 2>"$T/nginx.log" &
+PIDS="$PIDS $!"
+chmod 755 "$T"
+hitch --frontend="[127.0.0.1]:$HP" --backend="[127.0.0.1]:$NGX" --workers=1 --user=nobody \
+	--ocsp-dir="$T" "$T/combined.pem" 2>"$T/hitch.log" &
+HITCH=$!
+PIDS="$PIDS $HITCH"
+"$GOPROXYD" -d "$T/certs" -l "127.0.0.1:$GP" -b "127.0.0.1:$NGX" --workers 1 2>"$T/gpd.log" &
+GPD=$!
+PIDS="$PIDS $GPD"
+for p in $NGX $HP $GP; do
+	for _ in $(seq 100); do (exec 9<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && break; sleep 0.1; done
+done
+
+# rss PID: kB of the process and its children (hitch forks its worker)
+rss() {
+	total=0
+	for p in $1 $(pgrep -P "$1" || true); do
+		v=$(awk '/^VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)
+		total=$((total + v))
+	done
+	echo "$total"
+}
+# reqs PORT ARGS...: requests/s (wrk)
+reqs() {
+	port=$1
+	shift
+	wrk -t1 -d"${D}s" "$@" "https://127.0.0.1:$port/1k" 2>&1 | tee -a "$T/wrk.log" | awk '/^Requests\/sec/ {print $2}'
+}
+mbps() {
+	wrk -t1 -c4 -d"${D}s" "https://127.0.0.1:$1/1m" 2>&1 | tee -a "$T/wrk.log" |
+		awk '/^Transfer\/sec/ { v=$2; u=substr(v, length(v)-1); n=v+0; if (u=="GB") n*=1024; if (u=="KB") n/=1024; print n }'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+line() { printf '%-42s %12s %12s %8s  (target %s)\n' "$1" "$2" "$3" "$(ratio "$2" "$3")" "$4"; }
+
+echo "goproxyd $("$GOPROXYD" --version | cut -d' ' -f2) vs $(hitch --version 2>&1 | head -1), 1 worker each, ${D}s per run, $(nproc) CPUs"
+printf '%-42s %12s %12s %8s\n' "" goproxyd hitch ratio
+# warm up both
+wrk -t1 -c4 -d1s "https://127.0.0.1:$GP/1k" >/dev/null 2>&1 || true
+wrk -t1 -c4 -d1s "https://127.0.0.1:$HP/1k" >/dev/null 2>&1 || true
+
+g=$(reqs "$GP" -c32); h=$(reqs "$HP" -c32)
+line "keep-alive 1 KiB, 32 conns (req/s)" "$g" "$h" ">= 1.2"
+g=$(reqs "$GP" -c16 -H 'Connection: close'); h=$(reqs "$HP" -c16 -H 'Connection: close')
+line "new TLS connection per request (req/s)" "$g" "$h" ">= 1.0"
+g=$(mbps "$GP"); h=$(mbps "$HP")
+line "1 MiB responses, 4 conns (MiB/s)" "$g" "$h" ">= 1.0"
+
+# idle established TLS connections: RSS growth per connection
+measure_idle() {
+	pid=$1 port=$2
+	before=$(rss "$pid")
+	mkfifo "$T/hold.$port"
+	"$TOOL" hold --tls 127.0.0.1 "$port" "$CONNS" <"$T/hold.$port" >"$T/hold.$port.out" &
+	hp=$!
+	exec 7>"$T/hold.$port"
+	for _ in $(seq 600); do grep -q ready "$T/hold.$port.out" && break; sleep 0.1; done
+	sleep 0.5
+	after=$(rss "$pid")
+	held=$(awk '{print $2}' "$T/hold.$port.out")
+	exec 7>&-
+	wait "$hp" || true
+	awk -v a="$after" -v b="$before" -v n="$held" 'BEGIN { if (n > 0) printf "%.1f", (a - b) / n; else print "n/a" }'
+}
+g=$(measure_idle "$GPD" "$GP"); h=$(measure_idle "$HITCH" "$HP")
+line "RSS per idle TLS connection (KiB, $CONNS)" "$g" "$h" "<= 0.25"
+
+# reload under load: the pair replaced 20 times while wrk runs
+wrk -t1 -c16 -d"$((D + 3))s" "https://127.0.0.1:$GP/1k" >"$T/reload.wrk" 2>&1 &
+W=$!
+sleep 1
+for i in $(seq 20); do
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/k.pem" \
+		-out "$T/c.pem" -days 30 -subj "/CN=bench.test" -addext subjectAltName=DNS:bench.test 2>/dev/null
+	mv "$T/k.pem" "$T/certs/priv.key"
+	mv "$T/c.pem" "$T/certs/cert.crt"
+	sleep 0.2
+done
+wait "$W" || true
+total=$(awk '/requests in/ {print $1}' "$T/reload.wrk")
+errs=$(awk '/Socket errors/ { s=0; for (i=1;i<=NF;i++) if ($i ~ /^[0-9]+,?$/) s+=$i; print s }' "$T/reload.wrk")
+non2xx=$(awk '/Non-2xx/ {print $NF}' "$T/reload.wrk")
+reloads=$(grep -c "lineage default: reloaded" "$T/gpd.log" || true)
+echo "reload under load: $total requests, socket errors ${errs:-0}, non-2xx ${non2xx:-0}, $reloads reloads logged (target: 0 failed)"
