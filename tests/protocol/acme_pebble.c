@@ -55,7 +55,7 @@ static int verbose;
 static void log_cb(enum gpc_log_level level, const char *msg, void *ud)
 {
 	(void)ud;
-	if (strstr(msg, "badNonce") != NULL)
+	if (strstr(msg, "badNonce, retrying") != NULL)
 		badnonce_seen++;
 	if (verbose || level <= GPC_LOG_WARN)
 		fprintf(stderr, "[%d] %s\n", (int)level, msg);
