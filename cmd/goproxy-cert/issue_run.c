@@ -391,7 +391,10 @@ static char *read_kid(struct issue_env *env, const char *url)
 static int make_client(struct issue_env *env, const char *url, const char *ca_bundle,
 		       struct acme_client **out, struct gpc_error *err)
 {
-	struct acme_options ao = { .directory_url = url, .ca_bundle = ca_bundle };
+	/* max_retries also bounds badNonce retries (RFC 8555 §6.5): a CA that
+	 * rejects many nonces (pebble's PEBBLE_WFE_NONCEREJECT) needs more than
+	 * the default 5. See /work/notes/requests-acme.md. */
+	struct acme_options ao = { .directory_url = url, .ca_bundle = ca_bundle, .max_retries = 12 };
 
 	if (env->share == NULL)
 		env->share = http_share_new();

@@ -65,6 +65,14 @@ gpc() {
 	"$GOPROXY_CERT" "$@" >"$WORK/out" 2>"$WORK/err" || RC=$?
 	cat "$WORK/out" "$WORK/err" >>"$WORK/log"
 	echo "[exit $RC]" >>"$WORK/log"
+	sanitizer_check
+}
+
+# A sanitized build reports to stderr; fail on any report, whatever the exit code.
+sanitizer_check() {
+	if grep -q 'Sanitizer\|runtime error:' "$WORK/err"; then
+		fail "sanitizer report"
+	fi
 }
 
 issue() {

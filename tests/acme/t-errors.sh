@@ -82,6 +82,7 @@ if command -v setpriv >/dev/null 2>&1 && setpriv --reuid=65534 --regid=65534 --c
 		--server "$PEBBLE_DIR_URL" --ca-bundle "$PEBBLE_CA_BUNDLE" --standalone "127.0.0.1:$("$FREEPORT" 1)" \
 		>"$WORK/out" 2>"$WORK/err" || RC=$?
 	cat "$WORK/out" "$WORK/err" >>"$WORK/log"
+	sanitizer_check
 	expect_rc 1
 	expect_err "$WORK/ro"
 	expect_err 'uid 65534'
