@@ -1,0 +1,38 @@
+# bash completion for goproxyd(8)                            -*- shell-script -*-
+
+_goproxyd()
+{
+    local cur prev
+    cur=${COMP_WORDS[COMP_CWORD]}
+    prev=${COMP_WORDS[COMP_CWORD - 1]}
+    case $prev in
+        -d | --certs-dir)
+            COMPREPLY=($(compgen -d -- "$cur"))
+            return
+            ;;
+        --pidfile)
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return
+            ;;
+        --proxy-protocol)
+            COMPREPLY=($(compgen -W "v1 v2" -- "$cur"))
+            return
+            ;;
+        --alpn)
+            COMPREPLY=($(compgen -W "http/1.1 h2,http/1.1" -- "$cur"))
+            return
+            ;;
+        --user)
+            COMPREPLY=($(compgen -u -- "$cur"))
+            return
+            ;;
+        -l | --listen | -b | --backend | --route | --http | --workers | --max-conns | \
+            --handshake-timeout | --idle-timeout | --drain-timeout)
+            return
+            ;;
+    esac
+    COMPREPLY=($(compgen -W "-d --certs-dir -l --listen -b --backend --route --http
+        --proxy-protocol --alpn --workers --max-conns --handshake-timeout --idle-timeout
+        --drain-timeout --user --pidfile --sni-strict -v --verbose -h --help -V --version" -- "$cur"))
+} &&
+    complete -F _goproxyd goproxyd

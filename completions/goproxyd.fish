@@ -1,0 +1,21 @@
+# fish completion for goproxyd(8)
+
+complete -c goproxyd -f
+complete -c goproxyd -s d -l certs-dir -r -a '(__fish_complete_directories)' -d 'certs directory'
+complete -c goproxyd -s l -l listen -x -d 'TLS listener [ADDR:]PORT'
+complete -c goproxyd -s b -l backend -x -d 'default backend HOST:PORT'
+complete -c goproxyd -l route -x -d 'SERVERNAME=HOST:PORT'
+complete -c goproxyd -l http -x -d 'answer http-01, redirect to https: [ADDR:]PORT'
+complete -c goproxyd -l proxy-protocol -x -a 'v1 v2' -d 'PROXY protocol header to the backend'
+complete -c goproxyd -l alpn -x -a 'http/1.1 h2,http/1.1' -d 'ALPN protocols'
+complete -c goproxyd -l workers -x -d 'worker threads'
+complete -c goproxyd -l max-conns -x -d 'TLS connections at once'
+complete -c goproxyd -l handshake-timeout -x -d 'seconds to complete the handshake'
+complete -c goproxyd -l idle-timeout -x -d 'seconds without data before closing'
+complete -c goproxyd -l drain-timeout -x -d 'seconds to let connections finish on SIGTERM'
+complete -c goproxyd -l user -x -a '(__fish_complete_users)' -d 'drop privileges to this user'
+complete -c goproxyd -l pidfile -r -F -d 'also write the process id here'
+complete -c goproxyd -l sni-strict -d 'refuse unknown server names'
+complete -c goproxyd -s v -l verbose -d 'debug logging'
+complete -c goproxyd -s h -l help -d 'show the usage'
+complete -c goproxyd -s V -l version -d 'show the version'
