@@ -72,3 +72,13 @@ kill -0 "$GPD_PID" || fail "the first goproxyd died"
 stop_gpd
 [ ! -e "$CERTS/.state/goproxyd.pid" ] || fail "pidfile not removed at exit"
 ok "pidfile written in .state and removed at exit"
+
+# every long option of --help is in the man page and the completions
+SRC="$TESTS_DIR/.."
+for opt in $("$GOPROXYD" --help | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
+	grep -q -- "\*$opt\*" "$SRC/man/goproxyd.8.scd" || fail "$opt missing from man/goproxyd.8.scd"
+	grep -q -- "$opt" "$SRC/completions/goproxyd.bash" || fail "$opt missing from the bash completion"
+	grep -q -- "${opt#--}" "$SRC/completions/_goproxyd" || fail "$opt missing from the zsh completion"
+	grep -q -- "-l ${opt#--}" "$SRC/completions/goproxyd.fish" || fail "$opt missing from the fish completion"
+done
+ok "options documented in the man page and completions"
