@@ -151,13 +151,19 @@ static const char *get_s(struct json_object *o, const char *key)
 	return "";
 }
 
+/* Numbers read from the file are clamped to [0, 2^40] so that a damaged or
+ * hand-edited ledger can never overflow the arithmetic below. */
 static int64_t get_i(struct json_object *o, const char *key)
 {
 	struct json_object *v;
+	int64_t x;
 
-	if (json_object_object_get_ex(o, key, &v))
-		return json_object_get_int64(v);
-	return 0;
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+		return 0;
+	x = json_object_get_int64(v);
+	if (x < 0)
+		return 0;
+	return x > ((int64_t)1 << 40) ? ((int64_t)1 << 40) : x;
 }
 
 static struct json_object *arr(const struct ledger *lg, const char *key)
@@ -213,14 +219,19 @@ int ledger_check(const struct ledger *lg, const char *ca, char *const *names, si
 			time_t t = (time_t)get_i(f, "time");
 			if (strcmp(get_s(f, "ca"), ca) != 0 || t <= now - LEDGER_AUTHZ_WINDOW || t > now)
 				continue;
-			if (!json_object_object_get_ex(f, "authz", &az))
+			if (!json_object_object_get_ex(f, "authz", &az) || !json_object_is_type(az, json_type_array))
 				continue;
-			for (size_t k = 0; k < json_object_array_length(az); k++)
-				if (strcasecmp(json_object_get_string(json_object_array_get_idx(az, k)), names[i]) == 0) {
+			for (size_t k = 0; k < json_object_array_length(az); k++) {
+				struct json_object *nm = json_object_array_get_idx(az, k);
+				if (!json_object_is_type(nm, json_type_string) ||
+				    strcasecmp(json_object_get_string(nm), names[i]) != 0)
+					continue;
+				{
 					count++;
 					if (oldest == 0 || t < oldest)
 						oldest = t;
 				}
+			}
 		}
 		if (count >= lim->authz_fails) {
 			until = oldest + LEDGER_AUTHZ_WINDOW;

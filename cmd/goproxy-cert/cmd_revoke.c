@@ -126,7 +126,7 @@ int cmd_revoke(int argc, char **argv)
 	l->last_attempt = time_now();
 	if (certstore_lock(cs, true, 60, &err) == 0) {
 		/* Make the certificate due by moving its renewal time to now. */
-		l->ari_renew_at = time_now();
+		l->ari_renew_at = time_now() - 1;
 		if (lineage_save(cs, l, &err) != 0)
 			cli_print_error(&err);
 		certstore_unlock(cs);

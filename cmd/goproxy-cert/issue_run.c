@@ -24,6 +24,7 @@
 #include "http.h"
 #include "keygen.h"
 #include "log.h"
+#include "policy.h"
 #include "solver.h"
 #include "timeutil.h"
 #include "x509.h"
@@ -258,22 +259,19 @@ int issue_decide(struct issue_env *env, const struct lineage *l, const struct is
 		snprintf(out->reason, sizeof(out->reason), "the key is %s, %s was requested", x509_key_type(k), l->key_type);
 		goto out;
 	}
-	/* Due: stored ARI time (RFC 9773), else --days, else 1/3 of the lifetime left. */
-	time_t due;
+	/* Due: the stored ARI time (RFC 9773), else --days, else the lifetime
+	 * rule -- the same policy `check` applies. */
+	struct policy_result pr;
 	int days = o->days > 0 ? o->days : l->days;
-	if (days > 0)
-		due = leaf->not_after - (time_t)days * 86400;
-	else if (l->ari_renew_at != 0 && l->ari_renew_at < leaf->not_after)
-		due = l->ari_renew_at;
-	else
-		due = leaf->not_after - (leaf->not_after - leaf->not_before) / 3;
+	policy_due(leaf->not_before, leaf->not_after, now, days > 0 ? days : -1, l->ari_renew_at, &pr);
+	time_t due = pr.due_at;
 	out->not_after = leaf->not_after;
 	out->due_at = due;
 	if (now < leaf->not_before) {
 		snprintf(out->reason, sizeof(out->reason), "the certificate is not valid yet (clock?)");
 		goto out;
 	}
-	if (now >= due) {
+	if (pr.due) {
 		snprintf(out->reason, sizeof(out->reason), "%s since %s",
 			 now >= leaf->not_after ? "expired" : "due for renewal",
 			 time_rfc3339(now >= leaf->not_after ? leaf->not_after : due, ts, sizeof(ts)));
@@ -976,7 +974,12 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 	if (x509_chain_parse("downloaded certificate", chain_pem, chain_len, &chain, NULL, err) != 0)
 		goto fail;
 	out->not_after = x509_chain_info(chain, 0)->not_after;
-	out->due_at = out->not_after - (out->not_after - x509_chain_info(chain, 0)->not_before) / 3;
+	{
+		struct policy_result pr;
+		policy_due(x509_chain_info(chain, 0)->not_before, out->not_after, time_now(),
+			   l->days > 0 ? l->days : -1, 0, &pr);
+		out->due_at = pr.due_at;
+	}
 
 	if (acme_client_directory(c)->renewal_info != NULL)
 		ari_update(c, l, chain_pem, chain_len);
