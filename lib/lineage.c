@@ -105,6 +105,9 @@ static bool valid_dns_name(const char *s)
 			return false;
 		if (p[0] == '.' && p[1] == '.')
 			return false;
+		/* a label neither starts nor ends with '-' (RFC 1123 §2.1) */
+		if (*p == '-' && (p == s || p[-1] == '.' || p[1] == '.' || p[1] == '\0'))
+			return false;
 	}
 	return true;
 }
