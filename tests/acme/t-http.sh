@@ -118,4 +118,29 @@ expect_out 'web: issued'
 grep -q 'GET /.well-known/acme-challenge/[A-Za-z0-9_-]* HTTP/1.1" 200' "$WORK/nginx/access.log" ||
 	fail "nginx did not serve the token: $(cat "$WORK/nginx/access.log")"
 [ -z "$(ls "$WORK/www/.well-known/acme-challenge")" ] || fail "token file left in the webroot"
+
+echo "== --http-dir (the files goproxyd answers), chosen by default when .state/goproxyd.pid is live"
+# nginx stands in for goproxyd: it serves DIR/.state/challenges/http-01/TOKEN.
+kill "$(cat "$WORK/nginx/nginx.pid")"
+i=0
+while curl -s -o /dev/null "http://127.0.0.1:$PEBBLE_HTTP_PORT/"; do
+	i=$((i + 1)); [ $i -lt 100 ] || fail "nginx did not stop"; sleep 0.1
+done
+sed -i "s|root $WORK/www;|location /.well-known/acme-challenge/ { alias $CERTS/.state/challenges/http-01/; }|; s|^daemon off;|daemon off;\nuser root;|" \
+	"$WORK/nginx/nginx.conf"
+: >"$WORK/nginx/access.log"
+bg_start nginx -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$WORK/nginx/nginx.conf"
+i=0
+until curl -s -o /dev/null "http://127.0.0.1:$PEBBLE_HTTP_PORT/"; do
+	i=$((i + 1)); [ $i -lt 100 ] || fail "nginx did not start: $(cat "$WORK/nginx/error.log")"; sleep 0.1
+done
+cp "$WORK/nginx/nginx.pid" "$CERTS/.state/goproxyd.pid"
+GOPROXY_CERT_CA_BUNDLE=$PEBBLE_CA_BUNDLE gpc issue -d "$CERTS" --server "$PEBBLE_DIR_URL" -n hd -D hd.example.test -D hd2.example.test
+expect_rc 0
+expect_out 'hd: issued'
+[ "$(grep -c 'GET /.well-known/acme-challenge/[A-Za-z0-9_-]* HTTP/1.1" 200' "$WORK/nginx/access.log")" -ge 2 ] ||
+	fail "the http-dir tokens were not served: $(cat "$WORK/nginx/access.log")"
+grep -q '"solver": "http-dir"' "$CERTS/.state/lineages/hd.json" && fail "the default solver was stored as a setting" || :
+[ -z "$(ls -A "$CERTS/.state/challenges/http-01")" ] || fail "token files left in .state/challenges/http-01"
+rm "$CERTS/.state/goproxyd.pid"
 echo "ok"
