@@ -384,18 +384,92 @@ static void collect_entry(struct certstore *cs, const char *name, const struct r
 /* The ACME side's view of a lineage: CA URL, last attempt and its result,
  * the next planned renewal, issuances in the last 168 hours.
  *
- * Placeholder until `issue`/`renew` land: every field stays unknown (null in
- * JSON). The ACME code fills them here from .state/lineages/NAME.json
- * (certstore_state_read(cs, "lineages/NAME.json", ...)) and
- * .state/ledger.json, reading only; never fail the report because of them. */
+ * Read (never written) from .state/lineages/NAME.json (lib/lineage.c writes
+ * it) and .state/ledger.json (lib/ledger.c: "issuances" entries {"ca",
+ * "names": lower-case sorted names joined by ",", "time"}). Parsed with json-c
+ * here so this file keeps linking the core library only; anything missing or
+ * damaged leaves the field unknown and never fails the report. */
 void report_fill_acme_fields(struct certstore *cs, struct report_entry *e)
 {
-	(void)cs;
+	struct json_object *lin = NULL, *led = NULL, *v, *last, *ari;
+	struct buf b, key;
+	struct gpc_error err;
+	char rel[PATH_MAX];
+
 	e->ca_url = NULL;
 	e->last_attempt = 0;
 	e->last_result = NULL;
 	e->next_renewal = 0;
 	e->issuances_168h = -1;
+	if (snprintf(rel, sizeof(rel), "lineages/%s.json", e->name) >= (int)sizeof(rel))
+		return;
+	buf_init(&b, 256 * 1024);
+	buf_init(&key, 64 * 1024);
+	if (certstore_state_read(cs, rel, 256 * 1024, &b, &err) != 0)
+		goto out;
+	lin = json_tokener_parse(b.data);
+	if (lin == NULL || !json_object_is_type(lin, json_type_object))
+		goto out;
+	if (json_object_object_get_ex(lin, "ca_url", &v) && json_object_is_type(v, json_type_string))
+		e->ca_url = xstrdup(json_object_get_string(v));
+	if (json_object_object_get_ex(lin, "last", &last) && json_object_is_type(last, json_type_object)) {
+		time_t t;
+		if (json_object_object_get_ex(last, "attempt", &v) && json_object_is_type(v, json_type_string) &&
+		    time_parse_rfc3339(json_object_get_string(v), &t) == 0)
+			e->last_attempt = t;
+		if (json_object_object_get_ex(last, "result", &v) && json_object_is_type(v, json_type_string))
+			e->last_result = xstrdup(json_object_get_string(v));
+	}
+	/* Next renewal: the ARI time chosen inside the CA's window, else the policy's. */
+	if (json_object_object_get_ex(lin, "ari", &ari) && json_object_object_get_ex(ari, "renew_at", &v) &&
+	    json_object_is_type(v, json_type_string)) {
+		time_t t;
+		if (time_parse_rfc3339(json_object_get_string(v), &t) == 0)
+			e->next_renewal = t;
+	}
+	if (e->next_renewal == 0 && e->have_cert)
+		e->next_renewal = e->due_at;
+
+	/* Issuances of exactly this name set from this CA in the last 168 h. */
+	if (e->ca_url == NULL || !json_object_object_get_ex(lin, "names", &v) ||
+	    !json_object_is_type(v, json_type_array))
+		goto out;
+	for (size_t i = 0; i < json_object_array_length(v); i++) {
+		struct json_object *n = json_object_array_get_idx(v, i);
+		if (!json_object_is_type(n, json_type_string) ||
+		    buf_printf(&key, "%s%s", i ? "," : "", json_object_get_string(n)) != 0)
+			goto out;
+	}
+	buf_reset(&b);
+	if (certstore_state_read(cs, "ledger.json", 8 * 1024 * 1024, &b, &err) != 0) {
+		if (err.code != NULL && strcmp(err.code, GPC_E_MISSING) == 0)
+			e->issuances_168h = 0;
+		goto out;
+	}
+	led = json_tokener_parse(b.data);
+	if (led == NULL || !json_object_object_get_ex(led, "issuances", &v) ||
+	    !json_object_is_type(v, json_type_array))
+		goto out;
+	{
+		time_t since = time_now() - 168 * 3600;
+		long count = 0;
+		for (size_t i = 0; i < json_object_array_length(v); i++) {
+			struct json_object *is = json_object_array_get_idx(v, i), *ca, *nm, *t;
+			if (json_object_object_get_ex(is, "ca", &ca) && json_object_is_type(ca, json_type_string) &&
+			    json_object_object_get_ex(is, "names", &nm) && json_object_is_type(nm, json_type_string) &&
+			    json_object_object_get_ex(is, "time", &t) && json_object_is_type(t, json_type_int) &&
+			    strcmp(json_object_get_string(ca), e->ca_url) == 0 &&
+			    strcasecmp(json_object_get_string(nm), key.data) == 0 &&
+			    json_object_get_int64(t) >= since)
+				count++;
+		}
+		e->issuances_168h = count;
+	}
+out:
+	json_object_put(lin);
+	json_object_put(led);
+	buf_finish(&b);
+	buf_finish(&key);
 }
 
 static void entry_finish(struct report_entry *e)
