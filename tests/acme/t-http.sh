@@ -28,6 +28,14 @@ openssl pkey -in "$CERTS/priv.key" -pubout >"$WORK/pub2"
 cmp -s "$WORK/pub1" "$WORK/pub2" || fail "priv.key does not match cert.crt"
 grep -q '"solver": "standalone"' "$CERTS/.state/lineages/default.json" || fail "lineage settings not stored"
 
+echo "== status shows the ACME side"
+gpc status -d "$CERTS" --json
+expect_rc 0
+expect_out "\"ca_url\":\"$PEBBLE_DIR_URL\""
+expect_out '"last_result":"issued"'
+expect_out '"issuances_168h":1'
+expect_out '"next_renewal":"20'
+
 echo "== offline reuse: same set (other case/order), CA unreachable, zero requests"
 before=$(pebble_requests 'calling handler')
 gpc issue -d "$CERTS" --server https://127.0.0.1:9/dir -D B.EXAMPLE.test -D a.example.test $SA
