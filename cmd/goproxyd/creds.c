@@ -154,7 +154,7 @@ static int read_names(struct gpd_creds *c, gnutls_x509_crt_t crt)
  * file at fault (certpath / keypath) and returns NULL. */
 static struct gpd_creds *creds_load(const char *name, const struct buf *cert,
 				    const struct buf *key, const char *certpath,
-				    const char *keypath, const char *what)
+				    const char *keypath, const char *what, bool unlocked)
 {
 	gnutls_datum_t cd = { (unsigned char *)cert->data, (unsigned)cert->len };
 	gnutls_datum_t kd = { (unsigned char *)key->data, (unsigned)key->len };
@@ -189,7 +189,12 @@ static struct gpd_creds *creds_load(const char *name, const struct buf *cert,
 		goto fail_gen;
 	r = gnutls_certificate_set_x509_key_mem2(c->cred, &cd, &kd, GNUTLS_X509_FMT_PEM, NULL, 0);
 	if (r < 0) {
-		if (r == GNUTLS_E_CERTIFICATE_KEY_MISMATCH)
+		if (r == GNUTLS_E_CERTIFICATE_KEY_MISMATCH && unlocked)
+			/* read while a writer held the lock: maybe between its
+			 * two renames; the rescan after the lock is free decides */
+			gpc_debug("%s %s: %s does not match %s yet; looking again soon", what,
+				  name, keypath, certpath);
+		else if (r == GNUTLS_E_CERTIFICATE_KEY_MISMATCH)
 			gpc_err("%s %s: %s does not belong to %s (key mismatch); keeping the "
 				"previous certificate", what, name, keypath, certpath);
 		else
@@ -299,6 +304,15 @@ static int set_index(struct credset *s)
 	return 0;
 }
 
+static int read_unlocked(const char *cp, const char *kp, struct buf *cert, struct buf *key,
+			 struct gpc_error *err)
+{
+	if (fs_read_file(cp, CERTSTORE_MAX_FILE, cert, err) != 0 ||
+	    fs_read_file(kp, CERTSTORE_MAX_FILE, key, err) != 0)
+		return -1;
+	return 0;
+}
+
 /* Lineages: reuse unchanged and broken ones from `old`, load changed ones. */
 static int scan_lineages(struct credset *s, const struct credset *old)
 {
@@ -306,6 +320,7 @@ static int scan_lineages(struct credset *s, const struct credset *old)
 	char **names = NULL;
 	size_t n = 0;
 	int rc = -1;
+	bool unlocked = false;
 
 	gpc_error_clear(&err);
 	if (certstore_list(store, &names, &n, &err) != 0) {
@@ -325,6 +340,16 @@ static int scan_lineages(struct credset *s, const struct credset *old)
 	}
 	if ((s->lin = calloc(n ? n : 1, sizeof(*s->lin))) == NULL)
 		goto out;
+	/* One shared lock for the whole scan, so each pair is read whole. If
+	 * a writer holds the store (an `issue` or `renew` run, possibly for
+	 * minutes), read without it now -- a key that does not match its
+	 * certificate is refused anyway -- and look again shortly. */
+	gpc_error_clear(&err);
+	if (certstore_lock(store, false, 0, &err) != 0) {
+		unlocked = true;
+		rescan_retry = true;
+		gpc_debug("reload: %s; reading without the lock for now", err.message);
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct gpd_creds *prev = old ? find_in(old->lin, old->nlin, names[i]) : NULL;
 		struct gpd_creds *c = NULL;
@@ -339,7 +364,8 @@ static int scan_lineages(struct credset *s, const struct credset *old)
 			snprintf(cp, sizeof(cp), "%s", names[i]);
 			snprintf(kp, sizeof(kp), "%s", names[i]);
 		}
-		if (certstore_read_pair(store, names[i], &cert, &key, &err) != 0) {
+		if ((unlocked ? read_unlocked(cp, kp, &cert, &key, &err)
+			      : certstore_read_pair(store, names[i], &cert, &key, &err)) != 0) {
 			if (err.code != NULL && strcmp(err.code, GPC_E_LOCKED) == 0)
 				rescan_retry = true;
 			gpc_err("lineage %s: %s%s", names[i], err.message,
@@ -350,7 +376,7 @@ static int scan_lineages(struct credset *s, const struct credset *old)
 				c = prev;
 				creds_ref(c);
 			} else {
-				c = creds_load(names[i], &cert, &key, cp, kp, "lineage");
+				c = creds_load(names[i], &cert, &key, cp, kp, "lineage", unlocked);
 				if (c != NULL)
 					gpc_info("lineage %s: %s %s (%zu names)", names[i],
 						 prev ? "reloaded" : "loaded", cp, c->ndnsnames);
@@ -371,6 +397,8 @@ static int scan_lineages(struct credset *s, const struct credset *old)
 				 old->lin[i]->name);
 	rc = 0;
 out:
+	if (!unlocked)
+		certstore_unlock(store);
 	certstore_names_free(names, n);
 	return rc;
 }
@@ -420,7 +448,7 @@ static int scan_challenges(struct credset *s, const struct credset *old)
 			if (prev != NULL && memcmp(dg, prev->digest, sizeof(dg)) == 0) {
 				c = prev;
 				creds_ref(c);
-			} else if ((c = creds_load(id, &cert, &key, cp, kp, "tls-alpn-01")) != NULL) {
+			} else if ((c = creds_load(id, &cert, &key, cp, kp, "tls-alpn-01", false)) != NULL) {
 				gpc_info("tls-alpn-01 %s: challenge certificate loaded", id);
 			}
 		}

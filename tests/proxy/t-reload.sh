@@ -69,6 +69,23 @@ poll 50 subject_is new.test default.test || fail "removed lineage still served"
 grep -q "lineage new: gone" "$T/gpd.log" || fail "no log line for the removed lineage"
 ok "removed lineage no longer served"
 
+# a writer holding the store lock (an `issue` run) does not delay a renewal
+if command -v flock >/dev/null 2>&1; then
+	mkdir -p "$CERTS/.state"
+	chmod 700 "$CERTS/.state"
+	mkfifo "$T/lockhold"
+	flock -x "$CERTS/.state/lock" sh -c "read x <'$T/lockhold'" &
+	LOCKER=$!
+	PIDS="$PIDS $LOCKER"
+	exec 5>"$T/lockhold"
+	poll 50 sh -c "! flock -n -s '$CERTS/.state/lock' true" || fail "test could not take the lock"
+	mkpair "$CERTS/www" www.test
+	poll 50 served_is www.test "$CERTS/www/cert.crt" || fail "renewal not served while the store is locked"
+	exec 5>&-
+	wait "$LOCKER" || true
+	ok "renewal served while a writer holds the store lock"
+fi
+
 # SIGHUP rescans
 kill -HUP "$GPD_PID"
 poll 50 grep -q "reload requested (SIGHUP)" "$T/gpd.log" || fail "SIGHUP not handled"
