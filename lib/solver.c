@@ -544,6 +544,11 @@ void solver_free(struct solver *s)
 	free(s);
 }
 
+enum solver_kind solver_get_kind(const struct solver *s)
+{
+	return s->kind;
+}
+
 unsigned long solver_served(const struct solver *s)
 {
 	return s->served;

@@ -79,6 +79,9 @@ char *solver_describe(const struct solver *s, const char *type, const char *iden
  * Static string. */
 const char *solver_flags_for(const char *type);
 
+/* The kind this solver was made with. */
+enum solver_kind solver_get_kind(const struct solver *s);
+
 /* Number of requests the standalone responder answered (for tests/benchmarks). */
 unsigned long solver_served(const struct solver *s);
 

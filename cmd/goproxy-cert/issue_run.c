@@ -612,8 +612,17 @@ static int choose_challenge(struct solver *s, struct acme_client *c, const struc
 		if (buf_printf(&offered, "%s%s", offered.len ? ", " : "", ch->type) != 0)
 			break;
 	}
-	for (size_t i = 0; i < az->n_challenges; i++) {
+	/* A hook gets the types in the CA's order (as uacme does); the others
+	 * prefer http-01 (pass 0), then whatever else they answer (pass 1). */
+	bool hook = solver_get_kind(s) == SOLVER_HOOK;
+	for (size_t k = 0; k < 2 * az->n_challenges; k++) {
+		size_t i = k % az->n_challenges;
+		bool pass0 = k < az->n_challenges;
 		const struct acme_challenge *ch = &az->challenges[i];
+		if (hook && !pass0)
+			break;
+		if (!hook && pass0 != (strcmp(ch->type, "http-01") == 0))
+			continue;
 		if (ch->token == NULL || !solver_handles(s, ch->type))
 			continue;
 		char *ka = acme_key_authorization(c, ch->token);
