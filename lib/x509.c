@@ -2,6 +2,7 @@
 #include "x509.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -9,18 +10,53 @@
 #include <string.h>
 
 #include <gnutls/abstract.h>
+#include <gnutls/crypto.h>
+#include <gnutls/x509-ext.h>
+
+/* What chaining needs from one certificate (RFC 5280 §4.1.2.4 names,
+ * §4.2.1.1/§4.2.1.2 key identifiers), as raw DER bytes. One allocation. */
+struct link_facts {
+	unsigned char *dn, *issuer_dn, *ski, *aki; /* point into the same block */
+	size_t dn_len, issuer_dn_len, ski_len, aki_len; /* 0: absent */
+	bool is_ca;
+	time_t not_before, not_after;
+};
 
 struct x509_chain {
-	gnutls_x509_crt_t *crts; /* from gnutls_x509_crt_list_import2 */
+	gnutls_x509_crt_t *crts;    /* NULL for an issuer certificate taken from the
+				     * cache until x509_chain_crt asks for it */
+	char **blocks;              /* PEM text of each issuer certificate (i > 0) */
+	size_t *block_lens;
+	struct link_facts **facts;
 	unsigned n;
 	struct x509_info *info;
 };
 
+/* Issuer certificates seen before in this process, keyed by their PEM text:
+ * 10,000 lineages from one CA share one intermediate, and decoding it is
+ * most of the cost of a chain. Entries are immutable and never evicted (at
+ * most CACHE_MAX); lookups are under a mutex (renew runs threads). */
+#define CACHE_MAX 64
+struct cache_entry {
+	uint64_t hash;
+	char *block;
+	size_t len;
+	struct link_facts *facts;
+};
+static struct cache_entry cache[CACHE_MAX];
+static size_t cache_n;
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+
 struct x509_key {
 	gnutls_x509_privkey_t key;
 	char type[X509_KEY_TYPE];
-	unsigned char id[64]; /* SHA-256 key ID of the public half */
+	int pk;               /* gnutls_pk_algorithm_t */
+	int curve;            /* gnutls_ecc_curve_t for EC and EdDSA keys */
+	gnutls_datum_t pub1;  /* the public half: EC x / EdDSA point / RSA modulus */
+	gnutls_datum_t pub2;  /* EC y / RSA exponent */
+	unsigned char id[64]; /* SHA-256 key ID of the public half, when made */
 	size_t id_len;
+	bool id_done;
 };
 
 #define PEM_BEGIN_CERT "-----BEGIN CERTIFICATE-----"
@@ -145,32 +181,201 @@ static void info_finish(struct x509_info *in)
 	memset(in, 0, sizeof(*in));
 }
 
-/* Names: SAN DNS and IP entries; the CN only when there is no SAN. */
-static int fill_names(gnutls_x509_crt_t crt, struct x509_info *in)
+static struct link_facts *facts_make(const gnutls_datum_t *dn, const gnutls_datum_t *idn,
+				     const unsigned char *ski, size_t ski_len,
+				     const unsigned char *aki, size_t aki_len)
 {
-	char buf[1024];
-	bool any_san = false;
+	struct link_facts *f = malloc(sizeof(*f) + dn->size + idn->size + ski_len + aki_len + 1);
+	unsigned char *p;
 
-	for (unsigned seq = 0;; seq++) {
-		size_t size = sizeof(buf) - 1;
-		int ret = gnutls_x509_crt_get_subject_alt_name(crt, seq, buf, &size, NULL);
-		if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+	if (f == NULL)
+		return NULL;
+	memset(f, 0, sizeof(*f));
+	p = (unsigned char *)(f + 1);
+	f->dn = p;
+	f->dn_len = dn->size;
+	if (dn->size)
+		memcpy(p, dn->data, dn->size);
+	p += dn->size;
+	f->issuer_dn = p;
+	f->issuer_dn_len = idn->size;
+	if (idn->size)
+		memcpy(p, idn->data, idn->size);
+	p += idn->size;
+	f->ski = p;
+	f->ski_len = ski_len;
+	if (ski_len)
+		memcpy(p, ski, ski_len);
+	p += ski_len;
+	f->aki = p;
+	f->aki_len = aki_len;
+	if (aki_len)
+		memcpy(p, aki, aki_len);
+	return f;
+}
+
+static struct link_facts *facts_copy(const struct link_facts *src)
+{
+	gnutls_datum_t dn = { src->dn, (unsigned)src->dn_len };
+	gnutls_datum_t idn = { src->issuer_dn, (unsigned)src->issuer_dn_len };
+	struct link_facts *f = facts_make(&dn, &idn, src->ski, src->ski_len, src->aki, src->aki_len);
+
+	if (f != NULL) {
+		f->is_ca = src->is_ca;
+		f->not_before = src->not_before;
+		f->not_after = src->not_after;
+	}
+	return f;
+}
+
+/* Chaining facts of `crt`; the leaf needs no subject key identifier. */
+static struct link_facts *facts_of(gnutls_x509_crt_t crt, bool want_ski)
+{
+	gnutls_datum_t dn = { NULL, 0 }, idn = { NULL, 0 };
+	unsigned char ski[128], aki[128];
+	size_t skl = sizeof(ski), akl = sizeof(aki);
+	unsigned ca = 0;
+	struct link_facts *f;
+
+	if (gnutls_x509_crt_get_raw_dn(crt, &dn) < 0)
+		dn.size = 0;
+	if (gnutls_x509_crt_get_raw_issuer_dn(crt, &idn) < 0)
+		idn.size = 0;
+	if (!want_ski || gnutls_x509_crt_get_subject_key_id(crt, ski, &skl, NULL) < 0)
+		skl = 0;
+	if (gnutls_x509_crt_get_authority_key_id(crt, aki, &akl, NULL) < 0)
+		akl = 0;
+	f = facts_make(&dn, &idn, ski, skl, aki, akl);
+	gnutls_free(dn.data);
+	gnutls_free(idn.data);
+	if (f == NULL)
+		return NULL;
+	if (gnutls_x509_crt_get_basic_constraints(crt, NULL, &ca, NULL) >= 0)
+		f->is_ca = ca != 0;
+	f->not_before = gnutls_x509_crt_get_activation_time(crt);
+	f->not_after = gnutls_x509_crt_get_expiration_time(crt);
+	return f;
+}
+
+/* FNV-1a: a cheap key for the cache (collisions are resolved by memcmp). */
+static uint64_t fnv1a(const char *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)p[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* A copy of the cached facts for this PEM block, or NULL on a miss. */
+static struct link_facts *cache_get(const char *block, size_t len, uint64_t h)
+{
+	struct link_facts *f = NULL;
+
+	pthread_mutex_lock(&cache_mu);
+	for (size_t i = 0; i < cache_n; i++) {
+		if (cache[i].hash == h && cache[i].len == len && memcmp(cache[i].block, block, len) == 0) {
+			f = facts_copy(cache[i].facts);
 			break;
-		any_san = true;
-		if (ret < 0)
-			continue; /* an entry too long for any DNS name: skip it */
-		if (ret == GNUTLS_SAN_DNSNAME) {
-			buf[size] = '\0';
-			if (push_name(in, buf) != 0)
-				return -1;
-		} else if (ret == GNUTLS_SAN_IPADDRESS && (size == 4 || size == 16)) {
-			char ip[INET6_ADDRSTRLEN];
-			if (inet_ntop(size == 4 ? AF_INET : AF_INET6, buf, ip, sizeof(ip)) != NULL &&
-			    push_name(in, ip) != 0)
-				return -1;
 		}
 	}
-	if (!any_san) {
+	pthread_mutex_unlock(&cache_mu);
+	return f;
+}
+
+static void cache_put(const char *block, size_t len, uint64_t h, const struct link_facts *f)
+{
+	char *b;
+	struct link_facts *copy;
+
+	pthread_mutex_lock(&cache_mu);
+	if (cache_n < CACHE_MAX && (b = malloc(len)) != NULL) {
+		if ((copy = facts_copy(f)) == NULL) {
+			free(b);
+		} else {
+			memcpy(b, block, len);
+			cache[cache_n].hash = h;
+			cache[cache_n].block = b;
+			cache[cache_n].len = len;
+			cache[cache_n].facts = copy;
+			cache_n++;
+		}
+	}
+	pthread_mutex_unlock(&cache_mu);
+}
+
+/* One DER TLV (X.690 §8.1) at p with n bytes left: *tag, *val, *vlen.
+ * Returns the bytes it spans, or 0 if malformed. Low tag numbers only. */
+static size_t der_tlv(const unsigned char *p, size_t n, unsigned *tag, const unsigned char **val,
+		      size_t *vlen)
+{
+	size_t len = 0, hdr = 2;
+
+	if (n < 2 || (p[0] & 0x1f) == 0x1f)
+		return 0;
+	*tag = p[0];
+	if (p[1] < 0x80) {
+		len = p[1];
+	} else {
+		unsigned k = p[1] & 0x7f;
+		if (k == 0 || k > 4 || n < 2 + (size_t)k)
+			return 0;
+		for (unsigned i = 0; i < k; i++)
+			len = (len << 8) | p[2 + i];
+		hdr += k;
+	}
+	if (len > n - hdr)
+		return 0;
+	*val = p + hdr;
+	*vlen = len;
+	return hdr + len;
+}
+
+/* GeneralNames (RFC 5280 §4.2.1.6) from the extension's DER: dNSName [2]
+ * and iPAddress [7] entries. Returns 0, or -1 if malformed (then GnuTLS's
+ * decoder is asked instead). */
+static int san_der(const gnutls_datum_t *ext, struct x509_info *in)
+{
+	const unsigned char *seq = NULL, *v = NULL;
+	size_t seql = 0, vl = 0, used;
+	unsigned tag = 0;
+
+	if (der_tlv(ext->data, ext->size, &tag, &seq, &seql) != ext->size || tag != 0x30)
+		return -1;
+	while (seql > 0) {
+		char buf[1024];
+		used = der_tlv(seq, seql, &tag, &v, &vl);
+		if (used == 0)
+			return -1;
+		if (tag == 0x82 && vl < sizeof(buf)) {
+			memcpy(buf, v, vl);
+			buf[vl] = '\0';
+			if (strlen(buf) != vl || push_name(in, buf) != 0)
+				return -1;
+		} else if (tag == 0x87 && (vl == 4 || vl == 16)) {
+			if (inet_ntop(vl == 4 ? AF_INET : AF_INET6, v, buf, sizeof(buf)) == NULL ||
+			    push_name(in, buf) != 0)
+				return -1;
+		}
+		seq += used;
+		seql -= used;
+	}
+	return 0;
+}
+
+/* Names: SAN DNS and IP entries; the CN only when there is no SAN. The
+ * extension is decoded once (gnutls_x509_crt_get_subject_alt_name decodes
+ * it again for every entry). */
+static int fill_names(gnutls_x509_crt_t crt, struct x509_info *in)
+{
+	gnutls_datum_t ext = { NULL, 0 };
+	gnutls_subject_alt_names_t sans = NULL;
+	char buf[1024];
+	int rc = -1;
+
+	if (gnutls_x509_crt_get_extension_by_oid2(crt, GNUTLS_X509EXT_OID_SAN, 0, &ext, NULL) < 0) {
 		size_t size = sizeof(buf);
 		if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, buf,
 						  &size) == 0) {
@@ -178,29 +383,82 @@ static int fill_names(gnutls_x509_crt_t crt, struct x509_info *in)
 				return -1;
 			in->names_from_cn = true;
 		}
+		return 0;
+	}
+	if (san_der(&ext, in) == 0) {
+		rc = 0;
+		goto out;
+	}
+	/* not what we expected: drop what was taken and ask GnuTLS */
+	for (size_t i = 0; i < in->n_names; i++)
+		free(in->names[i]);
+	in->n_names = 0;
+	if (gnutls_subject_alt_names_init(&sans) < 0)
+		goto out;
+	if (gnutls_x509_ext_import_subject_alt_names(&ext, sans, 0) < 0) {
+		rc = 0; /* an undecodable SAN: no names */
+		goto out;
+	}
+	for (unsigned seq = 0;; seq++) {
+		gnutls_datum_t san = { NULL, 0 };
+		unsigned type;
+		int ret = gnutls_subject_alt_names_get(sans, seq, &type, &san, NULL);
+		if (ret < 0)
+			break;
+		if (type == GNUTLS_SAN_DNSNAME && san.size < sizeof(buf)) {
+			memcpy(buf, san.data, san.size);
+			buf[san.size] = '\0';
+			if (push_name(in, buf) != 0)
+				goto out;
+		} else if (type == GNUTLS_SAN_IPADDRESS && (san.size == 4 || san.size == 16)) {
+			char ip[INET6_ADDRSTRLEN];
+			if (inet_ntop(san.size == 4 ? AF_INET : AF_INET6, san.data, ip, sizeof(ip)) != NULL &&
+			    push_name(in, ip) != 0)
+				goto out;
+		}
+	}
+	rc = 0;
+out:
+	if (sans != NULL)
+		gnutls_subject_alt_names_deinit(sans);
+	gnutls_free(ext.data);
+	return rc;
+}
+
+static int fill_dns(gnutls_x509_crt_t crt, struct x509_info *in)
+{
+	gnutls_datum_t d = { NULL, 0 };
+
+	if (in->subject == NULL && gnutls_x509_crt_get_dn3(crt, &d, 0) >= 0) {
+		if ((in->subject = dup_datum(&d)) == NULL)
+			return -1;
+	}
+	if (in->issuer == NULL && gnutls_x509_crt_get_issuer_dn3(crt, &d, 0) >= 0) {
+		if ((in->issuer = dup_datum(&d)) == NULL)
+			return -1;
 	}
 	return 0;
 }
 
-static int fill_info(gnutls_x509_crt_t crt, bool leaf, struct x509_info *in)
+/* The leaf gets every field; an issuer certificate only dates and is_ca
+ * (its DN strings are made when a message needs them): thousands of
+ * lineages share one intermediate, and each field costs a decode. */
+static int fill_info(gnutls_x509_crt_t crt, const gnutls_datum_t *der, bool leaf,
+		     const struct link_facts *f, struct x509_info *in)
 {
-	gnutls_datum_t d = { NULL, 0 };
 	unsigned char raw[64];
 	char cn[512];
 	size_t size;
-	unsigned bits = 0, ca = 0;
+	unsigned bits = 0;
 	int pk;
 
-	in->not_before = gnutls_x509_crt_get_activation_time(crt);
-	in->not_after = gnutls_x509_crt_get_expiration_time(crt);
-	if (gnutls_x509_crt_get_dn3(crt, &d, 0) >= 0) {
-		if ((in->subject = dup_datum(&d)) == NULL)
-			return -1;
-	}
-	if (gnutls_x509_crt_get_issuer_dn3(crt, &d, 0) >= 0) {
-		if ((in->issuer = dup_datum(&d)) == NULL)
-			return -1;
-	}
+	in->not_before = f->not_before;
+	in->not_after = f->not_after;
+	in->is_ca = f->is_ca;
+	if (!leaf)
+		return 0;
+	if (fill_dns(crt, in) != 0)
+		return -1;
 	size = sizeof(cn);
 	if (gnutls_x509_crt_get_issuer_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn,
 						 &size) == 0) {
@@ -213,16 +471,12 @@ static int fill_info(gnutls_x509_crt_t crt, bool leaf, struct x509_info *in)
 	pk = gnutls_x509_crt_get_pk_algorithm(crt, &bits);
 	x509_key_type_name((gnutls_pk_algorithm_t)(pk < 0 ? 0 : pk), bits, in->key_type,
 			   sizeof(in->key_type));
-	size = sizeof(raw);
-	if (gnutls_x509_crt_get_fingerprint(crt, GNUTLS_DIG_SHA256, raw, &size) >= 0)
-		hex(raw, size, in->fingerprint_sha256, sizeof(in->fingerprint_sha256));
-	if (gnutls_x509_crt_get_basic_constraints(crt, NULL, &ca, NULL) >= 0)
-		in->is_ca = ca != 0;
-	in->self_signed = gnutls_x509_crt_check_issuer(crt, crt) != 0;
-	/* Names matter for the leaf; issuers are described by their DN. */
-	if (leaf && fill_names(crt, in) != 0)
-		return -1;
-	return 0;
+	/* the fingerprint is over the DER we decoded: no re-encoding */
+	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, der->data, der->size, raw) >= 0)
+		hex(raw, 32, in->fingerprint_sha256, sizeof(in->fingerprint_sha256));
+	in->self_signed = f->dn_len == f->issuer_dn_len &&
+			  memcmp(f->dn, f->issuer_dn, f->dn_len) == 0;
+	return fill_names(crt, in);
 }
 
 void x509_chain_free(struct x509_chain *c)
@@ -232,9 +486,15 @@ void x509_chain_free(struct x509_chain *c)
 	for (unsigned i = 0; i < c->n; i++) {
 		if (c->info != NULL)
 			info_finish(&c->info[i]);
-		gnutls_x509_crt_deinit(c->crts[i]);
+		if (c->crts[i] != NULL)
+			gnutls_x509_crt_deinit(c->crts[i]);
+		free(c->blocks[i]);
+		free(c->facts[i]);
 	}
-	gnutls_free(c->crts);
+	free(c->crts);
+	free(c->blocks);
+	free(c->block_lens);
+	free(c->facts);
 	free(c->info);
 	free(c);
 }
@@ -292,25 +552,85 @@ int x509_chain_parse(const char *path, const char *pem, size_t len, struct x509_
 	}
 
 	c = calloc(1, sizeof(*c));
-	if (c == NULL)
+	if (c == NULL || (c->crts = calloc(begins, sizeof(*c->crts))) == NULL ||
+	    (c->info = calloc(begins, sizeof(*c->info))) == NULL ||
+	    (c->blocks = calloc(begins, sizeof(*c->blocks))) == NULL ||
+	    (c->block_lens = calloc(begins, sizeof(*c->block_lens))) == NULL ||
+	    (c->facts = calloc(begins, sizeof(*c->facts))) == NULL)
 		goto nomem;
-	d.data = (unsigned char *)(uintptr_t)pem;
-	d.size = (unsigned)len;
-	ret = gnutls_x509_crt_list_import2(&c->crts, &c->n, &d, GNUTLS_X509_FMT_PEM, 0);
-	if (ret < 0 || c->n == 0) {
-		c->n = 0;
-		gpc_error_set(err, X509_E_TRUNCATED, "%s: a PEM certificate block does not decode: %s",
-			      path, ret < 0 ? gnutls_strerror(ret) : "no certificate");
-		gpc_error_hint(err, "the file is damaged (edited, cut off or mixed up); restore it or "
-				    "get a new certificate with 'goproxy-cert issue --force'");
+	/* Walk the CERTIFICATE blocks ourselves: each is decoded to DER once,
+	 * imported as DER, and (the leaf) hashed as is; an issuer certificate
+	 * seen before comes from the cache without decoding. */
+	{
+		const char *p = pem, *end = pem + len;
+		while (c->n < begins) {
+			const char *b = memmem(p, (size_t)(end - p), PEM_BEGIN_CERT, strlen(PEM_BEGIN_CERT));
+			const char *e;
+			gnutls_datum_t der = { NULL, 0 };
+			unsigned i = c->n;
+			uint64_t h = 0;
+			if (b == NULL)
+				break;
+			e = memmem(b, (size_t)(end - b), PEM_END_CERT, strlen(PEM_END_CERT));
+			if (e == NULL)
+				break;
+			e += strlen(PEM_END_CERT);
+			p = e;
+			if (i > 0) {
+				h = fnv1a(b, (size_t)(e - b));
+				c->block_lens[i] = (size_t)(e - b);
+				if ((c->blocks[i] = malloc(c->block_lens[i])) == NULL)
+					goto nomem;
+				memcpy(c->blocks[i], b, c->block_lens[i]);
+				if ((c->facts[i] = cache_get(b, (size_t)(e - b), h)) != NULL) {
+					c->n++;
+					if (fill_info(NULL, NULL, false, c->facts[i], &c->info[i]) != 0)
+						goto nomem;
+					continue;
+				}
+			}
+			d.data = (unsigned char *)(uintptr_t)b;
+			d.size = (unsigned)(e - b);
+			ret = gnutls_pem_base64_decode2("CERTIFICATE", &d, &der);
+			if (ret >= 0) {
+				ret = gnutls_x509_crt_init(&c->crts[i]);
+				if (ret >= 0) {
+					ret = gnutls_x509_crt_import(c->crts[i], &der, GNUTLS_X509_FMT_DER);
+					if (ret < 0) {
+						gnutls_x509_crt_deinit(c->crts[i]);
+						c->crts[i] = NULL;
+					}
+				}
+			}
+			if (ret < 0) {
+				gnutls_free(der.data);
+				free(c->blocks[i]);
+				c->blocks[i] = NULL;
+				gpc_error_set(err, X509_E_TRUNCATED,
+					      "%s: PEM certificate block %u does not decode: %s", path,
+					      i + 1, gnutls_strerror(ret));
+				gpc_error_hint(err, "the file is damaged (edited, cut off or mixed up); restore "
+						    "it or get a new certificate with 'goproxy-cert issue --force'");
+				goto out;
+			}
+			c->n++;
+			c->facts[i] = facts_of(c->crts[i], i > 0);
+			if (c->facts[i] == NULL ||
+			    fill_info(c->crts[i], &der, i == 0, c->facts[i], &c->info[i]) != 0) {
+				gnutls_free(der.data);
+				goto nomem;
+			}
+			gnutls_free(der.data);
+			if (i > 0)
+				cache_put(b, (size_t)(e - b), h, c->facts[i]);
+		}
+	}
+	if (c->n == 0) {
+		gpc_error_set(err, X509_E_TRUNCATED, "%s: no complete PEM certificate block", path);
+		gpc_error_hint(err, "the file is damaged; restore it or get a new certificate with "
+				    "'goproxy-cert issue --force'");
 		goto out;
 	}
-	c->info = calloc(c->n, sizeof(*c->info));
-	if (c->info == NULL)
-		goto nomem;
-	for (unsigned i = 0; i < c->n; i++)
-		if (fill_info(c->crts[i], i == 0, &c->info[i]) != 0)
-			goto nomem;
 	*out = c;
 	c = NULL;
 	rc = 0;
@@ -334,7 +654,23 @@ const struct x509_info *x509_chain_info(const struct x509_chain *c, size_t i)
 
 gnutls_x509_crt_t x509_chain_crt(const struct x509_chain *c, size_t i)
 {
-	return i < c->n ? c->crts[i] : NULL;
+	gnutls_datum_t d, der = { NULL, 0 };
+
+	if (i >= c->n)
+		return NULL;
+	if (c->crts[i] == NULL && c->blocks[i] != NULL) {
+		/* taken from the cache: decode it now that someone asks */
+		d.data = (unsigned char *)c->blocks[i];
+		d.size = (unsigned)c->block_lens[i];
+		if (gnutls_pem_base64_decode2("CERTIFICATE", &d, &der) >= 0 &&
+		    gnutls_x509_crt_init(&c->crts[i]) >= 0 &&
+		    gnutls_x509_crt_import(c->crts[i], &der, GNUTLS_X509_FMT_DER) < 0) {
+			gnutls_x509_crt_deinit(c->crts[i]);
+			c->crts[i] = NULL;
+		}
+		gnutls_free(der.data);
+	}
+	return c->crts[i];
 }
 
 static const char *dn_or(const char *dn)
@@ -345,17 +681,21 @@ static const char *dn_or(const char *dn)
 int x509_chain_check_order(const struct x509_chain *c, const char *path, struct gpc_error *err)
 {
 	for (unsigned i = 0; i + 1 < c->n; i++) {
-		unsigned char aki[128], ski[128];
-		size_t akl = sizeof(aki), skl = sizeof(ski);
-		bool linked = gnutls_x509_crt_check_issuer(c->crts[i], c->crts[i + 1]) != 0;
+		const struct link_facts *a = c->facts[i], *b = c->facts[i + 1];
+		bool linked = a->issuer_dn_len == b->dn_len &&
+			      memcmp(a->issuer_dn, b->dn, b->dn_len) == 0;
 
-		if (linked &&
-		    gnutls_x509_crt_get_authority_key_id(c->crts[i], aki, &akl, NULL) >= 0 &&
-		    gnutls_x509_crt_get_subject_key_id(c->crts[i + 1], ski, &skl, NULL) >= 0 &&
-		    (akl != skl || memcmp(aki, ski, akl) != 0))
+		/* when both carry key identifiers they must agree too */
+		if (linked && a->aki_len > 0 && b->ski_len > 0 &&
+		    (a->aki_len != b->ski_len || memcmp(a->aki, b->ski, b->ski_len) != 0))
 			linked = false;
 		if (linked)
 			continue;
+		/* DN strings of issuer certificates are made only for this message */
+		if (x509_chain_crt(c, i) != NULL)
+			fill_dns(c->crts[i], &c->info[i]);
+		if (x509_chain_crt(c, i + 1) != NULL)
+			fill_dns(c->crts[i + 1], &c->info[i + 1]);
 		gpc_error_set(err, X509_E_CHAIN_ORDER,
 			      "%s: chain out of order: certificate %u (%s, issued by %s) is followed by "
 			      "certificate %u (%s), which is not its issuer",
@@ -379,6 +719,8 @@ void x509_key_free(struct x509_key *k)
 		return;
 	if (k->key != NULL)
 		gnutls_x509_privkey_deinit(k->key);
+	gnutls_free(k->pub1.data);
+	gnutls_free(k->pub2.data);
 	free(k);
 }
 
@@ -448,9 +790,23 @@ int x509_key_parse(const char *path, const char *pem, size_t len, struct x509_ke
 	}
 	pk = gnutls_x509_privkey_get_pk_algorithm2(k->key, &bits);
 	x509_key_type_name((gnutls_pk_algorithm_t)(pk < 0 ? 0 : pk), bits, k->type, sizeof(k->type));
-	k->id_len = sizeof(k->id);
-	if (gnutls_x509_privkey_get_key_id(k->key, GNUTLS_KEYID_USE_SHA256, k->id, &k->id_len) < 0)
-		k->id_len = 0;
+	/* Keep only the public half for matching: comparing it with the
+	 * certificate's costs far less than two key IDs (each re-encodes the
+	 * SubjectPublicKeyInfo). No secret parameter is exported. */
+	k->pk = pk;
+	if (pk == GNUTLS_PK_ECDSA || pk == GNUTLS_PK_EDDSA_ED25519 || pk == GNUTLS_PK_EDDSA_ED448) {
+		gnutls_ecc_curve_t curve;
+		if (gnutls_x509_privkey_export_ecc_raw(k->key, &curve, &k->pub1,
+						       pk == GNUTLS_PK_ECDSA ? &k->pub2 : NULL, NULL) < 0)
+			k->pk = GNUTLS_PK_UNKNOWN;
+		k->curve = (int)curve;
+	} else if (pk == GNUTLS_PK_RSA) {
+		if (gnutls_x509_privkey_export_rsa_raw2(k->key, &k->pub1, &k->pub2, NULL, NULL, NULL,
+							NULL, NULL, NULL) < 0)
+			k->pk = GNUTLS_PK_UNKNOWN;
+	} else {
+		k->pk = GNUTLS_PK_UNKNOWN;
+	}
 	*out = k;
 	k = NULL;
 	rc = 0;
@@ -469,27 +825,80 @@ gnutls_x509_privkey_t x509_key_gnutls(const struct x509_key *k)
 	return k->key;
 }
 
+/* SHA-256 key ID of the key's public half, made on first use. */
+static bool key_id(const struct x509_key *k)
+{
+	struct x509_key *m = (struct x509_key *)(uintptr_t)k; /* a cache, not a change */
+
+	if (!m->id_done) {
+		m->id_done = true;
+		m->id_len = sizeof(m->id);
+		if (gnutls_x509_privkey_get_key_id(m->key, GNUTLS_KEYID_USE_SHA256, m->id, &m->id_len) < 0)
+			m->id_len = 0;
+	}
+	return m->id_len > 0;
+}
+
+/* Big-endian integers equal, ignoring leading zero bytes (GnuTLS adds one
+ * to keep some values positive, not always on both sides). */
+static bool int_eq(const gnutls_datum_t *a, const gnutls_datum_t *b)
+{
+	const unsigned char *pa = a->data, *pb = b->data;
+	size_t la = a->size, lb = b->size;
+
+	while (la > 0 && *pa == 0) {
+		pa++;
+		la--;
+	}
+	while (lb > 0 && *pb == 0) {
+		pb++;
+		lb--;
+	}
+	return la == lb && (la == 0 || memcmp(pa, pb, la) == 0);
+}
+
+static bool crt_has_key(gnutls_x509_crt_t crt, const struct x509_key *k)
+{
+	gnutls_datum_t a = { NULL, 0 }, b = { NULL, 0 };
+	bool eq = false;
+	int pk;
+
+	if (crt == NULL)
+		return false;
+	if (k->pk == GNUTLS_PK_UNKNOWN) {
+		unsigned char id[64];
+		size_t len = sizeof(id);
+		return key_id(k) &&
+		       gnutls_x509_crt_get_key_id(crt, GNUTLS_KEYID_USE_SHA256, id, &len) >= 0 &&
+		       len == k->id_len && memcmp(id, k->id, len) == 0;
+	}
+	pk = gnutls_x509_crt_get_pk_algorithm(crt, NULL);
+	if (pk != k->pk)
+		return false;
+	if (pk == GNUTLS_PK_RSA) {
+		if (gnutls_x509_crt_get_pk_rsa_raw(crt, &a, &b) >= 0)
+			eq = int_eq(&a, &k->pub1) && int_eq(&b, &k->pub2);
+	} else {
+		gnutls_ecc_curve_t curve;
+		if (gnutls_x509_crt_get_pk_ecc_raw(crt, &curve, &a, pk == GNUTLS_PK_ECDSA ? &b : NULL) >= 0)
+			eq = (int)curve == k->curve && int_eq(&a, &k->pub1) &&
+			     (pk != GNUTLS_PK_ECDSA || int_eq(&b, &k->pub2));
+	}
+	gnutls_free(a.data);
+	gnutls_free(b.data);
+	return eq;
+}
+
 bool x509_key_matches(const struct x509_key *k, const struct x509_chain *c)
 {
-	unsigned char id[64];
-	size_t len = sizeof(id);
-
-	if (k->id_len == 0 || c->n == 0)
-		return false;
-	if (gnutls_x509_crt_get_key_id(c->crts[0], GNUTLS_KEYID_USE_SHA256, id, &len) < 0)
-		return false;
-	return len == k->id_len && memcmp(id, k->id, len) == 0;
+	return c->n > 0 && crt_has_key(c->crts[0], k);
 }
 
 int x509_key_find(const struct x509_key *k, const struct x509_chain *c)
 {
-	for (unsigned i = 0; i < c->n && k->id_len > 0; i++) {
-		unsigned char id[64];
-		size_t len = sizeof(id);
-		if (gnutls_x509_crt_get_key_id(c->crts[i], GNUTLS_KEYID_USE_SHA256, id, &len) >= 0 &&
-		    len == k->id_len && memcmp(id, k->id, len) == 0)
+	for (unsigned i = 0; i < c->n; i++)
+		if (crt_has_key(x509_chain_crt(c, i), k))
 			return (int)i;
-	}
 	return -1;
 }
 
