@@ -400,9 +400,9 @@ static int make_client(struct issue_env *env, const char *url, const char *ca_bu
 	return acme_client_new(&ao, out, err);
 }
 
-static void show_tos(const struct acme_directory *d)
+static void show_tos(const struct acme_directory *d, bool quiet)
 {
-	if (d->terms_of_service)
+	if (d->terms_of_service && !quiet)
 		fprintf(stderr, "%s: accepting the CA's terms of service: %s\n", cli.prog, d->terms_of_service);
 }
 
@@ -481,7 +481,7 @@ int issue_account_client(struct issue_env *env, const char *url, const char *ca_
 				gpc_error_set(err, GPC_E_MISSING, "%s has no account for the key in %s", url, rel);
 				goto out;
 			}
-			show_tos(dir);
+			show_tos(dir, env->quiet);
 			if (acme_account_new(c, &ao, NULL, &created, err) != 0) {
 				char msg[sizeof(err->message)];
 				snprintf(msg, sizeof(msg), "%s", err->message);
