@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -145,23 +146,21 @@ static int file_mode(const char *path)
 	return stat(path, &st) == 0 ? (int)(st.st_mode & 07777) : -1;
 }
 
-/* Read one file; on failure record why (naming a dangling symlink). */
-static int read_file(struct report_entry *e, const char *path, struct buf *b)
+/* Read one file; on failure keep why in *err (naming a dangling symlink). */
+static int read_file(const char *path, struct buf *b, struct gpc_error *err)
 {
-	struct gpc_error err;
 	char target[PATH_MAX];
 	ssize_t n;
 
-	gpc_error_clear(&err);
-	if (fs_read_file(path, CERTSTORE_MAX_FILE, b, &err) == 0)
+	gpc_error_clear(err);
+	if (fs_read_file(path, CERTSTORE_MAX_FILE, b, err) == 0)
 		return 0;
-	if (err.sys_errno == ENOENT &&
+	if (err->sys_errno == ENOENT &&
 	    (n = readlink(path, target, sizeof(target) - 1)) > 0) {
 		target[n] = '\0';
-		gpc_error_hint(&err, "%s is a symbolic link to %s, which does not exist; fix the link "
-				     "or replace it with the file", path, target);
+		gpc_error_hint(err, "%s is a symbolic link to %s, which does not exist; fix the link "
+				    "or replace it with the file", path, target);
 	}
-	add_error(e, state_for_read(&err), &err);
 	return -1;
 }
 
@@ -286,7 +285,7 @@ static void collect_entry(struct certstore *cs, const char *name, const struct r
 	struct buf cb, kb;
 	struct x509_chain *chain = NULL;
 	struct x509_key *key = NULL;
-	struct gpc_error err;
+	struct gpc_error err, cerr, kerr;
 	struct stat st;
 	bool has_key_block = false;
 	int cert_ok, key_ok;
@@ -310,8 +309,15 @@ static void collect_entry(struct certstore *cs, const char *name, const struct r
 		e->key_mode = file_mode(kp);
 	}
 
-	/* Nothing at all: one clear problem instead of two. */
-	if (lstat(cp, &st) != 0 && errno == ENOENT && lstat(kp, &st) != 0 && errno == ENOENT) {
+	buf_init(&cb, CERTSTORE_MAX_FILE);
+	buf_init(&kb, CERTSTORE_MAX_FILE);
+	gpc_error_clear(&err);
+	cert_ok = read_file(cp, &cb, &cerr) == 0;
+	key_ok = read_file(kp, &kb, &kerr) == 0;
+
+	/* Nothing at all (not even a dangling link): one problem, not two. */
+	if (!cert_ok && !key_ok && cerr.sys_errno == ENOENT && kerr.sys_errno == ENOENT &&
+	    lstat(cp, &st) != 0 && lstat(kp, &st) != 0) {
 		bool def = strcmp(name, CERTSTORE_DEFAULT) == 0;
 		char *m = xasprintf("%s: no certificate: %s and %s do not exist", name, cp, kp);
 		char *h = xasprintf("get one with 'goproxy-cert issue%s%s -D NAME', or point "
@@ -320,19 +326,19 @@ static void collect_entry(struct certstore *cs, const char *name, const struct r
 		add_problem(e, RS_MISSING, RC_NOT_FOUND, m, h);
 		free(m);
 		free(h);
+		buf_finish(&cb);
+		buf_finish(&kb);
 		return;
 	}
-
-	buf_init(&cb, CERTSTORE_MAX_FILE);
-	buf_init(&kb, CERTSTORE_MAX_FILE);
-	gpc_error_clear(&err);
-	cert_ok = read_file(e, cp, &cb) == 0;
+	if (!cert_ok)
+		add_error(e, state_for_read(&cerr), &cerr);
 	if (cert_ok && x509_chain_parse(cp, cb.data ? cb.data : "", cb.len, &chain, &has_key_block,
 					&err) != 0) {
 		add_error(e, RS_INVALID, &err);
 		cert_ok = 0;
 	}
-	key_ok = read_file(e, kp, &kb) == 0;
+	if (!key_ok)
+		add_error(e, state_for_read(&kerr), &kerr);
 	if (key_ok && x509_key_parse(kp, kb.data ? kb.data : "", kb.len, &key, &err) != 0) {
 		add_error(e, RS_INVALID, &err);
 		key_ok = 0;
@@ -372,9 +378,6 @@ static void collect_entry(struct certstore *cs, const char *name, const struct r
 	if (cert_ok)
 		judge_cert(e, chain, has_key_block, in_order ? opt : &(struct report_options){
 				   .days = opt->days, .detail = opt->detail }, now);
-	if (opt->detail)
-		report_fill_acme_fields(cs, e);
-
 	x509_key_free(key);
 	x509_chain_free(chain);
 	buf_finish(&cb);
@@ -524,6 +527,61 @@ static void check_dir_writable(struct report *r)
 	push_problem(&r->warnings, &r->n_warnings, RC_DIR_NOT_WRITABLE, msg, hint);
 }
 
+/* Lineages are independent: parse them on every core. Each worker takes
+ * the next index; entries are written in place, so the order is kept. */
+struct collect_job {
+	struct certstore *cs;
+	char *const *names;
+	size_t n;
+	const struct report_options *opt;
+	struct report *r;
+	size_t next;
+	pthread_mutex_t mu;
+};
+
+static void *collect_worker(void *arg)
+{
+	struct collect_job *j = arg;
+
+	for (;;) {
+		size_t i;
+		pthread_mutex_lock(&j->mu);
+		i = j->next;
+		j->next += 16; /* a batch, so the mutex stays cold */
+		pthread_mutex_unlock(&j->mu);
+		if (i >= j->n)
+			return NULL;
+		for (size_t k = i; k < i + 16 && k < j->n; k++)
+			collect_entry(j->cs, j->names[k], j->opt, j->r->checked_at, &j->r->entries[k]);
+	}
+}
+
+#define COLLECT_MAX_THREADS 8
+#define COLLECT_MIN_PER_THREAD 64
+
+static void collect_all(struct certstore *cs, char *const *names, size_t n,
+			const struct report_options *opt, struct report *r)
+{
+	struct collect_job j = { .cs = cs, .names = names, .n = n, .opt = opt, .r = r };
+	pthread_t tid[COLLECT_MAX_THREADS];
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nt = cpus > 0 ? (size_t)cpus : 1, started = 0;
+
+	if (nt > COLLECT_MAX_THREADS)
+		nt = COLLECT_MAX_THREADS;
+	if (nt > n / COLLECT_MIN_PER_THREAD)
+		nt = n / COLLECT_MIN_PER_THREAD;
+	pthread_mutex_init(&j.mu, NULL);
+	/* this thread works too; a thread that cannot start is no error */
+	for (size_t t = 1; t < nt; t++)
+		if (pthread_create(&tid[started], NULL, collect_worker, &j) == 0)
+			started++;
+	collect_worker(&j);
+	for (size_t t = 0; t < started; t++)
+		pthread_join(tid[t], NULL);
+	pthread_mutex_destroy(&j.mu);
+}
+
 int report_collect(struct report *r, const char *dir, char *const *names, size_t n_names,
 		   const struct report_options *opt, struct gpc_error *err)
 {
@@ -579,10 +637,13 @@ int report_collect(struct report *r, const char *dir, char *const *names, size_t
 	r->entries = calloc(n_todo ? n_todo : 1, sizeof(*r->entries));
 	if (r->entries == NULL)
 		abort();
-	for (size_t i = 0; i < n_todo; i++) {
-		collect_entry(cs, todo[i], opt, r->checked_at, &r->entries[i]);
-		r->n_entries++;
-	}
+	collect_all(cs, todo, n_todo, opt, r);
+	r->n_entries = n_todo;
+	/* The ACME side's records are read one lineage after the other, outside
+	 * the worker threads. */
+	if (opt->detail)
+		for (size_t i = 0; i < n_todo; i++)
+			report_fill_acme_fields(cs, &r->entries[i]);
 	rc = 0;
 out:
 	certstore_names_free(listed, n_listed);
