@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,12 @@ struct certstore {
 	int lock_fd;    /* open on DIR/.state/lock while locked, else -1 */
 	int lock_mode;  /* 0 none, LOCK_SH or LOCK_EX */
 	bool state_ok;  /* .state (0700) known to exist */
+	/* flock(2) excludes processes, not threads sharing one descriptor: the
+	 * threads of one process (renew --concurrency) take turns on xmu. */
+	pthread_mutex_t xmu;  /* held by the thread that holds the store lock */
+	pthread_mutex_t mu;   /* guards held/owner */
+	bool held;
+	pthread_t owner;
 };
 
 const char *certstore_default_dir(const char *dir)
@@ -80,6 +87,8 @@ int certstore_open(const char *dir, struct certstore **out, struct gpc_error *er
 		return gpc_error_sys(err, ENOMEM, "open certs directory", dir);
 	}
 	cs->lock_fd = -1;
+	pthread_mutex_init(&cs->xmu, NULL);
+	pthread_mutex_init(&cs->mu, NULL);
 	*out = cs;
 	return 0;
 }
@@ -89,6 +98,8 @@ void certstore_free(struct certstore *cs)
 	if (cs == NULL)
 		return;
 	certstore_unlock(cs);
+	pthread_mutex_destroy(&cs->xmu);
+	pthread_mutex_destroy(&cs->mu);
 	free(cs->dir);
 	free(cs);
 }
@@ -311,24 +322,87 @@ static double mono_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static bool held_by_me(struct certstore *cs)
+{
+	bool r;
+
+	pthread_mutex_lock(&cs->mu);
+	r = cs->held && pthread_equal(cs->owner, pthread_self());
+	pthread_mutex_unlock(&cs->mu);
+	return r;
+}
+
+/* The in-process half of the store lock. Returns 0, or -1 on timeout. */
+static int take_thread_lock(struct certstore *cs, int wait_secs)
+{
+	int rc;
+
+	if (wait_secs < 0) {
+		rc = pthread_mutex_lock(&cs->xmu);
+	} else if (wait_secs == 0) {
+		rc = pthread_mutex_trylock(&cs->xmu);
+	} else {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += wait_secs;
+		rc = pthread_mutex_timedlock(&cs->xmu, &ts);
+	}
+	if (rc != 0)
+		return -1;
+	pthread_mutex_lock(&cs->mu);
+	cs->held = true;
+	cs->owner = pthread_self();
+	pthread_mutex_unlock(&cs->mu);
+	return 0;
+}
+
+static void drop_thread_lock(struct certstore *cs)
+{
+	pthread_mutex_lock(&cs->mu);
+	cs->held = false;
+	pthread_mutex_unlock(&cs->mu);
+	pthread_mutex_unlock(&cs->xmu);
+}
+
+static int locked_error(struct certstore *cs, const char *path, const char *who,
+			struct gpc_error *err)
+{
+	gpc_error_set(err, GPC_E_LOCKED, "%s: held by %s", path, who);
+	gpc_error_hint(err, "another goproxy-cert is writing to %s; wait for it to "
+			    "finish and try again (fuser -v %s shows which process)",
+		       cs->dir, path);
+	return -1;
+}
+
 int certstore_lock(struct certstore *cs, bool exclusive, int wait_secs, struct gpc_error *err)
 {
 	char path[PATH_MAX];
 	int op = exclusive ? LOCK_EX : LOCK_SH;
-	double deadline;
+	double deadline = mono_now() + (wait_secs > 0 ? wait_secs : 0);
+	bool took = false;
 
-	if (cs->lock_fd >= 0 && cs->lock_mode == op)
-		return 0;
 	if (certstore_state_path(cs, LOCK_FILE, path, sizeof(path)) != 0)
 		return gpc_error_set(err, GPC_E_INVALID, "%s: path too long", cs->dir);
+	if (held_by_me(cs)) {
+		if (cs->lock_fd >= 0 && cs->lock_mode == op)
+			return 0;
+		if (cs->lock_fd < 0 && !exclusive)
+			return 0; /* shared, and there is no lock file to lock */
+	} else {
+		if (take_thread_lock(cs, wait_secs) != 0)
+			return locked_error(cs, path, "another thread of this process", err);
+		took = true;
+	}
 
 	if (cs->lock_fd < 0) {
 		if (exclusive) {
 			if (certstore_state_mkdir(cs, NULL, err) != 0)
-				return -1;
+				goto fail;
 			cs->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-			if (cs->lock_fd < 0)
-				return gpc_error_sys(err, errno, "open lock file", path);
+			if (cs->lock_fd < 0) {
+				gpc_error_sys(err, errno, "open lock file", path);
+				goto fail;
+			}
 		} else {
 			/* A reader never creates .state: a store without a lock file
 			 * has never been written by this tool, and a read-only certs
@@ -339,14 +413,14 @@ int certstore_lock(struct certstore *cs, bool exclusive, int wait_secs, struct g
 				if (e == ENOENT || e == EACCES || e == EROFS || e == ENOTDIR) {
 					gpc_debug("%s: %s, reading without the store lock", path,
 						  strerror(e));
-					return 0;
+					return 0; /* the thread lock stays held until unlock */
 				}
-				return gpc_error_sys(err, e, "open lock file", path);
+				gpc_error_sys(err, e, "open lock file", path);
+				goto fail;
 			}
 		}
 	}
 
-	deadline = mono_now() + (wait_secs > 0 ? wait_secs : 0);
 	for (;;) {
 		int flags = wait_secs < 0 ? 0 : LOCK_NB;
 		if (flock(cs->lock_fd, op | flags) == 0)
@@ -354,36 +428,40 @@ int certstore_lock(struct certstore *cs, bool exclusive, int wait_secs, struct g
 		if (errno == EINTR)
 			continue;
 		if (errno != EWOULDBLOCK) {
-			int e = errno;
-			certstore_unlock(cs);
-			return gpc_error_sys(err, e, "lock", path);
+			gpc_error_sys(err, errno, "lock", path);
+			goto fail;
 		}
 		if (wait_secs == 0 || mono_now() >= deadline) {
-			/* keep an existing lock of the other kind as it was */
-			if (cs->lock_mode == 0) {
-				close(cs->lock_fd);
-				cs->lock_fd = -1;
-			}
-			gpc_error_set(err, GPC_E_LOCKED, "%s: held by another process", path);
-			gpc_error_hint(err, "another goproxy-cert is writing to %s; wait for it to "
-					    "finish and try again (fuser -v %s shows which process)",
-				       cs->dir, path);
-			return -1;
+			locked_error(cs, path, "another process", err);
+			goto fail;
 		}
 		usleep(50 * 1000);
 	}
 	cs->lock_mode = op;
 	return 0;
+fail:
+	/* keep a lock this thread already had as it was */
+	if (took) {
+		if (cs->lock_fd >= 0 && cs->lock_mode == 0) {
+			close(cs->lock_fd);
+			cs->lock_fd = -1;
+		}
+		drop_thread_lock(cs);
+	}
+	return -1;
 }
 
 void certstore_unlock(struct certstore *cs)
 {
-	if (cs == NULL || cs->lock_fd < 0)
+	if (cs == NULL || !held_by_me(cs))
 		return;
-	flock(cs->lock_fd, LOCK_UN);
-	close(cs->lock_fd);
-	cs->lock_fd = -1;
+	if (cs->lock_fd >= 0) {
+		flock(cs->lock_fd, LOCK_UN);
+		close(cs->lock_fd);
+		cs->lock_fd = -1;
+	}
 	cs->lock_mode = 0;
+	drop_thread_lock(cs);
 }
 
 int certstore_read_pair(struct certstore *cs, const char *name, struct buf *cert,
@@ -395,10 +473,10 @@ int certstore_read_pair(struct certstore *cs, const char *name, struct buf *cert
 
 	if (certstore_paths(cs, name, cp, sizeof(cp), kp, sizeof(kp)) != 0)
 		return gpc_error_set(err, GPC_E_USAGE, "'%s': not a valid lineage name", name);
-	if (cs->lock_fd < 0) {
+	if (!held_by_me(cs)) {
 		if (certstore_lock(cs, false, 10, err) != 0)
 			return -1;
-		took = cs->lock_fd >= 0;
+		took = true;
 	}
 	if (fs_read_file(cp, CERTSTORE_MAX_FILE, cert, err) != 0)
 		goto out;

@@ -74,6 +74,9 @@ int certstore_state_mkdir(struct certstore *cs, const char *subdir, struct gpc_e
  * the lock file is absent (never written by this tool) or cannot be opened
  * (read-only dir, EACCES) it succeeds without locking. Taking the lock that
  * is already held is a no-op; taking the other kind converts it.
+ * Threads sharing one struct certstore take turns: the lock belongs to the
+ * thread that took it (another thread waits, as for another process), and
+ * only that thread releases it.
  * Returns 0 or -1. Release with certstore_unlock (also done by free). */
 int certstore_lock(struct certstore *cs, bool exclusive, int wait_secs, struct gpc_error *err)
 	__attribute__((warn_unused_result));

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -238,6 +239,63 @@ static void test_lock(void **state)
 	free(dir);
 }
 
+struct thr_arg {
+	struct certstore *cs;
+	int wait;
+	int rc;
+	char code[32];
+};
+
+static void *thr_lock(void *p)
+{
+	struct thr_arg *a = p;
+	struct gpc_error e;
+
+	gpc_error_clear(&e);
+	a->rc = certstore_lock(a->cs, true, a->wait, &e);
+	snprintf(a->code, sizeof(a->code), "%s", e.code ? e.code : "");
+	if (a->rc == 0)
+		certstore_unlock(a->cs);
+	return NULL;
+}
+
+/* Threads sharing one store take turns (flock alone would let them all in). */
+static void test_lock_threads(void **state)
+{
+	char *dir = mktmp();
+	struct certstore *cs;
+	struct gpc_error e;
+	struct thr_arg a = { 0 };
+	pthread_t t;
+
+	(void)state;
+	gpc_error_clear(&e);
+	assert_int_equal(certstore_open(dir, &cs, &e), 0);
+	assert_int_equal(certstore_lock(cs, true, 0, &e), 0);
+	a.cs = cs;
+	a.wait = 0;
+	assert_int_equal(pthread_create(&t, NULL, thr_lock, &a), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(a.rc, -1);
+	assert_string_equal(a.code, GPC_E_LOCKED);
+	/* another thread cannot release it either */
+	a.wait = 1;
+	assert_int_equal(pthread_create(&t, NULL, thr_lock, &a), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(a.rc, -1);
+	/* still ours: re-taking is a no-op, and the process lock is held */
+	assert_int_equal(certstore_lock(cs, true, 0, &e), 0);
+	assert_int_equal(child_try_lock(dir, true), 1);
+	certstore_unlock(cs);
+	a.wait = 0;
+	assert_int_equal(pthread_create(&t, NULL, thr_lock, &a), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(a.rc, 0);
+	certstore_free(cs);
+	rmrf(dir);
+	free(dir);
+}
+
 static void test_write_pair(void **state)
 {
 	char *dir = mktmp();
@@ -374,6 +432,7 @@ int main(void)
 		cmocka_unit_test(test_atomic_write),
 		cmocka_unit_test(test_names_and_paths),
 		cmocka_unit_test(test_lock),
+		cmocka_unit_test(test_lock_threads),
 		cmocka_unit_test(test_write_pair),
 		cmocka_unit_test(test_state_files),
 	};
