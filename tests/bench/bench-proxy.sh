@@ -3,7 +3,11 @@
 # certificate (EC P-256), same nginx backend, same run. Prints each number
 # and the ratio goproxyd/hitch. Not part of `meson test`.
 #
-#   BUILD_DIR=build tests/bench/bench-proxy.sh [SECONDS]
+#   BUILD_DIR=build tests/bench/bench-proxy.sh [SECONDS] [ROUNDS]
+#
+# Each throughput number is the median of ROUNDS (default 3) runs of SECONDS
+# (default 5), goproxyd and hitch alternating, so load from elsewhere on the
+# machine hits both alike.
 #
 # Targets (issue 4): keep-alive 1 KiB >= 1.2x hitch; new TLS connection per
 # request >= 1.0x; 1 MiB responses >= 1.0x; RSS per idle TLS connection
@@ -12,6 +16,7 @@
 set -eu
 
 D=${1:-5}
+R=${2:-3}
 B=${BUILD_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/build}
 GOPROXYD=${GOPROXYD:-$B/cmd/goproxyd/goproxyd}
 TOOL=${GPD_TOOL:-$B/tests/proxy/gpd-tool}
@@ -86,17 +91,32 @@ mbps() {
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 line() { printf '%-42s %12s %12s %8s  (target %s)\n' "$1" "$2" "$3" "$(ratio "$2" "$3")" "$4"; }
 
-echo "goproxyd $("$GOPROXYD" --version | cut -d' ' -f2) vs $(hitch --version 2>&1 | head -1), 1 worker each, ${D}s per run, $(nproc) CPUs"
+echo "goproxyd $("$GOPROXYD" --version | cut -d' ' -f2) vs $(hitch --version 2>&1 | head -1), 1 worker each, median of $R runs of ${D}s, $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg)"
 printf '%-42s %12s %12s %8s\n' "" goproxyd hitch ratio
 # warm up both
 wrk -t1 -c4 -d1s "https://127.0.0.1:$GP/1k" >/dev/null 2>&1 || true
 wrk -t1 -c4 -d1s "https://127.0.0.1:$HP/1k" >/dev/null 2>&1 || true
 
-g=$(reqs "$GP" -c32); h=$(reqs "$HP" -c32)
+median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# both FN ARGS...: run FN PORT ARGS... R times for each proxy, alternating;
+# sets g and h to the medians
+both() {
+	fn=$1
+	shift
+	gs="" hs=""
+	for _ in $(seq "$R"); do
+		gs="$gs $($fn "$GP" "$@")"
+		hs="$hs $($fn "$HP" "$@")"
+	done
+	g=$(echo "$gs" | median)
+	h=$(echo "$hs" | median)
+	echo "  runs: goproxyd$gs / hitch$hs" >>"$T/runs.log"
+}
+both reqs -c32
 line "keep-alive 1 KiB, 32 conns (req/s)" "$g" "$h" ">= 1.2"
-g=$(reqs "$GP" -c16 -H 'Connection: close'); h=$(reqs "$HP" -c16 -H 'Connection: close')
+both reqs -c16 -H 'Connection: close'
 line "new TLS connection per request (req/s)" "$g" "$h" ">= 1.0"
-g=$(mbps "$GP"); h=$(mbps "$HP")
+both mbps
 line "1 MiB responses, 4 conns (MiB/s)" "$g" "$h" ">= 1.0"
 
 # idle established TLS connections: RSS growth per connection
@@ -134,4 +154,5 @@ total=$(awk '/requests in/ {print $1}' "$T/reload.wrk")
 errs=$(awk '/Socket errors/ { s=0; for (i=1;i<=NF;i++) if ($i ~ /^[0-9]+,?$/) s+=$i; print s }' "$T/reload.wrk")
 non2xx=$(awk '/Non-2xx/ {print $NF}' "$T/reload.wrk")
 reloads=$(grep -c "lineage default: reloaded" "$T/gpd.log" || true)
+cat "$T/runs.log"
 echo "reload under load: $total requests, socket errors ${errs:-0}, non-2xx ${non2xx:-0}, $reloads reloads logged (target: 0 failed)"
