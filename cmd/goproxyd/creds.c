@@ -67,6 +67,31 @@ static atomic_bool rl_hup;        /* SIGHUP: full rescan */
 static int rl_inotify = -1;
 static bool rescan_retry; /* a pair was locked by a writer: look again soon */
 
+/* Pairs already refused, by content: not parsed (nor logged) again until
+ * their files change. Reload thread only. */
+#define BAD_MAX 64
+static struct {
+	char name[80];
+	unsigned char digest[32];
+} bad[BAD_MAX];
+static size_t nbad;
+
+static bool bad_known(const char *name, const unsigned char *dg)
+{
+	for (size_t i = 0; i < nbad; i++)
+		if (strcmp(bad[i].name, name) == 0 && memcmp(bad[i].digest, dg, 32) == 0)
+			return true;
+	return false;
+}
+
+static void bad_remember(const char *name, const unsigned char *dg)
+{
+	size_t i = nbad < BAD_MAX ? nbad++ : (size_t)(dg[0]) % BAD_MAX;
+
+	snprintf(bad[i].name, sizeof(bad[i].name), "%s", name);
+	memcpy(bad[i].digest, dg, 32);
+}
+
 void creds_ref(struct gpd_creds *c)
 {
 	atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
@@ -375,11 +400,13 @@ static int scan_lineages(struct credset *s, const struct credset *old)
 			if (prev != NULL && memcmp(dg, prev->digest, sizeof(dg)) == 0) {
 				c = prev;
 				creds_ref(c);
-			} else {
+			} else if (!bad_known(names[i], dg)) {
 				c = creds_load(names[i], &cert, &key, cp, kp, "lineage", unlocked);
 				if (c != NULL)
 					gpc_info("lineage %s: %s %s (%zu names)", names[i],
 						 prev ? "reloaded" : "loaded", cp, c->ndnsnames);
+				else if (!unlocked)
+					bad_remember(names[i], dg);
 			}
 		}
 		buf_finish(&cert);

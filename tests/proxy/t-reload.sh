@@ -49,6 +49,12 @@ cp "$T/other/priv.key" "$CERTS/www/priv.key.tmp" && mv "$CERTS/www/priv.key.tmp"
 poll 50 grep -q "$CERTS/www/priv.key does not belong to $CERTS/www/cert.crt" "$T/gpd.log" ||
 	fail "mismatched key not reported with the file name"
 [ "$(fp "$P" www.test)" = "$good" ] || fail "broken pair replaced the last good one"
+# the same broken pair is not reported again on every rescan
+n1=$(grep -c "does not belong" "$T/gpd.log")
+kill -HUP "$GPD_PID"
+poll 50 grep -q "reload requested (SIGHUP)" "$T/gpd.log" || fail "SIGHUP not handled"
+sleep 0.3
+[ "$(grep -c "does not belong" "$T/gpd.log")" = "$n1" ] || fail "an unchanged broken pair was reported again"
 # half-written certificate
 head -c 100 "$T/other/cert.crt" >"$CERTS/www/cert.crt"
 poll 50 grep -q "$CERTS/www/cert.crt: not a PEM certificate" "$T/gpd.log" ||
