@@ -518,6 +518,8 @@ static int do_handshake(struct conn *c)
 	if (!gnutls_error_is_fatal(r))
 		return 0;
 	gpc_debug("conn %d: handshake: %s", c->cr.fd, gnutls_strerror(r));
+	/* tell the client why (unrecognized_name, handshake_failure ...) */
+	(void)gnutls_alert_send_appropriate(c->tls, r);
 	return conn_close(c);
 }
 
@@ -780,7 +782,9 @@ static int on_client_hello(gnutls_session_t s)
 	if (c->creds == NULL) {
 		c->creds = creds_select(sni, acme);
 		if (c->creds == NULL) {
-			gpc_info("conn %d: %s%s%s: no certificate%s; handshake refused", c->cr.fd,
+			/* a scanner must not flood the log: debug, except for ACME */
+			gpc_log(acme ? GPC_LOG_INFO : GPC_LOG_DEBUG,
+				"conn %d: %s%s%s: no certificate%s; handshake refused", c->cr.fd,
 				 acme ? "acme-tls/1 for " : "server name ", l ? "" : "(none)", sni,
 				 acme ? "" : gpd_cfg.sni_strict ? " (--sni-strict)" : "");
 			return GNUTLS_E_UNRECOGNIZED_NAME;

@@ -57,7 +57,7 @@ ok "1 MiB download intact"
 
 # --sni-strict: unknown names refused, known ones served
 start_gpd_strict() {
-	"$GOPROXYD" -d "$CERTS" -l "127.0.0.1:$P2" -b "127.0.0.1:$NGX_PORT" --sni-strict --workers 1 \
+	"$GOPROXYD" -d "$CERTS" -l "127.0.0.1:$P2" -b "127.0.0.1:$NGX_PORT" --sni-strict --workers 1 -v \
 		>"$T/strict.log" 2>&1 &
 	PIDS="$PIDS $!"
 	wait_port "$P2"
