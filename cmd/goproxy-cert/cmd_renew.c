@@ -188,8 +188,16 @@ int cmd_renew(int argc, char **argv)
 			continue;
 		}
 		if (!o.force && issue_decide(&env, j->l, &o, &j->out) == 0) {
-			j->out.res = ISSUE_CURRENT;
-			continue;
+			/* RFC 9773: the CA may move the window (e.g. before a mass
+			 * revocation); ask again once its Retry-After has passed. */
+			struct gpc_error aerr;
+			gpc_error_clear(&aerr);
+			if (j->l->ari_cert_id != NULL && issue_ari_refresh(&env, j->l, &aerr) != 0)
+				gpc_warn("%s: renewalInfo: %s", j->l->name, aerr.message);
+			if (j->l->ari_cert_id == NULL || issue_decide(&env, j->l, &o, &j->out) == 0) {
+				j->out.res = ISSUE_CURRENT;
+				continue;
+			}
 		}
 		time_t until = ledger_backoff_until(env.ledger, j->l->name, now);
 		if (until > now && !o.force) {

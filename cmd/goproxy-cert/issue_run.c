@@ -823,6 +823,53 @@ static void ari_update(struct acme_client *c, struct lineage *l, const char *cha
 	free(id);
 }
 
+int issue_ari_refresh(struct issue_env *env, struct lineage *l, struct gpc_error *err)
+{
+	struct acme_client *c = NULL;
+	struct acme_renewal_info ri;
+	time_t now = time_now();
+	int rc = -1;
+
+	memset(&ri, 0, sizeof(ri));
+	if (l->ari_cert_id == NULL || l->ca_url == NULL || (l->ari_retry_after != 0 && now < l->ari_retry_after))
+		return 0;
+	pthread_mutex_lock(&env->mu);
+	rc = make_client(env, l->ca_url, l->ca_bundle, &c, err);
+	pthread_mutex_unlock(&env->mu);
+	if (rc != 0)
+		return -1;
+	rc = -1;
+	if (acme_directory_fetch(c, err) != 0)
+		goto out;
+	if (acme_client_directory(c)->renewal_info == NULL) {
+		rc = 0; /* the CA dropped ARI: the policy decides from now on */
+		goto out;
+	}
+	if (acme_ari_fetch(c, l->ari_cert_id, &ri, err) != 0)
+		goto out;
+	/* RFC 9773 §4.2: keep the chosen time while the window is unchanged;
+	 * a moved window gets a new random time inside it. */
+	if (ri.start != l->ari_window_start || ri.end != l->ari_window_end || l->ari_renew_at == 0) {
+		l->ari_window_start = ri.start;
+		l->ari_window_end = ri.end;
+		l->ari_renew_at = acme_ari_pick(&ri, now);
+		(void)lineage_set_str(&l->ari_explanation_url, ri.explanation_url);
+		gpc_info("%s: renewalInfo window %ld..%ld, renewing after %ld", l->name, (long)ri.start,
+			 (long)ri.end, (long)l->ari_renew_at);
+	}
+	l->ari_retry_after = ri.retry_after;
+	pthread_mutex_lock(&env->mu);
+	if (certstore_lock(env->cs, true, 60, err) == 0) {
+		rc = lineage_save(env->cs, l, err);
+		certstore_unlock(env->cs);
+	}
+	pthread_mutex_unlock(&env->mu);
+out:
+	acme_renewal_info_finish(&ri);
+	acme_client_free(c);
+	return rc;
+}
+
 static void add_stats(struct acme_client *c, struct issue_outcome *out)
 {
 	struct http_stats st = { 0 };

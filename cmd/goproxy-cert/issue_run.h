@@ -90,6 +90,13 @@ int issue_guard(struct issue_env *env, const struct lineage *l, const struct iss
 enum issue_result issue_order(struct issue_env *env, struct lineage *l, const struct issue_opts *o,
 			      struct issue_outcome *out);
 
+/* RFC 9773: for a lineage with an ARI certificate ID whose stored
+ * Retry-After has passed, GET renewalInfo and keep (or, when the window
+ * moved, re-pick) the renewal time; saves the lineage. Network access, no
+ * account. Returns 0 (also when nothing was due to be fetched) or -1. */
+int issue_ari_refresh(struct issue_env *env, struct lineage *l, struct gpc_error *err)
+	__attribute__((warn_unused_result));
+
 /* Map a failure's error code to a result (network/rate limit: deferred). */
 enum issue_result issue_classify(const struct gpc_error *e);
 
