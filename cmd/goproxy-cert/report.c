@@ -604,6 +604,7 @@ int report_collect(struct report *r, const char *dir, char *const *names, size_t
 			gpc_error_set(err, GPC_E_USAGE, "'%s' is not a lineage name", names[i]);
 			gpc_error_hint(err, "a lineage is \"default\" or one directory name of letters, "
 					    "digits, '.', '_' and '-'");
+			report_finish(r);
 			return -1;
 		}
 	}
