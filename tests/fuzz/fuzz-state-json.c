@@ -29,7 +29,7 @@ static char *cstr(const uint8_t *data, size_t size)
 	return s;
 }
 
-static void fuzz_lineage(const char *text)
+__attribute__((unused)) static void fuzz_lineage(const char *text)
 {
 	struct gpc_error err;
 	struct lineage *l = NULL, *l2 = NULL;
@@ -61,7 +61,7 @@ static void fuzz_lineage(const char *text)
 	lineage_free(l2);
 }
 
-static void fuzz_ledger(const char *text)
+__attribute__((unused)) static void fuzz_ledger(const char *text)
 {
 	static char *names[] = {"example.org", "www.example.org"};
 	struct gpc_error err;
