@@ -93,10 +93,10 @@ void creds_unref(struct gpd_creds *c);
 
 /* Load everything once at start-up (before workers). Returns the number of
  * usable lineages (>= 1), or -1 after logging why (no usable certificate). */
-int creds_init(struct certstore *cs);
+int creds_init(struct certstore *cs) __attribute__((warn_unused_result));
 
 /* Start the reload thread (inotify + SIGHUP requests). Returns 0 or -1. */
-int creds_start_reloader(void);
+int creds_start_reloader(void) __attribute__((warn_unused_result));
 
 /* Ask the reload thread to rescan now (async-signal-safe enough: writes to
  * an eventfd). */
@@ -141,13 +141,14 @@ void worker_free(struct gpd_worker *w);
  * v2 carries PP2_TYPE_AUTHORITY (SNI) and PP2_TYPE_ALPN when non-empty.
  * Returns the length, or -1 if it does not fit / the socket is gone. */
 int pp_build(int version, int fd, const char *sni, const char *alpn, unsigned char *out,
-	     size_t outsz);
+	     size_t outsz) __attribute__((warn_unused_result));
 
 /* ---- http.c ------------------------------------------------------------- */
 
 /* Start the HTTP side on `loop` with the bound listening socket `fd`.
  * Returns 0 or -1. */
-int http_start(struct ev_loop *loop, int fd, struct certstore *cs);
+int http_start(struct ev_loop *loop, int fd, struct certstore *cs)
+	__attribute__((warn_unused_result));
 
 /* Stop accepting and close open HTTP connections. */
 void http_stop(struct ev_loop *loop);
@@ -160,6 +161,6 @@ bool http_token_valid(const char *s, size_t len);
 /* Create, configure (non-blocking, close-on-exec, SO_REUSEADDR, optionally
  * SO_REUSEPORT) and bind a listening socket. On failure logs a message
  * naming the address and returns -1. */
-int gpd_listen(const struct gpd_addr *a, bool reuseport);
+int gpd_listen(const struct gpd_addr *a, bool reuseport) __attribute__((warn_unused_result));
 
 #endif

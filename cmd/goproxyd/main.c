@@ -587,7 +587,8 @@ int main(int argc, char **argv)
 	ev_signal_start(loop, &sig_int);
 	ev_signal_start(loop, &sig_hup);
 	if (http_fd >= 0) {
-		(void)http_start(loop, http_fd, cs);
+		if (http_start(loop, http_fd, cs) != 0)
+			goto out;
 		http_fd = -1;
 	}
 
