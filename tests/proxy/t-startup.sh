@@ -67,6 +67,28 @@ expect 71 "cannot listen on 127.0.0.1:$NGX_PORT" -d "$CERTS" -l "127.0.0.1:$H" -
 ok "port in use: exit 71 naming the address"
 kill -0 "$GPD_PID" || fail "the first goproxyd died"
 
+# --user: bind as root, then run (and read the certificates) as the user
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	U=$(mktemp -d /tmp/gpd-user.XXXXXX)
+	EXTRA_CLEANUP="rm -rf '$U'"
+	mkpair "$U/certs" user.test
+	chmod 755 "$U" "$U/certs"
+	UP=$(freeport)
+	expect 2 "$U/certs/priv.key" -d "$U/certs" -l "127.0.0.1:$UP" -b "127.0.0.1:$NGX_PORT" --user nobody
+	chown -R nobody "$U/certs"
+	"$GOPROXYD" -d "$U/certs" -l "127.0.0.1:$UP" -b "127.0.0.1:$NGX_PORT" --user nobody --workers 1 \
+		>"$T/user.log" 2>&1 &
+	UPID=$!
+	PIDS="$PIDS $UPID"
+	wait_port "$UP"
+	[ "$(awk '/^Uid:/ {print $2}' "/proc/$UPID/status")" = "$(id -u nobody)" ] || fail "--user nobody: not running as nobody"
+	[ "$(subject "$UP")" = user.test ] || fail "--user nobody: not serving"
+	kill "$UPID"
+	wait "$UPID" || true
+	rm -rf "$U"
+	ok "--user: binds first, then runs and reads the certificates as the user"
+fi
+
 # pidfile while running, gone after SIGTERM
 [ "$(cat "$CERTS/.state/goproxyd.pid")" = "$GPD_PID" ] || fail "pidfile in .state does not hold $GPD_PID"
 stop_gpd
