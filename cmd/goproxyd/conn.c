@@ -351,6 +351,7 @@ static bool client_pending(struct conn *c)
 static int client_read(struct conn *c)
 {
 	struct pipebuf *p = &c->c2b;
+	unsigned soft = 0; /* non-fatal errors in this call (alerts, renegotiation) */
 	ssize_t n;
 
 	for (;;) {
@@ -381,7 +382,7 @@ static int client_read(struct conn *c)
 				ev_io_start(c->w->loop, &c->cw);
 			break;
 		}
-		if (n == GNUTLS_E_INTERRUPTED || !gnutls_error_is_fatal((int)n)) {
+		if ((n == GNUTLS_E_INTERRUPTED || !gnutls_error_is_fatal((int)n)) && soft++ < 16) {
 			if (n == GNUTLS_E_REHANDSHAKE)
 				(void)gnutls_alert_send(c->tls, GNUTLS_AL_WARNING,
 							GNUTLS_A_NO_RENEGOTIATION);
