@@ -89,6 +89,35 @@ static int set(char **field, const char *v)
 	return 0;
 }
 
+/* A current certificate: keep the (possibly changed) settings so that
+ * `renew` takes the lineage over -- also for a certificate that was on disk
+ * before goproxy-cert (a Go-Proxy certs dir). Local files only; a failure
+ * (read-only dir) changes nothing about the result. */
+static void save_settings(struct certstore *cs, const struct lineage *l)
+{
+	struct lineage *old = NULL;
+	struct gpc_error err;
+	char *a = NULL, *b = NULL;
+
+	gpc_error_clear(&err);
+	if (lineage_load(cs, l->name, &old, &err) == 0) {
+		a = lineage_to_json(old);
+		b = lineage_to_json(l);
+	}
+	if (a == NULL || b == NULL || strcmp(a, b) != 0) {
+		if (certstore_lock(cs, true, 5, &err) == 0) {
+			if (lineage_save(cs, l, &err) != 0)
+				gpc_info("%s: settings not stored: %s", l->name, err.message);
+			certstore_unlock(cs);
+		} else {
+			gpc_info("%s: settings not stored: %s", l->name, err.message);
+		}
+	}
+	free(a);
+	free(b);
+	lineage_free(old);
+}
+
 int cmd_issue(int argc, char **argv)
 {
 	const char *dir = NULL, *name = CERTSTORE_DEFAULT, *server = NULL, *ca_bundle = NULL;
@@ -282,6 +311,7 @@ int cmd_issue(int argc, char **argv)
 	if (!o.force && issue_decide(&env, l, &o, &out) == 0) {
 		out.res = ISSUE_CURRENT;
 		issue_print_result(l, &out, json, o.quiet, stdout);
+		save_settings(cs, l);
 		rc = 0;
 		goto out;
 	}

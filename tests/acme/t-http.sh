@@ -47,6 +47,17 @@ gpc issue -d "$CERTS" --server https://127.0.0.1:9/dir -D a.example.test -D b.ex
 expect_rc 0
 expect_out '"result":"current"'
 
+echo "== an existing Go-Proxy certs dir (cert.crt + priv.key, no .state) is adopted offline"
+mkdir -p "$WORK/gp"
+cp "$CERTS/cert.crt" "$CERTS/priv.key" "$WORK/gp/"
+gpc issue -d "$WORK/gp" --server https://127.0.0.1:9/dir -D a.example.test -D b.example.test $SA
+expect_rc 0
+expect_out '^default: current until'
+[ -f "$WORK/gp/.state/lineages/default.json" ] || fail "settings of the adopted lineage not stored"
+gpc renew -d "$WORK/gp"
+expect_rc 0
+expect_out '^default: current until'
+
 echo "== changed name set -> a new order"
 issue -D a.example.test -D b.example.test -D c.example.test $SA
 expect_rc 0
