@@ -365,9 +365,11 @@ static void collect_entry(struct certstore *cs, const char *name, const struct r
 	 * already reported, not a second one. */
 	if (cert_ok && key_ok && !x509_key_matches(key, chain) &&
 	    (in_order || x509_key_find(key, chain) < 0)) {
-		char *m = xasprintf("%s: does not belong to %s (the private key is %s, the "
-				    "certificate's public key is %s and differs)", kp, cp,
-				    x509_key_type(key), x509_chain_info(chain, 0)->key_type);
+		const char *kt = x509_key_type(key), *ct = x509_chain_info(chain, 0)->key_type;
+		char *m = strcmp(kt, ct) == 0
+			? xasprintf("%s: does not belong to %s (both %s, but different keys)", kp, cp, kt)
+			: xasprintf("%s: does not belong to %s (the key is %s, the certificate's is %s)",
+				    kp, cp, kt, ct);
 		char *h = xasprintf("put back the key that was issued with this certificate "
 				    "(previous pairs are in %s/.state/archive/), or get a new pair with "
 				    "'goproxy-cert issue --force'", certstore_dir(cs));
@@ -696,21 +698,41 @@ static void print_when(FILE *out, const struct report_entry *e, time_t now)
 	}
 }
 
+static size_t domains_len(const struct report_entry *e)
+{
+	size_t n = e->n_domains ? 0 : 1;
+
+	for (size_t i = 0; i < e->n_domains; i++)
+		n += strlen(e->domains[i]) + (i ? 1 : 0);
+	return n;
+}
+
 void report_print_check_text(FILE *out, const struct report *r)
 {
 	int w = 7;
+	size_t dw = 0;
 
 	for (size_t i = 0; i < r->n_entries; i++) {
 		int l = (int)strlen(r->entries[i].name);
+		size_t d = domains_len(&r->entries[i]);
 		if (l > w)
 			w = l;
+		if (d > dw)
+			dw = d;
 	}
+	if (dw > 48)
+		dw = 48; /* long name lists just push the rest of their line */
 	for (size_t i = 0; i < r->n_entries; i++) {
 		const struct report_entry *e = &r->entries[i];
+		size_t d = domains_len(e);
 		fprintf(out, "%-*s  %-13s  ", w, e->name, report_state_name(e->state));
 		print_domains(out, e, ",");
-		fputs("  ", out);
+		fprintf(out, "%*s  ", (int)(d < dw ? dw - d : 0), "");
 		print_when(out, e, r->checked_at);
+		/* states the line cannot explain: name the first cause */
+		if (e->state >= RS_MISMATCH && e->state != RS_EXPIRED && e->state != RS_NOT_YET_VALID &&
+		    e->n_problems > 0)
+			fprintf(out, "  [%s]", e->problems[0].code);
 		fputc('\n', out);
 	}
 }
