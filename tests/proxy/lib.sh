@@ -28,6 +28,11 @@ cleanup() {
 	for p in $GPD_PID $PIDS; do
 		wait "$p" 2>/dev/null || true
 	done
+	# a sanitized build reports into goproxyd's log: that is a failure too
+	if grep -lE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$T"/*.log 2>/dev/null; then
+		echo "FAIL: sanitizer report in the logs above" >&2
+		[ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] || rc=1
+	fi
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
 		for f in "$T"/*.log; do
 			[ -f "$f" ] || continue
