@@ -326,16 +326,17 @@ int cmd_issue(int argc, char **argv)
 		goto out;
 	}
 	/* Another run may have changed things while we waited for the lock. */
-	ledger_free(env.ledger);
-	env.ledger = NULL;
-	if (ledger_load(cs, &env.ledger, &err) != 0) {
-		cli_print_error(&err);
-		rc = 1;
-		goto out;
+	if (env.ledger != NULL) {
+		ledger_free(env.ledger);
+		env.ledger = NULL;
+		if (ledger_load(cs, &env.ledger, &err) != 0) {
+			env.ledger = NULL;
+			env.ledger_err = err;
+		}
 	}
 	if (issue_guard(&env, l, &o, &out) != 0) {
 		issue_print_result(l, &out, json, o.quiet, stdout);
-		rc = EXIT_DEFER;
+		rc = issue_exit_code(out.res);
 		goto out;
 	}
 

@@ -199,7 +199,7 @@ int cmd_renew(int argc, char **argv)
 				continue;
 			}
 		}
-		time_t until = ledger_backoff_until(env.ledger, j->l->name, now);
+		time_t until = env.ledger ? ledger_backoff_until(env.ledger, j->l->name, now) : 0;
 		if (until > now && !o.force) {
 			char ts[32];
 			gpc_error_set(&j->out.err, GPC_E_RATELIMIT, "%s: the last attempt failed; backing off until %s",

@@ -98,8 +98,13 @@ int issue_env_init(struct issue_env *env, struct certstore *cs, struct gpc_error
 	env->cs = cs;
 	env->issue_lock_fd = -1;
 	pthread_mutex_init(&env->mu, NULL);
-	if (ledger_load(cs, &env->ledger, err) != 0)
-		return -1;
+	/* A broken ledger must not stop the offline "current" answer: keep the
+	 * error for the guard, which refuses to order without a history. */
+	if (ledger_load(cs, &env->ledger, err) != 0) {
+		env->ledger = NULL;
+		env->ledger_err = *err;
+		gpc_error_clear(err);
+	}
 	return 0;
 }
 
@@ -295,6 +300,11 @@ int issue_guard(struct issue_env *env, const struct lineage *l, const struct iss
 {
 	int rc;
 
+	if (env->ledger == NULL) {
+		out->err = env->ledger_err;
+		out->res = ISSUE_FAILED;
+		return -1;
+	}
 	pthread_mutex_lock(&env->mu);
 	rc = ledger_check(env->ledger, l->ca_url, l->names, l->n_names, &o->lim,
 			  l->ari_cert_id != NULL && l->ari_renew_at != 0, time_now(), &out->err);
@@ -719,8 +729,9 @@ static int commit(struct issue_env *env, struct lineage *l, const char *chain_pe
 	if (certstore_write_pair(env->cs, l->name, chain_pem, chain_len, key_pem,
 				 key_pem ? strlen(key_pem) : 0, err) != 0)
 		goto unlock;
-	if (ledger_record_issuance(env->ledger, l->ca_url, l->names, l->n_names, replaced, now) != 0 ||
-	    ledger_record_attempt(env->ledger, l->name, true, now) != 0)
+	if (env->ledger != NULL &&
+	    (ledger_record_issuance(env->ledger, l->ca_url, l->names, l->n_names, replaced, now) != 0 ||
+	     ledger_record_attempt(env->ledger, l->name, true, now) != 0))
 		gpc_warn("ledger: out of memory");
 	l->last_attempt = now;
 	l->last_issued = now;
@@ -730,7 +741,7 @@ static int commit(struct issue_env *env, struct lineage *l, const char *chain_pe
 	rc = 0;
 	struct gpc_error e2;
 	gpc_error_clear(&e2);
-	if (ledger_save(env->cs, env->ledger, &e2) != 0)
+	if (env->ledger != NULL && ledger_save(env->cs, env->ledger, &e2) != 0)
 		gpc_warn("%s", e2.message);
 	if (lineage_save(env->cs, l, &e2) != 0)
 		gpc_warn("%s", e2.message);
@@ -750,6 +761,8 @@ static void record_failure(struct issue_env *env, struct lineage *l, const struc
 	time_t now = time_now();
 
 	gpc_error_clear(&e2);
+	if (env->ledger == NULL)
+		return;
 	pthread_mutex_lock(&env->mu);
 	if (certstore_lock(env->cs, true, 60, &e2) != 0) {
 		pthread_mutex_unlock(&env->mu);

@@ -52,7 +52,8 @@ struct issue_solver;
 struct issue_env {
 	struct certstore *cs;
 	pthread_mutex_t mu;           /* ledger, accounts, solvers, writes */
-	struct ledger *ledger;
+	struct ledger *ledger;         /* NULL when ledger.json could not be read */
+	struct gpc_error ledger_err;  /* why */
 	struct http_share *share;
 	struct issue_account *accounts;
 	struct issue_solver *solvers;
@@ -60,7 +61,8 @@ struct issue_env {
 	bool quiet;
 };
 
-/* Set up an env on an open certs dir: loads the ledger. Returns 0 or -1. */
+/* Set up an env on an open certs dir: loads the ledger (a broken one is
+ * kept as ledger_err and refused by issue_guard). Returns 0 or -1. */
 int issue_env_init(struct issue_env *env, struct certstore *cs, struct gpc_error *err)
 	__attribute__((warn_unused_result));
 void issue_env_finish(struct issue_env *env);

@@ -35,6 +35,27 @@ issue -D x.example.test --challenge dns-02
 expect_rc 64
 expect_err "dns-02"
 
+echo "== bad option values: 64, naming the value"
+issue -D x.example.test --key-type ec999 $SA
+expect_rc 64
+expect_err 'ec999'
+issue -D x.example.test --days soon $SA
+expect_rc 64
+expect_err "'soon'"
+gpc renew -d "$CERTS" --concurrency many
+expect_rc 64
+expect_err "'many'"
+gpc revoke -d "$CERTS" default --reason 7
+expect_rc 64
+expect_err 'reason 7'
+gpc account -d "$CERTS" frobnicate
+expect_rc 64
+expect_err "'frobnicate'"
+issue -D x.example.test --eab-kid k $SA
+expect_rc 64
+expect_err 'eab-hmac'
+[ ! -e "$CERTS/cert.crt" ] || fail "written after a usage error"
+
 echo "== a good certificate first"
 issue -n keep -D keep.example.test $SA
 expect_rc 0
@@ -111,4 +132,25 @@ s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); open(sys.argv[2], "w").clo
 	expect_err 'hint: another server .* --http-dir .* --webroot'
 	[ "$n_orders" = "$(pebble_requests 'POST /order-plz')" ] || fail "an order was placed although the port is taken"
 fi
+
+echo "== damaged state files: named, with the fix; the pair untouched"
+cp "$CERTS/.state/lineages/keep.json" "$WORK/keep.json"
+printf '{"names": 5' >"$CERTS/.state/lineages/keep.json"
+gpc renew -d "$CERTS" keep
+expect_rc 1
+expect_err "$CERTS/.state/lineages/keep.json: not a JSON object"
+issue -n keep -D keep.example.test $SA
+expect_rc 1
+expect_err "$CERTS/.state/lineages/keep.json"
+cp "$WORK/keep.json" "$CERTS/.state/lineages/keep.json"
+printf 'garbage' >"$CERTS/.state/ledger.json"
+issue -n keep -D keep.example.test $SA --force
+expect_rc 1
+expect_err "$CERTS/.state/ledger.json: not a JSON object"
+expect_err 'hint: move the broken file away'
+cmp -s "$WORK/keep.crt" "$CERTS/keep/cert.crt" || fail "cert.crt changed"
+echo "== ... but a current certificate is still answered offline"
+gpc issue -d "$CERTS" -n keep -D keep.example.test --server https://127.0.0.1:9/dir
+expect_rc 0
+expect_out '^keep: current until'
 echo "ok"
