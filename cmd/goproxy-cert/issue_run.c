@@ -456,6 +456,7 @@ int issue_account_client(struct issue_env *env, const char *url, const char *ca_
 		gpc_error_set(err, GPC_E_INTERNAL, "account path");
 		goto out;
 	}
+	bool new_key = false;
 	buf_init(&kb, 64 * 1024);
 	if (certstore_state_read(env->cs, rel, 64 * 1024, &kb, err) == 0) {
 		key_pem = buf_take(&kb, NULL);
@@ -471,11 +472,12 @@ int issue_account_client(struct issue_env *env, const char *url, const char *ca_
 		if (keygen_generate(KEYGEN_EC256, &key_pem, NULL, err) != 0 ||
 		    issue_account_store_key(env, url, key_pem, err) != 0)
 			goto out;
+		new_key = true;
 	} else {
 		buf_finish(&kb);
 		goto out;
 	}
-	kid = read_kid(env, url);
+	kid = new_key ? NULL : read_kid(env, url); /* a stored URL belongs to the old key */
 	if (acme_client_set_account(c, key_pem, strlen(key_pem), kid, err) != 0)
 		goto out;
 	if (kid == NULL) {
