@@ -4,6 +4,7 @@
 # --reuse-key. One pebble for the whole file.
 set -eu
 . "$TESTS_DIR/acme/common.sh"
+export PEBBLE_ALTERNATE_ROOTS=1 # a second chain for --preferred-chain
 acme_init
 SA="--standalone 127.0.0.1:$PEBBLE_HTTP_PORT"
 
@@ -92,6 +93,16 @@ cmp -s "$WORK/key.before" "$CERTS/k-ec384/priv.key" || fail "stored --reuse-key 
 issue -n k-ec384 -D ec384.example.test --force --no-reuse-key $SA
 expect_rc 0
 if cmp -s "$WORK/key.before" "$CERTS/k-ec384/priv.key"; then fail "--no-reuse-key kept the key"; fi
+
+echo "== --preferred-chain picks the alternate chain by its root's CN"
+alt=$(curl -fsS --cacert "$PEBBLE_CA_BUNDLE" "$PEBBLE_MGMT_URL/roots/1" |
+	openssl x509 -noout -subject -nameopt multiline | sed -n 's/^ *commonName *= //p')
+[ -n "$alt" ] || fail "no alternate root from pebble"
+issue -n chain -D chain.example.test --preferred-chain "$alt" $SA
+expect_rc 0
+openssl crl2pkcs7 -nocrl -certfile "$CERTS/chain/cert.crt" | openssl pkcs7 -print_certs -noout |
+	grep -q "issuer=CN = $alt\$" || fail "the chain does not end at $alt"
+grep -q "\"preferred_chain\": \"$alt\"" "$CERTS/.state/lineages/chain.json" || fail "preferred chain not stored"
 
 echo "== IP address identifier (RFC 8738)"
 issue -n ip -D 127.0.0.1 $SA
