@@ -58,9 +58,32 @@ faults_init() {
 	command -v python3 >/dev/null 2>&1 || { echo "SKIP: python3 missing" >&2; exit 77; }
 }
 
+# fail MSG: with KEEP_GOING=1 (set by a test that checks many independent
+# cases) the failure is counted and the test goes on; faults_done then
+# exits 1. Otherwise it exits at once. die MSG always exits.
+FAILED=0
 fail() {
 	echo "FAIL: $*" >&2
+	if [ "${KEEP_GOING:-0}" = 1 ]; then
+		FAILED=$((FAILED + 1))
+		echo "----- last stderr" >&2
+		cat "$WORK/err" >&2 2>/dev/null || :
+		return 0
+	fi
 	exit 1
+}
+
+die() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+faults_done() {
+	if [ "$FAILED" != 0 ]; then
+		echo "$FAILED check(s) failed" >&2
+		exit 1
+	fi
+	echo "ok"
 }
 
 skip() {
@@ -81,9 +104,9 @@ relay_start() {
 	RELAY_PID=$!
 	_i=0
 	while [ ! -s "$WORK/relay.port" ]; do
-		kill -0 "$RELAY_PID" 2>/dev/null || fail "relay did not start: $(cat "$WORK/relay.err")"
+		kill -0 "$RELAY_PID" 2>/dev/null || die "relay did not start: $(cat "$WORK/relay.err")"
 		_i=$((_i + 1))
-		[ $_i -lt 300 ] || fail "relay did not start within 30 s"
+		[ $_i -lt 300 ] || die "relay did not start within 30 s"
 		sleep 0.1
 	done
 	RELAY_PORT=$(cat "$WORK/relay.port")
@@ -120,4 +143,71 @@ closed_port() {
 # The octal mode of a file (e.g. 600).
 file_mode() {
 	stat -c %a "$1"
+}
+
+# gpc ARGS...: run goproxy-cert; stdout -> $WORK/out, stderr -> $WORK/err,
+# exit code -> $RC. Fails on a crash (signal) or a sanitizer report.
+gpc() {
+	echo "\$ goproxy-cert $*" >>"$WORK/cmd.out"
+	RC=0
+	"$GOPROXY_CERT" "$@" >"$WORK/out" 2>"$WORK/err" || RC=$?
+	cat "$WORK/out" "$WORK/err" >>"$WORK/cmd.out"
+	echo "[exit $RC]" >>"$WORK/cmd.out"
+	no_crash
+}
+
+no_crash() {
+	if [ "$RC" -ge 128 ]; then
+		die "goproxy-cert died from signal $((RC - 128))"
+	fi
+	if grep -q 'Sanitizer\|runtime error:\|AddressSanitizer' "$WORK/err"; then
+		die "sanitizer report: $(cat "$WORK/err")"
+	fi
+}
+
+expect_rc() {
+	for _c in "$@"; do
+		[ "$RC" != "$_c" ] || return 0
+	done
+	fail "expected exit $*, got $RC"
+	return 0
+}
+
+expect_err() {
+	grep -Eq -- "$1" "$WORK/err" || fail "stderr does not match /$1/"
+}
+
+# issue_via URL DIR ARGS...: goproxy-cert issue through a CA URL with pebble's
+# trust anchor and the standalone http-01 responder on pebble's http port.
+issue_via() {
+	_u=$1 _d=$2
+	shift 2
+	gpc issue -d "$_d" --server "$_u" --ca-bundle "$PEBBLE_CA_BUNDLE" \
+		--standalone "127.0.0.1:$PEBBLE_HTTP_PORT" "$@"
+}
+
+# pair_ok CERT KEY: both parse and the key belongs to the certificate.
+pair_ok() {
+	_a=$(openssl x509 -in "$1" -noout -pubkey 2>/dev/null | openssl pkey -pubin -outform DER 2>/dev/null | od -An -tx1 | tr -d ' \n')
+	_b=$(openssl pkey -in "$2" -pubout -outform DER 2>/dev/null | od -An -tx1 | tr -d ' \n')
+	[ -n "$_a" ] && [ "$_a" = "$_b" ]
+}
+
+# no_partial DIR: no temp files anywhere, and every lineage that has a
+# cert.crt or priv.key has both, parsing and belonging together.
+no_partial() {
+	_t=$(find "$1" \( -name '*.tmp*' -o -name '.*.tmp' -o -name '*~' -o -name '.tmp*' \) -print 2>/dev/null | head -n 5)
+	[ -z "$_t" ] || fail "temp files left in $1: $_t"
+	for _c in $(find "$1" -path "$1/.state" -prune -o \( -name cert.crt -o -name priv.key \) -print 2>/dev/null); do
+		_l=$(dirname "$_c")
+		[ -f "$_l/cert.crt" ] && [ -f "$_l/priv.key" ] || fail "$_l: half a pair ($(ls "$_l"))"
+		pair_ok "$_l/cert.crt" "$_l/priv.key" || fail "$_l: cert.crt and priv.key do not parse or do not belong together"
+	done
+}
+
+# no_pair DIR: nothing issued (no cert.crt / priv.key anywhere outside .state).
+no_pair() {
+	_p=$(find "$1" -path "$1/.state" -prune -o \( -name cert.crt -o -name priv.key \) -print 2>/dev/null)
+	[ -z "$_p" ] || fail "a pair was written: $_p"
+	no_partial "$1"
 }

@@ -18,8 +18,10 @@ relay can break things on purpose:
   --truncate-json         forward, but cut the response body in half
                           (Content-Length matches the cut body).
   --wrong-content-type    forward, but say Content-Type: text/html.
+  --html-page             answer 200 with an HTML page instead (a captive
+                          portal or a misconfigured proxy in the way).
 
---match SUBSTR limits --slow/--truncate-json/--wrong-content-type/--drop-every
+--match SUBSTR limits --slow/--truncate-json/--wrong-content-type/--html-page/--drop-every
 to requests whose path contains SUBSTR ("@newOrder", "@newAccount",
 "@newNonce", "@directory" name the paths read from the upstream directory);
 --fault-limit N applies those faults to the first N matching requests only.
@@ -203,6 +205,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.reply(429, hdrs, json.dumps(prob).encode(), method)
             return
 
+        if a.html_page and in_limit:
+            rl.record(method, path, 200)
+            self.reply(200, [("Content-Type", "text/html; charset=utf-8")],
+                       b"<!DOCTYPE html><html><head><title>Portal</title></head>"
+                       b"<body><p>Please log in to continue.</p></body></html>\n", method)
+            return
+
         # Forward to pebble, Host header unchanged.
         fwd = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS}
         try:
@@ -266,6 +275,7 @@ def main():
     p.add_argument("--slow", type=float, default=0, metavar="S")
     p.add_argument("--truncate-json", action="store_true")
     p.add_argument("--wrong-content-type", action="store_true")
+    p.add_argument("--html-page", action="store_true")
     p.add_argument("--match", default="", metavar="SUBSTR")
     p.add_argument("--fault-limit", type=int, default=0, metavar="N")
     p.add_argument("--client-timeout", type=float, default=60)
