@@ -73,6 +73,14 @@ cmp -s "$WORK/keep.crt" "$CERTS/keep/cert.crt" || fail "failed run changed cert.
 cmp -s "$WORK/keep.key" "$CERTS/keep/priv.key" || fail "failed run changed priv.key"
 no_strays "$CERTS"
 grep -q '"result": "failed"' "$CERTS/.state/lineages/keep.json" || fail "last result not recorded"
+tr -d ' \n' <"$CERTS/.state/ledger.json" | grep -Eq '"authz":\["(keep|fresh).example.test"\]' ||
+	fail "failed authorization not in the ledger: $(cat "$CERTS/.state/ledger.json")"
+
+echo "== --profile that the CA does not list: 64, names the profiles"
+issue -n prof -D prof.example.test --profile shortlived $SA
+expect_rc 64
+expect_err 'shortlived'
+[ ! -e "$CERTS/prof" ] || fail "prof written"
 
 echo "== CA unreachable (closed port) and unresolvable host: 75, nothing written"
 closed=$("$FREEPORT" 1)
