@@ -689,23 +689,34 @@ static void on_backend_read(struct ev_loop *loop, ev_io *io, int revents)
 		ev_io_stop(loop, io);
 		return;
 	}
-	if (p->buf == NULL && (p->buf = buf_get(c->w)) == NULL) {
-		conn_close(c);
-		return;
+	/* A bulk response fills whole records: move a few per wakeup while the
+	 * backend has more and the client takes them. */
+	for (int round = 0; round < 4; round++) {
+		size_t want;
+
+		if (p->buf == NULL && (p->buf = buf_get(c->w)) == NULL) {
+			conn_close(c);
+			return;
+		}
+		want = GPD_BUFSZ - p->end;
+		n = read(io->fd, p->buf + p->end, want);
+		if (n > 0) {
+			p->end += (unsigned)n;
+			c->last = ev_now(loop);
+		} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			if (n < 0)
+				gpc_debug("conn %d: backend read: %s", c->cr.fd, strerror(errno));
+			c->flags |= F_B_EOF;
+			ev_io_stop(loop, io);
+		} else {
+			return;
+		}
+		if (flush_b2c(c) < 0)
+			return;
+		/* stop after a short read, EOF, or when the client is slow */
+		if ((size_t)n < want || p->buf != NULL || !ev_is_active(io))
+			return;
 	}
-	n = read(io->fd, p->buf + p->end, GPD_BUFSZ - p->end);
-	if (n > 0) {
-		p->end += (unsigned)n;
-		c->last = ev_now(loop);
-	} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-		if (n < 0)
-			gpc_debug("conn %d: backend read: %s", c->cr.fd, strerror(errno));
-		c->flags |= F_B_EOF;
-		ev_io_stop(loop, io);
-	} else {
-		return;
-	}
-	(void)flush_b2c(c);
 }
 
 /* Parse a TLS ClientHello at the start of `b` far enough to tell whether
