@@ -386,6 +386,37 @@ static void collect_entry(struct certstore *cs, const char *name, const struct r
 	buf_finish(&kb);
 }
 
+/* .state/ledger.json is read and parsed once per report, not once per
+ * lineage: 10,000 lineages with a ledger of 10,000 issuances would otherwise
+ * parse it 10,000 times. report_fill_acme_fields runs on one thread. */
+enum { LEDGER_UNREAD, LEDGER_OK, LEDGER_MISSING, LEDGER_BAD };
+static int ledger_state = LEDGER_UNREAD;
+static struct json_object *ledger_doc;
+
+static void ledger_load(struct certstore *cs)
+{
+	struct buf b;
+	struct gpc_error err;
+
+	buf_init(&b, 8 * 1024 * 1024);
+	gpc_error_clear(&err);
+	if (certstore_state_read(cs, "ledger.json", 8 * 1024 * 1024, &b, &err) != 0) {
+		ledger_state = err.code != NULL && strcmp(err.code, GPC_E_MISSING) == 0 ? LEDGER_MISSING
+											: LEDGER_BAD;
+	} else {
+		ledger_doc = json_tokener_parse(b.data ? b.data : "");
+		ledger_state = ledger_doc != NULL ? LEDGER_OK : LEDGER_BAD;
+	}
+	buf_finish(&b);
+}
+
+static void ledger_drop(void)
+{
+	json_object_put(ledger_doc);
+	ledger_doc = NULL;
+	ledger_state = LEDGER_UNREAD;
+}
+
 /* The ACME side's view of a lineage: CA URL, last attempt and its result,
  * the next planned renewal, issuances in the last 168 hours.
  *
@@ -445,13 +476,11 @@ void report_fill_acme_fields(struct certstore *cs, struct report_entry *e)
 		    buf_printf(&key, "%s%s", i ? "," : "", json_object_get_string(n)) != 0)
 			goto out;
 	}
-	buf_reset(&b);
-	if (certstore_state_read(cs, "ledger.json", 8 * 1024 * 1024, &b, &err) != 0) {
-		if (err.code != NULL && strcmp(err.code, GPC_E_MISSING) == 0)
-			e->issuances_168h = 0;
-		goto out;
-	}
-	led = json_tokener_parse(b.data);
+	if (ledger_state == LEDGER_UNREAD)
+		ledger_load(cs);
+	if (ledger_state == LEDGER_MISSING)
+		e->issuances_168h = 0;
+	led = ledger_state == LEDGER_OK ? ledger_doc : NULL;
 	if (led == NULL || !json_object_object_get_ex(led, "issuances", &v) ||
 	    !json_object_is_type(v, json_type_array))
 		goto out;
@@ -471,8 +500,7 @@ void report_fill_acme_fields(struct certstore *cs, struct report_entry *e)
 		e->issuances_168h = count;
 	}
 out:
-	json_object_put(lin);
-	json_object_put(led);
+	json_object_put(lin); /* led is the report's ledger_doc, freed by ledger_drop */
 	buf_finish(&b);
 	buf_finish(&key);
 }
@@ -644,9 +672,11 @@ int report_collect(struct report *r, const char *dir, char *const *names, size_t
 	r->n_entries = n_todo;
 	/* The ACME side's records are read one lineage after the other, outside
 	 * the worker threads. */
-	if (opt->detail)
+	if (opt->detail) {
 		for (size_t i = 0; i < n_todo; i++)
 			report_fill_acme_fields(cs, &r->entries[i]);
+		ledger_drop();
+	}
 	rc = 0;
 out:
 	certstore_names_free(listed, n_listed);
