@@ -141,6 +141,24 @@ jq -e ".certs_dir == \"$D\"" "$T/out" >/dev/null || fail "certs_dir from env"
 (cd "$T" && "$G" check --json >"$T/out" 2>"$T/err") || fail "./certs"
 jq -e '.certs_dir == "certs"' "$T/out" >/dev/null || fail "default certs dir"
 
+# --- the store lock: readers share it; a writer holding it delays check a
+# moment, never fails it ---
+mkdir -m 700 "$D/.state" && : >"$D/.state/lock"
+if command -v flock >/dev/null 2>&1; then
+	flock -s "$D/.state/lock" true
+	run check -d "$D" default
+	expect_rc 0 "lock file present and free"
+	flock -x "$D/.state/lock" sleep 4 &
+	holder=$!
+	sleep 0.5
+	run check -d "$D" --json default
+	expect_rc 0 "a writer holds the lock"
+	expect_state default ok
+	wait "$holder"
+fi
+[ "$(ls -A "$D/.state")" = lock ] || fail "check wrote into .state"
+rm -r "$D/.state"
+
 # --- warnings that do not change the state ---
 chmod 640 "$D/priv.key"
 run check -d "$D" default
