@@ -65,6 +65,30 @@ awk '/^# TYPE /{t[$3]=1; next} /^#/{next} {n=$1; sub(/\{.*/, "", n); if (!(n in 
 awk '/^#/{next} {n=$1; sub(/\{.*/, "", n); if (n != last && (n in seen)) {print "split " n; exit 1} seen[n]=1; last=n}' "$T/out" ||
 	fail "prometheus families split"
 
+# --- many lineages: parsed on several threads, reported in name order ---
+M=$T/many
+mkdir "$M"
+seq -f "$M/l%03g" 0 299 | xargs mkdir
+cat "$FX/leaf.crt" "$FX/int.crt" >"$T/chain"
+awk -v m="$M" -v c="$T/chain" -v k="$FX/leaf.key" 'BEGIN {
+	while ((getline l < c) > 0) cc = cc l "\n"
+	while ((getline l < k) > 0) kk = kk l "\n"
+	for (i = 0; i < 300; i++) {
+		p = sprintf("%s/l%03d/cert.crt", m, i); printf "%s", cc > p; close(p)
+		p = sprintf("%s/l%03d/priv.key", m, i); printf "%s", kk > p; close(p)
+	}
+}'
+chmod 600 "$M"/*/priv.key
+: >"$M/l150/cert.crt"
+run status -d "$M" --json
+expect_rc 0 "300 lineages"
+[ "$(jq '.certificates | length' "$T/out")" -eq 300 ] || fail "300 lineages listed"
+[ "$(jq -r '[.certificates[].name] | join(",")' "$T/out")" = "$(seq -s, -f 'l%03g' 0 299)" ] || fail "name order"
+[ "$(jq '[.certificates[] | select(.state == "ok")] | length' "$T/out")" -eq 299 ] || fail "299 ok"
+expect_state l150 invalid
+jq -e --arg fp "$fp" 'all(.certificates[] | select(.name != "l150"); .fingerprint_sha256 == $fp)' "$T/out" >/dev/null ||
+	fail "every lineage parsed"
+
 # --- certs dir problems: exit 2 ---
 run status -d "$T/nonexistent" --json
 expect_rc 2 "status without a certs dir"
