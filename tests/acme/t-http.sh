@@ -165,7 +165,7 @@ until curl -s -o /dev/null "http://127.0.0.1:$PEBBLE_HTTP_PORT/"; do
 	i=$((i + 1)); [ $i -lt 100 ] || fail "nginx did not start: $(cat "$WORK/nginx/error.log")"; sleep 0.1
 done
 cp "$WORK/nginx/nginx.pid" "$CERTS/.state/goproxyd.pid"
-GOPROXY_CERT_CA_BUNDLE=$PEBBLE_CA_BUNDLE gpc issue -d "$CERTS" --server "$PEBBLE_DIR_URL" -n hd -D hd.example.test -D hd2.example.test
+GOPROXY_CERT_CA_BUNDLE=$PEBBLE_CA_BUNDLE GOPROXY_CERT_SERVER=$PEBBLE_DIR_URL gpc issue -d "$CERTS" -n hd -D hd.example.test -D hd2.example.test
 expect_rc 0
 expect_out 'hd: issued'
 [ "$(grep -c 'GET /.well-known/acme-challenge/[A-Za-z0-9_-]* HTTP/1.1" 200' "$WORK/nginx/access.log")" -ge 2 ] ||
