@@ -34,7 +34,7 @@
 #include "log.h"
 
 #define CHALLENGE_DIR "challenges/tls-alpn-01"
-#define RELOAD_DELAY 0.1     /* collect a burst of file events into one rescan */
+#define RELOAD_DELAY 0.05    /* collect a burst of file events into one rescan */
 #define RESCAN_INTERVAL 60.0 /* safety net for missed events */
 
 struct name_ent {
