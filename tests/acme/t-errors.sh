@@ -63,12 +63,14 @@ cp "$CERTS/keep/cert.crt" "$WORK/keep.crt"
 cp "$CERTS/keep/priv.key" "$WORK/keep.key"
 
 echo "== challenge failed: the CA's detail plus what was served where; old pair kept"
-wrong=$("$FREEPORT" 1)
+# Bound to 127.0.0.2 while pebble connects to 127.0.0.1 (no other test's
+# ports can collide with it: they all live on 127.0.0.1).
+wrong=127.0.0.2:$PEBBLE_HTTP_PORT
 # a new name: pebble may reuse the valid authorization of keep.example.test
-issue -n keep -D keep.example.test -D fresh.example.test --standalone "127.0.0.1:$wrong"
+issue -n keep -D keep.example.test -D fresh.example.test --standalone "$wrong"
 expect_rc 1
 expect_err 'error: http-01 challenge for (keep|fresh).example.test failed: .*(connection refused|Connection refused|Fetching)'
-expect_err "hint: http://(keep|fresh).example.test/.well-known/acme-challenge/[A-Za-z0-9_-]+ was answered by the built-in responder on 127.0.0.1:$wrong"
+expect_err "hint: http://(keep|fresh).example.test/.well-known/acme-challenge/[A-Za-z0-9_-]+ was answered by the built-in responder on $wrong"
 cmp -s "$WORK/keep.crt" "$CERTS/keep/cert.crt" || fail "failed run changed cert.crt"
 cmp -s "$WORK/keep.key" "$CERTS/keep/priv.key" || fail "failed run changed priv.key"
 no_strays "$CERTS"
@@ -128,15 +130,15 @@ if command -v python3 >/dev/null 2>&1; then
 	busy=$("$FREEPORT" 1)
 	python3 -c 'import socket,sys,time
 s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); open(sys.argv[2], "w").close(); time.sleep(120)' \
+s.bind(("127.0.0.3", int(sys.argv[1]))); s.listen(1); open(sys.argv[2], "w").close(); time.sleep(120)' \
 		"$busy" "$WORK/busy.ready" &
 	ACME_PIDS="$ACME_PIDS $!"
 	i=0
 	while [ ! -e "$WORK/busy.ready" ]; do i=$((i + 1)); [ $i -lt 100 ] || fail "listener"; sleep 0.1; done
 	n_orders=$(pebble_requests 'POST /order-plz')
-	issue -n busy -D busy.example.test --standalone "127.0.0.1:$busy"
+	issue -n busy -D busy.example.test --standalone "127.0.0.3:$busy"
 	expect_rc 1
-	expect_err "standalone 127.0.0.1:$busy: cannot listen: Address already in use"
+	expect_err "standalone 127.0.0.3:$busy: cannot listen: Address already in use"
 	expect_err 'hint: another server .* --http-dir .* --webroot'
 	[ "$n_orders" = "$(pebble_requests 'POST /order-plz')" ] || fail "an order was placed although the port is taken"
 fi

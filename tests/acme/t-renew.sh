@@ -43,8 +43,8 @@ done
 [ "$(ls "$CERTS/.state/archive/r1" | wc -l)" = 2 ] || fail "r1 old pair not archived"
 
 echo "== a failing lineage: exit 1, the others renewed, then back-off (75)"
-wrong=$("$FREEPORT" 1)
-sed -i "s/127.0.0.1:$PEBBLE_HTTP_PORT/127.0.0.1:$wrong/" "$CERTS/.state/lineages/r3.json"
+# 127.0.0.2: pebble connects to 127.0.0.1 and finds nothing there
+sed -i "s/127.0.0.1:$PEBBLE_HTTP_PORT/127.0.0.2:$PEBBLE_HTTP_PORT/" "$CERTS/.state/lineages/r3.json"
 GOPROXY_CERT_NOW=$((now + 900)) gpc renew -d "$CERTS" --concurrency 2
 expect_rc 1
 expect_out '^r1: issued'
