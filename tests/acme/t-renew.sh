@@ -31,8 +31,12 @@ expect_rc 0
 
 echo "== 450 s later every lineage is due: renewed concurrently, JSON"
 for n in r1 r2 r3 r4; do openssl x509 -in "$CERTS/$n/cert.crt" -noout -serial >"$WORK/$n.serial"; done
+accounts_before=$(pebble_requests 'POST /sign-me-up')
 GOPROXY_CERT_NOW=$((now + 450)) gpc renew -d "$CERTS" --concurrency 4 --json
 expect_rc 0
+[ "$accounts_before" = "$(pebble_requests 'POST /sign-me-up')" ] ||
+	fail "renew contacted newAccount: the stored account is shared by all lineages"
+[ "$(ls "$CERTS/.state/accounts" | wc -l)" = 1 ] || fail "one account per CA expected"
 expect_out '"renewed": 4'
 expect_out '"failed": 0'
 [ "$(grep -c '"result": "issued"' "$WORK/out")" = 4 ] || fail "4 issued results expected"
