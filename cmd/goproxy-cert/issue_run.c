@@ -1042,8 +1042,13 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 	    acme_order_finalize(c, &ord, csr, csr_len, err) != 0 ||
 	    acme_certificate_download(c, ord.certificate, l->preferred_chain, &chain_pem, &chain_len, err) != 0)
 		goto fail;
-	if (x509_chain_parse("downloaded certificate", chain_pem, chain_len, &chain, NULL, err) != 0)
-		goto fail;
+	{
+		/* Name the URL the chain came from (a truncated download). */
+		char label[1200];
+		snprintf(label, sizeof(label), "certificate from %.1100s", ord.certificate);
+		if (x509_chain_parse(label, chain_pem, chain_len, &chain, NULL, err) != 0)
+			goto fail;
+	}
 	out->not_after = x509_chain_info(chain, 0)->not_after;
 	{
 		struct policy_result pr;
