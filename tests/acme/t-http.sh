@@ -149,6 +149,16 @@ grep -q 'GET /.well-known/acme-challenge/[A-Za-z0-9_-]* HTTP/1.1" 200' "$WORK/ng
 	fail "nginx did not serve the token: $(cat "$WORK/nginx/access.log")"
 [ -z "$(ls "$WORK/www/.well-known/acme-challenge")" ] || fail "token file left in the webroot"
 
+echo "== uacme's own hook script, unchanged, with its UACME_CHALLENGE_PATH (nginx serves it)"
+if [ -x /usr/share/uacme/uacme.sh ]; then
+	mkdir -p "$WORK/www/.well-known/acme-challenge"
+	UACME_CHALLENGE_PATH=$WORK/www/.well-known/acme-challenge issue -n uh -D uh.example.test \
+		--hook /usr/share/uacme/uacme.sh
+	expect_rc 0
+	expect_out 'uh: issued'
+	[ -z "$(ls "$WORK/www/.well-known/acme-challenge")" ] || fail "uacme.sh 'done' did not remove the token"
+fi
+
 echo "== --http-dir (the files goproxyd answers), chosen by default when .state/goproxyd.pid is live"
 # nginx stands in for goproxyd: it serves DIR/.state/challenges/http-01/TOKEN.
 kill "$(cat "$WORK/nginx/nginx.pid")"
