@@ -374,6 +374,8 @@ static int locked_error(struct certstore *cs, const char *path, const char *who,
 	return -1;
 }
 
+static void certstore_recover(struct certstore *cs);
+
 int certstore_lock(struct certstore *cs, bool exclusive, int wait_secs, struct gpc_error *err)
 {
 	char path[PATH_MAX];
@@ -438,6 +440,8 @@ int certstore_lock(struct certstore *cs, bool exclusive, int wait_secs, struct g
 		usleep(50 * 1000);
 	}
 	cs->lock_mode = op;
+	if (exclusive)
+		certstore_recover(cs);
 	return 0;
 fail:
 	/* keep a lock this thread already had as it was */
@@ -555,11 +559,129 @@ static int archive_pair(struct certstore *cs, const char *name, const char *cp, 
 	return 0;
 }
 
+/* Crash safety. write_pair stages both files under temporary names, then
+ * records them in .state/txn/NAME ("KEY_TMP\nCERT_TMP\n") before the first
+ * rename and removes that record after the last. A process killed in between
+ * leaves the record behind, and the next writer (certstore_lock, exclusive)
+ * finishes the job: if the staged key is still there, nothing visible changed
+ * yet and the staged files are removed (roll back); if only the staged
+ * certificate is left, the new key is already in place, so the certificate
+ * that belongs to it is renamed in (roll forward). Either way key and
+ * certificate belong together again. Temporary files of writers killed while
+ * staging are removed too. */
+#define TXN_DIR "txn"
+
+static bool is_staged_name(const char *base)
+{
+	return strncmp(base, CERTSTORE_CERT_FILE ".tmp-", sizeof(CERTSTORE_CERT_FILE ".tmp-") - 1) == 0 ||
+	       strncmp(base, CERTSTORE_KEY_FILE ".tmp-", sizeof(CERTSTORE_KEY_FILE ".tmp-") - 1) == 0;
+}
+
+/* A staged path must be DIR[/NAME]/{cert.crt,priv.key}.tmp-XXXXXX of this lineage. */
+static bool staged_path_ok(const char *tmp, const char *final)
+{
+	size_t n = strlen(final);
+
+	return strncmp(tmp, final, n) == 0 && strncmp(tmp + n, ".tmp-", 5) == 0 &&
+	       strchr(tmp + n, '/') == NULL;
+}
+
+static void remove_strays(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char p[PATH_MAX];
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (!is_staged_name(de->d_name) || fs_join(p, sizeof(p), dir, de->d_name) != 0)
+			continue;
+		if (unlink(p) == 0)
+			gpc_info("%s: removed a temporary file left by an interrupted write", p);
+	}
+	closedir(d);
+}
+
+static void txn_recover_one(struct certstore *cs, const char *name)
+{
+	char rel[PATH_MAX], cp[PATH_MAX], kp[PATH_MAX];
+	char *ktmp, *ctmp, *nl;
+	struct buf b;
+	struct gpc_error e;
+
+	gpc_error_clear(&e);
+	buf_init(&b, 3 * PATH_MAX);
+	snprintf(rel, sizeof(rel), "%s/%s", TXN_DIR, name);
+	if (certstore_paths(cs, name, cp, sizeof(cp), kp, sizeof(kp)) != 0 ||
+	    certstore_state_read(cs, rel, 3 * PATH_MAX, &b, &e) != 0 || b.data == NULL)
+		goto out;
+	ktmp = b.data;
+	if ((nl = strchr(ktmp, '\n')) == NULL)
+		goto drop;
+	*nl = '\0';
+	ctmp = nl + 1;
+	if ((nl = strchr(ctmp, '\n')) != NULL)
+		*nl = '\0';
+	if ((ktmp[0] != '\0' && !staged_path_ok(ktmp, kp)) || !staged_path_ok(ctmp, cp)) {
+		gpc_warn("%s/.state/%s: not a record this tool wrote; ignored", cs->dir, rel);
+		goto drop;
+	}
+	if (ktmp[0] != '\0' && exists_l(ktmp)) {
+		/* killed before the key was renamed: the old pair is intact */
+		unlink(ktmp);
+		unlink(ctmp);
+		gpc_warn("%s: an interrupted write was rolled back; the previous pair is unchanged", name);
+	} else if (exists_l(ctmp)) {
+		/* killed between the two renames: the new key is in place */
+		if (rename(ctmp, cp) != 0 || fs_sync_parent(cp, &e) != 0) {
+			gpc_err("%s: could not complete an interrupted write: %s", cp,
+				e.message[0] ? e.message : strerror(errno));
+			goto out; /* keep the record: try again next time */
+		}
+		gpc_warn("%s: an interrupted write was completed; key and certificate belong together", name);
+	}
+drop:
+	if (certstore_state_remove(cs, rel, &e) != 0)
+		gpc_warn("%s", e.message);
+out:
+	buf_finish(&b);
+}
+
+/* Finish or undo interrupted writes, and remove stray temporary files.
+ * Called with the exclusive lock held. */
+static void certstore_recover(struct certstore *cs)
+{
+	char dir[PATH_MAX], sub[PATH_MAX];
+	char **names = NULL;
+	size_t n = 0;
+	DIR *d;
+	struct dirent *de;
+	struct gpc_error e;
+
+	if (certstore_state_path(cs, TXN_DIR, dir, sizeof(dir)) == 0 && (d = opendir(dir)) != NULL) {
+		while ((de = readdir(d)) != NULL)
+			if (certstore_valid_name(de->d_name))
+				txn_recover_one(cs, de->d_name);
+		closedir(d);
+	}
+	gpc_error_clear(&e);
+	remove_strays(cs->dir);
+	if (certstore_list(cs, &names, &n, &e) != 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(names[i], CERTSTORE_DEFAULT) != 0 && fs_join(sub, sizeof(sub), cs->dir, names[i]) == 0)
+			remove_strays(sub);
+	certstore_names_free(names, n);
+}
+
 int certstore_write_pair(struct certstore *cs, const char *name, const char *cert_pem,
 			 size_t cert_len, const char *key_pem, size_t key_len, struct gpc_error *err)
 {
 	char cp[PATH_MAX], kp[PATH_MAX], sub[PATH_MAX];
 	char tcert[PATH_MAX] = "", tkey[PATH_MAX] = "", akey[PATH_MAX + 8] = "";
+	char txn[PATH_MAX];
+	bool journaled = false;
 	int rc = -1;
 
 	if (name == NULL)
@@ -584,6 +706,24 @@ int certstore_write_pair(struct certstore *cs, const char *name, const char *cer
 	/* An old pair is archived, never deleted. */
 	if (archive_pair(cs, name, cp, kp, akey, sizeof(akey), err) != 0)
 		goto out;
+
+	/* Record the staged files so that a crash between the renames below
+	 * is finished by the next writer (certstore_recover). */
+	snprintf(txn, sizeof(txn), "%s/%s", TXN_DIR, name);
+	{
+		struct buf j;
+		int jrc;
+		buf_init(&j, 3 * PATH_MAX);
+		jrc = buf_printf(&j, "%s\n%s\n", tkey, tcert);
+		if (jrc == 0)
+			jrc = certstore_state_write(cs, txn, j.data, j.len, err);
+		else
+			gpc_error_sys(err, ENOMEM, "record", txn);
+		buf_finish(&j);
+		if (jrc != 0)
+			goto out;
+		journaled = true;
+	}
 
 	/* Key first, then certificate: goproxyd loads on cert.crt changes. */
 	if (tkey[0] != '\0') {
@@ -614,6 +754,12 @@ out:
 		unlink(tkey);
 	if (tcert[0] != '\0')
 		unlink(tcert);
+	if (journaled) {
+		struct gpc_error e2;
+		gpc_error_clear(&e2);
+		if (certstore_state_remove(cs, txn, &e2) != 0)
+			gpc_warn("%s", e2.message);
+	}
 	return rc;
 }
 

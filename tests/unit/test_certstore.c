@@ -426,6 +426,83 @@ static void test_state_files(void **state)
 	free(dir);
 }
 
+/* A writer killed between its renames (or before them) leaves a record in
+ * .state/txn; the next exclusive lock finishes or undoes the write so that
+ * key and certificate belong together, and removes stray temporary files. */
+static void put(const char *path, const char *data)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(data, f);
+	fclose(f);
+}
+
+static void test_recover(void **state)
+{
+	char *dir = mktmp();
+	struct certstore *cs;
+	struct gpc_error e;
+	char c[4096], k[4096], sub[4096], txn[4096], ct[4200], kt[4200], rec[9000];
+	char *s;
+
+	(void)state;
+	gpc_error_clear(&e);
+	assert_int_equal(certstore_open(dir, &cs, &e), 0);
+	assert_int_equal(certstore_lock(cs, true, 5, &e), 0);
+	assert_int_equal(certstore_write_pair(cs, "www", "CERT1", 5, "KEY1", 4, &e), 0);
+	certstore_unlock(cs);
+	assert_int_equal(certstore_paths(cs, "www", c, sizeof(c), k, sizeof(k)), 0);
+	assert_int_equal(certstore_state_path(cs, "txn", txn, sizeof(txn)), 0);
+	mkdir(txn, 0700);
+	snprintf(sub, sizeof(sub), "%s/www", dir);
+
+	/* killed between the renames: new key in place, new cert staged */
+	snprintf(ct, sizeof(ct), "%s.tmp-AAAAAA", c);
+	put(ct, "CERT2");
+	put(k, "KEY2");
+	snprintf(rec, sizeof(rec), "%s.tmp-BBBBBB\n%s\n", k, ct);
+	snprintf(txn + strlen(txn), sizeof(txn) - strlen(txn), "/www");
+	put(txn, rec);
+	assert_int_equal(certstore_lock(cs, true, 5, &e), 0);
+	certstore_unlock(cs);
+	s = slurp(c); assert_string_equal(s, "CERT2"); free(s);
+	s = slurp(k); assert_string_equal(s, "KEY2"); free(s);
+	assert_int_equal(access(txn, F_OK), -1);
+	assert_int_equal(count_tmp(sub), 0);
+
+	/* killed before the first rename: both staged, old pair intact */
+	snprintf(ct, sizeof(ct), "%s.tmp-CCCCCC", c);
+	snprintf(kt, sizeof(kt), "%s.tmp-DDDDDD", k);
+	put(ct, "CERT3");
+	put(kt, "KEY3");
+	snprintf(rec, sizeof(rec), "%s\n%s\n", kt, ct);
+	put(txn, rec);
+	/* and a stray from a writer killed while staging, with no record */
+	snprintf(kt, sizeof(kt), "%s.tmp-EEEEEE", k);
+	put(kt, "KEY4");
+	assert_int_equal(certstore_lock(cs, true, 5, &e), 0);
+	certstore_unlock(cs);
+	s = slurp(c); assert_string_equal(s, "CERT2"); free(s);
+	s = slurp(k); assert_string_equal(s, "KEY2"); free(s);
+	assert_int_equal(access(txn, F_OK), -1);
+	assert_int_equal(count_tmp(sub), 0);
+
+	/* a record pointing outside the lineage is ignored, never followed */
+	snprintf(ct, sizeof(ct), "%s/victim", dir);
+	put(ct, "DATA");
+	snprintf(rec, sizeof(rec), "%s\n%s\n", ct, ct);
+	put(txn, rec);
+	assert_int_equal(certstore_lock(cs, true, 5, &e), 0);
+	certstore_unlock(cs);
+	s = slurp(ct); assert_string_equal(s, "DATA"); free(s);
+	s = slurp(c); assert_string_equal(s, "CERT2"); free(s);
+
+	certstore_free(cs);
+	rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -434,6 +511,7 @@ int main(void)
 		cmocka_unit_test(test_lock),
 		cmocka_unit_test(test_lock_threads),
 		cmocka_unit_test(test_write_pair),
+		cmocka_unit_test(test_recover),
 		cmocka_unit_test(test_state_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
