@@ -51,6 +51,25 @@ issue -n rl -D rl.example.test --rate-limit 5/x $SA
 expect_rc 64
 expect_err "rate-limit.*'5/x'"
 
+echo "== 5 failed authorizations for a name in an hour: the 6th attempt is refused offline"
+# the responder listens on 127.0.0.2; pebble connects to 127.0.0.1 and fails
+i=0
+while [ $i -lt 5 ]; do
+	issue -n fa -D fa.example.test --standalone "127.0.0.2:$PEBBLE_HTTP_PORT"
+	expect_rc 1
+	expect_err 'http-01 challenge for fa.example.test failed'
+	i=$((i + 1))
+done
+before=$(pebble_requests 'calling handler')
+issue -n fa -D fa.example.test $SA
+expect_rc 75
+expect_err 'fa.example.test: 5 failed authorizations in the last hour \(limit 5 per name per hour\); next attempt allowed at 20'
+[ "$before" = "$(pebble_requests 'calling handler')" ] || fail "the CA was contacted although the name failed 5 times"
+echo "== ... and allowed again an hour later"
+GOPROXY_CERT_NOW=$(( $(date +%s) + 3601 )) gpc issue -d "$CERTS" -n fa -D fa.example.test \
+	--server "$PEBBLE_DIR_URL" --ca-bundle "$PEBBLE_CA_BUNDLE" $SA
+expect_rc 0
+
 echo "== CA 429 rateLimited with Retry-After through a relay: stored, honoured offline"
 command -v python3 >/dev/null 2>&1 || { echo "python3 missing: relay part skipped"; echo ok; exit 0; }
 python3 "$TESTS_DIR/lib/relay.py" --upstream "$PEBBLE_DIR_URL" --upstream-ca "$PEBBLE_CA_BUNDLE" \
