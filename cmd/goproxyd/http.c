@@ -15,12 +15,12 @@
 
 #include "buf.h"
 #include "fsutil.h"
+#include "httpreq.h"
 #include "log.h"
 
 #define HTTP_MAX_REQ 8192
 #define HTTP_MAX_CONNS 512
 #define HTTP_TIMEOUT 10.0
-#define ACME_PREFIX "/.well-known/acme-challenge/"
 
 #define container_of(p, type, member) ((type *)(void *)((char *)(p) - offsetof(type, member)))
 
@@ -39,15 +39,7 @@ static struct certstore *http_store;
 
 bool http_token_valid(const char *s, size_t len)
 {
-	if (len == 0)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char ch = s[i];
-		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
-			return false;
-	}
-	return true;
+	return httpreq_token_valid(s, len);
 }
 
 static void hconn_close(struct ev_loop *loop, struct hconn *h)
@@ -83,149 +75,59 @@ static void respond(int fd, int status, const char *reason, const char *extra_hd
 		(void)send(fd, body, blen, MSG_NOSIGNAL);
 }
 
-/* Host header value usable in a Location: letters, digits, '.', '-', and an
- * IPv6 literal in brackets; the port is dropped (https has its own). */
-static bool clean_host(const char *v, size_t len, char *out, size_t outsz)
+/* Answer one parsed request (httpreq decides; this does the I/O). */
+static void handle(int fd, const struct httpreq *req)
 {
-	size_t i = 0, o = 0;
+	char out[HTTP_MAX_REQ + 64], path[PATH_MAX], rel[PATH_MAX], *loc;
+	struct gpc_error err;
+	struct buf body;
+	size_t ll;
 
-	if (len == 0 || len >= outsz)
-		return false;
-	if (v[0] == '[') {
-		for (; i < len && v[i] != ']'; i++) {
-			char ch = v[i];
-			if (!(ch == '[' || ch == ':' || ch == '.' || (ch >= '0' && ch <= '9') ||
-			      (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F')))
-				return false;
-			out[o++] = ch;
-		}
-		if (i == len)
-			return false;
-		out[o++] = ']';
-		i++;
-	} else {
-		for (; i < len && v[i] != ':'; i++) {
-			char ch = v[i];
-			if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-			      (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' || ch == '_'))
-				return false;
-			out[o++] = ch;
-		}
-	}
-	if (i < len) { /* ":port" */
-		if (v[i] != ':')
-			return false;
-		for (i++; i < len; i++)
-			if (v[i] < '0' || v[i] > '9')
-				return false;
-	}
-	out[o] = '\0';
-	return o > 0;
-}
-
-static void handle(struct hconn *h)
-{
-	char *req = h->req, *sp1, *sp2, *eol, *line, *host = NULL;
-	char hostbuf[300], path[PATH_MAX], *loc = NULL;
-	size_t hostlen = 0, tlen;
-	const char *target;
-	bool head;
-	int fd = h->io.fd;
-
-	eol = strpbrk(req, "\r\n");
-	if (eol == NULL)
-		goto bad;
-	*eol = '\0';
-	sp1 = strchr(req, ' ');
-	if (sp1 == NULL)
-		goto bad;
-	sp2 = strchr(sp1 + 1, ' ');
-	if (sp2 == NULL || strncmp(sp2 + 1, "HTTP/1.", 7) != 0)
-		goto bad;
-	*sp1 = '\0';
-	*sp2 = '\0';
-	head = strcmp(req, "HEAD") == 0;
-	target = sp1 + 1;
-	/* absolute-form: keep only the path (RFC 9112 §3.2.2) */
-	if (strncasecmp(target, "http://", 7) == 0) {
-		const char *slash = strchr(target + 7, '/');
-		target = slash ? slash : "/";
-	}
-	if (target[0] != '/')
-		goto bad;
-	for (const char *p = target; *p; p++)
-		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
-			goto bad;
-	/* headers: find Host */
-	for (line = eol + 1; *line;) {
-		char *next;
-		if (*line == '\n' || *line == '\r') {
-			line++;
-			continue;
-		}
-		next = strpbrk(line, "\r\n");
-		if (next == NULL)
-			next = line + strlen(line);
-		if (strncasecmp(line, "host:", 5) == 0) {
-			host = line + 5;
-			while (host < next && (*host == ' ' || *host == '\t'))
-				host++;
-			hostlen = (size_t)(next - host);
-			while (hostlen > 0 && (host[hostlen - 1] == ' ' || host[hostlen - 1] == '\t'))
-				hostlen--;
-		}
-		line = next;
-	}
-
-	tlen = strlen(ACME_PREFIX);
-	if (strncmp(target, ACME_PREFIX, tlen) == 0) {
-		const char *tok = target + tlen;
-		struct gpc_error err;
-		struct buf body;
-		char rel[PATH_MAX];
-
-		if ((strcmp(req, "GET") != 0 && !head) || !http_token_valid(tok, strlen(tok)) ||
-		    snprintf(rel, sizeof(rel), "challenges/http-01/%s", tok) >= (int)sizeof(rel) ||
-		    certstore_state_path(http_store, rel, path, sizeof(path)) != 0) {
-			gpc_debug("http: %s %s: not a valid challenge token", req, target);
-			respond(fd, 404, "Not Found", "Content-Type: text/plain\r\n", "not found\n",
-				10, head);
-			return;
-		}
+	switch (httpreq_route(req, out, sizeof(out))) {
+	case HTTPREQ_TOKEN:
+		if (snprintf(rel, sizeof(rel), "challenges/http-01/%s", out) >= (int)sizeof(rel) ||
+		    certstore_state_path(http_store, rel, path, sizeof(path)) != 0)
+			goto notfound;
 		buf_init(&body, 64 * 1024);
 		gpc_error_clear(&err);
 		if (fs_read_file(path, 64 * 1024, &body, &err) != 0) {
-			gpc_info("http-01: no token %s (%s)", tok, err.message);
-			respond(fd, 404, "Not Found", "Content-Type: text/plain\r\n", "not found\n",
-				10, head);
-		} else {
-			gpc_info("http-01: answered token %s", tok);
-			respond(fd, 200, "OK", "Content-Type: application/octet-stream\r\n",
-				body.data, body.len, head);
+			gpc_info("http-01: no token %s (%s)", out, err.message);
+			buf_finish(&body);
+			goto notfound;
 		}
+		gpc_info("http-01: answered token %s", out);
+		respond(fd, 200, "OK", "Content-Type: application/octet-stream\r\n", body.data,
+			body.len, req->head);
 		buf_finish(&body);
 		return;
-	}
-	if (host == NULL || !clean_host(host, hostlen, hostbuf, sizeof(hostbuf)))
-		goto bad;
-	{
-		size_t need = strlen(hostbuf) + strlen(target) + 32;
-		if ((loc = malloc(need)) == NULL)
+	case HTTPREQ_REDIRECT:
+		ll = strlen(out) + 16;
+		if ((loc = malloc(ll)) == NULL)
 			return;
-		snprintf(loc, need, "Location: https://%s%s\r\n", hostbuf, target);
-		respond(fd, 301, "Moved Permanently", loc, "", 0, head);
+		snprintf(loc, ll, "Location: %s\r\n", out);
+		respond(fd, 301, "Moved Permanently", loc, "", 0, req->head);
 		free(loc);
+		return;
+	case HTTPREQ_NOT_FOUND:
+		gpc_debug("http: %s %.*s: not a valid challenge request", req->method,
+			  (int)req->target_len, req->target);
+		goto notfound;
+	default:
+		respond(fd, 400, "Bad Request", "Content-Type: text/plain\r\n", "bad request\n", 12,
+			false);
+		return;
 	}
-	return;
-bad:
-	respond(fd, 400, "Bad Request", "Content-Type: text/plain\r\n", "bad request\n", 12,
-		false);
+notfound:
+	respond(fd, 404, "Not Found", "Content-Type: text/plain\r\n", "not found\n", 10,
+		req->head);
 }
 
 static void on_hread(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct hconn *h = container_of(io, struct hconn, io);
+	struct httpreq req;
 	ssize_t n;
+	int r;
 
 	(void)revents;
 	n = recv(io->fd, h->req + h->len, HTTP_MAX_REQ - h->len, 0);
@@ -236,9 +138,13 @@ static void on_hread(struct ev_loop *loop, ev_io *io, int revents)
 		return;
 	}
 	h->len += (size_t)n;
-	h->req[h->len] = '\0';
-	if (strstr(h->req, "\r\n\r\n") != NULL || strstr(h->req, "\n\n") != NULL) {
-		handle(h);
+	r = httpreq_parse(h->req, h->len, &req);
+	if (r != 0) {
+		if (r > 0)
+			handle(io->fd, &req);
+		else
+			respond(io->fd, 400, "Bad Request", "Content-Type: text/plain\r\n",
+				"bad request\n", 12, false);
 		hconn_close(loop, h);
 		return;
 	}
