@@ -186,11 +186,23 @@ issue_via() {
 		--standalone "127.0.0.1:$PEBBLE_HTTP_PORT" "$@"
 }
 
-# pair_ok CERT KEY: both parse and the key belongs to the certificate.
+# pair_ok CERT KEY: both parse and the key belongs to the certificate
+# (same public key, compared as PEM).
 pair_ok() {
-	_a=$(openssl x509 -in "$1" -noout -pubkey 2>/dev/null | openssl pkey -pubin -outform DER 2>/dev/null | od -An -tx1 | tr -d ' \n')
-	_b=$(openssl pkey -in "$2" -pubout -outform DER 2>/dev/null | od -An -tx1 | tr -d ' \n')
+	_a=$(openssl x509 -in "$1" -noout -pubkey 2>/dev/null) || return 1
+	_b=$(openssl pkey -in "$2" -pubout 2>/dev/null) || return 1
 	[ -n "$_a" ] && [ "$_a" = "$_b" ]
+}
+
+# json_ok FILE...: every file is valid JSON (one python run).
+json_ok() {
+	python3 -c '
+import json, sys
+for f in sys.argv[1:]:
+    try:
+        json.load(open(f))
+    except Exception as e:
+        print("%s: %s" % (f, e)); sys.exit(1)' "$@"
 }
 
 # no_partial DIR: no temp files anywhere, and every lineage that has a

@@ -52,7 +52,7 @@ if [ -x "${GOPROXYD:-}" ]; then
 				*) bad=$((bad + 1)); echo "bad handshake for $l: '$names'" >>"$WORK/reader.err" ;;
 				esac
 			done
-			sleep 0.2
+			sleep 0.5
 		done
 		echo "$ok $bad" >"$WORK/reader.result"
 	) &
@@ -94,11 +94,9 @@ while [ $k -lt "$KILLS" ]; do
 		# Repair with a full run so the remaining kills still test something.
 		"$GOPROXY_CERT" renew -d "$D" --force --rate-limit off -q >/dev/null 2>&1 || :
 	fi
-	for f in "$D"/.state/ledger.json "$D"/.state/lineages/*.json "$D"/.state/accounts/*/account.json; do
-		[ -e "$f" ] || continue
-		python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$f" 2>/dev/null ||
-			die "kill $k after ${ms} ms: $f is not valid JSON"
-	done
+	bad_json=$(json_ok "$D"/.state/ledger.json "$D"/.state/lineages/*.json) ||
+		die "kill $k after ${ms} ms: $bad_json"
+	echo "kill $k after $ms ms:${broken_now:- pairs whole}, check $RC"
 done
 tmps=$(find "$D" -name '*.tmp*' -o -name '.*tmp*' -o -name '*.XXXXXX' | wc -l)
 echo "$KILLS kills, $midrun during a run; $broken left a broken pair or a failing check"
