@@ -94,7 +94,6 @@ static int conn_close(struct conn *c);
 static int flush_c2b(struct conn *c);
 static int flush_b2c(struct conn *c);
 static int do_handshake(struct conn *c);
-static int clienthello_acme_only(const unsigned char *b, size_t n, char *sni, size_t snisz);
 
 /* ---- buffers ------------------------------------------------------------ */
 
@@ -538,9 +537,9 @@ static bool acme_should_wait(struct conn *c)
 	if (c->acme_waits >= ACME_WAIT_MAX)
 		return false;
 	n = recv(c->cr.fd, b, sizeof(b), MSG_PEEK);
-	if (n <= 0 || clienthello_acme_only(b, (size_t)n, sni, sizeof(sni)) != 1)
+	if (n <= 0 || sni_peek_acme(b, (size_t)n, sni, sizeof(sni)) != 1)
 		return false;
-	cr = creds_select(sni, true);
+	cr = sni_select(sni, true, false);
 	if (cr != NULL) {
 		creds_unref(cr);
 		return false;
@@ -719,56 +718,6 @@ static void on_backend_read(struct ev_loop *loop, ev_io *io, int revents)
 	}
 }
 
-/* Parse a TLS ClientHello at the start of `b` far enough to tell whether
- * its ALPN extension offers exactly "acme-tls/1"; the SNI host name goes to
- * sni. Returns 1 (acme-tls/1 only, with a name), 0 (anything else) or -1
- * (incomplete or malformed: let GnuTLS decide). RFC 8446 §4.1.2, RFC 6066
- * §3, RFC 7301 §3.1. */
-static int clienthello_acme_only(const unsigned char *b, size_t n, char *sni, size_t snisz)
-{
-	size_t p, end, l;
-	bool acme = false;
-
-	sni[0] = '\0';
-	if (n < 9 || b[0] != 0x16 || b[5] != 0x01)
-		return -1;
-	end = 5 + ((size_t)b[3] << 8 | b[4]);
-	if (end > n)
-		return -1;
-	p = 9 + 2 + 32; /* headers, legacy_version, random */
-	if (p + 1 > end)
-		return -1;
-	p += 1 + b[p]; /* session id */
-	if (p + 2 > end)
-		return -1;
-	p += 2 + ((size_t)b[p] << 8 | b[p + 1]); /* cipher suites */
-	if (p + 1 > end)
-		return -1;
-	p += 1 + b[p]; /* compression */
-	if (p + 2 > end)
-		return 0;
-	p += 2;
-	while (p + 4 <= end) {
-		unsigned type = (unsigned)(b[p] << 8 | b[p + 1]);
-		size_t el = (size_t)b[p + 2] << 8 | b[p + 3], q = p + 4;
-
-		if (q + el > end)
-			return -1;
-		if (type == 0x0000 && el >= 5 && b[q + 2] == 0) { /* server_name, host_name */
-			l = (size_t)b[q + 3] << 8 | b[q + 4];
-			if (q + 5 + l > q + el || l == 0 || l >= snisz)
-				return -1;
-			memcpy(sni, b + q + 5, l);
-			sni[l] = '\0';
-		} else if (type == 0x0010 && el >= 3) { /* ALPN: exactly one protocol */
-			l = (size_t)b[q + 2];
-			acme = el == 13 && l == 10 && memcmp(b + q + 3, "acme-tls/1", 10) == 0;
-		}
-		p = q + el;
-	}
-	return acme && sni[0] != '\0' ? 1 : 0;
-}
-
 /* ---- handshake hook ----------------------------------------------------- */
 
 /* Called by GnuTLS once the ClientHello is parsed (SNI and ALPN known):
@@ -778,38 +727,28 @@ static int on_client_hello(gnutls_session_t s)
 {
 	struct conn *c = gnutls_session_get_ptr(s);
 	char sni[256];
-	size_t l = sizeof(sni) - 1;
-	unsigned type;
-	gnutls_datum_t p;
-	bool acme = false;
+	bool acme;
+	int r;
 
 	if (c == NULL || c->magic != CONN_MAGIC)
 		return GNUTLS_E_INTERNAL_ERROR;
-	if (gnutls_server_name_get(s, sni, &l, &type, 0) != 0 || type != GNUTLS_NAME_DNS)
-		l = 0;
-	sni[l] = '\0';
-	if (gnutls_alpn_get_selected_protocol(s, &p) == 0 && p.size == 10 &&
-	    memcmp(p.data, "acme-tls/1", 10) == 0)
-		acme = true;
-	if (c->creds == NULL) {
-		c->creds = creds_select(sni, acme);
-		if (c->creds == NULL) {
-			/* a scanner must not flood the log: debug, except for ACME */
-			gpc_log(acme ? GPC_LOG_INFO : GPC_LOG_DEBUG,
-				"conn %d: %s%s%s: no certificate%s; handshake refused", c->cr.fd,
-				 acme ? "acme-tls/1 for " : "server name ", l ? "" : "(none)", sni,
-				 acme ? "" : gpd_cfg.sni_strict ? " (--sni-strict)" : "");
-			return GNUTLS_E_UNRECOGNIZED_NAME;
-		}
+	r = sni_choose(s, gpd_cfg.sni_strict, &c->creds, sni, sizeof(sni), &acme);
+	if (r == GNUTLS_E_UNRECOGNIZED_NAME) {
+		/* a scanner must not flood the log: debug, except for ACME */
+		gpc_log(acme ? GPC_LOG_INFO : GPC_LOG_DEBUG,
+			"conn %d: %s%s%s: no certificate%s; handshake refused", c->cr.fd,
+			acme ? "acme-tls/1 for " : "server name ", sni[0] ? "" : "(none)", sni,
+			acme ? "" : gpd_cfg.sni_strict ? " (--sni-strict)" : "");
+		return r;
 	}
-	if (gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, c->creds->cred) < 0)
-		return GNUTLS_E_INTERNAL_ERROR;
+	if (r != 0)
+		return r;
 	if (acme) {
 		c->flags |= F_ACME;
 		return 0;
 	}
 	if (c->backend == NULL) {
-		c->backend = route_for(l ? sni : NULL);
+		c->backend = route_for(sni[0] ? sni : NULL);
 		backend_connect(c);
 	}
 	return 0;

@@ -2,7 +2,9 @@
  * the goproxy-cert certs directory. Private header shared by its files:
  *
  *   main.c       options, startup checks, privileges, signals, workers, pidfile
- *   creds.c      per-lineage credentials (refcounted), SNI lookup, reload thread
+ *   sni.c        per-lineage credentials (refcounted), SNI choice (no libev)
+ *   creds.c      the reload thread: inotify, SIGHUP, rescans through sni.c
+ *   httpreq.c    HTTP request parsing and routing (no I/O)
  *   conn.c       one worker: listeners, TLS connections, forwarding
  *   proxyproto.c PROXY protocol v1/v2 headers
  *   http.c       the plain-HTTP side: http-01 answers and redirects
@@ -20,6 +22,7 @@
 #include <gnutls/gnutls.h>
 
 #include "certstore.h"
+#include "sni.h"
 
 /* Exit statuses (man/goproxyd.8, EXIT STATUS). */
 #define GPD_EXIT_OK 0
@@ -74,23 +77,6 @@ extern gnutls_datum_t gpd_ticket_key;
 
 /* ---- creds.c ------------------------------------------------------------ */
 
-/* Credentials of one lineage (or one tls-alpn-01 challenge certificate).
- * Reference counted: the current set holds one reference, every connection
- * that chose it holds one until after gnutls_deinit. */
-struct gpd_creds {
-	atomic_int refs;
-	char *name;
-	gnutls_certificate_credentials_t cred;
-	unsigned char digest[32]; /* SHA-256 of cert file || key file */
-	long not_after;
-	char **dnsnames; /* lower case SAN dNSNames (and CN if none) */
-	size_t ndnsnames;
-};
-
-/* Take / drop a reference. creds_unref frees on the last one. */
-void creds_ref(struct gpd_creds *c);
-void creds_unref(struct gpd_creds *c);
-
 /* Load everything once at start-up (before workers). Returns the number of
  * usable lineages (>= 1), or -1 after logging why (no usable certificate). */
 int creds_init(struct certstore *cs) __attribute__((warn_unused_result));
@@ -106,17 +92,8 @@ void creds_request_reload(void);
  * (a handshake for one it does not know yet is waiting). */
 void creds_request_challenges(void);
 
-/* Choose credentials for a ClientHello: `sni` (may be NULL or empty; case
- * insensitive), `acme` when the client offered only acme-tls/1. Returns a new
- * reference (caller unrefs) or NULL when nothing fits (--sni-strict, no
- * challenge certificate, or no certificate at all). */
-struct gpd_creds *creds_select(const char *sni, bool acme);
-
 /* Stop the reload thread and free the current set (at exit). */
 void creds_shutdown(void);
-
-/* Number of lineages currently served (for logs and tests). */
-size_t creds_count(void);
 
 /* ---- conn.c ------------------------------------------------------------- */
 

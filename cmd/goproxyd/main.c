@@ -635,8 +635,8 @@ int main(int argc, char **argv)
 			port = ntohs(s6->sin6_port);
 		}
 		gpc_info("listening on %s:%u (TLS, %u worker%s, %zu lineage%s from %s)", host, port,
-			 nthreads, nthreads == 1 ? "" : "s", creds_count(),
-			 creds_count() == 1 ? "" : "s", gpd_cfg.certs_dir);
+			 nthreads, nthreads == 1 ? "" : "s", sni_count(),
+			 sni_count() == 1 ? "" : "s", gpd_cfg.certs_dir);
 	}
 	if (gpd_cfg.has_http)
 		gpc_info("listening on %s (HTTP: http-01 answers and redirects)",
