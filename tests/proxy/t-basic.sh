@@ -72,3 +72,17 @@ if curl -sSk --max-time 5 --resolve "nope.test:$P2:127.0.0.1" "https://nope.test
 fi
 ok "--sni-strict refuses unknown names"
 kill -0 "$GPD_PID" || fail "goproxyd died"
+
+# sni.c on its own (no libev, no sockets to the outside): what the fuzz
+# targets link; a real GnuTLS handshake in memory
+if [ -n "${SNI_HANDSHAKE:-}" ]; then
+	[ "$("$SNI_HANDSHAKE" "$CERTS")" = default ] || fail "sni-handshake: no SNI"
+	[ "$("$SNI_HANDSHAKE" "$CERTS" www.test)" = www ] || fail "sni-handshake: www.test"
+	[ "$("$SNI_HANDSHAKE" "$CERTS" a.wild.test)" = wild ] || fail "sni-handshake: a.wild.test"
+	set +e
+	out=$("$SNI_HANDSHAKE" "$CERTS" nochallenge.test acme)
+	rc=$?
+	set -e
+	[ "$rc" -eq 1 ] && [ "$out" = - ] || fail "sni-handshake: acme-tls/1 without a challenge: rc $rc '$out'"
+	ok "sni.c alone: handshakes choose default, exact, wildcard; acme-tls/1 refused"
+fi
