@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <limits.h>
+#include <unistd.h>
 
 #include <gnutls/gnutls.h>
 
@@ -11,6 +13,49 @@
 #include "log.h"
 
 struct cli_ctx cli = { .prog = "goproxy-cert" };
+
+#ifndef GPC_ACME_TOOL
+/* issue, renew, revoke and account live in goproxy-cert-acme, which links
+ * libcurl; run it in place of this process with the same arguments. */
+static int exec_acme(int argc, char **argv)
+{
+	char self[PATH_MAX], cand[PATH_MAX + 32];
+	char **args;
+	ssize_t n;
+
+	args = calloc((size_t)argc + 2, sizeof(*args));
+	if (args == NULL) {
+		fprintf(stderr, "%s: out of memory\n", cli.prog);
+		return EXIT_BAD;
+	}
+	args[0] = (char *)cli.prog;
+	for (int i = 0; i < argc; i++)
+		args[i + 1] = argv[i];
+	fflush(NULL);
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		char *slash = strrchr(self, '/');
+		if (slash != NULL) {
+			*slash = '\0';
+			snprintf(cand, sizeof(cand), "%s/goproxy-cert-acme", self);
+			if (access(cand, X_OK) == 0)
+				execv(cand, args);
+		}
+	}
+	snprintf(cand, sizeof(cand), "%s/goproxy-cert-acme", GPC_LIBEXECDIR);
+	execv(cand, args);
+	fprintf(stderr, "%s: error: cannot run %s: %s\n"
+			"  hint: the ACME part of goproxy-cert is not installed next to %s or in %s; reinstall goproxy-cert\n",
+		cli.prog, cand, strerror(errno), n > 0 ? self : "this program", GPC_LIBEXECDIR);
+	free(args);
+	return EXIT_BAD;
+}
+#define cmd_issue exec_acme
+#define cmd_renew exec_acme
+#define cmd_revoke exec_acme
+#define cmd_account exec_acme
+#endif
 
 static const struct subcommand subcommands[] = {
 	{ "check", cmd_check, "check the certificates on disk (offline); exit code says the state",
