@@ -1,12 +1,11 @@
 /* fuzz-clienthello: the first bytes goproxyd reads from an untrusted client.
  * A real GnuTLS server session (goproxyd's priority string, ALPN list and
  * session tickets) runs its handshake on the fuzzed bytes through push/pull
- * functions; the post-ClientHello hook does what goproxyd's on_client_hello
- * does -- SNI and ALPN read back, credentials chosen by goproxyd's own
- * creds_select() (cmd/goproxyd/creds.c, linked here) from a real certs
- * directory with a default lineage, an exact name, a wildcard and a
- * tls-alpn-01 challenge certificate -- and the reference is dropped after
- * gnutls_deinit as in conn.c.
+ * functions, with goproxyd's own post-ClientHello function and credential
+ * table (cmd/goproxyd/sni.c: sni_load, sni_client_hello, linked here) built
+ * from a real certs directory with a default lineage, an exact name, a
+ * wildcard and a tls-alpn-01 challenge certificate; the reference the hook
+ * takes is dropped after gnutls_deinit as goproxyd does.
  *
  * Seeds (corpus/fuzz-clienthello/) are ClientHellos recorded from gnutls-cli
  * and openssl s_client with various SNI/ALPN. */
@@ -20,7 +19,7 @@
 
 #include <gnutls/gnutls.h>
 
-#include "../../cmd/goproxyd/goproxyd.h"
+#include "../../cmd/goproxyd/sni.h"
 #include "certstore.h"
 #include "fsutil.h"
 #include "keygen.h"
@@ -29,11 +28,12 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The globals goproxyd's main.c defines (creds.c reads gpd_cfg). */
-struct gpd_config gpd_cfg;
-atomic_ulong gpd_active_conns;
-gnutls_priority_t gpd_priority;
-gnutls_datum_t gpd_ticket_key;
+static gnutls_priority_t gpd_priority;
+static gnutls_datum_t gpd_ticket_key;
+static gnutls_datum_t alpn[2] = {
+	{ (unsigned char *)"http/1.1", 8 },
+	{ (unsigned char *)"acme-tls/1", 10 },
+};
 
 /* Same as cmd/goproxyd/main.c PRIORITY. */
 #define PRIORITY                                                                          \
@@ -44,8 +44,6 @@ gnutls_datum_t gpd_ticket_key;
 struct feed {
 	const uint8_t *data;
 	size_t len, off;
-	struct gpd_creds *creds;
-	int hooked;
 };
 
 static void die(const char *what, const char *msg)
@@ -78,10 +76,6 @@ static void put_pair(const char *dir, const char *certname, const char *keyname,
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	static char tmpl[] = "/tmp/fuzz-clienthello.XXXXXX";
-	static gnutls_datum_t alpn[2] = {
-		{ (unsigned char *)"http/1.1", 8 },
-		{ (unsigned char *)"acme-tls/1", 10 },
-	};
 	struct certstore *cs = NULL;
 	struct gpc_error err;
 	char d[4096];
@@ -99,15 +93,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(d, sizeof(d), "%s/.state/challenges/tls-alpn-01", tmpl);
 	put_pair(d, "acme.example.org.crt", "acme.example.org.key", "acme.example.org");
 
-	gpd_cfg.certs_dir = tmpl;
-	gpd_cfg.alpn[0] = alpn[0];
-	gpd_cfg.alpn[1] = alpn[1];
-	gpd_cfg.nalpn = 2;
 	gpc_error_clear(&err);
 	if (certstore_open(tmpl, &cs, &err) != 0)
 		die(tmpl, err.message);
-	if (creds_init(cs) < 3)
-		die(tmpl, "creds_init did not load the lineages");
+	if (sni_load(cs) < 3)
+		die(tmpl, "sni_load did not load the lineages");
 	if (gnutls_priority_init(&gpd_priority, PRIORITY, NULL) < 0)
 		die("priority", "init");
 	if (gnutls_session_ticket_key_generate(&gpd_ticket_key) < 0)
@@ -138,50 +128,22 @@ static ssize_t push(gnutls_transport_ptr_t p, const void *buf, size_t len)
 	return (ssize_t)len;
 }
 
-/* As cmd/goproxyd/conn.c on_client_hello, minus the backend. */
-static int on_client_hello(gnutls_session_t s)
-{
-	struct feed *f = gnutls_session_get_ptr(s);
-	char sni[256];
-	size_t l = sizeof(sni) - 1;
-	unsigned type;
-	gnutls_datum_t p;
-	bool acme = false;
-
-	f->hooked++;
-	if (gnutls_server_name_get(s, sni, &l, &type, 0) != 0 || type != GNUTLS_NAME_DNS)
-		l = 0;
-	sni[l] = '\0';
-	if (gnutls_alpn_get_selected_protocol(s, &p) == 0 && p.size == 10 &&
-	    memcmp(p.data, "acme-tls/1", 10) == 0)
-		acme = true;
-	if (f->creds == NULL) {
-		f->creds = creds_select(sni, acme);
-		if (f->creds == NULL)
-			return GNUTLS_E_UNRECOGNIZED_NAME;
-	}
-	if (gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, f->creds->cred) < 0)
-		return GNUTLS_E_INTERNAL_ERROR;
-	return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	gnutls_session_t s;
-	struct feed f = { data, size, 0, NULL, 0 };
+	struct feed f = { data, size, 0 };
+	struct gpd_creds *slot = NULL;
 	int r, i;
 
 	if (size > 64 * 1024)
 		return 0;
-	gpd_cfg.sni_strict = size & 1;
 	if (gnutls_init(&s, GNUTLS_SERVER | GNUTLS_NO_SIGNAL) < 0)
 		abort();
 	(void)gnutls_priority_set(s, gpd_priority);
 	(void)gnutls_session_ticket_enable_server(s, &gpd_ticket_key);
-	(void)gnutls_alpn_set_protocols(s, gpd_cfg.alpn, gpd_cfg.nalpn,
-					GNUTLS_ALPN_SERVER_PRECEDENCE);
-	gnutls_handshake_set_post_client_hello_function(s, on_client_hello);
-	gnutls_session_set_ptr(s, &f);
+	(void)gnutls_alpn_set_protocols(s, alpn, 2, GNUTLS_ALPN_SERVER_PRECEDENCE);
+	gnutls_handshake_set_post_client_hello_function(s, sni_client_hello);
+	gnutls_session_set_ptr(s, &slot);
 	gnutls_transport_set_ptr(s, &f);
 	gnutls_transport_set_pull_function(s, pull);
 	gnutls_transport_set_push_function(s, push);
@@ -191,7 +153,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 	}
 	gnutls_deinit(s);
-	if (f.creds != NULL)
-		creds_unref(f.creds); /* after gnutls_deinit, as conn.c does */
+	creds_unref(slot); /* after gnutls_deinit, as goproxyd does */
 	return 0;
 }
