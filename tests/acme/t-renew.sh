@@ -49,7 +49,13 @@ done
 echo "== a failing lineage: exit 1, the others renewed, then back-off (75)"
 # 127.0.0.2: pebble connects to 127.0.0.1 and finds nothing there
 sed -i "s/127.0.0.1:$PEBBLE_HTTP_PORT/127.0.0.2:$PEBBLE_HTTP_PORT/" "$CERTS/.state/lineages/r3.json"
-GOPROXY_CERT_NOW=$((now + 900)) gpc renew -d "$CERTS" --concurrency 2
+GOPROXY_CERT_NOW=$((now + 900)) gpc renew -d "$CERTS" --concurrency 2 -vv
+if [ "$RC" != 1 ]; then
+	# diagnostics for an unexpected success of r3
+	cat "$CERTS/.state/lineages/r3.json" >&2
+	grep 'r3.example.test' "$PEBBLE_LOG" | tail -n 20 >&2
+	ss -ltnp 2>/dev/null | grep ":$PEBBLE_HTTP_PORT " >&2 || :
+fi
 expect_rc 1
 expect_out '^r1: issued'
 expect_out '^r2: issued'
