@@ -521,21 +521,19 @@ static void nonce_push(struct acme_client *c, const char *nonce)
 }
 
 /* Interpret an error response: keep the problem document, fill err. */
-static int fail_response(struct acme_client *c, const char *step, struct http_response *r,
-			 struct gpc_error *err)
+static int fail_response(struct acme_client *c, const char *step, const char *url,
+			 struct http_response *r, struct gpc_error *err)
 {
 	acme_problem_finish(&c->last);
 	if (acme_problem_parse(r->body.data ? r->body.data : "", r->body.len, &c->last) < 0) {
-		char snippet[120];
-		size_t n = r->body.len < sizeof(snippet) - 1 ? r->body.len : sizeof(snippet) - 1;
-		memcpy(snippet, r->body.data ? r->body.data : "", n);
-		snippet[n] = '\0';
-		for (size_t i = 0; i < n; i++)
-			if (snippet[i] == '\n' || snippet[i] == '\r')
-				snippet[i] = ' ';
-		while (n > 0 && snippet[n - 1] == ' ')
-			snippet[--n] = '\0';
-		c->last.detail = strdup(n ? snippet : "empty response");
+		/* Not a problem document (truncated, HTML from a proxy, ...):
+		 * name the URL that answered instead of echoing its bytes. */
+		char detail[1024];
+		snprintf(detail, sizeof(detail),
+			 "%s answered with %s that is not an ACME problem document (%zu bytes, Content-Type %s)",
+			 url ? url : "the CA", r->body.len ? "a body" : "an empty body", r->body.len,
+			 r->content_type ? r->content_type : "none");
+		c->last.detail = strdup(detail);
 	}
 	gpc_debug("%s: HTTP %ld %s: %s", step, r->status, c->last.type ? c->last.type : "",
 		  c->last.detail ? c->last.detail : "");
@@ -585,7 +583,7 @@ static int get_retry(struct acme_client *c, const char *method, const char *url,
 		nonce_push(c, r->nonce);
 		if (r->status < 400)
 			return 0;
-		fail_response(c, step, r, err);
+		fail_response(c, step, url, r, err);
 		if (retry_503(c, r, attempt, &wait)) {
 			gpc_info("%s: CA busy (HTTP 503); retrying in %ld ms", step, wait);
 			sleep_ms(wait);
@@ -681,7 +679,7 @@ static int post_signed(struct acme_client *c, const char *url, const char *paylo
 			acme_problem_finish(&c->last);
 			return 0;
 		}
-		fail_response(c, step, r, err);
+		fail_response(c, step, url, r, err);
 		if (acme_problem_is(&c->last, "badNonce") && attempt < c->opt.max_retries) {
 			gpc_debug("%s: badNonce, retrying with the nonce from the error response", step);
 			continue;
