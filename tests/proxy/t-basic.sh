@@ -57,7 +57,7 @@ ok "1 MiB download intact"
 
 # --sni-strict: unknown names refused, known ones served
 start_gpd_strict() {
-	"$GOPROXYD" -d "$CERTS" -l "127.0.0.1:$P2" -b "127.0.0.1:$NGX_PORT" --sni-strict --workers 1 -v \
+	"$GOPROXYD" -d "$CERTS" -l "127.0.0.1:$P2" -b "127.0.0.1:$NGX_PORT" --sni-strict --workers 1 -v --alpn h2,http/1.1 \
 		>"$T/strict.log" 2>&1 &
 	PIDS="$PIDS $!"
 	wait_port "$P2"
@@ -71,6 +71,23 @@ if curl -sSk --max-time 5 --resolve "nope.test:$P2:127.0.0.1" "https://nope.test
 	fail "--sni-strict: curl to an unknown name succeeded"
 fi
 ok "--sni-strict refuses unknown names"
+alpn=$(openssl s_client -connect "127.0.0.1:$P2" -servername www.test -alpn http/1.1,h2 </dev/null 2>/dev/null |
+	sed -n 's/^ALPN protocol: //p')
+[ "$alpn" = h2 ] || fail "--alpn h2,http/1.1: server preference not used ('$alpn')"
+ok "--alpn list, server preference"
+
+# IPv6 loopback, when the machine has it
+P6=$(freeport)
+if python3 -c "import socket; s=socket.socket(socket.AF_INET6); s.bind(('::1', 0))" 2>/dev/null ||
+	(exec 9<>/dev/tcp/::1/$NGX_PORT) 2>/dev/null; then
+	"$GOPROXYD" -d "$CERTS" -l "[::1]:$P6" -b "127.0.0.1:$NGX_PORT" --workers 1 >"$T/v6.log" 2>&1 &
+	PIDS="$PIDS $!"
+	poll 100 grep -q "listening on ::1:$P6" "$T/v6.log" || fail "no IPv6 listener"
+	body=$(curl -sSk -g --max-time 10 --resolve "www.test:$P6:[::1]" "https://www.test:$P6/") ||
+		fail "curl over IPv6"
+	[ "$body" = "hello www.test" ] || fail "IPv6 body '$body'"
+	ok "IPv6 listener"
+fi
 kill -0 "$GPD_PID" || fail "goproxyd died"
 
 # sni.c on its own (no libev, no sockets to the outside): what the fuzz
