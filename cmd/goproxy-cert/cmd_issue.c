@@ -283,6 +283,13 @@ int cmd_issue(int argc, char **argv)
 	if (o.days > 0)
 		l->days = o.days;
 
+	if (l->challenge && strcmp(l->challenge, "dns-01") == 0 && (l->solver == NULL || strcmp(l->solver, "hook") != 0)) {
+		cli_usage_error("issue", "--challenge dns-01 needs --hook PROGRAM (a uacme-style hook that sets "
+				"the TXT record _acme-challenge.NAME); %s cannot answer it",
+				l->solver ? l->solver : "the default solver");
+		goto out;
+	}
+
 	/* Wildcards: only dns-01 validates them (RFC 8555 §7.1.3), and only a
 	 * hook can answer dns-01. */
 	for (size_t i = 0; i < l->n_names; i++) {

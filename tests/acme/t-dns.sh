@@ -33,6 +33,12 @@ issue -n wild3 -D '*.w3.example.test' --challenge http-01 --hook "$WORK/hook.sh"
 expect_rc 64
 expect_err 'dns-01'
 
+echo "== dns-01 without a hook: 64, says what answers it"
+issue -n nohook -D nohook.example.test --challenge dns-01
+expect_rc 64
+expect_err 'dns-01 needs --hook PROGRAM'
+[ ! -e "$CERTS/nohook" ] || fail "nohook written"
+
 echo "== hook without --challenge: declines http-01 (exit 1), dns-01 is taken next"
 : >"$WORK/hook.calls"
 issue -n anytype -D any.example.test --hook "$WORK/hook.sh"
