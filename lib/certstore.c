@@ -468,10 +468,13 @@ void certstore_unlock(struct certstore *cs)
 	drop_thread_lock(cs);
 }
 
+static bool txn_staged_cert(struct certstore *cs, const char *name, const char *cp, char *out,
+			    size_t outsz);
+
 int certstore_read_pair(struct certstore *cs, const char *name, struct buf *cert,
 			struct buf *key, struct gpc_error *err)
 {
-	char cp[PATH_MAX], kp[PATH_MAX];
+	char cp[PATH_MAX], kp[PATH_MAX], staged[PATH_MAX] = "";
 	bool took = false;
 	int rc = -1;
 
@@ -482,7 +485,13 @@ int certstore_read_pair(struct certstore *cs, const char *name, struct buf *cert
 			return -1;
 		took = true;
 	}
-	if (fs_read_file(cp, CERTSTORE_MAX_FILE, cert, err) != 0)
+	/* A writer killed between its two renames left the new key in place
+	 * and the certificate that belongs to it staged (.state/txn/NAME);
+	 * until the next writer completes that, read the pair as it will be. */
+	if (txn_staged_cert(cs, name, cp, staged, sizeof(staged)))
+		gpc_warn("%s: an interrupted write left the new certificate at %s; reading that "
+			 "(the next 'goproxy-cert renew' or 'issue' completes the write)", cp, staged);
+	if (fs_read_file(staged[0] ? staged : cp, CERTSTORE_MAX_FILE, cert, err) != 0)
 		goto out;
 	if (fs_read_file(kp, CERTSTORE_MAX_FILE, key, err) != 0)
 		goto out;
@@ -584,6 +593,41 @@ static bool staged_path_ok(const char *tmp, const char *final)
 
 	return strncmp(tmp, final, n) == 0 && strncmp(tmp + n, ".tmp-", 5) == 0 &&
 	       strchr(tmp + n, '/') == NULL;
+}
+
+/* True (and the staged certificate's path in out) when .state/txn/NAME
+ * records a write that was killed after its key rename: the staged
+ * certificate exists and the staged key does not. */
+static bool txn_staged_cert(struct certstore *cs, const char *name, const char *cp, char *out,
+			    size_t outsz)
+{
+	char rel[PATH_MAX];
+	char *ktmp, *ctmp, *nl;
+	struct buf b;
+	struct gpc_error e;
+	bool yes = false;
+
+	out[0] = '\0';
+	gpc_error_clear(&e);
+	buf_init(&b, 3 * PATH_MAX);
+	snprintf(rel, sizeof(rel), "%s/%s", TXN_DIR, name);
+	if (certstore_state_read(cs, rel, 3 * PATH_MAX, &b, &e) != 0 || b.data == NULL)
+		goto out;
+	ktmp = b.data;
+	if ((nl = strchr(ktmp, '\n')) == NULL)
+		goto out;
+	*nl = '\0';
+	ctmp = nl + 1;
+	if ((nl = strchr(ctmp, '\n')) != NULL)
+		*nl = '\0';
+	if (!staged_path_ok(ctmp, cp) || !exists_l(ctmp) || (ktmp[0] != '\0' && exists_l(ktmp)) ||
+	    strlen(ctmp) >= outsz)
+		goto out;
+	memcpy(out, ctmp, strlen(ctmp) + 1);
+	yes = true;
+out:
+	buf_finish(&b);
+	return yes;
 }
 
 static void remove_strays(const char *dir)

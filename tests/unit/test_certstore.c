@@ -464,6 +464,17 @@ static void test_recover(void **state)
 	snprintf(rec, sizeof(rec), "%s.tmp-BBBBBB\n%s\n", k, ct);
 	snprintf(txn + strlen(txn), sizeof(txn) - strlen(txn), "/www");
 	put(txn, rec);
+	{
+		/* readers see the pair as it will be, before any writer ran */
+		struct buf bc, bk;
+		buf_init(&bc, 1 << 20);
+		buf_init(&bk, 1 << 20);
+		assert_int_equal(certstore_read_pair(cs, "www", &bc, &bk, &e), 0);
+		assert_string_equal(bc.data, "CERT2");
+		assert_string_equal(bk.data, "KEY2");
+		buf_finish(&bc);
+		buf_finish(&bk);
+	}
 	assert_int_equal(certstore_lock(cs, true, 5, &e), 0);
 	certstore_unlock(cs);
 	s = slurp(c); assert_string_equal(s, "CERT2"); free(s);
