@@ -109,6 +109,10 @@ RC=0
 for l in $LINEAGES; do
 	pair_ok "$D/$l/cert.crt" "$D/$l/priv.key" || die "$l broken after a full renew"
 done
+# The next writer finishes or undoes interrupted writes and removes their
+# temp files (.state/txn records).
+left=$(find "$D" -name '*.tmp*' | head -n 5)
+[ -z "$left" ] || die "temp files still there after a complete renew: $left"
 
 if [ "$READER" != 0 ]; then
 	touch "$WORK/stop"
