@@ -18,6 +18,7 @@
 #include "goproxyd.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -86,6 +87,7 @@ struct gpd_worker {
 	bool stopping;
 	struct conn *conns;
 	size_t nconns;
+	size_t trim_mark; /* most connections since the last malloc_trim */
 	char *pool[POOL_MAX];
 	size_t npool;
 };
@@ -150,6 +152,14 @@ static int conn_close(struct conn *c)
 	atomic_fetch_sub_explicit(&gpd_active_conns, 1, memory_order_relaxed);
 	c->magic = CONN_DEAD;
 	free(c);
+	/* After a burst (e.g. a flood of silent connections closed by the
+	 * handshake timeout), give the freed memory back to the system:
+	 * glibc only returns the top of the heap by itself. Rare: only when
+	 * the count fell to a quarter of a peak of at least 256. */
+	if (w->trim_mark >= 256 && w->nconns <= w->trim_mark / 4) {
+		malloc_trim(0);
+		w->trim_mark = w->nconns;
+	}
 	if (w->stopping && w->nconns == 0)
 		ev_break(loop, EVBREAK_ALL);
 	return -1;
@@ -794,6 +804,8 @@ static void conn_new(struct gpd_worker *w, int fd)
 		w->conns->prev = c;
 	w->conns = c;
 	w->nconns++;
+	if (w->nconns > w->trim_mark)
+		w->trim_mark = w->nconns;
 }
 
 static void on_resume(struct ev_loop *loop, ev_timer *t, int revents)
