@@ -280,15 +280,21 @@ static int resolve_listen(struct gpd_addr *a)
 	return 0;
 }
 
+/* .state/goproxyd.pid: the process id on the first line (as any pidfile),
+ * then "answers: TYPE..." naming the ACME challenge types this goproxyd
+ * answers from .state/challenges/, so that `goproxy-cert issue` picks a
+ * type it can serve (http-01 only with --http). --pidfile gets the id only. */
 static void write_pidfiles(void)
 {
-	char pid[32];
+	char pid[32], state[96];
 	struct gpc_error err;
 	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	int sn = snprintf(state, sizeof(state), "%ld\nanswers: %stls-alpn-01\n", (long)getpid(),
+			  gpd_cfg.has_http ? "http-01 " : "");
 
 	gpc_error_clear(&err);
 	if (certstore_state_mkdir(cs, NULL, &err) == 0 &&
-	    certstore_state_write(cs, PIDFILE_REL, pid, (size_t)n, &err) == 0)
+	    certstore_state_write(cs, PIDFILE_REL, state, (size_t)sn, &err) == 0)
 		state_pid_written = true;
 	else
 		gpc_warn("cannot write the pidfile in %s/.state: %s", certstore_dir(cs), err.message);

@@ -50,7 +50,8 @@ resp=$(curl -sS --max-time 5 "telnet://127.0.0.1:$H" <"$T/req" | head -1 | tr -d
 ok "bad or missing Host: 400"
 
 [ "$(cat "$T/gpd.pid")" = "$GPD_PID" ] || fail "--pidfile content"
-[ "$(cat "$CERTS/.state/goproxyd.pid")" = "$GPD_PID" ] || fail ".state/goproxyd.pid content"
+[ "$(head -1 "$CERTS/.state/goproxyd.pid")" = "$GPD_PID" ] || fail ".state/goproxyd.pid content"
+[ "$(sed -n 2p "$CERTS/.state/goproxyd.pid")" = "answers: http-01 tls-alpn-01" ] || fail ".state/goproxyd.pid: challenge types with --http"
 stop_gpd
 [ ! -e "$T/gpd.pid" ] && [ ! -e "$CERTS/.state/goproxyd.pid" ] || fail "pidfiles left after exit"
 ok "pidfiles written and removed"

@@ -90,7 +90,8 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 fi
 
 # pidfile while running, gone after SIGTERM
-[ "$(cat "$CERTS/.state/goproxyd.pid")" = "$GPD_PID" ] || fail "pidfile in .state does not hold $GPD_PID"
+[ "$(head -1 "$CERTS/.state/goproxyd.pid")" = "$GPD_PID" ] || fail "pidfile in .state does not hold $GPD_PID"
+[ "$(sed -n 2p "$CERTS/.state/goproxyd.pid")" = "answers: tls-alpn-01" ] || fail "pidfile in .state: challenge types without --http"
 stop_gpd
 [ ! -e "$CERTS/.state/goproxyd.pid" ] || fail "pidfile not removed at exit"
 ok "pidfile written in .state and removed at exit"
