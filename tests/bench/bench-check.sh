@@ -45,3 +45,15 @@ jq -r --argjson runs "$RUNS" '
 	"  ratio goproxy-cert/uacme: \($g.median / $u.median * 1000 | round / 1000) (median wall), \(($g.user + $g.system) / ($u.user + $u.system) * 1000 | round / 1000) (cpu); target <= 0.1",
 	"  floor/uacme: \($f.median / $u.median * 1000 | round / 1000) (no program can start faster than /bin/true)"
 ' "$T/h.json"
+
+# Instructions executed (valgrind callgrind): repeatable whatever the load of
+# the machine, unlike wall time.
+if command -v valgrind >/dev/null 2>&1; then
+	ir() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null |
+		sed -n 's/.*Collected : *\([0-9]*\).*/\1/p'; }
+	gi=$(ir "$G" check -q -d "$T/certs" -D www.example.org -D example.org)
+	ui=$(ir uacme -c "$T/uacme" issue www.example.org example.org)
+	ti=$(ir /bin/true)
+	echo "instructions (callgrind): goproxy-cert check $gi, uacme $ui, /bin/true $ti;" \
+		"ratio $(awk -v a="$gi" -v b="$ui" 'BEGIN { printf "%.3f", a / b }')"
+fi
