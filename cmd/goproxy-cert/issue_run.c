@@ -192,23 +192,44 @@ int issue_check_writable(struct certstore *cs, const char *lineage, struct gpc_e
 	return 0;
 }
 
-bool issue_goproxyd_running(struct certstore *cs)
+int issue_goproxyd_answers(struct certstore *cs)
 {
 	char path[PATH_MAX];
 	struct buf b;
 	struct gpc_error err;
-	bool alive = false;
+	int answers = 0;
 
 	if (certstore_state_path(cs, "goproxyd.pid", path, sizeof(path)) != 0)
-		return false;
-	buf_init(&b, 64);
-	if (fs_read_file(path, 64, &b, &err) == 0) {
+		return 0;
+	buf_init(&b, 256);
+	if (fs_read_file(path, 256, &b, &err) == 0) {
 		long pid = strtol(b.data, NULL, 10);
-		if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM))
-			alive = true;
+		const char *line = strstr(b.data, "\nanswers:");
+		if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM)) {
+			if (line == NULL) {
+				/* a plain pidfile: assume both */
+				answers = GOPROXYD_HTTP01 | GOPROXYD_TLSALPN01;
+			} else {
+				const char *eol = strchr(line + 1, '\n');
+				size_t n = eol ? (size_t)(eol - line) : strlen(line);
+				char tmp[128];
+				snprintf(tmp, sizeof(tmp), "%.*s ", (int)n, line);
+				if (strstr(tmp, " http-01 ") != NULL)
+					answers |= GOPROXYD_HTTP01;
+				if (strstr(tmp, " tls-alpn-01 ") != NULL)
+					answers |= GOPROXYD_TLSALPN01;
+				if (answers == 0)
+					answers = GOPROXYD_RUNNING;
+			}
+		}
 	}
 	buf_finish(&b);
-	return alive;
+	return answers;
+}
+
+bool issue_goproxyd_running(struct certstore *cs)
+{
+	return issue_goproxyd_answers(cs) != 0;
 }
 
 /* ---- decision (offline) ---- */
@@ -558,8 +579,15 @@ static struct solver *get_solver(struct issue_env *env, const struct lineage *l,
 	const char *arg = l->solver_arg;
 	struct solver *s = NULL;
 
-	if (l->solver == NULL || solver_kind_parse(l->solver, &kind) != 0)
-		kind = issue_goproxyd_running(env->cs) ? SOLVER_HTTP_DIR : SOLVER_STANDALONE;
+	if (l->solver == NULL || solver_kind_parse(l->solver, &kind) != 0) {
+		int answers = issue_goproxyd_answers(env->cs);
+		kind = answers ? SOLVER_HTTP_DIR : SOLVER_STANDALONE;
+		/* goproxyd without --http answers tls-alpn-01 only */
+		if (chal == NULL && answers && !(answers & GOPROXYD_HTTP01) && (answers & GOPROXYD_TLSALPN01)) {
+			chal = "tls-alpn-01";
+			gpc_info("goproxyd serves this certs dir without --http: answering tls-alpn-01 through it");
+		}
+	}
 	if (kind != SOLVER_STANDALONE && kind != SOLVER_HOOK && kind != SOLVER_WEBROOT)
 		arg = NULL;
 	pthread_mutex_lock(&env->mu);

@@ -134,4 +134,13 @@ const char *issue_default_server(void);
 /* The default solver: http-dir when a live goproxyd pidfile is in .state. */
 bool issue_goproxyd_running(struct certstore *cs);
 
+/* What a live goproxyd serving this certs dir answers, from the second line
+ * of .state/goproxyd.pid ("answers: http-01 tls-alpn-01"): a mask of
+ * GOPROXYD_* bits; 0 when no goproxyd runs. A pidfile without that line
+ * (another program's) counts as answering both. */
+#define GOPROXYD_RUNNING 1
+#define GOPROXYD_HTTP01 2
+#define GOPROXYD_TLSALPN01 4
+int issue_goproxyd_answers(struct certstore *cs);
+
 #endif

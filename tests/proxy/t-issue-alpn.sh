@@ -45,3 +45,16 @@ grep -q "http-01: answered token" "$T/gpd.log" || fail "http-01 validation did n
 poll 50 sh -c "[ \"\$(openssl s_client -connect 127.0.0.1:$PEBBLE_TLS_PORT -servername web.example.test </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256)\" = \"\$(openssl x509 -noout -fingerprint -sha256 -in '$CERTS/web/cert.crt')\" ]" ||
 	fail "http-01-issued certificate not served"
 ok "http-01 answered by goproxyd --http; certificate served"
+
+# No solver and no challenge named: a live goproxyd is found through
+# .state/goproxyd.pid. With --http it answers http-01; without --http only
+# tls-alpn-01, and issue picks that type by itself.
+gpc_issue -n auto1 -D auto1.example.test
+grep -q "http-01: answered token" "$T/gpd.log" || fail "default solver did not use goproxyd --http"
+ok "default solver with goproxyd --http running: http-01 through goproxyd"
+stop_gpd
+start_gpd -d "$CERTS" -l "127.0.0.1:$PEBBLE_TLS_PORT" -b "127.0.0.1:$NGX_PORT" --workers 1
+gpc_issue -n auto2 -D auto2.example.test -v
+grep -q "tls-alpn-01: served the challenge certificate for auto2.example.test" "$T/gpd.log" ||
+	{ cat "$T/issue.log"; fail "default solver did not pick tls-alpn-01 through goproxyd without --http"; }
+ok "default solver with goproxyd without --http: tls-alpn-01 through goproxyd"
