@@ -44,6 +44,13 @@ done
 if "$GOPROXY_CERT" account --help >/dev/null 2>&1; then
 	gpc account show -d "$D" --server "$PEBBLE_DIR_URL" --ca-bundle "$PEBBLE_CA_BUNDLE" --json -vv
 	keep
+	# rollover writes a new account key and archives the old one
+	gpc account rollover -d "$D" --server "$PEBBLE_DIR_URL" --ca-bundle "$PEBBLE_CA_BUNDLE" --json -vv
+	expect_rc 0
+	keep
+	gpc account update -d "$D" --server "$PEBBLE_DIR_URL" --ca-bundle "$PEBBLE_CA_BUNDLE" \
+		-m sec@example.test $EAB -vv
+	keep
 fi
 umask 022
 
@@ -54,7 +61,7 @@ find "$D/.state" -type d | while read -r d; do
 	[ $((0$m & 077)) = 0 ] || echo "$d $m" >>"$WORK/badmodes"
 done
 nkeys=0
-for f in $(find "$D" -type f \( -name '*.key' -o -name 'key.pem' -o -name '*.json' -o -name 'priv.key' \)); do
+for f in $(find "$D" -type f \( -name '*.key' -o -name '*.pem' -o -name '*.json' -o -name 'priv.key' \)); do
 	nkeys=$((nkeys + 1))
 	m=$(file_mode "$f")
 	[ "$m" = 600 ] || echo "$f $m" >>"$WORK/badmodes"
@@ -62,12 +69,13 @@ done
 if [ -s "$WORK/badmodes" ]; then
 	fail "files/dirs readable by others (umask 000 during the runs): $(cat "$WORK/badmodes")"
 fi
-echo "   $nkeys key/state files checked, all 0600; .state dirs 0700"
+echo "   $nkeys key/state files checked, all 0600; .state dirs 0700:"
+find "$D" -type f | sed "s|^$D/|     |" | sort
 
 echo "== secrets in outputs ($(wc -c <"$OUT") bytes of output searched)"
 grep -qF "$PEBBLE_EAB_HMAC" "$OUT" && fail "the EAB HMAC key appears in the output"
 nsec=0
-for k in $(find "$D" -type f \( -name '*.key' -o -name 'key.pem' \)); do
+for k in $(find "$D" -type f \( -name '*.key' -o -name '*.pem' \) -exec grep -l 'PRIVATE KEY' {} +); do
 	# every base64 body line of the PEM
 	for line in $(grep -v -- '-----' "$k"); do
 		[ ${#line} -ge 16 ] || continue
