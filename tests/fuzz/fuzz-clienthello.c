@@ -5,7 +5,8 @@
  * table (cmd/goproxyd/sni.c: sni_load, sni_client_hello, linked here) built
  * from a real certs directory with a default lineage, an exact name, a
  * wildcard and a tls-alpn-01 challenge certificate; the reference the hook
- * takes is dropped after gnutls_deinit as goproxyd does.
+ * takes is dropped after gnutls_deinit as goproxyd does. The same bytes go
+ * through sni_peek_acme, goproxyd's own ClientHello parser for tls-alpn-01.
  *
  * Seeds (corpus/fuzz-clienthello/) are ClientHellos recorded from gnutls-cli
  * and openssl s_client with various SNI/ALPN. */
@@ -137,6 +138,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > 64 * 1024)
 		return 0;
+	/* goproxyd's own ClientHello peek (run on MSG_PEEK bytes before GnuTLS
+	 * sees them): on an exact-size heap copy so ASan catches overreads. */
+	{
+		unsigned char *copy = malloc(size ? size : 1);
+		char sni[256];
+		int pr;
+		if (copy == NULL)
+			return 0;
+		memcpy(copy, data, size);
+		memset(sni, 'x', sizeof(sni));
+		pr = sni_peek_acme(copy, size, sni, sizeof(sni));
+		if (pr < -1 || pr > 1 || (pr == 1 && memchr(sni, '\0', sizeof(sni)) == NULL))
+			abort();
+		free(copy);
+	}
 	if (gnutls_init(&s, GNUTLS_SERVER | GNUTLS_NO_SIGNAL) < 0)
 		abort();
 	(void)gnutls_priority_set(s, gpd_priority);
