@@ -711,6 +711,13 @@ static void certstore_recover(struct certstore *cs)
 	}
 	gpc_error_clear(&e);
 	remove_strays(cs->dir);
+	/* .state files are written under the run lock, not always under this
+	 * one: only temps of writers that no longer run are removed there. */
+	if (certstore_state_path(cs, NULL, dir, sizeof(dir)) == 0) {
+		int k = fs_remove_stale_temps(dir, 3);
+		if (k > 0)
+			gpc_info("%s: removed %d temporary file(s) left by interrupted writes", dir, k);
+	}
 	if (certstore_list(cs, &names, &n, &e) != 0)
 		return;
 	for (size_t i = 0; i < n; i++)

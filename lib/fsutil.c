@@ -1,7 +1,9 @@
 #include "fsutil.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,7 +119,9 @@ int fs_stage(const char *path, const void *data, size_t len, mode_t mode,
 {
 	int fd, n;
 
-	n = snprintf(tmp, tmpsz, "%s.tmp-XXXXXX", path);
+	/* The writer's pid in the name lets a later writer tell a temp file
+	 * of a killed process (removable) from one being written now. */
+	n = snprintf(tmp, tmpsz, "%s.tmp-%ld-XXXXXX", path, (long)getpid());
 	if (n < 0 || (size_t)n >= tmpsz)
 		return gpc_error_set(err, GPC_E_INVALID, "%s: path too long", path);
 	fd = mkstemp(tmp);
@@ -172,6 +176,53 @@ int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 	if (fs_stage(path, data, len, mode, tmp, sizeof(tmp), err) != 0)
 		return -1;
 	return fs_commit(tmp, path, err);
+}
+
+/* PID of a temp file name "....tmp-PID-XXXXXX", or -1. */
+static long temp_pid(const char *name)
+{
+	const char *t = strstr(name, ".tmp-");
+	char *end;
+	long pid;
+
+	if (t == NULL)
+		return -1;
+	pid = strtol(t + 5, &end, 10);
+	if (end == t + 5 || *end != '-' || strlen(end + 1) != 6 || pid <= 0)
+		return -1;
+	return pid;
+}
+
+int fs_remove_stale_temps(const char *dir, int depth)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char p[4096];
+	int removed = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		long pid;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    fs_join(p, sizeof(p), dir, de->d_name) != 0)
+			continue;
+		if (de->d_type == DT_DIR) {
+			if (depth > 0)
+				removed += fs_remove_stale_temps(p, depth - 1);
+			continue;
+		}
+		pid = temp_pid(de->d_name);
+		if (pid < 0 || pid == (long)getpid())
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno == EPERM)
+			continue; /* its writer is alive */
+		if (unlink(p) == 0)
+			removed++;
+	}
+	closedir(d);
+	return removed;
 }
 
 int fs_mkdirs(const char *path, mode_t mode, int fix_mode, struct gpc_error *err)

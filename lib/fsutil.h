@@ -39,6 +39,12 @@ int fs_sync_parent(const char *path, struct gpc_error *err) __attribute__((warn_
 int fs_mkdirs(const char *path, mode_t mode, int fix_mode, struct gpc_error *err)
 	__attribute__((warn_unused_result));
 
+/* Remove temp files left in `dir` (and, `depth` levels down, its
+ * subdirectories) by writers that were killed: names made by fs_stage
+ * ("FILE.tmp-PID-XXXXXX") whose PID no longer runs. Returns how many were
+ * removed. Best effort: errors are ignored. */
+int fs_remove_stale_temps(const char *dir, int depth);
+
 /* Join dir and name with one '/' into out (size outsz). Returns 0, or -1 if
  * it does not fit. */
 int fs_join(char *out, size_t outsz, const char *dir, const char *name);

@@ -514,6 +514,38 @@ static void test_recover(void **state)
 	free(dir);
 }
 
+/* Temp files of killed writers are removed; those of live writers and
+ * files that merely look alike are kept. */
+static void test_stale_temps(void **state)
+{
+	char *dir = mktmp();
+	char p[4400], sub[4200];
+	pid_t dead;
+	int st;
+
+	(void)state;
+	dead = fork();
+	assert_true(dead >= 0);
+	if (dead == 0)
+		_exit(0);
+	assert_int_equal(waitpid(dead, &st, 0), dead);
+	snprintf(sub, sizeof(sub), "%s/lineages", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	snprintf(p, sizeof(p), "%s/ledger.json.tmp-%ld-AbCdEf", dir, (long)dead);
+	put(p, "x");
+	snprintf(p, sizeof(p), "%s/www.json.tmp-%ld-AbCdEf", sub, (long)dead);
+	put(p, "x");
+	snprintf(p, sizeof(p), "%s/ledger.json.tmp-%ld-XyZxYz", dir, (long)getppid());
+	put(p, "alive");
+	snprintf(p, sizeof(p), "%s/notes.tmp-abc", dir);
+	put(p, "not ours");
+	assert_int_equal(fs_remove_stale_temps(dir, 3), 2);
+	assert_int_equal(count_tmp(dir), 2);
+	assert_int_equal(count_tmp(sub), 0);
+	rmrf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -523,6 +555,7 @@ int main(void)
 		cmocka_unit_test(test_lock_threads),
 		cmocka_unit_test(test_write_pair),
 		cmocka_unit_test(test_recover),
+		cmocka_unit_test(test_stale_temps),
 		cmocka_unit_test(test_state_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
