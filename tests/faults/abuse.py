@@ -9,6 +9,10 @@
   abuse.py churn HOST PORT N [--sni NAME]
       N connections in a row, each a full TLS handshake (no session
       resumption), then closed; print "done OK FAILED".
+  abuse.py trickle HOST PORT N --for S
+      keep N connections open to a port that may not be listening yet
+      (retrying), each sending one byte every 2 s (a slowloris), reconnecting
+      when the server closes one, for S seconds; print "trickled CONNECTS".
 """
 import argparse
 import os
@@ -73,6 +77,29 @@ def churn(a):
     print("done %d %d" % (ok, bad), flush=True)
 
 
+def trickle(a):
+    end = time.monotonic() + a.for_
+    socks = []
+    connects = 0
+    while time.monotonic() < end:
+        while len(socks) < a.n and time.monotonic() < end:
+            try:
+                s = socket.create_connection((a.host, a.port), timeout=1)
+                s.sendall(b"G")
+                socks.append(s)
+                connects += 1
+            except OSError:
+                time.sleep(0.02)
+        time.sleep(2 if socks else 0)
+        for s in list(socks):
+            try:
+                s.sendall(b"E")
+            except OSError:
+                socks.remove(s)
+                s.close()
+    print("trickled %d" % connects, flush=True)
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -87,8 +114,13 @@ def main():
     c.add_argument("port", type=int)
     c.add_argument("n", type=int)
     c.add_argument("--sni", default="localhost")
+    t = sub.add_parser("trickle")
+    t.add_argument("host")
+    t.add_argument("port", type=int)
+    t.add_argument("n", type=int)
+    t.add_argument("--for", dest="for_", type=float, default=60)
     a = p.parse_args()
-    hold(a) if a.cmd == "hold" else churn(a)
+    {"hold": hold, "churn": churn, "trickle": trickle}[a.cmd](a)
 
 
 if __name__ == "__main__":
