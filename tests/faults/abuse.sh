@@ -25,8 +25,8 @@ mkdir -p "$C"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$C/priv.key" \
 	-out "$C/cert.crt" -days 2 -subj /CN=localhost -addext subjectAltName=DNS:localhost >/dev/null 2>&1
 chmod 600 "$C/priv.key"
-set -- $("$FREEPORT" 2)
-GP=$1 BP=$2
+set -- $("$FREEPORT" 3)
+GP=$1 BP=$2 HP=$3
 mkdir -p "$WORK/www"
 echo "hello from the backend" >"$WORK/www/index.html"
 start_backend() {
@@ -39,7 +39,7 @@ start_backend() {
 	done
 }
 start_backend
-"$GOPROXYD" -d "$C" -l "127.0.0.1:$GP" -b "127.0.0.1:$BP" --workers 1 --handshake-timeout 5 \
+"$GOPROXYD" -d "$C" -l "127.0.0.1:$GP" -b "127.0.0.1:$BP" --http "127.0.0.1:$HP" --workers 1 --handshake-timeout 5 \
 	>"$WORK/goproxyd.out" 2>"$WORK/goproxyd.err" &
 GPD=$!
 FAULTS_PIDS="$FAULTS_PIDS $GPD"
@@ -97,6 +97,21 @@ echo "   after: RSS $rss1 kB (baseline $rss0, held $rssh), $fd1 fds (baseline $f
 grow=$((rssh - rss0)); [ $grow -gt 0 ] || grow=0
 lim=$((rss0 + 4096 + grow / 4))
 rss_le "$rss1" "$lim" "RSS $rss1 kB did not return near the baseline $rss0 kB (limit $lim)"
+
+echo "== slowloris (one byte every 2 s) on the TLS and the HTTP port: closed by a deadline, not kept alive"
+python3 "$TESTS_DIR/faults/abuse.py" trickle 127.0.0.1 "$GP" 1 --for 20 >"$WORK/trickle-tls.out" 2>&1 &
+T1=$!
+python3 "$TESTS_DIR/faults/abuse.py" trickle 127.0.0.1 "$HP" 1 --for 20 >"$WORK/trickle-http.out" 2>&1 &
+T2=$!
+body=$($CURL "$URL") || fail "a real client was not served during the slowloris"
+wait "$T1" || :
+wait "$T2" || :
+echo "   TLS port: $(cat "$WORK/trickle-tls.out"); HTTP port: $(cat "$WORK/trickle-http.out") (connections over 20 s)"
+n1=$(sed -n 's/^trickled //p' "$WORK/trickle-tls.out")
+n2=$(sed -n 's/^trickled //p' "$WORK/trickle-http.out")
+[ "${n1:-0}" -ge 2 ] || fail "a trickling client kept its TLS connection past --handshake-timeout 5"
+[ "${n2:-0}" -ge 2 ] || fail "a trickling client kept its HTTP connection open for 20 s"
+alive
 
 echo "== backend down: clean close, proxy lives"
 kill "$BACKEND"; wait "$BACKEND" 2>/dev/null || :
