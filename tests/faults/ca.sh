@@ -38,6 +38,11 @@ expect_rc 75
 grep -q "$when" "$WORK/err" || fail "second run does not name the same time $when"
 [ ! -s "$RELAY_LOG" ] || fail "second run contacted the CA: $(cat "$RELAY_LOG")"
 echo "   second run: exit 75, 0 requests"
+# renew of the same lineage(s) before that time: no request either.
+gpc renew -d "$D"
+expect_rc 75 0
+[ ! -s "$RELAY_LOG" ] || fail "renew contacted the CA before Retry-After: $(cat "$RELAY_LOG")"
+echo "   renew: exit $RC, 0 requests"
 # --force never skips the CA's Retry-After either.
 issue_via "$RELAY_URL" "$D" -D rl.example.test --force
 expect_rc 75
@@ -47,6 +52,25 @@ GOPROXY_CERT_NOW=$((t + 5)) issue_via "$RELAY_URL" "$D" -D rl.example.test
 expect_rc 75
 [ -s "$RELAY_LOG" ] || fail "after the Retry-After time the CA was not asked again"
 no_pair "$D"
+relay_stop
+
+echo "== renew meets 429 rateLimited: 75 naming the time, then no request until then"
+relay_start --ratelimit-neworder 7200 --ratelimit-after 1
+newdir
+issue_via "$RELAY_URL" "$D" -n rr -D rr.example.test
+expect_rc 0
+cp "$D/rr/cert.crt" "$WORK/rr.crt"
+gpc renew -d "$D" --force --rate-limit off
+expect_rc 75
+when=$(grep -Eo '20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z' "$WORK/out" "$WORK/err" | head -n 1 | sed 's/^[^:]*://')
+[ -n "$when" ] || fail "renew does not name the time"
+cmp -s "$WORK/rr.crt" "$D/rr/cert.crt" || fail "renew changed the pair despite the 429"
+: >"$RELAY_LOG"
+gpc renew -d "$D" --force --rate-limit off
+expect_rc 75
+[ ! -s "$RELAY_LOG" ] || fail "second renew contacted the CA before $when: $(cat "$RELAY_LOG")"
+echo "   renew: 75 until $when, then 0 requests"
+no_partial "$D"
 relay_stop
 
 echo "== 503 (Retry-After: 1) on the first 3 requests"

@@ -8,7 +8,8 @@ relay can break things on purpose:
 
   --ratelimit-neworder S  answer POST newOrder with 429 urn:ietf:params:acme:
                           error:rateLimited and "Retry-After: S" (RFC 8555
-                          §6.6); nothing reaches pebble.
+                          §6.6); nothing reaches pebble. With
+                          --ratelimit-after K the first K newOrders pass.
   --fail-first N          answer the first N requests with 503 and
                           "Retry-After: --retry-after" (a plain-text body, as
                           a load balancer would send).
@@ -67,6 +68,7 @@ class Relay:
         self.lock = threading.Lock()
         self.count = 0          # every request, in arrival order
         self.matched = 0        # requests that matched --match
+        self.neworders = 0      # newOrder POSTs seen
         self.log = open(args.log, "a", buffering=1) if args.log else None
         self.paths = {"directory": self.up_dir_path}
         self.learn_directory()
@@ -190,8 +192,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                        b"503 Service Unavailable (relay)\n", method)
             return
 
-        if a.ratelimit_neworder is not None and method == "POST" and \
-                path.split("?")[0] == rl.paths.get("newOrder"):
+        is_neworder = method == "POST" and path.split("?")[0] == rl.paths.get("newOrder")
+        if is_neworder:
+            with rl.lock:
+                rl.neworders += 1
+                nth = rl.neworders
+        if a.ratelimit_neworder is not None and is_neworder and nth > a.ratelimit_after:
             prob = {"type": "urn:ietf:params:acme:error:rateLimited",
                     "detail": "too many certificates already issued for this exact set "
                               "of identifiers (relay)",
@@ -269,6 +275,7 @@ def main():
     p.add_argument("--port-file", help="write the port here once listening")
     p.add_argument("--log", help="append 'METHOD PATH STATUS' per request")
     p.add_argument("--ratelimit-neworder", type=int, metavar="S")
+    p.add_argument("--ratelimit-after", type=int, default=0, metavar="K")
     p.add_argument("--fail-first", type=int, default=0, metavar="N")
     p.add_argument("--retry-after", type=int, default=1, metavar="S")
     p.add_argument("--drop-every", type=int, default=0, metavar="N")
