@@ -42,7 +42,7 @@ echo "   second run: exit 75, 0 requests"
 gpc renew -d "$D"
 expect_rc 75 0
 [ ! -s "$RELAY_LOG" ] || fail "renew contacted the CA before Retry-After: $(cat "$RELAY_LOG")"
-echo "   renew: exit $RC, 0 requests"
+echo "   renew (no lineage stored yet): exit $RC, 0 requests"
 # --force never skips the CA's Retry-After either.
 issue_via "$RELAY_URL" "$D" -D rl.example.test --force
 expect_rc 75
