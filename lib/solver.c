@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <gnutls/crypto.h>
@@ -36,6 +37,9 @@ struct entry {
 	struct entry *next;
 };
 
+#define STANDALONE_MAX_CONNS 32
+#define STANDALONE_REQ_DEADLINE_MS 10000 /* a whole request head, however slowly it comes */
+
 struct solver {
 	enum solver_kind kind;
 	char *arg;
@@ -54,6 +58,11 @@ struct solver {
 	char bound[128];
 	unsigned long served;
 	gnutls_priority_t prio;
+	/* connections being served, each on a thread of its own, so that one
+	 * slow client never keeps the CA's validation request waiting */
+	int conn_fds[STANDALONE_MAX_CONNS];
+	int nconns;
+	pthread_cond_t conn_cv;
 };
 
 const char *solver_kind_name(enum solver_kind k)
@@ -253,9 +262,16 @@ static void serve_http(struct solver *s, int fd)
 	size_t len = 0;
 	char *body = NULL;
 
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (len < sizeof(req) - 1) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
-		if (poll(&p, 1, 5000) <= 0)
+		long left;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		left = STANDALONE_REQ_DEADLINE_MS - ((t1.tv_sec - t0.tv_sec) * 1000L +
+						     (t1.tv_nsec - t0.tv_nsec) / 1000000L);
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
 			return;
 		ssize_t r = read(fd, req + len, sizeof(req) - 1 - len);
 		if (r <= 0)
@@ -345,6 +361,34 @@ static void serve_tls(struct solver *s, int fd)
 	gnutls_deinit(sess);
 }
 
+struct conn_job {
+	struct solver *s;
+	int fd;
+};
+
+static void *serve_conn(void *arg)
+{
+	struct conn_job *j = arg;
+	struct solver *s = j->s;
+	int fd = j->fd;
+
+	free(j);
+	if (s->tls)
+		serve_tls(s, fd);
+	else
+		serve_http(s, fd);
+	pthread_mutex_lock(&s->mu);
+	for (int i = 0; i < s->nconns; i++)
+		if (s->conn_fds[i] == fd) {
+			s->conn_fds[i] = s->conn_fds[--s->nconns];
+			break;
+		}
+	close(fd);
+	pthread_cond_broadcast(&s->conn_cv);
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
 static void *standalone_loop(void *arg)
 {
 	struct solver *s = arg;
@@ -363,12 +407,39 @@ static void *standalone_loop(void *arg)
 		int fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0)
 			continue;
-		if (s->tls)
-			serve_tls(s, fd);
-		else
-			serve_http(s, fd);
-		close(fd);
+		struct conn_job *j = malloc(sizeof(*j));
+		pthread_t t;
+		pthread_attr_t at;
+		bool started = false;
+
+		pthread_mutex_lock(&s->mu);
+		if (j != NULL && s->nconns < STANDALONE_MAX_CONNS) {
+			j->s = s;
+			j->fd = fd;
+			s->conn_fds[s->nconns++] = fd;
+			pthread_attr_init(&at);
+			pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+			if (pthread_create(&t, &at, serve_conn, j) == 0)
+				started = true;
+			else
+				s->nconns--;
+			pthread_attr_destroy(&at);
+		}
+		pthread_mutex_unlock(&s->mu);
+		if (!started) {
+			/* too many at once: the oldest are slow clients; drop this one */
+			gpc_debug("standalone %s: %d connections open, refusing one", s->bound, STANDALONE_MAX_CONNS);
+			free(j);
+			close(fd);
+		}
 	}
+	/* Stop: cut the connections still being served and wait for them. */
+	pthread_mutex_lock(&s->mu);
+	for (int i = 0; i < s->nconns; i++)
+		shutdown(s->conn_fds[i], SHUT_RDWR);
+	while (s->nconns > 0)
+		pthread_cond_wait(&s->conn_cv, &s->mu);
+	pthread_mutex_unlock(&s->mu);
 	return NULL;
 }
 
@@ -453,6 +524,7 @@ int solver_new(const struct solver_opts *o, struct solver **out, struct gpc_erro
 	s->lfd = -1;
 	s->wake[0] = s->wake[1] = -1;
 	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->conn_cv, NULL);
 	if ((o->arg && (s->arg = strdup(o->arg)) == NULL) ||
 	    (o->challenge && (s->challenge = strdup(o->challenge)) == NULL)) {
 		gpc_error_set(err, GPC_E_NOMEM, "out of memory");
@@ -538,6 +610,7 @@ void solver_free(struct solver *s)
 		s->entries = e->next;
 		entry_free(e);
 	}
+	pthread_cond_destroy(&s->conn_cv);
 	pthread_mutex_destroy(&s->mu);
 	free(s->arg);
 	free(s->challenge);
