@@ -1,14 +1,17 @@
 /* goproxy-cert account show|update|rollover|deactivate: the ACME account kept
  * per CA under DIR/.state/accounts/ (RFC 8555 §7.3). */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <gnutls/gnutls.h>
 #include <json-c/json.h>
 
 #include "acme.h"
+#include "buf.h"
 #include "cli.h"
 #include "issue_opts.h"
 #include "issue_run.h"
@@ -156,17 +159,58 @@ int cmd_account(int argc, char **argv)
 			goto fail;
 		print_account(server, &acct, json);
 	} else if (strcmp(action, "rollover") == 0) {
-		if (keygen_generate(KEYGEN_EC256, &newkey, NULL, &err) != 0 ||
-		    acme_account_rollover(c, newkey, strlen(newkey), &err) != 0)
+		/* RFC 8555 §7.3.5. The new key is on disk (key-next.pem) before the
+		 * CA switches to it, so a crash or a full disk afterwards never
+		 * leaves an account whose only key was in memory; the old key is
+		 * archived as key-old-<UTC>.pem. */
+		char dn[256], rel_next[PATH_MAX], rel_old[PATH_MAX], rel_key[PATH_MAX], stamp[32];
+		struct buf oldkey;
+		time_t now = time_now();
+		struct tm tm;
+
+		gmtime_r(&now, &tm);
+		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+		if (issue_account_dirname(server, dn, sizeof(dn)) != 0) {
+			gpc_error_set(&err, GPC_E_INTERNAL, "%s: no account directory name", server);
 			goto fail;
-		/* The CA now knows only the new key: store it at once. */
-		if (certstore_lock(cs, true, 60, &err) != 0 ||
+		}
+		snprintf(rel_key, sizeof(rel_key), "accounts/%s/key.pem", dn);
+		snprintf(rel_next, sizeof(rel_next), "accounts/%s/key-next.pem", dn);
+		snprintf(rel_old, sizeof(rel_old), "accounts/%s/key-old-%s.pem", dn, stamp);
+		if (keygen_generate(KEYGEN_EC256, &newkey, NULL, &err) != 0 ||
+		    certstore_lock(cs, true, 60, &err) != 0 ||
+		    certstore_state_write(cs, rel_next, newkey, strlen(newkey), &err) != 0)
+			goto fail;
+		if (acme_account_rollover(c, newkey, strlen(newkey), &err) != 0) {
+			struct gpc_error e2;
+			gpc_error_clear(&e2);
+			(void)certstore_state_remove(cs, rel_next, &e2);
+			goto fail;
+		}
+		buf_init(&oldkey, 64 * 1024);
+		if (certstore_state_read(cs, rel_key, 64 * 1024, &oldkey, &err) != 0 ||
+		    certstore_state_write(cs, rel_old, oldkey.data ? oldkey.data : "", oldkey.len, &err) != 0 ||
 		    issue_account_store_key(&env, server, newkey, &err) != 0) {
+			if (oldkey.data != NULL)
+				gnutls_memset(oldkey.data, 0, oldkey.len);
+			buf_finish(&oldkey);
 			cli_print_error(&err);
-			fprintf(stderr, "%s: the CA switched to a new account key that could not be stored\n", cli.prog);
+			fprintf(stderr, "%s: the CA switched to the new account key; it is kept in %s/.state/%s: "
+					"move it to %s/.state/%s\n", cli.prog, certstore_dir(cs), rel_next,
+				certstore_dir(cs), rel_key);
 			goto out;
 		}
+		gnutls_memset(oldkey.data, 0, oldkey.len);
+		buf_finish(&oldkey);
+		{
+			struct gpc_error e2;
+			gpc_error_clear(&e2);
+			(void)certstore_state_remove(cs, rel_next, &e2);
+		}
 		certstore_unlock(cs);
+		if (!json && !cli.quiet)
+			fprintf(stderr, "%s: previous account key archived as %s/.state/%s\n", cli.prog,
+				certstore_dir(cs), rel_old);
 		if (json)
 			printf("{\"server\":\"%s\",\"url\":\"%s\",\"result\":\"rolled-over\"}\n", server, acme_client_kid(c));
 		else if (!cli.quiet)

@@ -47,6 +47,12 @@ expect_rc 0
 expect_out 'account key replaced'
 cmp -s "$WORK/acct-old.pem" "$acct_dir/key.pem" && fail "account key unchanged after rollover" || :
 [ "$(stat -c %a "$acct_dir/key.pem")" = 600 ] || fail "account key mode"
+old_arch=$(ls "$acct_dir"/key-old-*.pem 2>/dev/null | head -1)
+[ -n "$old_arch" ] || fail "old account key not archived: $(ls "$acct_dir")"
+cmp -s "$WORK/acct-old.pem" "$old_arch" || fail "archived key is not the old key"
+[ "$(stat -c %a "$old_arch")" = 600 ] || fail "archived account key mode"
+[ ! -e "$acct_dir/key-next.pem" ] || fail "key-next.pem left after a rollover"
+expect_err 'previous account key archived as'
 issue -D e.example.test -D e2.example.test $SA
 expect_rc 0
 expect_out '^default: issued'
