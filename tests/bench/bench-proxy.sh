@@ -69,6 +69,44 @@ for p in $NGX $HP $GP; do
 	for _ in $(seq 100); do (exec 9<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && break; sleep 0.1; done
 done
 
+# Both proxies get the same TLS 1.3 cipher: hitch (OpenSSL) follows the
+# client's order (AES-256-GCM first), goproxyd its own (AES-128-GCM first),
+# so wrk and openssl are told to offer only $CIPHER (OPENSSL_CONF).
+# CIPHER=default leaves each side's choice (then the header shows both).
+CIPHER=${CIPHER:-TLS_AES_128_GCM_SHA256}
+if [ "$CIPHER" != default ]; then
+	cat >"$T/openssl.cnf" <<CNF
+openssl_conf = bench_conf
+[bench_conf]
+ssl_conf = bench_ssl
+[bench_ssl]
+system_default = bench_sys
+[bench_sys]
+Ciphersuites = $CIPHER
+CNF
+	export OPENSSL_CONF="$T/openssl.cnf"
+fi
+cipher_of() {
+	openssl s_client -connect "127.0.0.1:$1" -servername bench.test </dev/null 2>/dev/null |
+		awk '/^New, / {print $NF; exit}'
+}
+
+# pids PID: the process and its children (hitch forks its worker)
+pids() { echo "$1" $(pgrep -P "$1" || true); }
+# cputicks PID: utime+stime (clock ticks) of the process and its children,
+# all threads (fields 14 and 15 of /proc/PID/stat)
+cputicks() {
+	total=0
+	for p in $(pids "$1"); do
+		v=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}' || echo 0)
+		total=$((total + ${v:-0}))
+	done
+	echo "$total"
+}
+HZ=$(getconf CLK_TCK)
+# pin PID CPULIST: all threads of the process and its children
+pin() { for p in $(pids "$1"); do taskset -a -p -c "$2" "$p" >/dev/null; done; }
+
 # rss PID: kB of the process and its children (hitch forks its worker)
 rss() {
 	total=0
@@ -78,21 +116,42 @@ rss() {
 	done
 	echo "$total"
 }
-# reqs PORT ARGS...: requests/s (wrk)
+# WRK: the wrk command (the pinned rows put it on the other CPU)
+WRK="wrk"
+# reqs PORT ARGS...: requests/s (wrk); appends the proxy's CPU time per
+# request (µs, utime+stime over the run / requests) to $T/cpu.PORT
 reqs() {
 	port=$1
 	shift
-	wrk -t1 -d"${D}s" "$@" "https://127.0.0.1:$port/1k" 2>&1 | tee -a "$T/wrk.log" | awk '/^Requests\/sec/ {print $2}'
+	pid=$HITCH
+	[ "$port" = "$GP" ] && pid=$GPD
+	t0=$(cputicks "$pid")
+	$WRK -t1 -d"${D}s" "$@" "https://127.0.0.1:$port/1k" >"$T/wrk.one" 2>&1
+	t1=$(cputicks "$pid")
+	cat "$T/wrk.one" >>"$T/wrk.log"
+	awk -v t="$((t1 - t0))" -v hz="$HZ" '/requests in/ { n = $1 }
+		END { if (n > 0) printf " %.1f", t * 1e6 / hz / n }' "$T/wrk.one" >>"$T/cpu.$port"
+	awk '/^Requests\/sec/ {print $2}' "$T/wrk.one"
 }
 mbps() {
 	wrk -t1 -c4 -d"${D}s" "https://127.0.0.1:$1/1m" 2>&1 | tee -a "$T/wrk.log" |
 		awk '/^Transfer\/sec/ { v=$2; u=substr(v, length(v)-1); n=v+0; if (u=="GB") n*=1024; if (u=="KB") n/=1024; print n }'
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
-line() { printf '%-42s %12s %12s %8s  (target %s)\n' "$1" "$2" "$3" "$(ratio "$2" "$3")" "$4"; }
+line() { printf '%-46s %12s %12s %8s  (target %s)\n' "$1" "$2" "$3" "$(ratio "$2" "$3")" "$4"; }
+# cpuline LABEL: proxy CPU µs/request (medians of the runs just made);
+# ratio hitch/goproxyd (higher: goproxyd cheaper)
+cpuline() {
+	gc=$(cat "$T/cpu.$GP" | median)
+	hc=$(cat "$T/cpu.$HP" | median)
+	printf '%-46s %12s %12s %8s  (hitch/goproxyd)\n' "  proxy CPU µs/request, $1" "$gc" "$hc" "$(ratio "$hc" "$gc")"
+	echo "  cpu µs/req $1: goproxyd$(cat "$T/cpu.$GP") / hitch$(cat "$T/cpu.$HP")" >>"$T/runs.log"
+	rm -f "$T/cpu.$GP" "$T/cpu.$HP"
+}
 
 echo "goproxyd $("$GOPROXYD" --version | cut -d' ' -f2) vs $(hitch --version 2>&1 | head -1), 1 worker each, median of $R runs of ${D}s, $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg)"
-printf '%-42s %12s %12s %8s\n' "" goproxyd hitch ratio
+echo "TLS cipher (CIPHER=$CIPHER): goproxyd $(cipher_of "$GP"), hitch $(cipher_of "$HP")"
+printf '%-46s %12s %12s %8s\n' "" goproxyd hitch ratio
 # warm up both
 wrk -t1 -c4 -d1s "https://127.0.0.1:$GP/1k" >/dev/null 2>&1 || true
 wrk -t1 -c4 -d1s "https://127.0.0.1:$HP/1k" >/dev/null 2>&1 || true
@@ -114,8 +173,24 @@ both() {
 }
 both reqs -c32
 line "keep-alive 1 KiB, 32 conns (req/s)" "$g" "$h" ">= 1.2"
+cpuline keep-alive
 both reqs -c16 -H 'Connection: close'
 line "new TLS connection per request (req/s)" "$g" "$h" ">= 1.0"
+cpuline "new conn"
+# Pinned: the proxy alone on CPU 0, wrk and nginx on CPU 1, so the proxy's
+# own cost decides (unpinned, all three share both CPUs and wrk/nginx cap
+# both proxies alike). Extra rows; the plain ones above stay the numbers.
+if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null 2>&1; then
+	NGXPID=$(cat "$T/nginx/nginx.pid" 2>/dev/null || echo)
+	pin "$GPD" 0; pin "$HITCH" 0; [ -n "$NGXPID" ] && pin "$NGXPID" 1
+	WRK="taskset -c 1 wrk"
+	both reqs -c32
+	line "PINNED keep-alive 1 KiB, 32 conns (req/s)" "$g" "$h" "info"
+	cpuline "pinned keep-alive"
+	WRK="wrk"
+	pin "$GPD" 0-$(($(nproc) - 1)); pin "$HITCH" 0-$(($(nproc) - 1))
+	[ -n "$NGXPID" ] && pin "$NGXPID" 0-$(($(nproc) - 1))
+fi
 both mbps
 line "1 MiB responses, 4 conns (MiB/s)" "$g" "$h" ">= 1.0"
 
