@@ -857,3 +857,29 @@ int certstore_state_remove(struct certstore *cs, const char *rel, struct gpc_err
 	}
 	return fs_sync_parent(path, err);
 }
+
+int certstore_finish_interrupted(struct certstore *cs)
+{
+	char dir[PATH_MAX];
+	DIR *d;
+	struct dirent *de;
+	bool any = false;
+	struct gpc_error e;
+
+	if (certstore_state_path(cs, TXN_DIR, dir, sizeof(dir)) != 0 || (d = opendir(dir)) == NULL)
+		return 0;
+	while (!any && (de = readdir(d)) != NULL)
+		any = certstore_valid_name(de->d_name);
+	closedir(d);
+	if (!any || held_by_me(cs) || access(dir, W_OK) != 0)
+		return 0;
+	/* The exclusive lock runs certstore_recover; a busy store is left to
+	 * its writer. */
+	gpc_error_clear(&e);
+	if (certstore_lock(cs, true, 0, &e) != 0) {
+		gpc_debug("%s; not finishing interrupted writes now", e.message);
+		return 0;
+	}
+	certstore_unlock(cs);
+	return 1;
+}

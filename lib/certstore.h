@@ -109,4 +109,11 @@ int certstore_state_write(struct certstore *cs, const char *rel, const void *dat
 			  struct gpc_error *err) __attribute__((warn_unused_result));
 int certstore_state_remove(struct certstore *cs, const char *rel, struct gpc_error *err);
 
+/* If a writer was killed in the middle of certstore_write_pair (a record in
+ * .state/txn), finish or undo that write now, so that readers that do not
+ * use this library (GoDoxy) see a matching pair too. Only when the store is
+ * writable and no writer holds it; never waits. Returns 1 when it ran the
+ * recovery, 0 otherwise. Used by check and status before reading. */
+int certstore_finish_interrupted(struct certstore *cs);
+
 #endif

@@ -669,6 +669,12 @@ int report_collect(struct report *r, const char *dir, char *const *names, size_t
 	r->dir_ok = true;
 	check_dir_writable(r);
 
+	/* A pair left half-written by a killed writer is completed first (the
+	 * one write check and status ever make), so that what is judged is what
+	 * every reader of these files sees. */
+	if (certstore_finish_interrupted(cs) == 1)
+		gpc_debug("%s: finished an interrupted write", certstore_dir(cs));
+
 	/* One shared lock for the whole run (not per lineage). A writer busy
 	 * for more than a moment (an ACME order) must not block check: read
 	 * without it then, the rename order keeps each file whole. */

@@ -159,6 +159,32 @@ fi
 [ "$(ls -A "$D/.state")" = lock ] || fail "check wrote into .state"
 rm -r "$D/.state"
 
+# --- a writer killed between its two renames (new key in place, new
+# certificate staged, .state/txn/NAME recording both): check completes the
+# write, so every reader of the files sees a matching pair; read-only, it
+# reports the mismatch and says how to complete it ---
+make_leaf next "@$((NOW - 86400))" "@$((NOW + 89 * 86400))" www.example.org example.org 192.0.2.1
+P=$T/interrupted
+install_pair long "$P"
+cp "$FX/next.key" "$P/priv.key"
+cat "$FX/next.crt" "$FX/int.crt" >"$P/cert.crt.tmp-4242-AbCdEf"
+mkdir -p -m 700 "$P/.state/txn"
+printf '\n%s\n' "$P/cert.crt.tmp-4242-AbCdEf" >"$P/.state/txn/default"
+chmod 555 "$P/.state/txn"
+if [ "$(id -u)" != 0 ]; then
+	run check -d "$P" default
+	expect_rc 2 "interrupted write, read-only"
+	expect_err_has "a write of this pair was interrupted"
+fi
+chmod 700 "$P/.state/txn"
+run check -d "$P" --json default
+expect_rc 0 "interrupted write completed by check"
+expect_state default ok
+cat "$FX/next.crt" "$FX/int.crt" >"$T/next-chain.pem"
+cmp -s "$P/cert.crt" "$T/next-chain.pem" || fail "the staged certificate was not renamed in"
+[ -z "$(ls -A "$P/.state/txn")" ] || fail "txn record left"
+ls "$P" | grep -q tmp- && fail "staged file left"
+
 # --- warnings that do not change the state ---
 chmod 640 "$D/priv.key"
 run check -d "$D" default
