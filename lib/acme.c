@@ -1754,3 +1754,47 @@ time_t acme_ari_pick(const struct acme_renewal_info *ri, time_t now)
 		return t < now ? now : t;
 	}
 }
+
+/* ---- parsers of CA objects from raw JSON (also the fuzzers' entry) ----- */
+
+int acme_order_parse(const char *json, size_t len, const char *url, struct acme_order *o)
+{
+	struct json_object *j = parse_json(json, len);
+
+	memset(o, 0, sizeof(*o));
+	if (j == NULL || !json_object_is_type(j, json_type_object)) {
+		json_object_put(j);
+		return -1;
+	}
+	order_from_json(j, url ? strdup(url) : NULL, o);
+	json_object_put(j);
+	return 0;
+}
+
+int acme_authz_parse(const char *json, size_t len, const char *url, struct acme_authz *a)
+{
+	struct json_object *j = parse_json(json, len);
+
+	memset(a, 0, sizeof(*a));
+	if (j == NULL || !json_object_is_type(j, json_type_object)) {
+		json_object_put(j);
+		return -1;
+	}
+	authz_from_json(j, url ? strdup(url) : NULL, a);
+	json_object_put(j);
+	return 0;
+}
+
+int acme_account_parse(const char *json, size_t len, const char *url, struct acme_account *a)
+{
+	struct json_object *j = parse_json(json, len);
+
+	memset(a, 0, sizeof(*a));
+	if (j == NULL || !json_object_is_type(j, json_type_object)) {
+		json_object_put(j);
+		return -1;
+	}
+	account_from_json(j, url ? url : "", a);
+	json_object_put(j);
+	return 0;
+}

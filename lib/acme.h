@@ -353,4 +353,13 @@ int acme_ari_fetch(struct acme_client *c, const char *cert_id, struct acme_renew
  * already past at `now`, returns now. */
 time_t acme_ari_pick(const struct acme_renewal_info *ri, time_t now);
 
+/* Parse an order (RFC 8555 §7.1.3), authorization (§7.1.4, with its
+ * challenges, §8) or account (§7.1.2) object from JSON text, as the network
+ * calls do with the CA's answers. `url` is copied into the object (may be
+ * NULL). Returns 0 (caller: acme_order_finish / acme_authz_finish /
+ * acme_account_finish) or -1 when the text is not a JSON object. */
+int acme_order_parse(const char *json, size_t len, const char *url, struct acme_order *o);
+int acme_authz_parse(const char *json, size_t len, const char *url, struct acme_authz *a);
+int acme_account_parse(const char *json, size_t len, const char *url, struct acme_account *a);
+
 #endif

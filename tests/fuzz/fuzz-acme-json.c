@@ -6,9 +6,9 @@
  * directory has its required URLs; an accepted ARI window has end > start;
  * a refused directory names its URL.
  *
- * Input: byte 0 selects the parser (mod 6), the rest is the document.
- * Order/authorization/account objects are parsed inside the network calls
- * only (see /work/notes/requests-acme.md); they are not reachable here. */
+ * Input: byte 0 selects the parser (mod 9), the rest is the document:
+ * 6-8 are the order (§7.1.3), authorization (§7.1.4, challenges §8) and
+ * account (§7.1.2) objects, through the same code the network calls use. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +121,38 @@ static void fuzz_jwk(const char *s)
 	(void)jws_thumbprint_of(s, tp, sizeof(tp));
 }
 
+static void fuzz_order(const char *s, size_t n)
+{
+	struct acme_order o;
+
+	if (acme_order_parse(s, n, "https://ca.example/order/1", &o) != 0)
+		return;
+	for (size_t i = 0; i < o.n_authorizations; i++)
+		if (o.authorizations[i] == NULL)
+			abort();
+	acme_order_finish(&o);
+}
+
+static void fuzz_authz(const char *s, size_t n)
+{
+	struct acme_authz a;
+
+	if (acme_authz_parse(s, n, "https://ca.example/authz/1", &a) != 0)
+		return;
+	if (a.n_challenges > 0 && a.challenges == NULL)
+		abort();
+	acme_authz_finish(&a);
+}
+
+static void fuzz_account(const char *s, size_t n)
+{
+	struct acme_account a;
+
+	if (acme_account_parse(s, n, "https://ca.example/acct/1", &a) != 0)
+		return;
+	acme_account_finish(&a);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *s;
@@ -135,12 +167,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(s, data + 1, n);
 	s[n] = '\0';
-	switch (data[0] % 6) {
+	switch (data[0] % 9) {
 	case 0: fuzz_directory(s, n); break;
 	case 1: fuzz_problem(s, n); break;
 	case 2: fuzz_ari(s, n); break;
 	case 3: fuzz_retry_after(s); break;
 	case 4: fuzz_b64(s, n); break;
+	case 6: fuzz_order(s, n); break;
+	case 7: fuzz_authz(s, n); break;
+	case 8: fuzz_account(s, n); break;
 	default: fuzz_jwk(s); break;
 	}
 	free(s);

@@ -271,10 +271,67 @@ static void test_url_host(void **state)
 	assert_string_equal(http_url_host("https://x.test", h, 4), "x.t");
 }
 
+/* RFC 8555 §7.1.3 and §7.1.4 example objects, through the parsers the
+ * network calls use. */
+static void test_order_authz_account(void **state)
+{
+	static const char order[] =
+		"{\"status\":\"pending\",\"expires\":\"2016-01-05T14:09:07.99Z\","
+		"\"identifiers\":[{\"type\":\"dns\",\"value\":\"www.example.org\"},"
+		"{\"type\":\"dns\",\"value\":\"example.org\"}],"
+		"\"authorizations\":[\"https://example.com/acme/authz/PAniVnsZcis\","
+		"\"https://example.com/acme/authz/r4HqLzrSrpI\"],"
+		"\"finalize\":\"https://example.com/acme/order/TOlocE8rfgo/finalize\","
+		"\"certificate\":\"https://example.com/acme/cert/mAt3xBGaobw\"}";
+	static const char authz[] =
+		"{\"status\":\"valid\",\"expires\":\"2015-03-01T14:09:07.99Z\","
+		"\"identifier\":{\"type\":\"dns\",\"value\":\"www.example.org\"},"
+		"\"challenges\":[{\"url\":\"https://example.com/acme/chall/prV_B7yEyA4\","
+		"\"type\":\"http-01\",\"status\":\"valid\",\"token\":\"DGyRejmCefe7v4NfDGDKfA\"}],"
+		"\"wildcard\":false}";
+	static const char acct[] =
+		"{\"status\":\"valid\",\"contact\":[\"mailto:cert-admin@example.org\","
+		"\"mailto:admin@example.org\"],\"orders\":\"https://example.com/acme/orders/rzGoeA\"}";
+	struct acme_order o;
+	struct acme_authz a;
+	struct acme_account ac;
+
+	(void)state;
+	assert_int_equal(acme_order_parse(order, strlen(order), "https://example.com/acme/order/TOlocE8rfgo", &o), 0);
+	assert_string_equal(o.status, "pending");
+	assert_int_equal(o.n_identifiers, 2);
+	assert_string_equal(o.identifiers[1].value, "example.org");
+	assert_int_equal(o.n_authorizations, 2);
+	assert_string_equal(o.authorizations[1], "https://example.com/acme/authz/r4HqLzrSrpI");
+	assert_string_equal(o.finalize, "https://example.com/acme/order/TOlocE8rfgo/finalize");
+	assert_string_equal(o.url, "https://example.com/acme/order/TOlocE8rfgo");
+	assert_int_equal(o.expires, 1452002947); /* 2016-01-05T14:09:07Z */
+	acme_order_finish(&o);
+
+	assert_int_equal(acme_authz_parse(authz, strlen(authz), NULL, &a), 0);
+	assert_string_equal(a.status, "valid");
+	assert_string_equal(a.identifier.value, "www.example.org");
+	assert_int_equal(a.n_challenges, 1);
+	assert_string_equal(a.challenges[0].type, "http-01");
+	assert_string_equal(a.challenges[0].token, "DGyRejmCefe7v4NfDGDKfA");
+	assert_false(a.wildcard);
+	acme_authz_finish(&a);
+
+	assert_int_equal(acme_account_parse(acct, strlen(acct), "https://example.com/acme/acct/evOfKhNU60wg", &ac), 0);
+	assert_string_equal(ac.status, "valid");
+	assert_int_equal(ac.n_contact, 2);
+	assert_string_equal(ac.contact[0], "mailto:cert-admin@example.org");
+	acme_account_finish(&ac);
+
+	assert_int_equal(acme_order_parse("[1]", 3, NULL, &o), -1);
+	assert_int_equal(acme_authz_parse("{\"status\":", 10, NULL, &a), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_problem_subproblems),
+		cmocka_unit_test(test_order_authz_account),
 		cmocka_unit_test(test_problem_ratelimit),
 		cmocka_unit_test(test_directory),
 		cmocka_unit_test(test_ari_cert_id),
