@@ -1762,10 +1762,8 @@ int acme_order_parse(const char *json, size_t len, const char *url, struct acme_
 	struct json_object *j = parse_json(json, len);
 
 	memset(o, 0, sizeof(*o));
-	if (j == NULL || !json_object_is_type(j, json_type_object)) {
-		json_object_put(j);
+	if (j == NULL) /* parse_json: NULL unless a JSON object */
 		return -1;
-	}
 	order_from_json(j, url ? strdup(url) : NULL, o);
 	json_object_put(j);
 	return 0;
@@ -1776,10 +1774,8 @@ int acme_authz_parse(const char *json, size_t len, const char *url, struct acme_
 	struct json_object *j = parse_json(json, len);
 
 	memset(a, 0, sizeof(*a));
-	if (j == NULL || !json_object_is_type(j, json_type_object)) {
-		json_object_put(j);
+	if (j == NULL) /* parse_json: NULL unless a JSON object */
 		return -1;
-	}
 	authz_from_json(j, url ? strdup(url) : NULL, a);
 	json_object_put(j);
 	return 0;
@@ -1790,10 +1786,8 @@ int acme_account_parse(const char *json, size_t len, const char *url, struct acm
 	struct json_object *j = parse_json(json, len);
 
 	memset(a, 0, sizeof(*a));
-	if (j == NULL || !json_object_is_type(j, json_type_object)) {
-		json_object_put(j);
+	if (j == NULL) /* parse_json: NULL unless a JSON object */
 		return -1;
-	}
 	account_from_json(j, url ? url : "", a);
 	json_object_put(j);
 	return 0;

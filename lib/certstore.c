@@ -595,39 +595,59 @@ static bool staged_path_ok(const char *tmp, const char *final)
 	       strchr(tmp + n, '/') == NULL;
 }
 
+/* Read the record .state/txn/NAME (see certstore_write_pair) into the
+ * staged key and certificate paths (ktmp may come back "": the key was
+ * kept). Returns 1 for a record this tool wrote, 0 when there is none, -1
+ * for one that is not ours (a path outside this lineage, no newline). */
+static int txn_read(struct certstore *cs, const char *name, const char *cp, const char *kp,
+		    char ktmp[PATH_MAX], char ctmp[PATH_MAX])
+{
+	char rel[PATH_MAX];
+	char *k, *c, *nl;
+	struct buf b;
+	struct gpc_error e;
+	int rc = -1;
+
+	gpc_error_clear(&e);
+	buf_init(&b, 3 * PATH_MAX);
+	snprintf(rel, sizeof(rel), "%s/%s", TXN_DIR, name);
+	if (certstore_state_read(cs, rel, 3 * PATH_MAX, &b, &e) != 0 || b.data == NULL) {
+		rc = 0;
+		goto out;
+	}
+	k = b.data;
+	if ((nl = strchr(k, '\n')) == NULL)
+		goto out;
+	*nl = '\0';
+	c = nl + 1;
+	if ((nl = strchr(c, '\n')) != NULL)
+		*nl = '\0';
+	if ((k[0] != '\0' && !staged_path_ok(k, kp)) || !staged_path_ok(c, cp) ||
+	    strlen(k) >= PATH_MAX || strlen(c) >= PATH_MAX)
+		goto out;
+	memcpy(ktmp, k, strlen(k) + 1);
+	memcpy(ctmp, c, strlen(c) + 1);
+	rc = 1;
+out:
+	buf_finish(&b);
+	return rc;
+}
+
 /* True (and the staged certificate's path in out) when .state/txn/NAME
  * records a write that was killed after its key rename: the staged
  * certificate exists and the staged key does not. */
 static bool txn_staged_cert(struct certstore *cs, const char *name, const char *cp, char *out,
 			    size_t outsz)
 {
-	char rel[PATH_MAX];
-	char *ktmp, *ctmp, *nl;
-	struct buf b;
-	struct gpc_error e;
-	bool yes = false;
+	char kp[PATH_MAX], cp2[PATH_MAX], ktmp[PATH_MAX], ctmp[PATH_MAX];
 
 	out[0] = '\0';
-	gpc_error_clear(&e);
-	buf_init(&b, 3 * PATH_MAX);
-	snprintf(rel, sizeof(rel), "%s/%s", TXN_DIR, name);
-	if (certstore_state_read(cs, rel, 3 * PATH_MAX, &b, &e) != 0 || b.data == NULL)
-		goto out;
-	ktmp = b.data;
-	if ((nl = strchr(ktmp, '\n')) == NULL)
-		goto out;
-	*nl = '\0';
-	ctmp = nl + 1;
-	if ((nl = strchr(ctmp, '\n')) != NULL)
-		*nl = '\0';
-	if (!staged_path_ok(ctmp, cp) || !exists_l(ctmp) || (ktmp[0] != '\0' && exists_l(ktmp)) ||
-	    strlen(ctmp) >= outsz)
-		goto out;
+	if (certstore_paths(cs, name, cp2, sizeof(cp2), kp, sizeof(kp)) != 0 ||
+	    txn_read(cs, name, cp, kp, ktmp, ctmp) != 1 || !exists_l(ctmp) ||
+	    (ktmp[0] != '\0' && exists_l(ktmp)) || strlen(ctmp) >= outsz)
+		return false;
 	memcpy(out, ctmp, strlen(ctmp) + 1);
-	yes = true;
-out:
-	buf_finish(&b);
-	return yes;
+	return true;
 }
 
 static void remove_strays(const char *dir)
@@ -649,47 +669,38 @@ static void remove_strays(const char *dir)
 
 static void txn_recover_one(struct certstore *cs, const char *name)
 {
-	char rel[PATH_MAX], cp[PATH_MAX], kp[PATH_MAX];
-	char *ktmp, *ctmp, *nl;
-	struct buf b;
+	char rel[PATH_MAX], cp[PATH_MAX], kp[PATH_MAX], ktmp[PATH_MAX], ctmp[PATH_MAX];
 	struct gpc_error e;
 
 	gpc_error_clear(&e);
-	buf_init(&b, 3 * PATH_MAX);
 	snprintf(rel, sizeof(rel), "%s/%s", TXN_DIR, name);
-	if (certstore_paths(cs, name, cp, sizeof(cp), kp, sizeof(kp)) != 0 ||
-	    certstore_state_read(cs, rel, 3 * PATH_MAX, &b, &e) != 0 || b.data == NULL)
-		goto out;
-	ktmp = b.data;
-	if ((nl = strchr(ktmp, '\n')) == NULL)
-		goto drop;
-	*nl = '\0';
-	ctmp = nl + 1;
-	if ((nl = strchr(ctmp, '\n')) != NULL)
-		*nl = '\0';
-	if ((ktmp[0] != '\0' && !staged_path_ok(ktmp, kp)) || !staged_path_ok(ctmp, cp)) {
+	if (certstore_paths(cs, name, cp, sizeof(cp), kp, sizeof(kp)) != 0)
+		return;
+	switch (txn_read(cs, name, cp, kp, ktmp, ctmp)) {
+	case 0:
+		return;
+	case -1:
 		gpc_warn("%s/.state/%s: not a record this tool wrote; ignored", cs->dir, rel);
-		goto drop;
-	}
-	if (ktmp[0] != '\0' && exists_l(ktmp)) {
-		/* killed before the key was renamed: the old pair is intact */
-		unlink(ktmp);
-		unlink(ctmp);
-		gpc_warn("%s: an interrupted write was rolled back; the previous pair is unchanged", name);
-	} else if (exists_l(ctmp)) {
-		/* killed between the two renames: the new key is in place */
-		if (rename(ctmp, cp) != 0 || fs_sync_parent(cp, &e) != 0) {
-			gpc_err("%s: could not complete an interrupted write: %s", cp,
-				e.message[0] ? e.message : strerror(errno));
-			goto out; /* keep the record: try again next time */
+		break;
+	default:
+		if (ktmp[0] != '\0' && exists_l(ktmp)) {
+			/* killed before the key was renamed: the old pair is intact */
+			unlink(ktmp);
+			unlink(ctmp);
+			gpc_warn("%s: an interrupted write was rolled back; the previous pair is unchanged", name);
+		} else if (exists_l(ctmp)) {
+			/* killed between the two renames: the new key is in place */
+			if (rename(ctmp, cp) != 0 || fs_sync_parent(cp, &e) != 0) {
+				gpc_err("%s: could not complete an interrupted write: %s", cp,
+					e.message[0] ? e.message : strerror(errno));
+				return; /* keep the record: try again next time */
+			}
+			gpc_warn("%s: an interrupted write was completed; key and certificate belong together", name);
 		}
-		gpc_warn("%s: an interrupted write was completed; key and certificate belong together", name);
+		break;
 	}
-drop:
 	if (certstore_state_remove(cs, rel, &e) != 0)
 		gpc_warn("%s", e.message);
-out:
-	buf_finish(&b);
 }
 
 /* Finish or undo interrupted writes, and remove stray temporary files.

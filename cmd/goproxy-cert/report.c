@@ -370,13 +370,12 @@ static void collect_entry(struct certstore *cs, const char *name, const struct r
 			? xasprintf("%s: does not belong to %s (both %s, but different keys)", kp, cp, kt)
 			: xasprintf("%s: does not belong to %s (the key is %s, the certificate's is %s)",
 				    kp, cp, kt, ct);
-		char txn[PATH_MAX];
+		char rel[PATH_MAX], txn[PATH_MAX];
 		char *h;
 		/* .state/txn/NAME: a writer was killed between renaming the new
 		 * key and the new certificate (see certstore_write_pair). */
-		if (certstore_state_path(cs, "txn", txn, sizeof(txn)) == 0 &&
-		    strlen(txn) + strlen(e->name) + 2 < sizeof(txn) &&
-		    (strcat(strcat(txn, "/"), e->name), access(txn, F_OK) == 0))
+		snprintf(rel, sizeof(rel), "txn/%s", e->name);
+		if (certstore_state_path(cs, rel, txn, sizeof(txn)) == 0 && access(txn, F_OK) == 0)
 			h = xasprintf("a write of this pair was interrupted (%s); run 'goproxy-cert renew' "
 				      "or 'issue' to complete it", txn);
 		else

@@ -170,12 +170,25 @@ cp "$FX/next.key" "$P/priv.key"
 cat "$FX/next.crt" "$FX/int.crt" >"$P/cert.crt.tmp-4242-AbCdEf"
 mkdir -p -m 700 "$P/.state/txn"
 printf '\n%s\n' "$P/cert.crt.tmp-4242-AbCdEf" >"$P/.state/txn/default"
-chmod 555 "$P/.state/txn"
+# read-only for the user running check: as root, drop to nobody
+RO=""
 if [ "$(id -u)" != 0 ]; then
-	run check -d "$P" default
+	chmod 555 "$P/.state/txn"
+elif command -v setpriv >/dev/null 2>&1; then
+	chmod -R a+rX "$P"
+	RO="setpriv --reuid=nobody --regid=nogroup --clear-groups"
+fi
+if [ "$(id -u)" != 0 ] || [ -n "$RO" ]; then
+	set +e
+	$RO "$G" check -d "$P" default >"$T/out" 2>"$T/err"
+	RC=$?
+	set -e
 	expect_rc 2 "interrupted write, read-only"
 	expect_err_has "a write of this pair was interrupted"
+	[ -e "$P/.state/txn/default" ] || fail "a read-only check removed the record"
 fi
+chmod -R go-rwx "$P/.state"
+chmod 600 "$P/priv.key"
 chmod 700 "$P/.state/txn"
 run check -d "$P" --json default
 expect_rc 0 "interrupted write completed by check"
