@@ -17,6 +17,7 @@
 #include <json-c/json.h>
 
 #include "buf.h"
+#include "jsonutil.h"
 #include "log.h"
 #include "timeutil.h"
 
@@ -458,7 +459,7 @@ char *ledger_to_json(const struct ledger *lg)
 int ledger_from_json(const char *text, const char *what, struct ledger **out,
 		     struct gpc_error *err)
 {
-	struct json_object *root = json_tokener_parse(text);
+	struct json_object *root = jsonutil_parse_object(text);
 
 	if (root == NULL || !json_object_is_type(root, json_type_object)) {
 		json_object_put(root);

@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "buf.h"
+#include "jsonutil.h"
 #include "log.h"
 #include "timeutil.h"
 
@@ -290,7 +291,7 @@ int lineage_from_json(const char *name, const char *text, const char *what,
 	size_t n = 0;
 	int rc = -1;
 
-	o = json_tokener_parse(text);
+	o = jsonutil_parse_object(text);
 	if (o == NULL || !json_object_is_type(o, json_type_object)) {
 		gpc_error_set(err, GPC_E_INVALID, "%s: not a JSON object", what);
 		gpc_error_hint(err, "remove the file and run 'goproxy-cert issue' again with the options for this lineage");
