@@ -100,10 +100,19 @@ static bool has_key_block(const char *p, size_t len)
 	       has_str(p, len, "-----BEGIN OPENSSH PRIVATE KEY-----");
 }
 
-/* DER starts with a SEQUENCE tag; PEM never does. */
+/* DER starts with a SEQUENCE tag and carries binary bytes (lengths, INTEGER
+ * and OID tags: bytes below 0x09). Text never does: base64 or other text that
+ * merely starts with '0' (0x30) is not DER. */
 static bool looks_der(const char *p, size_t len)
 {
-	return len >= 2 && (unsigned char)p[0] == 0x30 && !has_str(p, len, "-----BEGIN");
+	const unsigned char *u = (const unsigned char *)p;
+
+	if (len < 2 || u[0] != 0x30 || has_str(p, len, "-----BEGIN"))
+		return false;
+	for (size_t i = 1; i < len; i++)
+		if (u[i] < 0x09)
+			return true;
+	return false;
 }
 
 static void hex(const unsigned char *in, size_t n, char *out, size_t outsz)

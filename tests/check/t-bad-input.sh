@@ -99,6 +99,10 @@ bad big invalid invalid cert.crt "file is 10485760 bytes, more than the 1048576 
 # garbage that fits: not PEM
 install_pair leaf "$D/garbage"; head -c 3000 /dev/urandom | base64 >"$D/garbage/cert.crt"
 bad garbage invalid not-pem cert.crt "no PEM certificate"
+# base64 text that starts with '0' (0x30, DER's SEQUENCE tag) is still text,
+# not DER (random base64 starts so one time in 64: this was a flaky failure)
+install_pair leaf "$D/garbage0"; { printf 0; head -c 3000 /dev/urandom | base64; } >"$D/garbage0/cert.crt"
+bad garbage0 invalid not-pem cert.crt "no PEM certificate"
 
 # a FIFO where the key should be: refused without blocking
 install_pair leaf "$D/fifo"; rm "$D/fifo/priv.key"; mkfifo "$D/fifo/priv.key"
@@ -107,7 +111,7 @@ bad fifo invalid invalid priv.key "not a regular file"
 # the whole directory: every lineage reported, worst state wins
 run check -d "$D" --json
 expect_rc 2 "all"
-[ "$(jq '.certificates | length' "$T/out")" -eq 18 ] || fail "all lineages listed"
+[ "$(jq '.certificates | length' "$T/out")" -eq 19 ] || fail "all lineages listed"
 expect_state good ok
 
 # missing certs dir / not a directory

@@ -219,6 +219,9 @@ static void test_bad_inputs(void **state)
 	expect_chain_error((const char *)der, sizeof(der), X509_E_DER);
 	expect_chain_error(leaf.key_pem, strlen(leaf.key_pem), X509_E_KEY_IN_CERT);
 	expect_chain_error("hello world\n", 12, X509_E_NOT_PEM);
+	/* text starting with '0' (0x30, DER's SEQUENCE tag) is still text:
+	 * base64 of random bytes starts with '0' one time in 64 */
+	expect_chain_error("0AbCdEfGh+/xyz==\n", 17, X509_E_NOT_PEM);
 	/* damage the base64 inside a complete block */
 	memset(mangled + 40, '!', 20);
 	expect_chain_error(mangled, strlen(mangled), X509_E_TRUNCATED);
@@ -229,6 +232,7 @@ static void test_bad_inputs(void **state)
 	expect_key_error((const char *)der, sizeof(der), X509_E_DER);
 	expect_key_error(leaf.cert_pem, strlen(leaf.cert_pem), X509_E_CERT_IN_KEY);
 	expect_key_error("garbage\n", 8, X509_E_NOT_PEM);
+	expect_key_error("0garbage\n", 9, X509_E_NOT_PEM);
 	expect_key_error("-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n",
 			 77, X509_E_ENCRYPTED);
 }
