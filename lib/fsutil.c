@@ -5,10 +5,13 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <libgen.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 int fs_join(char *out, size_t outsz, const char *dir, const char *name)
@@ -251,4 +254,133 @@ int fs_mkdirs(const char *path, mode_t mode, int fix_mode, struct gpc_error *err
 		p[i] = c;
 	}
 	return 0;
+}
+
+/* Mount points in /proc/self/mountinfo escape space, tab, newline and
+ * backslash as \ooo (proc(5)). */
+static void unescape_octal(char *s)
+{
+	char *w = s;
+
+	for (char *r = s; *r != '\0'; r++) {
+		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
+		    r[3] >= '0' && r[3] <= '7') {
+			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+			r += 3;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+}
+
+/* Is `mnt` `path` itself or one of its ancestors (whole components)? */
+static bool path_under(const char *path, const char *mnt)
+{
+	size_t n = strlen(mnt);
+
+	if (strcmp(mnt, "/") == 0)
+		return path[0] == '/';
+	return strncmp(path, mnt, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/* The mount that holds `real`: the longest mount point above it (the last
+ * one listed wins on ties: it is mounted over the earlier ones). Copies its
+ * mount point and filesystem type. Returns 0, or -1 if none is found. */
+static int mount_of(const char *real, const char *mountinfo, char *mnt, size_t mntsz, char *type,
+		    size_t typesz)
+{
+	size_t best = 0;
+	int found = -1;
+	const char *line = mountinfo;
+
+	while (line != NULL && *line != '\0') {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		char buf[4096], *f[5] = { 0 }, *save = NULL, *dash;
+
+		if (len < sizeof(buf)) {
+			memcpy(buf, line, len);
+			buf[len] = '\0';
+			dash = strstr(buf, " - ");
+			if (dash != NULL) {
+				*dash = '\0';
+				char *p = buf;
+				int i;
+				for (i = 0; i < 5 && (f[i] = strtok_r(p, " ", &save)) != NULL; i++)
+					p = NULL;
+				char *fstype = strtok_r(dash + 3, " ", &save);
+				if (i == 5 && fstype != NULL) {
+					unescape_octal(f[4]);
+					size_t n = strlen(f[4]);
+					if (path_under(real, f[4]) && n >= best) {
+						best = n;
+						snprintf(mnt, mntsz, "%s", f[4]);
+						snprintf(type, typesz, "%s", fstype);
+						found = 0;
+					}
+				}
+			}
+		}
+		line = end ? end + 1 : NULL;
+	}
+	return found;
+}
+
+#define FS_TMPFS_MAGIC 0x01021994L
+#define FS_RAMFS_MAGIC 0x858458f6L
+
+int fs_ephemeral_decide(const char *real, const char *mountinfo, long statfs_type, int in_container,
+			struct gpc_error *why)
+{
+	char mnt[PATH_MAX] = "", type[64] = "";
+	bool have_mount = mountinfo != NULL && mount_of(real, mountinfo, mnt, sizeof(mnt), type, sizeof(type)) == 0;
+
+	if (statfs_type == FS_TMPFS_MAGIC || statfs_type == FS_RAMFS_MAGIC ||
+	    (have_mount && (strcmp(type, "tmpfs") == 0 || strcmp(type, "ramfs") == 0))) {
+		gpc_error_set(why, FS_E_EPHEMERAL,
+			      "%s is in memory (%s%s%s): the certificates, keys and the rate-limit "
+			      "ledger kept there are gone after a reboot, and the next run asks the CA "
+			      "again (Let's Encrypt allows 5 certificates per week for one set of names)",
+			      real, have_mount ? type : "tmpfs", have_mount ? " mounted at " : "",
+			      have_mount ? mnt : "");
+		gpc_error_hint(why, "keep the certs directory on disk (e.g. /var/lib/goproxy-cert/certs) "
+				    "or on a mounted volume, and point --certs-dir / $GOPROXY_CERTS_DIR at it");
+		return 1;
+	}
+	if (in_container && have_mount && strcmp(mnt, "/") == 0) {
+		gpc_error_set(why, FS_E_EPHEMERAL,
+			      "%s is inside this container's own filesystem (%s on /), not on a mounted "
+			      "volume: the certificates, keys and the rate-limit ledger kept there are "
+			      "lost when the container is recreated (image update, compose down/up), and "
+			      "each new container asks the CA again (Let's Encrypt allows 5 certificates "
+			      "per week for one set of names)",
+			      real, type);
+		gpc_error_hint(why, "mount a volume or a host directory at %s (docker run -v "
+				    "/srv/certs:%s, or 'volumes:' in compose)",
+			       real, real);
+		return 1;
+	}
+	return 0;
+}
+
+int fs_ephemeral(const char *dir, struct gpc_error *why)
+{
+	char real[PATH_MAX];
+	struct statfs sf;
+	struct buf mi;
+	struct gpc_error ignore;
+	int in_container, r;
+
+	if (realpath(dir, real) == NULL || statfs(real, &sf) != 0)
+		return 0;
+	in_container = access("/.dockerenv", F_OK) == 0 || access("/run/.containerenv", F_OK) == 0;
+	buf_init(&mi, 4 << 20);
+	if (fs_read_file("/proc/self/mountinfo", 4 << 20, &mi, &ignore) != 0 || mi.data == NULL) {
+		buf_finish(&mi);
+		return fs_ephemeral_decide(real, NULL, (long)sf.f_type, 0, why);
+	}
+	r = fs_ephemeral_decide(real, mi.data, (long)sf.f_type, in_container, why);
+	buf_finish(&mi);
+	return r;
 }

@@ -45,6 +45,23 @@ int fs_mkdirs(const char *path, mode_t mode, int fix_mode, struct gpc_error *err
  * removed. Best effort: errors are ignored. */
 int fs_remove_stale_temps(const char *dir, int depth);
 
+/* Will files written under `dir` survive a reboot or a container being
+ * recreated? Returns 1 when they will not, with `why` set (code
+ * FS_E_EPHEMERAL, message saying where `dir` lives and what is lost, hint
+ * saying what to do): `dir` is on tmpfs/ramfs (memory), or, inside a
+ * container (/.dockerenv, /run/.containerenv), on the container's own root
+ * filesystem rather than on a mounted volume. Returns 0 when `dir` looks
+ * persistent or cannot be examined: this is advice, never an error. */
+#define FS_E_EPHEMERAL "certs-dir-not-persistent"
+int fs_ephemeral(const char *dir, struct gpc_error *why);
+
+/* The decision behind fs_ephemeral, for tests: `real` is the resolved
+ * directory, `mountinfo` the text of /proc/self/mountinfo (NULL: unknown),
+ * `statfs_type` the statfs f_type of `real`, `in_container` whether a
+ * container marker exists. Same return and `why` as fs_ephemeral. */
+int fs_ephemeral_decide(const char *real, const char *mountinfo, long statfs_type, int in_container,
+			struct gpc_error *why);
+
 /* Join dir and name with one '/' into out (size outsz). Returns 0, or -1 if
  * it does not fit. */
 int fs_join(char *out, size_t outsz, const char *dir, const char *name);

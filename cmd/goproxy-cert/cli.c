@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fsutil.h"
 #include "log.h"
 
 static void stderr_log(enum gpc_log_level level, const char *msg, void *ud)
@@ -52,6 +53,14 @@ void cli_print_error(const struct gpc_error *e)
 	fprintf(stderr, "%s: error: %s\n", cli.prog, e->message[0] ? e->message : "unknown error");
 	if (e->hint[0])
 		fprintf(stderr, "  hint: %s\n", e->hint);
+}
+
+void cli_warn_ephemeral(const char *dir)
+{
+	struct gpc_error e = { 0 };
+
+	if (fs_ephemeral(dir, &e) == 1)
+		gpc_warn("%s\n  hint: %s", e.message, e.hint);
 }
 
 int cli_parse_uint(const char *sub, const char *opt, const char *val, long max, long *out)

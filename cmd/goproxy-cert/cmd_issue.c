@@ -348,6 +348,7 @@ int cmd_issue(int argc, char **argv)
 	}
 
 	/* 4. The CA. */
+	cli_warn_ephemeral(certstore_dir(cs));
 	issue_order(&env, l, &o, &out);
 	issue_print_result(l, &out, json, o.quiet, stdout);
 	rc = issue_exit_code(out.res);

@@ -233,6 +233,7 @@ int cmd_renew(int argc, char **argv)
 					jobs[i].todo = false;
 				}
 		} else {
+			cli_warn_ephemeral(certstore_dir(cs));
 			struct pool p = { .env = &env, .o = &o, .jobs = jobs, .n = n,
 					  .progress = !json && !o.quiet && isatty(STDERR_FILENO) };
 			size_t nt = (size_t)conc < ndue ? (size_t)conc : ndue;

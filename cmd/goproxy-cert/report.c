@@ -667,6 +667,14 @@ int report_collect(struct report *r, const char *dir, char *const *names, size_t
 	}
 	r->dir_ok = true;
 	check_dir_writable(r);
+	/* status (detail) also says when the directory will not survive a
+	 * reboot or a new container; check keeps to the certificates */
+	if (opt->detail) {
+		struct gpc_error why;
+		gpc_error_clear(&why);
+		if (fs_ephemeral(dir, &why) == 1)
+			push_problem(&r->warnings, &r->n_warnings, why.code, why.message, why.hint);
+	}
 
 	/* A pair left half-written by a killed writer is completed first (the
 	 * one write check and status ever make), so that what is judged is what
