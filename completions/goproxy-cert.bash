@@ -1,13 +1,21 @@
 # bash completion for goproxy-cert(1)                       -*- shell-script -*-
 
 # Lineages in the certs directory given with -d/--certs-dir (or the default).
+# Reads the caller's words/cword: "--certs-dir=DIR" is one word there with
+# bash-completion, three ("--certs-dir" "=" "DIR") without it.
 _goproxy_cert_lineages()
 {
     local dir=${GOPROXY_CERTS_DIR:-certs} i
-    for ((i = 1; i < COMP_CWORD; i++)); do
-        case ${COMP_WORDS[i]} in
-            -d | --certs-dir) dir=${COMP_WORDS[i + 1]} ;;
-            --certs-dir=*) dir=${COMP_WORDS[i]#*=} ;;
+    for ((i = 1; i < cword; i++)); do
+        case ${words[i]} in
+            -d | --certs-dir)
+                if [[ ${words[i + 1]} == = ]]; then
+                    dir=${words[i + 2]}
+                else
+                    dir=${words[i + 1]}
+                fi
+                ;;
+            --certs-dir=*) dir=${words[i]#*=} ;;
         esac
     done
     local names="" d
@@ -28,6 +36,12 @@ _goproxy_cert()
         prev=${COMP_WORDS[COMP_CWORD - 1]}
         words=("${COMP_WORDS[@]}")
         cword=$COMP_CWORD
+        # readline splits "--opt=VALUE" into "--opt" "=" "VALUE"
+        if [[ $cur == = ]]; then
+            cur=""
+        elif [[ $prev == = ]] && ((cword >= 2)); then
+            prev=${words[cword - 2]}
+        fi
     fi
 
     local commands="check status issue renew revoke account help"
@@ -51,13 +65,15 @@ _goproxy_cert()
             COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --format)
             COMPREPLY=($(compgen -W "text json prometheus" -- "$cur")); return ;;
+        -n | --name)
+            COMPREPLY=($(compgen -W "$(_goproxy_cert_lineages)" -- "$cur")); return ;;
         --challenge)
             COMPREPLY=($(compgen -W "http-01 dns-01 tls-alpn-01" -- "$cur")); return ;;
         --key-type)
             COMPREPLY=($(compgen -W "ec256 ec384 rsa2048 rsa3072 rsa4096" -- "$cur")); return ;;
         --reason)
             COMPREPLY=($(compgen -W "0 1 3 4 5" -- "$cur")); return ;;
-        --days | -D | --domain | -n | --name | --server | -m | --email | --eab-kid | --eab-hmac | \
+        --days | -D | --domain | --server | -m | --email | --eab-kid | --eab-hmac | \
         --standalone | --profile | --preferred-chain | --deploy-hook | --rate-limit | --jitter | \
         --concurrency)
             return ;;

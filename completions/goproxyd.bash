@@ -5,6 +5,12 @@ _goproxyd()
     local cur prev
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD - 1]}
+    # readline splits "--opt=VALUE" into "--opt" "=" "VALUE"
+    if [[ $cur == = ]]; then
+        cur=""
+    elif [[ $prev == = ]] && ((COMP_CWORD >= 2)); then
+        prev=${COMP_WORDS[COMP_CWORD - 2]}
+    fi
     case $prev in
         -d | --certs-dir)
             COMPREPLY=($(compgen -d -- "$cur"))
