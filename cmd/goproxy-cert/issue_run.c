@@ -290,6 +290,10 @@ int issue_decide(struct issue_env *env, const struct lineage *l, const struct is
 	struct policy_result pr;
 	int days = o->days > 0 ? o->days : l->days;
 	policy_due(leaf->not_before, leaf->not_after, now, days > 0 ? days : -1, l->ari_renew_at, &pr);
+	/* RFC 9773 §4.2: a chosen time that is not in the future means renew
+	 * now (acme_ari_pick returns `now` for a window already past). */
+	if (l->ari_renew_at > 0 && now >= l->ari_renew_at)
+		pr.due = true;
 	time_t due = pr.due_at;
 	out->not_after = leaf->not_after;
 	out->due_at = due;
@@ -922,6 +926,43 @@ static void add_stats(struct acme_client *c, struct issue_outcome *out)
 	out->connections += st.connections;
 }
 
+/* draft-aaron-acme-profiles: a profile the directory does not list is a
+ * usage error, found from the directory alone, before an account is
+ * registered or anything is written. Returns 0 (no profile, or listed) or
+ * -1 with out->err set. */
+static int check_profile(struct issue_env *env, const struct lineage *l, struct issue_outcome *out)
+{
+	const struct acme_directory *d;
+	struct acme_client *c = NULL;
+	struct buf pl;
+	int rc;
+
+	if (l->profile == NULL)
+		return 0;
+	pthread_mutex_lock(&env->mu);
+	rc = make_client(env, l->ca_url, l->ca_bundle, &c, &out->err);
+	pthread_mutex_unlock(&env->mu);
+	if (rc != 0)
+		return -1;
+	rc = acme_directory_fetch(c, &out->err);
+	d = acme_client_directory(c);
+	if (rc == 0 && !acme_directory_has_profile(d, l->profile)) {
+		buf_init(&pl, 2048);
+		for (size_t i = 0; i < d->n_profiles; i++)
+			if (buf_printf(&pl, "%s%s", pl.len ? ", " : "", d->profiles[i].name) != 0)
+				break;
+		gpc_error_set(&out->err, GPC_E_USAGE, "--profile %s: %s does not offer it (profiles: %s)",
+			      l->profile, l->ca_url, pl.len ? pl.data : "none");
+		gpc_error_hint(&out->err, "%s", pl.len ? "pick one of the listed profiles, or drop --profile"
+						       : "this CA lists no profiles; drop --profile");
+		buf_finish(&pl);
+		rc = -1;
+	}
+	add_stats(c, out);
+	acme_client_free(c);
+	return rc;
+}
+
 enum issue_result issue_order(struct issue_env *env, struct lineage *l, const struct issue_opts *o,
 			      struct issue_outcome *out)
 {
@@ -959,23 +1000,11 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 	s = get_solver(env, l, err);
 	if (s == NULL)
 		goto fail;
+	if (check_profile(env, l, out) != 0)
+		goto fail;
 	if (issue_account_client(env, l->ca_url, l->ca_bundle, l->email, o->eab_kid, o->eab_hmac, true,
 				 &c, err) != 0)
 		goto fail;
-	if (l->profile && !acme_directory_has_profile(acme_client_directory(c), l->profile)) {
-		const struct acme_directory *d = acme_client_directory(c);
-		struct buf pl;
-		buf_init(&pl, 2048);
-		for (size_t i = 0; i < d->n_profiles; i++)
-			if (buf_printf(&pl, "%s%s", pl.len ? ", " : "", d->profiles[i].name) != 0)
-				break;
-		gpc_error_set(err, GPC_E_USAGE, "--profile %s: %s does not offer it (profiles: %s)", l->profile,
-			      l->ca_url, pl.len ? pl.data : "none");
-		gpc_error_hint(err, "pick one of the listed profiles, or drop --profile");
-		buf_finish(&pl);
-		goto fail;
-	}
-
 	/* RFC 9773 §5: replaces when the CA has ARI and a certificate exists. */
 	if (acme_client_directory(c)->renewal_info != NULL)
 		replaces = current_cert_id(env, l);

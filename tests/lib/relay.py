@@ -27,12 +27,34 @@ to requests whose path contains SUBSTR ("@newOrder", "@newAccount",
 "@newNonce", "@directory" name the paths read from the upstream directory);
 --fault-limit N applies those faults to the first N matching requests only.
 
+ACME extensions pebble 2.4 lacks (opt-in; without them nothing changes):
+
+  --ari SPEC              RFC 9773 ARI: the directory gains "renewalInfo"
+                          (https://RELAY/relay-ari/renewalInfo) and the relay
+                          answers GET renewalInfo/CERTID itself with
+                          {"suggestedWindow": {"start", "end"}}. SPEC is
+                          START,END[,retry-after=S][,explanation=URL]; START
+                          and END are "now", now+-N[smhd] ("+10d", "-2h") or
+                          RFC 3339 times. "@FILE" reads SPEC from FILE at
+                          every request (a test can move the window).
+  --already-replaced N    answer the first N newOrders whose JWS payload has
+                          "replaces" with 409 urn:ietf:params:acme:error:
+                          alreadyReplaced (RFC 9773 §5); nothing reaches pebble.
+  --profiles N=DESC,...   draft-aaron-acme-profiles: the directory gains
+                          meta.profiles {N: DESC, ...}. The relay does not
+                          check the profile; it only logs it.
+
 --log FILE gets one line per request: "METHOD PATH STATUS" (STATUS is "DROP"
-for a dropped connection). --port-file FILE gets the listening port once the
+for a dropped connection). With --ari, --already-replaced, --profiles or
+--log-orders, a newOrder line ends in " replaces=ID profile=NAME" (decoded
+from the flattened JWS payload; "-" when the field is absent) and a
+renewalInfo line ends in " certid=ID". --port-file FILE gets the listening port once the
 relay is ready. Python standard library only.
 """
 
 import argparse
+import base64
+import datetime
 import http.client
 import http.server
 import json
@@ -69,6 +91,10 @@ class Relay:
         self.count = 0          # every request, in arrival order
         self.matched = 0        # requests that matched --match
         self.neworders = 0      # newOrder POSTs seen
+        self.replaced_refused = 0   # newOrders answered alreadyReplaced
+        self.ari_path = "/relay-ari/renewalInfo"
+        self.profiles = parse_profiles(args.profiles) if args.profiles else None
+        self.log_orders = bool(args.ari or args.already_replaced or args.profiles or args.log_orders)
         self.log = open(args.log, "a", buffering=1) if args.log else None
         self.paths = {"directory": self.up_dir_path}
         self.learn_directory()
@@ -108,10 +134,84 @@ class Relay:
             return p is not None and path.split("?")[0] == p
         return m in path
 
-    def record(self, method, path, status):
+    def record(self, method, path, status, extra=""):
         if self.log:
             with self.lock:
-                self.log.write("%s %s %s\n" % (method, path, status))
+                self.log.write("%s %s %s%s\n" % (method, path, status, extra))
+
+    def rewrite_directory(self, body, host):
+        """The directory with renewalInfo / meta.profiles added."""
+        d = json.loads(body)
+        if self.args.ari:
+            d["renewalInfo"] = "https://%s%s" % (host, self.ari_path)
+        if self.profiles is not None:
+            meta = d.get("meta")
+            if not isinstance(meta, dict):
+                meta = {}
+            meta["profiles"] = self.profiles
+            d["meta"] = meta
+        return json.dumps(d, indent=2).encode()
+
+    def ari_window(self):
+        """(start, end, retry_after or None, explanation or None) from --ari."""
+        spec = self.args.ari
+        if spec.startswith("@"):
+            with open(spec[1:]) as f:
+                spec = f.read().strip()
+        parts = [x.strip() for x in spec.split(",")]
+        if len(parts) < 2:
+            raise ValueError("--ari: START,END expected, got %r" % spec)
+        now = time.time()
+        start, end = parse_when(parts[0], now), parse_when(parts[1], now)
+        retry, expl = None, None
+        for x in parts[2:]:
+            k, _, v = x.partition("=")
+            if k == "retry-after":
+                retry = v
+            elif k == "explanation":
+                expl = v
+            else:
+                raise ValueError("--ari: unknown field %r" % x)
+        return start, end, retry, expl
+
+
+def parse_profiles(spec):
+    out = {}
+    for item in spec.split(","):
+        name, sep, desc = item.partition("=")
+        if not name or not sep:
+            raise SystemExit("relay: --profiles: NAME=DESC expected, got %r" % item)
+        out[name] = desc
+    return out
+
+
+def parse_when(v, now):
+    """'now', now+-N[smhd] or an RFC 3339 time -> unix time."""
+    if v == "now":
+        return now
+    if v[:1] in "+-":
+        mult = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+        unit = v[-1] if v[-1] in mult else "s"
+        num = v[1:-1] if v[-1] in mult else v[1:]
+        return now + (1 if v[0] == "+" else -1) * int(num) * mult[unit]
+    return datetime.datetime.fromisoformat(v.replace("Z", "+00:00")).timestamp()
+
+
+def rfc3339(t):
+    return datetime.datetime.fromtimestamp(int(t), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def b64url_decode(s):
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def jws_payload(body):
+    """The JSON payload of a flattened JWS (RFC 7515 §7.2.2), or {}."""
+    try:
+        p = json.loads(body).get("payload", "")
+        return json.loads(b64url_decode(p)) if p else {}
+    except (ValueError, AttributeError, TypeError):
+        return {}
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -192,11 +292,54 @@ class Handler(http.server.BaseHTTPRequestHandler):
                        b"503 Service Unavailable (relay)\n", method)
             return
 
+        # RFC 9773 §4.2: GET renewalInfo/CERTID, answered by the relay.
+        if a.ari and method in ("GET", "HEAD") and path.startswith(rl.ari_path + "/"):
+            cert_id = path[len(rl.ari_path) + 1:].split("?")[0]
+            try:
+                start, end, retry, expl = rl.ari_window()
+            except (OSError, ValueError) as e:
+                rl.record(method, path, 500, " certid=" + cert_id)
+                self.reply(500, [("Content-Type", "text/plain")], ("relay: %s\n" % e).encode(), method)
+                return
+            ri = {"suggestedWindow": {"start": rfc3339(start), "end": rfc3339(end)}}
+            if expl:
+                ri["explanationURL"] = expl
+            hdrs = [("Content-Type", "application/json")]
+            if retry:
+                hdrs.append(("Retry-After", retry))
+            rl.record(method, path, 200, " certid=" + cert_id)
+            self.reply(200, hdrs, json.dumps(ri).encode(), method)
+            return
+
         is_neworder = method == "POST" and path.split("?")[0] == rl.paths.get("newOrder")
+        order_extra = ""
         if is_neworder:
             with rl.lock:
                 rl.neworders += 1
                 nth = rl.neworders
+            if rl.log_orders:
+                pl = jws_payload(body)
+                rep = pl.get("replaces") if isinstance(pl, dict) else None
+                prof = pl.get("profile") if isinstance(pl, dict) else None
+                order_extra = " replaces=%s profile=%s" % (rep if isinstance(rep, str) and rep else "-",
+                                                          prof if isinstance(prof, str) and prof else "-")
+                refuse = False
+                if a.already_replaced and isinstance(rep, str) and rep:
+                    with rl.lock:
+                        if rl.replaced_refused < a.already_replaced:
+                            rl.replaced_refused += 1
+                            refuse = True
+                if refuse:
+                    prob = {"type": "urn:ietf:params:acme:error:alreadyReplaced",
+                            "detail": "certificate %s has already been replaced (relay)" % rep,
+                            "status": 409}
+                    hdrs = [("Content-Type", "application/problem+json")]
+                    nonce = self.fresh_nonce()
+                    if nonce:
+                        hdrs.append(("Replay-Nonce", nonce))
+                    rl.record(method, path, 409, order_extra)
+                    self.reply(409, hdrs, json.dumps(prob).encode(), method)
+                    return
         if a.ratelimit_neworder is not None and is_neworder and nth > a.ratelimit_after:
             prob = {"type": "urn:ietf:params:acme:error:rateLimited",
                     "detail": "too many certificates already issued for this exact set "
@@ -207,7 +350,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             nonce = self.fresh_nonce()
             if nonce:
                 hdrs.append(("Replay-Nonce", nonce))
-            rl.record(method, path, 429)
+            rl.record(method, path, 429, order_extra)
             self.reply(429, hdrs, json.dumps(prob).encode(), method)
             return
 
@@ -234,12 +377,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
                        ("relay: upstream error: %s\n" % e).encode(), method)
             return
 
+        if (a.ari or rl.profiles is not None) and status == 200 and method == "GET" and \
+                path.split("?")[0] == rl.paths["directory"]:
+            try:
+                rbody = rl.rewrite_directory(rbody, self.headers.get("Host", ""))
+            except ValueError:
+                pass  # not JSON: pass it on unchanged
         if in_limit and a.truncate_json and len(rbody) > 1:
             rbody = rbody[: len(rbody) // 2]
         if in_limit and a.wrong_content_type:
             rhdrs = [(k, v) for k, v in rhdrs if k.lower() != "content-type"]
             rhdrs.append(("Content-Type", "text/html; charset=utf-8"))
-        rl.record(method, path, status)
+        rl.record(method, path, status, order_extra)
         self.reply(status, rhdrs, rbody, method)
 
 
@@ -283,6 +432,10 @@ def main():
     p.add_argument("--truncate-json", action="store_true")
     p.add_argument("--wrong-content-type", action="store_true")
     p.add_argument("--html-page", action="store_true")
+    p.add_argument("--ari", metavar="SPEC", help="START,END[,retry-after=S][,explanation=URL] or @FILE")
+    p.add_argument("--already-replaced", type=int, default=0, metavar="N")
+    p.add_argument("--profiles", metavar="NAME=DESC,...")
+    p.add_argument("--log-orders", action="store_true", help="log replaces/profile of newOrders")
     p.add_argument("--match", default="", metavar="SUBSTR")
     p.add_argument("--fault-limit", type=int, default=0, metavar="N")
     p.add_argument("--client-timeout", type=float, default=60)
@@ -291,6 +444,11 @@ def main():
     args = p.parse_args()
 
     relay = Relay(args)
+    if args.ari and not args.ari.startswith("@"):
+        try:
+            relay.ari_window()
+        except ValueError as e:
+            raise SystemExit("relay: %s" % e)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(args.cert, args.key)
     srv = Server((args.listen, args.port), relay, ctx)

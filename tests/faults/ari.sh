@@ -1,0 +1,220 @@
+#!/bin/sh
+# ACME Renewal Information (RFC 9773) and ACME profiles
+# (draft-aaron-acme-profiles) against a real pebble. Pebble 2.4 has neither,
+# so tests/lib/relay.py adds them in front of it: renewalInfo in the
+# directory (answered by the relay, window read from $WORK/ari.spec at every
+# request), meta.profiles, the newOrder payload's replaces/profile in its
+# log, and alreadyReplaced on demand. Asserted:
+#   issue stores the CA's window and one time inside it, the certID (computed
+#     here with openssl), explanationURL and Retry-After in the lineage;
+#   renew before the chosen time: nothing (no request while Retry-After is in
+#     force; after it one renewalInfo GET and no newOrder);
+#   renew after it: newOrder with replaces = the current certID, new pair;
+#   a window moved into the past renews a certificate that is not otherwise
+#     due, also at exactly the chosen time;
+#   alreadyReplaced: ordered again without replaces, new pair;
+#   --profile NAME (listed): sent in newOrder (pebble accepts the unknown
+#     field) and again on renewal; unlisted: exit 64 naming it and the
+#     listed ones, no account, no newOrder, nothing written.
+set -eu
+. "$TESTS_DIR/faults/common.sh"
+faults_init
+need_cli issue
+need_cli renew
+pebble_start
+
+SPEC=$WORK/ari.spec
+T0=$(date +%s)
+S=$(date -u -d "@$((T0 + 10 * 86400))" +%Y-%m-%dT%H:%M:%SZ)
+E=$(date -u -d "@$((T0 + 12 * 86400))" +%Y-%m-%dT%H:%M:%SZ)
+EXPL=https://ca.example/ari-explained
+FUTURE="$S,$E,retry-after=3600,explanation=$EXPL"
+PAST="-2d,-1d,retry-after=3600"
+
+# b64hex HEX: base64url (no padding) of the bytes HEX spells.
+b64hex() {
+	env printf "$(printf %s "$1" | sed 's/../\\x&/g')" | basenc --base64url -w0 | tr -d =
+}
+
+# certid CERT: RFC 9773 §4.1 certID of the first certificate in CERT,
+# base64url(AKI keyIdentifier) "." base64url(serial DER content octets),
+# computed with openssl, independently of the code under test.
+certid() {
+	_aki=$(openssl x509 -in "$1" -noout -ext authorityKeyIdentifier | sed -n 2p |
+		sed 's/^ *//; s/^keyid://' | tr -d ':')
+	_ser=$(openssl x509 -in "$1" -noout -serial | sed 's/^serial=//')
+	[ $((${#_ser} % 2)) = 0 ] || _ser=0$_ser
+	while case $_ser in 00??*) true ;; *) false ;; esac do _ser=${_ser#00}; done
+	# DER INTEGER: a positive number whose top bit is set keeps a zero byte.
+	case $_ser in [89a-fA-F]*) _ser=00$_ser ;; esac
+	echo "$(b64hex "$_aki").$(b64hex "$_ser")"
+}
+
+# eval "$(linvars DIR NAME)": L_* variables from DIR/.state/lineages/NAME.json
+# (one python run); L_renew_at, L_retry_after, L_issued in unix seconds.
+linvars() {
+	python3 -c '
+import datetime, json, shlex, sys
+d = json.load(open(sys.argv[1]))
+a = d.get("ari") or {}
+def t(v):
+    return int(datetime.datetime.fromisoformat(v.replace("Z", "+00:00")).timestamp()) if v else ""
+v = {"cert_id": a.get("cert_id", ""), "window_start": a.get("window_start", ""),
+     "window_end": a.get("window_end", ""), "renew_at": t(a.get("renew_at")),
+     "renew_at_text": a.get("renew_at", ""), "retry_after": t(a.get("retry_after")),
+     "explanation_url": a.get("explanation_url", ""), "profile": d.get("profile", ""),
+     "issued": t((d.get("last") or {}).get("issued"))}
+for k in v:
+    print("L_%s=%s" % (k, shlex.quote(str(v[k]))))' "$1/.state/lineages/$2.json"
+}
+neworders() { relay_count '^POST [^ ]+ [0-9]+ replaces='; }
+
+echo "$FUTURE" >"$SPEC"
+relay_start --ari "@$SPEC" --profiles "classic=The usual 90 days,shortlived=Six days"
+
+echo "== issue on an ARI CA stores the window, one time in it, the certID"
+A=$WORK/a
+before=$(date +%s)
+issue_via "$RELAY_URL" "$A" -n ari -D ari.example.test
+after=$(date +%s)
+expect_rc 0
+pair_ok "$A/ari/cert.crt" "$A/ari/priv.key" || fail "issued pair does not match"
+idA=$(certid "$A/ari/cert.crt")
+eval "$(linvars "$A" ari)"
+[ "$L_cert_id" = "$idA" ] || fail "ari.cert_id $L_cert_id, computed $idA"
+[ "$L_window_start" = "$S" ] && [ "$L_window_end" = "$E" ] ||
+	fail "stored window $L_window_start..$L_window_end, served $S..$E"
+renA=$L_renew_at
+[ "$renA" -ge $((T0 + 10 * 86400)) ] && [ "$renA" -lt $((T0 + 12 * 86400)) ] ||
+	fail "renew_at $L_renew_at_text is not inside $S..$E"
+[ "$L_explanation_url" = "$EXPL" ] || fail "explanationURL not stored"
+[ "$L_retry_after" -ge $((before + 3600)) ] && [ "$L_retry_after" -le $((after + 3600)) ] ||
+	fail "ari.retry_after $L_retry_after is not issue time + Retry-After 3600"
+[ "$(relay_count " certid=$idA\$")" = 1 ] || fail "renewalInfo not asked once for $idA"
+[ "$(relay_count ' replaces=- profile=-$')" = 1 ] || fail "first order: expected no replaces, no profile"
+gpc status -d "$A" --json ari
+grep -q "\"next_renewal\": *\"$L_renew_at_text\"" "$WORK/out" || fail "status next_renewal is not the ARI time"
+echo "   certID $idA, window $S..$E, renew at $L_renew_at_text"
+
+echo "== renew before the chosen time: nothing"
+: >"$RELAY_LOG"
+gpc renew -d "$A"
+expect_rc 0
+grep -q 'ari.*current' "$WORK/out" || fail "renew did not report 'current': $(cat "$WORK/out")"
+[ ! -s "$RELAY_LOG" ] || fail "renew contacted the CA while not due and within Retry-After: $(cat "$RELAY_LOG")"
+# Retry-After has passed a minute before the chosen time: one renewalInfo
+# GET, the same window, the same time, no order.
+GOPROXY_CERT_NOW=$((renA - 60)) gpc renew -d "$A"
+expect_rc 0
+[ "$(relay_count " certid=$idA\$")" = 1 ] || fail "renewalInfo not asked again after its Retry-After"
+[ "$(neworders)" = 0 ] || fail "a newOrder before the chosen time"
+eval "$(linvars "$A" ari)"
+[ "$L_renew_at" = "$renA" ] || fail "the chosen time changed with an unchanged window"
+[ "$L_retry_after" = $((renA - 60 + 3600)) ] || fail "ari.retry_after $L_retry_after is not now + Retry-After"
+[ "$(certid "$A/ari/cert.crt")" = "$idA" ] || fail "the pair changed"
+
+echo "== renew after the chosen time: replaces = the current certID"
+: >"$RELAY_LOG"
+GOPROXY_CERT_NOW=$((renA + 60)) gpc renew -d "$A"
+expect_rc 0
+[ "$(relay_count "^POST [^ ]+ 201 replaces=$idA profile=-\$")" = 1 ] || fail "no newOrder with replaces=$idA"
+[ "$(neworders)" = 1 ] || fail "expected one newOrder"
+idA2=$(certid "$A/ari/cert.crt")
+[ "$idA2" != "$idA" ] || fail "the certificate was not replaced"
+pair_ok "$A/ari/cert.crt" "$A/ari/priv.key" || fail "renewed pair does not match"
+eval "$(linvars "$A" ari)"
+[ "$L_cert_id" = "$idA2" ] || fail "ari.cert_id not updated to $idA2"
+[ "$(relay_count " certid=$idA2\$")" = 1 ] || fail "renewalInfo not asked for the new certificate"
+no_partial "$A"
+echo "   newOrder replaces=$idA; new certID $idA2"
+
+echo "== the CA moves the window into the past: renew at once"
+B=$WORK/b
+issue_via "$RELAY_URL" "$B" -n moved -D moved.example.test
+expect_rc 0
+idB=$(certid "$B/moved/cert.crt")
+eval "$(linvars "$B" moved)"
+echo "$PAST" >"$SPEC"
+: >"$RELAY_LOG"
+# Past the stored Retry-After, long before the chosen time (>= 10 days).
+[ $((L_retry_after + 60)) -lt "$L_renew_at" ] || fail "retry_after $L_retry_after not before renew_at $L_renew_at"
+GOPROXY_CERT_NOW=$((L_retry_after + 60)) gpc renew -d "$B"
+expect_rc 0
+[ "$(relay_count " certid=$idB\$")" = 1 ] || fail "renewalInfo not asked after its Retry-After"
+[ "$(relay_count "^POST [^ ]+ 201 replaces=$idB profile=-\$")" = 1 ] ||
+	fail "a window in the past did not renew (replaces=$idB): $(cat "$WORK/out")"
+[ "$(certid "$B/moved/cert.crt")" != "$idB" ] || fail "the certificate was not replaced"
+pair_ok "$B/moved/cert.crt" "$B/moved/priv.key" || fail "renewed pair does not match"
+
+echo "== a past window at issuance: due at exactly the chosen time"
+C=$WORK/c
+issue_via "$RELAY_URL" "$C" -n past -D past.example.test
+expect_rc 0
+idC=$(certid "$C/past/cert.crt")
+eval "$(linvars "$C" past)"
+renC=$L_renew_at
+: >"$RELAY_LOG"
+GOPROXY_CERT_NOW=$renC gpc renew -d "$C"
+expect_rc 0
+[ "$(relay_count "^POST [^ ]+ 201 replaces=$idC profile=-\$")" = 1 ] ||
+	fail "not renewed at the chosen time $L_renew_at_text: $(cat "$WORK/out")"
+pair_ok "$C/past/cert.crt" "$C/past/priv.key" || fail "renewed pair does not match"
+echo "$FUTURE" >"$SPEC"
+
+echo "== --profile: a listed one is sent in newOrder, also on renewal"
+P=$WORK/p
+: >"$RELAY_LOG"
+issue_via "$RELAY_URL" "$P" -n prof -D prof.example.test --profile shortlived
+expect_rc 0
+[ "$(relay_count '^POST [^ ]+ 201 replaces=- profile=shortlived$')" = 1 ] ||
+	fail "newOrder without profile=shortlived (or pebble refused it)"
+eval "$(linvars "$P" prof)"
+[ "$L_profile" = shortlived ] || fail "profile not stored in the lineage"
+pair_ok "$P/prof/cert.crt" "$P/prof/priv.key" || fail "issued pair does not match"
+idP=$(certid "$P/prof/cert.crt")
+GOPROXY_CERT_NOW=$((L_renew_at + 60)) gpc renew -d "$P"
+expect_rc 0
+[ "$(relay_count "^POST [^ ]+ 201 replaces=$idP profile=shortlived\$")" = 1 ] ||
+	fail "renewal did not send profile=shortlived with replaces=$idP"
+
+echo "== --profile not listed: exit 64 naming it and the listed ones, nothing written"
+Q=$WORK/q
+: >"$RELAY_LOG"
+issue_via "$RELAY_URL" "$Q" -n bad -D bad.example.test --profile bogus
+expect_rc 64
+expect_err "bogus"
+expect_err "classic, shortlived"
+[ "$(neworders)" = 0 ] || fail "a newOrder was sent for an unlisted profile"
+[ "$(relay_count '^POST /sign-me-up ')" = 0 ] || fail "an account was registered for an unlisted profile"
+[ ! -e "$Q/.state/accounts" ] || fail "account files written: $(find "$Q/.state/accounts")"
+[ ! -e "$Q/.state/lineages" ] || fail "lineage written: $(find "$Q/.state/lineages")"
+[ ! -e "$Q/.state/ledger.json" ] || fail "ledger written for a usage error"
+no_pair "$Q"
+relay_stop
+
+echo "== alreadyReplaced: ordered again without replaces"
+relay_start --ari "$FUTURE" --already-replaced 1
+D=$WORK/d
+issue_via "$RELAY_URL" "$D" -n dup -D dup.example.test
+expect_rc 0
+idD=$(certid "$D/dup/cert.crt")
+: >"$RELAY_LOG"
+eval "$(linvars "$D" dup)"
+GOPROXY_CERT_NOW=$((L_renew_at + 60)) gpc renew -d "$D" -v
+expect_rc 0
+[ "$(relay_count "^POST [^ ]+ 409 replaces=$idD profile=-\$")" = 1 ] || fail "no alreadyReplaced answer"
+[ "$(relay_count '^POST [^ ]+ 201 replaces=- profile=-$')" = 1 ] || fail "no second newOrder without replaces"
+[ "$(neworders)" = 2 ] || fail "expected exactly two newOrders"
+expect_err 'already replaced'
+[ "$(certid "$D/dup/cert.crt")" != "$idD" ] || fail "the certificate was not replaced"
+pair_ok "$D/dup/cert.crt" "$D/dup/priv.key" || fail "renewed pair does not match"
+no_partial "$D"
+
+echo "== --profile on a CA that lists none: exit 64"
+: >"$RELAY_LOG"
+issue_via "$RELAY_URL" "$Q" -n bad -D bad.example.test --profile classic
+expect_rc 64
+expect_err "classic.*(profiles: none|lists no profiles)"
+[ "$(neworders)" = 0 ] || fail "a newOrder was sent"
+no_pair "$Q"
+echo "ok ($(($(date +%s) - T0)) s)"
