@@ -21,7 +21,8 @@ _goproxy_cert_lineages()
     local names="" d
     [[ -e $dir/cert.crt || -e $dir/priv.key ]] && names="default"
     for d in "$dir"/*/; do
-        [[ -e ${d}cert.crt || -e ${d}priv.key ]] && names+=" $(basename "$d")"
+        d=${d%/}
+        [[ -e $d/cert.crt || -e $d/priv.key ]] && names+=" ${d##*/}"
     done
     printf '%s\n' "$names"
 }

@@ -20,7 +20,7 @@ function __goproxy_cert_lineages
     end
     for d in $dir/*/
         if test -e $d/cert.crt -o -e $d/priv.key
-            basename $d
+            string replace -r '.*/([^/]+)/*$' '$1' -- $d
         end
     end
 end
