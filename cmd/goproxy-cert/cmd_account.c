@@ -30,7 +30,8 @@ static const char usage_text[] =
 	"  deactivate    deactivate the account for good (needs --yes)\n"
 	"\n"
 	"  -d, --certs-dir DIR   -n, --name LINEAGE   --server URL   --staging   --ca-bundle FILE\n"
-	"  -m, --email ADDR      --eab-kid ID --eab-hmac KEY   --yes   --json  -q  -v\n";
+	"  -m, --email ADDR      --eab-kid ID --eab-hmac KEY   --yes   --json\n"
+	"  -q, --quiet   -v, --verbose   -h, --help\n";
 
 enum { O_SERVER = 256, O_STAGING, O_CA_BUNDLE, O_EAB_KID, O_EAB_HMAC, O_YES, O_JSON };
 

@@ -40,7 +40,9 @@ static const char usage_text[] =
 	"      --force              skip the 'is it current' check (never the rate-limit guard)\n"
 	"      --deploy-hook CMD    run with sh -c after the certificate changed\n"
 	"      --rate-limit N/HOURS|off  guard (default 5/168, Let's Encrypt's)\n"
-	"      --json  -q  -v\n"
+	"      --json               one JSON document with the result\n"
+	"  -q, --quiet              print nothing unless it failed\n"
+	"  -v, --verbose            say what is done (twice: debug detail)\n"
 	"Exit: 0 issued or current, 1 failed, 64 usage, 75 deferred (rate limit, Retry-After, CA unreachable).\n";
 
 enum {

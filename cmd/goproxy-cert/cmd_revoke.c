@@ -23,9 +23,12 @@ static const char usage_text[] =
 	"\n"
 	"  -d, --certs-dir DIR   certs directory\n"
 	"      --reason N        RFC 5280 CRLReason code (0 unspecified, 1 keyCompromise,\n"
-	"                        4 superseded, 5 cessationOfOperation)\n"
+	"                        3 affiliationChanged, 4 superseded, 5 cessationOfOperation;\n"
+	"                        the CA may accept fewer)\n"
 	"      --ca-bundle FILE  trust anchors for the CA's HTTPS (default: the lineage's)\n"
-	"      --json  -q  -v\n"
+	"      --json            one JSON document with the result\n"
+	"  -q, --quiet           print nothing unless it failed\n"
+	"  -v, --verbose         say what is done\n"
 	"Exit: 0 revoked, 1 failed, 64 usage, 75 CA unreachable or rate limited.\n";
 
 enum { O_REASON = 256, O_CA_BUNDLE, O_JSON };
