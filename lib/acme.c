@@ -1715,8 +1715,16 @@ int acme_ari_fetch(struct acme_client *c, const char *cert_id, struct acme_renew
 		nomem(err);
 		goto out;
 	}
-	if (get_retry(c, "GET", url.data, "renewalInfo", &r, err) < 0)
+	/* RFC 9773 §4.3: renewalInfo is advisory. One attempt, no retries in
+	 * this run (they held a freshly issued certificate back from its
+	 * commit for minutes); the caller asks again on a later run. */
+	if (http_request(c->http, "GET", url.data, NULL, NULL, 0, &r, err) < 0)
 		goto out;
+	nonce_push(c, r.nonce);
+	if (r.status >= 400) {
+		fail_response(c, "renewalInfo", url.data, &r, err);
+		goto out;
+	}
 	if (acme_ari_parse(r.body.data, r.body.len, ri, err) < 0)
 		goto out;
 	/* RFC 9773 §4.3: poll again after Retry-After, clamped to a sane range;

@@ -345,6 +345,7 @@ int acme_ari_parse(const char *json, size_t len, struct acme_renewal_info *ri,
 /* GET renewalInfo/CERT_ID (unauthenticated, §4.2). Needs the directory's
  * renewalInfo (else GPC_E_CA "no ARI"). Sets ri->retry_after from
  * Retry-After (clamped to [1 minute, 1 day] per §4.3; 6 hours if absent).
+ * One attempt, no retries (the information is advisory; ask again later).
  * Returns 0 or -1. */
 int acme_ari_fetch(struct acme_client *c, const char *cert_id, struct acme_renewal_info *ri,
 		   struct gpc_error *err) __attribute__((warn_unused_result));

@@ -864,7 +864,14 @@ static void ari_update(struct acme_client *c, struct lineage *l, const char *cha
 		l->ari_retry_after = ri.retry_after;
 		(void)lineage_set_str(&l->ari_explanation_url, ri.explanation_url);
 	} else {
+		/* The previous certificate's window and time are void: a stale
+		 * (past) renew_at would renew the new certificate at once. The
+		 * lifetime rule decides until renew asks again (retry_after 0). */
 		gpc_info("%s: renewalInfo: %s", l->name, err.message);
+		l->ari_window_start = l->ari_window_end = 0;
+		l->ari_renew_at = 0;
+		l->ari_retry_after = 0;
+		(void)lineage_set_str(&l->ari_explanation_url, NULL);
 	}
 	acme_renewal_info_finish(&ri);
 	free(id);
@@ -1114,9 +1121,11 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 		out->due_at = pr.due_at;
 	}
 
-	if (acme_client_directory(c)->renewal_info != NULL)
+	if (acme_client_directory(c)->renewal_info != NULL) {
 		ari_update(c, l, chain_pem, chain_len);
-	else {
+		if (l->ari_renew_at > 0) /* the time renew goes by, as issue_decide reports it */
+			out->due_at = l->ari_renew_at;
+	} else {
 		(void)lineage_set_str(&l->ari_cert_id, NULL);
 		l->ari_renew_at = 0;
 	}

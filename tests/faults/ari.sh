@@ -75,7 +75,7 @@ relay_start --ari "@$SPEC" --profiles "classic=The usual 90 days,shortlived=Six 
 echo "== issue on an ARI CA stores the window, one time in it, the certID"
 A=$WORK/a
 before=$(date +%s)
-issue_via "$RELAY_URL" "$A" -n ari -D ari.example.test
+issue_via "$RELAY_URL" "$A" -n ari -D ari.example.test --json
 after=$(date +%s)
 expect_rc 0
 pair_ok "$A/ari/cert.crt" "$A/ari/priv.key" || fail "issued pair does not match"
@@ -92,6 +92,7 @@ renA=$L_renew_at
 	fail "ari.retry_after $L_retry_after is not issue time + Retry-After 3600"
 [ "$(relay_count " certid=$idA\$")" = 1 ] || fail "renewalInfo not asked once for $idA"
 [ "$(relay_count ' replaces=- profile=-$')" = 1 ] || fail "first order: expected no replaces, no profile"
+grep -q "\"due_at\": *\"$L_renew_at_text\"" "$WORK/out" || fail "issue --json due_at is not the ARI time: $(cat "$WORK/out")"
 gpc status -d "$A" --json ari
 grep -q "\"next_renewal\": *\"$L_renew_at_text\"" "$WORK/out" || fail "status next_renewal is not the ARI time"
 echo "   certID $idA, window $S..$E, renew at $L_renew_at_text"
@@ -153,13 +154,34 @@ expect_rc 0
 idC=$(certid "$C/past/cert.crt")
 eval "$(linvars "$C" past)"
 renC=$L_renew_at
+# This renewal meets a renewalInfo endpoint that drops the connection.
+echo drop >"$SPEC"
 : >"$RELAY_LOG"
 GOPROXY_CERT_NOW=$renC gpc renew -d "$C"
 expect_rc 0
 [ "$(relay_count "^POST [^ ]+ 201 replaces=$idC profile=-\$")" = 1 ] ||
 	fail "not renewed at the chosen time $L_renew_at_text: $(cat "$WORK/out")"
 pair_ok "$C/past/cert.crt" "$C/past/priv.key" || fail "renewed pair does not match"
+
+echo "== renewalInfo down after a renewal: one attempt, the old time is void"
+idC2=$(certid "$C/past/cert.crt")
+# One attempt; libcurl itself redoes a request once when a reused
+# connection turns out dead, so 2 requests at most (12 retries before).
+n=$(relay_count " DROP certid=$idC2\$")
+[ "$n" -ge 1 ] && [ "$n" -le 2 ] || fail "renewalInfo for the new certificate: $n requests, expected 1 or 2"
+eval "$(linvars "$C" past)"
+[ "$L_cert_id" = "$idC2" ] || fail "ari.cert_id not updated to $idC2"
+[ -z "$L_renew_at" ] || fail "the previous certificate's renew_at $L_renew_at_text was kept"
+# Past the old renew_at (and the new certificate's notBefore): not due
+# (lifetime rule); renewalInfo asked again.
 echo "$FUTURE" >"$SPEC"
+: >"$RELAY_LOG"
+GOPROXY_CERT_NOW=$(($(date +%s) + 5)) gpc renew -d "$C"
+expect_rc 0
+[ "$(neworders)" = 0 ] || fail "renewed again: the old renew_at still counted"
+[ "$(relay_count " 200 certid=$idC2\$")" = 1 ] || fail "renewalInfo not asked again"
+eval "$(linvars "$C" past)"
+[ "$L_window_start" = "$S" ] || fail "window not stored after renewalInfo came back"
 
 echo "== --profile: a listed one is sent in newOrder, also on renewal"
 P=$WORK/p
@@ -217,4 +239,5 @@ expect_rc 64
 expect_err "classic.*(profiles: none|lists no profiles)"
 [ "$(neworders)" = 0 ] || fail "a newOrder was sent"
 no_pair "$Q"
-echo "ok ($(($(date +%s) - T0)) s)"
+echo "   $(($(date +%s) - T0)) s"
+faults_done

@@ -36,7 +36,9 @@ ACME extensions pebble 2.4 lacks (opt-in; without them nothing changes):
                           START,END[,retry-after=S][,explanation=URL]; START
                           and END are "now", now+-N[smhd] ("+10d", "-2h") or
                           RFC 3339 times. "@FILE" reads SPEC from FILE at
-                          every request (a test can move the window).
+                          every request (a test can move the window); there
+                          SPEC may also be "drop" (close the connection
+                          unanswered) or "status=N" (a problem with status N).
   --already-replaced N    answer the first N newOrders whose JWS payload has
                           "replaces" with 409 urn:ietf:params:acme:error:
                           alreadyReplaced (RFC 9773 §5); nothing reaches pebble.
@@ -152,12 +154,15 @@ class Relay:
             d["meta"] = meta
         return json.dumps(d, indent=2).encode()
 
-    def ari_window(self):
-        """(start, end, retry_after or None, explanation or None) from --ari."""
+    def ari_spec(self):
         spec = self.args.ari
         if spec.startswith("@"):
             with open(spec[1:]) as f:
                 spec = f.read().strip()
+        return spec
+
+    def ari_window(self, spec):
+        """(start, end, retry_after or None, explanation or None) from SPEC."""
         parts = [x.strip() for x in spec.split(",")]
         if len(parts) < 2:
             raise ValueError("--ari: START,END expected, got %r" % spec)
@@ -242,6 +247,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(body)
         self.wfile.flush()
 
+    def drop(self):
+        """Close the connection without an answer (RST)."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
     def fresh_nonce(self):
         rl = self.server.relay
         try:
@@ -273,13 +288,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         # Dropped connection: the request was read, no answer is ever sent.
         if a.drop_every and in_limit and idx % a.drop_every == 0:
             rl.record(method, path, "DROP")
-            self.close_connection = True
-            try:
-                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                           b"\x01\x00\x00\x00\x00\x00\x00\x00")
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            self.drop()
             return
 
         if a.slow and in_limit:
@@ -296,7 +305,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if a.ari and method in ("GET", "HEAD") and path.startswith(rl.ari_path + "/"):
             cert_id = path[len(rl.ari_path) + 1:].split("?")[0]
             try:
-                start, end, retry, expl = rl.ari_window()
+                spec = rl.ari_spec()
+                if spec == "drop":
+                    rl.record(method, path, "DROP", " certid=" + cert_id)
+                    self.drop()
+                    return
+                if spec.startswith("status="):
+                    st = int(spec[7:])
+                    rl.record(method, path, st, " certid=" + cert_id)
+                    self.reply(st, [("Content-Type", "application/problem+json")],
+                               json.dumps({"type": "urn:ietf:params:acme:error:serverInternal",
+                                           "detail": "renewalInfo unavailable (relay)",
+                                           "status": st}).encode(), method)
+                    return
+                start, end, retry, expl = rl.ari_window(spec)
             except (OSError, ValueError) as e:
                 rl.record(method, path, 500, " certid=" + cert_id)
                 self.reply(500, [("Content-Type", "text/plain")], ("relay: %s\n" % e).encode(), method)
@@ -446,7 +468,7 @@ def main():
     relay = Relay(args)
     if args.ari and not args.ari.startswith("@"):
         try:
-            relay.ari_window()
+            relay.ari_window(args.ari)
         except ValueError as e:
             raise SystemExit("relay: %s" % e)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
