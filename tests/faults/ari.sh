@@ -7,11 +7,16 @@
 # log, and alreadyReplaced on demand. Asserted:
 #   issue stores the CA's window and one time inside it, the certID (computed
 #     here with openssl), explanationURL and Retry-After in the lineage;
+#     issue --json due_at and status next_renewal are that time;
 #   renew before the chosen time: nothing (no request while Retry-After is in
 #     force; after it one renewalInfo GET and no newOrder);
-#   renew after it: newOrder with replaces = the current certID, new pair;
+#   renew after it: newOrder with replaces = the current certID, new pair,
+#     past a local --rate-limit 1/168 (ARI renewals are exempt);
 #   a window moved into the past renews a certificate that is not otherwise
 #     due, also at exactly the chosen time;
+#   renewalInfo down after a renewal: one attempt, the new pair committed,
+#     the previous certificate's time void (no renewal loop), asked again
+#     on the next run;
 #   alreadyReplaced: ordered again without replaces, new pair;
 #   --profile NAME (listed): sent in newOrder (pebble accepts the unknown
 #     field) and again on renewal; unlisted: exit 64 naming it and the
@@ -25,8 +30,8 @@ pebble_start
 
 SPEC=$WORK/ari.spec
 T0=$(date +%s)
-S=$(date -u -d "@$((T0 + 10 * 86400))" +%Y-%m-%dT%H:%M:%SZ)
-E=$(date -u -d "@$((T0 + 12 * 86400))" +%Y-%m-%dT%H:%M:%SZ)
+S=$(date -u -d "@$((T0 + 2 * 86400))" +%Y-%m-%dT%H:%M:%SZ)
+E=$(date -u -d "@$((T0 + 4 * 86400))" +%Y-%m-%dT%H:%M:%SZ)
 EXPL=https://ca.example/ari-explained
 FUTURE="$S,$E,retry-after=3600,explanation=$EXPL"
 PAST="-2d,-1d,retry-after=3600"
@@ -85,7 +90,7 @@ eval "$(linvars "$A" ari)"
 [ "$L_window_start" = "$S" ] && [ "$L_window_end" = "$E" ] ||
 	fail "stored window $L_window_start..$L_window_end, served $S..$E"
 renA=$L_renew_at
-[ "$renA" -ge $((T0 + 10 * 86400)) ] && [ "$renA" -lt $((T0 + 12 * 86400)) ] ||
+[ "$renA" -ge $((T0 + 2 * 86400)) ] && [ "$renA" -lt $((T0 + 4 * 86400)) ] ||
 	fail "renew_at $L_renew_at_text is not inside $S..$E"
 [ "$L_explanation_url" = "$EXPL" ] || fail "explanationURL not stored"
 [ "$L_retry_after" -ge $((before + 3600)) ] && [ "$L_retry_after" -le $((after + 3600)) ] ||
@@ -116,7 +121,10 @@ eval "$(linvars "$A" ari)"
 
 echo "== renew after the chosen time: replaces = the current certID"
 : >"$RELAY_LOG"
-GOPROXY_CERT_NOW=$((renA + 60)) gpc renew -d "$A"
+# --rate-limit 1/168 with one issuance in the ledger (the window ends
+# within 4 days): only the ARI exemption (goproxy-cert(1) RATE LIMITS)
+# lets this renewal through.
+GOPROXY_CERT_NOW=$((renA + 60)) gpc renew -d "$A" --rate-limit 1/168
 expect_rc 0
 [ "$(relay_count "^POST [^ ]+ 201 replaces=$idA profile=-\$")" = 1 ] || fail "no newOrder with replaces=$idA"
 [ "$(neworders)" = 1 ] || fail "expected one newOrder"
@@ -137,7 +145,7 @@ idB=$(certid "$B/moved/cert.crt")
 eval "$(linvars "$B" moved)"
 echo "$PAST" >"$SPEC"
 : >"$RELAY_LOG"
-# Past the stored Retry-After, long before the chosen time (>= 10 days).
+# Past the stored Retry-After, long before the chosen time (>= 2 days).
 [ $((L_retry_after + 60)) -lt "$L_renew_at" ] || fail "retry_after $L_retry_after not before renew_at $L_renew_at"
 GOPROXY_CERT_NOW=$((L_retry_after + 60)) gpc renew -d "$B"
 expect_rc 0
