@@ -421,18 +421,24 @@ static char *read_kid(struct issue_env *env, const char *url)
 	return kid;
 }
 
+static int make_client_retries(struct issue_env *env, const char *url, const char *ca_bundle,
+			       int max_retries, struct acme_client **out, struct gpc_error *err)
+{
+	struct acme_options ao = { .directory_url = url, .ca_bundle = ca_bundle, .max_retries = max_retries };
+
+	if (env->share == NULL)
+		env->share = http_share_new();
+	ao.share = env->share;
+	return acme_client_new(&ao, out, err);
+}
+
 static int make_client(struct issue_env *env, const char *url, const char *ca_bundle,
 		       struct acme_client **out, struct gpc_error *err)
 {
 	/* max_retries also bounds badNonce retries (RFC 8555 §6.5): a CA that
 	 * rejects many nonces (pebble's PEBBLE_WFE_NONCEREJECT) needs more than
 	 * the default 5. See /work/notes/requests-acme.md. */
-	struct acme_options ao = { .directory_url = url, .ca_bundle = ca_bundle, .max_retries = 12 };
-
-	if (env->share == NULL)
-		env->share = http_share_new();
-	ao.share = env->share;
-	return acme_client_new(&ao, out, err);
+	return make_client_retries(env, url, ca_bundle, 12, out, err);
 }
 
 static void show_tos(const struct acme_directory *d, bool quiet)
@@ -888,7 +894,10 @@ int issue_ari_refresh(struct issue_env *env, struct lineage *l, struct gpc_error
 	if (l->ari_cert_id == NULL || l->ca_url == NULL || (l->ari_retry_after != 0 && now < l->ari_retry_after))
 		return 0;
 	pthread_mutex_lock(&env->mu);
-	rc = make_client(env, l->ca_url, l->ca_bundle, &c, err);
+	/* Advisory, for a lineage that is not due: one retry at most (12, with
+	 * backoff, kept `renew` busy for 143 s per lineage when the CA dropped
+	 * connections). */
+	rc = make_client_retries(env, l->ca_url, l->ca_bundle, 1, &c, err);
 	pthread_mutex_unlock(&env->mu);
 	if (rc != 0)
 		return -1;

@@ -18,6 +18,8 @@
 #     the previous certificate's time void (no renewal loop), asked again
 #     on the next run;
 #   alreadyReplaced: ordered again without replaces, new pair;
+#   the CA dropping every connection: renew of a lineage that is not due
+#     makes at most a few requests (no 12-retry loop) and reports current;
 #   --profile NAME (listed): sent in newOrder (pebble accepts the unknown
 #     field) and again on renewal; unlisted: exit 64 naming it and the
 #     listed ones, no account, no newOrder, nothing written.
@@ -220,6 +222,22 @@ expect_err "classic, shortlived"
 [ ! -e "$Q/.state/lineages" ] || fail "lineage written: $(find "$Q/.state/lineages")"
 [ ! -e "$Q/.state/ledger.json" ] || fail "ledger written for a usage error"
 no_pair "$Q"
+
+echo "== the CA drops every connection, nothing due: renew stays quick"
+# The same port, so lineage C's stored CA URL reaches it.
+port=$RELAY_PORT
+relay_stop
+relay_start --ari "@$SPEC" --drop-every 1 --port "$port"
+eval "$(linvars "$C" past)"
+[ $((L_retry_after + 60)) -lt "$L_renew_at" ] || fail "retry_after $L_retry_after not before renew_at $L_renew_at"
+GOPROXY_CERT_NOW=$((L_retry_after + 60)) gpc renew -d "$C"
+expect_rc 0
+grep -q 'past.*current' "$WORK/out" || fail "renew did not report 'current': $(cat "$WORK/out")"
+expect_err 'renewalInfo'
+# The advisory renewalInfo refresh retries once at most (it made 13
+# attempts with backoff, 143 s per lineage).
+n=$(relay_count ' DROP$')
+[ "$n" -ge 1 ] && [ "$n" -le 4 ] || fail "$n requests for an advisory refresh, expected 1 to 4"
 relay_stop
 
 echo "== alreadyReplaced: ordered again without replaces"
