@@ -294,6 +294,12 @@ int acme_directory_parse(const char *json, size_t len, const char *url, struct a
 	d->key_change = jdup(o, "keyChange");
 	d->new_authz = jdup(o, "newAuthz");
 	d->renewal_info = jdup(o, "renewalInfo");
+	if (d->renewal_info != NULL && d->renewal_info[0] == '\0') {
+		/* "renewalInfo": "" is no ARI (it made acme_ari_fetch read
+		 * before the string) */
+		free(d->renewal_info);
+		d->renewal_info = NULL;
+	}
 	if (json_object_object_get_ex(o, "meta", &meta) && json_object_is_type(meta, json_type_object)) {
 		struct json_object *v;
 
@@ -1706,7 +1712,7 @@ int acme_ari_fetch(struct acme_client *c, const char *cert_id, struct acme_renew
 	buf_init(&url, 4096);
 	if (acme_directory_fetch(c, err) < 0)
 		goto out;
-	if (c->dir.renewal_info == NULL) {
+	if (c->dir.renewal_info == NULL || c->dir.renewal_info[0] == '\0') {
 		gpc_error_set(err, GPC_E_CA, "%s offers no renewal information (ARI)", c->dir_url);
 		goto out;
 	}

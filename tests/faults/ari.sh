@@ -20,6 +20,7 @@
 #   alreadyReplaced: ordered again without replaces, new pair;
 #   the CA dropping every connection: renew of a lineage that is not due
 #     makes at most a few requests (no 12-retry loop) and reports current;
+#   "renewalInfo": "" in the directory is no ARI (it read out of bounds);
 #   --profile NAME (listed): sent in newOrder (pebble accepts the unknown
 #     field) and again on renewal; unlisted: exit 64 naming it and the
 #     listed ones, no account, no newOrder, nothing written.
@@ -265,5 +266,20 @@ expect_rc 64
 expect_err "classic.*(profiles: none|lists no profiles)"
 [ "$(neworders)" = 0 ] || fail "a newOrder was sent"
 no_pair "$Q"
+relay_stop
+
+echo "== a directory with \"renewalInfo\": \"\": no ARI (no out-of-bounds read)"
+relay_start --ari "$FUTURE" --ari-url ""
+F=$WORK/f
+issue_via "$RELAY_URL" "$F" -n noari -D noari.example.test
+expect_rc 0
+eval "$(linvars "$F" noari)"
+[ -z "$L_cert_id" ] && [ -z "$L_renew_at" ] || fail "ARI data stored for a CA without a renewalInfo URL"
+: >"$RELAY_LOG"
+gpc renew -d "$F" --force
+expect_rc 0
+[ "$(relay_count '^POST [^ ]+ 201 replaces=- profile=-$')" = 1 ] || fail "replaces sent to a CA without ARI"
+[ "$(relay_count 'certid=')" = 0 ] || fail "renewalInfo asked"
+pair_ok "$F/noari/cert.crt" "$F/noari/priv.key" || fail "renewed pair does not match"
 echo "   $(($(date +%s) - T0)) s"
 faults_done

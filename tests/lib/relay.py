@@ -39,6 +39,8 @@ ACME extensions pebble 2.4 lacks (opt-in; without them nothing changes):
                           every request (a test can move the window); there
                           SPEC may also be "drop" (close the connection
                           unanswered) or "status=N" (a problem with status N).
+  --ari-url URL           advertise URL as renewalInfo instead of the relay's
+                          own (a CA with a broken directory; "" allowed).
   --already-replaced N    answer the first N newOrders whose JWS payload has
                           "replaces" with 409 urn:ietf:params:acme:error:
                           alreadyReplaced (RFC 9773 §5); nothing reaches pebble.
@@ -145,7 +147,8 @@ class Relay:
         """The directory with renewalInfo / meta.profiles added."""
         d = json.loads(body)
         if self.args.ari:
-            d["renewalInfo"] = "https://%s%s" % (host, self.ari_path)
+            d["renewalInfo"] = ("https://%s%s" % (host, self.ari_path) if self.args.ari_url is None
+                                else self.args.ari_url)
         if self.profiles is not None:
             meta = d.get("meta")
             if not isinstance(meta, dict):
@@ -455,6 +458,7 @@ def main():
     p.add_argument("--wrong-content-type", action="store_true")
     p.add_argument("--html-page", action="store_true")
     p.add_argument("--ari", metavar="SPEC", help="START,END[,retry-after=S][,explanation=URL] or @FILE")
+    p.add_argument("--ari-url", metavar="URL", help="advertise this renewalInfo URL instead (may be \"\")")
     p.add_argument("--already-replaced", type=int, default=0, metavar="N")
     p.add_argument("--profiles", metavar="NAME=DESC,...")
     p.add_argument("--log-orders", action="store_true", help="log replaces/profile of newOrders")
