@@ -1029,9 +1029,18 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 				      .profile = l->profile, .replaces = replaces };
 	if (acme_order_new(c, &oo, &ord, err) != 0) {
 		const struct acme_problem *p = acme_last_problem(c);
-		if (replaces == NULL || p == NULL || !acme_problem_is(p, "alreadyReplaced"))
+		/* RFC 9773 §5: alreadyReplaced (409); and a CA SHOULD refuse a
+		 * `replaces` naming a certificate of another account or CA, or
+		 * with no name in common (after --server or -D changed): any
+		 * refusal with a problem document, except rate limits, is
+		 * answered by ordering once more without it. */
+		if (replaces == NULL || p == NULL || !code_is(err, GPC_E_CA))
 			goto fail;
-		gpc_info("%s: the CA says the certificate was already replaced; ordering without 'replaces'", l->name);
+		if (acme_problem_is(p, "alreadyReplaced"))
+			gpc_info("%s: the CA says the certificate was already replaced; ordering without 'replaces'",
+				 l->name);
+		else
+			gpc_info("%s: %s; ordering again without 'replaces'", l->name, err->message);
 		free(replaces);
 		replaces = NULL;
 		oo.replaces = NULL;

@@ -17,7 +17,9 @@
 #   renewalInfo down after a renewal: one attempt, the new pair committed,
 #     the previous certificate's time void (no renewal loop), asked again
 #     on the next run;
-#   alreadyReplaced: ordered again without replaces, new pair;
+#   alreadyReplaced (409), or another refusal (400 malformed, as for a
+#     certificate of another CA or account): ordered again without
+#     replaces, new pair;
 #   the CA dropping every connection: renew of a lineage that is not due
 #     makes at most a few requests (no 12-retry loop) and reports current;
 #   "renewalInfo": "" in the directory is no ARI (it read out of bounds);
@@ -242,7 +244,7 @@ n=$(relay_count ' DROP$')
 relay_stop
 
 echo "== alreadyReplaced: ordered again without replaces"
-relay_start --ari "$FUTURE" --already-replaced 1
+relay_start --ari "$FUTURE" --refuse-replaces alreadyReplaced,malformed
 D=$WORK/d
 issue_via "$RELAY_URL" "$D" -n dup -D dup.example.test
 expect_rc 0
@@ -258,6 +260,21 @@ expect_err 'already replaced'
 [ "$(certid "$D/dup/cert.crt")" != "$idD" ] || fail "the certificate was not replaced"
 pair_ok "$D/dup/cert.crt" "$D/dup/priv.key" || fail "renewed pair does not match"
 no_partial "$D"
+
+echo "== another refusal of replaces (400 malformed): ordered again without"
+G=$WORK/g
+issue_via "$RELAY_URL" "$G" -n other -D other.example.test
+expect_rc 0
+idG=$(certid "$G/other/cert.crt")
+eval "$(linvars "$G" other)"
+: >"$RELAY_LOG"
+GOPROXY_CERT_NOW=$((L_renew_at + 60)) gpc renew -d "$G"
+expect_rc 0
+[ "$(relay_count "^POST [^ ]+ 400 replaces=$idG profile=-\$")" = 1 ] || fail "no 400 answer to replaces=$idG"
+[ "$(relay_count '^POST [^ ]+ 201 replaces=- profile=-$')" = 1 ] || fail "no second newOrder without replaces"
+[ "$(neworders)" = 2 ] || fail "expected exactly two newOrders"
+[ "$(certid "$G/other/cert.crt")" != "$idG" ] || fail "the certificate was not replaced"
+pair_ok "$G/other/cert.crt" "$G/other/priv.key" || fail "renewed pair does not match"
 
 echo "== --profile on a CA that lists none: exit 64"
 : >"$RELAY_LOG"

@@ -44,13 +44,16 @@ ACME extensions pebble 2.4 lacks (opt-in; without them nothing changes):
   --already-replaced N    answer the first N newOrders whose JWS payload has
                           "replaces" with 409 urn:ietf:params:acme:error:
                           alreadyReplaced (RFC 9773 §5); nothing reaches pebble.
+  --refuse-replaces T,... the same with a problem type per refusal, in order
+                          (alreadyReplaced: 409, any other: 400), e.g.
+                          "alreadyReplaced,malformed".
   --profiles N=DESC,...   draft-aaron-acme-profiles: the directory gains
                           meta.profiles {N: DESC, ...}. The relay does not
                           check the profile; it only logs it.
 
 --log FILE gets one line per request: "METHOD PATH STATUS" (STATUS is "DROP"
-for a dropped connection). With --ari, --already-replaced, --profiles or
---log-orders, a newOrder line ends in " replaces=ID profile=NAME" (decoded
+for a dropped connection). With --ari, --already-replaced, --refuse-replaces,
+--profiles or --log-orders, a newOrder line ends in " replaces=ID profile=NAME" (decoded
 from the flattened JWS payload; "-" when the field is absent) and a
 renewalInfo line ends in " certid=ID". --port-file FILE gets the listening port once the
 relay is ready. Python standard library only.
@@ -98,7 +101,11 @@ class Relay:
         self.replaced_refused = 0   # newOrders answered alreadyReplaced
         self.ari_path = "/relay-ari/renewalInfo"
         self.profiles = parse_profiles(args.profiles) if args.profiles else None
-        self.log_orders = bool(args.ari or args.already_replaced or args.profiles or args.log_orders)
+        if args.refuse_replaces:
+            self.refuse_types = [t for t in args.refuse_replaces.split(",") if t]
+        else:
+            self.refuse_types = ["alreadyReplaced"] * args.already_replaced
+        self.log_orders = bool(args.ari or self.refuse_types or args.profiles or args.log_orders)
         self.log = open(args.log, "a", buffering=1) if args.log else None
         self.paths = {"directory": self.up_dir_path}
         self.learn_directory()
@@ -348,22 +355,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 prof = pl.get("profile") if isinstance(pl, dict) else None
                 order_extra = " replaces=%s profile=%s" % (rep if isinstance(rep, str) and rep else "-",
                                                           prof if isinstance(prof, str) and prof else "-")
-                refuse = False
-                if a.already_replaced and isinstance(rep, str) and rep:
+                refuse = None
+                if rl.refuse_types and isinstance(rep, str) and rep:
                     with rl.lock:
-                        if rl.replaced_refused < a.already_replaced:
+                        if rl.replaced_refused < len(rl.refuse_types):
+                            refuse = rl.refuse_types[rl.replaced_refused]
                             rl.replaced_refused += 1
-                            refuse = True
                 if refuse:
-                    prob = {"type": "urn:ietf:params:acme:error:alreadyReplaced",
-                            "detail": "certificate %s has already been replaced (relay)" % rep,
-                            "status": 409}
+                    st = 409 if refuse == "alreadyReplaced" else 400
+                    prob = {"type": "urn:ietf:params:acme:error:" + refuse,
+                            "detail": "order replacing certificate %s refused (relay)" % rep,
+                            "status": st}
                     hdrs = [("Content-Type", "application/problem+json")]
                     nonce = self.fresh_nonce()
                     if nonce:
                         hdrs.append(("Replay-Nonce", nonce))
-                    rl.record(method, path, 409, order_extra)
-                    self.reply(409, hdrs, json.dumps(prob).encode(), method)
+                    rl.record(method, path, st, order_extra)
+                    self.reply(st, hdrs, json.dumps(prob).encode(), method)
                     return
         if a.ratelimit_neworder is not None and is_neworder and nth > a.ratelimit_after:
             prob = {"type": "urn:ietf:params:acme:error:rateLimited",
@@ -460,6 +468,7 @@ def main():
     p.add_argument("--ari", metavar="SPEC", help="START,END[,retry-after=S][,explanation=URL] or @FILE")
     p.add_argument("--ari-url", metavar="URL", help="advertise this renewalInfo URL instead (may be \"\")")
     p.add_argument("--already-replaced", type=int, default=0, metavar="N")
+    p.add_argument("--refuse-replaces", metavar="TYPE,...")
     p.add_argument("--profiles", metavar="NAME=DESC,...")
     p.add_argument("--log-orders", action="store_true", help="log replaces/profile of newOrders")
     p.add_argument("--match", default="", metavar="SUBSTR")
