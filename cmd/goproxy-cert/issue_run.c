@@ -289,10 +289,13 @@ int issue_decide(struct issue_env *env, const struct lineage *l, const struct is
 	 * rule -- the same policy `check` applies. */
 	struct policy_result pr;
 	int days = o->days > 0 ? o->days : l->days;
-	policy_due(leaf->not_before, leaf->not_after, now, days > 0 ? days : -1, l->ari_renew_at, &pr);
+	/* An ARI time at or after notAfter (a CA's mistake) would let the
+	 * certificate expire first: the policy decides then. */
+	time_t ari = l->ari_renew_at > 0 && l->ari_renew_at < leaf->not_after ? l->ari_renew_at : 0;
+	policy_due(leaf->not_before, leaf->not_after, now, days > 0 ? days : -1, ari, &pr);
 	/* RFC 9773 §4.2: a chosen time that is not in the future means renew
 	 * now (acme_ari_pick returns `now` for a window already past). */
-	if (l->ari_renew_at > 0 && now >= l->ari_renew_at)
+	if ((ari > 0 && now >= ari) || now >= leaf->not_after)
 		pr.due = true;
 	time_t due = pr.due_at;
 	out->not_after = leaf->not_after;
@@ -1141,7 +1144,8 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 
 	if (acme_client_directory(c)->renewal_info != NULL) {
 		ari_update(c, l, chain_pem, chain_len);
-		if (l->ari_renew_at > 0) /* the time renew goes by, as issue_decide reports it */
+		/* the time renew goes by, as issue_decide reports it */
+		if (l->ari_renew_at > 0 && l->ari_renew_at < out->not_after)
 			out->due_at = l->ari_renew_at;
 	} else {
 		(void)lineage_set_str(&l->ari_cert_id, NULL);

@@ -14,6 +14,7 @@
 #     past a local --rate-limit 1/168 (ARI renewals are exempt);
 #   a window moved into the past renews a certificate that is not otherwise
 #     due, also at exactly the chosen time;
+#   a window after notAfter does not let the certificate expire;
 #   renewalInfo down after a renewal: one attempt, the new pair committed,
 #     the previous certificate's time void (no renewal loop), asked again
 #     on the next run;
@@ -195,6 +196,23 @@ expect_rc 0
 [ "$(relay_count " 200 certid=$idC2\$")" = 1 ] || fail "renewalInfo not asked again"
 eval "$(linvars "$C" past)"
 [ "$L_window_start" = "$S" ] || fail "window not stored after renewalInfo came back"
+
+echo "== a window after notAfter: the lifetime rule decides (no expiry)"
+H=$WORK/h
+echo "+2000d,+2100d,retry-after=3600" >"$SPEC"
+issue_via "$RELAY_URL" "$H" -n late -D late.example.test
+expect_rc 0
+eval "$(linvars "$H" late)"
+na=$(date -u -d "$(openssl x509 -in "$H/late/cert.crt" -noout -enddate | sed 's/^notAfter=//')" +%s)
+[ "$L_renew_at" -gt "$na" ] || fail "renew_at $L_renew_at_text is not after notAfter (test setup)"
+: >"$RELAY_LOG"
+# A day before notAfter (past the lifetime rule's time, long before the
+# CA's window): due.
+GOPROXY_CERT_NOW=$((na - 86400)) gpc renew -d "$H"
+expect_rc 0
+[ "$(neworders)" = 1 ] || fail "not renewed a day before notAfter: $(cat "$WORK/out")"
+pair_ok "$H/late/cert.crt" "$H/late/priv.key" || fail "renewed pair does not match"
+echo "$FUTURE" >"$SPEC"
 
 echo "== --profile: a listed one is sent in newOrder, also on renewal"
 P=$WORK/p
