@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -274,7 +275,12 @@ static int get_time(struct json_object *o, const char *key, time_t *t)
 	if (o == NULL || !json_object_object_get_ex(o, key, &v))
 		return 0;
 	if (json_object_is_type(v, json_type_int)) {
-		*t = (time_t)json_object_get_int64(v);
+		/* seconds since the epoch, up to 9999-12-31T23:59:59Z: what is
+		 * written back as RFC 3339 must read back the same */
+		int64_t secs = json_object_get_int64(v);
+		if (secs < 0 || secs > INT64_C(253402300799))
+			return -1;
+		*t = (time_t)secs;
 		return 0;
 	}
 	if (!json_object_is_type(v, json_type_string))
