@@ -20,6 +20,7 @@
 #define GPC_E_RATELIMIT "rate-limited"
 #define GPC_E_NOMEM "out-of-memory"
 #define GPC_E_INTERNAL "internal"
+#define GPC_E_CLOCK "clock-skew"
 
 struct gpc_error {
 	const char *code;   /* one of GPC_E_*, NULL when no error */

@@ -290,6 +290,14 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *ud)
 		free(s);
 	} else if (IS("Link")) {
 		parse_link(c, r, v, vlen);
+	} else if (IS("Date")) {
+		char *s = strndup(v, vlen);
+		time_t t = s != NULL ? curl_getdate(s, NULL) : (time_t)-1;
+		if (t != (time_t)-1) {
+			c->stats.have_date = 1;
+			c->stats.clock_skew = (long)(t - time(NULL));
+		}
+		free(s);
 	}
 #undef IS
 	return len;

@@ -72,6 +72,10 @@ int http_client_retryable(const struct http_client *c);
 struct http_stats {
 	unsigned long requests;    /* requests sent (including failed ones) */
 	unsigned long connections; /* new TCP/TLS connections (CURLINFO_NUM_CONNECTS) */
+	int have_date;             /* a response carried a Date header (RFC 9110 §6.6.1) */
+	long clock_skew;           /* then: the server's Date minus this machine's real
+	                            * clock (time(), not the test clock) when it arrived,
+	                            * in seconds, from the latest such response */
 };
 void http_client_stats(const struct http_client *c, struct http_stats *out);
 

@@ -815,7 +815,8 @@ static void record_failure(struct issue_env *env, struct lineage *l, const struc
 		time_t until = e->retry_after > now ? e->retry_after : now + 3600;
 		if (ledger_set_retry_after(env->ledger, l->ca_url, until, e->message) != 0)
 			gpc_warn("ledger: out of memory");
-	} else if (!code_is(e, GPC_E_NETWORK) && !code_is(e, GPC_E_TLS) && !code_is(e, GPC_E_USAGE)) {
+	} else if (!code_is(e, GPC_E_NETWORK) && !code_is(e, GPC_E_TLS) && !code_is(e, GPC_E_USAGE) &&
+		   !code_is(e, GPC_E_CLOCK)) {
 		if (ledger_record_failure(env->ledger, l->ca_url, l->names, l->n_names, failed, nf,
 					  e->message, now) != 0)
 			gpc_warn("ledger: out of memory");
@@ -936,6 +937,59 @@ out:
 	return rc;
 }
 
+/* How far this machine's clock may be from the CA's (its Date header,
+ * RFC 9110 §6.6.1) before a warning, and before nothing is ordered. */
+#define CLOCK_WARN_SECS 300
+#define CLOCK_REFUSE_SECS 3600
+
+static void format_span(long secs, char *out, size_t outsz)
+{
+	if (secs >= 2 * 86400)
+		snprintf(out, outsz, "%ld days %ld hours", secs / 86400, secs % 86400 / 3600);
+	else if (secs >= 2 * 3600)
+		snprintf(out, outsz, "%ld hours %ld minutes", secs / 3600, secs % 3600 / 60);
+	else
+		snprintf(out, outsz, "%ld minutes", secs / 60);
+}
+
+/* Renewal times, "not yet valid" and "expired" are all judged by this
+ * machine's clock. Far from the CA's, they are wrong: a clock ahead renews
+ * too early, again at every run, until the rate limit locks the names out;
+ * a clock behind sees every new certificate as not yet valid and orders
+ * another. Compare with the CA's Date (the real clock, not the test clock):
+ * from CLOCK_WARN_SECS a warning, from CLOCK_REFUSE_SECS an error before
+ * anything is ordered. Returns 0 or -1 (err: GPC_E_CLOCK). */
+static int clock_check(struct acme_client *c, const char *url, struct gpc_error *err)
+{
+	struct http_stats st;
+	char here[32], there[32], host[256], span[64];
+	time_t now = time(NULL);
+	long a;
+
+	acme_client_stats(c, &st);
+	if (!st.have_date)
+		return 0;
+	a = st.clock_skew < 0 ? -st.clock_skew : st.clock_skew;
+	if (a < CLOCK_WARN_SECS)
+		return 0;
+	time_rfc3339(now, here, sizeof(here));
+	time_rfc3339(now + st.clock_skew, there, sizeof(there));
+	http_url_host(url, host, sizeof(host));
+	format_span(a, span, sizeof(span));
+	if (a < CLOCK_REFUSE_SECS) {
+		gpc_warn("this machine's clock is %s %s the CA's (here %s, %s says %s); set it right "
+			 "(timedatectl set-ntp true) before it decides renewals wrongly",
+			 span, st.clock_skew > 0 ? "behind" : "ahead of", here, host, there);
+		return 0;
+	}
+	gpc_error_set(err, GPC_E_CLOCK, "this machine's clock is %s %s the CA's (here %s, %s says %s): "
+		      "expiry and renewal are judged by this clock, so nothing was ordered",
+		      span, st.clock_skew > 0 ? "behind" : "ahead of", here, host, there);
+	gpc_error_hint(err, "set the clock (timedatectl set-ntp true, or chrony / systemd-timesyncd; "
+			    "in a VM or container, the host's clock) and run again");
+	return -1;
+}
+
 static void add_stats(struct acme_client *c, struct issue_outcome *out)
 {
 	struct http_stats st = { 0 };
@@ -1023,6 +1077,8 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 		goto fail;
 	if (issue_account_client(env, l->ca_url, l->ca_bundle, l->email, o->eab_kid, o->eab_hmac, true,
 				 &c, err) != 0)
+		goto fail;
+	if (clock_check(c, l->ca_url, err) != 0)
 		goto fail;
 	/* RFC 9773 §5: replaces when the CA has ARI and a certificate exists. */
 	if (acme_client_directory(c)->renewal_info != NULL)

@@ -51,6 +51,12 @@ ACME extensions pebble 2.4 lacks (opt-in; without them nothing changes):
                           meta.profiles {N: DESC, ...}. The relay does not
                           check the profile; it only logs it.
 
+A CA whose clock differs from the client's (the client's clock is wrong):
+
+  --date-offset S         every answer's Date header (RFC 9110 §6.6.1) is
+                          now+S seconds (S may be negative); pebble's own
+                          Date is dropped.
+
 --log FILE gets one line per request: "METHOD PATH STATUS" (STATUS is "DROP"
 for a dropped connection). With --ari, --already-replaced, --refuse-replaces,
 --profiles or --log-orders, a newOrder line ends in " replaces=ID profile=NAME" (decoded
@@ -234,6 +240,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
     server_version = "relay"
     sys_version = ""
 
+    def date_time_string(self, timestamp=None):
+        if timestamp is None:
+            timestamp = time.time() + self.server.relay.args.date_offset
+        return super().date_time_string(timestamp)
+
     def log_message(self, fmt, *a):
         if self.server.relay.args.verbose:
             sys.stderr.write("relay: " + (fmt % a) + "\n")
@@ -403,6 +414,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             rbody = r.read()
             status = r.status
             rhdrs = [(k, v) for k, v in r.getheaders() if k.lower() not in HOP_HEADERS]
+            if a.date_offset:
+                # send_response adds the relay's (shifted) Date
+                rhdrs = [(k, v) for k, v in rhdrs if k.lower() != "date"]
             c.close()
         except OSError as e:
             rl.record(method, path, 502)
@@ -471,6 +485,8 @@ def main():
     p.add_argument("--refuse-replaces", metavar="TYPE,...")
     p.add_argument("--profiles", metavar="NAME=DESC,...")
     p.add_argument("--log-orders", action="store_true", help="log replaces/profile of newOrders")
+    p.add_argument("--date-offset", type=int, default=0, metavar="S",
+                   help="Date headers say now+S seconds")
     p.add_argument("--match", default="", metavar="SUBSTR")
     p.add_argument("--fault-limit", type=int, default=0, metavar="N")
     p.add_argument("--client-timeout", type=float, default=60)
