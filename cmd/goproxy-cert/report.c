@@ -189,9 +189,37 @@ static const char *rule_text(const char *rule)
 	return "less than 1/3 of its lifetime left";
 }
 
-/* Dates, names, due rule: what the parsed certificate says at `now`. */
+/* The renewal time an ARI CA suggested for this lineage (RFC 9773 §4.2,
+ * chosen by issue/renew and kept in .state/lineages/NAME.json), or 0. The
+ * same time `renew` acts on, so that check's "due" predicts what renew
+ * does. Missing or damaged files mean no ARI time, never a failure. */
+static time_t stored_ari_time(struct certstore *cs, const char *name)
+{
+	struct json_object *lin = NULL, *ari, *v;
+	struct gpc_error err;
+	struct buf b;
+	char rel[PATH_MAX];
+	time_t t = 0;
+
+	if (snprintf(rel, sizeof(rel), "lineages/%s.json", name) >= (int)sizeof(rel))
+		return 0;
+	buf_init(&b, 256 * 1024);
+	if (certstore_state_read(cs, rel, 256 * 1024, &b, &err) == 0 && b.data != NULL)
+		lin = json_tokener_parse(b.data);
+	if (lin != NULL && json_object_is_type(lin, json_type_object) &&
+	    json_object_object_get_ex(lin, "ari", &ari) && json_object_is_type(ari, json_type_object) &&
+	    json_object_object_get_ex(ari, "renew_at", &v) && json_object_is_type(v, json_type_string) &&
+	    time_parse_rfc3339(json_object_get_string(v), &t) != 0)
+		t = 0;
+	json_object_put(lin);
+	buf_finish(&b);
+	return t;
+}
+
+/* Dates, names, due rule: what the parsed certificate says at `now`.
+ * `ari`: the stored ARI time or 0 (see stored_ari_time). */
 static void judge_cert(struct report_entry *e, const struct x509_chain *chain, bool has_key_block,
-		       const struct report_options *opt, time_t now)
+		       const struct report_options *opt, time_t ari, time_t now)
 {
 	const struct x509_info *in = x509_chain_info(chain, 0);
 	struct policy_result pr;
@@ -214,7 +242,13 @@ static void judge_cert(struct report_entry *e, const struct x509_chain *chain, b
 	snprintf(e->fingerprint, sizeof(e->fingerprint), "%s", in->fingerprint_sha256);
 	e->chain_length = x509_chain_length(chain);
 
-	policy_due(in->not_before, in->not_after, now, opt->days, 0, &pr);
+	/* As renew decides (issue_decide): an ARI time at or after notAfter is
+	 * ignored; one that has come means due. */
+	if (ari >= in->not_after)
+		ari = 0;
+	policy_due(in->not_before, in->not_after, now, opt->days, ari, &pr);
+	if (ari > 0 && now >= ari)
+		pr.due = true;
 	e->due_at = pr.due_at;
 	e->due_rule = pr.rule;
 
@@ -388,7 +422,7 @@ static void collect_entry(struct certstore *cs, const char *name, const struct r
 	}
 	if (cert_ok)
 		judge_cert(e, chain, has_key_block, in_order ? opt : &(struct report_options){
-				   .days = opt->days, .detail = opt->detail }, now);
+				   .days = opt->days, .detail = opt->detail }, stored_ari_time(cs, name), now);
 	x509_key_free(key);
 	x509_chain_free(chain);
 	buf_finish(&cb);
@@ -465,15 +499,17 @@ void report_fill_acme_fields(struct certstore *cs, struct report_entry *e)
 		if (json_object_object_get_ex(last, "result", &v) && json_object_is_type(v, json_type_string))
 			e->last_result = xstrdup(json_object_get_string(v));
 	}
-	/* Next renewal: the ARI time chosen inside the CA's window, else the policy's. */
-	if (json_object_object_get_ex(lin, "ari", &ari) && json_object_object_get_ex(ari, "renew_at", &v) &&
-	    json_object_is_type(v, json_type_string)) {
+	/* Next renewal: when the certificate becomes due (judge_cert already
+	 * took the ARI time chosen inside the CA's window, if it is before
+	 * notAfter); without a certificate, the stored ARI time if any. */
+	if (e->have_cert) {
+		e->next_renewal = e->due_at;
+	} else if (json_object_object_get_ex(lin, "ari", &ari) &&
+		   json_object_object_get_ex(ari, "renew_at", &v) && json_object_is_type(v, json_type_string)) {
 		time_t t;
 		if (time_parse_rfc3339(json_object_get_string(v), &t) == 0)
 			e->next_renewal = t;
 	}
-	if (e->next_renewal == 0 && e->have_cert)
-		e->next_renewal = e->due_at;
 
 	/* Issuances of exactly this name set from this CA in the last 168 h. */
 	if (e->ca_url == NULL || !json_object_object_get_ex(lin, "names", &v) ||

@@ -106,6 +106,15 @@ renA=$L_renew_at
 grep -q "\"due_at\": *\"$L_renew_at_text\"" "$WORK/out" || fail "issue --json due_at is not the ARI time: $(cat "$WORK/out")"
 gpc status -d "$A" --json ari
 grep -q "\"next_renewal\": *\"$L_renew_at_text\"" "$WORK/out" || fail "status next_renewal is not the ARI time"
+# check judges "due" as renew does: by the ARI time (rule "ari")
+gpc check -d "$A" --json ari
+expect_rc 0
+jq -e --arg t "$L_renew_at_text" '.certificates[0] | .state == "ok" and .due_at == $t and .due_rule == "ari"' \
+	"$WORK/out" >/dev/null || fail "check before the ARI time: not ok/ari/$L_renew_at_text: $(cat "$WORK/out")"
+GOPROXY_CERT_NOW=$((renA + 60)) gpc check -d "$A" --json ari
+expect_rc 1
+jq -e '.certificates[0] | .state == "due" and .due_rule == "ari"' "$WORK/out" >/dev/null ||
+	fail "check after the ARI time: not due by rule ari: $(cat "$WORK/out")"
 echo "   certID $idA, window $S..$E, renew at $L_renew_at_text"
 
 echo "== renew before the chosen time: nothing"
