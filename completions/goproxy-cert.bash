@@ -89,8 +89,8 @@ _goproxy_cert()
         issue)
             opts="-d --certs-dir -n --name -D --domain --server --staging --ca-bundle -m --email
                   --eab-kid --eab-hmac --challenge --http-dir --webroot --standalone --hook
-                  --key-type --reuse-key --no-reuse-key --profile --preferred-chain --days --force
-                  --deploy-hook --rate-limit --json -q --quiet -v --verbose -h --help" ;;
+                  --key-type --reuse-key --no-reuse-key --profile --no-profile --preferred-chain
+                  --no-preferred-chain --days --force --deploy-hook --no-deploy-hook --rate-limit --json -q --quiet -v --verbose -h --help" ;;
         renew)
             opts="-d --certs-dir --days --force --jitter --concurrency --rate-limit --json
                   -q --quiet -v --verbose -h --help" ;;

@@ -85,6 +85,9 @@ complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l no-reuse-key 
 complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l profile -x -d 'ACME profile'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l preferred-chain -x -d 'issuer CN of the preferred chain'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l deploy-hook -x -d 'command run after the pair changed'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l no-profile -d 'drop the stored profile'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l no-preferred-chain -d 'drop the stored preferred chain'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l no-deploy-hook -d 'drop the stored deploy hook'
 
 # issue and renew
 for c in issue renew

@@ -34,11 +34,13 @@ static const char usage_text[] =
 	"      --hook PROGRAM       uacme-style hook: PROGRAM begin|done|failed TYPE IDENT TOKEN AUTH\n"
 	"      --key-type TYPE      ec256 (default), ec384, rsa2048, rsa3072, rsa4096\n"
 	"      --reuse-key          keep the current private key (stored; --no-reuse-key undoes)\n"
-	"      --profile NAME       ACME profile\n"
-	"      --preferred-chain CN pick the chain whose top issuer has this CN\n"
+	"      --profile NAME       ACME profile (stored; --no-profile drops it)\n"
+	"      --preferred-chain CN pick the chain whose top issuer has this CN (stored;\n"
+	"                           --no-preferred-chain drops it)\n"
 	"      --days N             renew when fewer than N days are left\n"
 	"      --force              skip the 'is it current' check (never the rate-limit guard)\n"
-	"      --deploy-hook CMD    run with sh -c after the certificate changed\n"
+	"      --deploy-hook CMD    run with sh -c after the certificate changed (stored;\n"
+	"                           --no-deploy-hook drops it)\n"
 	"      --rate-limit N/HOURS|off  guard (default 5/168, Let's Encrypt's)\n"
 	"      --json               one JSON document with the result\n"
 	"  -q, --quiet              print nothing unless it failed\n"
@@ -48,7 +50,7 @@ static const char usage_text[] =
 enum {
 	O_SERVER = 256, O_STAGING, O_CA_BUNDLE, O_EAB_KID, O_EAB_HMAC, O_CHALLENGE, O_HTTP_DIR,
 	O_WEBROOT, O_STANDALONE, O_HOOK, O_KEY_TYPE, O_REUSE_KEY, O_PROFILE, O_PREF_CHAIN, O_DAYS,
-	O_FORCE, O_DEPLOY, O_RATE, O_JSON, O_NO_REUSE_KEY,
+	O_FORCE, O_DEPLOY, O_RATE, O_JSON, O_NO_REUSE_KEY, O_NO_PROFILE, O_NO_PREF_CHAIN, O_NO_DEPLOY,
 };
 
 static const struct option longopts[] = {
@@ -70,6 +72,9 @@ static const struct option longopts[] = {
 	{ "reuse-key", no_argument, NULL, O_REUSE_KEY },
 	{ "no-reuse-key", no_argument, NULL, O_NO_REUSE_KEY },
 	{ "profile", required_argument, NULL, O_PROFILE },
+	{ "no-profile", no_argument, NULL, O_NO_PROFILE },
+	{ "no-preferred-chain", no_argument, NULL, O_NO_PREF_CHAIN },
+	{ "no-deploy-hook", no_argument, NULL, O_NO_DEPLOY },
 	{ "preferred-chain", required_argument, NULL, O_PREF_CHAIN },
 	{ "days", required_argument, NULL, O_DAYS },
 	{ "force", no_argument, NULL, O_FORCE },
@@ -126,6 +131,7 @@ int cmd_issue(int argc, char **argv)
 	const char *email = NULL, *challenge = NULL, *solver = NULL, *solver_arg = NULL;
 	const char *key_type = NULL, *profile = NULL, *pref = NULL, *deploy = NULL;
 	bool staging = false, reuse_key = false, no_reuse_key = false, json = false, solver_set = false;
+	bool no_profile = false, no_pref = false, no_deploy = false;
 	char **domains = NULL;
 	size_t nd = 0;
 	struct issue_opts o;
@@ -188,15 +194,36 @@ int cmd_issue(int argc, char **argv)
 		}
 		case O_REUSE_KEY: reuse_key = true; no_reuse_key = false; break;
 		case O_NO_REUSE_KEY: no_reuse_key = true; reuse_key = false; break;
-		case O_PROFILE: profile = optarg; break;
-		case O_PREF_CHAIN: pref = optarg; break;
+		case O_PROFILE:
+		case O_PREF_CHAIN:
+		case O_DEPLOY:
+			if (optarg[0] == '\0') {
+				const char *o2 = c == O_PROFILE ? "profile" : c == O_PREF_CHAIN ? "preferred-chain"
+											     : "deploy-hook";
+				cli_usage_error("issue", "--%s: empty value; to drop the stored one, use --no-%s",
+						o2, o2);
+				goto out;
+			}
+			if (c == O_PROFILE) {
+				profile = optarg;
+				no_profile = false;
+			} else if (c == O_PREF_CHAIN) {
+				pref = optarg;
+				no_pref = false;
+			} else {
+				deploy = optarg;
+				no_deploy = false;
+			}
+			break;
+		case O_NO_PROFILE: no_profile = true; profile = NULL; break;
+		case O_NO_PREF_CHAIN: no_pref = true; pref = NULL; break;
+		case O_NO_DEPLOY: no_deploy = true; deploy = NULL; break;
 		case O_DAYS:
 			if (cli_parse_uint("issue", "--days", optarg, 3650, &v) != 0)
 				goto out;
 			o.days = (int)v;
 			break;
 		case O_FORCE: o.force = true; break;
-		case O_DEPLOY: deploy = optarg; break;
 		case O_RATE:
 			if (ledger_limits_parse(optarg, &o.lim, &err) != 0) {
 				cli_usage_error("issue", "%s", err.message);
@@ -277,6 +304,9 @@ int cmd_issue(int argc, char **argv)
 	    (deploy && set(&l->deploy_hook, deploy)))
 		goto oom;
 	if (solver_set && (set(&l->solver, solver) || set(&l->solver_arg, solver_arg)))
+		goto oom;
+	if ((no_profile && set(&l->profile, NULL)) || (no_pref && set(&l->preferred_chain, NULL)) ||
+	    (no_deploy && set(&l->deploy_hook, NULL)))
 		goto oom;
 	if (reuse_key)
 		l->reuse_key = true;

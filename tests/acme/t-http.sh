@@ -48,6 +48,23 @@ gpc issue -d "$CERTS" --server https://127.0.0.1:9/dir -D a.example.test -D b.ex
 expect_rc 0
 expect_out '"result":"current"'
 
+echo "== stored settings can be dropped (--no-deploy-hook, --no-preferred-chain); empty values refused"
+L=$CERTS/.state/lineages/default.json
+gpc issue -d "$CERTS" -D a.example.test -D b.example.test --preferred-chain "Pebble Root CA"
+expect_rc 0
+grep -q '"deploy_hook"' "$L" && grep -q '"preferred_chain": "Pebble Root CA"' "$L" || fail "settings not stored: $(cat "$L")"
+gpc issue -d "$CERTS" -D a.example.test -D b.example.test --no-deploy-hook --no-preferred-chain
+expect_rc 0
+expect_out '^default: current until'
+! grep -q '"deploy_hook"\|"preferred_chain"' "$L" || fail "--no-deploy-hook/--no-preferred-chain kept them: $(cat "$L")"
+for o in --profile --preferred-chain --deploy-hook; do
+	cp "$L" "$WORK/lineage.before"
+	gpc issue -d "$CERTS" -D a.example.test -D b.example.test "$o" ""
+	expect_rc 64
+	expect_err "$o: empty value; to drop the stored one, use --no-${o#--}"
+	cmp -s "$L" "$WORK/lineage.before" || fail "$o '': the lineage settings changed"
+done
+
 echo "== an existing Go-Proxy certs dir (cert.crt + priv.key, no .state) is adopted offline"
 mkdir -p "$WORK/gp"
 cp "$CERTS/cert.crt" "$CERTS/priv.key" "$WORK/gp/"
