@@ -942,14 +942,18 @@ out:
 #define CLOCK_WARN_SECS 300
 #define CLOCK_REFUSE_SECS 3600
 
+/* To the nearest minute: Date has one-second steps and arrives a moment
+ * after it was written, so 600 s apart often measures 599. */
 static void format_span(long secs, char *out, size_t outsz)
 {
-	if (secs >= 2 * 86400)
-		snprintf(out, outsz, "%ld days %ld hours", secs / 86400, secs % 86400 / 3600);
-	else if (secs >= 2 * 3600)
-		snprintf(out, outsz, "%ld hours %ld minutes", secs / 3600, secs % 3600 / 60);
+	long m = (secs + 30) / 60;
+
+	if (m >= 2 * 1440)
+		snprintf(out, outsz, "%ld days %ld hours", m / 1440, m % 1440 / 60);
+	else if (m >= 2 * 60)
+		snprintf(out, outsz, "%ld hours %ld minutes", m / 60, m % 60);
 	else
-		snprintf(out, outsz, "%ld minutes", secs / 60);
+		snprintf(out, outsz, "%ld minutes", m);
 }
 
 /* Renewal times, "not yet valid" and "expired" are all judged by this
