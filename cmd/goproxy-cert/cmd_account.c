@@ -143,6 +143,7 @@ int cmd_account(int argc, char **argv)
 		email = NULL;
 	if (issue_env_init(&env, cs, &err) != 0) {
 		cli_print_error(&err);
+		rc = issue_exit_code(issue_classify(&err));
 		goto out;
 	}
 	env_ok = true;

@@ -340,7 +340,7 @@ int cmd_issue(int argc, char **argv)
 
 	if (issue_env_init(&env, cs, &err) != 0) {
 		cli_print_error(&err);
-		rc = 1;
+		rc = issue_exit_code(issue_classify(&err));
 		goto out;
 	}
 	env_ok = true;

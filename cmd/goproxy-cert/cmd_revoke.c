@@ -112,6 +112,7 @@ int cmd_revoke(int argc, char **argv)
 	}
 	if (issue_env_init(&env, cs, &err) != 0) {
 		cli_print_error(&err);
+		rc = issue_exit_code(issue_classify(&err));
 		goto out;
 	}
 	env_ok = true;

@@ -97,6 +97,20 @@ int issue_env_init(struct issue_env *env, struct certstore *cs, struct gpc_error
 	memset(env, 0, sizeof(*env));
 	env->cs = cs;
 	env->issue_lock_fd = -1;
+	const char *t = getenv("GOPROXY_CERT_TIMEOUT");
+	if (t != NULL && *t != '\0') {
+		char *end;
+		errno = 0;
+		long secs = strtol(t, &end, 10);
+		if (errno != 0 || end == t || *end != '\0' || secs < 1 || secs > 600) {
+			gpc_error_set(err, GPC_E_USAGE, "GOPROXY_CERT_TIMEOUT='%.64s' is not a number of "
+				      "seconds between 1 and 600", t);
+			gpc_error_hint(err, "set it to the longest time one request to the CA may take "
+					    "(default 60), or unset it");
+			return -1;
+		}
+		env->timeout_ms = secs * 1000;
+	}
 	pthread_mutex_init(&env->mu, NULL);
 	/* A broken ledger must not stop the offline "current" answer: keep the
 	 * error for the guard, which refuses to order without a history. */
@@ -427,7 +441,8 @@ static char *read_kid(struct issue_env *env, const char *url)
 static int make_client_retries(struct issue_env *env, const char *url, const char *ca_bundle,
 			       int max_retries, struct acme_client **out, struct gpc_error *err)
 {
-	struct acme_options ao = { .directory_url = url, .ca_bundle = ca_bundle, .max_retries = max_retries };
+	struct acme_options ao = { .directory_url = url, .ca_bundle = ca_bundle, .max_retries = max_retries,
+				   .timeout_ms = env->timeout_ms };
 
 	if (env->share == NULL)
 		env->share = http_share_new();

@@ -59,10 +59,13 @@ struct issue_env {
 	struct issue_solver *solvers;
 	int issue_lock_fd;
 	bool quiet;
+	long timeout_ms;              /* per HTTP request ($GOPROXY_CERT_TIMEOUT); 0: 60 s */
 };
 
 /* Set up an env on an open certs dir: loads the ledger (a broken one is
- * kept as ledger_err and refused by issue_guard). Returns 0 or -1. */
+ * kept as ledger_err and refused by issue_guard) and reads
+ * $GOPROXY_CERT_TIMEOUT (seconds per request to the CA, 1-600). Returns 0,
+ * or -1 (GPC_E_USAGE for a bad $GOPROXY_CERT_TIMEOUT). */
 int issue_env_init(struct issue_env *env, struct certstore *cs, struct gpc_error *err)
 	__attribute__((warn_unused_result));
 void issue_env_finish(struct issue_env *env);
