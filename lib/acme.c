@@ -85,6 +85,18 @@ static struct json_object *parse_json(const char *s, size_t len)
 		json_object_put(o);
 		o = NULL;
 	}
+	/* One JSON value and nothing after it but white space (RFC 8259 §2):
+	 * an answer with bytes after the object (two answers glued together, a
+	 * proxy's page appended) is not the CA's answer. Values are read with
+	 * json-c's default (lenient) rules. */
+	if (o != NULL) {
+		for (size_t i = json_tokener_get_parse_end(tok); i < len; i++)
+			if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n' && s[i] != '\0') {
+				json_object_put(o);
+				o = NULL;
+				break;
+			}
+	}
 	json_tokener_free(tok);
 	if (o != NULL && !json_object_is_type(o, json_type_object)) {
 		json_object_put(o);

@@ -154,6 +154,24 @@ static void test_directory(void **state)
 	gpc_error_clear(&err);
 	assert_int_equal(acme_directory_parse("<html></html>", 13, "https://x.test/", &d, &err), -1);
 	assert_non_null(strstr(err.message, "not an ACME directory"));
+	/* bytes after the object: not the CA's answer; white space after it is */
+	{
+		const char *ok = "{\"newNonce\":\"n\",\"newAccount\":\"a\",\"newOrder\":\"o\",\"revokeCert\":\"r\","
+				 "\"keyChange\":\"k\"} \r\n\n";
+		char *glued = malloc(strlen(ok) + 16);
+		assert_non_null(glued);
+		strcpy(glued, ok);
+		strcat(glued, "<html>");
+		assert_int_equal(acme_directory_parse(ok, strlen(ok), "u", &d, &err), 0);
+		acme_directory_finish(&d);
+		gpc_error_clear(&err);
+		assert_int_equal(acme_directory_parse(glued, strlen(glued), "https://x.test/dir", &d, &err), -1);
+		assert_non_null(strstr(err.message, "https://x.test/dir"));
+		strcpy(glued, "{\"type\":\"x\"}{\"type\":\"y\"}");
+		struct acme_problem p2;
+		assert_int_equal(acme_problem_parse(glued, strlen(glued), &p2), -1);
+		free(glued);
+	}
 }
 
 /* RFC 9773 Appendix A example certificate */
