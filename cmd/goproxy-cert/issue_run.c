@@ -1009,6 +1009,55 @@ static int clock_check(struct acme_client *c, const char *url, struct gpc_error 
 	return -1;
 }
 
+/* What the CA sent must be a working pair with the key we hold before it
+ * replaces the one on disk: the leaf belongs to `key_pem`, holds exactly the
+ * requested names, and is valid now. Otherwise the pair on disk stays (a CA
+ * bug, an alternate chain with another leaf, a tampering proxy) and the run
+ * fails naming the URL. Returns 0 or -1 (GPC_E_CA). */
+static int check_issued(const struct lineage *l, const char *url, const struct x509_chain *chain,
+			const char *key_pem, struct gpc_error *err)
+{
+	const struct x509_info *leaf = x509_chain_info(chain, 0);
+	struct x509_key *k = NULL;
+	struct buf only_cert, only_req;
+	char t1[32], t2[32];
+	time_t now = time(NULL); /* the CA's time (clock_check), not the test clock */
+	int rc = -1;
+
+	buf_init(&only_cert, 4096);
+	buf_init(&only_req, 4096);
+	if (x509_key_parse("the new private key", key_pem, strlen(key_pem), &k, err) != 0)
+		goto out;
+	if (!x509_key_matches(k, chain)) {
+		gpc_error_set(err, GPC_E_CA, "the certificate from %.600s is not for the key this run sent in "
+			      "its request (CSR); the pair on disk is kept", url);
+		gpc_error_hint(err, "report it to the CA; with --preferred-chain, try without it");
+		goto out;
+	}
+	if (!x509_names_equal((const char *const *)leaf->names, leaf->n_names, (const char *const *)l->names,
+			      l->n_names, &only_cert, &only_req)) {
+		gpc_error_set(err, GPC_E_CA, "the certificate from %.600s holds other names than requested "
+			      "(only in it: %.300s; only requested: %.300s); the pair on disk is kept", url,
+			      only_cert.len ? only_cert.data : "-", only_req.len ? only_req.data : "-");
+		gpc_error_hint(err, "report it to the CA");
+		goto out;
+	}
+	if (now >= leaf->not_after || leaf->not_before > now + 3600) {
+		gpc_error_set(err, GPC_E_CA, "the certificate from %.600s is valid from %s to %s, not now "
+			      "(%s); the pair on disk is kept", url, time_rfc3339(leaf->not_before, t1, sizeof(t1)),
+			      time_rfc3339(leaf->not_after, t2, sizeof(t2)), now >= leaf->not_after ?
+			      "expired" : "not yet valid");
+		gpc_error_hint(err, "check this machine's clock (timedatectl), then report it to the CA");
+		goto out;
+	}
+	rc = 0;
+out:
+	x509_key_free(k);
+	buf_finish(&only_cert);
+	buf_finish(&only_req);
+	return rc;
+}
+
 static void add_stats(struct acme_client *c, struct issue_outcome *out)
 {
 	struct http_stats st = { 0 };
@@ -1207,6 +1256,8 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 		char label[1200];
 		snprintf(label, sizeof(label), "certificate from %.1100s", ord.certificate);
 		if (x509_chain_parse(label, chain_pem, chain_len, &chain, NULL, err) != 0)
+			goto fail;
+		if (check_issued(l, ord.certificate, chain, key_pem, err) != 0)
 			goto fail;
 	}
 	out->not_after = x509_chain_info(chain, 0)->not_after;

@@ -57,6 +57,13 @@ A CA whose clock differs from the client's (the client's clock is wrong):
                           now+S seconds (S may be negative); pebble's own
                           Date is dropped.
 
+A CA that sends the wrong certificate:
+
+  --replace-cert FILE     every answer with Content-Type
+                          application/pem-certificate-chain gets FILE's bytes
+                          as its body instead (a certificate for another key,
+                          other names, or expired).
+
 --log FILE gets one line per request: "METHOD PATH STATUS" (STATUS is "DROP"
 for a dropped connection). With --ari, --already-replaced, --refuse-replaces,
 --profiles or --log-orders, a newOrder line ends in " replaces=ID profile=NAME" (decoded
@@ -430,6 +437,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 rbody = rl.rewrite_directory(rbody, self.headers.get("Host", ""))
             except ValueError:
                 pass  # not JSON: pass it on unchanged
+        if a.replace_cert and any(k.lower() == "content-type" and
+                                  v.lower().startswith("application/pem-certificate-chain")
+                                  for k, v in rhdrs):
+            with open(a.replace_cert, "rb") as f:
+                rbody = f.read()
         if in_limit and a.truncate_json and len(rbody) > 1:
             rbody = rbody[: len(rbody) // 2]
         if in_limit and a.wrong_content_type:
@@ -485,6 +497,8 @@ def main():
     p.add_argument("--refuse-replaces", metavar="TYPE,...")
     p.add_argument("--profiles", metavar="NAME=DESC,...")
     p.add_argument("--log-orders", action="store_true", help="log replaces/profile of newOrders")
+    p.add_argument("--replace-cert", metavar="FILE",
+                   help="serve FILE as every certificate chain")
     p.add_argument("--date-offset", type=int, default=0, metavar="S",
                    help="Date headers say now+S seconds")
     p.add_argument("--match", default="", metavar="SUBSTR")
