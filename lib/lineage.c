@@ -59,6 +59,7 @@ void lineage_free(struct lineage *l)
 	free(l->preferred_chain);
 	free(l->deploy_hook);
 	free(l->ari_cert_id);
+	free(l->ari_cert_sha256);
 	free(l->ari_explanation_url);
 	free(l->last_result);
 	free(l->last_error);
@@ -236,6 +237,7 @@ char *lineage_to_json(const struct lineage *l)
 
 	ari = json_object_new_object();
 	put_str(ari, "cert_id", l->ari_cert_id);
+	put_str(ari, "cert_sha256", l->ari_cert_sha256);
 	put_time(ari, "renew_at", l->ari_renew_at);
 	put_time(ari, "window_start", l->ari_window_start);
 	put_time(ari, "window_end", l->ari_window_end);
@@ -344,7 +346,8 @@ int lineage_from_json(const char *name, const char *text, const char *what,
 	if (json_object_object_get_ex(o, "days", &v))
 		l->days = json_object_get_int(v);
 	if (json_object_object_get_ex(o, "ari", &ari) && json_object_is_type(ari, json_type_object)) {
-		if (get_str(ari, "cert_id", &l->ari_cert_id) || get_time(ari, "renew_at", &l->ari_renew_at) ||
+		if (get_str(ari, "cert_id", &l->ari_cert_id) || get_str(ari, "cert_sha256", &l->ari_cert_sha256) ||
+		    get_time(ari, "renew_at", &l->ari_renew_at) ||
 		    get_time(ari, "window_start", &l->ari_window_start) ||
 		    get_time(ari, "window_end", &l->ari_window_end) ||
 		    get_str(ari, "explanation_url", &l->ari_explanation_url) ||

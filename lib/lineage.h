@@ -32,6 +32,8 @@ struct lineage {
 
 	/* ARI, RFC 9773 */
 	char *ari_cert_id;   /* base64url(AKI) "." base64url(serial) of the current cert */
+	char *ari_cert_sha256; /* SHA-256 fingerprint (lowercase hex) of that certificate:
+	                        * an ARI time is void for any other certificate */
 	time_t ari_renew_at; /* the random time chosen inside the window, 0 = none */
 	time_t ari_window_start, ari_window_end;
 	char *ari_explanation_url;

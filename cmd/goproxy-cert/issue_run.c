@@ -306,6 +306,10 @@ int issue_decide(struct issue_env *env, const struct lineage *l, const struct is
 	/* An ARI time at or after notAfter (a CA's mistake) would let the
 	 * certificate expire first: the policy decides then. */
 	time_t ari = l->ari_renew_at > 0 && l->ari_renew_at < leaf->not_after ? l->ari_renew_at : 0;
+	/* ... and it belongs to the certificate it was chosen for: a pair
+	 * replaced by hand is judged by the policy. */
+	if (l->ari_cert_sha256 != NULL && strcasecmp(l->ari_cert_sha256, leaf->fingerprint_sha256) != 0)
+		ari = 0;
 	policy_due(leaf->not_before, leaf->not_after, now, days > 0 ? days : -1, ari, &pr);
 	/* RFC 9773 §4.2: a chosen time that is not in the future means renew
 	 * now (acme_ari_pick returns `now` for a window already past). */
@@ -1270,11 +1274,14 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 
 	if (acme_client_directory(c)->renewal_info != NULL) {
 		ari_update(c, l, chain_pem, chain_len);
+		(void)lineage_set_str(&l->ari_cert_sha256, l->ari_cert_id != NULL ?
+				      x509_chain_info(chain, 0)->fingerprint_sha256 : NULL);
 		/* the time renew goes by, as issue_decide reports it */
 		if (l->ari_renew_at > 0 && l->ari_renew_at < out->not_after)
 			out->due_at = l->ari_renew_at;
 	} else {
 		(void)lineage_set_str(&l->ari_cert_id, NULL);
+		(void)lineage_set_str(&l->ari_cert_sha256, NULL);
 		l->ari_renew_at = 0;
 	}
 	if (commit(env, l, chain_pem, chain_len, new_key ? key_pem : NULL, replaced, out->not_after, err) != 0)

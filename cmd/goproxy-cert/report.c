@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -193,9 +194,9 @@ static const char *rule_text(const char *rule)
  * chosen by issue/renew and kept in .state/lineages/NAME.json), or 0. The
  * same time `renew` acts on, so that check's "due" predicts what renew
  * does. Missing or damaged files mean no ARI time, never a failure. */
-static time_t stored_ari_time(struct certstore *cs, const char *name)
+static time_t stored_ari_time(struct certstore *cs, const char *name, const char *fingerprint)
 {
-	struct json_object *lin = NULL, *ari, *v;
+	struct json_object *lin = NULL, *ari = NULL, *v;
 	struct gpc_error err;
 	struct buf b;
 	char rel[PATH_MAX];
@@ -210,6 +211,10 @@ static time_t stored_ari_time(struct certstore *cs, const char *name)
 	    json_object_object_get_ex(lin, "ari", &ari) && json_object_is_type(ari, json_type_object) &&
 	    json_object_object_get_ex(ari, "renew_at", &v) && json_object_is_type(v, json_type_string) &&
 	    time_parse_rfc3339(json_object_get_string(v), &t) != 0)
+		t = 0;
+	/* chosen for another certificate (the pair was replaced by hand) */
+	if (t != 0 && json_object_object_get_ex(ari, "cert_sha256", &v) && json_object_is_type(v, json_type_string) &&
+	    strcasecmp(json_object_get_string(v), fingerprint) != 0)
 		t = 0;
 	json_object_put(lin);
 	buf_finish(&b);
@@ -422,7 +427,8 @@ static void collect_entry(struct certstore *cs, const char *name, const struct r
 	}
 	if (cert_ok)
 		judge_cert(e, chain, has_key_block, in_order ? opt : &(struct report_options){
-				   .days = opt->days, .detail = opt->detail }, stored_ari_time(cs, name), now);
+				   .days = opt->days, .detail = opt->detail },
+			   stored_ari_time(cs, name, x509_chain_info(chain, 0)->fingerprint_sha256), now);
 	x509_key_free(key);
 	x509_chain_free(chain);
 	buf_finish(&cb);

@@ -115,6 +115,24 @@ GOPROXY_CERT_NOW=$((renA + 60)) gpc check -d "$A" --json ari
 expect_rc 1
 jq -e '.certificates[0] | .state == "due" and .due_rule == "ari"' "$WORK/out" >/dev/null ||
 	fail "check after the ARI time: not due by rule ari: $(cat "$WORK/out")"
+# the stored time belongs to that certificate (ari.cert_sha256): a pair
+# replaced by hand is judged by the lifetime rule, by check and by issue
+grep -q "\"cert_sha256\": *\"$(openssl x509 -in "$A/ari/cert.crt" -noout -fingerprint -sha256 |
+	sed 's/.*=//; s/://g' | tr 'A-F' 'a-f')\"" "$A/.state/lineages/ari.json" ||
+	fail "ari.cert_sha256 is not the certificate's fingerprint: $(cat "$A/.state/lineages/ari.json")"
+H=$WORK/hand
+cp -a "$A" "$H"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$H/ari/priv.key" \
+	-out "$H/ari/cert.crt" -days 90 -subj /CN=ari.example.test -addext subjectAltName=DNS:ari.example.test 2>/dev/null
+GOPROXY_CERT_NOW=$((renA + 60)) gpc check -d "$H" --json ari
+expect_rc 0
+jq -e '.certificates[0] | .state == "ok" and .due_rule == "third-of-lifetime"' "$WORK/out" >/dev/null ||
+	fail "check of a hand-replaced pair used the old ARI time: $(cat "$WORK/out")"
+: >"$RELAY_LOG"
+GOPROXY_CERT_NOW=$((renA + 60)) gpc issue -d "$H" -n ari -D ari.example.test
+expect_rc 0
+grep -q 'current until' "$WORK/out" || fail "issue renewed a hand-replaced pair at the old ARI time: $(cat "$WORK/out")"
+[ ! -s "$RELAY_LOG" ] || fail "issue of a current hand-replaced pair contacted the CA"
 echo "   certID $idA, window $S..$E, renew at $L_renew_at_text"
 
 echo "== renew before the chosen time: nothing"
