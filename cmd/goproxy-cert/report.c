@@ -190,39 +190,51 @@ static const char *rule_text(const char *rule)
 	return "less than 1/3 of its lifetime left";
 }
 
-/* The renewal time an ARI CA suggested for this lineage (RFC 9773 §4.2,
- * chosen by issue/renew and kept in .state/lineages/NAME.json), or 0. The
- * same time `renew` acts on, so that check's "due" predicts what renew
- * does. Missing or damaged files mean no ARI time, never a failure. */
-static time_t stored_ari_time(struct certstore *cs, const char *name, const char *fingerprint)
+/* .state/lineages/NAME.json (lib/lineage.c writes it) as a JSON object, or
+ * NULL when it is missing or damaged: the ACME side is then unknown, never a
+ * failure of the report. Read once per lineage, by the collecting thread. */
+static struct json_object *lineage_doc(struct certstore *cs, const char *name)
 {
-	struct json_object *lin = NULL, *ari = NULL, *v;
+	struct json_object *lin = NULL;
 	struct gpc_error err;
 	struct buf b;
 	char rel[PATH_MAX];
-	time_t t = 0;
 
 	if (snprintf(rel, sizeof(rel), "lineages/%s.json", name) >= (int)sizeof(rel))
-		return 0;
+		return NULL;
 	buf_init(&b, 256 * 1024);
 	if (certstore_state_read(cs, rel, 256 * 1024, &b, &err) == 0 && b.data != NULL)
 		lin = json_tokener_parse(b.data);
-	if (lin != NULL && json_object_is_type(lin, json_type_object) &&
-	    json_object_object_get_ex(lin, "ari", &ari) && json_object_is_type(ari, json_type_object) &&
-	    json_object_object_get_ex(ari, "renew_at", &v) && json_object_is_type(v, json_type_string) &&
-	    time_parse_rfc3339(json_object_get_string(v), &t) != 0)
-		t = 0;
-	/* chosen for another certificate (the pair was replaced by hand) */
-	if (t != 0 && json_object_object_get_ex(ari, "cert_sha256", &v) && json_object_is_type(v, json_type_string) &&
-	    strcasecmp(json_object_get_string(v), fingerprint) != 0)
-		t = 0;
-	json_object_put(lin);
 	buf_finish(&b);
+	if (lin != NULL && !json_object_is_type(lin, json_type_object)) {
+		json_object_put(lin);
+		lin = NULL;
+	}
+	return lin;
+}
+
+/* The renewal time an ARI CA suggested (RFC 9773 §4.2, chosen by
+ * issue/renew inside the window and kept in the lineage file), or 0. With
+ * `fingerprint`, 0 also when it was chosen for another certificate (the pair
+ * was replaced by hand). The time `renew` acts on, so that check's "due"
+ * predicts what renew does. */
+static time_t lineage_ari_time(struct json_object *lin, const char *fingerprint)
+{
+	struct json_object *ari, *v;
+	time_t t;
+
+	if (lin == NULL || !json_object_object_get_ex(lin, "ari", &ari) ||
+	    !json_object_is_type(ari, json_type_object) || !json_object_object_get_ex(ari, "renew_at", &v) ||
+	    !json_object_is_type(v, json_type_string) || time_parse_rfc3339(json_object_get_string(v), &t) != 0)
+		return 0;
+	if (fingerprint != NULL && json_object_object_get_ex(ari, "cert_sha256", &v) &&
+	    json_object_is_type(v, json_type_string) && strcasecmp(json_object_get_string(v), fingerprint) != 0)
+		return 0;
 	return t;
 }
 
 /* Dates, names, due rule: what the parsed certificate says at `now`.
- * `ari`: the stored ARI time or 0 (see stored_ari_time). */
+ * `ari`: the stored ARI time or 0 (see lineage_ari_time). */
 static void judge_cert(struct report_entry *e, const struct x509_chain *chain, bool has_key_block,
 		       const struct report_options *opt, time_t ari, time_t now)
 {
@@ -318,7 +330,7 @@ static void judge_cert(struct report_entry *e, const struct x509_chain *chain, b
 }
 
 static void collect_entry(struct certstore *cs, const char *name, const struct report_options *opt,
-			  time_t now, struct report_entry *e)
+			  struct json_object *lin, time_t now, struct report_entry *e)
 {
 	char cp[PATH_MAX], kp[PATH_MAX];
 	struct buf cb, kb;
@@ -428,7 +440,7 @@ static void collect_entry(struct certstore *cs, const char *name, const struct r
 	if (cert_ok)
 		judge_cert(e, chain, has_key_block, in_order ? opt : &(struct report_options){
 				   .days = opt->days, .detail = opt->detail },
-			   stored_ari_time(cs, name, x509_chain_info(chain, 0)->fingerprint_sha256), now);
+			   lineage_ari_time(lin, x509_chain_info(chain, 0)->fingerprint_sha256), now);
 	x509_key_free(key);
 	x509_chain_free(chain);
 	buf_finish(&cb);
@@ -437,7 +449,7 @@ static void collect_entry(struct certstore *cs, const char *name, const struct r
 
 /* .state/ledger.json is read and parsed once per report, not once per
  * lineage: 10,000 lineages with a ledger of 10,000 issuances would otherwise
- * parse it 10,000 times. report_fill_acme_fields runs on one thread. */
+ * parse it 10,000 times. count_issuances runs on one thread. */
 enum { LEDGER_UNREAD, LEDGER_OK, LEDGER_MISSING, LEDGER_BAD };
 static int ledger_state = LEDGER_UNREAD;
 static struct json_object *ledger_doc;
@@ -474,27 +486,19 @@ static void ledger_drop(void)
  * "names": lower-case sorted names joined by ",", "time"}). Parsed with json-c
  * here so this file keeps linking the core library only; anything missing or
  * damaged leaves the field unknown and never fails the report. */
-void report_fill_acme_fields(struct certstore *cs, struct report_entry *e)
+/* status: the ACME side of an entry from its lineage file (ca_url,
+ * last_attempt, last_result, next_renewal, and the name set for
+ * count_issuances). Runs in the collecting thread, after collect_entry. */
+static void lineage_fields(struct json_object *lin, struct report_entry *e)
 {
-	struct json_object *lin = NULL, *led = NULL, *v, *last, *ari;
-	struct buf b, key;
-	struct gpc_error err;
-	char rel[PATH_MAX];
+	struct json_object *v, *last;
+	struct buf key;
 
-	e->ca_url = NULL;
-	e->last_attempt = 0;
-	e->last_result = NULL;
-	e->next_renewal = 0;
-	e->issuances_168h = -1;
-	if (snprintf(rel, sizeof(rel), "lineages/%s.json", e->name) >= (int)sizeof(rel))
+	if (lin == NULL) /* not managed by issue/renew: nothing planned */
 		return;
-	buf_init(&b, 256 * 1024);
-	buf_init(&key, 64 * 1024);
-	if (certstore_state_read(cs, rel, 256 * 1024, &b, &err) != 0)
-		goto out;
-	lin = json_tokener_parse(b.data);
-	if (lin == NULL || !json_object_is_type(lin, json_type_object))
-		goto out;
+	/* Next renewal: when the certificate becomes due (judge_cert took the
+	 * ARI time if it applies); without a certificate, the stored ARI time. */
+	e->next_renewal = e->have_cert ? e->due_at : lineage_ari_time(lin, NULL);
 	if (json_object_object_get_ex(lin, "ca_url", &v) && json_object_is_type(v, json_type_string))
 		e->ca_url = xstrdup(json_object_get_string(v));
 	if (json_object_object_get_ex(lin, "last", &last) && json_object_is_type(last, json_type_object)) {
@@ -505,28 +509,28 @@ void report_fill_acme_fields(struct certstore *cs, struct report_entry *e)
 		if (json_object_object_get_ex(last, "result", &v) && json_object_is_type(v, json_type_string))
 			e->last_result = xstrdup(json_object_get_string(v));
 	}
-	/* Next renewal: when the certificate becomes due (judge_cert already
-	 * took the ARI time chosen inside the CA's window, if it is before
-	 * notAfter); without a certificate, the stored ARI time if any. */
-	if (e->have_cert) {
-		e->next_renewal = e->due_at;
-	} else if (json_object_object_get_ex(lin, "ari", &ari) &&
-		   json_object_object_get_ex(ari, "renew_at", &v) && json_object_is_type(v, json_type_string)) {
-		time_t t;
-		if (time_parse_rfc3339(json_object_get_string(v), &t) == 0)
-			e->next_renewal = t;
-	}
-
-	/* Issuances of exactly this name set from this CA in the last 168 h. */
-	if (e->ca_url == NULL || !json_object_object_get_ex(lin, "names", &v) ||
-	    !json_object_is_type(v, json_type_array))
-		goto out;
+	if (!json_object_object_get_ex(lin, "names", &v) || !json_object_is_type(v, json_type_array))
+		return;
+	buf_init(&key, 64 * 1024);
 	for (size_t i = 0; i < json_object_array_length(v); i++) {
 		struct json_object *n = json_object_array_get_idx(v, i);
 		if (!json_object_is_type(n, json_type_string) ||
-		    buf_printf(&key, "%s%s", i ? "," : "", json_object_get_string(n)) != 0)
-			goto out;
+		    buf_printf(&key, "%s%s", i ? "," : "", json_object_get_string(n)) != 0) {
+			buf_finish(&key);
+			return;
+		}
 	}
+	e->names_key = buf_take(&key, NULL);
+}
+
+/* status: issuances of exactly the entry's name set from its CA in the last
+ * 168 h, from .state/ledger.json (parsed once per report; one thread). */
+static void count_issuances(struct certstore *cs, struct report_entry *e)
+{
+	struct json_object *led, *v;
+
+	if (e->ca_url == NULL || e->names_key == NULL)
+		return;
 	if (ledger_state == LEDGER_UNREAD)
 		ledger_load(cs);
 	if (ledger_state == LEDGER_MISSING)
@@ -534,7 +538,7 @@ void report_fill_acme_fields(struct certstore *cs, struct report_entry *e)
 	led = ledger_state == LEDGER_OK ? ledger_doc : NULL;
 	if (led == NULL || !json_object_object_get_ex(led, "issuances", &v) ||
 	    !json_object_is_type(v, json_type_array))
-		goto out;
+		return;
 	{
 		time_t since = time_now() - 168 * 3600;
 		long count = 0;
@@ -544,16 +548,12 @@ void report_fill_acme_fields(struct certstore *cs, struct report_entry *e)
 			    json_object_object_get_ex(is, "names", &nm) && json_object_is_type(nm, json_type_string) &&
 			    json_object_object_get_ex(is, "time", &t) && json_object_is_type(t, json_type_int) &&
 			    strcmp(json_object_get_string(ca), e->ca_url) == 0 &&
-			    strcasecmp(json_object_get_string(nm), key.data) == 0 &&
+			    strcasecmp(json_object_get_string(nm), e->names_key) == 0 &&
 			    json_object_get_int64(t) >= since)
 				count++;
 		}
 		e->issuances_168h = count;
 	}
-out:
-	json_object_put(lin); /* led is the report's ledger_doc, freed by ledger_drop */
-	buf_finish(&b);
-	buf_finish(&key);
 }
 
 static void entry_finish(struct report_entry *e)
@@ -574,6 +574,7 @@ static void entry_finish(struct report_entry *e)
 	free(e->subject);
 	free(e->ca_url);
 	free(e->last_result);
+	free(e->names_key);
 }
 
 void report_finish(struct report *r)
@@ -632,8 +633,13 @@ static void *collect_worker(void *arg)
 		pthread_mutex_unlock(&j->mu);
 		if (i >= j->n)
 			return NULL;
-		for (size_t k = i; k < i + 16 && k < j->n; k++)
-			collect_entry(j->cs, j->names[k], j->opt, j->r->checked_at, &j->r->entries[k]);
+		for (size_t k = i; k < i + 16 && k < j->n; k++) {
+			struct json_object *lin = lineage_doc(j->cs, j->names[k]);
+			collect_entry(j->cs, j->names[k], j->opt, lin, j->r->checked_at, &j->r->entries[k]);
+			if (j->opt->detail)
+				lineage_fields(lin, &j->r->entries[k]);
+			json_object_put(lin);
+		}
 	}
 }
 
@@ -735,11 +741,10 @@ int report_collect(struct report *r, const char *dir, char *const *names, size_t
 		abort();
 	collect_all(cs, todo, n_todo, opt, r);
 	r->n_entries = n_todo;
-	/* The ACME side's records are read one lineage after the other, outside
-	 * the worker threads. */
+	/* The ledger is shared by all lineages: counted on this thread. */
 	if (opt->detail) {
 		for (size_t i = 0; i < n_todo; i++)
-			report_fill_acme_fields(cs, &r->entries[i]);
+			count_issuances(cs, &r->entries[i]);
 		ledger_drop();
 	}
 	rc = 0;

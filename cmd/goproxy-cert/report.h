@@ -58,13 +58,15 @@ struct report_entry {
 	int cert_mode;          /* permission bits, -1 unknown */
 	int key_mode;
 
-	/* From the ACME side (.state/lineages/NAME.json, .state/ledger.json);
-	 * see report_fill_acme_fields. NULL / 0 / -1 mean unknown (JSON null). */
+	/* From the ACME side (.state/lineages/NAME.json, .state/ledger.json),
+	 * filled for status (report_options.detail). NULL / 0 / -1 mean unknown
+	 * (JSON null). */
 	char *ca_url;
 	time_t last_attempt;
 	char *last_result;
 	time_t next_renewal;
 	long issuances_168h;
+	char *names_key;        /* the lineage's names joined by ",", as the ledger keys them */
 
 	struct report_problem *problems; /* decide the state */
 	size_t n_problems;
@@ -99,10 +101,6 @@ int report_collect(struct report *r, const char *dir, char *const *names, size_t
 		   const struct report_options *opt, struct gpc_error *err)
 	__attribute__((warn_unused_result));
 void report_finish(struct report *r);
-
-/* Fill an entry's ACME-side fields (ca_url, last_attempt, last_result,
- * next_renewal, issuances_168h). */
-void report_fill_acme_fields(struct certstore *cs, struct report_entry *e);
 
 /* check's exit code: 0 all ok, 1 some due and nothing worse, 2 anything
  * worse or an unusable certs dir. */
