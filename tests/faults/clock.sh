@@ -37,7 +37,7 @@ for off in 259200 -259200; do
 		python3 - "$D/.state/ledger.json" <<'PY' || fail "clock skew recorded as a CA failure in the ledger"
 import json, sys
 d = json.load(open(sys.argv[1]))
-bad = [f for f in json.dumps(d).split('"failures"')[1:] if 'clock.example.test' in f[:400]]
+bad = [f for f in d.get("failures", []) if "clock.example.test" in f.get("names", "")]
 sys.exit(1 if bad else 0)
 PY
 	fi
