@@ -13,7 +13,9 @@
 #                    the environment's PEBBLE_WFE_NONCEREJECT wins if set)
 #   --sleep          keep pebble's random 0-15 s validation sleeps
 #                    (default: PEBBLE_VA_NOSLEEP=1 unless set in the environment)
-#   --authz-reuse N  PEBBLE_AUTHZREUSE=N (pebble's default is 50)
+#   --authz-reuse N  PEBBLE_AUTHZREUSE=N (default here: 0, so every order is
+#                    validated and a test's outcome never depends on pebble's
+#                    dice; pebble's own default is 50; the environment wins)
 #   --alternate-roots N  PEBBLE_ALTERNATE_ROOTS=N: N extra chains offered as
 #                    Link rel="alternate" (roots at $PEBBLE_MGMT_URL/roots/1..N)
 #
@@ -74,7 +76,7 @@ _pebble_certs() {
 pebble_start() {
 	_pebble_need pebble pebble-challtestsrv curl openssl
 	_eab=0 _validity= _reject=${PEBBLE_WFE_NONCEREJECT:-0} _nosleep=${PEBBLE_VA_NOSLEEP:-1}
-	_reuse=${PEBBLE_AUTHZREUSE:-}
+	_reuse=${PEBBLE_AUTHZREUSE:-0}
 	_altroots=${PEBBLE_ALTERNATE_ROOTS:-}
 	while [ $# -gt 0 ]; do
 		case $1 in
