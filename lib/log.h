@@ -6,8 +6,9 @@
 enum gpc_log_level {
 	GPC_LOG_ERROR = 0,
 	GPC_LOG_WARN = 1,
-	GPC_LOG_INFO = 2,
-	GPC_LOG_DEBUG = 3,
+	GPC_LOG_NOTE = 2,  /* what the user is told by default (not under -q) */
+	GPC_LOG_INFO = 3,  /* -v */
+	GPC_LOG_DEBUG = 4, /* -vv */
 };
 
 /* Called with a formatted message (no trailing newline). `ud` is the pointer
@@ -27,6 +28,7 @@ void gpc_log(enum gpc_log_level level, const char *fmt, ...)
 
 #define gpc_err(...) gpc_log(GPC_LOG_ERROR, __VA_ARGS__)
 #define gpc_warn(...) gpc_log(GPC_LOG_WARN, __VA_ARGS__)
+#define gpc_note(...) gpc_log(GPC_LOG_NOTE, __VA_ARGS__)
 #define gpc_info(...) gpc_log(GPC_LOG_INFO, __VA_ARGS__)
 #define gpc_debug(...) gpc_log(GPC_LOG_DEBUG, __VA_ARGS__)
 

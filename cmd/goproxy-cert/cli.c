@@ -10,7 +10,7 @@
 
 static void stderr_log(enum gpc_log_level level, const char *msg, void *ud)
 {
-	static const char *const prefix[] = { "error: ", "warning: ", "", "debug: " };
+	static const char *const prefix[] = { "error: ", "warning: ", "", "", "debug: " };
 
 	(void)ud;
 	fprintf(stderr, "%s: %s%s\n", cli.prog, prefix[level], msg);
@@ -18,7 +18,7 @@ static void stderr_log(enum gpc_log_level level, const char *msg, void *ud)
 
 void cli_log_init(void)
 {
-	enum gpc_log_level max = GPC_LOG_WARN;
+	enum gpc_log_level max = GPC_LOG_NOTE;
 
 	if (cli.quiet)
 		max = GPC_LOG_ERROR;

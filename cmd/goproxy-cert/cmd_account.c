@@ -14,7 +14,7 @@
 #include "buf.h"
 #include "cli.h"
 #include "issue_opts.h"
-#include "issue_run.h"
+#include "issue.h"
 #include "keygen.h"
 #include "lineage.h"
 #include "log.h"
@@ -133,7 +133,7 @@ int cmd_account(int argc, char **argv)
 	gpc_error_clear(&err);
 	if (server == NULL)
 		server = staging ? ACME_LE_STAGING : (l && l->ca_url && !getenv("GOPROXY_CERT_SERVER")) ?
-			 l->ca_url : issue_default_server();
+			 l->ca_url : cli_default_server();
 	if (ca_bundle == NULL)
 		ca_bundle = getenv("GOPROXY_CERT_CA_BUNDLE") && *getenv("GOPROXY_CERT_CA_BUNDLE") ?
 			    getenv("GOPROXY_CERT_CA_BUNDLE") : (l ? l->ca_bundle : NULL);
@@ -141,9 +141,8 @@ int cmd_account(int argc, char **argv)
 		email = getenv("GOPROXY_CERT_EMAIL");
 	if (email != NULL && *email == '\0')
 		email = NULL;
-	if (issue_env_init(&env, cs, &err) != 0) {
-		cli_print_error(&err);
-		rc = issue_exit_code(issue_classify(&err));
+	if (issue_opts_env_init(&env, cs) != 0) {
+		rc = EXIT_USAGE;
 		goto out;
 	}
 	env_ok = true;

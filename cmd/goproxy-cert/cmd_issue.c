@@ -8,7 +8,7 @@
 #include "acme.h"
 #include "cli.h"
 #include "issue_opts.h"
-#include "issue_run.h"
+#include "issue.h"
 #include "keygen.h"
 #include "ledger.h"
 #include "lineage.h"
@@ -42,6 +42,8 @@ static const char usage_text[] =
 	"      --deploy-hook CMD    run with sh -c after the certificate changed (stored;\n"
 	"                           --no-deploy-hook drops it)\n"
 	"      --rate-limit N/HOURS|off  guard (default 5/168, Let's Encrypt's)\n"
+	"      --lock-wait SECONDS  wait at most this long for another run issuing the same\n"
+	"                           lineage (default 900), then exit 75\n"
 	"      --json               one JSON document with the result\n"
 	"  -q, --quiet              print nothing unless it failed\n"
 	"  -v, --verbose            say what is done (twice: debug detail)\n"
@@ -51,6 +53,7 @@ enum {
 	O_SERVER = 256, O_STAGING, O_CA_BUNDLE, O_EAB_KID, O_EAB_HMAC, O_CHALLENGE, O_HTTP_DIR,
 	O_WEBROOT, O_STANDALONE, O_HOOK, O_KEY_TYPE, O_REUSE_KEY, O_PROFILE, O_PREF_CHAIN, O_DAYS,
 	O_FORCE, O_DEPLOY, O_RATE, O_JSON, O_NO_REUSE_KEY, O_NO_PROFILE, O_NO_PREF_CHAIN, O_NO_DEPLOY,
+	O_LOCK_WAIT,
 };
 
 static const struct option longopts[] = {
@@ -81,6 +84,7 @@ static const struct option longopts[] = {
 	{ "deploy-hook", required_argument, NULL, O_DEPLOY },
 	{ "rate-limit", required_argument, NULL, O_RATE },
 	{ "json", no_argument, NULL, O_JSON },
+	{ "lock-wait", required_argument, NULL, O_LOCK_WAIT },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -144,10 +148,9 @@ int cmd_issue(int argc, char **argv)
 	long v;
 	int c, rc = EXIT_USAGE;
 
-	memset(&o, 0, sizeof(o));
+	issue_opts_default(&o);
 	memset(&out, 0, sizeof(out));
 	gpc_error_clear(&err);
-	ledger_limits_default(&o.lim);
 	domains = calloc((size_t)argc + 1, sizeof(*domains));
 	if (domains == NULL)
 		return 1;
@@ -231,6 +234,11 @@ int cmd_issue(int argc, char **argv)
 			}
 			break;
 		case O_JSON: json = true; break;
+		case O_LOCK_WAIT:
+			if (cli_parse_uint("issue", "--lock-wait", optarg, 86400, &v) != 0)
+				goto out;
+			o.lock_wait_secs = (int)v;
+			break;
 		default:
 			cli_usage_error("issue", "unknown option");
 			goto out;
@@ -296,7 +304,7 @@ int cmd_issue(int argc, char **argv)
 		goto out;
 	}
 	if (server || staging || l->ca_url == NULL)
-		if (set(&l->ca_url, server ? server : staging ? ACME_LE_STAGING : issue_default_server()))
+		if (set(&l->ca_url, server ? server : staging ? ACME_LE_STAGING : cli_default_server()))
 			goto oom;
 	if ((ca_bundle && set(&l->ca_bundle, ca_bundle)) || (email && set(&l->email, email)) ||
 	    (challenge && set(&l->challenge, challenge)) || (key_type && set(&l->key_type, key_type)) ||
@@ -338,50 +346,20 @@ int cmd_issue(int argc, char **argv)
 			goto oom;
 	}
 
-	if (issue_env_init(&env, cs, &err) != 0) {
-		cli_print_error(&err);
-		rc = issue_exit_code(issue_classify(&err));
+	if (issue_opts_env_init(&env, cs) != 0)
 		goto out;
-	}
 	env_ok = true;
 	env.quiet = o.quiet;
+	/* Warn before anything is asked of the CA (the library decides again). */
+	if (issue_precheck(&env, l, &o, &out) == 1)
+		cli_warn_ephemeral(certstore_dir(cs));
+	memset(&out, 0, sizeof(out));
 
-	/* 1. The decision, offline. */
-	if (!o.force && issue_decide(&env, l, &o, &out) == 0) {
-		out.res = ISSUE_CURRENT;
-		issue_print_result(l, &out, json, o.quiet, stdout);
+	/* The library decides (offline first, then again under the lineage's
+	 * issuer lock), orders, commits and records. */
+	issue_lineage(&env, l, &o, &out);
+	if (out.res == ISSUE_CURRENT)
 		save_settings(cs, l);
-		rc = 0;
-		goto out;
-	}
-	gpc_info("%s: %s", name, out.reason[0] ? out.reason : "--force");
-
-	/* 2. Writable?  3. Guard (ledger), still offline. */
-	if (issue_check_writable(cs, name, &err) != 0 || issue_env_lock(&env, &err) != 0) {
-		out.err = err;
-		out.res = ISSUE_FAILED;
-		issue_print_result(l, &out, json, o.quiet, stdout);
-		rc = 1;
-		goto out;
-	}
-	/* Another run may have changed things while we waited for the lock. */
-	if (env.ledger != NULL) {
-		ledger_free(env.ledger);
-		env.ledger = NULL;
-		if (ledger_load(cs, &env.ledger, &err) != 0) {
-			env.ledger = NULL;
-			env.ledger_err = err;
-		}
-	}
-	if (issue_guard(&env, l, &o, &out) != 0) {
-		issue_print_result(l, &out, json, o.quiet, stdout);
-		rc = issue_exit_code(out.res);
-		goto out;
-	}
-
-	/* 4. The CA. */
-	cli_warn_ephemeral(certstore_dir(cs));
-	issue_order(&env, l, &o, &out);
 	issue_print_result(l, &out, json, o.quiet, stdout);
 	rc = issue_exit_code(out.res);
 	goto out;

@@ -16,7 +16,7 @@
 
 #include "cli.h"
 #include "issue_opts.h"
-#include "issue_run.h"
+#include "issue.h"
 #include "ledger.h"
 #include "lineage.h"
 #include "log.h"
@@ -32,12 +32,14 @@ static const char usage_text[] =
 	"      --jitter SECONDS     sleep a random time first, only when something is due\n"
 	"      --concurrency N      lineages renewed at once (default 4)\n"
 	"      --rate-limit N/HOURS|off  guard (default 5/168)\n"
+	"      --lock-wait SECONDS  wait at most this long for another run issuing a lineage\n"
+	"                           (default 900), then report it deferred (75)\n"
 	"      --json               one JSON document with a result per lineage\n"
 	"  -q, --quiet              print nothing unless a lineage failed\n"
 	"  -v, --verbose\n"
 	"Exit: 0 all current or renewed, 1 a lineage failed, 75 none failed but one was deferred.\n";
 
-enum { O_DAYS = 256, O_FORCE, O_JITTER, O_CONC, O_RATE, O_JSON };
+enum { O_DAYS = 256, O_FORCE, O_JITTER, O_CONC, O_RATE, O_JSON, O_LOCK_WAIT };
 
 static const struct option longopts[] = {
 	{ "certs-dir", required_argument, NULL, 'd' },
@@ -47,45 +49,17 @@ static const struct option longopts[] = {
 	{ "concurrency", required_argument, NULL, O_CONC },
 	{ "rate-limit", required_argument, NULL, O_RATE },
 	{ "json", no_argument, NULL, O_JSON },
+	{ "lock-wait", required_argument, NULL, O_LOCK_WAIT },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
 
-struct job {
-	struct lineage *l;
-	struct issue_outcome out;
-	bool todo;
-};
-
-struct pool {
-	struct issue_env *env;
-	const struct issue_opts *o;
-	struct job *jobs;
-	size_t n, next;
-	pthread_mutex_t mu;
-	bool progress;
-};
-
-static void *worker(void *arg)
+static void progress(const char *lineage, void *ud)
 {
-	struct pool *p = arg;
-
-	for (;;) {
-		struct job *j = NULL;
-		pthread_mutex_lock(&p->mu);
-		while (p->next < p->n && !p->jobs[p->next].todo)
-			p->next++;
-		if (p->next < p->n)
-			j = &p->jobs[p->next++];
-		pthread_mutex_unlock(&p->mu);
-		if (j == NULL)
-			return NULL;
-		if (p->progress)
-			fprintf(stderr, "%s: renewing %s ...\n", cli.prog, j->l->name);
-		issue_order(p->env, j->l, p->o, &j->out);
-	}
+	(void)ud;
+	fprintf(stderr, "%s: renewing %s ...\n", cli.prog, lineage);
 }
 
 int cmd_renew(int argc, char **argv)
@@ -99,13 +73,15 @@ int cmd_renew(int argc, char **argv)
 	struct gpc_error err;
 	char **names = NULL;
 	size_t n = 0, ndue = 0;
-	struct job *jobs = NULL;
+	struct issue_job *jobs = NULL;
 	int c, rc = EXIT_USAGE;
 	bool from_list = false;
 
-	memset(&o, 0, sizeof(o));
+	issue_opts_default(&o);
+	o.backoff = true;
+	o.ari_refresh = true;
+	o.reload = true;
 	gpc_error_clear(&err);
-	ledger_limits_default(&o.lim);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "d:qvh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -134,6 +110,11 @@ int cmd_renew(int argc, char **argv)
 				return cli_usage_error("renew", "%s", err.message);
 			break;
 		case O_JSON: json = true; break;
+		case O_LOCK_WAIT:
+			if (cli_parse_uint("renew", "--lock-wait", optarg, 86400, &v) != 0)
+				return EXIT_USAGE;
+			o.lock_wait_secs = (int)v;
+			break;
 		default: return cli_usage_error("renew", "unknown option");
 		}
 	}
@@ -156,9 +137,8 @@ int cmd_renew(int argc, char **argv)
 		}
 		from_list = true;
 	}
-	if (issue_env_init(&env, cs, &err) != 0) {
-		cli_print_error(&err);
-		rc = issue_exit_code(issue_classify(&err));
+	if (issue_opts_env_init(&env, cs) != 0) {
+		rc = EXIT_USAGE;
 		goto out;
 	}
 	env_ok = true;
@@ -169,10 +149,10 @@ int cmd_renew(int argc, char **argv)
 		goto out;
 	}
 
-	/* Offline: decide and guard every lineage. */
-	time_t now = time_now();
+	/* Offline: which lineages are due (the library decides again under
+	 * each lineage's issuer lock). */
 	for (size_t i = 0; i < n; i++) {
-		struct job *j = &jobs[i];
+		struct issue_job *j = &jobs[i];
 		if (lineage_load(cs, names[i], &j->l, &j->out.err) != 0) {
 			j->l = lineage_new(names[i]);
 			if (j->l == NULL) {
@@ -187,33 +167,10 @@ int cmd_renew(int argc, char **argv)
 			j->out.res = ISSUE_FAILED;
 			continue;
 		}
-		if (!o.force && issue_decide(&env, j->l, &o, &j->out) == 0) {
-			/* RFC 9773: the CA may move the window (e.g. before a mass
-			 * revocation); ask again once its Retry-After has passed. */
-			struct gpc_error aerr;
-			gpc_error_clear(&aerr);
-			if (j->l->ari_cert_id != NULL && issue_ari_refresh(&env, j->l, &aerr) != 0)
-				gpc_warn("%s: renewalInfo: %s", j->l->name, aerr.message);
-			if (j->l->ari_cert_id == NULL || issue_decide(&env, j->l, &o, &j->out) == 0) {
-				j->out.res = ISSUE_CURRENT;
-				continue;
-			}
+		if (issue_precheck(&env, j->l, &o, &j->out) == 1) {
+			j->todo = true;
+			ndue++;
 		}
-		time_t until = env.ledger ? ledger_backoff_until(env.ledger, j->l->name, now) : 0;
-		if (until > now && !o.force) {
-			char ts[32];
-			gpc_error_set(&j->out.err, GPC_E_RATELIMIT, "%s: the last attempt failed; backing off until %s",
-				      j->l->name, time_rfc3339(until, ts, sizeof(ts)));
-			gpc_error_hint(&j->out.err, "see the previous error (goproxy-cert status %s); "
-					"--force retries now", j->l->name);
-			j->out.err.retry_after = until;
-			j->out.res = ISSUE_DEFERRED;
-			continue;
-		}
-		if (issue_guard(&env, j->l, &o, &j->out) != 0)
-			continue;
-		j->todo = true;
-		ndue++;
 	}
 
 	if (ndue > 0) {
@@ -225,31 +182,13 @@ int cmd_renew(int argc, char **argv)
 			gpc_info("%zu due; waiting %u s (--jitter)", ndue, secs);
 			sleep(secs);
 		}
-		if (issue_check_writable(cs, CERTSTORE_DEFAULT, &err) != 0 || issue_env_lock(&env, &err) != 0) {
-			for (size_t i = 0; i < n; i++)
-				if (jobs[i].todo) {
-					jobs[i].out.err = err;
-					jobs[i].out.res = issue_classify(&err) == ISSUE_DEFERRED ? ISSUE_DEFERRED : ISSUE_FAILED;
-					jobs[i].todo = false;
-				}
-		} else {
-			cli_warn_ephemeral(certstore_dir(cs));
-			struct pool p = { .env = &env, .o = &o, .jobs = jobs, .n = n,
-					  .progress = !json && !o.quiet && isatty(STDERR_FILENO) };
-			size_t nt = (size_t)conc < ndue ? (size_t)conc : ndue;
-			pthread_t *th = calloc(nt, sizeof(*th));
-			pthread_mutex_init(&p.mu, NULL);
-			size_t started = 0;
-			for (size_t i = 0; th && i < nt; i++)
-				if (pthread_create(&th[i], NULL, worker, &p) == 0)
-					started++;
-			if (started == 0)
-				worker(&p);
-			for (size_t i = 0; i < started; i++)
-				pthread_join(th[i], NULL);
-			free(th);
-			pthread_mutex_destroy(&p.mu);
-		}
+		cli_warn_ephemeral(certstore_dir(cs));
+		o.ari_refresh = false; /* asked above */
+		for (size_t i = 0; i < n; i++)
+			if (jobs[i].todo)
+				memset(&jobs[i].out, 0, sizeof(jobs[i].out));
+		issue_renew(&env, jobs, n, &o, (int)conc,
+			    !json && !o.quiet && isatty(STDERR_FILENO) ? progress : NULL, NULL);
 	}
 
 	/* One result per lineage, in name order. */

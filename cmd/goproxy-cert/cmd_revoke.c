@@ -12,7 +12,7 @@
 #include "acme.h"
 #include "cli.h"
 #include "issue_opts.h"
-#include "issue_run.h"
+#include "issue.h"
 #include "lineage.h"
 #include "log.h"
 #include "timeutil.h"
@@ -110,9 +110,8 @@ int cmd_revoke(int argc, char **argv)
 		cli_print_error(&err);
 		goto out;
 	}
-	if (issue_env_init(&env, cs, &err) != 0) {
-		cli_print_error(&err);
-		rc = issue_exit_code(issue_classify(&err));
+	if (issue_opts_env_init(&env, cs) != 0) {
+		rc = EXIT_USAGE;
 		goto out;
 	}
 	env_ok = true;

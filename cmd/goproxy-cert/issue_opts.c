@@ -2,11 +2,13 @@
 #include "issue_opts.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include <json-c/json.h>
 
+#include "acme.h"
 #include "cli.h"
 #include "fsutil.h"
 #include "timeutil.h"
@@ -28,6 +30,48 @@ struct certstore *issue_open_store(const char *dir, bool create)
 		return NULL;
 	}
 	return cs;
+}
+
+int issue_exit_code(enum issue_result r)
+{
+	switch (r) {
+	case ISSUE_CURRENT:
+	case ISSUE_ISSUED: return 0;
+	case ISSUE_FAILED: return 1;
+	case ISSUE_DEFERRED: return EXIT_DEFER;
+	case ISSUE_USAGE: return EXIT_USAGE;
+	}
+	return 1;
+}
+
+const char *cli_default_server(void)
+{
+	const char *s = getenv("GOPROXY_CERT_SERVER");
+
+	return (s != NULL && *s != '\0') ? s : ACME_LE_PRODUCTION;
+}
+
+int issue_opts_env_init(struct issue_env *env, struct certstore *cs)
+{
+	const char *t = getenv("GOPROXY_CERT_TIMEOUT");
+	long secs = 0;
+
+	if (t != NULL && *t != '\0') {
+		char *end;
+		errno = 0;
+		secs = strtol(t, &end, 10);
+		if (errno != 0 || end == t || *end != '\0' || secs < 1 || secs > 600) {
+			struct gpc_error err;
+			gpc_error_set(&err, GPC_E_USAGE, "GOPROXY_CERT_TIMEOUT='%.64s' is not a number of "
+				      "seconds between 1 and 600", t);
+			gpc_error_hint(&err, "set it to the longest time one request to the CA may take "
+					     "(default 60), or unset it");
+			cli_print_error(&err);
+			return -1;
+		}
+	}
+	issue_env_init(env, cs, secs * 1000);
+	return 0;
 }
 
 struct json_object *issue_result_json(const struct lineage *l, const struct issue_outcome *out)

@@ -7,12 +7,22 @@
 #include <stdio.h>
 
 #include "certstore.h"
-#include "issue_run.h"
+#include "issue.h"
 #include "lineage.h"
 
 /* Open the certs dir (creating it 0755 when `create` and it is missing).
  * Prints the error and returns NULL on failure. */
 struct certstore *issue_open_store(const char *dir, bool create);
+
+/* Exit code for a result (issue: 0/1/64/75). */
+int issue_exit_code(enum issue_result r);
+
+/* The CA URL from $GOPROXY_CERT_SERVER, else Let's Encrypt's. */
+const char *cli_default_server(void);
+
+/* issue_env_init with the per-request timeout from $GOPROXY_CERT_TIMEOUT
+ * (seconds, 1-600). Prints the error and returns -1 for a bad value. */
+int issue_opts_env_init(struct issue_env *env, struct certstore *cs);
 
 /* Print one result: a line "NAME: message" on stdout (nothing with quiet
  * unless it failed; failures also print the error to stderr), or a JSON

@@ -46,7 +46,7 @@ static bool state_pid_written, pidfile_written;
 
 static void log_stderr(enum gpc_log_level level, const char *msg, void *ud)
 {
-	static const char *const lv[] = { "error: ", "warning: ", "", "debug: " };
+	static const char *const lv[] = { "error: ", "warning: ", "", "", "debug: " };
 	char line[2300], ts[32];
 	struct timespec now;
 	struct tm tm;

@@ -85,6 +85,13 @@ expect_err -- '--yes'
 gpc account -d "$CERTS" deactivate --yes
 expect_rc 0
 expect_out 'deactivated'
+echo "== the CA no longer takes the account: a new one is registered in the same run (EAB needed here)"
 issue -D e.example.test $SA --force
-expect_rc 1
+expect_rc 64
+expect_err 'requires External Account Binding'
+issue -D e.example.test $SA --force --eab-kid "$PEBBLE_EAB_KID" --eab-hmac "$PEBBLE_EAB_HMAC"
+expect_rc 0
+expect_out '^default: issued'
+expect_err 'registered a new account'
+[ "$(ls "$CERTS"/.state/accounts/*/ | grep -c '^archive-')" = 1 ] || fail "the old account files were not archived"
 echo "ok"

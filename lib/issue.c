@@ -1,5 +1,5 @@
-/* issue_run: decide, guard, order, write. See issue_run.h. */
-#include "issue_run.h"
+/* issue: the issuer engine. See issue.h. */
+#include "issue.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,12 +16,13 @@
 
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
+#include <json-c/json.h>
 
 #include "acme.h"
 #include "buf.h"
-#include "cli.h"
 #include "fsutil.h"
 #include "http.h"
+#include "jsonutil.h"
 #include "keygen.h"
 #include "log.h"
 #include "policy.h"
@@ -37,6 +38,19 @@ struct issue_account {
 	bool have_dir;
 	struct issue_account *next;
 };
+
+static void account_free(struct issue_account *a)
+{
+	free(a->url);
+	if (a->key_pem) {
+		gnutls_memset(a->key_pem, 0, strlen(a->key_pem));
+		free(a->key_pem);
+	}
+	free(a->kid);
+	if (a->have_dir)
+		acme_directory_finish(&a->dir);
+	free(a);
+}
 
 struct issue_solver {
 	enum solver_kind kind;
@@ -57,17 +71,6 @@ const char *issue_result_name(enum issue_result r)
 	return "?";
 }
 
-int issue_exit_code(enum issue_result r)
-{
-	switch (r) {
-	case ISSUE_CURRENT:
-	case ISSUE_ISSUED: return 0;
-	case ISSUE_FAILED: return 1;
-	case ISSUE_DEFERRED: return EXIT_DEFER;
-	case ISSUE_USAGE: return EXIT_USAGE;
-	}
-	return 1;
-}
 
 static bool code_is(const struct gpc_error *e, const char *code)
 {
@@ -83,43 +86,24 @@ enum issue_result issue_classify(const struct gpc_error *e)
 	return ISSUE_FAILED;
 }
 
-const char *issue_default_server(void)
+void issue_opts_default(struct issue_opts *o)
 {
-	const char *s = getenv("GOPROXY_CERT_SERVER");
-
-	return (s != NULL && *s != '\0') ? s : ACME_LE_PRODUCTION;
+	memset(o, 0, sizeof(*o));
+	ledger_limits_default(&o->lim);
+	o->lock_wait_secs = ISSUE_LOCK_WAIT_DEFAULT;
+	o->hook_timeout_ms = ISSUE_HOOK_TIMEOUT_DEFAULT_MS;
 }
 
 /* ---- env ---- */
 
-int issue_env_init(struct issue_env *env, struct certstore *cs, struct gpc_error *err)
+void issue_env_init(struct issue_env *env, struct certstore *cs, long timeout_ms)
 {
 	memset(env, 0, sizeof(*env));
 	env->cs = cs;
-	env->issue_lock_fd = -1;
-	const char *t = getenv("GOPROXY_CERT_TIMEOUT");
-	if (t != NULL && *t != '\0') {
-		char *end;
-		errno = 0;
-		long secs = strtol(t, &end, 10);
-		if (errno != 0 || end == t || *end != '\0' || secs < 1 || secs > 600) {
-			gpc_error_set(err, GPC_E_USAGE, "GOPROXY_CERT_TIMEOUT='%.64s' is not a number of "
-				      "seconds between 1 and 600", t);
-			gpc_error_hint(err, "set it to the longest time one request to the CA may take "
-					    "(default 60), or unset it");
-			return -1;
-		}
-		env->timeout_ms = secs * 1000;
-	}
+	env->timeout_ms = timeout_ms;
+	env->lock_fd = -1;
 	pthread_mutex_init(&env->mu, NULL);
-	/* A broken ledger must not stop the offline "current" answer: keep the
-	 * error for the guard, which refuses to order without a history. */
-	if (ledger_load(cs, &env->ledger, err) != 0) {
-		env->ledger = NULL;
-		env->ledger_err = *err;
-		gpc_error_clear(err);
-	}
-	return 0;
+	pthread_mutex_init(&env->lock_mu, NULL);
 }
 
 void issue_env_finish(struct issue_env *env)
@@ -127,15 +111,7 @@ void issue_env_finish(struct issue_env *env)
 	while (env->accounts) {
 		struct issue_account *a = env->accounts;
 		env->accounts = a->next;
-		free(a->url);
-		if (a->key_pem) {
-			gnutls_memset(a->key_pem, 0, strlen(a->key_pem));
-			free(a->key_pem);
-		}
-		free(a->kid);
-		if (a->have_dir)
-			acme_directory_finish(&a->dir);
-		free(a);
+		account_free(a);
 	}
 	while (env->solvers) {
 		struct issue_solver *s = env->solvers;
@@ -147,34 +123,94 @@ void issue_env_finish(struct issue_env *env)
 	}
 	if (env->share)
 		http_share_free(env->share);
-	ledger_free(env->ledger);
-	if (env->issue_lock_fd >= 0)
-		close(env->issue_lock_fd);
+	if (env->lock_fd >= 0)
+		close(env->lock_fd);
+	pthread_mutex_destroy(&env->lock_mu);
 	pthread_mutex_destroy(&env->mu);
 }
 
-int issue_env_lock(struct issue_env *env, struct gpc_error *err)
-{
-	char path[PATH_MAX];
-	int fd;
+/* ---- the issuer lock ----
+ * flock(2) on DIR/.state/issue.lock, held by a run while any of its
+ * threads is deciding-and-ordering, so that two runs never order the same
+ * certificate: the second waits (bounded), then decides again from what the
+ * first stored and finds it current. The threads of one run share it
+ * (lineages of one renew run go on in parallel). The holder's pid is
+ * written into the file for the message of a run that waits. */
 
+static int issuer_lock(struct issue_env *env, const char *name, int wait_secs, bool *waited,
+		       struct gpc_error *err)
+{
+	char path[PATH_MAX], who[64] = "";
+	int fd, rc = -1;
+
+	*waited = false;
+	pthread_mutex_lock(&env->lock_mu);
+	if (env->lock_refs > 0) {
+		env->lock_refs++;
+		rc = 0;
+		goto out;
+	}
 	if (certstore_state_mkdir(env->cs, NULL, err) != 0)
-		return -1;
-	if (certstore_state_path(env->cs, "issue.lock", path, sizeof(path)) != 0)
-		return gpc_error_set(err, GPC_E_INVALID, "certs directory path too long");
+		goto out;
+	if (certstore_state_path(env->cs, "issue.lock", path, sizeof(path)) != 0) {
+		gpc_error_set(err, GPC_E_INVALID, "certs directory path too long");
+		goto out;
+	}
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return gpc_error_sys(err, errno, "open", path);
+	if (fd < 0) {
+		gpc_error_sys(err, errno, "open", path);
+		goto out;
+	}
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		gpc_info("another goproxy-cert issue/renew is running on %s; waiting", certstore_dir(env->cs));
-		if (flock(fd, LOCK_EX) != 0) {
-			close(fd);
-			return gpc_error_sys(err, errno, "lock", path);
+		ssize_t r = pread(fd, who, sizeof(who) - 1, 0);
+		who[r > 0 ? r : 0] = '\0';
+		who[strcspn(who, "\n")] = '\0';
+		*waited = true;
+		gpc_note("%s: another goproxy-cert run%s%s%s is issuing in %s; waiting (at most %d s)", name,
+			 who[0] ? " (pid " : "", who, who[0] ? ")" : "", certstore_dir(env->cs), wait_secs);
+		time_t t0 = time(NULL);
+		while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+			if (errno != EWOULDBLOCK && errno != EINTR) {
+				gpc_error_sys(err, errno, "lock", path);
+				close(fd);
+				goto out;
+			}
+			if (wait_secs >= 0 && time(NULL) - t0 >= wait_secs) {
+				close(fd);
+				gpc_error_set(err, GPC_E_LOCKED, "%s: another goproxy-cert run%s%s%s still holds the "
+					      "issuer lock %s after %d s; nothing was ordered", name,
+					      who[0] ? " (pid " : "", who, who[0] ? ")" : "", path, wait_secs);
+				gpc_error_hint(err, "it is still working (or hangs: see its output); the next run "
+						    "finds its certificate, or give --lock-wait SECONDS to wait longer");
+				goto out;
+			}
+			usleep(100 * 1000);
 		}
 	}
-	env->issue_lock_fd = fd;
-	return 0;
+	char pid[32];
+	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+		gpc_debug("%s: %s", path, strerror(errno));
+	env->lock_fd = fd;
+	env->lock_refs = 1;
+	rc = 0;
+out:
+	pthread_mutex_unlock(&env->lock_mu);
+	return rc;
 }
+
+static void issuer_unlock(struct issue_env *env)
+{
+	pthread_mutex_lock(&env->lock_mu);
+	if (env->lock_refs > 0 && --env->lock_refs == 0) {
+		if (ftruncate(env->lock_fd, 0) != 0)
+			gpc_debug("issuer lock: %s", strerror(errno));
+		close(env->lock_fd); /* releases the flock */
+		env->lock_fd = -1;
+	}
+	pthread_mutex_unlock(&env->lock_mu);
+}
+
 
 int issue_check_writable(struct certstore *cs, const char *lineage, struct gpc_error *err)
 {
@@ -344,19 +380,69 @@ out:
 int issue_guard(struct issue_env *env, const struct lineage *l, const struct issue_opts *o,
 		struct issue_outcome *out)
 {
+	struct ledger *lg = NULL;
 	int rc;
 
-	if (env->ledger == NULL) {
-		out->err = env->ledger_err;
+	/* Fresh from the file: another run may have issued a moment ago. A
+	 * broken ledger refuses to order (no history, no guard). */
+	if (ledger_load(env->cs, &lg, &out->err) != 0) {
 		out->res = ISSUE_FAILED;
 		return -1;
 	}
-	pthread_mutex_lock(&env->mu);
-	rc = ledger_check(env->ledger, l->ca_url, l->names, l->n_names, &o->lim,
+	rc = ledger_check(lg, l->ca_url, l->names, l->n_names, &o->lim,
 			  l->ari_cert_id != NULL && l->ari_renew_at != 0, time_now(), &out->err);
-	pthread_mutex_unlock(&env->mu);
+	ledger_free(lg);
 	if (rc != 0)
 		out->res = ISSUE_DEFERRED;
+	return rc;
+}
+
+/* The renew back-off after failures, from the ledger as it is now. Returns
+ * 0, or -1 with out deferred. */
+static int check_backoff(struct issue_env *env, const struct lineage *l, struct issue_outcome *out)
+{
+	struct ledger *lg = NULL;
+	struct gpc_error e;
+	time_t now = time_now(), until;
+	char ts[32];
+
+	gpc_error_clear(&e);
+	if (ledger_load(env->cs, &lg, &e) != 0)
+		return 0; /* the guard reports a broken ledger */
+	until = ledger_backoff_until(lg, l->name, now);
+	ledger_free(lg);
+	if (until <= now)
+		return 0;
+	gpc_error_set(&out->err, GPC_E_RATELIMIT, "%s: the last attempt failed; backing off until %s",
+		      l->name, time_rfc3339(until, ts, sizeof(ts)));
+	gpc_error_hint(&out->err, "see the previous error (goproxy-cert status %s); --force retries now", l->name);
+	out->err.retry_after = until;
+	out->res = ISSUE_DEFERRED;
+	return -1;
+}
+
+/* Read-modify-write of the ledger under the exclusive store lock: the file
+ * is read fresh, `fn` records into it, and it is written back. No writer
+ * ever saves a copy older than the file (two runs at once both count).
+ * Caller holds env->mu. Returns 0 or -1 (err). */
+static int ledger_update(struct issue_env *env, int (*fn)(struct ledger *, void *), void *ud,
+			 struct gpc_error *err)
+{
+	struct ledger *lg = NULL;
+	int rc = -1;
+
+	if (certstore_lock(env->cs, true, 60, err) != 0)
+		return -1;
+	if (ledger_load(env->cs, &lg, err) != 0)
+		goto out;
+	if (fn(lg, ud) != 0) {
+		gpc_error_set(err, GPC_E_NOMEM, "ledger: out of memory");
+		goto out;
+	}
+	rc = ledger_save(env->cs, lg, err);
+out:
+	ledger_free(lg);
+	certstore_unlock(env->cs);
 	return rc;
 }
 
@@ -426,20 +512,84 @@ static char *read_kid(struct issue_env *env, const char *url)
 	char rel[PATH_MAX];
 	struct buf b;
 	struct gpc_error err;
-	char *kid = NULL, *p, *q;
+	struct json_object *doc = NULL, *v;
+	char *kid = NULL;
 
 	if (account_rel(url, "account.json", rel, sizeof(rel)) != 0)
 		return NULL;
 	buf_init(&b, 16384);
 	if (certstore_state_read(env->cs, rel, 16384, &b, &err) == 0 &&
-	    (p = strstr(b.data, "\"url\": \"")) != NULL) {
-		p += 8;
-		q = strchr(p, '"');
-		if (q != NULL)
-			kid = strndup(p, (size_t)(q - p));
-	}
+	    (doc = jsonutil_parse_object(b.data)) != NULL && json_object_object_get_ex(doc, "url", &v) &&
+	    json_object_is_type(v, json_type_string))
+		kid = strdup(json_object_get_string(v));
+	json_object_put(doc);
 	buf_finish(&b);
 	return kid;
+}
+
+/* RFC 8555 §7.3: the CA no longer knows the account (a CA reset, an
+ * account deactivated elsewhere): the stored key and URL are moved to
+ * accounts/DIR/archive-TIME/ (never deleted) and a new account is
+ * registered with the lineage's contact, in this run. Threads that hit it
+ * together register once: the first replaces the env's account, the others
+ * find the new one. Returns 0 with *c a client on the new account, or -1. */
+static int account_gone(struct issue_env *env, const struct lineage *l, const struct issue_opts *o,
+			struct acme_client **c, struct gpc_error *err)
+{
+	char old[1024], rel[PATH_MAX], dst[PATH_MAX], adir[PATH_MAX] = "";
+	struct issue_account **pp, *a;
+	bool ours = false;
+	struct gpc_error e2;
+
+	snprintf(old, sizeof(old), "%s", acme_client_kid(*c) ? acme_client_kid(*c) : "");
+	pthread_mutex_lock(&env->mu);
+	for (pp = &env->accounts; (a = *pp) != NULL; pp = &a->next)
+		if (strcmp(a->url, l->ca_url) == 0)
+			break;
+	if (a == NULL || strcmp(a->kid, old) == 0) {
+		char *stored = read_kid(env, l->ca_url);
+		ours = true;
+		if (a != NULL) {
+			*pp = a->next;
+			account_free(a);
+		}
+		if (stored != NULL && strcmp(stored, old) == 0) {
+			char ts[32], sub[64];
+			time_rfc3339(time(NULL), ts, sizeof(ts));
+			snprintf(sub, sizeof(sub), "archive-%s", ts);
+			for (const char *const *f = (const char *const[]){ "key.pem", "account.json", NULL }; *f; f++) {
+				struct buf b;
+				char file[96];
+				snprintf(file, sizeof(file), "%s/%s", sub, *f);
+				buf_init(&b, 64 * 1024);
+				gpc_error_clear(&e2);
+				if (account_rel(l->ca_url, *f, rel, sizeof(rel)) == 0 &&
+				    account_rel(l->ca_url, file, dst, sizeof(dst)) == 0 &&
+				    certstore_state_read(env->cs, rel, 64 * 1024, &b, &e2) == 0 &&
+				    certstore_state_write(env->cs, dst, b.data, b.len, &e2) == 0)
+					(void)certstore_state_remove(env->cs, rel, &e2);
+				if (e2.message[0])
+					gpc_warn("archiving the old account: %s", e2.message);
+				if (b.data)
+					gnutls_memset(b.data, 0, b.len);
+				buf_finish(&b);
+			}
+			if (account_rel(l->ca_url, sub, rel, sizeof(rel)) == 0)
+				(void)certstore_state_path(env->cs, rel, adir, sizeof(adir));
+		}
+		free(stored);
+	}
+	pthread_mutex_unlock(&env->mu);
+	acme_client_free(*c);
+	*c = NULL;
+	if (issue_account_client(env, l->ca_url, l->ca_bundle, l->email, o->eab_kid, o->eab_hmac, true, c,
+				 err) != 0)
+		return -1;
+	if (ours)
+		gpc_note("%s: %s no longer knows the account %s; registered a new account %s (contact %s)%s%s",
+			 l->name, l->ca_url, old, acme_client_kid(*c), l->email ? l->email : "none",
+			 adir[0] ? "; the old account's files are in " : "", adir);
+	return 0;
 }
 
 static int make_client_retries(struct issue_env *env, const char *url, const char *ca_bundle,
@@ -466,7 +616,7 @@ static int make_client(struct issue_env *env, const char *url, const char *ca_bu
 static void show_tos(const struct acme_directory *d, bool quiet)
 {
 	if (d->terms_of_service && !quiet)
-		fprintf(stderr, "%s: accepting the CA's terms of service: %s\n", cli.prog, d->terms_of_service);
+		gpc_note("accepting the CA's terms of service: %s", d->terms_of_service);
 }
 
 int issue_account_client(struct issue_env *env, const char *url, const char *ca_bundle,
@@ -563,8 +713,7 @@ int issue_account_client(struct issue_env *env, const char *url, const char *ca_
 				goto out;
 			}
 			if (!env->quiet)
-				fprintf(stderr, "%s: registered a new account at %s: %s\n", cli.prog, url,
-					acme_client_kid(c));
+				gpc_note("registered a new account at %s: %s", url, acme_client_kid(c));
 		} else {
 			gpc_info("found the existing account %s again", acme_client_kid(c));
 		}
@@ -778,80 +927,105 @@ static void run_deploy_hook(const struct lineage *l, struct certstore *cs)
 			 l->name, l->deploy_hook, WIFEXITED(st) ? WEXITSTATUS(st) : 128);
 }
 
-/* Write the pair, the ledger and the lineage under the exclusive lock. */
+struct ledger_rec {
+	const struct lineage *l;
+	const struct gpc_error *e;   /* failure; NULL: an issuance */
+	char *const *failed;
+	size_t nf;
+	bool replaced;
+	time_t now;
+};
+
+static int record_issuance_fn(struct ledger *lg, void *ud)
+{
+	const struct ledger_rec *r = ud;
+
+	if (ledger_record_issuance(lg, r->l->ca_url, r->l->names, r->l->n_names, r->replaced, r->now) != 0)
+		return -1;
+	return ledger_record_attempt(lg, r->l->name, true, r->now);
+}
+
+static int record_failure_fn(struct ledger *lg, void *ud)
+{
+	const struct ledger_rec *r = ud;
+	const struct gpc_error *e = r->e;
+
+	if (code_is(e, GPC_E_RATELIMIT)) {
+		time_t until = e->retry_after > r->now ? e->retry_after : r->now + 3600;
+		if (ledger_set_retry_after(lg, r->l->ca_url, until, e->message) != 0)
+			return -1;
+	} else if (!code_is(e, GPC_E_NETWORK) && !code_is(e, GPC_E_TLS) && !code_is(e, GPC_E_USAGE) &&
+		   !code_is(e, GPC_E_CLOCK) && !code_is(e, GPC_E_LOCKED)) {
+		if (ledger_record_failure(lg, r->l->ca_url, r->l->names, r->l->n_names, r->failed, r->nf,
+					  e->message, r->now) != 0)
+			return -1;
+	}
+	return ledger_record_attempt(lg, r->l->name, false, r->now);
+}
+
+/* Write the pair, then record the issuance in the ledger and the lineage.
+ * The pair goes first: once the CA has issued, the certificate is what
+ * matters; a ledger that cannot be written is a warning (the next run
+ * finds the pair current and orders nothing). */
 static int commit(struct issue_env *env, struct lineage *l, const char *chain_pem, size_t chain_len,
-		  const char *key_pem, bool replaced, time_t not_after, struct gpc_error *err)
+		  const char *key_pem, bool replaced, struct gpc_error *err)
 {
 	int rc = -1;
 	time_t now = time_now();
+	struct ledger_rec rec = { .l = l, .replaced = replaced, .now = now };
+	struct gpc_error e2;
 
+	gpc_error_clear(&e2);
 	pthread_mutex_lock(&env->mu);
 	if (certstore_lock(env->cs, true, 60, err) != 0)
 		goto out;
-	if (certstore_write_pair(env->cs, l->name, chain_pem, chain_len, key_pem,
-				 key_pem ? strlen(key_pem) : 0, err) != 0)
-		goto unlock;
-	if (env->ledger != NULL &&
-	    (ledger_record_issuance(env->ledger, l->ca_url, l->names, l->n_names, replaced, now) != 0 ||
-	     ledger_record_attempt(env->ledger, l->name, true, now) != 0))
-		gpc_warn("ledger: out of memory");
+	rc = certstore_write_pair(env->cs, l->name, chain_pem, chain_len, key_pem,
+				  key_pem ? strlen(key_pem) : 0, err);
+	certstore_unlock(env->cs);
+	/* The CA issued it, whether or not it could be stored: it counts. */
+	if (ledger_update(env, record_issuance_fn, &rec, &e2) != 0)
+		gpc_warn("%s: the issuance was not recorded in the ledger: %s", l->name, e2.message);
+	if (rc != 0)
+		goto out;
 	l->last_attempt = now;
 	l->last_issued = now;
 	(void)lineage_set_str(&l->last_result, "issued");
 	(void)lineage_set_str(&l->last_error, NULL);
-	(void)not_after;
-	rc = 0;
-	struct gpc_error e2;
 	gpc_error_clear(&e2);
-	if (env->ledger != NULL && ledger_save(env->cs, env->ledger, &e2) != 0)
+	if (certstore_lock(env->cs, true, 60, &e2) == 0) {
+		if (lineage_save(env->cs, l, &e2) != 0)
+			gpc_warn("%s", e2.message);
+		certstore_unlock(env->cs);
+	} else {
 		gpc_warn("%s", e2.message);
-	if (lineage_save(env->cs, l, &e2) != 0)
-		gpc_warn("%s", e2.message);
-unlock:
-	certstore_unlock(env->cs);
+	}
 out:
 	pthread_mutex_unlock(&env->mu);
 	return rc;
 }
 
-/* Record a failure: ledger (failed authorizations), lineage last result.
- * Network failures record nothing in the ledger (nothing reached the CA). */
+/* Record a failure: ledger (failed authorizations, Retry-After, back-off),
+ * lineage last result. Network failures record no CA failure (nothing
+ * reached the CA). */
 static void record_failure(struct issue_env *env, struct lineage *l, const struct gpc_error *e,
 			   char *const *failed, size_t nf, bool lineage_exists)
 {
 	struct gpc_error e2;
 	time_t now = time_now();
+	struct ledger_rec rec = { .l = l, .e = e, .failed = failed, .nf = nf, .now = now };
 
 	gpc_error_clear(&e2);
-	if (env->ledger == NULL)
-		return;
 	pthread_mutex_lock(&env->mu);
-	if (certstore_lock(env->cs, true, 60, &e2) != 0) {
-		pthread_mutex_unlock(&env->mu);
-		return;
-	}
-	if (code_is(e, GPC_E_RATELIMIT)) {
-		time_t until = e->retry_after > now ? e->retry_after : now + 3600;
-		if (ledger_set_retry_after(env->ledger, l->ca_url, until, e->message) != 0)
-			gpc_warn("ledger: out of memory");
-	} else if (!code_is(e, GPC_E_NETWORK) && !code_is(e, GPC_E_TLS) && !code_is(e, GPC_E_USAGE) &&
-		   !code_is(e, GPC_E_CLOCK)) {
-		if (ledger_record_failure(env->ledger, l->ca_url, l->names, l->n_names, failed, nf,
-					  e->message, now) != 0)
-			gpc_warn("ledger: out of memory");
-	}
-	if (ledger_record_attempt(env->ledger, l->name, false, now) != 0)
-		gpc_warn("ledger: out of memory");
-	if (ledger_save(env->cs, env->ledger, &e2) != 0)
-		gpc_warn("%s", e2.message);
-	if (lineage_exists) {
+	if (ledger_update(env, record_failure_fn, &rec, &e2) != 0)
+		gpc_warn("%s: the failure was not recorded in the ledger: %s", l->name, e2.message);
+	if (lineage_exists && certstore_lock(env->cs, true, 60, &e2) == 0) {
 		l->last_attempt = now;
 		(void)lineage_set_str(&l->last_result, issue_classify(e) == ISSUE_DEFERRED ? "deferred" : "failed");
 		(void)lineage_set_str(&l->last_error, e->message);
 		if (lineage_save(env->cs, l, &e2) != 0)
 			gpc_warn("%s", e2.message);
+		certstore_unlock(env->cs);
 	}
-	certstore_unlock(env->cs);
 	pthread_mutex_unlock(&env->mu);
 }
 
@@ -1158,7 +1332,18 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 
 	struct acme_order_opts oo = { .names = (const char *const *)l->names, .n_names = l->n_names,
 				      .profile = l->profile, .replaces = replaces };
-	if (acme_order_new(c, &oo, &ord, err) != 0) {
+	int ro = acme_order_new(c, &oo, &ord, err);
+	if (ro != 0 && acme_last_problem(c) != NULL &&
+	    (acme_problem_is(acme_last_problem(c), "accountDoesNotExist") ||
+	     (acme_problem_is(acme_last_problem(c), "unauthorized") && acme_last_problem(c)->detail &&
+	      strcasestr(acme_last_problem(c)->detail, "account") != NULL))) {
+		add_stats(c, out);
+		gpc_error_clear(err);
+		if (account_gone(env, l, o, &c, err) != 0)
+			goto fail;
+		ro = acme_order_new(c, &oo, &ord, err);
+	}
+	if (ro != 0) {
 		const struct acme_problem *p = acme_last_problem(c);
 		/* RFC 9773 §5: alreadyReplaced (409); and a CA SHOULD refuse a
 		 * `replaces` naming a certificate of another account or CA, or
@@ -1284,7 +1469,7 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 		(void)lineage_set_str(&l->ari_cert_sha256, NULL);
 		l->ari_renew_at = 0;
 	}
-	if (commit(env, l, chain_pem, chain_len, new_key ? key_pem : NULL, replaced, out->not_after, err) != 0)
+	if (commit(env, l, chain_pem, chain_len, new_key ? key_pem : NULL, replaced, err) != 0)
 		goto fail;
 	for (size_t i = 0; i < npres; i++)
 		solver_cleanup(s, pres[i].type, pres[i].ident, pres[i].token, pres[i].key_auth, true);
@@ -1320,4 +1505,188 @@ out:
 		free(key_pem);
 	}
 	return out->res;
+}
+
+/* ---- one lineage, start to end ---- */
+
+/* The SHA-256 fingerprint of the lineage's leaf as stored now into fp
+ * ("" when there is no readable certificate). */
+static void pair_fingerprint(struct issue_env *env, const char *name, char *fp, size_t fpsz)
+{
+	struct buf cert, key;
+	struct x509_chain *chain = NULL;
+	struct gpc_error e;
+
+	fp[0] = '\0';
+	buf_init(&cert, CERTSTORE_MAX_FILE);
+	buf_init(&key, CERTSTORE_MAX_FILE);
+	if (certstore_read_pair(env->cs, name, &cert, &key, &e) == 0 &&
+	    x509_chain_parse(name, cert.data, cert.len, &chain, NULL, &e) == 0)
+		snprintf(fp, fpsz, "%s", x509_chain_info(chain, 0)->fingerprint_sha256);
+	x509_chain_free(chain);
+	buf_finish(&cert);
+	if (key.data)
+		gnutls_memset(key.data, 0, key.len);
+	buf_finish(&key);
+}
+
+/* Take over what another run stored for the lineage (ARI data, history)
+ * while keeping this run's requested settings. */
+static void refresh_state(struct issue_env *env, struct lineage *l, bool all)
+{
+	struct lineage *st = NULL;
+	struct gpc_error e;
+
+	if (lineage_load(env->cs, l->name, &st, &e) != 0)
+		return;
+	if (all) {
+		struct lineage tmp = *l;
+		*l = *st;
+		*st = tmp;
+	} else {
+#define TAKE(f) do { char *t_ = l->f; l->f = st->f; st->f = t_; } while (0)
+		TAKE(ari_cert_id);
+		TAKE(ari_cert_sha256);
+		TAKE(ari_explanation_url);
+		TAKE(last_result);
+		TAKE(last_error);
+#undef TAKE
+		l->ari_renew_at = st->ari_renew_at;
+		l->ari_window_start = st->ari_window_start;
+		l->ari_window_end = st->ari_window_end;
+		l->ari_retry_after = st->ari_retry_after;
+		l->last_attempt = st->last_attempt;
+		l->last_issued = st->last_issued;
+	}
+	lineage_free(st);
+}
+
+int issue_precheck(struct issue_env *env, struct lineage *l, const struct issue_opts *o,
+		   struct issue_outcome *out)
+{
+	if (!o->force && issue_decide(env, l, o, out) == 0) {
+		/* RFC 9773: the CA may move the window (e.g. before a mass
+		 * revocation); ask again once its Retry-After has passed. */
+		struct gpc_error aerr;
+		gpc_error_clear(&aerr);
+		if (o->ari_refresh && l->ari_cert_id != NULL && issue_ari_refresh(env, l, &aerr) != 0)
+			gpc_warn("%s: renewalInfo: %s", l->name, aerr.message);
+		if (!o->ari_refresh || l->ari_cert_id == NULL || issue_decide(env, l, o, out) == 0) {
+			out->res = ISSUE_CURRENT;
+			return 0;
+		}
+	}
+	if (o->backoff && !o->force && check_backoff(env, l, out) != 0)
+		return 0;
+	if (issue_guard(env, l, o, out) != 0)
+		return 0;
+	return 1;
+}
+
+enum issue_result issue_lineage(struct issue_env *env, struct lineage *l, const struct issue_opts *o,
+				struct issue_outcome *out)
+{
+	char before[128], after[128];
+	bool waited = false, locked = false;
+
+	/* 1. Offline, without the lock: the common answer "current" costs no
+	 * lock and no network. */
+	if (issue_precheck(env, l, o, out) == 0)
+		return out->res;
+	pair_fingerprint(env, l->name, before, sizeof(before));
+	if (issue_check_writable(env->cs, l->name, &out->err) != 0)
+		goto failed;
+
+	/* 2. The issuer lock (bounded wait). */
+	if (issuer_lock(env, l->name, o->lock_wait_secs, &waited, &out->err) != 0)
+		goto failed;
+	locked = true;
+
+	/* 3. Decide again from fresh state: the run we waited for may have
+	 * issued it. Under --force too, when the pair changed meanwhile:
+	 * asking the CA again for what just arrived is what the rate limit
+	 * punishes. */
+	refresh_state(env, l, o->reload);
+	pair_fingerprint(env, l->name, after, sizeof(after));
+	struct issue_opts o2 = *o;
+	o2.ari_refresh = false;
+	if (waited && strcmp(before, after) != 0)
+		o2.force = false;
+	memset(out, 0, sizeof(*out));
+	if (issue_precheck(env, l, &o2, out) == 0) {
+		if (out->res == ISSUE_CURRENT && waited)
+			snprintf(out->reason + strlen(out->reason), sizeof(out->reason) - strlen(out->reason),
+				 " (issued by another run while this one waited)");
+		goto out;
+	}
+	gpc_info("%s: %s", l->name, out->reason[0] ? out->reason : "--force");
+
+	/* 4. The CA. */
+	issue_order(env, l, o, out);
+	goto out;
+failed:
+	out->res = issue_classify(&out->err) == ISSUE_DEFERRED ? ISSUE_DEFERRED : ISSUE_FAILED;
+out:
+	if (locked)
+		issuer_unlock(env);
+	return out->res;
+}
+
+/* ---- renew: many lineages on a pool of threads ---- */
+
+struct pool {
+	struct issue_env *env;
+	const struct issue_opts *o;
+	struct issue_job *jobs;
+	size_t n, next;
+	pthread_mutex_t mu;
+	issue_progress_fn progress;
+	void *ud;
+};
+
+static void *pool_worker(void *arg)
+{
+	struct pool *p = arg;
+
+	for (;;) {
+		struct issue_job *j = NULL;
+		pthread_mutex_lock(&p->mu);
+		while (p->next < p->n && !p->jobs[p->next].todo)
+			p->next++;
+		if (p->next < p->n)
+			j = &p->jobs[p->next++];
+		pthread_mutex_unlock(&p->mu);
+		if (j == NULL)
+			return NULL;
+		if (p->progress)
+			p->progress(j->l->name, p->ud);
+		issue_lineage(p->env, j->l, p->o, &j->out);
+	}
+}
+
+void issue_renew(struct issue_env *env, struct issue_job *jobs, size_t n, const struct issue_opts *o,
+		 int concurrency, issue_progress_fn progress, void *ud)
+{
+	struct pool p = { .env = env, .o = o, .jobs = jobs, .n = n, .progress = progress, .ud = ud };
+	size_t ntodo = 0, nt, started = 0;
+	pthread_t *th;
+
+	for (size_t i = 0; i < n; i++)
+		ntodo += jobs[i].todo;
+	if (ntodo == 0)
+		return;
+	nt = concurrency < 1 ? 1 : (size_t)concurrency;
+	if (nt > ntodo)
+		nt = ntodo;
+	pthread_mutex_init(&p.mu, NULL);
+	th = calloc(nt, sizeof(*th));
+	for (size_t i = 0; th && i < nt; i++)
+		if (pthread_create(&th[i], NULL, pool_worker, &p) == 0)
+			started++;
+	if (started == 0)
+		pool_worker(&p);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	free(th);
+	pthread_mutex_destroy(&p.mu);
 }
