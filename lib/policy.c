@@ -1,5 +1,7 @@
 #include "policy.h"
 
+#include <strings.h>
+
 /* ceil(a / b) for a >= 0, b > 0 */
 static long long ceil_div(long long a, long long b)
 {
@@ -29,4 +31,18 @@ void policy_due(time_t not_before, time_t not_after, time_t now, long days, time
 		out->due_at = (time_t)((long long)not_after - ceil_div(lifetime, 3));
 	}
 	out->due = now > out->due_at;
+}
+
+void policy_lineage_due(const struct policy_input *in, time_t now, struct policy_result *out)
+{
+	long days = in->override_days > 0 ? in->override_days : in->stored_days;
+	time_t ari = in->ari_renew_at > 0 && in->ari_renew_at < in->not_after ? in->ari_renew_at : 0;
+
+	/* The stored time was chosen for one certificate (ari.cert_sha256). */
+	if (in->ari_cert_sha256 != NULL &&
+	    (in->fingerprint_sha256 == NULL || strcasecmp(in->ari_cert_sha256, in->fingerprint_sha256) != 0))
+		ari = 0;
+	policy_due(in->not_before, in->not_after, now, days > 0 ? days : -1, ari, out);
+	if ((ari > 0 && now >= ari) || now >= in->not_after)
+		out->due = true;
 }

@@ -11,7 +11,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +18,8 @@
 
 #include "buf.h"
 #include "fsutil.h"
+#include "ledger.h"
+#include "lineage.h"
 #include "log.h"
 #include "policy.h"
 #include "timeutil.h"
@@ -190,53 +191,28 @@ static const char *rule_text(const char *rule)
 	return "less than 1/3 of its lifetime left";
 }
 
-/* .state/lineages/NAME.json (lib/lineage.c writes it) as a JSON object, or
- * NULL when it is missing or damaged: the ACME side is then unknown, never a
- * failure of the report. Read once per lineage, by the collecting thread. */
-static struct json_object *lineage_doc(struct certstore *cs, const char *name)
+/* .state/lineages/NAME.json through lib/lineage.c (the reader issue/renew
+ * use), or NULL when it is missing or damaged: the ACME side is then
+ * unknown and the lifetime rule decides, never a failure of the report.
+ * Read once per lineage, by the collecting thread. */
+static struct lineage *lineage_read(struct certstore *cs, const char *name)
 {
-	struct json_object *lin = NULL;
+	struct lineage *l = NULL;
 	struct gpc_error err;
-	struct buf b;
-	char rel[PATH_MAX];
 
-	if (snprintf(rel, sizeof(rel), "lineages/%s.json", name) >= (int)sizeof(rel))
+	gpc_error_clear(&err);
+	if (lineage_load(cs, name, &l, &err) != 0) {
+		if (err.code == NULL || strcmp(err.code, GPC_E_MISSING) != 0)
+			gpc_debug("%s; its stored settings are ignored", err.message);
 		return NULL;
-	buf_init(&b, 256 * 1024);
-	if (certstore_state_read(cs, rel, 256 * 1024, &b, &err) == 0 && b.data != NULL)
-		lin = json_tokener_parse(b.data);
-	buf_finish(&b);
-	if (lin != NULL && !json_object_is_type(lin, json_type_object)) {
-		json_object_put(lin);
-		lin = NULL;
 	}
-	return lin;
-}
-
-/* The renewal time an ARI CA suggested (RFC 9773 §4.2, chosen by
- * issue/renew inside the window and kept in the lineage file), or 0. With
- * `fingerprint`, 0 also when it was chosen for another certificate (the pair
- * was replaced by hand). The time `renew` acts on, so that check's "due"
- * predicts what renew does. */
-static time_t lineage_ari_time(struct json_object *lin, const char *fingerprint)
-{
-	struct json_object *ari, *v;
-	time_t t;
-
-	if (lin == NULL || !json_object_object_get_ex(lin, "ari", &ari) ||
-	    !json_object_is_type(ari, json_type_object) || !json_object_object_get_ex(ari, "renew_at", &v) ||
-	    !json_object_is_type(v, json_type_string) || time_parse_rfc3339(json_object_get_string(v), &t) != 0)
-		return 0;
-	if (fingerprint != NULL && json_object_object_get_ex(ari, "cert_sha256", &v) &&
-	    json_object_is_type(v, json_type_string) && strcasecmp(json_object_get_string(v), fingerprint) != 0)
-		return 0;
-	return t;
+	return l;
 }
 
 /* Dates, names, due rule: what the parsed certificate says at `now`.
- * `ari`: the stored ARI time or 0 (see lineage_ari_time). */
+ * `lin`: the lineage's stored settings (days, ARI time) or NULL. */
 static void judge_cert(struct report_entry *e, const struct x509_chain *chain, bool has_key_block,
-		       const struct report_options *opt, time_t ari, time_t now)
+		       const struct report_options *opt, const struct lineage *lin, time_t now)
 {
 	const struct x509_info *in = x509_chain_info(chain, 0);
 	struct policy_result pr;
@@ -259,13 +235,19 @@ static void judge_cert(struct report_entry *e, const struct x509_chain *chain, b
 	snprintf(e->fingerprint, sizeof(e->fingerprint), "%s", in->fingerprint_sha256);
 	e->chain_length = x509_chain_length(chain);
 
-	/* As renew decides (issue_decide): an ARI time at or after notAfter is
-	 * ignored; one that has come means due. */
-	if (ari >= in->not_after)
-		ari = 0;
-	policy_due(in->not_before, in->not_after, now, opt->days, ari, &pr);
-	if (ari > 0 && now >= ari)
-		pr.due = true;
+	/* The rule renew applies (stored --days, this --days, the ARI time
+	 * for this certificate, the lifetime), so that "due" here is what
+	 * renew does. */
+	struct policy_input pin = {
+		.not_before = in->not_before,
+		.not_after = in->not_after,
+		.fingerprint_sha256 = in->fingerprint_sha256,
+		.stored_days = lin != NULL ? lin->days : 0,
+		.ari_renew_at = lin != NULL ? lin->ari_renew_at : 0,
+		.ari_cert_sha256 = lin != NULL ? lin->ari_cert_sha256 : NULL,
+		.override_days = opt->days,
+	};
+	policy_lineage_due(&pin, now, &pr);
 	e->due_at = pr.due_at;
 	e->due_rule = pr.rule;
 
@@ -330,7 +312,7 @@ static void judge_cert(struct report_entry *e, const struct x509_chain *chain, b
 }
 
 static void collect_entry(struct certstore *cs, const char *name, const struct report_options *opt,
-			  struct json_object *lin, time_t now, struct report_entry *e)
+			  const struct lineage *lin, time_t now, struct report_entry *e)
 {
 	char cp[PATH_MAX], kp[PATH_MAX];
 	struct buf cb, kb;
@@ -440,120 +422,74 @@ static void collect_entry(struct certstore *cs, const char *name, const struct r
 	if (cert_ok)
 		judge_cert(e, chain, has_key_block, in_order ? opt : &(struct report_options){
 				   .days = opt->days, .detail = opt->detail },
-			   lineage_ari_time(lin, x509_chain_info(chain, 0)->fingerprint_sha256), now);
+			   lin, now);
 	x509_key_free(key);
 	x509_chain_free(chain);
 	buf_finish(&cb);
 	buf_finish(&kb);
 }
 
-/* .state/ledger.json is read and parsed once per report, not once per
- * lineage: 10,000 lineages with a ledger of 10,000 issuances would otherwise
- * parse it 10,000 times. count_issuances runs on one thread. */
-enum { LEDGER_UNREAD, LEDGER_OK, LEDGER_MISSING, LEDGER_BAD };
-static int ledger_state = LEDGER_UNREAD;
-static struct json_object *ledger_doc;
+/* .state/ledger.json is read and parsed once per report (through
+ * lib/ledger.c), not once per lineage: 10,000 lineages with a ledger of
+ * 10,000 issuances would otherwise parse it 10,000 times. count_issuances
+ * runs on one thread. */
+enum { LEDGER_UNREAD, LEDGER_OK, LEDGER_BAD };
+static int report_ledger_state = LEDGER_UNREAD;
+static struct ledger *report_ledger;
 
-static void ledger_load(struct certstore *cs)
+static void report_ledger_load(struct certstore *cs)
 {
-	struct buf b;
 	struct gpc_error err;
 
-	buf_init(&b, 8 * 1024 * 1024);
 	gpc_error_clear(&err);
-	if (certstore_state_read(cs, "ledger.json", 8 * 1024 * 1024, &b, &err) != 0) {
-		ledger_state = err.code != NULL && strcmp(err.code, GPC_E_MISSING) == 0 ? LEDGER_MISSING
-											: LEDGER_BAD;
+	/* a missing file is an empty ledger; a broken one leaves counts unknown */
+	if (ledger_load(cs, &report_ledger, &err) != 0) {
+		gpc_debug("%s; issuance counts unknown", err.message);
+		report_ledger = NULL;
+		report_ledger_state = LEDGER_BAD;
 	} else {
-		ledger_doc = json_tokener_parse(b.data ? b.data : "");
-		ledger_state = ledger_doc != NULL ? LEDGER_OK : LEDGER_BAD;
+		report_ledger_state = LEDGER_OK;
 	}
-	buf_finish(&b);
 }
 
-static void ledger_drop(void)
+static void report_ledger_drop(void)
 {
-	json_object_put(ledger_doc);
-	ledger_doc = NULL;
-	ledger_state = LEDGER_UNREAD;
+	ledger_free(report_ledger);
+	report_ledger = NULL;
+	report_ledger_state = LEDGER_UNREAD;
 }
 
-/* The ACME side's view of a lineage: CA URL, last attempt and its result,
- * the next planned renewal, issuances in the last 168 hours.
- *
- * Read (never written) from .state/lineages/NAME.json (lib/lineage.c writes
- * it) and .state/ledger.json (lib/ledger.c: "issuances" entries {"ca",
- * "names": lower-case sorted names joined by ",", "time"}). Parsed with json-c
- * here so this file keeps linking the core library only; anything missing or
- * damaged leaves the field unknown and never fails the report. */
-/* status: the ACME side of an entry from its lineage file (ca_url,
- * last_attempt, last_result, next_renewal, and the name set for
- * count_issuances). Runs in the collecting thread, after collect_entry. */
-static void lineage_fields(struct json_object *lin, struct report_entry *e)
+/* status: the ACME side of an entry from its lineage settings (ca_url,
+ * last_attempt, last_result, next_renewal; the lineage is kept for
+ * count_issuances). Runs in the collecting thread, after collect_entry;
+ * takes `lin` (NULL: not managed by issue/renew, nothing planned). */
+static void lineage_fields(struct lineage *lin, struct report_entry *e)
 {
-	struct json_object *v, *last;
-	struct buf key;
-
-	if (lin == NULL) /* not managed by issue/renew: nothing planned */
+	if (lin == NULL)
 		return;
-	/* Next renewal: when the certificate becomes due (judge_cert took the
-	 * ARI time if it applies); without a certificate, the stored ARI time. */
-	e->next_renewal = e->have_cert ? e->due_at : lineage_ari_time(lin, NULL);
-	if (json_object_object_get_ex(lin, "ca_url", &v) && json_object_is_type(v, json_type_string))
-		e->ca_url = xstrdup(json_object_get_string(v));
-	if (json_object_object_get_ex(lin, "last", &last) && json_object_is_type(last, json_type_object)) {
-		time_t t;
-		if (json_object_object_get_ex(last, "attempt", &v) && json_object_is_type(v, json_type_string) &&
-		    time_parse_rfc3339(json_object_get_string(v), &t) == 0)
-			e->last_attempt = t;
-		if (json_object_object_get_ex(last, "result", &v) && json_object_is_type(v, json_type_string))
-			e->last_result = xstrdup(json_object_get_string(v));
-	}
-	if (!json_object_object_get_ex(lin, "names", &v) || !json_object_is_type(v, json_type_array))
-		return;
-	buf_init(&key, 64 * 1024);
-	for (size_t i = 0; i < json_object_array_length(v); i++) {
-		struct json_object *n = json_object_array_get_idx(v, i);
-		if (!json_object_is_type(n, json_type_string) ||
-		    buf_printf(&key, "%s%s", i ? "," : "", json_object_get_string(n)) != 0) {
-			buf_finish(&key);
-			return;
-		}
-	}
-	e->names_key = buf_take(&key, NULL);
+	/* Next renewal: when the certificate becomes due (policy_lineage_due,
+	 * as renew decides); without a certificate, the stored ARI time. */
+	e->next_renewal = e->have_cert ? e->due_at : lin->ari_renew_at;
+	if (lin->ca_url != NULL)
+		e->ca_url = xstrdup(lin->ca_url);
+	e->last_attempt = lin->last_attempt;
+	if (lin->last_result != NULL)
+		e->last_result = xstrdup(lin->last_result);
+	e->lineage = lin;
 }
 
 /* status: issuances of exactly the entry's name set from its CA in the last
  * 168 h, from .state/ledger.json (parsed once per report; one thread). */
 static void count_issuances(struct certstore *cs, struct report_entry *e)
 {
-	struct json_object *led, *v;
-
-	if (e->ca_url == NULL || e->names_key == NULL)
+	if (e->lineage == NULL || e->ca_url == NULL)
 		return;
-	if (ledger_state == LEDGER_UNREAD)
-		ledger_load(cs);
-	if (ledger_state == LEDGER_MISSING)
-		e->issuances_168h = 0;
-	led = ledger_state == LEDGER_OK ? ledger_doc : NULL;
-	if (led == NULL || !json_object_object_get_ex(led, "issuances", &v) ||
-	    !json_object_is_type(v, json_type_array))
+	if (report_ledger_state == LEDGER_UNREAD)
+		report_ledger_load(cs);
+	if (report_ledger == NULL)
 		return;
-	{
-		time_t since = time_now() - 168 * 3600;
-		long count = 0;
-		for (size_t i = 0; i < json_object_array_length(v); i++) {
-			struct json_object *is = json_object_array_get_idx(v, i), *ca, *nm, *t;
-			if (json_object_object_get_ex(is, "ca", &ca) && json_object_is_type(ca, json_type_string) &&
-			    json_object_object_get_ex(is, "names", &nm) && json_object_is_type(nm, json_type_string) &&
-			    json_object_object_get_ex(is, "time", &t) && json_object_is_type(t, json_type_int) &&
-			    strcmp(json_object_get_string(ca), e->ca_url) == 0 &&
-			    strcasecmp(json_object_get_string(nm), e->names_key) == 0 &&
-			    json_object_get_int64(t) >= since)
-				count++;
-		}
-		e->issuances_168h = count;
-	}
+	e->issuances_168h = ledger_count_issuances(report_ledger, e->ca_url, e->lineage->names,
+						   e->lineage->n_names, time_now() - 168 * 3600);
 }
 
 static void entry_finish(struct report_entry *e)
@@ -574,7 +510,7 @@ static void entry_finish(struct report_entry *e)
 	free(e->subject);
 	free(e->ca_url);
 	free(e->last_result);
-	free(e->names_key);
+	lineage_free(e->lineage);
 }
 
 void report_finish(struct report *r)
@@ -634,11 +570,12 @@ static void *collect_worker(void *arg)
 		if (i >= j->n)
 			return NULL;
 		for (size_t k = i; k < i + 16 && k < j->n; k++) {
-			struct json_object *lin = lineage_doc(j->cs, j->names[k]);
+			struct lineage *lin = lineage_read(j->cs, j->names[k]);
 			collect_entry(j->cs, j->names[k], j->opt, lin, j->r->checked_at, &j->r->entries[k]);
 			if (j->opt->detail)
-				lineage_fields(lin, &j->r->entries[k]);
-			json_object_put(lin);
+				lineage_fields(lin, &j->r->entries[k]); /* keeps lin */
+			else
+				lineage_free(lin);
 		}
 	}
 }
@@ -745,7 +682,7 @@ int report_collect(struct report *r, const char *dir, char *const *names, size_t
 	if (opt->detail) {
 		for (size_t i = 0; i < n_todo; i++)
 			count_issuances(cs, &r->entries[i]);
-		ledger_drop();
+		report_ledger_drop();
 	}
 	rc = 0;
 out:

@@ -12,6 +12,8 @@
 #include "certstore.h"
 #include "error.h"
 
+struct lineage;
+
 enum report_state {
 	RS_OK = 0,
 	RS_DUE,
@@ -58,15 +60,15 @@ struct report_entry {
 	int cert_mode;          /* permission bits, -1 unknown */
 	int key_mode;
 
-	/* From the ACME side (.state/lineages/NAME.json, .state/ledger.json),
-	 * filled for status (report_options.detail). NULL / 0 / -1 mean unknown
-	 * (JSON null). */
+	/* From the ACME side (.state/lineages/NAME.json, .state/ledger.json,
+	 * read through lib/lineage.c and lib/ledger.c), filled for status
+	 * (report_options.detail). NULL / 0 / -1 mean unknown (JSON null). */
 	char *ca_url;
 	time_t last_attempt;
 	char *last_result;
 	time_t next_renewal;
 	long issuances_168h;
-	char *names_key;        /* the lineage's names joined by ",", as the ledger keys them */
+	struct lineage *lineage; /* its stored settings (status only), or NULL; owned */
 
 	struct report_problem *problems; /* decide the state */
 	size_t n_problems;

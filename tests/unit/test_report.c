@@ -229,12 +229,143 @@ static void test_exit_codes(void **state)
 	report_finish(&r);
 }
 
+/* The lineage's stored settings decide with the certificate, as renew
+ * decides (policy_lineage_due): stored --days, this --days, the ARI time
+ * for this very certificate. The ledger counts through lib/ledger.c. */
+static void put_lineage(const char *days, const char *ari_at, const char *ari_fp)
+{
+	char js[1024];
+
+	snprintf(js, sizeof(js),
+		 "{\"version\": 1, \"names\": [\"example.org\", \"www.example.org\"],"
+		 " \"ca_url\": \"https://ca.test/dir\", %s%s%s"
+		 " \"ari\": {%s%s%s%s%s%s},"
+		 " \"last\": {\"attempt\": \"2027-01-20T08:00:00Z\", \"result\": \"issued\"}}",
+		 days ? "\"days\": " : "", days ? days : "", days ? "," : "",
+		 ari_at ? "\"renew_at\": \"" : "", ari_at ? ari_at : "", ari_at ? "\"" : "",
+		 ari_fp ? (ari_at ? ", \"cert_sha256\": \"" : "\"cert_sha256\": \"") : "",
+		 ari_fp ? ari_fp : "", ari_fp ? "\"" : "");
+	put(".state/lineages/default.json", js, NULL, 0600);
+}
+
+static void collect_default(struct report *r, long days, bool detail)
+{
+	struct report_options opt = { .days = days, .detail = detail };
+	struct gpc_error e;
+	char *def[] = { (char *)"default" };
+
+	gpc_error_clear(&e);
+	assert_int_equal(report_collect(r, dir, def, 1, &opt, &e), 0);
+	assert_int_equal(r->n_entries, 1);
+}
+
+static void test_lineage_rule(void **state)
+{
+	struct report r;
+	char sub[128], fp[65], ts[64];
+	json_object *doc, *certs, *c, *v;
+
+	(void)state;
+	snprintf(sub, sizeof(sub), "%s/.state", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	snprintf(sub, sizeof(sub), "%s/.state/lineages", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+
+	/* without settings: the lifetime rule (80 days left of 90: ok) */
+	collect_default(&r, -1, false);
+	assert_int_equal(r.entries[0].state, RS_OK);
+	assert_string_equal(r.entries[0].due_rule, "third-of-lifetime");
+	snprintf(fp, sizeof(fp), "%s", r.entries[0].fingerprint);
+	report_finish(&r);
+
+	/* issued with --days 85: due now (80 left), renew would order */
+	put_lineage("85", NULL, NULL);
+	collect_default(&r, -1, false);
+	assert_int_equal(report_check_exit(&r), 1);
+	assert_string_equal(r.entries[0].due_rule, "days");
+	assert_int_equal(r.entries[0].due_at, T0 + 5 * DAY);
+	report_finish(&r);
+	/* check --days 10 overrides the stored 85 */
+	collect_default(&r, 10, false);
+	assert_int_equal(report_check_exit(&r), 0);
+	assert_int_equal(r.entries[0].due_at, T0 + 80 * DAY);
+	report_finish(&r);
+	/* --days 0 is no override: the stored days */
+	collect_default(&r, 0, false);
+	assert_int_equal(report_check_exit(&r), 1);
+	report_finish(&r);
+
+	/* status: next_renewal is the same answer; ledger counted by lib/ledger.c */
+	put(".state/ledger.json", "{\"issuances\": [{\"ca\": \"https://ca.test/dir\", "
+	    "\"names\": \"example.org,www.example.org\", \"time\": 1800860000},"
+	    " {\"ca\": \"https://ca.test/dir\", \"names\": \"example.org\", \"time\": 1800860000},"
+	    " {\"ca\": \"https://other.test/dir\", \"names\": \"example.org,www.example.org\", \"time\": 1800860000},"
+	    " {\"ca\": \"https://ca.test/dir\", \"names\": \"example.org,www.example.org\", \"time\": 1800000000}]}",
+	    NULL, 0600);
+	collect_default(&r, -1, true);
+	assert_int_equal(r.entries[0].next_renewal, T0 + 5 * DAY);
+	assert_int_equal(r.entries[0].issuances_168h, 1);
+	assert_int_equal(r.entries[0].last_attempt, T0 + 5 * DAY);
+	doc = render(&r, true);
+	assert_true(json_object_object_get_ex(doc, "certificates", &certs));
+	c = json_object_array_get_idx(certs, 0);
+	assert_string_equal(jget_str(c, "state"), "due");
+	assert_string_equal(jget_str(c, "next_renewal"), "2027-01-20T08:00:00Z");
+	assert_string_equal(jget_str(c, "due_at"), "2027-01-20T08:00:00Z");
+	assert_string_equal(jget_str(c, "ca_url"), "https://ca.test/dir");
+	assert_string_equal(jget_str(c, "last_result"), "issued");
+	assert_true(json_object_object_get_ex(c, "issuances_168h", &v));
+	assert_int_equal(json_object_get_int(v), 1);
+	json_object_put(doc);
+	report_finish(&r);
+	/* a broken ledger: count unknown, nothing else changes */
+	put(".state/ledger.json", "[1, 2", NULL, 0600);
+	collect_default(&r, -1, true);
+	assert_int_equal(r.entries[0].issuances_168h, -1);
+	assert_int_equal(r.entries[0].next_renewal, T0 + 5 * DAY);
+	report_finish(&r);
+
+	/* an ARI time for this certificate wins over the stored days */
+	snprintf(ts, sizeof(ts), "2027-02-14T08:00:00Z"); /* T0 + 30 days */
+	put_lineage("85", ts, fp);
+	collect_default(&r, -1, true);
+	assert_int_equal(report_check_exit(&r), 0);
+	assert_string_equal(r.entries[0].due_rule, "ari");
+	assert_int_equal(r.entries[0].due_at, T0 + 30 * DAY);
+	assert_int_equal(r.entries[0].next_renewal, T0 + 30 * DAY);
+	report_finish(&r);
+	/* ... not for another certificate: the stored days again */
+	put_lineage("85", ts, "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752");
+	collect_default(&r, -1, false);
+	assert_int_equal(report_check_exit(&r), 1);
+	assert_string_equal(r.entries[0].due_rule, "days");
+	report_finish(&r);
+	/* ... nor at/after notAfter */
+	put_lineage(NULL, "2027-04-20T08:00:00Z", fp);
+	collect_default(&r, -1, false);
+	assert_int_equal(report_check_exit(&r), 0);
+	assert_string_equal(r.entries[0].due_rule, "third-of-lifetime");
+	report_finish(&r);
+
+	/* a damaged lineage file: as if there were none */
+	put(".state/lineages/default.json", "{\"days\": 85}", NULL, 0600);
+	collect_default(&r, -1, true);
+	assert_int_equal(report_check_exit(&r), 0);
+	assert_string_equal(r.entries[0].due_rule, "third-of-lifetime");
+	assert_null(r.entries[0].ca_url);
+	report_finish(&r);
+
+	snprintf(sub, sizeof(sub), "rm -rf '%s/.state'", dir);
+	assert_int_equal(system(sub), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_check_json),
 		cmocka_unit_test(test_status_json),
 		cmocka_unit_test(test_exit_codes),
+		cmocka_unit_test(test_lineage_rule),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
