@@ -335,22 +335,13 @@ int issue_decide(struct issue_env *env, const struct lineage *l, const struct is
 		snprintf(out->reason, sizeof(out->reason), "the key is %s, %s was requested", x509_key_type(k), l->key_type);
 		goto out;
 	}
-	/* Due: the stored ARI time (RFC 9773), else --days, else the lifetime
-	 * rule -- the same policy `check` applies. */
+	/* Due: the one rule check and status apply too (policy.h). */
 	struct policy_result pr;
-	int days = o->days > 0 ? o->days : l->days;
-	/* An ARI time at or after notAfter (a CA's mistake) would let the
-	 * certificate expire first: the policy decides then. */
-	time_t ari = l->ari_renew_at > 0 && l->ari_renew_at < leaf->not_after ? l->ari_renew_at : 0;
-	/* ... and it belongs to the certificate it was chosen for: a pair
-	 * replaced by hand is judged by the policy. */
-	if (l->ari_cert_sha256 != NULL && strcasecmp(l->ari_cert_sha256, leaf->fingerprint_sha256) != 0)
-		ari = 0;
-	policy_due(leaf->not_before, leaf->not_after, now, days > 0 ? days : -1, ari, &pr);
-	/* RFC 9773 §4.2: a chosen time that is not in the future means renew
-	 * now (acme_ari_pick returns `now` for a window already past). */
-	if ((ari > 0 && now >= ari) || now >= leaf->not_after)
-		pr.due = true;
+	struct policy_input pin = { .not_before = leaf->not_before, .not_after = leaf->not_after,
+				    .fingerprint_sha256 = leaf->fingerprint_sha256, .stored_days = l->days,
+				    .ari_renew_at = l->ari_renew_at, .ari_cert_sha256 = l->ari_cert_sha256,
+				    .override_days = o->days };
+	policy_lineage_due(&pin, now, &pr);
 	time_t due = pr.due_at;
 	out->not_after = leaf->not_after;
 	out->due_at = due;
@@ -1450,24 +1441,26 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 			goto fail;
 	}
 	out->not_after = x509_chain_info(chain, 0)->not_after;
-	{
-		struct policy_result pr;
-		policy_due(x509_chain_info(chain, 0)->not_before, out->not_after, time_now(),
-			   l->days > 0 ? l->days : -1, 0, &pr);
-		out->due_at = pr.due_at;
-	}
 
 	if (acme_client_directory(c)->renewal_info != NULL) {
 		ari_update(c, l, chain_pem, chain_len);
 		(void)lineage_set_str(&l->ari_cert_sha256, l->ari_cert_id != NULL ?
 				      x509_chain_info(chain, 0)->fingerprint_sha256 : NULL);
-		/* the time renew goes by, as issue_decide reports it */
-		if (l->ari_renew_at > 0 && l->ari_renew_at < out->not_after)
-			out->due_at = l->ari_renew_at;
 	} else {
 		(void)lineage_set_str(&l->ari_cert_id, NULL);
 		(void)lineage_set_str(&l->ari_cert_sha256, NULL);
 		l->ari_renew_at = 0;
+	}
+	{
+		/* the time renew goes by, by the same rule as issue_decide */
+		const struct x509_info *leaf = x509_chain_info(chain, 0);
+		struct policy_result pr;
+		struct policy_input pin = { .not_before = leaf->not_before, .not_after = leaf->not_after,
+					    .fingerprint_sha256 = leaf->fingerprint_sha256,
+					    .stored_days = l->days, .ari_renew_at = l->ari_renew_at,
+					    .ari_cert_sha256 = l->ari_cert_sha256, .override_days = o->days };
+		policy_lineage_due(&pin, time_now(), &pr);
+		out->due_at = pr.due_at;
 	}
 	if (commit(env, l, chain_pem, chain_len, new_key ? key_pem : NULL, replaced, err) != 0)
 		goto fail;
