@@ -31,7 +31,8 @@
 # Helpers: pebble_roots FILE (write pebble's issuing root + intermediate PEM to
 # FILE, to verify issued chains), pebble_set_txt HOST VALUE, pebble_clear_txt HOST,
 # pebble_count 'POST /order-plz' (requests of that kind in the log so far),
-# pebble_logs (print both logs to stderr), pebble_stop.
+# pebble_logs (print both logs to stderr), pebble_restart (a CA that forgot
+# everything, same ports), pebble_stop.
 #
 # Skips the test (exit 77) when pebble, pebble-challtestsrv, curl or openssl is
 # missing. Needs $FREEPORT (set by tests/meson.build) or freeport on PATH.
@@ -154,13 +155,8 @@ _pebble_try_start() {
 		-http01 "" -https01 "" -tlsalpn01 "" -management "127.0.0.1:$_cport" \
 		>"$CHALLTEST_LOG" 2>&1 &
 	CHALLTEST_PID=$!
-	(
-		export PEBBLE_VA_NOSLEEP="$4" PEBBLE_WFE_NONCEREJECT="$3"
-		if [ -n "$5" ]; then export PEBBLE_AUTHZREUSE="$5"; fi
-		if [ -n "$_altroots" ]; then export PEBBLE_ALTERNATE_ROOTS="$_altroots"; fi
-		if [ "$4" != 1 ]; then unset PEBBLE_VA_NOSLEEP; fi
-		exec pebble -config "$_cfg" -dnsserver "127.0.0.1:$_dport"
-	) >"$PEBBLE_LOG" 2>&1 &
+	_PEBBLE_ENV="$4 $3 $5" _PEBBLE_CFG=$_cfg _PEBBLE_DNS=127.0.0.1:$_dport
+	_pebble_exec >"$PEBBLE_LOG" 2>&1 &
 	PEBBLE_PID=$!
 
 	# Wait (up to ~15 s) for pebble's directory and challtestsrv's management port.
@@ -176,6 +172,35 @@ _pebble_try_start() {
 		sleep 0.1
 		_i=$((_i + 1))
 	done
+	return 1
+}
+
+# Run pebble in the foreground with the settings pebble_start chose.
+_pebble_exec() {
+	set -- $_PEBBLE_ENV
+	export PEBBLE_VA_NOSLEEP="$1" PEBBLE_WFE_NONCEREJECT="$2"
+	if [ -n "${3:-}" ]; then export PEBBLE_AUTHZREUSE="$3"; fi
+	if [ -n "$_altroots" ]; then export PEBBLE_ALTERNATE_ROOTS="$_altroots"; fi
+	if [ "$1" != 1 ]; then unset PEBBLE_VA_NOSLEEP; fi
+	exec pebble -config "$_PEBBLE_CFG" -dnsserver "$_PEBBLE_DNS"
+}
+
+# pebble_restart: stop pebble and start it again on the same ports with the
+# same settings (challtestsrv keeps running). Pebble keeps everything in
+# memory, so it forgets every account, order and authorization: a CA reset.
+pebble_restart() {
+	kill "$PEBBLE_PID" 2>/dev/null || :
+	wait "$PEBBLE_PID" 2>/dev/null || :
+	(_pebble_exec) >>"$PEBBLE_LOG" 2>&1 &
+	PEBBLE_PID=$!
+	_i=0
+	while [ $_i -lt 150 ]; do
+		kill -0 "$PEBBLE_PID" 2>/dev/null || { echo "pebble_restart: pebble exited" >&2; return 1; }
+		curl -fsS --cacert "$PEBBLE_CA_BUNDLE" -o /dev/null "$PEBBLE_DIR_URL" 2>/dev/null && return 0
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	echo "pebble_restart: pebble did not come up" >&2
 	return 1
 }
 
