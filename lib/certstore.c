@@ -64,8 +64,9 @@ int certstore_open(const char *dir, struct certstore **out, struct gpc_error *er
 		if (e == ENOENT)
 			gpc_error_hint(err, "create it (mkdir -m 0755 %s), or point --certs-dir / "
 					    "$GOPROXY_CERTS_DIR at the directory that holds cert.crt and "
-					    "priv.key; in a container, mount it as a persistent volume",
-				       dir);
+					    "priv.key%s; in a container, mount it as a persistent volume",
+				       dir, dir[0] != '/' ? " (from cron or a timer, give an absolute path: "
+							    "the working directory there is not yours)" : "");
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode)) {

@@ -1,6 +1,7 @@
 #include "error.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -84,7 +85,14 @@ int gpc_error_sys(struct gpc_error *e, int err, const char *what, const char *pa
 	case ENOMEM: code = GPC_E_NOMEM; break;
 	default: code = GPC_E_IO; break;
 	}
-	gpc_error_set(e, code, "%s: %s failed: %s", path, what, strerror(err));
+	/* A relative path alone does not say where (cron runs in $HOME, a
+	 * container in /): name the absolute one too. */
+	char cwd[PATH_MAX];
+	if (path != NULL && path[0] != '/' && getcwd(cwd, sizeof(cwd)) != NULL)
+		gpc_error_set(e, code, "%s (%s/%s): %s failed: %s", path, strcmp(cwd, "/") ? cwd : "", path,
+			      what, strerror(err));
+	else
+		gpc_error_set(e, code, "%s: %s failed: %s", path, what, strerror(err));
 	e->sys_errno = err;
 	switch (err) {
 	case EACCES:
