@@ -199,15 +199,23 @@ static void absolute(const char *name, char *out, size_t outsz)
 	dnsq_absolute(name, out, outsz);
 }
 
-static int present(void *state, const struct dns_record *rec, struct gpc_error *err)
+/* Accounts are per domain: a wildcard shares its apex's (one CNAME). */
+static const char *base_domain(const char *d)
+{
+	return (d[0] == '*' && d[1] == '.') ? d + 2 : d;
+}
+
+static int present(void *state, const struct dns_record *in, struct gpc_error *err)
 {
 	struct acmedns *a = state;
+	struct dns_record rr = *in, *rec = &rr;
 	struct json_object *store = load(a, err), *acct, *reg = NULL, *body = NULL;
 	struct buf url, u, k;
 	struct dnshttp_resp r = { 0 };
 	char full[300], msg[300];
 	int rc = -1;
 
+	rr.domain = base_domain(rr.domain);
 	buf_init(&url, 4096);
 	buf_init(&u, 1024);
 	buf_init(&k, 1024);
@@ -276,13 +284,15 @@ static int cleanup(void *state, const struct dns_record *r, struct gpc_error *er
 	return 0;
 }
 
-static char *target(void *state, const struct dns_record *rec)
+static char *target(void *state, const struct dns_record *in)
 {
 	struct acmedns *a = state;
 	struct gpc_error e;
 	struct json_object *store, *acct;
 	char full[300], *t = NULL;
+	struct dns_record r = *in, *rec = &r;
 
+	r.domain = base_domain(r.domain);
 	gpc_error_clear(&e);
 	store = load(a, &e);
 	if (store != NULL && (acct = account(store, rec->domain)) != NULL) {

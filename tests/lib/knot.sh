@@ -169,26 +169,31 @@ knot_start() {
 	echo "${_lag:-0}" >"$KNOT_WORK/lag"
 	knotd -c "$KNOT_WORK/primary.conf" >"$KNOT_WORK/primary.log" 2>&1 &
 	_KNOT_PIDS=$!
+	# The primary first: a secondary whose first transfer fails waits a
+	# while before the next try.
+	_knot_wait_soa "$KNOT_PRIMARY" "$@" || { echo "knot_start: the primary did not start" >&2; knot_logs; return 1; }
 	knotd -c "$KNOT_WORK/secondary.conf" >"$KNOT_WORK/secondary.log" 2>&1 &
 	_KNOT_PIDS="$_KNOT_PIDS $!"
-	# Both up and the secondary has every zone (its first transfer).
-	_i=0
-	for _z in "$@"; do
-		while ! kdig +norec +short +time=1 +retry=0 "@$KNOT_SECONDARY" "$_z" SOA 2>/dev/null | grep -q .; do
-			_i=$((_i + 1))
-			if [ $_i -gt 150 ]; then
-				echo "knot_start: the secondary did not load $_z" >&2
-				knot_logs
-				return 1
-			fi
-			sleep 0.1
-		done
-	done
+	_knot_wait_soa "$KNOT_SECONDARY" "$@" || { echo "knot_start: the secondary did not load the zones" >&2; knot_logs; return 1; }
 	if [ -n "$_lag" ]; then
 		_knot_lagger "$@" >>"$KNOT_WORK/lagger.log" 2>&1 &
 		_KNOT_LAGGER=$!
 	fi
 	return 0
+}
+
+# Wait (at most 15 s) until ADDR answers SOA for every zone.
+_knot_wait_soa() {
+	_a=$1
+	shift
+	_i=0
+	for _z in "$@"; do
+		while ! kdig +norec +short +time=1 +retry=0 "@$_a" "$_z" SOA 2>/dev/null | grep -q .; do
+			_i=$((_i + 1))
+			[ $_i -le 150 ] || return 1
+			sleep 0.1
+		done
+	done
 }
 
 # The secondary refreshes $(cat lag) seconds after a primary serial changed.
