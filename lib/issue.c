@@ -600,7 +600,7 @@ static int make_client(struct issue_env *env, const char *url, const char *ca_bu
 {
 	/* max_retries also bounds badNonce retries (RFC 8555 §6.5): a CA that
 	 * rejects many nonces (pebble's PEBBLE_WFE_NONCEREJECT) needs more than
-	 * the default 5. See /work/notes/requests-acme.md. */
+	 * the default 5. */
 	return make_client_retries(env, url, ca_bundle, 12, out, err);
 }
 
