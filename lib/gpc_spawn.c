@@ -246,7 +246,7 @@ static int run(char *const argv[], const char *name, const char *phase, long tim
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0); /* close-on-exec by definition */
 #endif
 
-	ended = wait_ended(pid, pidfd, t0 + timeout_ms);
+	ended = wait_ended(pid, pidfd, timeout_ms > LONG_MAX - t0 ? LONG_MAX : t0 + timeout_ms);
 	if (ended == 0) {
 		/* The limit: the whole group, since a hook's children (curl, nsupdate,
 		 * a sleep) would otherwise live on. The hook is not reaped yet, so
