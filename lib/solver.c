@@ -26,6 +26,7 @@
 #include "fsutil.h"
 #include "keygen.h"
 #include "log.h"
+#include "gpc_spawn.h"
 
 #define HTTP01_PREFIX "/.well-known/acme-challenge/"
 #define MAX_TOKEN 256
@@ -45,6 +46,7 @@ struct solver {
 	char *arg;
 	char *challenge;
 	struct certstore *cs;
+	long hook_timeout_ms;
 
 	pthread_mutex_t mu;
 	struct entry *entries;
@@ -195,27 +197,17 @@ static int run_hook(const struct solver *s, const char *method, const char *type
 		    const char *ident, const char *token, const char *auth, int *status,
 		    struct gpc_error *err)
 {
-	pid_t pid;
-	int st;
+	char *argv[] = { s->arg, (char *)method, (char *)type, (char *)ident, (char *)token,
+			 (char *)auth, NULL };
+	char phase[320];
+	struct spawn_result res;
 
-	pid = fork();
-	if (pid < 0)
-		return gpc_error_sys(err, errno, "fork for hook", s->arg);
-	if (pid == 0) {
-		/* The hook's output must not mix with --json on stdout. */
-		dup2(STDERR_FILENO, STDOUT_FILENO);
-		signal(SIGPIPE, SIG_DFL);
-		execlp(s->arg, s->arg, method, type, ident, token, auth, (char *)NULL);
-		fprintf(stderr, "goproxy-cert: cannot run hook %s: %s\n", s->arg, strerror(errno));
-		_exit(127);
-	}
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return gpc_error_sys(err, errno, "wait for hook", s->arg);
-	if (WIFEXITED(st))
-		*status = WEXITSTATUS(st);
-	else
-		*status = 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	/* Own process group and a limit: a hook that never returns must not hold
+	 * the issuer lock (and every later cron run) forever. */
+	snprintf(phase, sizeof(phase), "%s %s for %s", type, method, ident);
+	if (spawn_run(argv, phase, s->hook_timeout_ms, NULL, &res, err) != 0)
+		return -1;
+	*status = res.status;
 	gpc_debug("hook %s %s %s %s: exit %d", s->arg, method, type, ident, *status);
 	return 0;
 }
@@ -521,6 +513,7 @@ int solver_new(const struct solver_opts *o, struct solver **out, struct gpc_erro
 		return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
 	s->kind = o->kind;
 	s->cs = o->cs;
+	s->hook_timeout_ms = o->hook_timeout_ms > 0 ? o->hook_timeout_ms : SOLVER_HOOK_TIMEOUT_MS;
 	s->lfd = -1;
 	s->wake[0] = s->wake[1] = -1;
 	pthread_mutex_init(&s->mu, NULL);
