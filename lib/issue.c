@@ -21,6 +21,7 @@
 #include "acme.h"
 #include "buf.h"
 #include "fsutil.h"
+#include "gpc_spawn.h"
 #include "http.h"
 #include "jsonutil.h"
 #include "keygen.h"
@@ -91,7 +92,6 @@ void issue_opts_default(struct issue_opts *o)
 	memset(o, 0, sizeof(*o));
 	ledger_limits_default(&o->lim);
 	o->lock_wait_secs = ISSUE_LOCK_WAIT_DEFAULT;
-	o->hook_timeout_ms = ISSUE_HOOK_TIMEOUT_DEFAULT_MS;
 }
 
 /* ---- env ---- */
@@ -743,7 +743,19 @@ out:
 
 /* ---- solvers ---- */
 
-static struct solver *get_solver(struct issue_env *env, const struct lineage *l, struct gpc_error *err)
+/* The limit for this lineage's hooks: this run's, else the stored one,
+ * else the default. */
+static long hook_ms(const struct issue_opts *o, const struct lineage *l)
+{
+	if (o->hook_timeout_ms > 0)
+		return o->hook_timeout_ms;
+	if (l->hook_timeout > 0)
+		return l->hook_timeout * 1000L;
+	return ISSUE_HOOK_TIMEOUT_DEFAULT_MS;
+}
+
+static struct solver *get_solver(struct issue_env *env, const struct lineage *l, const struct issue_opts *o,
+				 struct gpc_error *err)
 {
 	struct issue_solver *is;
 	enum solver_kind kind;
@@ -769,7 +781,8 @@ static struct solver *get_solver(struct issue_env *env, const struct lineage *l,
 			s = is->s;
 			goto out;
 		}
-	struct solver_opts so = { .kind = kind, .arg = arg, .challenge = chal, .cs = env->cs };
+	struct solver_opts so = { .kind = kind, .arg = arg, .challenge = chal, .cs = env->cs,
+				  .hook_timeout_ms = hook_ms(o, l) };
 	if (solver_new(&so, &s, err) != 0)
 		goto out;
 	is = calloc(1, sizeof(*is));
@@ -883,39 +896,38 @@ out:
 	return rc;
 }
 
-static void run_deploy_hook(const struct lineage *l, struct certstore *cs)
+/* The deploy hook after a certificate changed: sh -c CMD in its own
+ * process group, with the hook limit, the lineage in its environment. A
+ * failure is a warning: the new certificate is in place either way. */
+static void run_deploy_hook(const struct lineage *l, const struct issue_opts *o, struct certstore *cs)
 {
-	char cert[PATH_MAX], key[PATH_MAX];
-	char *names;
-	pid_t pid;
-	int st;
+	char cert[PATH_MAX], key[PATH_MAX], phase[128];
+	char *names, *env[5] = { NULL };
+	struct spawn_result res;
+	struct gpc_error err;
 
 	if (l->deploy_hook == NULL || *l->deploy_hook == '\0')
 		return;
 	if (certstore_paths(cs, l->name, cert, sizeof(cert), key, sizeof(key)) != 0)
 		return;
 	names = lineage_names_joined(l, " ");
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		dup2(STDERR_FILENO, STDOUT_FILENO);
-		setenv("GOPROXY_CERT_NAME", l->name, 1);
-		setenv("GOPROXY_CERT_DOMAINS", names ? names : "", 1);
-		setenv("GOPROXY_CERT_CERT", cert, 1);
-		setenv("GOPROXY_CERT_KEY", key, 1);
-		execl("/bin/sh", "sh", "-c", l->deploy_hook, (char *)NULL);
-		_exit(127);
+	if (asprintf(&env[0], "GOPROXY_CERT_NAME=%s", l->name) < 0 ||
+	    asprintf(&env[1], "GOPROXY_CERT_DOMAINS=%s", names ? names : "") < 0 ||
+	    asprintf(&env[2], "GOPROXY_CERT_CERT=%s", cert) < 0 || asprintf(&env[3], "GOPROXY_CERT_KEY=%s", key) < 0) {
+		gpc_warn("%s: deploy hook: out of memory", l->name);
+		goto out;
 	}
+	snprintf(phase, sizeof(phase), "deploy for %s", l->name);
+	gpc_error_clear(&err);
+	if (spawn_shell(l->deploy_hook, phase, hook_ms(o, l), env, &res, &err) != 0)
+		gpc_warn("%s; the new certificate is in place", err.message);
+	else if (res.status != 0)
+		gpc_warn("%s: deploy hook '%s' failed (exit %d); the new certificate is in place", l->name,
+			 l->deploy_hook, res.status);
+out:
+	for (int i = 0; i < 4; i++)
+		free(env[i]);
 	free(names);
-	if (pid < 0) {
-		gpc_warn("deploy hook: fork: %s", strerror(errno));
-		return;
-	}
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		gpc_warn("%s: deploy hook '%s' failed (exit %d); the new certificate is in place",
-			 l->name, l->deploy_hook, WIFEXITED(st) ? WEXITSTATUS(st) : 128);
 }
 
 struct ledger_rec {
@@ -1307,7 +1319,7 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 			gpc_error_hint(err, "%s", solver_flags_for("dns-01"));
 			goto fail;
 		}
-	s = get_solver(env, l, err);
+	s = get_solver(env, l, o, err);
 	if (s == NULL)
 		goto fail;
 	if (check_profile(env, l, out) != 0)
@@ -1467,7 +1479,7 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 	for (size_t i = 0; i < npres; i++)
 		solver_cleanup(s, pres[i].type, pres[i].ident, pres[i].token, pres[i].key_auth, true);
 	cleaned = true;
-	run_deploy_hook(l, env->cs);
+	run_deploy_hook(l, o, env->cs);
 	char ts[32];
 	snprintf(out->reason, sizeof(out->reason), "issued, valid until %s",
 		 time_rfc3339(out->not_after, ts, sizeof(ts)));

@@ -42,7 +42,8 @@ struct issue_opts {
 	bool reload;             /* the lineage is the stored one: re-read it under the lock */
 	int lock_wait_secs;      /* issuer lock: < 0 forever, 0 try once, else seconds;
 	                          * issue_opts_default gives ISSUE_LOCK_WAIT_DEFAULT */
-	long hook_timeout_ms;    /* challenge and deploy hooks; 0: ISSUE_HOOK_TIMEOUT_DEFAULT_MS */
+	long hook_timeout_ms;    /* challenge and deploy hooks, for this run; 0: the lineage's
+	                          * hook_timeout, else ISSUE_HOOK_TIMEOUT_DEFAULT_MS */
 };
 
 /* Defaults: Let's Encrypt's limits, the default lock wait and hook limit. */

@@ -234,6 +234,8 @@ char *lineage_to_json(const struct lineage *l)
 	put_str(o, "deploy_hook", l->deploy_hook);
 	if (l->days > 0)
 		json_object_object_add(o, "days", json_object_new_int(l->days));
+	if (l->hook_timeout > 0)
+		json_object_object_add(o, "hook_timeout", json_object_new_int(l->hook_timeout));
 
 	ari = json_object_new_object();
 	put_str(ari, "cert_id", l->ari_cert_id);
@@ -345,6 +347,11 @@ int lineage_from_json(const char *name, const char *text, const char *what,
 		l->reuse_key = json_object_get_boolean(v);
 	if (json_object_object_get_ex(o, "days", &v))
 		l->days = json_object_get_int(v);
+	if (json_object_object_get_ex(o, "hook_timeout", &v)) {
+		l->hook_timeout = json_object_get_int(v);
+		if (l->hook_timeout < 0 || l->hook_timeout > 86400)
+			l->hook_timeout = 0; /* out of range: the default */
+	}
 	if (json_object_object_get_ex(o, "ari", &ari) && json_object_is_type(ari, json_type_object)) {
 		if (get_str(ari, "cert_id", &l->ari_cert_id) || get_str(ari, "cert_sha256", &l->ari_cert_sha256) ||
 		    get_time(ari, "renew_at", &l->ari_renew_at) ||

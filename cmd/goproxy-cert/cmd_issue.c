@@ -39,6 +39,8 @@ static const char usage_text[] =
 	"                           --no-preferred-chain drops it)\n"
 	"      --days N             renew when fewer than N days are left\n"
 	"      --force              skip the 'is it current' check (never the rate-limit guard)\n"
+	"      --hook-timeout SECONDS  limit for each run of a hook (stored; default 300):\n"
+	"                           at the limit it is killed with its process group\n"
 	"      --deploy-hook CMD    run with sh -c after the certificate changed (stored;\n"
 	"                           --no-deploy-hook drops it)\n"
 	"      --rate-limit N/HOURS|off  guard (default 5/168, Let's Encrypt's)\n"
@@ -53,7 +55,7 @@ enum {
 	O_SERVER = 256, O_STAGING, O_CA_BUNDLE, O_EAB_KID, O_EAB_HMAC, O_CHALLENGE, O_HTTP_DIR,
 	O_WEBROOT, O_STANDALONE, O_HOOK, O_KEY_TYPE, O_REUSE_KEY, O_PROFILE, O_PREF_CHAIN, O_DAYS,
 	O_FORCE, O_DEPLOY, O_RATE, O_JSON, O_NO_REUSE_KEY, O_NO_PROFILE, O_NO_PREF_CHAIN, O_NO_DEPLOY,
-	O_LOCK_WAIT,
+	O_LOCK_WAIT, O_HOOK_TIMEOUT,
 };
 
 static const struct option longopts[] = {
@@ -85,6 +87,7 @@ static const struct option longopts[] = {
 	{ "rate-limit", required_argument, NULL, O_RATE },
 	{ "json", no_argument, NULL, O_JSON },
 	{ "lock-wait", required_argument, NULL, O_LOCK_WAIT },
+	{ "hook-timeout", required_argument, NULL, O_HOOK_TIMEOUT },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -136,6 +139,7 @@ int cmd_issue(int argc, char **argv)
 	const char *key_type = NULL, *profile = NULL, *pref = NULL, *deploy = NULL;
 	bool staging = false, reuse_key = false, no_reuse_key = false, json = false, solver_set = false;
 	bool no_profile = false, no_pref = false, no_deploy = false;
+	int hook_timeout = 0;
 	char **domains = NULL;
 	size_t nd = 0;
 	struct issue_opts o;
@@ -239,6 +243,16 @@ int cmd_issue(int argc, char **argv)
 				goto out;
 			o.lock_wait_secs = (int)v;
 			break;
+		case O_HOOK_TIMEOUT:
+			if (cli_parse_uint("issue", "--hook-timeout", optarg, 86400, &v) != 0)
+				goto out;
+			if (v < 1) {
+				cli_usage_error("issue", "--hook-timeout: '%s' is not a number of seconds from 1 to 86400",
+						optarg);
+				goto out;
+			}
+			hook_timeout = (int)v;
+			break;
 		default:
 			cli_usage_error("issue", "unknown option");
 			goto out;
@@ -322,6 +336,8 @@ int cmd_issue(int argc, char **argv)
 		l->reuse_key = false;
 	if (o.days > 0)
 		l->days = o.days;
+	if (hook_timeout > 0)
+		l->hook_timeout = hook_timeout;
 
 	if (l->challenge && strcmp(l->challenge, "dns-01") == 0 && (l->solver == NULL || strcmp(l->solver, "hook") != 0)) {
 		cli_usage_error("issue", "--challenge dns-01 needs --hook PROGRAM (a uacme-style hook that sets "

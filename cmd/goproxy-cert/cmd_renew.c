@@ -34,12 +34,14 @@ static const char usage_text[] =
 	"      --rate-limit N/HOURS|off  guard (default 5/168)\n"
 	"      --lock-wait SECONDS  wait at most this long for another run issuing a lineage\n"
 	"                           (default 900), then report it deferred (75)\n"
+	"      --hook-timeout SECONDS  limit for each hook run in this run (default: the\n"
+	"                           lineage's stored one, else 300)\n"
 	"      --json               one JSON document with a result per lineage\n"
 	"  -q, --quiet              print nothing unless a lineage failed\n"
 	"  -v, --verbose\n"
 	"Exit: 0 all current or renewed, 1 a lineage failed, 75 none failed but one was deferred.\n";
 
-enum { O_DAYS = 256, O_FORCE, O_JITTER, O_CONC, O_RATE, O_JSON, O_LOCK_WAIT };
+enum { O_DAYS = 256, O_FORCE, O_JITTER, O_CONC, O_RATE, O_JSON, O_LOCK_WAIT, O_HOOK_TIMEOUT };
 
 static const struct option longopts[] = {
 	{ "certs-dir", required_argument, NULL, 'd' },
@@ -50,6 +52,7 @@ static const struct option longopts[] = {
 	{ "rate-limit", required_argument, NULL, O_RATE },
 	{ "json", no_argument, NULL, O_JSON },
 	{ "lock-wait", required_argument, NULL, O_LOCK_WAIT },
+	{ "hook-timeout", required_argument, NULL, O_HOOK_TIMEOUT },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -114,6 +117,14 @@ int cmd_renew(int argc, char **argv)
 			if (cli_parse_uint("renew", "--lock-wait", optarg, 86400, &v) != 0)
 				return EXIT_USAGE;
 			o.lock_wait_secs = (int)v;
+			break;
+		case O_HOOK_TIMEOUT:
+			if (cli_parse_uint("renew", "--hook-timeout", optarg, 86400, &v) != 0)
+				return EXIT_USAGE;
+			if (v < 1)
+				return cli_usage_error("renew", "--hook-timeout: '%s' is not a number of seconds "
+						       "from 1 to 86400", optarg);
+			o.hook_timeout_ms = v * 1000L;
 			break;
 		default: return cli_usage_error("renew", "unknown option");
 		}

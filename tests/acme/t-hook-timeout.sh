@@ -98,6 +98,20 @@ expect_err "hook $WORK/done-$MARK.sh \\(dns-01 done for stuckdone.example.test\\
 [ "$dt" -lt 15000 ] || fail "took $dt ms"
 no_marked_process || fail "processes of the done hook are left: $(pgrep -af -- "$MARK")"
 
+echo "== the limit is stored with the lineage (renew from cron keeps it)"
+[ "$(jq .hook_timeout "$CERTS/.state/lineages/stuckdone.json")" = 2 ] || fail "hook_timeout not stored"
+
+echo "== a deploy hook that never returns: killed at the limit, the certificate is in place"
+t0=$(now_ms)
+issue -n dep -D dep.example.test --challenge dns-01 --hook "$WORK/hook.sh" --hook-timeout 2 \
+	--deploy-hook "echo \$\$ >>'$WORK/stuck.pids'; exec sleep 1000 # $MARK"
+dt=$(($(now_ms) - t0))
+expect_rc 0
+expect_out '^dep: issued'
+expect_err 'deploy for dep\) did not finish within 2 s; killed with its process group'
+[ "$dt" -lt 15000 ] || fail "took $dt ms"
+no_marked_process || fail "processes of the deploy hook are left: $(pgrep -af -- "$MARK")"
+
 echo "== --hook-timeout must be a number of seconds"
 issue -n bad -D bad.example.test --challenge dns-01 --hook "$WORK/hook.sh" --hook-timeout 0
 expect_rc 64
