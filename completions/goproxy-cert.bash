@@ -76,7 +76,7 @@ _goproxy_cert()
             COMPREPLY=($(compgen -W "0 1 3 4 5" -- "$cur")); return ;;
         --days | -D | --domain | --server | -m | --email | --eab-kid | --eab-hmac | \
         --standalone | --profile | --preferred-chain | --deploy-hook | --rate-limit | --jitter | \
-        --concurrency)
+        --concurrency | --lock-wait | --hook-timeout)
             return ;;
     esac
 
@@ -90,9 +90,10 @@ _goproxy_cert()
             opts="-d --certs-dir -n --name -D --domain --server --staging --ca-bundle -m --email
                   --eab-kid --eab-hmac --challenge --http-dir --webroot --standalone --hook
                   --key-type --reuse-key --no-reuse-key --profile --no-profile --preferred-chain
-                  --no-preferred-chain --days --force --deploy-hook --no-deploy-hook --rate-limit --json -q --quiet -v --verbose -h --help" ;;
+                  --no-preferred-chain --days --force --deploy-hook --no-deploy-hook --rate-limit --lock-wait
+                  --hook-timeout --json -q --quiet -v --verbose -h --help" ;;
         renew)
-            opts="-d --certs-dir --days --force --jitter --concurrency --rate-limit --json
+            opts="-d --certs-dir --days --force --jitter --concurrency --rate-limit --lock-wait --hook-timeout --json
                   -q --quiet -v --verbose -h --help" ;;
         revoke)
             opts="-d --certs-dir --reason --ca-bundle --json -q --quiet -v --verbose -h --help" ;;

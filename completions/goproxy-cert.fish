@@ -94,6 +94,8 @@ for c in issue renew
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l days -x -d 'due when fewer than N days are left'
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l force -d 'even if current'
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l rate-limit -x -d 'N/HOURS or off'
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l lock-wait -x -d 'wait at most SECONDS for another run'
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l hook-timeout -x -d 'kill a hook after SECONDS'
 end
 
 # renew
