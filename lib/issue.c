@@ -1285,6 +1285,129 @@ static int check_profile(struct issue_env *env, const struct lineage *l, struct 
 	return rc;
 }
 
+/* RFC 8555 §7.5: answer every pending authorization of the order with the
+ * solver, tell the CA, and wait until each is final. pres[] gets what was
+ * presented (the caller cleans it up), failed[] the names whose
+ * authorization failed. Returns 0 when all are valid, or -1 (err). */
+static int authorize(struct acme_client *c, struct solver *s, const struct lineage *l, const struct acme_order *ord,
+		     struct presented *pres, size_t *npres, char **failed, size_t *nfailed, struct gpc_error *err)
+{
+	for (size_t i = 0; i < ord->n_authorizations; i++) {
+		struct acme_authz az;
+		memset(&az, 0, sizeof(az));
+		if (acme_authz_get(c, ord->authorizations[i], &az, err) != 0)
+			return -1;
+		if (strcmp(az.status, "valid") == 0) {
+			gpc_debug("%s: authorization for %s already valid", l->name, az.identifier.value);
+			acme_authz_finish(&az);
+			continue;
+		}
+		if (strcmp(az.status, "pending") != 0) {
+			gpc_error_set(err, GPC_E_CA, "authorization for %s is %s", az.identifier.value, az.status);
+			failed[(*nfailed)++] = strdup(az.identifier.value);
+			acme_authz_finish(&az);
+			return -1;
+		}
+		int r = choose_challenge(s, c, &az, l, &pres[*npres], err);
+		acme_authz_finish(&az);
+		if (r != 0)
+			return -1;
+		(*npres)++;
+	}
+	for (size_t i = 0; i < *npres; i++)
+		if (acme_challenge_respond(c, pres[i].chal_url, err) != 0)
+			return -1;
+	for (size_t i = 0; i < *npres; i++) {
+		struct acme_authz az;
+		memset(&az, 0, sizeof(az));
+		if (acme_authz_get(c, pres[i].authz_url, &az, err) != 0)
+			return -1;
+		int r = acme_authz_poll(c, &az, err);
+		acme_authz_finish(&az);
+		if (r != 0) {
+			char where[1024], msg[sizeof(err->message)];
+			failed[(*nfailed)++] = strdup(pres[i].ident);
+			snprintf(msg, sizeof(msg), "%s", err->message);
+			solver_describe(s, pres[i].type, pres[i].ident, pres[i].token, where, sizeof(where));
+			gpc_error_set(err, GPC_E_CA, "%s challenge for %s failed: %s", pres[i].type, pres[i].ident, msg);
+			gpc_error_hint(err, "%s", where);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The key (the current one with --reuse-key when it has the right type,
+ * else a new one), the CSR, finalize, the download, and the check that the
+ * chain is a working pair with that key (check_issued). Returns 0 with
+ * *key_pem (secret), *new_key, *chain_pem, *chain_len and *chain, or -1. */
+static int finalize(struct issue_env *env, struct acme_client *c, const struct lineage *l, struct acme_order *ord,
+		    enum keygen_type kt, char **key_pem, bool *new_key, char **chain_pem, size_t *chain_len,
+		    struct x509_chain **chain, struct gpc_error *err)
+{
+	unsigned char *csr = NULL;
+	size_t csr_len = 0;
+	struct gpc_error tmp;
+	char label[1200];
+	int rc = -1;
+
+	if (l->reuse_key) {
+		struct buf cb, kb;
+		enum keygen_type have;
+		buf_init(&cb, CERTSTORE_MAX_FILE);
+		buf_init(&kb, CERTSTORE_MAX_FILE);
+		if (certstore_read_pair(env->cs, l->name, &cb, &kb, &tmp) == 0 &&
+		    keygen_pem_type(kb.data, kb.len, "priv.key", &have, &tmp) == 0 && have == kt)
+			*key_pem = buf_take(&kb, NULL);
+		buf_finish(&cb);
+		if (kb.data)
+			gnutls_memset(kb.data, 0, kb.len);
+		buf_finish(&kb);
+	}
+	*new_key = *key_pem == NULL;
+	if (*new_key && keygen_generate(kt, key_pem, NULL, err) != 0)
+		goto out;
+	if (keygen_csr(*key_pem, strlen(*key_pem), (const char *const *)l->names, l->n_names, 1, &csr, &csr_len,
+		       err) != 0)
+		goto out;
+	if (acme_order_poll(c, ord, "ready", err) != 0 || acme_order_finalize(c, ord, csr, csr_len, err) != 0 ||
+	    acme_certificate_download(c, ord->certificate, l->preferred_chain, chain_pem, chain_len, err) != 0)
+		goto out;
+	/* Name the URL the chain came from (a truncated download). */
+	snprintf(label, sizeof(label), "certificate from %.1100s", ord->certificate);
+	if (x509_chain_parse(label, *chain_pem, *chain_len, chain, NULL, err) != 0 ||
+	    check_issued(l, ord->certificate, *chain, *key_pem, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	free(csr);
+	return rc;
+}
+
+/* After an issuance: the ARI data of the new certificate (RFC 9773) when
+ * the CA has it, and the time renew will find it due, by the one rule. */
+static time_t ari_and_due(struct acme_client *c, struct lineage *l, const struct issue_opts *o,
+			  const char *chain_pem, size_t chain_len, const struct x509_chain *chain)
+{
+	const struct x509_info *leaf = x509_chain_info(chain, 0);
+	struct policy_result pr;
+
+	if (acme_client_directory(c)->renewal_info != NULL) {
+		ari_update(c, l, chain_pem, chain_len);
+		(void)lineage_set_str(&l->ari_cert_sha256, l->ari_cert_id != NULL ? leaf->fingerprint_sha256 : NULL);
+	} else {
+		(void)lineage_set_str(&l->ari_cert_id, NULL);
+		(void)lineage_set_str(&l->ari_cert_sha256, NULL);
+		l->ari_renew_at = 0;
+	}
+	struct policy_input pin = { .not_before = leaf->not_before, .not_after = leaf->not_after,
+				    .fingerprint_sha256 = leaf->fingerprint_sha256, .stored_days = l->days,
+				    .ari_renew_at = l->ari_renew_at, .ari_cert_sha256 = l->ari_cert_sha256,
+				    .override_days = o->days };
+	policy_lineage_due(&pin, time_now(), &pr);
+	return pr.due_at;
+}
+
 enum issue_result issue_order(struct issue_env *env, struct lineage *l, const struct issue_opts *o,
 			      struct issue_outcome *out)
 {
@@ -1297,9 +1420,8 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 	char **failed = NULL;
 	size_t nfailed = 0;
 	char *key_pem = NULL, *chain_pem = NULL, *replaces = NULL;
-	unsigned char *csr = NULL;
-	size_t csr_len = 0, chain_len = 0;
-	bool order_ok = false, lineage_exists, replaced = false, cleaned = false;
+	size_t chain_len = 0;
+	bool order_ok = false, lineage_exists, replaced = false, cleaned = false, new_key = true;
 	struct x509_chain *chain = NULL;
 	enum keygen_type kt;
 	struct lineage *old = NULL;
@@ -1376,104 +1498,16 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 		gpc_error_set(err, GPC_E_NOMEM, "out of memory");
 		goto fail;
 	}
-	for (size_t i = 0; i < ord.n_authorizations; i++) {
-		struct acme_authz az;
-		memset(&az, 0, sizeof(az));
-		if (acme_authz_get(c, ord.authorizations[i], &az, err) != 0)
-			goto fail;
-		if (strcmp(az.status, "valid") == 0) {
-			gpc_debug("%s: authorization for %s already valid", l->name, az.identifier.value);
-			acme_authz_finish(&az);
-			continue;
-		}
-		if (strcmp(az.status, "pending") != 0) {
-			gpc_error_set(err, GPC_E_CA, "authorization for %s is %s", az.identifier.value, az.status);
-			failed[nfailed++] = strdup(az.identifier.value);
-			acme_authz_finish(&az);
-			goto fail;
-		}
-		if (choose_challenge(s, c, &az, l, &pres[npres], err) != 0) {
-			acme_authz_finish(&az);
-			goto fail;
-		}
-		npres++;
-		acme_authz_finish(&az);
-	}
-	for (size_t i = 0; i < npres; i++)
-		if (acme_challenge_respond(c, pres[i].chal_url, err) != 0)
-			goto fail;
-	for (size_t i = 0; i < npres; i++) {
-		struct acme_authz az;
-		memset(&az, 0, sizeof(az));
-		if (acme_authz_get(c, pres[i].authz_url, &az, err) != 0)
-			goto fail;
-		int r = acme_authz_poll(c, &az, err);
-		acme_authz_finish(&az);
-		if (r != 0) {
-			char where[1024], msg[sizeof(err->message)];
-			failed[nfailed++] = strdup(pres[i].ident);
-			snprintf(msg, sizeof(msg), "%s", err->message);
-			solver_describe(s, pres[i].type, pres[i].ident, pres[i].token, where, sizeof(where));
-			gpc_error_set(err, GPC_E_CA, "%s challenge for %s failed: %s", pres[i].type, pres[i].ident, msg);
-			gpc_error_hint(err, "%s", where);
-			goto fail;
-		}
-	}
+	if (authorize(c, s, l, &ord, pres, &npres, failed, &nfailed, err) != 0)
+		goto fail;
 	order_ok = true;
 
-	/* Key: reuse the current one when asked and it has the right type. */
-	if (l->reuse_key) {
-		struct buf cb, kb;
-		enum keygen_type have;
-		buf_init(&cb, CERTSTORE_MAX_FILE);
-		buf_init(&kb, CERTSTORE_MAX_FILE);
-		if (certstore_read_pair(env->cs, l->name, &cb, &kb, &tmp) == 0 &&
-		    keygen_pem_type(kb.data, kb.len, "priv.key", &have, &tmp) == 0 && have == kt)
-			key_pem = buf_take(&kb, NULL);
-		buf_finish(&cb);
-		buf_finish(&kb);
-	}
-	bool new_key = key_pem == NULL;
-	if (new_key && keygen_generate(kt, &key_pem, NULL, err) != 0)
+	/* RFC 8555 §7.4: key, CSR, finalize, download, and check what came. */
+	if (finalize(env, c, l, &ord, kt, &key_pem, &new_key, &chain_pem, &chain_len, &chain, err) != 0)
 		goto fail;
-	if (keygen_csr(key_pem, strlen(key_pem), (const char *const *)l->names, l->n_names, 1, &csr,
-		       &csr_len, err) != 0)
-		goto fail;
-	if (acme_order_poll(c, &ord, "ready", err) != 0 ||
-	    acme_order_finalize(c, &ord, csr, csr_len, err) != 0 ||
-	    acme_certificate_download(c, ord.certificate, l->preferred_chain, &chain_pem, &chain_len, err) != 0)
-		goto fail;
-	{
-		/* Name the URL the chain came from (a truncated download). */
-		char label[1200];
-		snprintf(label, sizeof(label), "certificate from %.1100s", ord.certificate);
-		if (x509_chain_parse(label, chain_pem, chain_len, &chain, NULL, err) != 0)
-			goto fail;
-		if (check_issued(l, ord.certificate, chain, key_pem, err) != 0)
-			goto fail;
-	}
 	out->not_after = x509_chain_info(chain, 0)->not_after;
 
-	if (acme_client_directory(c)->renewal_info != NULL) {
-		ari_update(c, l, chain_pem, chain_len);
-		(void)lineage_set_str(&l->ari_cert_sha256, l->ari_cert_id != NULL ?
-				      x509_chain_info(chain, 0)->fingerprint_sha256 : NULL);
-	} else {
-		(void)lineage_set_str(&l->ari_cert_id, NULL);
-		(void)lineage_set_str(&l->ari_cert_sha256, NULL);
-		l->ari_renew_at = 0;
-	}
-	{
-		/* the time renew goes by, by the same rule as issue_decide */
-		const struct x509_info *leaf = x509_chain_info(chain, 0);
-		struct policy_result pr;
-		struct policy_input pin = { .not_before = leaf->not_before, .not_after = leaf->not_after,
-					    .fingerprint_sha256 = leaf->fingerprint_sha256,
-					    .stored_days = l->days, .ari_renew_at = l->ari_renew_at,
-					    .ari_cert_sha256 = l->ari_cert_sha256, .override_days = o->days };
-		policy_lineage_due(&pin, time_now(), &pr);
-		out->due_at = pr.due_at;
-	}
+	out->due_at = ari_and_due(c, l, o, chain_pem, chain_len, chain);
 	if (commit(env, l, chain_pem, chain_len, new_key ? key_pem : NULL, replaced, err) != 0)
 		goto fail;
 	for (size_t i = 0; i < npres; i++)
@@ -1502,7 +1536,6 @@ out:
 	free(failed);
 	acme_order_finish(&ord);
 	x509_chain_free(chain);
-	free(csr);
 	free(chain_pem);
 	free(replaces);
 	if (key_pem) {
