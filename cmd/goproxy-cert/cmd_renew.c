@@ -65,6 +65,49 @@ static void progress(const char *lineage, void *ud)
 	fprintf(stderr, "%s: renewing %s ...\n", cli.prog, lineage);
 }
 
+/* One result per lineage, in name order (text or one JSON document).
+ * Returns the exit code: 1 when one failed, else 75 when one was deferred,
+ * else 0. */
+static int print_results(const struct issue_job *jobs, size_t n, bool json, bool quiet, const char *dir)
+{
+	int nfail = 0, ndef = 0, nren = 0, ncur = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		switch (jobs[i].out.res) {
+		case ISSUE_FAILED: case ISSUE_USAGE: nfail++; break;
+		case ISSUE_DEFERRED: ndef++; break;
+		case ISSUE_ISSUED: nren++; break;
+		case ISSUE_CURRENT: ncur++; break;
+		}
+	}
+	if (json) {
+		struct json_object *doc = json_object_new_object(), *arr = json_object_new_array();
+		for (size_t i = 0; i < n; i++) {
+			if (jobs[i].out.res != ISSUE_CURRENT && jobs[i].out.res != ISSUE_ISSUED)
+				cli_print_error(&jobs[i].out.err);
+			json_object_array_add(arr, issue_result_json(jobs[i].l, &jobs[i].out));
+		}
+		json_object_object_add(doc, "results", arr);
+		json_object_object_add(doc, "renewed", json_object_new_int(nren));
+		json_object_object_add(doc, "current", json_object_new_int(ncur));
+		json_object_object_add(doc, "failed", json_object_new_int(nfail));
+		json_object_object_add(doc, "deferred", json_object_new_int(ndef));
+		printf("%s\n", json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+								     JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(doc);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			bool trouble = jobs[i].out.res == ISSUE_FAILED || jobs[i].out.res == ISSUE_USAGE;
+			if (quiet && !trouble)
+				continue;
+			issue_print_result(jobs[i].l, &jobs[i].out, false, false, stdout);
+		}
+		if (n == 0 && !quiet)
+			printf("no lineages with stored settings in %s (run 'goproxy-cert issue' first)\n", dir);
+	}
+	return nfail ? 1 : ndef ? EXIT_DEFER : 0;
+}
+
 int cmd_renew(int argc, char **argv)
 {
 	const char *dir = NULL;
@@ -202,42 +245,7 @@ int cmd_renew(int argc, char **argv)
 			    !json && !o.quiet && isatty(STDERR_FILENO) ? progress : NULL, NULL);
 	}
 
-	/* One result per lineage, in name order. */
-	int nfail = 0, ndef = 0, nren = 0, ncur = 0;
-	for (size_t i = 0; i < n; i++) {
-		switch (jobs[i].out.res) {
-		case ISSUE_FAILED: case ISSUE_USAGE: nfail++; break;
-		case ISSUE_DEFERRED: ndef++; break;
-		case ISSUE_ISSUED: nren++; break;
-		case ISSUE_CURRENT: ncur++; break;
-		}
-	}
-	if (json) {
-		struct json_object *doc = json_object_new_object(), *arr = json_object_new_array();
-		for (size_t i = 0; i < n; i++) {
-			if (jobs[i].out.res != ISSUE_CURRENT && jobs[i].out.res != ISSUE_ISSUED)
-				cli_print_error(&jobs[i].out.err);
-			json_object_array_add(arr, issue_result_json(jobs[i].l, &jobs[i].out));
-		}
-		json_object_object_add(doc, "results", arr);
-		json_object_object_add(doc, "renewed", json_object_new_int(nren));
-		json_object_object_add(doc, "current", json_object_new_int(ncur));
-		json_object_object_add(doc, "failed", json_object_new_int(nfail));
-		json_object_object_add(doc, "deferred", json_object_new_int(ndef));
-		printf("%s\n", json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(doc);
-	} else {
-		for (size_t i = 0; i < n; i++) {
-			bool trouble = jobs[i].out.res == ISSUE_FAILED || jobs[i].out.res == ISSUE_USAGE;
-			if (o.quiet && !trouble)
-				continue;
-			issue_print_result(jobs[i].l, &jobs[i].out, false, false, stdout);
-		}
-		if (n == 0 && !o.quiet)
-			printf("no lineages with stored settings in %s (run 'goproxy-cert issue' first)\n",
-			       certstore_dir(cs));
-	}
-	rc = nfail ? 1 : ndef ? EXIT_DEFER : 0;
+	rc = print_results(jobs, n, json, o.quiet, certstore_dir(cs));
 out:
 	if (jobs)
 		for (size_t i = 0; i < n; i++)
