@@ -6,7 +6,9 @@
 # GoDoxy do: open cert.crt, open priv.key) must exist and belong together
 # (openssl x509 -pubkey = openssl pkey -pubout), and goproxyd, started once
 # on the directory, must complete a TLS handshake for every lineage with a
-# certificate for that lineage's name.
+# certificate for that lineage's name. Before every fifth kill one lineage
+# is turned back into plain files (as written by hand or by GoDoxy), so the
+# conversion to the link layout is killed too.
 # At the end a complete renew leaves one generation per lineage, no stray
 # generation or temp link, and the archive holds the previous pairs.
 #
@@ -104,9 +106,24 @@ done
 [ "$RUN_MS" -ge 50 ] || RUN_MS=50
 echo "a complete renew of 3 lineages takes $RUN_MS ms; kills at 0..$RUN_MS ms"
 
-k=0 midrun=0 broken=0 unserved=0
+# plainify L: replace L's two paths by plain files with the same content, as
+# a hand-written directory (or GoDoxy, or an older goproxy-cert) has them; the
+# next write converts it to the link layout, under the same kills.
+plainify() {
+	_d=$(ldir "$1")
+	cp -L "$_d/priv.key" "$_d/priv.key.hand" && mv -f "$_d/priv.key.hand" "$_d/priv.key"
+	cp -L "$_d/cert.crt" "$_d/cert.crt.hand" && mv -f "$_d/cert.crt.hand" "$_d/cert.crt"
+	chmod 600 "$_d/priv.key"
+}
+
+k=0 midrun=0 broken=0 unserved=0 plain=0
 while [ $k -lt "$KILLS" ]; do
 	k=$((k + 1))
+	# every fifth kill, one lineage starts from plain files
+	if [ $((k % 5)) = 0 ]; then
+		plain=$((plain + 1))
+		plainify "$(echo $LINEAGES | cut -d' ' -f$((plain % 3 + 1)))"
+	fi
 	t0=$(date +%s%N)
 	renew_bg
 	at=$(rand_ms "$RUN_MS")
@@ -140,8 +157,8 @@ while [ $k -lt "$KILLS" ]; do
 		}
 	done
 done
-echo "$KILLS kills, $midrun during a run: $broken left a pair that does not belong together;" \
-	"$unserved failed handshakes"
+echo "$KILLS kills ($plain of them onto plain files), $midrun during a run:" \
+	"$broken left a pair that does not belong together; $unserved failed handshakes"
 kill -0 "$GPD" 2>/dev/null || die "goproxyd died: $(tail -n 20 "$WORK/goproxyd.err")"
 [ "$broken" = 0 ] || die "$broken of $KILLS kills left a cert.crt and priv.key that do not belong together"
 [ "$unserved" = 0 ] || die "$unserved handshakes failed after kills"
