@@ -1,9 +1,12 @@
 /* certstore: the certs directory on a local filesystem.
  *
  * Every write is temp file + fsync + rename + fsync of the directory
- * (fsutil); a lineage's key and certificate are staged together and renamed
- * key first, then certificate, under the exclusive flock on DIR/.state/lock,
- * after the previous pair was copied to DIR/.state/archive/NAME/. */
+ * (fsutil). A lineage's key and certificate are two relative symbolic links
+ * into a generation directory reached through one more link (..data), and
+ * one rename(2) of that link swaps both (Kubernetes' atomic writer; see
+ * "The generation layout" below), under the exclusive flock on
+ * DIR/.state/lock, after the previous pair was copied to
+ * DIR/.state/archive/NAME/. */
 #include "certstore.h"
 
 #include <dirent.h>
@@ -471,62 +474,67 @@ void certstore_unlock(struct certstore *cs)
 
 static bool txn_staged_cert(struct certstore *cs, const char *name, const char *cp, char *out,
 			    size_t outsz);
+static int lineage_dir(const struct certstore *cs, const char *name, char *out, size_t outsz);
+static void data_target(const char *ldir, char *out, size_t outsz);
+
+static void buf_cut(struct buf *b, size_t len)
+{
+	b->len = len;
+	if (b->data != NULL)
+		b->data[len] = '\0';
+}
 
 int certstore_read_pair(struct certstore *cs, const char *name, struct buf *cert,
 			struct buf *key, struct gpc_error *err)
 {
-	char cp[PATH_MAX], kp[PATH_MAX], staged[PATH_MAX] = "";
+	char cp[PATH_MAX], kp[PATH_MAX], staged[PATH_MAX] = "", ldir[PATH_MAX];
+	char before[PATH_MAX], after[PATH_MAX];
+	size_t c0 = cert->len, k0 = key->len;
 	bool took = false;
 	int rc = -1;
 
-	if (certstore_paths(cs, name, cp, sizeof(cp), kp, sizeof(kp)) != 0)
+	if (certstore_paths(cs, name, cp, sizeof(cp), kp, sizeof(kp)) != 0 ||
+	    lineage_dir(cs, name, ldir, sizeof(ldir)) != 0)
 		return gpc_error_set(err, GPC_E_USAGE, "'%s': not a valid lineage name", name);
 	if (!held_by_me(cs)) {
 		if (certstore_lock(cs, false, 10, err) != 0)
 			return -1;
 		took = true;
 	}
-	/* A writer killed between its two renames left the new key in place
-	 * and the certificate that belongs to it staged (.state/txn/NAME);
-	 * until the next writer completes that, read the pair as it will be. */
+	/* Legacy (goproxy-cert before the generation layout): a writer killed
+	 * between its two renames left the new key in place and the
+	 * certificate that belongs to it staged (.state/txn/NAME); until the
+	 * next writer completes that, read the pair as it will be. */
 	if (txn_staged_cert(cs, name, cp, staged, sizeof(staged)))
 		gpc_warn("%s: an interrupted write left the new certificate at %s; reading that "
 			 "(the next 'goproxy-cert renew' or 'issue' completes the write)", cp, staged);
-	if (fs_read_file(staged[0] ? staged : cp, CERTSTORE_MAX_FILE, cert, err) != 0)
-		goto out;
-	if (fs_read_file(kp, CERTSTORE_MAX_FILE, key, err) != 0)
-		goto out;
-	rc = 0;
-out:
+	/* The two opens resolve ..data separately: when it changed between
+	 * them (a writer that does not wait for our lock, or none taken), the
+	 * files may come from two generations. Generation names are never
+	 * reused, so an unchanged ..data means one generation: read again
+	 * until it holds still. */
+	for (int attempt = 0;; attempt++) {
+		data_target(ldir, before, sizeof(before));
+		rc = fs_read_file(staged[0] ? staged : cp, CERTSTORE_MAX_FILE, cert, err) == 0 &&
+				     fs_read_file(kp, CERTSTORE_MAX_FILE, key, err) == 0
+			     ? 0
+			     : -1;
+		data_target(ldir, after, sizeof(after));
+		if (strcmp(before, after) == 0 || attempt == 4)
+			break;
+		buf_cut(cert, c0);
+		buf_cut(key, k0);
+		gpc_error_clear(err);
+	}
 	if (took)
 		certstore_unlock(cs);
 	return rc;
 }
 
-/* Copy `src` (if present) to `dst` atomically with `mode`. 1 copied, 0 absent,
- * -1 error. */
-static int copy_file(const char *src, const char *dst, mode_t mode, struct gpc_error *err)
-{
-	struct buf b;
-	int rc;
-
-	buf_init(&b, CERTSTORE_MAX_FILE);
-	if (fs_read_file(src, CERTSTORE_MAX_FILE, &b, err) != 0) {
-		rc = (err != NULL && err->sys_errno == ENOENT) ? 0 : -1;
-		if (rc == 0)
-			gpc_error_clear(err);
-		buf_finish(&b);
-		return rc;
-	}
-	rc = fs_write_atomic(dst, b.data ? b.data : "", b.len, mode, err) == 0 ? 1 : -1;
-	buf_finish(&b);
-	return rc;
-}
-
-/* Copy the current pair to .state/archive/NAME/<UTC>-<n>.{crt,key}. The
- * archive key path is stored in `akey` ("" when there was nothing). */
-static int archive_pair(struct certstore *cs, const char *name, const char *cp, const char *kp,
-			char *akey, size_t akeysz, struct gpc_error *err)
+/* Copy the current pair (the content each path resolves to; NULL: that
+ * file is absent) to .state/archive/NAME/<UTC>-<n>.{crt,key}. */
+static int archive_pair(struct certstore *cs, const char *name, const struct buf *cert,
+			const struct buf *key, struct gpc_error *err)
 {
 	char rel[PATH_MAX], dir[PATH_MAX], base[PATH_MAX], ac[PATH_MAX + 8], ak[PATH_MAX + 8];
 	char stamp[32];
@@ -534,8 +542,7 @@ static int archive_pair(struct certstore *cs, const char *name, const char *cp, 
 	time_t now = time_now();
 	int n;
 
-	akey[0] = '\0';
-	if (!exists_l(cp) && !exists_l(kp))
+	if (cert == NULL && key == NULL)
 		return 0;
 	snprintf(rel, sizeof(rel), "%s/%s", ARCHIVE_DIR, name);
 	if (certstore_state_mkdir(cs, rel, err) != 0)
@@ -552,33 +559,29 @@ static int archive_pair(struct certstore *cs, const char *name, const char *cp, 
 		if (!exists_l(ac) && !exists_l(ak))
 			break;
 	}
-	if (copy_file(cp, ac, 0644, err) < 0)
+	if (cert != NULL &&
+	    fs_write_atomic(ac, cert->data ? cert->data : "", cert->len, 0644, err) != 0)
 		return -1;
-	switch (copy_file(kp, ak, 0600, err)) {
-	case -1:
+	if (key != NULL && fs_write_atomic(ak, key->data ? key->data : "", key->len, 0600, err) != 0) {
 		unlink(ac);
 		return -1;
-	case 1:
-		if (strlen(ak) < akeysz)
-			memcpy(akey, ak, strlen(ak) + 1);
-		break;
-	default:
-		break;
 	}
 	gpc_info("%s: previous pair archived as %s.{crt,key}", name, base);
 	return 0;
 }
 
-/* Crash safety. write_pair stages both files under temporary names, then
- * records them in .state/txn/NAME ("KEY_TMP\nCERT_TMP\n") before the first
- * rename and removes that record after the last. A process killed in between
- * leaves the record behind, and the next writer (certstore_lock, exclusive)
- * finishes the job: if the staged key is still there, nothing visible changed
- * yet and the staged files are removed (roll back); if only the staged
- * certificate is left, the new key is already in place, so the certificate
- * that belongs to it is renamed in (roll forward). Either way key and
- * certificate belong together again. Temporary files of writers killed while
- * staging are removed too. */
+/* Legacy crash safety, kept to upgrade a directory an older goproxy-cert
+ * left mid-write; nothing writes these records any more (the generation
+ * layout below needs none). That writer staged both files under temporary
+ * names, recorded them in .state/txn/NAME ("KEY_TMP\nCERT_TMP\n") before
+ * the first rename and removed that record after the last. A process killed
+ * in between left the record behind, and the next writer (certstore_lock,
+ * exclusive) finishes the job: if the staged key is still there, nothing
+ * visible changed yet and the staged files are removed (roll back); if only
+ * the staged certificate is left, the new key is already in place, so the
+ * certificate that belongs to it is renamed in (roll forward). Temporary
+ * files of writers killed while staging are removed too. Reading a record is
+ * one failed open per lineage read when there is none. */
 #define TXN_DIR "txn"
 
 static bool is_staged_name(const char *base)
@@ -704,8 +707,244 @@ static void txn_recover_one(struct certstore *cs, const char *name)
 		gpc_warn("%s", e.message);
 }
 
-/* Finish or undo interrupted writes, and remove stray temporary files.
- * Called with the exclusive lock held. */
+/* ---- The generation layout ------------------------------------------------
+ *
+ * A lineage directory L (DIR for "default", DIR/NAME otherwise) holds:
+ *
+ *   L/..2026_12_01T09_00_00.123456789/   a generation: cert.crt (0644) and
+ *                                        priv.key (0600); dir mode 0755
+ *   L/..data -> ..2026_12_01T09_00_00.123456789
+ *   L/cert.crt -> ..data/cert.crt
+ *   L/priv.key -> ..data/priv.key
+ *
+ * All links are relative, so the directory works wherever it is mounted
+ * (bind mounts, containers). A generation is written once, completely,
+ * before anything points at it, and never changed after; its name (UTC time
+ * of the real clock, nanoseconds, "-N" if taken) is never used twice. Names
+ * starting with '.' are never lineages, so neither certstore_list nor
+ * goproxyd mistakes a generation for one, also at the top of DIR.
+ *
+ * A write: (1) read what cert.crt and priv.key resolve to now; (2) create
+ * the new generation and write + fsync both files, fsync it; (3) archive the
+ * current pair; (4) make L/..data_tmp -> ..NEW and rename it over L/..data,
+ * fsync L: this one rename swaps key and certificate together; (5) remove
+ * the other generations and stray temporary links. A kill before (4) leaves
+ * the old pair visible (and a stray generation the next writer removes); a
+ * kill after it the new one.
+ *
+ * The first write onto plain files (written by hand, by GoDoxy, by an older
+ * goproxy-cert) converts without an instant where the two paths resolve to
+ * a mismatched or missing pair. Two paths cannot change in one rename, so
+ * the conversion changes only what each path is, never what it reads: first
+ * a generation G0 holding a copy of exactly what each path resolves to now
+ * (the old pair, or whatever is there) is written and ..data pointed at it
+ * (invisible: no path goes through ..data yet, or the ones that do read the
+ * same bytes from G0); then priv.key, then cert.crt, each plain file is
+ * replaced by its link with one rename(2) (atomic per path): before, the
+ * path reads the old file, after, the same bytes through ..data -> G0. At
+ * every instant both paths read the old pair. Only then does step (4) swap
+ * ..data to the new generation, and both paths change at once. A kill in the
+ * middle leaves a mix of old plain files and links into G0: the same old
+ * pair; the next write finishes the conversion. A path that did not exist
+ * (the first issuance) gets its link after the swap, key first, so a reader
+ * that finds cert.crt finds priv.key.
+ *
+ * Readers of the plain paths resolve ..data once per open: one that opens
+ * cert.crt and then priv.key across a swap can get two generations. A
+ * careful reader opens L/..data as a directory once and reads both files
+ * relative to it (openat), starting again if one is gone; or reads
+ * L/..data's target before and after the two reads and reads again when it
+ * changed (certstore_read_pair). A writer removes a generation only after
+ * ..data points elsewhere and the old pair is in the archive. */
+#define DATA_LINK "..data"
+#define DATA_TMP "..data_tmp"
+#define CERT_LINK_TMP "..cert.crt_tmp"
+#define KEY_LINK_TMP "..priv.key_tmp"
+#define CERT_TARGET DATA_LINK "/" CERTSTORE_CERT_FILE
+#define KEY_TARGET DATA_LINK "/" CERTSTORE_KEY_FILE
+#define GEN_MODE 0755 /* what the lineage directory is; the key in it is 0600 */
+
+static int lineage_dir(const struct certstore *cs, const char *name, char *out, size_t outsz)
+{
+	if (name == NULL || strcmp(name, CERTSTORE_DEFAULT) == 0)
+		return snprintf(out, outsz, "%s", cs->dir) < (int)outsz ? 0 : -1;
+	if (!certstore_valid_name(name))
+		return -1;
+	return fs_join(out, outsz, cs->dir, name);
+}
+
+/* "..2026_12_01T09_00_00.123456789" or with "-N": a generation's name. */
+static bool is_gen_name(const char *s)
+{
+	if (strncmp(s, "..", 2) != 0 || s[2] < '0' || s[2] > '9')
+		return false;
+	for (s += 2; *s != '\0'; s++)
+		if (!((*s >= '0' && *s <= '9') || *s == '_' || *s == 'T' || *s == '.' || *s == '-'))
+			return false;
+	return true;
+}
+
+/* The target of a symbolic link into out ("" when it is none). */
+static void link_target(const char *path, char *out, size_t outsz)
+{
+	ssize_t n = readlink(path, out, outsz - 1);
+
+	out[n > 0 ? (size_t)n : 0] = '\0';
+}
+
+/* What L/..data points at ("" when it is no link). */
+static void data_target(const char *ldir, char *out, size_t outsz)
+{
+	char p[PATH_MAX];
+
+	out[0] = '\0';
+	if (fs_join(p, sizeof(p), ldir, DATA_LINK) == 0)
+		link_target(p, out, outsz);
+}
+
+/* Is `path` our link (to "..data/FILE")? */
+static bool is_our_link(const char *path, const char *target)
+{
+	char t[PATH_MAX];
+
+	link_target(path, t, sizeof(t));
+	return strcmp(t, target) == 0;
+}
+
+/* Read what `path` resolves to now; a missing file (or dangling link) is
+ * *present = false. Returns 0 or -1 (unreadable, not a file, too large). */
+static int read_current(const char *path, struct buf *b, bool *present, struct gpc_error *err)
+{
+	*present = false;
+	if (fs_read_file(path, CERTSTORE_MAX_FILE, b, err) == 0) {
+		*present = true;
+		return 0;
+	}
+	if (err != NULL && err->sys_errno == ENOENT) {
+		gpc_error_clear(err);
+		return 0;
+	}
+	return -1;
+}
+
+/* Remove a generation directory: its files, then itself. */
+static int remove_gen(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			(void)unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+	return rmdir(path);
+}
+
+/* Remove every generation in L but the one ..data points at, and the
+ * temporary links of a writer that was killed. Called under the exclusive
+ * lock (no writer is between its steps). Returns how many were removed. */
+static int tidy_lineage_dir(const char *ldir)
+{
+	static const char *const tmps[] = { DATA_TMP, CERT_LINK_TMP, KEY_LINK_TMP };
+	char cur[PATH_MAX], p[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int n = 0;
+
+	data_target(ldir, cur, sizeof(cur));
+	for (size_t i = 0; i < sizeof(tmps) / sizeof(tmps[0]); i++)
+		if (fs_join(p, sizeof(p), ldir, tmps[i]) == 0 && lstat(p, &st) == 0 &&
+		    S_ISLNK(st.st_mode) && unlink(p) == 0)
+			n++;
+	if ((d = opendir(ldir)) == NULL)
+		return n;
+	while ((de = readdir(d)) != NULL) {
+		if (!is_gen_name(de->d_name) || strcmp(de->d_name, cur) == 0 ||
+		    fs_join(p, sizeof(p), ldir, de->d_name) != 0 || lstat(p, &st) != 0 ||
+		    !S_ISDIR(st.st_mode))
+			continue;
+		if (remove_gen(p) == 0)
+			n++;
+		else
+			gpc_warn("%s: could not remove an old generation: %s", p, strerror(errno));
+	}
+	closedir(d);
+	return n;
+}
+
+/* Write a new generation in L holding `cert` and `key` (each may be NULL:
+ * that file is left out). Its name goes to gen (size NAME_MAX + 1). On
+ * failure nothing is left. Returns 0 or -1. */
+static int make_gen(const char *ldir, const char *cert, size_t cert_len, const char *key,
+		    size_t key_len, char *gen, struct gpc_error *err)
+{
+	char base[64], path[PATH_MAX], f[PATH_MAX];
+	struct timespec ts;
+	struct tm tm;
+	size_t bl;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	bl = strftime(base, sizeof(base), "..%Y_%m_%dT%H_%M_%S", &tm);
+	snprintf(base + bl, sizeof(base) - bl, ".%09ld", (long)ts.tv_nsec);
+	for (int n = 0;; n++) {
+		if (n == 0)
+			snprintf(gen, NAME_MAX + 1, "%s", base);
+		else
+			snprintf(gen, NAME_MAX + 1, "%s-%d", base, n);
+		if (fs_join(path, sizeof(path), ldir, gen) != 0)
+			return gpc_error_set(err, GPC_E_INVALID, "%s: path too long", ldir);
+		if (mkdir(path, GEN_MODE) == 0)
+			break;
+		if (errno != EEXIST || n == 99)
+			return gpc_error_sys(err, errno, "create directory in", ldir);
+	}
+	/* whatever the umask: readers that could read cert.crt still can */
+	if (chmod(path, GEN_MODE) != 0) {
+		gpc_error_sys(err, errno, "chmod", path);
+		goto fail;
+	}
+	if (key != NULL && (fs_join(f, sizeof(f), path, CERTSTORE_KEY_FILE) != 0 ||
+			    fs_write_new(f, key, key_len, 0600, ldir, err) != 0))
+		goto fail;
+	if (cert != NULL && (fs_join(f, sizeof(f), path, CERTSTORE_CERT_FILE) != 0 ||
+			     fs_write_new(f, cert, cert_len, 0644, ldir, err) != 0))
+		goto fail;
+	if (fs_join(f, sizeof(f), path, CERTSTORE_CERT_FILE) != 0 || fs_sync_parent(f, err) != 0)
+		goto fail;
+	return 0;
+fail:
+	(void)remove_gen(path);
+	gen[0] = '\0';
+	return -1;
+}
+
+/* L/FINAL := a symbolic link to `target`, by one rename(2) of L/TMP. The
+ * caller fsyncs L. Returns 0 or -1. */
+static int link_replace(const char *ldir, const char *tmp, const char *target, const char *final,
+			struct gpc_error *err)
+{
+	char tp[PATH_MAX], fp[PATH_MAX];
+
+	if (fs_join(tp, sizeof(tp), ldir, tmp) != 0 || fs_join(fp, sizeof(fp), ldir, final) != 0)
+		return gpc_error_set(err, GPC_E_INVALID, "%s: path too long", ldir);
+	if (unlink(tp) != 0 && errno != ENOENT)
+		return gpc_error_sys(err, errno, "remove", tp);
+	if (symlink(target, tp) != 0)
+		return gpc_error_sys(err, errno, "create symbolic link in", ldir);
+	if (rename(tp, fp) != 0) {
+		int e = errno;
+		unlink(tp);
+		return gpc_error_sys(err, e, "rename into place", fp);
+	}
+	return 0;
+}
+
+/* Finish or undo interrupted writes, and remove stray temporary files and
+ * generations. Called with the exclusive lock held. */
 static void certstore_recover(struct certstore *cs)
 {
 	char dir[PATH_MAX], sub[PATH_MAX];
@@ -732,97 +971,100 @@ static void certstore_recover(struct certstore *cs)
 	}
 	if (certstore_list(cs, &names, &n, &e) != 0)
 		return;
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(names[i], CERTSTORE_DEFAULT) != 0 && fs_join(sub, sizeof(sub), cs->dir, names[i]) == 0)
+	for (size_t i = 0; i < n; i++) {
+		int k;
+		if (lineage_dir(cs, names[i], sub, sizeof(sub)) != 0)
+			continue;
+		if (strcmp(names[i], CERTSTORE_DEFAULT) != 0)
 			remove_strays(sub);
+		if ((k = tidy_lineage_dir(sub)) > 0)
+			gpc_info("%s: removed %d generation(s) or link(s) left by an interrupted write",
+				 sub, k);
+	}
 	certstore_names_free(names, n);
 }
 
 int certstore_write_pair(struct certstore *cs, const char *name, const char *cert_pem,
 			 size_t cert_len, const char *key_pem, size_t key_len, struct gpc_error *err)
 {
-	char cp[PATH_MAX], kp[PATH_MAX], sub[PATH_MAX];
-	char tcert[PATH_MAX] = "", tkey[PATH_MAX] = "", akey[PATH_MAX + 8] = "";
-	char txn[PATH_MAX];
-	bool journaled = false;
+	char cp[PATH_MAX], kp[PATH_MAX], ldir[PATH_MAX];
+	char g0[NAME_MAX + 1] = "", g1[NAME_MAX + 1] = "";
+	struct buf cur_c, cur_k;
+	bool have_c = false, have_k = false, conv_c, conv_k;
 	int rc = -1;
 
 	if (name == NULL)
 		name = CERTSTORE_DEFAULT;
-	if (certstore_paths(cs, name, cp, sizeof(cp), kp, sizeof(kp)) != 0)
+	if (certstore_paths(cs, name, cp, sizeof(cp), kp, sizeof(kp)) != 0 ||
+	    lineage_dir(cs, name, ldir, sizeof(ldir)) != 0)
 		return gpc_error_set(err, GPC_E_USAGE, "'%s': not a valid lineage name", name);
 	if (cs->lock_mode != LOCK_EX)
 		gpc_debug("certstore_write_pair(%s) without the exclusive store lock", name);
-	if (strcmp(name, CERTSTORE_DEFAULT) != 0) {
-		if (fs_join(sub, sizeof(sub), cs->dir, name) != 0 || fs_mkdirs(sub, 0755, 0, err) != 0)
-			return -1;
-	}
+	if (strcmp(name, CERTSTORE_DEFAULT) != 0 && fs_mkdirs(ldir, 0755, 0, err) != 0)
+		return -1;
+	buf_init(&cur_c, CERTSTORE_MAX_FILE);
+	buf_init(&cur_k, CERTSTORE_MAX_FILE);
 
-	/* Stage both files first: a full disk or a permission problem shows
-	 * up here, before anything visible has changed. */
-	if (key_pem != NULL &&
-	    fs_stage(kp, key_pem, key_len, 0600, tkey, sizeof(tkey), err) != 0)
+	/* (1) What the two paths read now: archived, copied into G0 when
+	 * converting, and the key kept for --reuse-key. */
+	if (read_current(cp, &cur_c, &have_c, err) != 0 || read_current(kp, &cur_k, &have_k, err) != 0)
 		goto out;
-	if (fs_stage(cp, cert_pem, cert_len, 0644, tcert, sizeof(tcert), err) != 0)
-		goto out;
-
-	/* An old pair is archived, never deleted. */
-	if (archive_pair(cs, name, cp, kp, akey, sizeof(akey), err) != 0)
-		goto out;
-
-	/* Record the staged files so that a crash between the renames below
-	 * is finished by the next writer (certstore_recover). */
-	snprintf(txn, sizeof(txn), "%s/%s", TXN_DIR, name);
-	{
-		struct buf j;
-		int jrc;
-		buf_init(&j, 3 * PATH_MAX);
-		jrc = buf_printf(&j, "%s\n%s\n", tkey, tcert);
-		if (jrc == 0)
-			jrc = certstore_state_write(cs, txn, j.data, j.len, err);
-		else
-			gpc_error_sys(err, ENOMEM, "record", txn);
-		buf_finish(&j);
-		if (jrc != 0)
-			goto out;
-		journaled = true;
-	}
-
-	/* Key first, then certificate: goproxyd loads on cert.crt changes. */
-	if (tkey[0] != '\0') {
-		if (rename(tkey, kp) != 0) {
-			gpc_error_sys(err, errno, "rename into place", kp);
+	if (key_pem == NULL) {
+		if (!have_k) {
+			gpc_error_set(err, GPC_E_MISSING, "%s: no private key to keep", kp);
+			gpc_error_hint(err, "issue without --reuse-key to make a new key");
 			goto out;
 		}
-		tkey[0] = '\0';
+		key_pem = cur_k.data ? cur_k.data : "";
+		key_len = cur_k.len;
 	}
-	if (rename(tcert, cp) != 0) {
-		int e = errno;
-		gpc_error_sys(err, e, "rename into place", cp);
-		/* Put the old key back so key and certificate still belong together. */
-		if (key_pem != NULL && akey[0] != '\0') {
-			struct gpc_error e2;
-			gpc_error_clear(&e2);
-			if (copy_file(akey, kp, 0600, &e2) < 0)
-				gpc_err("%s: could not restore the previous key: %s", kp, e2.message);
-		}
+	/* Paths that exist but are not our links yet: plain files of another
+	 * writer, or links of the user's. */
+	conv_c = exists_l(cp) && !is_our_link(cp, CERT_TARGET);
+	conv_k = exists_l(kp) && !is_our_link(kp, KEY_TARGET);
+
+	/* (2) Both generations are written before anything visible changes: a
+	 * full disk or a permission problem shows up here. */
+	if ((conv_c || conv_k) &&
+	    make_gen(ldir, have_c ? (cur_c.data ? cur_c.data : "") : NULL, cur_c.len,
+		     have_k ? (cur_k.data ? cur_k.data : "") : NULL, cur_k.len, g0, err) != 0)
 		goto out;
+	if (make_gen(ldir, cert_pem, cert_len, key_pem, key_len, g1, err) != 0)
+		goto out;
+
+	/* (3) An old pair is archived, never deleted. */
+	if (archive_pair(cs, name, have_c ? &cur_c : NULL, have_k ? &cur_k : NULL, err) != 0)
+		goto out;
+
+	/* Conversion (see the layout comment): ..data -> G0 (the same bytes
+	 * every path reads now), then each path becomes its link, key first. */
+	if (conv_c || conv_k) {
+		if (link_replace(ldir, DATA_TMP, g0, DATA_LINK, err) != 0 ||
+		    (conv_k && link_replace(ldir, KEY_LINK_TMP, KEY_TARGET, CERTSTORE_KEY_FILE, err) != 0) ||
+		    (conv_c && link_replace(ldir, CERT_LINK_TMP, CERT_TARGET, CERTSTORE_CERT_FILE, err) != 0) ||
+		    fs_sync_parent(cp, err) != 0)
+			goto out;
 	}
-	tcert[0] = '\0';
-	if (fs_sync_parent(cp, err) != 0)
+
+	/* (4) The swap: one rename changes key and certificate together. */
+	if (link_replace(ldir, DATA_TMP, g1, DATA_LINK, err) != 0 || fs_sync_parent(cp, err) != 0)
+		goto out;
+
+	/* Paths that did not exist (first issuance, half a pair): key first,
+	 * so that whoever finds cert.crt finds its key. */
+	if ((!is_our_link(kp, KEY_TARGET) &&
+	     link_replace(ldir, KEY_LINK_TMP, KEY_TARGET, CERTSTORE_KEY_FILE, err) != 0) ||
+	    (!is_our_link(cp, CERT_TARGET) &&
+	     link_replace(ldir, CERT_LINK_TMP, CERT_TARGET, CERTSTORE_CERT_FILE, err) != 0) ||
+	    fs_sync_parent(cp, err) != 0)
 		goto out;
 	rc = 0;
 out:
-	if (tkey[0] != '\0')
-		unlink(tkey);
-	if (tcert[0] != '\0')
-		unlink(tcert);
-	if (journaled) {
-		struct gpc_error e2;
-		gpc_error_clear(&e2);
-		if (certstore_state_remove(cs, txn, &e2) != 0)
-			gpc_warn("%s", e2.message);
-	}
+	/* (5) On success the old generation (archived) goes; on failure the
+	 * staged ones do. The one ..data points at always stays. */
+	(void)tidy_lineage_dir(ldir);
+	buf_finish(&cur_c);
+	buf_finish(&cur_k);
 	return rc;
 }
 

@@ -4,6 +4,13 @@
  *   DIR/NAME/cert.crt + DIR/NAME/priv.key lineage NAME
  *   DIR/.state/                          0700, the tool's own records
  *
+ * Written by this tool, the two files of a lineage are relative links
+ * (cert.crt -> ..data/cert.crt, priv.key -> ..data/priv.key) and ..data
+ * links to one generation directory ("..2026_12_01T09_00_00.123456789",
+ * 0755, key 0600 in it), so one rename of ..data swaps both. Plain files
+ * (written by hand or by another program) are read the same way and
+ * converted by the next write; see "The generation layout" in certstore.c.
+ *
  * Everything the filesystem decides (paths, rename, flock) stays behind this
  * API so that another backend (etcd) can sit beside the directory one. */
 #ifndef GPC_CERTSTORE_H
@@ -85,16 +92,23 @@ void certstore_unlock(struct certstore *cs);
 /* Read a lineage's cert and key files (each at most CERTSTORE_MAX_FILE) into
  * the buffers (appended), taking a shared lock around both reads when
  * possible so the two belong together; when the caller already holds a lock
- * it is used as is. Returns 0 or -1 (err names the file). */
+ * it is used as is. The two reads come from one generation: when ..data
+ * changed between them, they are done again. Returns 0 or -1 (err names the
+ * file). */
 int certstore_read_pair(struct certstore *cs, const char *name, struct buf *cert,
 			struct buf *key, struct gpc_error *err) __attribute__((warn_unused_result));
 
 /* Replace a lineage's pair. Caller holds the exclusive lock. Creates DIR/NAME
- * (0755) if needed. Both new files are staged and fsynced first; the current
- * pair (if any) is copied to DIR/.state/archive/NAME/<UTC time>-<n>.{crt,key}
- * (key 0600); then priv.key is renamed in, then cert.crt, then the directory is
- * fsynced. On failure before the renames nothing on disk changes and no temp
- * file is left. key_pem may be NULL to keep the current key (--reuse-key).
+ * (0755) if needed. Both new files are written and fsynced in a new
+ * generation directory first; the current pair (if any) is copied to
+ * DIR/.state/archive/NAME/<UTC time>-<n>.{crt,key} (key 0600); plain files
+ * are converted to the link layout (never changing what they read); then one
+ * rename of ..data swaps key and certificate together, the directory is
+ * fsynced and the old generation removed. At no instant do cert.crt and
+ * priv.key, read as plain files, resolve to a mismatched pair, whatever is
+ * killed when. On failure before the swap what the paths read is unchanged
+ * and no staged generation is left. key_pem may be NULL to keep the current
+ * key (--reuse-key; -1 with GPC_E_MISSING when there is none).
  * Returns 0 or -1. */
 int certstore_write_pair(struct certstore *cs, const char *name, const char *cert_pem,
 			 size_t cert_len, const char *key_pem, size_t key_len, struct gpc_error *err)
@@ -109,11 +123,14 @@ int certstore_state_write(struct certstore *cs, const char *rel, const void *dat
 			  struct gpc_error *err) __attribute__((warn_unused_result));
 int certstore_state_remove(struct certstore *cs, const char *rel, struct gpc_error *err);
 
-/* If a writer was killed in the middle of certstore_write_pair (a record in
- * .state/txn), finish or undo that write now, so that readers that do not
- * use this library (GoDoxy) see a matching pair too. Only when the store is
- * writable and no writer holds it; never waits. Returns 1 when it ran the
- * recovery, 0 otherwise. Used by check and status before reading. */
+/* Upgrades: if an older goproxy-cert (before the generation layout) was
+ * killed in the middle of its two-rename write (a record in .state/txn),
+ * finish or undo that write now, so that readers that do not use this
+ * library (GoDoxy) see a matching pair too. Writes of this version leave no
+ * such record (nothing to finish: the pair is whole at every instant), so
+ * this is a no-op for them. Only when the store is writable and no writer
+ * holds it; never waits. Returns 1 when it ran the recovery, 0 otherwise.
+ * Used by check and status before reading. */
 int certstore_finish_interrupted(struct certstore *cs);
 
 #endif

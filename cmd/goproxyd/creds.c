@@ -1,7 +1,8 @@
 /* creds: the reload of the certificates goproxyd serves (sni.c holds them).
  *
  * A thread with its own libev loop watches the certs directory, every
- * lineage directory and the tls-alpn-01 challenge directory (inotify), takes
+ * lineage directory (the one rename of ..data that swaps a pair arrives
+ * there) and the tls-alpn-01 challenge directory (inotify), takes
  * SIGHUP requests and rescans every minute as a safety net. It rebuilds the
  * set away from the connection callbacks and swaps it in, so a renewed
  * certificate is used by the next handshake while open connections keep the
@@ -129,7 +130,11 @@ static void on_inotify(struct ev_loop *loop, ev_io *w, int revents)
 	(void)revents;
 	while ((r = read(w->fd, buf, sizeof(buf))) > 0)
 		;
-	/* collect the burst (a pair is renamed in as two files) */
+	/* Every event counts, whatever its name: goproxy-cert swaps a pair by
+	 * renaming ..data in the lineage directory (IN_MOVED_TO "..data", see
+	 * goproxy-cert(5)), other writers rename cert.crt and priv.key. Collect
+	 * the burst (new generation, swap, removal of the old one; or two
+	 * files) into one rescan. */
 	ev_timer_stop(loop, &rl_delay);
 	ev_timer_set(&rl_delay, RELOAD_DELAY, 0.);
 	ev_timer_start(loop, &rl_delay);
