@@ -515,10 +515,10 @@ int certstore_read_pair(struct certstore *cs, const char *name, struct buf *cert
 	 * until it holds still. */
 	for (int attempt = 0;; attempt++) {
 		data_target(ldir, before, sizeof(before));
-		rc = fs_read_file(staged[0] ? staged : cp, CERTSTORE_MAX_FILE, cert, err) == 0 &&
-				     fs_read_file(kp, CERTSTORE_MAX_FILE, key, err) == 0
-			     ? 0
-			     : -1;
+		rc = -1;
+		if (fs_read_file(staged[0] ? staged : cp, CERTSTORE_MAX_FILE, cert, err) == 0 &&
+		    fs_read_file(kp, CERTSTORE_MAX_FILE, key, err) == 0)
+			rc = 0;
 		data_target(ldir, after, sizeof(after));
 		if (strcmp(before, after) == 0 || attempt == 4)
 			break;
