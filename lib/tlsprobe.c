@@ -513,8 +513,19 @@ static bool looks_tls(const struct attempt *a)
 
 static int fail_not_tls(struct attempt *a)
 {
-	struct buf b = { .data = (char *)a->first, .len = a->n_first };
+	struct buf b;
 	char q[128];
+
+	/* GnuTLS stopped at the record header: read a little more of what the
+	 * server says ("HTTP/1.1 400 Bad Request", "SSH-2.0-...") to name it */
+	if (a->deadline > mono_ms() + 300)
+		a->deadline = mono_ms() + 300;
+	if (a->n_first < sizeof(a->first) && wait_fd(a, POLLIN) == 1) {
+		ssize_t n = recv(a->fd, a->first + a->n_first, sizeof(a->first) - a->n_first, MSG_DONTWAIT);
+		if (n > 0)
+			a->n_first += (size_t)n;
+	}
+	b = (struct buf){ .data = (char *)a->first, .len = a->n_first };
 
 	return fail(a, TLSPROBE_E_NOT_TLS, hint_not_tls,
 		    "not TLS: the server answered the handshake with \"%s...\"", quote(&b, q, sizeof(q)));
