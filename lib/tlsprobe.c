@@ -198,6 +198,19 @@ static int tcp_connect(struct attempt *a, const struct addrinfo *ai)
 
 /* ---- STARTTLS preambles (plain text before the handshake) ---- */
 
+/* After EAGAIN: wait for `ev`. Returns 0 to try again, or -1 (the attempt
+ * failed) when the deadline passed or poll failed. */
+static int again(struct attempt *a, short ev, const char *hint, const char *doing, const char *what)
+{
+	int w = wait_fd(a, ev);
+
+	if (w == 0)
+		return fail(a, TLSPROBE_E_TIMEOUT, hint, "timed out after %u s %s %s", a->timeout_s, doing, what);
+	if (w < 0)
+		return fail_errno(a, errno, what);
+	return 0;
+}
+
 static int send_all(struct attempt *a, const void *data, size_t len, const char *what)
 {
 	const char *p = data;
@@ -212,12 +225,8 @@ static int send_all(struct attempt *a, const void *data, size_t len, const char 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			int w = wait_fd(a, POLLOUT);
-			if (w == 0)
-				return fail(a, TLSPROBE_E_TIMEOUT, hint_starttls,
-					    "timed out after %u s sending %s", a->timeout_s, what);
-			if (w < 0)
-				return fail_errno(a, errno, what);
+			if (again(a, POLLOUT, hint_starttls, "sending", what) != 0)
+				return -1;
 			continue;
 		}
 		return fail_errno(a, errno, what);
@@ -325,12 +334,8 @@ static int read_reply(struct attempt *a, struct buf *b, reply_done_fn done, cons
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			int w = wait_fd(a, POLLIN);
-			if (w == 0)
-				return fail(a, TLSPROBE_E_TIMEOUT, hint_tls_timeout,
-					    "timed out after %u s waiting for the %s", a->timeout_s, what);
-			if (w < 0)
-				return fail_errno(a, errno, what);
+			if (again(a, POLLIN, hint_tls_timeout, "waiting for the", what) != 0)
+				return -1;
 			continue;
 		}
 		return fail_errno(a, errno, what);
@@ -418,53 +423,76 @@ bad:
 		    "the answer to the LDAP StartTLS request is not an LDAP ExtendedResponse");
 }
 
+/* The line-based preambles: what to send, how a reply ends, what it must
+ * start with (RFC 3207 §4, RFC 9051 §6.2.1, RFC 2595 §4, RFC 4217 §4). */
+struct step {
+	const char *cmd;         /* NULL: read the greeting */
+	reply_done_fn done;
+	const char *want;
+	const char *what;        /* for messages */
+};
+static const struct step smtp_steps[] = {
+	{ NULL, done_coded, "220", "SMTP greeting" },
+	{ "EHLO goproxy-cert.invalid\r\n", done_coded, "250", "answer to EHLO" },
+	{ "STARTTLS\r\n", done_coded, "220", "answer to STARTTLS" },
+	{ NULL, NULL, NULL, NULL },
+};
+static const struct step imap_steps[] = {
+	{ NULL, done_line, "* OK", "IMAP greeting" },
+	{ "a1 STARTTLS\r\n", done_tagged, "a1 OK", "answer to STARTTLS" },
+	{ NULL, NULL, NULL, NULL },
+};
+static const struct step pop3_steps[] = {
+	{ NULL, done_line, "+OK", "POP3 greeting" },
+	{ "STLS\r\n", done_line, "+OK", "answer to STLS" },
+	{ NULL, NULL, NULL, NULL },
+};
+static const struct step ftp_steps[] = {
+	{ NULL, done_coded, "220", "FTP greeting" },
+	{ "AUTH TLS\r\n", done_coded, "234", "answer to AUTH TLS" },
+	{ NULL, NULL, NULL, NULL },
+};
+static const struct step *const line_steps[] = {
+	[TLSPROBE_SMTP] = smtp_steps,
+	[TLSPROBE_IMAP] = imap_steps,
+	[TLSPROBE_POP3] = pop3_steps,
+	[TLSPROBE_FTP] = ftp_steps,
+};
+
+/* PostgreSQL's SSLRequest: length 8, code 80877103 (1234 << 16 | 5679);
+ * the server answers one byte, 'S' (go on with TLS) or 'N'. */
+static int postgres_starttls(struct attempt *a, struct buf *b)
+{
+	static const unsigned char pg_ssl[8] = { 0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f };
+
+	if (send_all(a, pg_ssl, sizeof(pg_ssl), "SSLRequest") != 0 ||
+	    read_reply(a, b, done_byte, "answer to SSLRequest") != 0)
+		return -1;
+	if (b->data[0] == 'S')
+		return 0;
+	if (b->data[0] == 'N')
+		return fail(a, TLSPROBE_E_STARTTLS, "enable ssl in postgresql.conf, or connect elsewhere",
+			    "the PostgreSQL server does not accept SSL (it answered 'N' to SSLRequest)");
+	return fail(a, TLSPROBE_E_STARTTLS, hint_starttls,
+		    "not a PostgreSQL server: it answered 0x%02x to SSLRequest", (unsigned char)b->data[0]);
+}
+
 static int starttls(struct attempt *a, enum tlsprobe_starttls proto)
 {
-	/* PostgreSQL's SSLRequest: length 8, code 80877103 (1234 << 16 | 5679). */
-	static const unsigned char pg_ssl[8] = { 0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f };
+	const struct step *st = (size_t)proto < sizeof(line_steps) / sizeof(line_steps[0])
+				? line_steps[proto] : NULL;
 	struct buf b;
-	int rc = -1;
+	int rc = 0;
 
+	if (proto == TLSPROBE_TLS)
+		return 0;
 	buf_init(&b, REPLY_MAX);
-	switch (proto) {
-	case TLSPROBE_TLS:
-		rc = 0;
-		break;
-	case TLSPROBE_SMTP:
-		rc = exchange(a, &b, NULL, done_coded, "220", "SMTP greeting") != 0 ||
-		     exchange(a, &b, "EHLO goproxy-cert.invalid\r\n", done_coded, "250", "answer to EHLO") != 0 ||
-		     exchange(a, &b, "STARTTLS\r\n", done_coded, "220", "answer to STARTTLS") != 0 ? -1 : 0;
-		break;
-	case TLSPROBE_IMAP:
-		rc = exchange(a, &b, NULL, done_line, "* OK", "IMAP greeting") != 0 ||
-		     exchange(a, &b, "a1 STARTTLS\r\n", done_tagged, "a1 OK", "answer to STARTTLS") != 0 ? -1 : 0;
-		break;
-	case TLSPROBE_POP3:
-		rc = exchange(a, &b, NULL, done_line, "+OK", "POP3 greeting") != 0 ||
-		     exchange(a, &b, "STLS\r\n", done_line, "+OK", "answer to STLS") != 0 ? -1 : 0;
-		break;
-	case TLSPROBE_FTP:
-		rc = exchange(a, &b, NULL, done_coded, "220", "FTP greeting") != 0 ||
-		     exchange(a, &b, "AUTH TLS\r\n", done_coded, "234", "answer to AUTH TLS") != 0 ? -1 : 0;
-		break;
-	case TLSPROBE_POSTGRES:
-		if (send_all(a, pg_ssl, sizeof(pg_ssl), "SSLRequest") != 0 ||
-		    read_reply(a, &b, done_byte, "answer to SSLRequest") != 0)
-			break;
-		if (b.data[0] == 'S')
-			rc = 0;
-		else if (b.data[0] == 'N')
-			fail(a, TLSPROBE_E_STARTTLS, "enable ssl in postgresql.conf, or connect elsewhere",
-			     "the PostgreSQL server does not accept SSL (it answered 'N' to SSLRequest)");
-		else
-			fail(a, TLSPROBE_E_STARTTLS, hint_starttls,
-			     "not a PostgreSQL server: it answered 0x%02x to SSLRequest",
-			     (unsigned char)b.data[0]);
-		break;
-	case TLSPROBE_LDAP:
+	if (proto == TLSPROBE_POSTGRES)
+		rc = postgres_starttls(a, &b);
+	else if (proto == TLSPROBE_LDAP)
 		rc = ldap_starttls(a, &b);
-		break;
-	}
+	for (; rc == 0 && st != NULL && st->done != NULL; st++)
+		rc = exchange(a, &b, st->cmd, st->done, st->want, st->what);
 	buf_finish(&b);
 	return rc;
 }

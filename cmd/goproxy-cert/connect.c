@@ -283,25 +283,23 @@ static void compare(struct served *s, const struct report_entry *st)
 	}
 	time_rfc3339(s->e.not_before, t1, sizeof(t1));
 	time_rfc3339(st->not_before, t2, sizeof(t2));
-	if (share_a_name(&s->e, st) && s->e.not_before < st->not_before) {
-		s->relation = "older";
-		snprintf(msg, sizeof(msg), "%s: serves an older certificate than the store: sha256 %.16s... "
+	if (share_a_name(&s->e, st) && s->e.not_before != st->not_before) {
+		bool older = s->e.not_before < st->not_before;
+		s->relation = older ? "older" : "newer";
+		snprintf(msg, sizeof(msg), "%s: serves %s certificate than the store: sha256 %.16s... "
 			 "(not before %s), but %s holds sha256 %.16s... (not before %s)", s->label,
-			 s->e.fingerprint, t1, st->cert_path, st->fingerprint, t2);
-		snprintf(hint, sizeof(hint), "the new pair was written but the server still uses the old "
-			 "one: reload it now (e.g. systemctl reload nginx), and make every renewal do it: "
-			 "goproxy-cert issue%s%s -D NAME... --deploy-hook 'systemctl reload nginx' "
-			 "(stored for renew; goproxyd reloads by itself)", def ? "" : " -n ", def ? "" : st->name);
-		served_add(s, SV_STALE, false, CC_STALE, msg, hint);
-	} else if (share_a_name(&s->e, st) && s->e.not_before > st->not_before) {
-		s->relation = "newer";
-		snprintf(msg, sizeof(msg), "%s: serves a newer certificate than the store: sha256 %.16s... "
-			 "(not before %s), but %s holds sha256 %.16s... (not before %s)", s->label,
-			 s->e.fingerprint, t1, st->cert_path, st->fingerprint, t2);
-		snprintf(hint, sizeof(hint), "the server takes its certificate from somewhere else (another "
-			 "certs directory or node, a copy made by hand): point it at %s and %s, or check the "
-			 "directory it really uses (-d DIR)", st->cert_path, st->key_path);
-		served_add(s, SV_NEWER, false, CC_NEWER, msg, hint);
+			 older ? "an older" : "a newer", s->e.fingerprint, t1, st->cert_path, st->fingerprint, t2);
+		if (older)
+			snprintf(hint, sizeof(hint), "the new pair was written but the server still uses the old "
+				 "one: reload it now (e.g. systemctl reload nginx), and make every renewal do it: "
+				 "goproxy-cert issue%s%s -D NAME... --deploy-hook 'systemctl reload nginx' "
+				 "(stored for renew; goproxyd reloads by itself)", def ? "" : " -n ",
+				 def ? "" : st->name);
+		else
+			snprintf(hint, sizeof(hint), "the server takes its certificate from somewhere else "
+				 "(another certs directory or node, a copy made by hand): point it at %s and %s, "
+				 "or check the directory it really uses (-d DIR)", st->cert_path, st->key_path);
+		served_add(s, older ? SV_STALE : SV_NEWER, false, older ? CC_STALE : CC_NEWER, msg, hint);
 	} else {
 		s->relation = "unrelated";
 		join_names(&s->e, n1, sizeof(n1));
