@@ -27,7 +27,7 @@ static void check_help(FILE *f)
 	      "  -q, --quiet          print nothing; the exit code says it all\n"
 	      "      --connect HOST[:PORT]  instead: check what the server there serves (repeatable;\n"
 	      "                       port 443; [IPv6]:PORT), compared with the store's lineage for\n"
-	      "                       the name when -d, $GOPROXY_CERTS_DIR or a LINEAGE is given\n"
+	      "                       the name (-d, $GOPROXY_CERTS_DIR, a LINEAGE, or ./certs)\n"
 	      "      --servername NAME  the name to ask for (SNI) and to check (default: HOST)\n"
 	      "      --starttls PROTO  upgrade a plain connection first: smtp, imap, pop3, ftp,\n"
 	      "                       postgres, ldap (the port then defaults to the protocol's)\n"

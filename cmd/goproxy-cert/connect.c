@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include <json-c/json.h>
 
@@ -623,6 +624,7 @@ int connect_check(const struct connect_args *a, const char *dir, char *const *na
 	struct gpc_error err;
 	const char *env = getenv("GOPROXY_CERTS_DIR"), *store = NULL;
 	bool *compared = NULL;
+	struct stat dst;
 	int rc;
 
 	memset(&r, 0, sizeof(r));
@@ -639,7 +641,10 @@ int connect_check(const struct connect_args *a, const char *dir, char *const *na
 		}
 		sv[i].servername = o.servername != NULL ? o.servername : sv[i].host;
 	}
-	if ((dir != NULL && *dir != '\0') || (env != NULL && *env != '\0') || n_names > 0)
+	/* the store check would read; ./certs only when it is there, so that
+	 * checking a server from anywhere needs no certs directory */
+	if ((dir != NULL && *dir != '\0') || (env != NULL && *env != '\0') || n_names > 0 ||
+	    (stat(certstore_default_dir(NULL), &dst) == 0 && S_ISDIR(dst.st_mode)))
 		store = certstore_default_dir(dir);
 
 	gpc_error_clear(&err);

@@ -25,8 +25,9 @@ bool connect_wanted(const struct connect_args *a);
 
 /* check --connect: connect to each target, judge the chain it serves like a
  * stored one, verify it, and compare it with a lineage of the store. The
- * store is used when `dir` (-d) is given, $GOPROXY_CERTS_DIR is set, or
- * lineage `names` are given; otherwise only the servers are checked.
+ * store is used when `dir` (-d) is given, $GOPROXY_CERTS_DIR is set,
+ * lineage `names` are given, or ./certs exists; otherwise only the servers
+ * are checked.
  * Prints text, JSON or nothing and returns check's exit code (0, 1, 2, or
  * EXIT_USAGE after printing a usage error). */
 int connect_check(const struct connect_args *a, const char *dir, char *const *names, size_t n_names,

@@ -76,6 +76,7 @@ certtool --no-text --generate-self-signed --load-privkey "$FX/self.key" --templa
 	--outfile "$FX/self.crt" 2>/dev/null
 fp() { openssl x509 -in "$1" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr A-F a-f; }
 CA="--ca-bundle $FX/ca.crt"
+cd "$FX" # no ./certs here: without -d, --connect checks only the server
 
 echo "== check without --connect opens no socket (strace), with --connect it does"
 install_pair old "$CERTS"
@@ -158,7 +159,15 @@ expect_served stale
 run check -q -d "$CERTS" --connect "127.0.0.1:$NGX_TLS" --servername $WWW $CA
 expect_rc 1 "-q"
 [ ! -s "$T/out" ] && [ ! -s "$T/err" ] || fail "-q printed something"
-ok "nginx not reloaded: stale, exit 1, the hint names --deploy-hook; -q silent"
+cd "$T" # ./certs is the store when it exists, as for check without --connect
+run check --connect "127.0.0.1:$NGX_TLS" --servername $WWW $CA
+cd "$FX"
+expect_rc 1 "./certs as the store"
+expect_out "lineage default (certs/cert.crt): the server's is OLDER"
+run check --connect "127.0.0.1:$NGX_TLS" --servername $WWW $CA
+expect_rc 0 "no store: the server alone is fine"
+! grep -q "store " "$T/out" || fail "compared with a store that was not given"
+ok "nginx not reloaded: stale, exit 1, the hint names --deploy-hook; -q silent; ./certs; no store"
 
 # goproxyd reloads by itself (the store's watch): the same again within seconds
 served_same() {
