@@ -839,13 +839,16 @@ int tlsprobe_trust_new(const char *ca_bundle, struct tlsprobe_trust **out, struc
 		FILE *f = fopen(ca_bundle, "r");
 		if (f == NULL) {
 			gpc_error_sys(err, errno, "open", ca_bundle);
+			if (err != NULL && err->code != NULL && strcmp(err->code, GPC_E_MISSING) == 0)
+				gpc_error_hint(err, "give the path of a PEM file of CA certificates, or leave "
+						    "--ca-bundle out to use the system trust store");
 			goto bad;
 		}
 		fclose(f);
 		snprintf(t->source, sizeof(t->source), "--ca-bundle %s", ca_bundle);
 		ret = gnutls_x509_trust_list_add_trust_file(t->list, ca_bundle, NULL, GNUTLS_X509_FMT_PEM, 0, 0);
 		if (ret <= 0) {
-			gpc_error_set(err, TLSPROBE_E_TRUST, "%s: %s", ca_bundle,
+			gpc_error_set(err, TLSPROBE_E_TRUST, "--ca-bundle %s: %s", ca_bundle,
 				      ret == 0 ? "holds no PEM certificate" : gnutls_strerror(ret));
 			gpc_error_hint(err, "--ca-bundle takes a PEM file of CA certificates "
 					    "(-----BEGIN CERTIFICATE----- blocks)");

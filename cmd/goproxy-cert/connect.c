@@ -449,12 +449,16 @@ static const struct tlsprobe_attempt *used_attempt(const struct served *s)
 	return s->probe.used >= 0 ? &s->probe.attempts[s->probe.used] : NULL;
 }
 
-static void print_store_line(FILE *out, const struct served *s, const char *dir)
+static void print_store_line(FILE *out, const struct served *s, const char *dir, bool dir_ok)
 {
 	const struct report_entry *st = s->stored;
 
 	if (dir == NULL)
 		return;
+	if (!dir_ok) {
+		detail(out, "store", "%s cannot be read: nothing to compare with", dir);
+		return;
+	}
 	if (st == NULL) {
 		detail(out, "store", "no lineage in %s for %s", dir, s->servername);
 		return;
@@ -471,8 +475,8 @@ static void print_store_line(FILE *out, const struct served *s, const char *dir)
 		       st->fingerprint);
 }
 
-static void print_served(FILE *out, const struct served *s, const char *dir, const char *trust_source,
-			 time_t now)
+static void print_served(FILE *out, const struct served *s, const char *dir, bool dir_ok,
+			 const char *trust_source, time_t now)
 {
 	const struct tlsprobe_attempt *u = used_attempt(s);
 	char t[32];
@@ -515,7 +519,7 @@ static void print_served(FILE *out, const struct served *s, const char *dir, con
 		detail(out, "trust", "%s %s", s->v.trusted ? "verified against" : "NOT verified against",
 		       trust_source);
 	detail(out, "server name", "%s %s", s->servername, s->covers ? "covered" : "NOT covered");
-	print_store_line(out, s, dir);
+	print_store_line(out, s, dir, dir_ok);
 }
 
 static void print_problems_of(FILE *f, const struct served *s)
@@ -725,7 +729,7 @@ int connect_check(const struct connect_args *a, const char *dir, char *const *na
 	if (store != NULL)
 		report_print_check_text(stdout, &sub);
 	for (size_t i = 0; i < a->n_targets; i++)
-		print_served(stdout, &sv[i], store, tlsprobe_trust_source(trust), r.checked_at);
+		print_served(stdout, &sv[i], store, r.dir_ok, tlsprobe_trust_source(trust), r.checked_at);
 	fflush(stdout);
 	if (store != NULL)
 		report_print_problems(stderr, cli.prog, &sub);
