@@ -66,6 +66,10 @@ _goproxy_cert()
             COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --format)
             COMPREPLY=($(compgen -W "text json prometheus" -- "$cur")); return ;;
+        --starttls)
+            COMPREPLY=($(compgen -W "smtp imap pop3 ftp postgres ldap" -- "$cur")); return ;;
+        --connect | --servername)
+            COMPREPLY=($(compgen -A hostname -- "$cur")); return ;;
         -n | --name)
             COMPREPLY=($(compgen -W "$(_goproxy_cert_lineages)" -- "$cur")); return ;;
         --challenge)
@@ -76,14 +80,15 @@ _goproxy_cert()
             COMPREPLY=($(compgen -W "0 1 3 4 5" -- "$cur")); return ;;
         --days | -D | --domain | --server | -m | --email | --eab-kid | --eab-hmac | \
         --standalone | --profile | --preferred-chain | --deploy-hook | --rate-limit | --jitter | \
-        --concurrency | --lock-wait | --hook-timeout)
+        --concurrency | --lock-wait | --hook-timeout | --connect-timeout)
             return ;;
     esac
 
     local opts
     case $cmd in
         check)
-            opts="-d --certs-dir --days -D --domain --json -q --quiet -h --help" ;;
+            opts="-d --certs-dir --days -D --domain --json -q --quiet -h --help
+                  --connect --servername --starttls --ca-bundle --connect-timeout" ;;
         status)
             opts="-d --certs-dir --json --format -h --help" ;;
         issue)
