@@ -1,4 +1,10 @@
-/* certstore: the certs directory (see man/goproxy-cert.5 and DESIGN.md).
+/* certstore: the certificate store (see man/goproxy-cert.5 and DESIGN.md):
+ * a front end over a backend table (certstore_backend.h); the certs
+ * directory (store_dir.c) is one backend. Callers never build a path under
+ * the store: pairs, named records, locks, the change watch and presence go
+ * through these functions, and the names for messages come from here.
+ *
+ * The directory backend: 
  *
  *   DIR/cert.crt + DIR/priv.key          lineage "default" (Go-Proxy/GoDoxy layout)
  *   DIR/NAME/cert.crt + DIR/NAME/priv.key lineage NAME
@@ -18,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "buf.h"
@@ -28,6 +35,10 @@
 #define CERTSTORE_KEY_FILE "priv.key"
 #define CERTSTORE_STATE_DIR ".state"
 #define CERTSTORE_MAX_FILE (1024 * 1024) /* no cert/key file is larger */
+
+/* Revisions of pairs and records: 0 = absent; any other value changes with
+ * every write. CERTSTORE_REV_ANY as an expected revision: do not compare. */
+#define CERTSTORE_REV_ANY UINT64_MAX
 
 struct certstore;
 
@@ -44,8 +55,11 @@ int certstore_open(const char *dir, struct certstore **out, struct gpc_error *er
 	__attribute__((warn_unused_result));
 void certstore_free(struct certstore *cs);
 
-/* The directory path as given. */
+/* What the store is, for messages: the directory path as given, or the URL. */
 const char *certstore_dir(const struct certstore *cs);
+
+/* The backend's kind: "dir", "etcd", ... */
+const char *certstore_kind(const struct certstore *cs);
 
 /* True if `name` is a valid lineage name: "default", or one path component
  * of [A-Za-z0-9._-], not starting with '.', at most 64 bytes. */
@@ -59,17 +73,21 @@ int certstore_list(struct certstore *cs, char ***names, size_t *n, struct gpc_er
 	__attribute__((warn_unused_result));
 void certstore_names_free(char **names, size_t n);
 
-/* Paths of a lineage's files into caller buffers (each PATH_MAX). For
- * "default": DIR/cert.crt and DIR/priv.key. Returns 0 or -1 (bad name). */
+/* Names of a lineage's cert and key for messages (and hooks) into caller
+ * buffers (each PATH_MAX): in a directory their paths (for "default":
+ * DIR/cert.crt and DIR/priv.key). Returns 0 or -1 (bad name). */
 int certstore_paths(const struct certstore *cs, const char *name, char *cert, size_t certsz,
 		    char *key, size_t keysz);
 
-/* Path of DIR/.state/REL into out. Does not create anything. Returns 0 or -1. */
+/* The name of record REL for messages (in a directory: DIR/.state/REL).
+ * Creates nothing. Returns 0 or -1. */
 int certstore_state_path(const struct certstore *cs, const char *rel, char *out, size_t outsz);
 
-/* Create DIR/.state (0700) and DIR/.state/SUBDIR (0700) if missing, fixing a
- * wrong mode on .state. SUBDIR may be NULL or nested ("challenges/http-01").
- * Returns 0 or -1 (e.g. the certs dir is not writable: names uid/owner/mode). */
+/* Make the store ready for records under SUBDIR (NULL: the state itself):
+ * in a directory, create DIR/.state (0700) and DIR/.state/SUBDIR (0700) if
+ * missing, fixing a wrong mode on .state. SUBDIR may be nested
+ * ("challenges/http-01"). Returns 0 or -1 (e.g. the certs dir is not
+ * writable: names uid/owner/mode). */
 int certstore_state_mkdir(struct certstore *cs, const char *subdir, struct gpc_error *err)
 	__attribute__((warn_unused_result));
 
@@ -114,9 +132,10 @@ int certstore_write_pair(struct certstore *cs, const char *name, const char *cer
 			 size_t cert_len, const char *key_pem, size_t key_len, struct gpc_error *err)
 	__attribute__((warn_unused_result));
 
-/* Read / write a file under DIR/.state (REL like "lineages/www.json"),
- * atomically, mode 0600, creating parent dirs 0700. read: a missing file is
- * -1 with err->code == GPC_E_MISSING. Returns 0 or -1. */
+/* Named records (REL like "lineages/www.json"; in a directory a file under
+ * DIR/.state, written atomically, mode 0600, parent dirs 0700). read: a
+ * missing record is -1 with err->code == GPC_E_MISSING. Returns 0 or -1.
+ * These are certstore_record_get/put/del without revisions. */
 int certstore_state_read(struct certstore *cs, const char *rel, size_t max, struct buf *out,
 			 struct gpc_error *err) __attribute__((warn_unused_result));
 int certstore_state_write(struct certstore *cs, const char *rel, const void *data, size_t len,
@@ -132,5 +151,63 @@ int certstore_state_remove(struct certstore *cs, const char *rel, struct gpc_err
  * holds it; never waits. Returns 1 when it ran the recovery, 0 otherwise.
  * Used by check and status before reading. */
 int certstore_finish_interrupted(struct certstore *cs);
+
+/* As certstore_read_pair, and *rev (may be NULL) = the pair's revision. */
+int certstore_read_pair_rev(struct certstore *cs, const char *name, struct buf *cert, struct buf *key,
+			    uint64_t *rev, struct gpc_error *err) __attribute__((warn_unused_result));
+
+/* As certstore_write_pair, only if the pair's revision is still
+ * `expect_rev` (0: there is no pair yet; CERTSTORE_REV_ANY: any), else -1
+ * with GPC_E_CONFLICT and nothing written. Caller holds the exclusive lock. */
+int certstore_write_pair_if(struct certstore *cs, const char *name, const char *cert_pem,
+			    size_t cert_len, const char *key_pem, size_t key_len, uint64_t expect_rev,
+			    struct gpc_error *err) __attribute__((warn_unused_result));
+
+/* Before any network access: can this store take a new pair for `name`?
+ * err names the path/entry, uid, owner and mode. Returns 0 or -1. */
+int certstore_check_writable(struct certstore *cs, const char *name, struct gpc_error *err)
+	__attribute__((warn_unused_result));
+
+/* Named records with revisions. get: appends to out, *rev (may be NULL).
+ * put: only if the record's revision is `expect_rev` (0: must not exist;
+ * CERTSTORE_REV_ANY: any), else GPC_E_CONFLICT; a compare takes the
+ * exclusive store lock for the check-and-write unless the caller holds it.
+ * list: the keys of the records directly under `prefix` (ending in '/'),
+ * sorted; free with certstore_names_free. Return 0 or -1. */
+int certstore_record_get(struct certstore *cs, const char *key, size_t max, struct buf *out, uint64_t *rev,
+			 struct gpc_error *err) __attribute__((warn_unused_result));
+int certstore_record_put(struct certstore *cs, const char *key, const void *data, size_t len,
+			 uint64_t expect_rev, struct gpc_error *err) __attribute__((warn_unused_result));
+int certstore_record_del(struct certstore *cs, const char *key, struct gpc_error *err);
+int certstore_record_list(struct certstore *cs, const char *prefix, char ***keys, size_t *n,
+			  struct gpc_error *err) __attribute__((warn_unused_result));
+
+/* The issuer lock: one run at a time decides-and-orders on this store (in
+ * a directory: flock on DIR/.state/issue.lock, the holder's pid in it).
+ * `what` names the lineage for the message of a run that has to wait (it
+ * logs that it waits, and *waited becomes true). wait_secs < 0: forever;
+ * else give up after that long: -1 with GPC_E_LOCKED naming the lock and
+ * the holder. Not shared between threads: the caller counts its users.
+ * Returns 0 or -1. */
+int certstore_issuer_lock(struct certstore *cs, const char *what, int wait_secs, bool *waited,
+			  struct gpc_error *err) __attribute__((warn_unused_result));
+void certstore_issuer_unlock(struct certstore *cs);
+
+/* The change watch: a descriptor (for poll/libev) that becomes readable
+ * when a pair or a challenge answer may have changed; certstore_watch_read
+ * drains it (and follows new lineages) and returns nonzero if anything
+ * changed. open returns the descriptor or -1 (err: no watch; poll instead). */
+int certstore_watch_open(struct certstore *cs, struct gpc_error *err);
+unsigned certstore_watch_read(struct certstore *cs);
+void certstore_watch_close(struct certstore *cs);
+
+/* Presence of a running program (`who`, e.g. "goproxyd") with a line of
+ * information ("answers: http-01 tls-alpn-01"): set by the program, cleared
+ * when it stops (or when it dies: a dead holder does not count). get:
+ * returns 1 (present; its information appended to info) or 0. */
+int certstore_presence_set(struct certstore *cs, const char *who, const char *info, struct gpc_error *err)
+	__attribute__((warn_unused_result));
+void certstore_presence_clear(struct certstore *cs, const char *who);
+int certstore_presence_get(struct certstore *cs, const char *who, struct buf *info);
 
 #endif

@@ -545,9 +545,14 @@ static int account_gone(struct issue_env *env, const struct lineage *l, const st
 			account_free(a);
 		}
 		if (stored != NULL && strcmp(stored, old) == 0) {
-			char ts[32], sub[64];
-			time_rfc3339(time(NULL), ts, sizeof(ts));
-			snprintf(sub, sizeof(sub), "archive-%s", ts);
+			char sub[64];
+			struct timespec tp;
+			struct tm tm;
+			/* to the nanosecond: two resets within a second keep both */
+			clock_gettime(CLOCK_REALTIME, &tp);
+			gmtime_r(&tp.tv_sec, &tm);
+			snprintf(sub, sizeof(sub), "archive-%04d%02d%02dT%02d%02d%02d.%09ldZ", tm.tm_year + 1900,
+				 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, tp.tv_nsec);
 			for (const char *const *f = (const char *const[]){ "key.pem", "account.json", NULL }; *f; f++) {
 				struct buf b;
 				char file[96];
