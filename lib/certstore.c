@@ -190,6 +190,18 @@ int certstore_read_pair_rev(struct certstore *cs, const char *name, struct buf *
 	return rc;
 }
 
+int certstore_read_pair_nowait(struct certstore *cs, const char *name, struct buf *cert, struct buf *key,
+			       struct gpc_error *err)
+{
+	uint64_t r;
+
+	if (!certstore_valid_name(name))
+		return bad_name(err, name);
+	if (cs->ops->read_pair_nowait == NULL)
+		return cs->ops->read_pair(cs->be, name, cert, key, &r, err);
+	return cs->ops->read_pair_nowait(cs->be, name, cert, key, err);
+}
+
 int certstore_write_pair(struct certstore *cs, const char *name, const char *cert_pem, size_t cert_len,
 			 const char *key_pem, size_t key_len, struct gpc_error *err)
 {

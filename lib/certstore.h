@@ -152,6 +152,11 @@ int certstore_state_remove(struct certstore *cs, const char *rel, struct gpc_err
  * Used by check and status before reading. */
 int certstore_finish_interrupted(struct certstore *cs);
 
+/* As certstore_read_pair, without taking the store lock (goproxyd's reload
+ * while a writer holds it): the pair is still read from one generation. */
+int certstore_read_pair_nowait(struct certstore *cs, const char *name, struct buf *cert, struct buf *key,
+			       struct gpc_error *err) __attribute__((warn_unused_result));
+
 /* As certstore_read_pair, and *rev (may be NULL) = the pair's revision. */
 int certstore_read_pair_rev(struct certstore *cs, const char *name, struct buf *cert, struct buf *key,
 			    uint64_t *rev, struct gpc_error *err) __attribute__((warn_unused_result));

@@ -23,6 +23,10 @@ struct certstore_ops {
 	int (*pair_names)(void *be, const char *name, char *cert, size_t certsz, char *key, size_t keysz);
 	int (*read_pair)(void *be, const char *name, struct buf *cert, struct buf *key, uint64_t *rev,
 			 struct gpc_error *err);
+	/* without waiting for the store lock (a reader that must not stall
+	 * behind a writer); may be NULL (read_pair is used) */
+	int (*read_pair_nowait)(void *be, const char *name, struct buf *cert, struct buf *key,
+				struct gpc_error *err);
 	int (*write_pair)(void *be, const char *name, const char *cert, size_t cert_len, const char *key,
 			  size_t key_len, uint64_t expect_rev, struct gpc_error *err);
 	int (*check_writable)(void *be, const char *name, struct gpc_error *err);

@@ -4,14 +4,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gnutls/crypto.h>
@@ -101,7 +98,6 @@ void issue_env_init(struct issue_env *env, struct certstore *cs, long timeout_ms
 	memset(env, 0, sizeof(*env));
 	env->cs = cs;
 	env->timeout_ms = timeout_ms;
-	env->lock_fd = -1;
 	pthread_mutex_init(&env->mu, NULL);
 	pthread_mutex_init(&env->lock_mu, NULL);
 }
@@ -123,78 +119,30 @@ void issue_env_finish(struct issue_env *env)
 	}
 	if (env->share)
 		http_share_free(env->share);
-	if (env->lock_fd >= 0)
-		close(env->lock_fd);
+	if (env->lock_refs > 0)
+		certstore_issuer_unlock(env->cs);
 	pthread_mutex_destroy(&env->lock_mu);
 	pthread_mutex_destroy(&env->mu);
 }
 
 /* ---- the issuer lock ----
- * flock(2) on DIR/.state/issue.lock, held by a run while any of its
- * threads is deciding-and-ordering, so that two runs never order the same
- * certificate: the second waits (bounded), then decides again from what the
- * first stored and finds it current. The threads of one run share it
- * (lineages of one renew run go on in parallel). The holder's pid is
- * written into the file for the message of a run that waits. */
+ * The store's issuer lock (certstore_issuer_lock), held by a run while any
+ * of its threads is deciding-and-ordering, so that two runs never order the
+ * same certificate: the second waits (bounded), then decides again from
+ * what the first stored and finds it current. The threads of one run share
+ * it (lineages of one renew run go on in parallel): lock_refs counts them. */
 
 static int issuer_lock(struct issue_env *env, const char *name, int wait_secs, bool *waited,
 		       struct gpc_error *err)
 {
-	char path[PATH_MAX], who[64] = "";
-	int fd, rc = -1;
+	int rc = 0;
 
 	*waited = false;
 	pthread_mutex_lock(&env->lock_mu);
-	if (env->lock_refs > 0) {
+	if (env->lock_refs == 0)
+		rc = certstore_issuer_lock(env->cs, name, wait_secs, waited, err);
+	if (rc == 0)
 		env->lock_refs++;
-		rc = 0;
-		goto out;
-	}
-	if (certstore_state_mkdir(env->cs, NULL, err) != 0)
-		goto out;
-	if (certstore_state_path(env->cs, "issue.lock", path, sizeof(path)) != 0) {
-		gpc_error_set(err, GPC_E_INVALID, "certs directory path too long");
-		goto out;
-	}
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		gpc_error_sys(err, errno, "open", path);
-		goto out;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		ssize_t r = pread(fd, who, sizeof(who) - 1, 0);
-		who[r > 0 ? r : 0] = '\0';
-		who[strcspn(who, "\n")] = '\0';
-		*waited = true;
-		gpc_note("%s: another goproxy-cert run%s%s%s is issuing in %s; waiting (at most %d s)", name,
-			 who[0] ? " (pid " : "", who, who[0] ? ")" : "", certstore_dir(env->cs), wait_secs);
-		time_t t0 = time(NULL);
-		while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-			if (errno != EWOULDBLOCK && errno != EINTR) {
-				gpc_error_sys(err, errno, "lock", path);
-				close(fd);
-				goto out;
-			}
-			if (wait_secs >= 0 && time(NULL) - t0 >= wait_secs) {
-				close(fd);
-				gpc_error_set(err, GPC_E_LOCKED, "%s: another goproxy-cert run%s%s%s still holds the "
-					      "issuer lock %s after %d s; nothing was ordered", name,
-					      who[0] ? " (pid " : "", who, who[0] ? ")" : "", path, wait_secs);
-				gpc_error_hint(err, "it is still working (or hangs: see its output); the next run "
-						    "finds its certificate, or give --lock-wait SECONDS to wait longer");
-				goto out;
-			}
-			usleep(100 * 1000);
-		}
-	}
-	char pid[32];
-	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n)
-		gpc_debug("%s: %s", path, strerror(errno));
-	env->lock_fd = fd;
-	env->lock_refs = 1;
-	rc = 0;
-out:
 	pthread_mutex_unlock(&env->lock_mu);
 	return rc;
 }
@@ -202,78 +150,39 @@ out:
 static void issuer_unlock(struct issue_env *env)
 {
 	pthread_mutex_lock(&env->lock_mu);
-	if (env->lock_refs > 0 && --env->lock_refs == 0) {
-		if (ftruncate(env->lock_fd, 0) != 0)
-			gpc_debug("issuer lock: %s", strerror(errno));
-		close(env->lock_fd); /* releases the flock */
-		env->lock_fd = -1;
-	}
+	if (env->lock_refs > 0 && --env->lock_refs == 0)
+		certstore_issuer_unlock(env->cs);
 	pthread_mutex_unlock(&env->lock_mu);
 }
 
 
 int issue_check_writable(struct certstore *cs, const char *lineage, struct gpc_error *err)
 {
-	char cert[PATH_MAX], key[PATH_MAX], dir[PATH_MAX];
-	const char *d = certstore_dir(cs);
-
-	if (access(d, W_OK | X_OK) != 0) {
-		gpc_error_sys(err, errno, "write into certs directory", d);
-		if (errno == EACCES || errno == EPERM || errno == EROFS) {
-			char hint[sizeof(err->hint)];
-			snprintf(hint, sizeof(hint), "%s", err->hint);
-			gpc_error_hint(err, "%s%sthe certificate is written there (pass -d DIR for another "
-					    "directory; in a container, mount it writable and persistent)",
-				       hint, hint[0] ? "; " : "");
-		}
-		return -1;
-	}
-	if (certstore_state_mkdir(cs, NULL, err) != 0)
-		return -1;
-	if (strcmp(lineage, CERTSTORE_DEFAULT) != 0 &&
-	    certstore_paths(cs, lineage, cert, sizeof(cert), key, sizeof(key)) == 0) {
-		snprintf(dir, sizeof(dir), "%s", cert);
-		char *slash = strrchr(dir, '/');
-		if (slash)
-			*slash = '\0';
-		if (access(dir, F_OK) == 0 && access(dir, W_OK | X_OK) != 0)
-			return gpc_error_sys(err, errno, "write into lineage directory", dir);
-	}
-	return 0;
+	return certstore_check_writable(cs, lineage, err);
 }
 
 int issue_goproxyd_answers(struct certstore *cs)
 {
-	char path[PATH_MAX];
-	struct buf b;
-	struct gpc_error err;
+	struct buf info;
 	int answers = 0;
 
-	if (certstore_state_path(cs, "goproxyd.pid", path, sizeof(path)) != 0)
-		return 0;
-	buf_init(&b, 256);
-	if (fs_read_file(path, 256, &b, &err) == 0) {
-		long pid = strtol(b.data, NULL, 10);
-		const char *line = strstr(b.data, "\nanswers:");
-		if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM)) {
-			if (line == NULL) {
-				/* a plain pidfile: assume both */
-				answers = GOPROXYD_HTTP01 | GOPROXYD_TLSALPN01;
-			} else {
-				const char *eol = strchr(line + 1, '\n');
-				size_t n = eol ? (size_t)(eol - line) : strlen(line);
-				char tmp[128];
-				snprintf(tmp, sizeof(tmp), "%.*s ", (int)n, line);
-				if (strstr(tmp, " http-01 ") != NULL)
-					answers |= GOPROXYD_HTTP01;
-				if (strstr(tmp, " tls-alpn-01 ") != NULL)
-					answers |= GOPROXYD_TLSALPN01;
-				if (answers == 0)
-					answers = GOPROXYD_RUNNING;
-			}
+	buf_init(&info, 256);
+	if (certstore_presence_get(cs, "goproxyd", &info) == 1) {
+		if (info.data == NULL || strncmp(info.data, "answers:", 8) != 0) {
+			/* a plain pidfile: assume both */
+			answers = GOPROXYD_HTTP01 | GOPROXYD_TLSALPN01;
+		} else {
+			char tmp[160];
+			snprintf(tmp, sizeof(tmp), "%s ", info.data + 8);
+			if (strstr(tmp, " http-01 ") != NULL)
+				answers |= GOPROXYD_HTTP01;
+			if (strstr(tmp, " tls-alpn-01 ") != NULL)
+				answers |= GOPROXYD_TLSALPN01;
+			if (answers == 0)
+				answers = GOPROXYD_RUNNING;
 		}
 	}
-	buf_finish(&b);
+	buf_finish(&info);
 	return answers;
 }
 

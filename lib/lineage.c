@@ -3,7 +3,6 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -427,51 +426,32 @@ int lineage_save(struct certstore *cs, const struct lineage *l, struct gpc_error
 
 int lineage_list(struct certstore *cs, char ***names, size_t *n, struct gpc_error *err)
 {
-	char path[PATH_MAX];
-	DIR *d;
-	struct dirent *de;
-	char **v = NULL;
-	size_t k = 0, cap = 0;
+	char **keys = NULL;
+	size_t nk = 0, k = 0;
 
 	*names = NULL;
 	*n = 0;
-	if (certstore_state_path(cs, "lineages", path, sizeof(path)) != 0)
-		return gpc_error_set(err, GPC_E_INVALID, "certs directory path too long");
-	d = opendir(path);
-	if (d == NULL) {
-		if (errno == ENOENT)
-			return 0;
-		return gpc_error_sys(err, errno, "open directory", path);
-	}
-	while ((de = readdir(d)) != NULL) {
-		size_t len = strlen(de->d_name);
-		if (de->d_name[0] == '.' || len <= 5 || strcmp(de->d_name + len - 5, ".json") != 0)
-			continue;
-		if (k == cap) {
-			size_t ncap = cap ? cap * 2 : 8;
-			char **nv = realloc(v, ncap * sizeof(*nv));
-			if (nv == NULL)
-				goto nomem;
-			v = nv;
-			cap = ncap;
+	if (certstore_record_list(cs, "lineages/", &keys, &nk, err) != 0)
+		return -1;
+	/* "lineages/NAME.json" -> NAME, in place (the keys come sorted) */
+	for (size_t i = 0; i < nk; i++) {
+		char *base = keys[i] + strlen("lineages/");
+		size_t len = strlen(base);
+		if (len > 5 && strcmp(base + len - 5, ".json") == 0) {
+			memmove(keys[i], base, len - 5);
+			keys[i][len - 5] = '\0';
+			if (certstore_valid_name(keys[i])) {
+				keys[k++] = keys[i];
+				continue;
+			}
 		}
-		v[k] = strndup(de->d_name, len - 5);
-		if (v[k] == NULL)
-			goto nomem;
-		if (!certstore_valid_name(v[k])) {
-			free(v[k]);
-			continue;
-		}
-		k++;
+		free(keys[i]);
 	}
-	closedir(d);
-	if (k > 0)
-		qsort(v, k, sizeof(*v), cmp_str);
-	*names = v;
+	if (k == 0) {
+		free(keys);
+		keys = NULL;
+	}
+	*names = keys;
 	*n = k;
 	return 0;
-nomem:
-	closedir(d);
-	free_names(v, k);
-	return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
 }

@@ -170,19 +170,17 @@ static void entry_free(struct entry *e)
 
 /* ---- paths ---- */
 
-static int http_dir_path(struct solver *s, const char *type, const char *ident, const char *token,
-			 const char *ext, char *out, size_t outsz)
+/* The record goproxyd answers from (through the store, never a path). */
+static int http_dir_key(const char *type, const char *ident, const char *token, const char *ext, char *out,
+			size_t outsz)
 {
-	char rel[PATH_MAX];
 	int n;
 
 	if (strcmp(type, "http-01") == 0)
-		n = snprintf(rel, sizeof(rel), "challenges/http-01/%s", token);
+		n = snprintf(out, outsz, "challenges/http-01/%s", token);
 	else
-		n = snprintf(rel, sizeof(rel), "challenges/tls-alpn-01/%s%s", ident, ext);
-	if (n < 0 || (size_t)n >= sizeof(rel))
-		return -1;
-	return certstore_state_path(s->cs, rel, out, outsz);
+		n = snprintf(out, outsz, "challenges/tls-alpn-01/%s%s", ident, ext);
+	return (n < 0 || (size_t)n >= outsz) ? -1 : 0;
 }
 
 static int webroot_path(const struct solver *s, const char *token, char *out, size_t outsz)
@@ -711,27 +709,23 @@ int solver_present(struct solver *s, const char *type, const char *ident, const 
 		return write_file(path, key_auth, 0644, err);
 	case SOLVER_HTTP_DIR:
 		if (strcmp(type, "http-01") == 0) {
-			if (certstore_state_mkdir(s->cs, "challenges/http-01", err) != 0 ||
-			    http_dir_path(s, type, ident, token, "", path, sizeof(path)) != 0)
-				return -1;
-			return fs_write_atomic(path, key_auth, strlen(key_auth), 0644, err);
+			if (http_dir_key(type, ident, token, "", path, sizeof(path)) != 0)
+				return gpc_error_set(err, GPC_E_CA, "challenge token too long");
+			return certstore_record_put(s->cs, path, key_auth, strlen(key_auth), CERTSTORE_REV_ANY, err);
 		} else {
-			char *cert = NULL, *key = NULL, kpath[PATH_MAX];
+			char *cert = NULL, *key = NULL, kkey[PATH_MAX];
 			int rc = -1;
-			if (!safe_ident(ident))
-				return gpc_error_set(err, GPC_E_CA, "identifier '%s' cannot be a file name", ident);
-			if (certstore_state_mkdir(s->cs, "challenges/tls-alpn-01", err) != 0 ||
-			    http_dir_path(s, type, ident, token, ".crt", path, sizeof(path)) != 0 ||
-			    http_dir_path(s, type, ident, token, ".key", kpath, sizeof(kpath)) != 0)
-				return -1;
+			if (!safe_ident(ident) || http_dir_key(type, ident, token, ".crt", path, sizeof(path)) != 0 ||
+			    http_dir_key(type, ident, token, ".key", kkey, sizeof(kkey)) != 0)
+				return gpc_error_set(err, GPC_E_CA, "identifier '%s' cannot be a record name", ident);
 			if (keygen_tlsalpn_cert(ident, key_auth, &cert, &key, err) != 0)
 				return -1;
 			/* key first: goproxyd loads the pair when the .crt appears */
-			if (fs_write_atomic(kpath, key, strlen(key), 0600, err) == 0 &&
-			    fs_write_atomic(path, cert, strlen(cert), 0644, err) == 0)
+			if (certstore_record_put(s->cs, kkey, key, strlen(key), CERTSTORE_REV_ANY, err) == 0 &&
+			    certstore_record_put(s->cs, path, cert, strlen(cert), CERTSTORE_REV_ANY, err) == 0)
 				rc = 0;
 			else
-				unlink(kpath);
+				(void)certstore_record_del(s->cs, kkey, NULL);
 			gnutls_memset(key, 0, strlen(key));
 			free(key);
 			free(cert);
@@ -769,14 +763,14 @@ void solver_cleanup(struct solver *s, const char *type, const char *ident, const
 		return;
 	case SOLVER_HTTP_DIR:
 		if (strcmp(type, "http-01") == 0) {
-			if (http_dir_path(s, type, ident, token, "", path, sizeof(path)) == 0 && unlink(path) != 0 &&
-			    errno != ENOENT)
-				gpc_warn("remove %s: %s", path, strerror(errno));
+			if (http_dir_key(type, ident, token, "", path, sizeof(path)) == 0 &&
+			    certstore_record_del(s->cs, path, &err) != 0)
+				gpc_warn("%s", err.message);
 		} else if (safe_ident(ident)) {
-			if (http_dir_path(s, type, ident, token, ".crt", path, sizeof(path)) == 0)
-				unlink(path);
-			if (http_dir_path(s, type, ident, token, ".key", path, sizeof(path)) == 0)
-				unlink(path);
+			if (http_dir_key(type, ident, token, ".crt", path, sizeof(path)) == 0)
+				(void)certstore_record_del(s->cs, path, &err);
+			if (http_dir_key(type, ident, token, ".key", path, sizeof(path)) == 0)
+				(void)certstore_record_del(s->cs, path, &err);
 		}
 		return;
 	case SOLVER_STANDALONE:
@@ -812,9 +806,12 @@ char *solver_describe(const struct solver *s, const char *type, const char *iden
 			 "the web server serving %s must serve that directory on port 80", ident, token, path, ident);
 		break;
 	case SOLVER_HTTP_DIR:
-		if (http_dir_path((struct solver *)s, type, ident, token, strcmp(type, "http-01") ? ".crt" : "",
-				  path, sizeof(path)) != 0)
-			path[0] = '\0';
+		{
+			char key[PATH_MAX];
+			if (http_dir_key(type, ident, token, strcmp(type, "http-01") ? ".crt" : "", key, sizeof(key)) != 0 ||
+			    certstore_state_path(s->cs, key, path, sizeof(path)) != 0)
+				path[0] = '\0';
+		}
 		if (strcmp(type, "http-01") == 0)
 			snprintf(out, outsz, "the answer for http://%s" HTTP01_PREFIX "%s was written to %s "
 				 "for goproxyd; goproxyd must serve this certs directory on port 80 of %s",

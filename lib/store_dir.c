@@ -466,7 +466,7 @@ static void buf_cut(struct buf *b, size_t len)
 static uint64_t pair_rev(const char *target, const char *cert_path);
 
 static int dir_read_pair(struct store_dir *cs, const char *name, struct buf *cert,
-			struct buf *key, uint64_t *rev, struct gpc_error *err)
+			struct buf *key, uint64_t *rev, bool nowait, struct gpc_error *err)
 {
 	char cp[PATH_MAX], kp[PATH_MAX], staged[PATH_MAX] = "", ldir[PATH_MAX];
 	char before[PATH_MAX], after[PATH_MAX];
@@ -477,7 +477,7 @@ static int dir_read_pair(struct store_dir *cs, const char *name, struct buf *cer
 	if (dir_paths(cs, name, cp, sizeof(cp), kp, sizeof(kp)) != 0 ||
 	    lineage_dir(cs, name, ldir, sizeof(ldir)) != 0)
 		return gpc_error_set(err, GPC_E_USAGE, "'%s': not a valid lineage name", name);
-	if (!held_by_me(cs)) {
+	if (!held_by_me(cs) && !nowait) {
 		if (dir_lock(cs, false, 10, err) != 0)
 			return -1;
 		took = true;
@@ -1200,7 +1200,13 @@ static int op_pair_names(void *be, const char *name, char *cert, size_t certsz, 
 static int op_read_pair(void *be, const char *name, struct buf *cert, struct buf *key, uint64_t *rev,
 			struct gpc_error *err)
 {
-	return dir_read_pair(be, name, cert, key, rev, err);
+	return dir_read_pair(be, name, cert, key, rev, false, err);
+}
+
+static int op_read_pair_nowait(void *be, const char *name, struct buf *cert, struct buf *key,
+			       struct gpc_error *err)
+{
+	return dir_read_pair(be, name, cert, key, NULL, true, err);
 }
 
 static int op_write_pair(void *be, const char *name, const char *cert, size_t cert_len, const char *key,
@@ -1564,6 +1570,7 @@ static const struct certstore_ops dir_ops = {
 	.list = op_list,
 	.pair_names = op_pair_names,
 	.read_pair = op_read_pair,
+	.read_pair_nowait = op_read_pair_nowait,
 	.write_pair = op_write_pair,
 	.check_writable = op_check_writable,
 	.record_name = op_record_name,

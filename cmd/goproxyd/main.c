@@ -23,7 +23,6 @@
 #include "fsutil.h"
 #include "log.h"
 
-#define PIDFILE_REL "goproxyd.pid"
 /* TLS 1.2 and 1.3, AEAD ciphers, ECDHE only. X25519 first: it is what
  * clients send a key share for, so no HelloRetryRequest round trip. */
 #define PRIORITY                                                                          \
@@ -280,24 +279,23 @@ static int resolve_listen(struct gpd_addr *a)
 	return 0;
 }
 
-/* .state/goproxyd.pid: the process id on the first line (as any pidfile),
- * then "answers: TYPE..." naming the ACME challenge types this goproxyd
- * answers from .state/challenges/, so that `goproxy-cert issue` picks a
- * type it can serve (http-01 only with --http). --pidfile gets the id only. */
+/* goproxyd's presence in the store ("answers: TYPE..."), naming the ACME
+ * challenge types this goproxyd answers from the store's challenge
+ * records, so that `goproxy-cert issue` picks a type it can serve (http-01
+ * only with --http); in a certs directory it is .state/goproxyd.pid, the
+ * process id on its first line. --pidfile gets the id only. */
 static void write_pidfiles(void)
 {
-	char pid[32], state[96];
+	char pid[32], info[96];
 	struct gpc_error err;
 	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	int sn = snprintf(state, sizeof(state), "%ld\nanswers: %stls-alpn-01\n", (long)getpid(),
-			  gpd_cfg.has_http ? "http-01 " : "");
 
+	snprintf(info, sizeof(info), "answers: %stls-alpn-01", gpd_cfg.has_http ? "http-01 " : "");
 	gpc_error_clear(&err);
-	if (certstore_state_mkdir(cs, NULL, &err) == 0 &&
-	    certstore_state_write(cs, PIDFILE_REL, state, (size_t)sn, &err) == 0)
+	if (certstore_presence_set(cs, "goproxyd", info, &err) == 0)
 		state_pid_written = true;
 	else
-		gpc_warn("cannot write the pidfile in %s/.state: %s", certstore_dir(cs), err.message);
+		gpc_warn("cannot record goproxyd's presence in %s: %s", certstore_dir(cs), err.message);
 	if (gpd_cfg.pidfile != NULL) {
 		gpc_error_clear(&err);
 		if (fs_write_atomic(gpd_cfg.pidfile, pid, (size_t)n, 0644, &err) == 0)
@@ -313,7 +311,7 @@ static void remove_pidfiles(void)
 
 	gpc_error_clear(&err);
 	if (state_pid_written)
-		(void)certstore_state_remove(cs, PIDFILE_REL, &err);
+		certstore_presence_clear(cs, "goproxyd");
 	if (pidfile_written)
 		(void)unlink(gpd_cfg.pidfile);
 }
