@@ -156,7 +156,7 @@ static struct json_object *do_register(struct acmedns *a, struct json_object *st
 			json_object_array_add(l, json_object_new_string(t));
 		free(copy);
 		json_object_object_add(b, "allowfrom", l);
-		if (buf_adds(&body, json_object_to_json_string_ext(b, JSON_C_TO_STRING_PLAIN)) != 0) {
+		if (buf_adds(&body, json_object_to_json_string_ext(b, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)) != 0) {
 			json_object_put(b);
 			goto nomem;
 		}
@@ -178,7 +178,7 @@ static struct json_object *do_register(struct acmedns *a, struct json_object *st
 	}
 	json_object_object_add(res, "server_url", json_object_new_string(a->base));
 	json_object_object_add(store, domain, json_object_get(res));
-	const char *txt = json_object_to_json_string_ext(store, JSON_C_TO_STRING_PRETTY);
+	const char *txt = json_object_to_json_string_ext(store, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (fs_write_atomic(a->storage, txt, strlen(txt), 0600, err) != 0)
 		goto out;
 	acct = res;
@@ -248,7 +248,7 @@ static int present(void *state, const struct dns_record *in, struct gpc_error *e
 		goto out;
 	}
 	const char *hdr[] = { u.data, k.data, NULL };
-	if (dnshttp_request("acmedns", "POST", url.data, hdr, json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN),
+	if (dnshttp_request("acmedns", "POST", url.data, hdr, json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
 			    &r, err) != 0)
 		goto out;
 	if (r.status != 200) {

@@ -337,7 +337,7 @@ static int present(void *state, const struct dns_record *rec, struct gpc_error *
 		goto out;
 	}
 	if (dnshttp_request("cloudflare", "POST", b.data, (const char *const *)c->auth,
-			    json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), &r, err) != 0)
+			    json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE), &r, err) != 0)
 		goto out;
 	if ((o = envelope("create the TXT record", b.data, &r, err)) == NULL)
 		goto out;

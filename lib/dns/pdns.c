@@ -242,7 +242,7 @@ static int patch(struct pdns *p, const struct dns_record *rec, bool add, struct 
 	}
 	json_object_array_add(sets, set);
 	json_object_object_add(body, "rrsets", sets);
-	if (dnshttp_request("pdns", "PATCH", url, hdr, json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN),
+	if (dnshttp_request("pdns", "PATCH", url, hdr, json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
 			    &r, err) != 0)
 		goto out;
 	if (r.status != 204 && r.status != 200) {
