@@ -85,6 +85,24 @@ expect_rc 64
 expect_err "the closest is 'cloudflare'"
 [ "$(pebble_count 'POST /order-plz')" = "$N" ] || fail "an order was placed"
 
+echo "== --hook dns-01 gets the propagation check too"
+cat >"$WORK/hook.sh" <<EOH
+#!/bin/sh
+[ "\$2" = dns-01 ] || exit 1
+case \$1 in
+begin) op=add ;;
+*) op=delete ;;
+esac
+printf 'server %s 53\nzone example.test.\nupdate %s _acme-challenge.%s. 60 TXT "%s"\nsend\n' \
+	"$KNOT_PRIMARY" "\$op" "\${3#\\*.}" "\$5" | knsupdate -y "hmac-sha256:$KNOT_KEY_NAME:$KNOT_KEY_SECRET"
+EOH
+chmod +x "$WORK/hook.sh"
+BEFORE=$(failed_validations)
+issue -v -n hooked -D hooked.example.test --challenge dns-01 --hook "$WORK/hook.sh" --dns-resolver "$KNOT_PRIMARY"
+expect_rc 0
+expect_err 'waiting for ns2.example.test.'
+[ "$(failed_validations)" = "$BEFORE" ] || fail "a validation failed with the hook"
+
 echo "== a run killed after adding its record: the next run removes it"
 knot_lag 30
 ( exec "$GOPROXY_CERT" issue -d "$CERTS" --server "$PEBBLE_DIR_URL" --ca-bundle "$PEBBLE_CA_BUNDLE" \
