@@ -6,7 +6,6 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,91 +65,68 @@ static char **merge_env(char *const *extra)
 	return env;
 }
 
-/* The file execvp would have run for `name` (no slash), for the /bin/sh
- * fallback. Returns 0 with out filled, or -1. */
-static int path_lookup(const char *name, char *out, size_t outsz)
-{
-	const char *path = getenv("PATH");
-
-	if (path == NULL || *path == '\0')
-		path = "/bin:/usr/bin";
-	while (*path) {
-		size_t len = strcspn(path, ":");
-		int n = len ? snprintf(out, outsz, "%.*s/%s", (int)len, path, name)
-			    : snprintf(out, outsz, "%s", name);
-		if (n > 0 && (size_t)n < outsz && access(out, X_OK) == 0)
-			return 0;
-		path += len;
-		if (*path == ':')
-			path++;
-	}
-	return -1;
-}
-
 /* Start argv in a new process group with stdin from /dev/null and stdout on
- * our stderr. Returns 0 and *pid, or an errno value. */
+ * our stderr. fork + execvpe (which runs a file without "#!" through
+ * /bin/sh, as execvp does), with a close-on-exec pipe that carries exec's
+ * errno back: a missing program is an error here, not an exit status 127
+ * (posix_spawn's own report of it is lost under valgrind, whose vfork is a
+ * fork). The child calls only what is safe between fork and exec in a
+ * program with threads. Returns 0 and *pid, or an errno value. */
 static int start(char *const argv[], char *const envp[], pid_t *pid)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none, dfl;
-	int rc;
+	int p[2], e = 0, rc;
+	sigset_t none;
+	ssize_t r;
+	pid_t c;
 
-	if ((rc = posix_spawn_file_actions_init(&fa)) != 0)
-		return rc;
-	if ((rc = posix_spawnattr_init(&at)) != 0) {
-		posix_spawn_file_actions_destroy(&fa);
-		return rc;
-	}
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return errno;
 	sigemptyset(&none);
-	/* The CLI ignores SIGPIPE; a hook gets the default back, and SIGTERM must
-	 * be able to end it at the limit whatever we inherited. */
-	sigemptyset(&dfl);
-	sigaddset(&dfl, SIGPIPE);
-	sigaddset(&dfl, SIGTERM);
-	sigaddset(&dfl, SIGCHLD);
-	if ((rc = posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0)) != 0 ||
-	    (rc = posix_spawn_file_actions_adddup2(&fa, STDERR_FILENO, STDOUT_FILENO)) != 0 ||
-	    (rc = posix_spawnattr_setpgroup(&at, 0)) != 0 ||
-	    (rc = posix_spawnattr_setsigmask(&at, &none)) != 0 ||
-	    (rc = posix_spawnattr_setsigdefault(&at, &dfl)) != 0 ||
-	    (rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-						     POSIX_SPAWN_SETSIGDEF)) != 0)
-		goto out;
-	rc = posix_spawnp(pid, argv[0], &fa, &at, argv, envp);
-	if (rc == ENOEXEC) {
-		/* No "#!" line: run it through the shell, as execvp does. */
-		char file[PATH_MAX];
-		size_t n = 0;
-		char **sh;
-		if (strchr(argv[0], '/') != NULL)
-			snprintf(file, sizeof(file), "%s", argv[0]);
-		else if (path_lookup(argv[0], file, sizeof(file)) != 0)
-			goto out;
-		while (argv[n])
-			n++;
-		sh = calloc(n + 2, sizeof(*sh));
-		if (sh == NULL) {
-			rc = ENOMEM;
-			goto out;
+	c = fork();
+	if (c < 0) {
+		rc = errno;
+		close(p[0]);
+		close(p[1]);
+		return rc;
+	}
+	if (c == 0) {
+		int fd;
+		close(p[0]);
+		(void)setpgid(0, 0);
+		/* The CLI ignores SIGPIPE; a hook gets the default back, and SIGTERM
+		 * must be able to end it at the limit whatever we inherited. */
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGCHLD, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		fd = open("/dev/null", O_RDONLY);
+		if (fd < 0 || dup2(fd, STDIN_FILENO) < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+			e = errno;
+		} else {
+			if (fd > STDERR_FILENO)
+				close(fd);
+			execvpe(argv[0], argv, envp);
+			e = errno;
 		}
-		sh[0] = (char *)"/bin/sh";
-		sh[1] = file;
-		for (size_t i = 1; i < n; i++)
-			sh[i + 1] = argv[i];
-		rc = posix_spawn(pid, "/bin/sh", &fa, &at, sh, envp);
-		free(sh);
+		if (write(p[1], &e, sizeof(e)) != (ssize_t)sizeof(e))
+			_exit(126);
+		_exit(127);
 	}
-	if (rc == 0) {
-		/* The child set its group before exec; doing it here too closes the
-		 * window on an implementation that returns before the child runs
-		 * (after exec it fails with EACCES, which is fine). */
-		(void)setpgid(*pid, *pid);
+	close(p[1]);
+	/* The child set its group before exec; doing it here too closes the
+	 * window before it ran (after exec it fails with EACCES, which is fine). */
+	(void)setpgid(c, c);
+	while ((r = read(p[0], &e, sizeof(e))) < 0 && errno == EINTR)
+		;
+	close(p[0]);
+	if (r == (ssize_t)sizeof(e)) {
+		/* exec failed: reap the child, report why */
+		while (waitpid(c, NULL, 0) < 0 && errno == EINTR)
+			;
+		return e ? e : ENOEXEC;
 	}
-out:
-	posix_spawnattr_destroy(&at);
-	posix_spawn_file_actions_destroy(&fa);
-	return rc;
+	*pid = c;
+	return 0;
 }
 
 /* Wait until pid has ended, without reaping it (its zombie keeps the group

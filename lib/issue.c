@@ -1567,6 +1567,23 @@ int issue_precheck(struct issue_env *env, struct lineage *l, const struct issue_
 	return 1;
 }
 
+/* Once per run, before the CA is first asked: a certs directory that will
+ * not outlive a reboot or its container (tmpfs, a container's own root
+ * filesystem) loses the certificates and the ledger, and the next run asks
+ * the CA again -- the way the rate limit locks users out. */
+static void warn_ephemeral(struct issue_env *env)
+{
+	struct gpc_error e = { 0 };
+	bool first;
+
+	pthread_mutex_lock(&env->mu);
+	first = !env->warned_ephemeral;
+	env->warned_ephemeral = true;
+	pthread_mutex_unlock(&env->mu);
+	if (first && strcmp(certstore_kind(env->cs), "dir") == 0 && fs_ephemeral(certstore_dir(env->cs), &e) == 1)
+		gpc_warn("%s\n  hint: %s", e.message, e.hint);
+}
+
 enum issue_result issue_lineage(struct issue_env *env, struct lineage *l, const struct issue_opts *o,
 				struct issue_outcome *out)
 {
@@ -1604,6 +1621,7 @@ enum issue_result issue_lineage(struct issue_env *env, struct lineage *l, const 
 		goto out;
 	}
 	gpc_info("%s: %s", l->name, out->reason[0] ? out->reason : "--force");
+	warn_ephemeral(env);
 
 	/* 4. The CA. */
 	issue_order(env, l, o, out);

@@ -76,6 +76,7 @@ struct issue_env {
 	struct issue_account *accounts;
 	struct issue_solver *solvers;
 	bool quiet;
+	bool warned_ephemeral;        /* the not-persistent warning was given */
 	long timeout_ms;              /* per HTTP request to the CA; 0: 60 s */
 	pthread_mutex_t lock_mu;      /* the issuer lock, shared by the run's threads */
 	int lock_refs;

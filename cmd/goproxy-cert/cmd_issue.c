@@ -395,10 +395,6 @@ int cmd_issue(int argc, char **argv)
 	}
 	env_ok = true;
 	env.quiet = a.o.quiet;
-	/* Warn before anything is asked of the CA (the library decides again). */
-	if (issue_precheck(&env, l, &a.o, &out) == 1)
-		cli_warn_ephemeral(certstore_dir(cs));
-	memset(&out, 0, sizeof(out));
 
 	/* The library decides (offline first, then again under the issuer
 	 * lock), orders, commits and records. */

@@ -236,7 +236,6 @@ int cmd_renew(int argc, char **argv)
 			gpc_info("%zu due; waiting %u s (--jitter)", ndue, secs);
 			sleep(secs);
 		}
-		cli_warn_ephemeral(certstore_dir(cs));
 		o.ari_refresh = false; /* asked above */
 		for (size_t i = 0; i < n; i++)
 			if (jobs[i].todo)
