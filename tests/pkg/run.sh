@@ -85,7 +85,7 @@ snapshot() {
 # (names as the root resolves them: its uids are not this machine's)
 expect_mode() {
 	local got
-	got=$(inroot stat -c '%a %U:%G' "$1" 2>/dev/null) || { : >"$T/out"; fail "$1 is missing"; }
+	got=$(inroot stat -L -c '%a %U:%G' "$1" 2>/dev/null) || { : >"$T/out"; fail "$1 is missing"; }
 	[ "$got" = "$2" ] || { : >"$T/out"; fail "$1 is $got, expected $2"; }
 }
 
