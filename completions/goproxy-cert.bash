@@ -75,7 +75,7 @@ _goproxy_cert()
         --challenge)
             COMPREPLY=($(compgen -W "http-01 dns-01 tls-alpn-01" -- "$cur")); return ;;
         --dns)
-            COMPREPLY=($(compgen -W "rfc2136 dnsupdate pdns acmedns acme-dns cloudflare" -- "$cur")); return ;;
+            COMPREPLY=($(compgen -W "rfc2136 dnsupdate pdns acmedns acme-dns cloudflare duckdns hetzner" -- "$cur")); return ;;
         --godoxy-config)
             COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --dns-opt | --dns-resolver | --dns-propagation-timeout | --dns-propagation-wait)

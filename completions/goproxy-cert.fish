@@ -94,7 +94,7 @@ complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l no-profile -d
 complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l no-preferred-chain -d 'drop the stored preferred chain'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l no-deploy-hook -d 'drop the stored deploy hook'
 
-complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l dns -x -a 'rfc2136 dnsupdate pdns acmedns acme-dns cloudflare' -d 'dns-01 through a built-in provider'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l dns -x -a 'rfc2136 dnsupdate pdns acmedns acme-dns cloudflare duckdns hetzner' -d 'dns-01 through a built-in provider'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l dns-opt -x -d 'provider option KEY=VALUE'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l dns-resolver -x -d 'recursive resolver ADDR[:PORT]'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l dns-propagation-timeout -x -d 'wait at most SECONDS for every server'

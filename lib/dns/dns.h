@@ -7,6 +7,8 @@
  *   pdns.c         PowerDNS HTTP API
  *   acmedns.c      acme-dns (register, update)
  *   cloudflare.c   Cloudflare API v4
+ *   duckdns.c      Duck DNS (one TXT value per domain)
+ *   hetzner.c      Hetzner DNS API
  *   query.c        DNS messages to one server (UDP, TCP on truncation)
  *   propagation.c  the zone (SOA), a CNAME at _acme-challenge.NAME, every
  *                  authoritative server, and the check that each serves

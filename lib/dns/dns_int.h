@@ -16,6 +16,8 @@ extern const struct dns_provider_ops dns_rfc2136;
 extern const struct dns_provider_ops dns_pdns;
 extern const struct dns_provider_ops dns_acmedns;
 extern const struct dns_provider_ops dns_cloudflare;
+extern const struct dns_provider_ops dns_duckdns;
+extern const struct dns_provider_ops dns_hetzner;
 
 /* ---- query.c ---- */
 

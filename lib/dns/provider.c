@@ -14,7 +14,7 @@
 #define DNS_MAX_OPT_FILE 16384
 
 static const struct dns_provider_ops *const table[] = {
-	&dns_rfc2136, &dns_pdns, &dns_acmedns, &dns_cloudflare, NULL,
+	&dns_rfc2136, &dns_pdns, &dns_acmedns, &dns_cloudflare, &dns_duckdns, &dns_hetzner, NULL,
 };
 
 const struct dns_provider_ops *const *dns_providers(void)
