@@ -519,9 +519,9 @@ static enum attempt curl_failed(struct etcd_client *c, const struct call *k, siz
 			      key_sep(k), k->key ? k->key : "", detail,
 			      k->write && sent > 0 ? " (outcome unknown)" : "");
 		/* a member that refuses a missing client certificate completes
-		 * the handshake, then drops the connection */
-		if (c->cert == NULL && strncmp(c->endpoints[ep], "https:", 6) == 0 &&
-		    (rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR || rc == CURLE_SSL_CONNECT_ERROR)) {
+		 * the handshake, then drops the connection (send or receive
+		 * error, or the socket gone before curl looked at it) */
+		if (c->cert == NULL && strncmp(c->endpoints[ep], "https:", 6) == 0) {
 			gpc_error_hint(err, "if the etcd members require client certificates "
 					    "(--client-cert-auth), give --store-cert and --store-key");
 			return ATT_NEXT;
@@ -682,7 +682,7 @@ static int call(struct etcd_client *c, const struct call *k, struct json_object 
 {
 	const char *body = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
 	size_t len = strlen(body);
-	char tried[768] = "";
+	char tried[768] = "", hint[sizeof(err->hint)] = "";
 	bool reauthed = false;
 	struct gpc_error last;
 
@@ -712,6 +712,8 @@ static int call(struct etcd_client *c, const struct call *k, struct json_object 
 			*err = last;
 			return -1;
 		}
+		if (hint[0] == '\0' && last.hint[0] != '\0')
+			snprintf(hint, sizeof(hint), "%s", last.hint);
 		/* remember what each member said, for the final message:
 		 * "HOST: cause" without the repeated operation and key */
 		{
@@ -736,8 +738,8 @@ static int call(struct etcd_client *c, const struct call *k, struct json_object 
 	}
 	gpc_error_set(err, last.code, "etcd: %s%s%s: no member answered (%s)", k->op, key_sep(k),
 		      k->key ? k->key : "", tried);
-	if (last.hint[0] != '\0')
-		gpc_error_hint(err, "%s", last.hint);
+	if (hint[0] != '\0')
+		gpc_error_hint(err, "%s", hint);
 	else
 		gpc_error_hint(err, "check that the etcd members run and have quorum (etcdctl endpoint "
 				    "health); try again later");
@@ -1141,6 +1143,14 @@ struct etcd_session {
 	struct gpc_error why;
 };
 
+static double mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
+}
+
 static double mono_since(const struct timespec *t)
 {
 	struct timespec now;
@@ -1364,6 +1374,8 @@ struct etcd_watch {
 	struct buf line;
 	struct buf errbody;
 	bool created;
+	double last_byte; /* CLOCK_MONOTONIC ms of the last byte received */
+	bool idle;        /* ended because nothing came for idle_ms */
 	long status;
 	enum stream_end end;
 	struct gpc_error failure;
@@ -1488,6 +1500,7 @@ static size_t watch_cb(char *data, size_t size, size_t nmemb, void *ud)
 	size_t len = size * nmemb;
 	char *nl;
 
+	w->last_byte = mono_ms();
 	if (w->status == 0)
 		curl_easy_getinfo(w->easy, CURLINFO_RESPONSE_CODE, &w->status);
 	if (w->status != 200)
@@ -1565,10 +1578,9 @@ static CURLcode watch_connect(struct etcd_watch *w, struct json_object *req)
 	curl_easy_setopt(w->easy, CURLOPT_COPYPOSTFIELDS, body);
 	curl_easy_setopt(w->easy, CURLOPT_WRITEFUNCTION, watch_cb);
 	curl_easy_setopt(w->easy, CURLOPT_WRITEDATA, w);
-	/* a member gone silent (frozen, partitioned): no byte for idle_ms */
-	curl_easy_setopt(w->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(w->easy, CURLOPT_LOW_SPEED_TIME, (w->idle_ms + 999) / 1000);
 	w->c->stats.requests++;
+	w->idle = false;
+	w->last_byte = mono_ms();
 	curl_multi_add_handle(w->multi, w->easy);
 	while (running && !atomic_load(&w->stop)) {
 		CURLMsg *msg;
@@ -1579,8 +1591,15 @@ static CURLcode watch_connect(struct etcd_watch *w, struct json_object *req)
 		while ((msg = curl_multi_info_read(w->multi, &left)) != NULL)
 			if (msg->msg == CURLMSG_DONE && msg->easy_handle == w->easy)
 				rc = msg->data.result;
+		/* A member gone silent (frozen, partitioned) sends no byte, not
+		 * even progress notifications. Timed here: curl's low-speed
+		 * limit averages over several seconds and fires late. */
+		if (running && mono_ms() - w->last_byte >= (double)w->idle_ms) {
+			w->idle = true;
+			break;
+		}
 		if (running)
-			curl_multi_poll(w->multi, NULL, 0, 1000, NULL);
+			curl_multi_poll(w->multi, NULL, 0, 250, NULL);
 	}
 	curl_multi_remove_handle(w->multi, w->easy);
 	curl_slist_free_all(hdrs);
@@ -1660,8 +1679,12 @@ static void *watch_main(void *arg)
 			e = w->failure;
 		} else {
 			const char *d = w->errbuf[0] ? w->errbuf : curl_easy_strerror(rc);
-			gpc_error_set(&e, GPC_E_NETWORK, "etcd %s: watch %s: %s", w->c->hosts[ep], w->key,
-				      rc == CURLE_OK ? "the member ended the stream (lost its leader?)" : d);
+			if (w->idle)
+				gpc_error_set(&e, GPC_E_NETWORK, "etcd %s: watch %s: nothing received for %.1f s",
+					      w->c->hosts[ep], w->key, (double)w->idle_ms / 1000.0);
+			else
+				gpc_error_set(&e, GPC_E_NETWORK, "etcd %s: watch %s: %s", w->c->hosts[ep], w->key,
+					      rc == CURLE_OK ? "the member ended the stream (lost its leader?)" : d);
 		}
 		if (w->created) {
 			/* it held a watch: a fresh failure, start counting again */

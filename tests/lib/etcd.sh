@@ -12,15 +12,20 @@
 #   --members N      cluster size (default 3)
 #   --progress D     --experimental-watch-progress-notify-interval (default
 #                    2s: an idle watch gets a message every 2 s); "off": none
+#   --token-ttl N    --auth-token-ttl N (seconds a simple auth token lives)
 #
 # Exports after etcd_start:
 #   ETCD_ENDPOINTS   comma list of client URLs, member 1 first
 #   ETCD_WORK        the temp dir (data dirs n1.., logs n1.log..)
-#   ETCD_CACERT, ETCD_CLIENT_CERT, ETCD_CLIENT_KEY   with --tls
+#   ETCD_CACERT, ETCD_CLIENT_CERT, ETCD_CLIENT_KEY   with --tls (the client
+#                    certificate has no CN: with auth enabled the JSON
+#                    gateway refuses one with a CN); ETCD_CN_CERT, ETCD_CN_KEY:
+#                    one with a CN
 #   ETCD_SCHEME      http or https
 # Helpers:
 #   etcd_url I            client URL of member I (1-based)
 #   etcd_kill I           kill -9 member I (and reap it)
+#   etcd_pids             comma list of the members' PIDs (member 1 first)
 #   etcd_member_start I   start member I again on its data dir and ports
 #   etcd_wait_healthy [I...]  wait until the members answer /health (all: none given)
 #   etcd_leader           print the index of the current leader (etcdctl, else the gateway)
@@ -58,12 +63,13 @@ _etcd_certs() {
 		-subj "/CN=goproxy-cert test CA for etcd" \
 		-addext "basicConstraints=critical,CA:TRUE" \
 		-addext "keyUsage=critical,keyCertSign,cRLSign" >"$_d/openssl.log" 2>&1 || return 1
-	for _who in member client; do
-		# The v3 JSON gateway answers 400 ("CommonName of client sending a
-		# request against gateway will be ignored") to a client certificate
-		# with a CN: the client's has none.
+	for _who in member client cnclient; do
+		# With auth enabled, the v3 JSON gateway answers 400 ("CommonName
+		# of client sending a request against gateway will be ignored") to
+		# a client certificate with a CN: the client's has none.
 		_subj="/CN=etcd-test-member"
-		[ "$_who" = member ] || _subj="/O=goproxy-cert etcd test client"
+		[ "$_who" != client ] || _subj="/O=goproxy-cert etcd test client"
+		[ "$_who" != cnclient ] || _subj="/CN=etcd-test-client-with-cn"
 		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 			-keyout "$_d/$_who.key" -out "$_d/$_who.csr" -subj "$_subj" \
 			>>"$_d/openssl.log" 2>&1 || return 1
@@ -81,16 +87,18 @@ _etcd_certs() {
 	done
 	chmod 600 "$_d"/*.key
 	export ETCD_CACERT="$_d/ca.pem" ETCD_CLIENT_CERT="$_d/client.pem" ETCD_CLIENT_KEY="$_d/client.key"
+	export ETCD_CN_CERT="$_d/cnclient.pem" ETCD_CN_KEY="$_d/cnclient.key"
 }
 
 etcd_start() {
 	_etcd_need etcd curl openssl
-	_tls=0 _n=3 _progress=2s
+	_tls=0 _n=3 _progress=2s _ETCD_TOKEN_TTL=
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--tls) _tls=1 ;;
 		--members) _n=$2; shift ;;
 		--progress) _progress=$2; shift ;;
+		--token-ttl) _ETCD_TOKEN_TTL=$2; shift ;;
 		*) echo "etcd_start: unknown option $1" >&2; return 64 ;;
 		esac
 		shift
@@ -154,6 +162,9 @@ etcd_member_start() {
 	if [ "$_ETCD_PROGRESS" != off ]; then
 		set -- "$@" --experimental-watch-progress-notify-interval "$_ETCD_PROGRESS"
 	fi
+	if [ -n "$_ETCD_TOKEN_TTL" ]; then
+		set -- "$@" --auth-token-ttl "$_ETCD_TOKEN_TTL"
+	fi
 	if [ "$ETCD_SCHEME" = https ]; then
 		_t=$ETCD_WORK/tls
 		set -- "$@" --cert-file "$_t/member.pem" --key-file "$_t/member.key" \
@@ -163,7 +174,8 @@ etcd_member_start() {
 	fi
 	_m=$1 _nowait=$2
 	shift 2
-	etcd "$@" >>"$ETCD_WORK/n$_m.log" 2>&1 &
+	# etcd reads ETCD_* variables as flags: run it with a clean environment
+	env -i PATH="$PATH" TMPDIR="${TMPDIR:-/tmp}" etcd "$@" >>"$ETCD_WORK/n$_m.log" 2>&1 &
 	eval "_ETCD_PID_$_m=$!"
 	[ "$_nowait" = --no-wait ] || etcd_wait_healthy "$_m"
 }
@@ -206,6 +218,14 @@ etcd_kill() {
 	eval "_ETCD_PID_$1="
 }
 
+etcd_pids() {
+	_l=
+	for _i in $(seq 1 "$ETCD_N"); do
+		eval "_l=\${_l:+\$_l,}\$_ETCD_PID_$_i"
+	done
+	echo "$_l"
+}
+
 etcdctl_run() {
 	set -- --endpoints="$ETCD_ENDPOINTS" --dial-timeout=3s --command-timeout=10s "$@"
 	if [ "$ETCD_SCHEME" = https ]; then
@@ -220,6 +240,17 @@ etcdctl_run() {
 # Index of the leader member. etcdctl's endpoint status when installed,
 # else each member's /v3/maintenance/status (leader == member_id).
 etcd_leader() {
+	if command -v etcdctl >/dev/null 2>&1 && command -v jq >/dev/null 2>&1; then
+		_s=$(etcdctl_run endpoint status -w json 2>/dev/null) || _s=
+		# [{"Endpoint": URL, "Status": {"header": {"member_id": N}, "leader": N}}, ...]
+		_u=$(printf '%s' "$_s" | jq -r '.[] | select(.Status.header.member_id == .Status.leader) | .Endpoint' 2>/dev/null | head -n 1)
+		for _i in $(seq 1 "$ETCD_N"); do
+			if [ -n "$_u" ] && [ "$(etcd_url "$_i")" = "$_u" ]; then
+				echo "$_i"
+				return 0
+			fi
+		done
+	fi
 	for _i in $(seq 1 "$ETCD_N"); do
 		eval "_pid=\$_ETCD_PID_$_i"
 		[ -n "$_pid" ] || continue
@@ -251,6 +282,7 @@ etcd_add_user() {
 _etcd_kill_all() {
 	for _i in $(seq 1 "$ETCD_N"); do
 		eval "_pid=\${_ETCD_PID_$_i:-}"
+		[ -z "$_pid" ] || kill -CONT "$_pid" 2>/dev/null || :
 		[ -z "$_pid" ] || kill "$_pid" 2>/dev/null || :
 	done
 	# a member may take a while to hand leadership over: 3 s, then SIGKILL
