@@ -778,7 +778,7 @@ static void mode_compact(void)
 		c = client_with(order, n, NULL, NULL, 0);
 	}
 	recorder_init(&r);
-	w = watch(c, "/c/", 0, 3000, &r);
+	w = watch(c, "/c/", put_retry(c, "/c/start", "x") + 1, 3000, &r);
 	put(c, "/c/k", "w0");
 	MUST(wait_event(&r, "/c/k", "w0", 3000) >= 0, "w0 not seen");
 	{
@@ -824,16 +824,18 @@ static void mode_failover(void)
 	struct etcd_range rr;
 	double t0;
 	int ok = 0;
+	int64_t rev0;
 
 	order[n++] = eps[leader];
 	for (size_t i = 0; i < n_eps; i++)
 		if (i != leader)
 			order[n++] = eps[i];
 	c = client_with(order, n, NULL, NULL, 4000);
-	put(c, "/f/k", "before");
+	rev0 = put_retry(c, "/f/k", "before");
 	CHECK(strstr(eps[leader], etcd_client_endpoint(c)) != NULL, "not talking to the leader");
 	recorder_init(&r);
-	w = watch(c, "/f/", 0, 3000, &r);
+	/* from the next revision: the watch is created asynchronously */
+	w = watch(c, "/f/", rev0 + 1, 3000, &r);
 	put(c, "/f/k", "w0");
 	MUST(wait_event(&r, "/f/k", "w0", 3000) >= 0, "w0 not seen");
 
@@ -898,7 +900,7 @@ static void mode_outage(void)
 	struct etcd_watch *w;
 
 	recorder_init(&r);
-	w = watch(c, "/r/", 0, 2000, &r);
+	w = watch(c, "/r/", put_retry(c, "/r/start", "x") + 1, 2000, &r);
 	put(c, "/r/k", "x0");
 	MUST(wait_event(&r, "/r/k", "x0", 3000) >= 0, "x0 not seen");
 	MUST(kill(pids[1], SIGSTOP) == 0 && kill(pids[2], SIGSTOP) == 0, "SIGSTOP");
