@@ -66,6 +66,10 @@ _goproxy_cert()
             COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --format)
             COMPREPLY=($(compgen -W "text json prometheus" -- "$cur")); return ;;
+        --starttls)
+            COMPREPLY=($(compgen -W "smtp imap pop3 ftp postgres ldap" -- "$cur")); return ;;
+        --connect | --servername)
+            COMPREPLY=($(compgen -A hostname -- "$cur")); return ;;
         -n | --name)
             COMPREPLY=($(compgen -W "$(_goproxy_cert_lineages)" -- "$cur")); return ;;
         --challenge)
@@ -76,23 +80,25 @@ _goproxy_cert()
             COMPREPLY=($(compgen -W "0 1 3 4 5" -- "$cur")); return ;;
         --days | -D | --domain | --server | -m | --email | --eab-kid | --eab-hmac | \
         --standalone | --profile | --preferred-chain | --deploy-hook | --rate-limit | --jitter | \
-        --concurrency)
+        --concurrency | --lock-wait | --hook-timeout | --connect-timeout)
             return ;;
     esac
 
     local opts
     case $cmd in
         check)
-            opts="-d --certs-dir --days -D --domain --json -q --quiet -h --help" ;;
+            opts="-d --certs-dir --days -D --domain --json -q --quiet -h --help
+                  --connect --servername --starttls --ca-bundle --connect-timeout" ;;
         status)
             opts="-d --certs-dir --json --format -h --help" ;;
         issue)
             opts="-d --certs-dir -n --name -D --domain --server --staging --ca-bundle -m --email
                   --eab-kid --eab-hmac --challenge --http-dir --webroot --standalone --hook
                   --key-type --reuse-key --no-reuse-key --profile --no-profile --preferred-chain
-                  --no-preferred-chain --days --force --deploy-hook --no-deploy-hook --rate-limit --json -q --quiet -v --verbose -h --help" ;;
+                  --no-preferred-chain --days --force --deploy-hook --no-deploy-hook --rate-limit --lock-wait
+                  --hook-timeout --json -q --quiet -v --verbose -h --help" ;;
         renew)
-            opts="-d --certs-dir --days --force --jitter --concurrency --rate-limit --json
+            opts="-d --certs-dir --days --force --jitter --concurrency --rate-limit --lock-wait --hook-timeout --json
                   -q --quiet -v --verbose -h --help" ;;
         revoke)
             opts="-d --certs-dir --reason --ca-bundle --json -q --quiet -v --verbose -h --help" ;;

@@ -56,6 +56,11 @@ complete -c goproxy-cert -n "__fish_seen_subcommand_from check" -l days -x -d 'd
 complete -c goproxy-cert -n "__fish_seen_subcommand_from check" -s D -l domain -x -d 'a name the certificate must hold'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from check" -l json -d 'print JSON'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from check" -s q -l quiet -d 'print nothing; exit code only'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from check" -l connect -x -a '(__fish_print_hostnames)' -d 'check what the server at HOST[:PORT] serves'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from check" -l servername -x -a '(__fish_print_hostnames)' -d 'the name to ask for (SNI) and check'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from check" -l starttls -x -a 'smtp imap pop3 ftp postgres ldap' -d 'upgrade a plain connection first'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from check" -l ca-bundle -r -F -d 'verify against these CA certificates only'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from check" -l connect-timeout -x -d 'seconds per address (default 10)'
 
 # status
 complete -c goproxy-cert -n "__fish_seen_subcommand_from status" -l json -d 'same as --format json'
@@ -94,6 +99,8 @@ for c in issue renew
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l days -x -d 'due when fewer than N days are left'
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l force -d 'even if current'
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l rate-limit -x -d 'N/HOURS or off'
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l lock-wait -x -d 'wait at most SECONDS for another run'
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l hook-timeout -x -d 'kill a hook after SECONDS'
 end
 
 # renew

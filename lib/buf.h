@@ -26,7 +26,8 @@ void buf_reset(struct buf *b);
 int buf_add(struct buf *b, const void *data, size_t len) __attribute__((warn_unused_result));
 int buf_adds(struct buf *b, const char *s) __attribute__((warn_unused_result));
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3), warn_unused_result));
-int buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((warn_unused_result));
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+	__attribute__((warn_unused_result, format(printf, 2, 0)));
 
 /* Move the content out: returns a malloc'd NUL-terminated string (caller frees;
  * never NULL unless allocation fails), stores its length in *len if non-NULL,

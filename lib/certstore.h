@@ -1,8 +1,21 @@
-/* certstore: the certs directory (see man/goproxy-cert.5 and DESIGN.md).
+/* certstore: the certificate store (see man/goproxy-cert.5 and DESIGN.md):
+ * a front end over a backend table (certstore_backend.h); the certs
+ * directory (store_dir.c) is one backend. Callers never build a path under
+ * the store: pairs, named records, locks, the change watch and presence go
+ * through these functions, and the names for messages come from here.
+ *
+ * The directory backend: 
  *
  *   DIR/cert.crt + DIR/priv.key          lineage "default" (Go-Proxy/GoDoxy layout)
  *   DIR/NAME/cert.crt + DIR/NAME/priv.key lineage NAME
  *   DIR/.state/                          0700, the tool's own records
+ *
+ * Written by this tool, the two files of a lineage are relative links
+ * (cert.crt -> ..data/cert.crt, priv.key -> ..data/priv.key) and ..data
+ * links to one generation directory ("..2026_12_01T09_00_00.123456789",
+ * 0755, key 0600 in it), so one rename of ..data swaps both. Plain files
+ * (written by hand or by another program) are read the same way and
+ * converted by the next write; see "The generation layout" in certstore.c.
  *
  * Everything the filesystem decides (paths, rename, flock) stays behind this
  * API so that another backend (etcd) can sit beside the directory one. */
@@ -11,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "buf.h"
@@ -21,6 +35,10 @@
 #define CERTSTORE_KEY_FILE "priv.key"
 #define CERTSTORE_STATE_DIR ".state"
 #define CERTSTORE_MAX_FILE (1024 * 1024) /* no cert/key file is larger */
+
+/* Revisions of pairs and records: 0 = absent; any other value changes with
+ * every write. CERTSTORE_REV_ANY as an expected revision: do not compare. */
+#define CERTSTORE_REV_ANY UINT64_MAX
 
 struct certstore;
 
@@ -37,8 +55,11 @@ int certstore_open(const char *dir, struct certstore **out, struct gpc_error *er
 	__attribute__((warn_unused_result));
 void certstore_free(struct certstore *cs);
 
-/* The directory path as given. */
+/* What the store is, for messages: the directory path as given, or the URL. */
 const char *certstore_dir(const struct certstore *cs);
+
+/* The backend's kind: "dir", "etcd", ... */
+const char *certstore_kind(const struct certstore *cs);
 
 /* True if `name` is a valid lineage name: "default", or one path component
  * of [A-Za-z0-9._-], not starting with '.', at most 64 bytes. */
@@ -52,17 +73,21 @@ int certstore_list(struct certstore *cs, char ***names, size_t *n, struct gpc_er
 	__attribute__((warn_unused_result));
 void certstore_names_free(char **names, size_t n);
 
-/* Paths of a lineage's files into caller buffers (each PATH_MAX). For
- * "default": DIR/cert.crt and DIR/priv.key. Returns 0 or -1 (bad name). */
+/* Names of a lineage's cert and key for messages (and hooks) into caller
+ * buffers (each PATH_MAX): in a directory their paths (for "default":
+ * DIR/cert.crt and DIR/priv.key). Returns 0 or -1 (bad name). */
 int certstore_paths(const struct certstore *cs, const char *name, char *cert, size_t certsz,
 		    char *key, size_t keysz);
 
-/* Path of DIR/.state/REL into out. Does not create anything. Returns 0 or -1. */
+/* The name of record REL for messages (in a directory: DIR/.state/REL).
+ * Creates nothing. Returns 0 or -1. */
 int certstore_state_path(const struct certstore *cs, const char *rel, char *out, size_t outsz);
 
-/* Create DIR/.state (0700) and DIR/.state/SUBDIR (0700) if missing, fixing a
- * wrong mode on .state. SUBDIR may be NULL or nested ("challenges/http-01").
- * Returns 0 or -1 (e.g. the certs dir is not writable: names uid/owner/mode). */
+/* Make the store ready for records under SUBDIR (NULL: the state itself):
+ * in a directory, create DIR/.state (0700) and DIR/.state/SUBDIR (0700) if
+ * missing, fixing a wrong mode on .state. SUBDIR may be nested
+ * ("challenges/http-01"). Returns 0 or -1 (e.g. the certs dir is not
+ * writable: names uid/owner/mode). */
 int certstore_state_mkdir(struct certstore *cs, const char *subdir, struct gpc_error *err)
 	__attribute__((warn_unused_result));
 
@@ -85,35 +110,109 @@ void certstore_unlock(struct certstore *cs);
 /* Read a lineage's cert and key files (each at most CERTSTORE_MAX_FILE) into
  * the buffers (appended), taking a shared lock around both reads when
  * possible so the two belong together; when the caller already holds a lock
- * it is used as is. Returns 0 or -1 (err names the file). */
+ * it is used as is. The two reads come from one generation: when ..data
+ * changed between them, they are done again. Returns 0 or -1 (err names the
+ * file). */
 int certstore_read_pair(struct certstore *cs, const char *name, struct buf *cert,
 			struct buf *key, struct gpc_error *err) __attribute__((warn_unused_result));
 
 /* Replace a lineage's pair. Caller holds the exclusive lock. Creates DIR/NAME
- * (0755) if needed. Both new files are staged and fsynced first; the current
- * pair (if any) is copied to DIR/.state/archive/NAME/<UTC time>-<n>.{crt,key}
- * (key 0600); then priv.key is renamed in, then cert.crt, then the directory is
- * fsynced. On failure before the renames nothing on disk changes and no temp
- * file is left. key_pem may be NULL to keep the current key (--reuse-key).
+ * (0755) if needed. Both new files are written and fsynced in a new
+ * generation directory first; the current pair (if any) is copied to
+ * DIR/.state/archive/NAME/<UTC time>-<n>.{crt,key} (key 0600); plain files
+ * are converted to the link layout (never changing what they read); then one
+ * rename of ..data swaps key and certificate together, the directory is
+ * fsynced and the old generation removed. At no instant do cert.crt and
+ * priv.key, read as plain files, resolve to a mismatched pair, whatever is
+ * killed when. On failure before the swap what the paths read is unchanged
+ * and no staged generation is left. key_pem may be NULL to keep the current
+ * key (--reuse-key; -1 with GPC_E_MISSING when there is none).
  * Returns 0 or -1. */
 int certstore_write_pair(struct certstore *cs, const char *name, const char *cert_pem,
 			 size_t cert_len, const char *key_pem, size_t key_len, struct gpc_error *err)
 	__attribute__((warn_unused_result));
 
-/* Read / write a file under DIR/.state (REL like "lineages/www.json"),
- * atomically, mode 0600, creating parent dirs 0700. read: a missing file is
- * -1 with err->code == GPC_E_MISSING. Returns 0 or -1. */
+/* Named records (REL like "lineages/www.json"; in a directory a file under
+ * DIR/.state, written atomically, mode 0600, parent dirs 0700). read: a
+ * missing record is -1 with err->code == GPC_E_MISSING. Returns 0 or -1.
+ * These are certstore_record_get/put/del without revisions. */
 int certstore_state_read(struct certstore *cs, const char *rel, size_t max, struct buf *out,
 			 struct gpc_error *err) __attribute__((warn_unused_result));
 int certstore_state_write(struct certstore *cs, const char *rel, const void *data, size_t len,
 			  struct gpc_error *err) __attribute__((warn_unused_result));
 int certstore_state_remove(struct certstore *cs, const char *rel, struct gpc_error *err);
 
-/* If a writer was killed in the middle of certstore_write_pair (a record in
- * .state/txn), finish or undo that write now, so that readers that do not
- * use this library (GoDoxy) see a matching pair too. Only when the store is
- * writable and no writer holds it; never waits. Returns 1 when it ran the
- * recovery, 0 otherwise. Used by check and status before reading. */
+/* Upgrades: if an older goproxy-cert (before the generation layout) was
+ * killed in the middle of its two-rename write (a record in .state/txn),
+ * finish or undo that write now, so that readers that do not use this
+ * library (GoDoxy) see a matching pair too. Writes of this version leave no
+ * such record (nothing to finish: the pair is whole at every instant), so
+ * this is a no-op for them. Only when the store is writable and no writer
+ * holds it; never waits. Returns 1 when it ran the recovery, 0 otherwise.
+ * Used by check and status before reading. */
 int certstore_finish_interrupted(struct certstore *cs);
+
+/* As certstore_read_pair, without taking the store lock (goproxyd's reload
+ * while a writer holds it): the pair is still read from one generation. */
+int certstore_read_pair_nowait(struct certstore *cs, const char *name, struct buf *cert, struct buf *key,
+			       struct gpc_error *err) __attribute__((warn_unused_result));
+
+/* As certstore_read_pair, and *rev (may be NULL) = the pair's revision. */
+int certstore_read_pair_rev(struct certstore *cs, const char *name, struct buf *cert, struct buf *key,
+			    uint64_t *rev, struct gpc_error *err) __attribute__((warn_unused_result));
+
+/* As certstore_write_pair, only if the pair's revision is still
+ * `expect_rev` (0: there is no pair yet; CERTSTORE_REV_ANY: any), else -1
+ * with GPC_E_CONFLICT and nothing written. Caller holds the exclusive lock. */
+int certstore_write_pair_if(struct certstore *cs, const char *name, const char *cert_pem,
+			    size_t cert_len, const char *key_pem, size_t key_len, uint64_t expect_rev,
+			    struct gpc_error *err) __attribute__((warn_unused_result));
+
+/* Before any network access: can this store take a new pair for `name`?
+ * err names the path/entry, uid, owner and mode. Returns 0 or -1. */
+int certstore_check_writable(struct certstore *cs, const char *name, struct gpc_error *err)
+	__attribute__((warn_unused_result));
+
+/* Named records with revisions. get: appends to out, *rev (may be NULL).
+ * put: only if the record's revision is `expect_rev` (0: must not exist;
+ * CERTSTORE_REV_ANY: any), else GPC_E_CONFLICT; a compare takes the
+ * exclusive store lock for the check-and-write unless the caller holds it.
+ * list: the keys of the records directly under `prefix` (ending in '/'),
+ * sorted; free with certstore_names_free. Return 0 or -1. */
+int certstore_record_get(struct certstore *cs, const char *key, size_t max, struct buf *out, uint64_t *rev,
+			 struct gpc_error *err) __attribute__((warn_unused_result));
+int certstore_record_put(struct certstore *cs, const char *key, const void *data, size_t len,
+			 uint64_t expect_rev, struct gpc_error *err) __attribute__((warn_unused_result));
+int certstore_record_del(struct certstore *cs, const char *key, struct gpc_error *err);
+int certstore_record_list(struct certstore *cs, const char *prefix, char ***keys, size_t *n,
+			  struct gpc_error *err) __attribute__((warn_unused_result));
+
+/* The issuer lock: one run at a time decides-and-orders on this store (in
+ * a directory: flock on DIR/.state/issue.lock, the holder's pid in it).
+ * `what` names the lineage for the message of a run that has to wait (it
+ * logs that it waits, and *waited becomes true). wait_secs < 0: forever;
+ * else give up after that long: -1 with GPC_E_LOCKED naming the lock and
+ * the holder. Not shared between threads: the caller counts its users.
+ * Returns 0 or -1. */
+int certstore_issuer_lock(struct certstore *cs, const char *what, int wait_secs, bool *waited,
+			  struct gpc_error *err) __attribute__((warn_unused_result));
+void certstore_issuer_unlock(struct certstore *cs);
+
+/* The change watch: a descriptor (for poll/libev) that becomes readable
+ * when a pair or a challenge answer may have changed; certstore_watch_read
+ * drains it (and follows new lineages) and returns nonzero if anything
+ * changed. open returns the descriptor or -1 (err: no watch; poll instead). */
+int certstore_watch_open(struct certstore *cs, struct gpc_error *err);
+unsigned certstore_watch_read(struct certstore *cs);
+void certstore_watch_close(struct certstore *cs);
+
+/* Presence of a running program (`who`, e.g. "goproxyd") with a line of
+ * information ("answers: http-01 tls-alpn-01"): set by the program, cleared
+ * when it stops (or when it dies: a dead holder does not count). get:
+ * returns 1 (present; its information appended to info) or 0. */
+int certstore_presence_set(struct certstore *cs, const char *who, const char *info, struct gpc_error *err)
+	__attribute__((warn_unused_result));
+void certstore_presence_clear(struct certstore *cs, const char *who);
+int certstore_presence_get(struct certstore *cs, const char *who, struct buf *info);
 
 #endif

@@ -21,6 +21,7 @@
 #define GPC_E_NOMEM "out-of-memory"
 #define GPC_E_INTERNAL "internal"
 #define GPC_E_CLOCK "clock-skew"
+#define GPC_E_CONFLICT "conflict" /* a store entry changed since it was read (compare-and-swap) */
 
 struct gpc_error {
 	const char *code;   /* one of GPC_E_*, NULL when no error */

@@ -161,6 +161,29 @@ fail:
 	return -1;
 }
 
+int fs_write_new(const char *path, const void *data, size_t len, mode_t mode,
+		 const char *errpath, struct gpc_error *err)
+{
+	const char *ep = errpath != NULL ? errpath : path;
+	int fd, e;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return gpc_error_sys(err, errno, "create file in", ep);
+	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+		e = errno;
+		close(fd);
+		unlink(path);
+		return gpc_error_sys(err, e, "write", ep);
+	}
+	if (close(fd) != 0) {
+		e = errno;
+		unlink(path);
+		return gpc_error_sys(err, e, "close", ep);
+	}
+	return 0;
+}
+
 int fs_commit(const char *tmp, const char *path, struct gpc_error *err)
 {
 	if (rename(tmp, path) != 0) {

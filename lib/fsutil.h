@@ -27,6 +27,15 @@ int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 int fs_stage(const char *path, const void *data, size_t len, mode_t mode,
 	     char *tmp, size_t tmpsz, struct gpc_error *err) __attribute__((warn_unused_result));
 
+/* Create `path`, which must not exist (O_EXCL, no symlink followed), with
+ * `mode` (whatever the umask), write `len` bytes and fsync it. For files in
+ * a directory nobody reads yet (a pair's new generation); the caller fsyncs
+ * the directory. On failure the file is removed and `err` names `errpath`
+ * (what the user knows, e.g. the directory) or `path` when NULL. Returns 0
+ * or -1. */
+int fs_write_new(const char *path, const void *data, size_t len, mode_t mode,
+		 const char *errpath, struct gpc_error *err) __attribute__((warn_unused_result));
+
 /* rename(tmp, path) then fsync the directory of `path`. Returns 0 or -1. */
 int fs_commit(const char *tmp, const char *path, struct gpc_error *err)
 	__attribute__((warn_unused_result));

@@ -4,14 +4,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gnutls/crypto.h>
@@ -21,6 +18,7 @@
 #include "acme.h"
 #include "buf.h"
 #include "fsutil.h"
+#include "gpc_spawn.h"
 #include "http.h"
 #include "jsonutil.h"
 #include "keygen.h"
@@ -91,7 +89,6 @@ void issue_opts_default(struct issue_opts *o)
 	memset(o, 0, sizeof(*o));
 	ledger_limits_default(&o->lim);
 	o->lock_wait_secs = ISSUE_LOCK_WAIT_DEFAULT;
-	o->hook_timeout_ms = ISSUE_HOOK_TIMEOUT_DEFAULT_MS;
 }
 
 /* ---- env ---- */
@@ -101,7 +98,6 @@ void issue_env_init(struct issue_env *env, struct certstore *cs, long timeout_ms
 	memset(env, 0, sizeof(*env));
 	env->cs = cs;
 	env->timeout_ms = timeout_ms;
-	env->lock_fd = -1;
 	pthread_mutex_init(&env->mu, NULL);
 	pthread_mutex_init(&env->lock_mu, NULL);
 }
@@ -123,78 +119,30 @@ void issue_env_finish(struct issue_env *env)
 	}
 	if (env->share)
 		http_share_free(env->share);
-	if (env->lock_fd >= 0)
-		close(env->lock_fd);
+	if (env->lock_refs > 0)
+		certstore_issuer_unlock(env->cs);
 	pthread_mutex_destroy(&env->lock_mu);
 	pthread_mutex_destroy(&env->mu);
 }
 
 /* ---- the issuer lock ----
- * flock(2) on DIR/.state/issue.lock, held by a run while any of its
- * threads is deciding-and-ordering, so that two runs never order the same
- * certificate: the second waits (bounded), then decides again from what the
- * first stored and finds it current. The threads of one run share it
- * (lineages of one renew run go on in parallel). The holder's pid is
- * written into the file for the message of a run that waits. */
+ * The store's issuer lock (certstore_issuer_lock), held by a run while any
+ * of its threads is deciding-and-ordering, so that two runs never order the
+ * same certificate: the second waits (bounded), then decides again from
+ * what the first stored and finds it current. The threads of one run share
+ * it (lineages of one renew run go on in parallel): lock_refs counts them. */
 
 static int issuer_lock(struct issue_env *env, const char *name, int wait_secs, bool *waited,
 		       struct gpc_error *err)
 {
-	char path[PATH_MAX], who[64] = "";
-	int fd, rc = -1;
+	int rc = 0;
 
 	*waited = false;
 	pthread_mutex_lock(&env->lock_mu);
-	if (env->lock_refs > 0) {
+	if (env->lock_refs == 0)
+		rc = certstore_issuer_lock(env->cs, name, wait_secs, waited, err);
+	if (rc == 0)
 		env->lock_refs++;
-		rc = 0;
-		goto out;
-	}
-	if (certstore_state_mkdir(env->cs, NULL, err) != 0)
-		goto out;
-	if (certstore_state_path(env->cs, "issue.lock", path, sizeof(path)) != 0) {
-		gpc_error_set(err, GPC_E_INVALID, "certs directory path too long");
-		goto out;
-	}
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		gpc_error_sys(err, errno, "open", path);
-		goto out;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		ssize_t r = pread(fd, who, sizeof(who) - 1, 0);
-		who[r > 0 ? r : 0] = '\0';
-		who[strcspn(who, "\n")] = '\0';
-		*waited = true;
-		gpc_note("%s: another goproxy-cert run%s%s%s is issuing in %s; waiting (at most %d s)", name,
-			 who[0] ? " (pid " : "", who, who[0] ? ")" : "", certstore_dir(env->cs), wait_secs);
-		time_t t0 = time(NULL);
-		while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-			if (errno != EWOULDBLOCK && errno != EINTR) {
-				gpc_error_sys(err, errno, "lock", path);
-				close(fd);
-				goto out;
-			}
-			if (wait_secs >= 0 && time(NULL) - t0 >= wait_secs) {
-				close(fd);
-				gpc_error_set(err, GPC_E_LOCKED, "%s: another goproxy-cert run%s%s%s still holds the "
-					      "issuer lock %s after %d s; nothing was ordered", name,
-					      who[0] ? " (pid " : "", who, who[0] ? ")" : "", path, wait_secs);
-				gpc_error_hint(err, "it is still working (or hangs: see its output); the next run "
-						    "finds its certificate, or give --lock-wait SECONDS to wait longer");
-				goto out;
-			}
-			usleep(100 * 1000);
-		}
-	}
-	char pid[32];
-	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n)
-		gpc_debug("%s: %s", path, strerror(errno));
-	env->lock_fd = fd;
-	env->lock_refs = 1;
-	rc = 0;
-out:
 	pthread_mutex_unlock(&env->lock_mu);
 	return rc;
 }
@@ -202,78 +150,39 @@ out:
 static void issuer_unlock(struct issue_env *env)
 {
 	pthread_mutex_lock(&env->lock_mu);
-	if (env->lock_refs > 0 && --env->lock_refs == 0) {
-		if (ftruncate(env->lock_fd, 0) != 0)
-			gpc_debug("issuer lock: %s", strerror(errno));
-		close(env->lock_fd); /* releases the flock */
-		env->lock_fd = -1;
-	}
+	if (env->lock_refs > 0 && --env->lock_refs == 0)
+		certstore_issuer_unlock(env->cs);
 	pthread_mutex_unlock(&env->lock_mu);
 }
 
 
 int issue_check_writable(struct certstore *cs, const char *lineage, struct gpc_error *err)
 {
-	char cert[PATH_MAX], key[PATH_MAX], dir[PATH_MAX];
-	const char *d = certstore_dir(cs);
-
-	if (access(d, W_OK | X_OK) != 0) {
-		gpc_error_sys(err, errno, "write into certs directory", d);
-		if (errno == EACCES || errno == EPERM || errno == EROFS) {
-			char hint[sizeof(err->hint)];
-			snprintf(hint, sizeof(hint), "%s", err->hint);
-			gpc_error_hint(err, "%s%sthe certificate is written there (pass -d DIR for another "
-					    "directory; in a container, mount it writable and persistent)",
-				       hint, hint[0] ? "; " : "");
-		}
-		return -1;
-	}
-	if (certstore_state_mkdir(cs, NULL, err) != 0)
-		return -1;
-	if (strcmp(lineage, CERTSTORE_DEFAULT) != 0 &&
-	    certstore_paths(cs, lineage, cert, sizeof(cert), key, sizeof(key)) == 0) {
-		snprintf(dir, sizeof(dir), "%s", cert);
-		char *slash = strrchr(dir, '/');
-		if (slash)
-			*slash = '\0';
-		if (access(dir, F_OK) == 0 && access(dir, W_OK | X_OK) != 0)
-			return gpc_error_sys(err, errno, "write into lineage directory", dir);
-	}
-	return 0;
+	return certstore_check_writable(cs, lineage, err);
 }
 
 int issue_goproxyd_answers(struct certstore *cs)
 {
-	char path[PATH_MAX];
-	struct buf b;
-	struct gpc_error err;
+	struct buf info;
 	int answers = 0;
 
-	if (certstore_state_path(cs, "goproxyd.pid", path, sizeof(path)) != 0)
-		return 0;
-	buf_init(&b, 256);
-	if (fs_read_file(path, 256, &b, &err) == 0) {
-		long pid = strtol(b.data, NULL, 10);
-		const char *line = strstr(b.data, "\nanswers:");
-		if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM)) {
-			if (line == NULL) {
-				/* a plain pidfile: assume both */
-				answers = GOPROXYD_HTTP01 | GOPROXYD_TLSALPN01;
-			} else {
-				const char *eol = strchr(line + 1, '\n');
-				size_t n = eol ? (size_t)(eol - line) : strlen(line);
-				char tmp[128];
-				snprintf(tmp, sizeof(tmp), "%.*s ", (int)n, line);
-				if (strstr(tmp, " http-01 ") != NULL)
-					answers |= GOPROXYD_HTTP01;
-				if (strstr(tmp, " tls-alpn-01 ") != NULL)
-					answers |= GOPROXYD_TLSALPN01;
-				if (answers == 0)
-					answers = GOPROXYD_RUNNING;
-			}
+	buf_init(&info, 256);
+	if (certstore_presence_get(cs, "goproxyd", &info) == 1) {
+		if (info.data == NULL || strncmp(info.data, "answers:", 8) != 0) {
+			/* a plain pidfile: assume both */
+			answers = GOPROXYD_HTTP01 | GOPROXYD_TLSALPN01;
+		} else {
+			char tmp[160];
+			snprintf(tmp, sizeof(tmp), "%s ", info.data + 8);
+			if (strstr(tmp, " http-01 ") != NULL)
+				answers |= GOPROXYD_HTTP01;
+			if (strstr(tmp, " tls-alpn-01 ") != NULL)
+				answers |= GOPROXYD_TLSALPN01;
+			if (answers == 0)
+				answers = GOPROXYD_RUNNING;
 		}
 	}
-	buf_finish(&b);
+	buf_finish(&info);
 	return answers;
 }
 
@@ -545,9 +454,14 @@ static int account_gone(struct issue_env *env, const struct lineage *l, const st
 			account_free(a);
 		}
 		if (stored != NULL && strcmp(stored, old) == 0) {
-			char ts[32], sub[64];
-			time_rfc3339(time(NULL), ts, sizeof(ts));
-			snprintf(sub, sizeof(sub), "archive-%s", ts);
+			char sub[64];
+			struct timespec tp;
+			struct tm tm;
+			/* to the nanosecond: two resets within a second keep both */
+			clock_gettime(CLOCK_REALTIME, &tp);
+			gmtime_r(&tp.tv_sec, &tm);
+			snprintf(sub, sizeof(sub), "archive-%04d%02d%02dT%02d%02d%02d.%09ldZ", tm.tm_year + 1900,
+				 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, tp.tv_nsec);
 			for (const char *const *f = (const char *const[]){ "key.pem", "account.json", NULL }; *f; f++) {
 				struct buf b;
 				char file[96];
@@ -600,7 +514,7 @@ static int make_client(struct issue_env *env, const char *url, const char *ca_bu
 {
 	/* max_retries also bounds badNonce retries (RFC 8555 §6.5): a CA that
 	 * rejects many nonces (pebble's PEBBLE_WFE_NONCEREJECT) needs more than
-	 * the default 5. See /work/notes/requests-acme.md. */
+	 * the default 5. */
 	return make_client_retries(env, url, ca_bundle, 12, out, err);
 }
 
@@ -743,7 +657,19 @@ out:
 
 /* ---- solvers ---- */
 
-static struct solver *get_solver(struct issue_env *env, const struct lineage *l, struct gpc_error *err)
+/* The limit for this lineage's hooks: this run's, else the stored one,
+ * else the default. */
+static long hook_ms(const struct issue_opts *o, const struct lineage *l)
+{
+	if (o->hook_timeout_ms > 0)
+		return o->hook_timeout_ms;
+	if (l->hook_timeout > 0)
+		return l->hook_timeout * 1000L;
+	return ISSUE_HOOK_TIMEOUT_DEFAULT_MS;
+}
+
+static struct solver *get_solver(struct issue_env *env, const struct lineage *l, const struct issue_opts *o,
+				 struct gpc_error *err)
 {
 	struct issue_solver *is;
 	enum solver_kind kind;
@@ -769,7 +695,8 @@ static struct solver *get_solver(struct issue_env *env, const struct lineage *l,
 			s = is->s;
 			goto out;
 		}
-	struct solver_opts so = { .kind = kind, .arg = arg, .challenge = chal, .cs = env->cs };
+	struct solver_opts so = { .kind = kind, .arg = arg, .challenge = chal, .cs = env->cs,
+				  .hook_timeout_ms = hook_ms(o, l) };
 	if (solver_new(&so, &s, err) != 0)
 		goto out;
 	is = calloc(1, sizeof(*is));
@@ -883,39 +810,38 @@ out:
 	return rc;
 }
 
-static void run_deploy_hook(const struct lineage *l, struct certstore *cs)
+/* The deploy hook after a certificate changed: sh -c CMD in its own
+ * process group, with the hook limit, the lineage in its environment. A
+ * failure is a warning: the new certificate is in place either way. */
+static void run_deploy_hook(const struct lineage *l, const struct issue_opts *o, struct certstore *cs)
 {
-	char cert[PATH_MAX], key[PATH_MAX];
-	char *names;
-	pid_t pid;
-	int st;
+	char cert[PATH_MAX], key[PATH_MAX], phase[128];
+	char *names, *env[5] = { NULL };
+	struct spawn_result res;
+	struct gpc_error err;
 
 	if (l->deploy_hook == NULL || *l->deploy_hook == '\0')
 		return;
 	if (certstore_paths(cs, l->name, cert, sizeof(cert), key, sizeof(key)) != 0)
 		return;
 	names = lineage_names_joined(l, " ");
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		dup2(STDERR_FILENO, STDOUT_FILENO);
-		setenv("GOPROXY_CERT_NAME", l->name, 1);
-		setenv("GOPROXY_CERT_DOMAINS", names ? names : "", 1);
-		setenv("GOPROXY_CERT_CERT", cert, 1);
-		setenv("GOPROXY_CERT_KEY", key, 1);
-		execl("/bin/sh", "sh", "-c", l->deploy_hook, (char *)NULL);
-		_exit(127);
+	if (asprintf(&env[0], "GOPROXY_CERT_NAME=%s", l->name) < 0 ||
+	    asprintf(&env[1], "GOPROXY_CERT_DOMAINS=%s", names ? names : "") < 0 ||
+	    asprintf(&env[2], "GOPROXY_CERT_CERT=%s", cert) < 0 || asprintf(&env[3], "GOPROXY_CERT_KEY=%s", key) < 0) {
+		gpc_warn("%s: deploy hook: out of memory", l->name);
+		goto out;
 	}
+	snprintf(phase, sizeof(phase), "deploy for %s", l->name);
+	gpc_error_clear(&err);
+	if (spawn_shell(l->deploy_hook, phase, hook_ms(o, l), env, &res, &err) != 0)
+		gpc_warn("%s; the new certificate is in place", err.message);
+	else if (res.status != 0)
+		gpc_warn("%s: deploy hook '%s' failed (exit %d); the new certificate is in place", l->name,
+			 l->deploy_hook, res.status);
+out:
+	for (int i = 0; i < 4; i++)
+		free(env[i]);
 	free(names);
-	if (pid < 0) {
-		gpc_warn("deploy hook: fork: %s", strerror(errno));
-		return;
-	}
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		gpc_warn("%s: deploy hook '%s' failed (exit %d); the new certificate is in place",
-			 l->name, l->deploy_hook, WIFEXITED(st) ? WEXITSTATUS(st) : 128);
 }
 
 struct ledger_rec {
@@ -1273,6 +1199,129 @@ static int check_profile(struct issue_env *env, const struct lineage *l, struct 
 	return rc;
 }
 
+/* RFC 8555 §7.5: answer every pending authorization of the order with the
+ * solver, tell the CA, and wait until each is final. pres[] gets what was
+ * presented (the caller cleans it up), failed[] the names whose
+ * authorization failed. Returns 0 when all are valid, or -1 (err). */
+static int authorize(struct acme_client *c, struct solver *s, const struct lineage *l, const struct acme_order *ord,
+		     struct presented *pres, size_t *npres, char **failed, size_t *nfailed, struct gpc_error *err)
+{
+	for (size_t i = 0; i < ord->n_authorizations; i++) {
+		struct acme_authz az;
+		memset(&az, 0, sizeof(az));
+		if (acme_authz_get(c, ord->authorizations[i], &az, err) != 0)
+			return -1;
+		if (strcmp(az.status, "valid") == 0) {
+			gpc_debug("%s: authorization for %s already valid", l->name, az.identifier.value);
+			acme_authz_finish(&az);
+			continue;
+		}
+		if (strcmp(az.status, "pending") != 0) {
+			gpc_error_set(err, GPC_E_CA, "authorization for %s is %s", az.identifier.value, az.status);
+			failed[(*nfailed)++] = strdup(az.identifier.value);
+			acme_authz_finish(&az);
+			return -1;
+		}
+		int r = choose_challenge(s, c, &az, l, &pres[*npres], err);
+		acme_authz_finish(&az);
+		if (r != 0)
+			return -1;
+		(*npres)++;
+	}
+	for (size_t i = 0; i < *npres; i++)
+		if (acme_challenge_respond(c, pres[i].chal_url, err) != 0)
+			return -1;
+	for (size_t i = 0; i < *npres; i++) {
+		struct acme_authz az;
+		memset(&az, 0, sizeof(az));
+		if (acme_authz_get(c, pres[i].authz_url, &az, err) != 0)
+			return -1;
+		int r = acme_authz_poll(c, &az, err);
+		acme_authz_finish(&az);
+		if (r != 0) {
+			char where[1024], msg[sizeof(err->message)];
+			failed[(*nfailed)++] = strdup(pres[i].ident);
+			snprintf(msg, sizeof(msg), "%s", err->message);
+			solver_describe(s, pres[i].type, pres[i].ident, pres[i].token, where, sizeof(where));
+			gpc_error_set(err, GPC_E_CA, "%s challenge for %s failed: %s", pres[i].type, pres[i].ident, msg);
+			gpc_error_hint(err, "%s", where);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The key (the current one with --reuse-key when it has the right type,
+ * else a new one), the CSR, finalize, the download, and the check that the
+ * chain is a working pair with that key (check_issued). Returns 0 with
+ * *key_pem (secret), *new_key, *chain_pem, *chain_len and *chain, or -1. */
+static int finalize(struct issue_env *env, struct acme_client *c, const struct lineage *l, struct acme_order *ord,
+		    enum keygen_type kt, char **key_pem, bool *new_key, char **chain_pem, size_t *chain_len,
+		    struct x509_chain **chain, struct gpc_error *err)
+{
+	unsigned char *csr = NULL;
+	size_t csr_len = 0;
+	struct gpc_error tmp;
+	char label[1200];
+	int rc = -1;
+
+	if (l->reuse_key) {
+		struct buf cb, kb;
+		enum keygen_type have;
+		buf_init(&cb, CERTSTORE_MAX_FILE);
+		buf_init(&kb, CERTSTORE_MAX_FILE);
+		if (certstore_read_pair(env->cs, l->name, &cb, &kb, &tmp) == 0 &&
+		    keygen_pem_type(kb.data, kb.len, "priv.key", &have, &tmp) == 0 && have == kt)
+			*key_pem = buf_take(&kb, NULL);
+		buf_finish(&cb);
+		if (kb.data)
+			gnutls_memset(kb.data, 0, kb.len);
+		buf_finish(&kb);
+	}
+	*new_key = *key_pem == NULL;
+	if (*new_key && keygen_generate(kt, key_pem, NULL, err) != 0)
+		goto out;
+	if (keygen_csr(*key_pem, strlen(*key_pem), (const char *const *)l->names, l->n_names, 1, &csr, &csr_len,
+		       err) != 0)
+		goto out;
+	if (acme_order_poll(c, ord, "ready", err) != 0 || acme_order_finalize(c, ord, csr, csr_len, err) != 0 ||
+	    acme_certificate_download(c, ord->certificate, l->preferred_chain, chain_pem, chain_len, err) != 0)
+		goto out;
+	/* Name the URL the chain came from (a truncated download). */
+	snprintf(label, sizeof(label), "certificate from %.1100s", ord->certificate);
+	if (x509_chain_parse(label, *chain_pem, *chain_len, chain, NULL, err) != 0 ||
+	    check_issued(l, ord->certificate, *chain, *key_pem, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	free(csr);
+	return rc;
+}
+
+/* After an issuance: the ARI data of the new certificate (RFC 9773) when
+ * the CA has it, and the time renew will find it due, by the one rule. */
+static time_t ari_and_due(struct acme_client *c, struct lineage *l, const struct issue_opts *o,
+			  const char *chain_pem, size_t chain_len, const struct x509_chain *chain)
+{
+	const struct x509_info *leaf = x509_chain_info(chain, 0);
+	struct policy_result pr;
+
+	if (acme_client_directory(c)->renewal_info != NULL) {
+		ari_update(c, l, chain_pem, chain_len);
+		(void)lineage_set_str(&l->ari_cert_sha256, l->ari_cert_id != NULL ? leaf->fingerprint_sha256 : NULL);
+	} else {
+		(void)lineage_set_str(&l->ari_cert_id, NULL);
+		(void)lineage_set_str(&l->ari_cert_sha256, NULL);
+		l->ari_renew_at = 0;
+	}
+	struct policy_input pin = { .not_before = leaf->not_before, .not_after = leaf->not_after,
+				    .fingerprint_sha256 = leaf->fingerprint_sha256, .stored_days = l->days,
+				    .ari_renew_at = l->ari_renew_at, .ari_cert_sha256 = l->ari_cert_sha256,
+				    .override_days = o->days };
+	policy_lineage_due(&pin, time_now(), &pr);
+	return pr.due_at;
+}
+
 enum issue_result issue_order(struct issue_env *env, struct lineage *l, const struct issue_opts *o,
 			      struct issue_outcome *out)
 {
@@ -1285,9 +1334,8 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 	char **failed = NULL;
 	size_t nfailed = 0;
 	char *key_pem = NULL, *chain_pem = NULL, *replaces = NULL;
-	unsigned char *csr = NULL;
-	size_t csr_len = 0, chain_len = 0;
-	bool order_ok = false, lineage_exists, replaced = false, cleaned = false;
+	size_t chain_len = 0;
+	bool order_ok = false, lineage_exists, replaced = false, cleaned = false, new_key = true;
 	struct x509_chain *chain = NULL;
 	enum keygen_type kt;
 	struct lineage *old = NULL;
@@ -1307,7 +1355,7 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 			gpc_error_hint(err, "%s", solver_flags_for("dns-01"));
 			goto fail;
 		}
-	s = get_solver(env, l, err);
+	s = get_solver(env, l, o, err);
 	if (s == NULL)
 		goto fail;
 	if (check_profile(env, l, out) != 0)
@@ -1364,110 +1412,22 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 		gpc_error_set(err, GPC_E_NOMEM, "out of memory");
 		goto fail;
 	}
-	for (size_t i = 0; i < ord.n_authorizations; i++) {
-		struct acme_authz az;
-		memset(&az, 0, sizeof(az));
-		if (acme_authz_get(c, ord.authorizations[i], &az, err) != 0)
-			goto fail;
-		if (strcmp(az.status, "valid") == 0) {
-			gpc_debug("%s: authorization for %s already valid", l->name, az.identifier.value);
-			acme_authz_finish(&az);
-			continue;
-		}
-		if (strcmp(az.status, "pending") != 0) {
-			gpc_error_set(err, GPC_E_CA, "authorization for %s is %s", az.identifier.value, az.status);
-			failed[nfailed++] = strdup(az.identifier.value);
-			acme_authz_finish(&az);
-			goto fail;
-		}
-		if (choose_challenge(s, c, &az, l, &pres[npres], err) != 0) {
-			acme_authz_finish(&az);
-			goto fail;
-		}
-		npres++;
-		acme_authz_finish(&az);
-	}
-	for (size_t i = 0; i < npres; i++)
-		if (acme_challenge_respond(c, pres[i].chal_url, err) != 0)
-			goto fail;
-	for (size_t i = 0; i < npres; i++) {
-		struct acme_authz az;
-		memset(&az, 0, sizeof(az));
-		if (acme_authz_get(c, pres[i].authz_url, &az, err) != 0)
-			goto fail;
-		int r = acme_authz_poll(c, &az, err);
-		acme_authz_finish(&az);
-		if (r != 0) {
-			char where[1024], msg[sizeof(err->message)];
-			failed[nfailed++] = strdup(pres[i].ident);
-			snprintf(msg, sizeof(msg), "%s", err->message);
-			solver_describe(s, pres[i].type, pres[i].ident, pres[i].token, where, sizeof(where));
-			gpc_error_set(err, GPC_E_CA, "%s challenge for %s failed: %s", pres[i].type, pres[i].ident, msg);
-			gpc_error_hint(err, "%s", where);
-			goto fail;
-		}
-	}
+	if (authorize(c, s, l, &ord, pres, &npres, failed, &nfailed, err) != 0)
+		goto fail;
 	order_ok = true;
 
-	/* Key: reuse the current one when asked and it has the right type. */
-	if (l->reuse_key) {
-		struct buf cb, kb;
-		enum keygen_type have;
-		buf_init(&cb, CERTSTORE_MAX_FILE);
-		buf_init(&kb, CERTSTORE_MAX_FILE);
-		if (certstore_read_pair(env->cs, l->name, &cb, &kb, &tmp) == 0 &&
-		    keygen_pem_type(kb.data, kb.len, "priv.key", &have, &tmp) == 0 && have == kt)
-			key_pem = buf_take(&kb, NULL);
-		buf_finish(&cb);
-		buf_finish(&kb);
-	}
-	bool new_key = key_pem == NULL;
-	if (new_key && keygen_generate(kt, &key_pem, NULL, err) != 0)
+	/* RFC 8555 §7.4: key, CSR, finalize, download, and check what came. */
+	if (finalize(env, c, l, &ord, kt, &key_pem, &new_key, &chain_pem, &chain_len, &chain, err) != 0)
 		goto fail;
-	if (keygen_csr(key_pem, strlen(key_pem), (const char *const *)l->names, l->n_names, 1, &csr,
-		       &csr_len, err) != 0)
-		goto fail;
-	if (acme_order_poll(c, &ord, "ready", err) != 0 ||
-	    acme_order_finalize(c, &ord, csr, csr_len, err) != 0 ||
-	    acme_certificate_download(c, ord.certificate, l->preferred_chain, &chain_pem, &chain_len, err) != 0)
-		goto fail;
-	{
-		/* Name the URL the chain came from (a truncated download). */
-		char label[1200];
-		snprintf(label, sizeof(label), "certificate from %.1100s", ord.certificate);
-		if (x509_chain_parse(label, chain_pem, chain_len, &chain, NULL, err) != 0)
-			goto fail;
-		if (check_issued(l, ord.certificate, chain, key_pem, err) != 0)
-			goto fail;
-	}
 	out->not_after = x509_chain_info(chain, 0)->not_after;
 
-	if (acme_client_directory(c)->renewal_info != NULL) {
-		ari_update(c, l, chain_pem, chain_len);
-		(void)lineage_set_str(&l->ari_cert_sha256, l->ari_cert_id != NULL ?
-				      x509_chain_info(chain, 0)->fingerprint_sha256 : NULL);
-	} else {
-		(void)lineage_set_str(&l->ari_cert_id, NULL);
-		(void)lineage_set_str(&l->ari_cert_sha256, NULL);
-		l->ari_renew_at = 0;
-	}
-	{
-		/* the time renew goes by, by the same rule as issue_decide */
-		const struct x509_info *leaf = x509_chain_info(chain, 0);
-		struct policy_result pr;
-		struct policy_input pin = { .not_before = leaf->not_before, .not_after = leaf->not_after,
-					    .fingerprint_sha256 = leaf->fingerprint_sha256,
-					    .stored_days = l->days, .ari_renew_at = l->ari_renew_at,
-					    .ari_cert_sha256 = l->ari_cert_sha256, .override_days = o->days };
-		policy_lineage_due(&pin, time_now(), &pr);
-		out->due_at = pr.due_at;
-	}
+	out->due_at = ari_and_due(c, l, o, chain_pem, chain_len, chain);
 	if (commit(env, l, chain_pem, chain_len, new_key ? key_pem : NULL, replaced, err) != 0)
 		goto fail;
 	for (size_t i = 0; i < npres; i++)
 		solver_cleanup(s, pres[i].type, pres[i].ident, pres[i].token, pres[i].key_auth, true);
 	cleaned = true;
-	run_deploy_hook(l, env->cs);
+	run_deploy_hook(l, o, env->cs);
 	char ts[32];
 	snprintf(out->reason, sizeof(out->reason), "issued, valid until %s",
 		 time_rfc3339(out->not_after, ts, sizeof(ts)));
@@ -1490,7 +1450,6 @@ out:
 	free(failed);
 	acme_order_finish(&ord);
 	x509_chain_free(chain);
-	free(csr);
 	free(chain_pem);
 	free(replaces);
 	if (key_pem) {
@@ -1576,6 +1535,23 @@ int issue_precheck(struct issue_env *env, struct lineage *l, const struct issue_
 	return 1;
 }
 
+/* Once per run, before the CA is first asked: a certs directory that will
+ * not outlive a reboot or its container (tmpfs, a container's own root
+ * filesystem) loses the certificates and the ledger, and the next run asks
+ * the CA again -- the way the rate limit locks users out. */
+static void warn_ephemeral(struct issue_env *env)
+{
+	struct gpc_error e = { 0 };
+	bool first;
+
+	pthread_mutex_lock(&env->mu);
+	first = !env->warned_ephemeral;
+	env->warned_ephemeral = true;
+	pthread_mutex_unlock(&env->mu);
+	if (first && strcmp(certstore_kind(env->cs), "dir") == 0 && fs_ephemeral(certstore_dir(env->cs), &e) == 1)
+		gpc_warn("%s\n  hint: %s", e.message, e.hint);
+}
+
 enum issue_result issue_lineage(struct issue_env *env, struct lineage *l, const struct issue_opts *o,
 				struct issue_outcome *out)
 {
@@ -1613,6 +1589,7 @@ enum issue_result issue_lineage(struct issue_env *env, struct lineage *l, const 
 		goto out;
 	}
 	gpc_info("%s: %s", l->name, out->reason[0] ? out->reason : "--force");
+	warn_ephemeral(env);
 
 	/* 4. The CA. */
 	issue_order(env, l, o, out);

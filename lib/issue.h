@@ -42,7 +42,8 @@ struct issue_opts {
 	bool reload;             /* the lineage is the stored one: re-read it under the lock */
 	int lock_wait_secs;      /* issuer lock: < 0 forever, 0 try once, else seconds;
 	                          * issue_opts_default gives ISSUE_LOCK_WAIT_DEFAULT */
-	long hook_timeout_ms;    /* challenge and deploy hooks; 0: ISSUE_HOOK_TIMEOUT_DEFAULT_MS */
+	long hook_timeout_ms;    /* challenge and deploy hooks, for this run; 0: the lineage's
+	                          * hook_timeout, else ISSUE_HOOK_TIMEOUT_DEFAULT_MS */
 };
 
 /* Defaults: Let's Encrypt's limits, the default lock wait and hook limit. */
@@ -75,9 +76,10 @@ struct issue_env {
 	struct issue_account *accounts;
 	struct issue_solver *solvers;
 	bool quiet;
+	bool warned_ephemeral;        /* the not-persistent warning was given */
 	long timeout_ms;              /* per HTTP request to the CA; 0: 60 s */
 	pthread_mutex_t lock_mu;      /* the issuer lock, shared by the run's threads */
-	int lock_fd, lock_refs;
+	int lock_refs;
 };
 
 /* Set up an env on an open store. `timeout_ms`: per request to the CA (0:
@@ -176,10 +178,10 @@ const char *issue_result_name(enum issue_result r);
 /* The default solver: http-dir when a live goproxyd pidfile is in .state. */
 bool issue_goproxyd_running(struct certstore *cs);
 
-/* What a live goproxyd serving this certs dir answers, from the second line
- * of .state/goproxyd.pid ("answers: http-01 tls-alpn-01"): a mask of
- * GOPROXYD_* bits; 0 when no goproxyd runs. A pidfile without that line
- * (another program's) counts as answering both. */
+/* What a live goproxyd serving this store answers, from its presence
+ * record ("answers: http-01 tls-alpn-01"): a mask of GOPROXYD_* bits; 0
+ * when no goproxyd runs. Presence without that line (a plain pidfile of
+ * another program) counts as answering both. */
 #define GOPROXYD_RUNNING 1
 #define GOPROXYD_HTTP01 2
 #define GOPROXYD_TLSALPN01 4

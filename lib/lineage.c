@@ -3,7 +3,6 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -234,6 +233,8 @@ char *lineage_to_json(const struct lineage *l)
 	put_str(o, "deploy_hook", l->deploy_hook);
 	if (l->days > 0)
 		json_object_object_add(o, "days", json_object_new_int(l->days));
+	if (l->hook_timeout > 0)
+		json_object_object_add(o, "hook_timeout", json_object_new_int(l->hook_timeout));
 
 	ari = json_object_new_object();
 	put_str(ari, "cert_id", l->ari_cert_id);
@@ -345,6 +346,11 @@ int lineage_from_json(const char *name, const char *text, const char *what,
 		l->reuse_key = json_object_get_boolean(v);
 	if (json_object_object_get_ex(o, "days", &v))
 		l->days = json_object_get_int(v);
+	if (json_object_object_get_ex(o, "hook_timeout", &v)) {
+		l->hook_timeout = json_object_get_int(v);
+		if (l->hook_timeout < 0 || l->hook_timeout > 86400)
+			l->hook_timeout = 0; /* out of range: the default */
+	}
 	if (json_object_object_get_ex(o, "ari", &ari) && json_object_is_type(ari, json_type_object)) {
 		if (get_str(ari, "cert_id", &l->ari_cert_id) || get_str(ari, "cert_sha256", &l->ari_cert_sha256) ||
 		    get_time(ari, "renew_at", &l->ari_renew_at) ||
@@ -420,51 +426,32 @@ int lineage_save(struct certstore *cs, const struct lineage *l, struct gpc_error
 
 int lineage_list(struct certstore *cs, char ***names, size_t *n, struct gpc_error *err)
 {
-	char path[PATH_MAX];
-	DIR *d;
-	struct dirent *de;
-	char **v = NULL;
-	size_t k = 0, cap = 0;
+	char **keys = NULL;
+	size_t nk = 0, k = 0;
 
 	*names = NULL;
 	*n = 0;
-	if (certstore_state_path(cs, "lineages", path, sizeof(path)) != 0)
-		return gpc_error_set(err, GPC_E_INVALID, "certs directory path too long");
-	d = opendir(path);
-	if (d == NULL) {
-		if (errno == ENOENT)
-			return 0;
-		return gpc_error_sys(err, errno, "open directory", path);
-	}
-	while ((de = readdir(d)) != NULL) {
-		size_t len = strlen(de->d_name);
-		if (de->d_name[0] == '.' || len <= 5 || strcmp(de->d_name + len - 5, ".json") != 0)
-			continue;
-		if (k == cap) {
-			size_t ncap = cap ? cap * 2 : 8;
-			char **nv = realloc(v, ncap * sizeof(*nv));
-			if (nv == NULL)
-				goto nomem;
-			v = nv;
-			cap = ncap;
+	if (certstore_record_list(cs, "lineages/", &keys, &nk, err) != 0)
+		return -1;
+	/* "lineages/NAME.json" -> NAME, in place (the keys come sorted) */
+	for (size_t i = 0; i < nk; i++) {
+		char *base = keys[i] + strlen("lineages/");
+		size_t len = strlen(base);
+		if (len > 5 && strcmp(base + len - 5, ".json") == 0) {
+			memmove(keys[i], base, len - 5);
+			keys[i][len - 5] = '\0';
+			if (certstore_valid_name(keys[i])) {
+				keys[k++] = keys[i];
+				continue;
+			}
 		}
-		v[k] = strndup(de->d_name, len - 5);
-		if (v[k] == NULL)
-			goto nomem;
-		if (!certstore_valid_name(v[k])) {
-			free(v[k]);
-			continue;
-		}
-		k++;
+		free(keys[i]);
 	}
-	closedir(d);
-	if (k > 0)
-		qsort(v, k, sizeof(*v), cmp_str);
-	*names = v;
+	if (k == 0) {
+		free(keys);
+		keys = NULL;
+	}
+	*names = keys;
 	*n = k;
 	return 0;
-nomem:
-	closedir(d);
-	free_names(v, k);
-	return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
 }

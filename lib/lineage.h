@@ -29,6 +29,7 @@ struct lineage {
 	char *preferred_chain; /* issuer CN, or NULL */
 	char *deploy_hook;   /* sh -c command, or NULL */
 	int days;            /* --days N used for this lineage, 0 = policy default */
+	int hook_timeout;    /* --hook-timeout SECONDS for its hooks, 0 = the default (5 min) */
 
 	/* ARI, RFC 9773 */
 	char *ari_cert_id;   /* base64url(AKI) "." base64url(serial) of the current cert */

@@ -26,6 +26,7 @@
 #include "fsutil.h"
 #include "keygen.h"
 #include "log.h"
+#include "gpc_spawn.h"
 
 #define HTTP01_PREFIX "/.well-known/acme-challenge/"
 #define MAX_TOKEN 256
@@ -45,6 +46,7 @@ struct solver {
 	char *arg;
 	char *challenge;
 	struct certstore *cs;
+	long hook_timeout_ms;
 
 	pthread_mutex_t mu;
 	struct entry *entries;
@@ -168,19 +170,17 @@ static void entry_free(struct entry *e)
 
 /* ---- paths ---- */
 
-static int http_dir_path(struct solver *s, const char *type, const char *ident, const char *token,
-			 const char *ext, char *out, size_t outsz)
+/* The record goproxyd answers from (through the store, never a path). */
+static int http_dir_key(const char *type, const char *ident, const char *token, const char *ext, char *out,
+			size_t outsz)
 {
-	char rel[PATH_MAX];
 	int n;
 
 	if (strcmp(type, "http-01") == 0)
-		n = snprintf(rel, sizeof(rel), "challenges/http-01/%s", token);
+		n = snprintf(out, outsz, "challenges/http-01/%s", token);
 	else
-		n = snprintf(rel, sizeof(rel), "challenges/tls-alpn-01/%s%s", ident, ext);
-	if (n < 0 || (size_t)n >= sizeof(rel))
-		return -1;
-	return certstore_state_path(s->cs, rel, out, outsz);
+		n = snprintf(out, outsz, "challenges/tls-alpn-01/%s%s", ident, ext);
+	return (n < 0 || (size_t)n >= outsz) ? -1 : 0;
 }
 
 static int webroot_path(const struct solver *s, const char *token, char *out, size_t outsz)
@@ -195,27 +195,17 @@ static int run_hook(const struct solver *s, const char *method, const char *type
 		    const char *ident, const char *token, const char *auth, int *status,
 		    struct gpc_error *err)
 {
-	pid_t pid;
-	int st;
+	char *argv[] = { s->arg, (char *)method, (char *)type, (char *)ident, (char *)token,
+			 (char *)auth, NULL };
+	char phase[320];
+	struct spawn_result res;
 
-	pid = fork();
-	if (pid < 0)
-		return gpc_error_sys(err, errno, "fork for hook", s->arg);
-	if (pid == 0) {
-		/* The hook's output must not mix with --json on stdout. */
-		dup2(STDERR_FILENO, STDOUT_FILENO);
-		signal(SIGPIPE, SIG_DFL);
-		execlp(s->arg, s->arg, method, type, ident, token, auth, (char *)NULL);
-		fprintf(stderr, "goproxy-cert: cannot run hook %s: %s\n", s->arg, strerror(errno));
-		_exit(127);
-	}
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return gpc_error_sys(err, errno, "wait for hook", s->arg);
-	if (WIFEXITED(st))
-		*status = WEXITSTATUS(st);
-	else
-		*status = 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	/* Own process group and a limit: a hook that never returns must not hold
+	 * the issuer lock (and every later cron run) forever. */
+	snprintf(phase, sizeof(phase), "%s %s for %s", type, method, ident);
+	if (spawn_run(argv, phase, s->hook_timeout_ms, NULL, &res, err) != 0)
+		return -1;
+	*status = res.status;
 	gpc_debug("hook %s %s %s %s: exit %d", s->arg, method, type, ident, *status);
 	return 0;
 }
@@ -521,6 +511,7 @@ int solver_new(const struct solver_opts *o, struct solver **out, struct gpc_erro
 		return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
 	s->kind = o->kind;
 	s->cs = o->cs;
+	s->hook_timeout_ms = o->hook_timeout_ms > 0 ? o->hook_timeout_ms : SOLVER_HOOK_TIMEOUT_MS;
 	s->lfd = -1;
 	s->wake[0] = s->wake[1] = -1;
 	pthread_mutex_init(&s->mu, NULL);
@@ -718,27 +709,23 @@ int solver_present(struct solver *s, const char *type, const char *ident, const 
 		return write_file(path, key_auth, 0644, err);
 	case SOLVER_HTTP_DIR:
 		if (strcmp(type, "http-01") == 0) {
-			if (certstore_state_mkdir(s->cs, "challenges/http-01", err) != 0 ||
-			    http_dir_path(s, type, ident, token, "", path, sizeof(path)) != 0)
-				return -1;
-			return fs_write_atomic(path, key_auth, strlen(key_auth), 0644, err);
+			if (http_dir_key(type, ident, token, "", path, sizeof(path)) != 0)
+				return gpc_error_set(err, GPC_E_CA, "challenge token too long");
+			return certstore_record_put(s->cs, path, key_auth, strlen(key_auth), CERTSTORE_REV_ANY, err);
 		} else {
-			char *cert = NULL, *key = NULL, kpath[PATH_MAX];
+			char *cert = NULL, *key = NULL, kkey[PATH_MAX];
 			int rc = -1;
-			if (!safe_ident(ident))
-				return gpc_error_set(err, GPC_E_CA, "identifier '%s' cannot be a file name", ident);
-			if (certstore_state_mkdir(s->cs, "challenges/tls-alpn-01", err) != 0 ||
-			    http_dir_path(s, type, ident, token, ".crt", path, sizeof(path)) != 0 ||
-			    http_dir_path(s, type, ident, token, ".key", kpath, sizeof(kpath)) != 0)
-				return -1;
+			if (!safe_ident(ident) || http_dir_key(type, ident, token, ".crt", path, sizeof(path)) != 0 ||
+			    http_dir_key(type, ident, token, ".key", kkey, sizeof(kkey)) != 0)
+				return gpc_error_set(err, GPC_E_CA, "identifier '%s' cannot be a record name", ident);
 			if (keygen_tlsalpn_cert(ident, key_auth, &cert, &key, err) != 0)
 				return -1;
 			/* key first: goproxyd loads the pair when the .crt appears */
-			if (fs_write_atomic(kpath, key, strlen(key), 0600, err) == 0 &&
-			    fs_write_atomic(path, cert, strlen(cert), 0644, err) == 0)
+			if (certstore_record_put(s->cs, kkey, key, strlen(key), CERTSTORE_REV_ANY, err) == 0 &&
+			    certstore_record_put(s->cs, path, cert, strlen(cert), CERTSTORE_REV_ANY, err) == 0)
 				rc = 0;
 			else
-				unlink(kpath);
+				(void)certstore_record_del(s->cs, kkey, NULL);
 			gnutls_memset(key, 0, strlen(key));
 			free(key);
 			free(cert);
@@ -776,14 +763,14 @@ void solver_cleanup(struct solver *s, const char *type, const char *ident, const
 		return;
 	case SOLVER_HTTP_DIR:
 		if (strcmp(type, "http-01") == 0) {
-			if (http_dir_path(s, type, ident, token, "", path, sizeof(path)) == 0 && unlink(path) != 0 &&
-			    errno != ENOENT)
-				gpc_warn("remove %s: %s", path, strerror(errno));
+			if (http_dir_key(type, ident, token, "", path, sizeof(path)) == 0 &&
+			    certstore_record_del(s->cs, path, &err) != 0)
+				gpc_warn("%s", err.message);
 		} else if (safe_ident(ident)) {
-			if (http_dir_path(s, type, ident, token, ".crt", path, sizeof(path)) == 0)
-				unlink(path);
-			if (http_dir_path(s, type, ident, token, ".key", path, sizeof(path)) == 0)
-				unlink(path);
+			if (http_dir_key(type, ident, token, ".crt", path, sizeof(path)) == 0)
+				(void)certstore_record_del(s->cs, path, &err);
+			if (http_dir_key(type, ident, token, ".key", path, sizeof(path)) == 0)
+				(void)certstore_record_del(s->cs, path, &err);
 		}
 		return;
 	case SOLVER_STANDALONE:
@@ -819,9 +806,12 @@ char *solver_describe(const struct solver *s, const char *type, const char *iden
 			 "the web server serving %s must serve that directory on port 80", ident, token, path, ident);
 		break;
 	case SOLVER_HTTP_DIR:
-		if (http_dir_path((struct solver *)s, type, ident, token, strcmp(type, "http-01") ? ".crt" : "",
-				  path, sizeof(path)) != 0)
-			path[0] = '\0';
+		{
+			char key[PATH_MAX];
+			if (http_dir_key(type, ident, token, strcmp(type, "http-01") ? ".crt" : "", key, sizeof(key)) != 0 ||
+			    certstore_state_path(s->cs, key, path, sizeof(path)) != 0)
+				path[0] = '\0';
+		}
 		if (strcmp(type, "http-01") == 0)
 			snprintf(out, outsz, "the answer for http://%s" HTTP01_PREFIX "%s was written to %s "
 				 "for goproxyd; goproxyd must serve this certs directory on port 80 of %s",

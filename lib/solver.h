@@ -11,6 +11,9 @@
  *               uacme(1) calls it (AUTH is the key authorization for http-01,
  *               base64url(SHA-256(key authorization)) for dns-01 and
  *               tls-alpn-01); a non-zero exit on begin declines the type.
+ *               Each call runs in its own process group with a time limit
+ *               (lib/gpc_spawn.h): at the limit the group is killed and the
+ *               call fails.
  *
  * One solver may serve several orders at once (renew --concurrency): every
  * call is thread-safe. */
@@ -35,7 +38,12 @@ struct solver_opts {
 	const char *arg;        /* webroot DIR, standalone ADDR:PORT (NULL: :80 / :443), hook PROGRAM */
 	const char *challenge;  /* the one type to answer (standalone: http-01 or tls-alpn-01), or NULL */
 	struct certstore *cs;   /* for http-dir */
+	long hook_timeout_ms;   /* hook: limit per call (0: SOLVER_HOOK_TIMEOUT_MS); at the limit
+				 * its process group is killed and the call fails */
 };
+
+/* The default limit for one hook call: 5 minutes. */
+#define SOLVER_HOOK_TIMEOUT_MS 300000L
 
 struct solver;
 

@@ -55,14 +55,6 @@ void cli_print_error(const struct gpc_error *e)
 		fprintf(stderr, "  hint: %s\n", e->hint);
 }
 
-void cli_warn_ephemeral(const char *dir)
-{
-	struct gpc_error e = { 0 };
-
-	if (fs_ephemeral(dir, &e) == 1)
-		gpc_warn("%s\n  hint: %s", e.message, e.hint);
-}
-
 int cli_parse_uint(const char *sub, const char *opt, const char *val, long max, long *out)
 {
 	char *end;

@@ -48,12 +48,6 @@ int cli_usage_error(const char *sub, const char *fmt, ...) __attribute__((format
 /* Print an error (message, then "  hint: ..." if any) to stderr. */
 void cli_print_error(const struct gpc_error *e);
 
-/* Before a run asks the CA for a certificate: warn (log level warning, so
- * not under -q) when the certs directory `dir` will not survive a reboot or
- * the container being recreated (fs_ephemeral), because then neither the
- * certificate nor the rate-limit ledger will be there for the next run. */
-void cli_warn_ephemeral(const char *dir);
-
 /* Parse a non-negative integer option value; on error prints a usage error
  * naming the option and returns -1. */
 int cli_parse_uint(const char *sub, const char *opt, const char *val, long max, long *out);

@@ -6,6 +6,7 @@
 
 #include "certstore.h"
 #include "cli.h"
+#include "connect.h"
 #include "report.h"
 
 static void check_help(FILE *f)
@@ -24,12 +25,25 @@ static void check_help(FILE *f)
 	      "                       case- and order-insensitive, a wildcard matches only itself)\n"
 	      "      --json           print a JSON document on stdout instead of text\n"
 	      "  -q, --quiet          print nothing; the exit code says it all\n"
+	      "      --connect HOST[:PORT]  instead: check what the server there serves (repeatable;\n"
+	      "                       port 443; [IPv6]:PORT), compared with the store's lineage for\n"
+	      "                       the name (-d, $GOPROXY_CERTS_DIR, a LINEAGE, or ./certs)\n"
+	      "      --servername NAME  the name to ask for (SNI) and to check (default: HOST)\n"
+	      "      --starttls PROTO  upgrade a plain connection first: smtp, imap, pop3, ftp,\n"
+	      "                       postgres, ldap (the port then defaults to the protocol's)\n"
+	      "      --ca-bundle FILE  verify against these CA certificates only (default: the\n"
+	      "                       system trust store)\n"
+	      "      --connect-timeout SECONDS  per address: connect + handshake (default 10)\n"
 	      "  -h, --help           show this help\n"
 	      "\n"
 	      "exit status: 0 all ok; 1 some due for renewal and none worse; 2 some expired,\n"
 	      "not yet valid, missing, unreadable, invalid or mismatching, or no certs dir;\n"
-	      "64 usage error.\n", f);
+	      "64 usage error. With --connect also 1 when a server serves an older (stale) or\n"
+	      "newer certificate than the store, 2 when it does not verify, does not cover the\n"
+	      "name, is unrelated to the store, or cannot be reached.\n", f);
 }
+
+enum { O_CONNECT = 256, O_SERVERNAME, O_STARTTLS, O_CA_BUNDLE, O_CONNECT_TIMEOUT };
 
 int cmd_check(int argc, char **argv)
 {
@@ -40,6 +54,11 @@ int cmd_check(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "connect", required_argument, NULL, O_CONNECT },
+		{ "servername", required_argument, NULL, O_SERVERNAME },
+		{ "starttls", required_argument, NULL, O_STARTTLS },
+		{ "ca-bundle", required_argument, NULL, O_CA_BUNDLE },
+		{ "connect-timeout", required_argument, NULL, O_CONNECT_TIMEOUT },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct report_options ro = { .days = -1 };
@@ -49,6 +68,7 @@ int cmd_check(int argc, char **argv)
 	bool json = false, quiet = false;
 	struct report r;
 	struct gpc_error err;
+	struct connect_args ca = { 0 };
 	int c, rc;
 
 	optind = 1;
@@ -61,6 +81,7 @@ int cmd_check(int argc, char **argv)
 		case 'n':
 			if (cli_parse_uint("check", "--days", optarg, 36500, &ro.days) != 0) {
 				free(domains);
+				free(ca.targets);
 				return EXIT_USAGE;
 			}
 			break;
@@ -71,6 +92,7 @@ int cmd_check(int argc, char **argv)
 			domains = p;
 			if (*optarg == '\0') {
 				free(domains);
+				free(ca.targets);
 				return cli_usage_error("check", "--domain: empty name");
 			}
 			domains[n_domains++] = optarg;
@@ -82,20 +104,50 @@ int cmd_check(int argc, char **argv)
 		case 'q':
 			quiet = true;
 			break;
+		case O_CONNECT: {
+			const char **p = realloc(ca.targets, (ca.n_targets + 1) * sizeof(*p));
+			if (p == NULL)
+				abort();
+			ca.targets = p;
+			ca.targets[ca.n_targets++] = optarg;
+			break;
+		}
+		case O_SERVERNAME:
+			ca.servername = optarg;
+			break;
+		case O_STARTTLS:
+			ca.starttls = optarg;
+			break;
+		case O_CA_BUNDLE:
+			ca.ca_bundle = optarg;
+			break;
+		case O_CONNECT_TIMEOUT:
+			ca.timeout = optarg;
+			break;
 		case 'h':
 			free(domains);
+			free(ca.targets);
 			check_help(stdout);
 			return 0;
 		case ':':
 			free(domains);
+			free(ca.targets);
 			return cli_usage_error("check", "option '%s' needs a value", argv[optind - 1]);
 		default:
 			free(domains);
+			free(ca.targets);
 			return cli_usage_error("check", "unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	ro.domains = domains;
 	ro.n_domains = n_domains;
+	/* only --connect opens a socket; without it check stays offline */
+	if (connect_wanted(&ca)) {
+		rc = connect_check(&ca, dir, argv + optind, (size_t)(argc - optind), &ro, json, quiet);
+		free(ca.targets);
+		free(domains);
+		return rc;
+	}
 
 	gpc_error_clear(&err);
 	if (report_collect(&r, certstore_default_dir(dir), argv + optind, (size_t)(argc - optind),

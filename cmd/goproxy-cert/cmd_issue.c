@@ -39,6 +39,8 @@ static const char usage_text[] =
 	"                           --no-preferred-chain drops it)\n"
 	"      --days N             renew when fewer than N days are left\n"
 	"      --force              skip the 'is it current' check (never the rate-limit guard)\n"
+	"      --hook-timeout SECONDS  limit for each run of a hook (stored; default 300):\n"
+	"                           at the limit it is killed with its process group\n"
 	"      --deploy-hook CMD    run with sh -c after the certificate changed (stored;\n"
 	"                           --no-deploy-hook drops it)\n"
 	"      --rate-limit N/HOURS|off  guard (default 5/168, Let's Encrypt's)\n"
@@ -53,7 +55,7 @@ enum {
 	O_SERVER = 256, O_STAGING, O_CA_BUNDLE, O_EAB_KID, O_EAB_HMAC, O_CHALLENGE, O_HTTP_DIR,
 	O_WEBROOT, O_STANDALONE, O_HOOK, O_KEY_TYPE, O_REUSE_KEY, O_PROFILE, O_PREF_CHAIN, O_DAYS,
 	O_FORCE, O_DEPLOY, O_RATE, O_JSON, O_NO_REUSE_KEY, O_NO_PROFILE, O_NO_PREF_CHAIN, O_NO_DEPLOY,
-	O_LOCK_WAIT,
+	O_LOCK_WAIT, O_HOOK_TIMEOUT,
 };
 
 static const struct option longopts[] = {
@@ -85,6 +87,7 @@ static const struct option longopts[] = {
 	{ "rate-limit", required_argument, NULL, O_RATE },
 	{ "json", no_argument, NULL, O_JSON },
 	{ "lock-wait", required_argument, NULL, O_LOCK_WAIT },
+	{ "hook-timeout", required_argument, NULL, O_HOOK_TIMEOUT },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -129,248 +132,267 @@ static void save_settings(struct certstore *cs, const struct lineage *l)
 	lineage_free(old);
 }
 
-int cmd_issue(int argc, char **argv)
-{
-	const char *dir = NULL, *name = CERTSTORE_DEFAULT, *server = NULL, *ca_bundle = NULL;
-	const char *email = NULL, *challenge = NULL, *solver = NULL, *solver_arg = NULL;
-	const char *key_type = NULL, *profile = NULL, *pref = NULL, *deploy = NULL;
-	bool staging = false, reuse_key = false, no_reuse_key = false, json = false, solver_set = false;
-	bool no_profile = false, no_pref = false, no_deploy = false;
-	char **domains = NULL;
-	size_t nd = 0;
+/* What the command line asked for (pointers into argv). */
+struct issue_args {
+	const char *dir, *name, *server, *ca_bundle, *email, *challenge, *solver, *solver_arg;
+	const char *key_type, *profile, *pref, *deploy;
+	bool staging, reuse_key, no_reuse_key, json, solver_set, no_profile, no_pref, no_deploy;
+	int hook_timeout;
+	char **domains;
+	size_t nd;
 	struct issue_opts o;
-	struct issue_outcome out;
-	struct issue_env env;
-	bool env_ok = false;
-	struct certstore *cs = NULL;
-	struct lineage *l = NULL;
+};
+
+/* A value-taking option that must not be empty (its --no- form drops it). */
+static int set_nonempty(int c, const char **field, bool *no)
+{
+	if (optarg[0] == '\0') {
+		const char *o2 = c == O_PROFILE ? "profile" : c == O_PREF_CHAIN ? "preferred-chain" : "deploy-hook";
+		return cli_usage_error("issue", "--%s: empty value; to drop the stored one, use --no-%s", o2, o2);
+	}
+	*field = optarg;
+	*no = false;
+	return 0;
+}
+
+/* One option into a. Returns 0, or an exit code (64 usage, 0 for --help). */
+static int parse_one(int c, struct issue_args *a)
+{
 	struct gpc_error err;
 	long v;
-	int c, rc = EXIT_USAGE;
 
-	issue_opts_default(&o);
-	memset(&out, 0, sizeof(out));
 	gpc_error_clear(&err);
-	domains = calloc((size_t)argc + 1, sizeof(*domains));
-	if (domains == NULL)
-		return 1;
+	switch (c) {
+	case 'd': a->dir = optarg; break;
+	case 'n': a->name = optarg; break;
+	case 'D': a->domains[a->nd++] = optarg; break;
+	case 'm': a->email = optarg; break;
+	case 'q': cli.quiet = true; a->o.quiet = true; break;
+	case 'v': cli.verbose++; break;
+	case 'h': fputs(usage_text, stdout); return -2;
+	case O_SERVER: a->server = optarg; break;
+	case O_STAGING: a->staging = true; break;
+	case O_CA_BUNDLE: a->ca_bundle = optarg; break;
+	case O_EAB_KID: a->o.eab_kid = optarg; break;
+	case O_EAB_HMAC: a->o.eab_hmac = optarg; break;
+	case O_CHALLENGE:
+		if (strcmp(optarg, "http-01") && strcmp(optarg, "dns-01") && strcmp(optarg, "tls-alpn-01"))
+			return cli_usage_error("issue", "--challenge: '%s' is not http-01, dns-01 or tls-alpn-01", optarg);
+		a->challenge = optarg;
+		break;
+	case O_HTTP_DIR: case O_WEBROOT: case O_STANDALONE: case O_HOOK:
+		if (a->solver_set)
+			return cli_usage_error("issue", "give only one of --http-dir, --webroot, --standalone, --hook");
+		a->solver_set = true;
+		a->solver = c == O_HTTP_DIR ? "http-dir" : c == O_WEBROOT ? "webroot" :
+			    c == O_STANDALONE ? "standalone" : "hook";
+		a->solver_arg = c == O_HTTP_DIR ? NULL : optarg;
+		break;
+	case O_KEY_TYPE: {
+		enum keygen_type kt;
+		if (keygen_type_parse(optarg, &kt, &err) != 0)
+			return cli_usage_error("issue", "--key-type: %s", err.message);
+		a->key_type = keygen_type_name(kt);
+		break;
+	}
+	case O_REUSE_KEY: a->reuse_key = true; a->no_reuse_key = false; break;
+	case O_NO_REUSE_KEY: a->no_reuse_key = true; a->reuse_key = false; break;
+	case O_PROFILE: return set_nonempty(c, &a->profile, &a->no_profile);
+	case O_PREF_CHAIN: return set_nonempty(c, &a->pref, &a->no_pref);
+	case O_DEPLOY: return set_nonempty(c, &a->deploy, &a->no_deploy);
+	case O_NO_PROFILE: a->no_profile = true; a->profile = NULL; break;
+	case O_NO_PREF_CHAIN: a->no_pref = true; a->pref = NULL; break;
+	case O_NO_DEPLOY: a->no_deploy = true; a->deploy = NULL; break;
+	case O_DAYS:
+		if (cli_parse_uint("issue", "--days", optarg, 3650, &v) != 0)
+			return EXIT_USAGE;
+		a->o.days = (int)v;
+		break;
+	case O_FORCE: a->o.force = true; break;
+	case O_RATE:
+		if (ledger_limits_parse(optarg, &a->o.lim, &err) != 0)
+			return cli_usage_error("issue", "%s", err.message);
+		break;
+	case O_JSON: a->json = true; break;
+	case O_LOCK_WAIT:
+		if (cli_parse_uint("issue", "--lock-wait", optarg, 86400, &v) != 0)
+			return EXIT_USAGE;
+		a->o.lock_wait_secs = (int)v;
+		break;
+	case O_HOOK_TIMEOUT:
+		if (cli_parse_uint("issue", "--hook-timeout", optarg, 86400, &v) != 0)
+			return EXIT_USAGE;
+		if (v < 1)
+			return cli_usage_error("issue", "--hook-timeout: '%s' is not a number of seconds from 1 to 86400",
+					       optarg);
+		a->hook_timeout = (int)v;
+		break;
+	default:
+		return cli_usage_error("issue", "unknown option");
+	}
+	return 0;
+}
+
+/* Options, then the checks that need no store. Returns 0, -2 (--help
+ * printed) or an exit code. */
+static int parse_args(int argc, char **argv, struct issue_args *a)
+{
+	int c, r;
+
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "d:n:D:m:qvh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd': dir = optarg; break;
-		case 'n': name = optarg; break;
-		case 'D': domains[nd++] = optarg; break;
-		case 'm': email = optarg; break;
-		case 'q': cli.quiet = true; o.quiet = true; break;
-		case 'v': cli.verbose++; break;
-		case 'h': fputs(usage_text, stdout); rc = 0; goto out;
-		case O_SERVER: server = optarg; break;
-		case O_STAGING: staging = true; break;
-		case O_CA_BUNDLE: ca_bundle = optarg; break;
-		case O_EAB_KID: o.eab_kid = optarg; break;
-		case O_EAB_HMAC: o.eab_hmac = optarg; break;
-		case O_CHALLENGE:
-			if (strcmp(optarg, "http-01") && strcmp(optarg, "dns-01") && strcmp(optarg, "tls-alpn-01")) {
-				cli_usage_error("issue", "--challenge: '%s' is not http-01, dns-01 or tls-alpn-01", optarg);
-				goto out;
-			}
-			challenge = optarg;
-			break;
-		case O_HTTP_DIR: case O_WEBROOT: case O_STANDALONE: case O_HOOK:
-			if (solver_set) {
-				cli_usage_error("issue", "give only one of --http-dir, --webroot, --standalone, --hook");
-				goto out;
-			}
-			solver_set = true;
-			solver = c == O_HTTP_DIR ? "http-dir" : c == O_WEBROOT ? "webroot" :
-				 c == O_STANDALONE ? "standalone" : "hook";
-			solver_arg = c == O_HTTP_DIR ? NULL : optarg;
-			break;
-		case O_KEY_TYPE: {
-			enum keygen_type kt;
-			if (keygen_type_parse(optarg, &kt, &err) != 0) {
-				cli_usage_error("issue", "--key-type: %s", err.message);
-				goto out;
-			}
-			key_type = keygen_type_name(kt);
-			break;
-		}
-		case O_REUSE_KEY: reuse_key = true; no_reuse_key = false; break;
-		case O_NO_REUSE_KEY: no_reuse_key = true; reuse_key = false; break;
-		case O_PROFILE:
-		case O_PREF_CHAIN:
-		case O_DEPLOY:
-			if (optarg[0] == '\0') {
-				const char *o2 = c == O_PROFILE ? "profile" : c == O_PREF_CHAIN ? "preferred-chain"
-											     : "deploy-hook";
-				cli_usage_error("issue", "--%s: empty value; to drop the stored one, use --no-%s",
-						o2, o2);
-				goto out;
-			}
-			if (c == O_PROFILE) {
-				profile = optarg;
-				no_profile = false;
-			} else if (c == O_PREF_CHAIN) {
-				pref = optarg;
-				no_pref = false;
-			} else {
-				deploy = optarg;
-				no_deploy = false;
-			}
-			break;
-		case O_NO_PROFILE: no_profile = true; profile = NULL; break;
-		case O_NO_PREF_CHAIN: no_pref = true; pref = NULL; break;
-		case O_NO_DEPLOY: no_deploy = true; deploy = NULL; break;
-		case O_DAYS:
-			if (cli_parse_uint("issue", "--days", optarg, 3650, &v) != 0)
-				goto out;
-			o.days = (int)v;
-			break;
-		case O_FORCE: o.force = true; break;
-		case O_RATE:
-			if (ledger_limits_parse(optarg, &o.lim, &err) != 0) {
-				cli_usage_error("issue", "%s", err.message);
-				goto out;
-			}
-			break;
-		case O_JSON: json = true; break;
-		case O_LOCK_WAIT:
-			if (cli_parse_uint("issue", "--lock-wait", optarg, 86400, &v) != 0)
-				goto out;
-			o.lock_wait_secs = (int)v;
-			break;
-		default:
-			cli_usage_error("issue", "unknown option");
-			goto out;
-		}
-	}
+	while ((c = getopt_long(argc, argv, "d:n:D:m:qvh", longopts, NULL)) != -1)
+		if ((r = parse_one(c, a)) != 0)
+			return r;
 	cli_log_init();
-	if (optind < argc) {
-		cli_usage_error("issue", "unexpected argument '%s' (names go after -D)", argv[optind]);
-		goto out;
-	}
-	if (!certstore_valid_name(name)) {
-		cli_usage_error("issue", "-n/--name: '%s' is not a valid lineage name "
-				"(one path component of A-Z a-z 0-9 . _ -, not starting with '.', at most 64 bytes)", name);
-		goto out;
-	}
-	if (server && staging) {
-		cli_usage_error("issue", "give --server or --staging, not both");
-		goto out;
-	}
-	if ((o.eab_kid == NULL) != (o.eab_hmac == NULL)) {
-		cli_usage_error("issue", "--eab-kid and --eab-hmac go together");
-		goto out;
-	}
-	if (email == NULL)
-		email = getenv("GOPROXY_CERT_EMAIL");
-	if (email != NULL && *email == '\0')
-		email = NULL;
-	if (ca_bundle == NULL && getenv("GOPROXY_CERT_CA_BUNDLE") && *getenv("GOPROXY_CERT_CA_BUNDLE"))
-		ca_bundle = getenv("GOPROXY_CERT_CA_BUNDLE");
-	if (solver && strcmp(solver, "standalone") == 0 && challenge && strcmp(challenge, "dns-01") == 0) {
-		cli_usage_error("issue", "--standalone cannot answer dns-01; use --hook PROGRAM");
-		goto out;
-	}
-	if (solver && strcmp(solver, "webroot") == 0 && challenge && strcmp(challenge, "http-01") != 0) {
-		cli_usage_error("issue", "--webroot answers only http-01");
-		goto out;
-	}
+	if (optind < argc)
+		return cli_usage_error("issue", "unexpected argument '%s' (names go after -D)", argv[optind]);
+	if (!certstore_valid_name(a->name))
+		return cli_usage_error("issue", "-n/--name: '%s' is not a valid lineage name "
+				       "(one path component of A-Z a-z 0-9 . _ -, not starting with '.', at most 64 bytes)",
+				       a->name);
+	if (a->server && a->staging)
+		return cli_usage_error("issue", "give --server or --staging, not both");
+	if ((a->o.eab_kid == NULL) != (a->o.eab_hmac == NULL))
+		return cli_usage_error("issue", "--eab-kid and --eab-hmac go together");
+	if (a->email == NULL)
+		a->email = getenv("GOPROXY_CERT_EMAIL");
+	if (a->email != NULL && *a->email == '\0')
+		a->email = NULL;
+	if (a->ca_bundle == NULL && getenv("GOPROXY_CERT_CA_BUNDLE") && *getenv("GOPROXY_CERT_CA_BUNDLE"))
+		a->ca_bundle = getenv("GOPROXY_CERT_CA_BUNDLE");
+	if (a->solver && strcmp(a->solver, "standalone") == 0 && a->challenge && strcmp(a->challenge, "dns-01") == 0)
+		return cli_usage_error("issue", "--standalone cannot answer dns-01; use --hook PROGRAM");
+	if (a->solver && strcmp(a->solver, "webroot") == 0 && a->challenge && strcmp(a->challenge, "http-01") != 0)
+		return cli_usage_error("issue", "--webroot answers only http-01");
+	return 0;
+}
 
-	cs = issue_open_store(dir, true);
-	if (cs == NULL) {
-		rc = 1;
-		goto out;
-	}
+/* The lineage to issue: the stored settings with the options over them.
+ * Returns 0 with *out, or an exit code (the error printed). */
+static int build_lineage(struct certstore *cs, const struct issue_args *a, struct lineage **out)
+{
+	struct lineage *l = NULL;
+	struct gpc_error err;
+	int rc = EXIT_USAGE;
 
-	/* Start from the stored settings; options override them. */
-	if (lineage_load(cs, name, &l, &err) != 0) {
+	gpc_error_clear(&err);
+	if (lineage_load(cs, a->name, &l, &err) != 0) {
 		if (err.code == NULL || strcmp(err.code, GPC_E_MISSING) != 0) {
 			cli_print_error(&err);
-			rc = 1;
-			goto out;
+			return 1;
 		}
 		gpc_error_clear(&err);
-		l = lineage_new(name);
-		if (l == NULL)
+		if ((l = lineage_new(a->name)) == NULL)
 			goto oom;
-		if (nd == 0) {
-			cli_usage_error("issue", "no names: give -D NAME (lineage '%s' has no stored settings)", name);
+		if (a->nd == 0) {
+			cli_usage_error("issue", "no names: give -D NAME (lineage '%s' has no stored settings)", a->name);
 			goto out;
 		}
 	}
-	if (nd > 0 && lineage_set_names(l, domains, nd, &err) != 0) {
+	if (a->nd > 0 && lineage_set_names(l, a->domains, a->nd, &err) != 0) {
 		cli_usage_error("issue", "-D: %s", err.message);
 		goto out;
 	}
-	if (server || staging || l->ca_url == NULL)
-		if (set(&l->ca_url, server ? server : staging ? ACME_LE_STAGING : cli_default_server()))
+	if (a->server || a->staging || l->ca_url == NULL)
+		if (set(&l->ca_url, a->server ? a->server : a->staging ? ACME_LE_STAGING : cli_default_server()))
 			goto oom;
-	if ((ca_bundle && set(&l->ca_bundle, ca_bundle)) || (email && set(&l->email, email)) ||
-	    (challenge && set(&l->challenge, challenge)) || (key_type && set(&l->key_type, key_type)) ||
-	    (profile && set(&l->profile, profile)) || (pref && set(&l->preferred_chain, pref)) ||
-	    (deploy && set(&l->deploy_hook, deploy)))
+	if ((a->ca_bundle && set(&l->ca_bundle, a->ca_bundle)) || (a->email && set(&l->email, a->email)) ||
+	    (a->challenge && set(&l->challenge, a->challenge)) || (a->key_type && set(&l->key_type, a->key_type)) ||
+	    (a->profile && set(&l->profile, a->profile)) || (a->pref && set(&l->preferred_chain, a->pref)) ||
+	    (a->deploy && set(&l->deploy_hook, a->deploy)))
 		goto oom;
-	if (solver_set && (set(&l->solver, solver) || set(&l->solver_arg, solver_arg)))
+	if (a->solver_set && (set(&l->solver, a->solver) || set(&l->solver_arg, a->solver_arg)))
 		goto oom;
-	if ((no_profile && set(&l->profile, NULL)) || (no_pref && set(&l->preferred_chain, NULL)) ||
-	    (no_deploy && set(&l->deploy_hook, NULL)))
+	if ((a->no_profile && set(&l->profile, NULL)) || (a->no_pref && set(&l->preferred_chain, NULL)) ||
+	    (a->no_deploy && set(&l->deploy_hook, NULL)))
 		goto oom;
-	if (reuse_key)
+	if (a->reuse_key)
 		l->reuse_key = true;
-	if (no_reuse_key)
+	if (a->no_reuse_key)
 		l->reuse_key = false;
-	if (o.days > 0)
-		l->days = o.days;
+	if (a->o.days > 0)
+		l->days = a->o.days;
+	if (a->hook_timeout > 0)
+		l->hook_timeout = a->hook_timeout;
+	*out = l;
+	return 0;
+oom:
+	fprintf(stderr, "%s: out of memory\n", cli.prog);
+	rc = 1;
+out:
+	lineage_free(l);
+	return rc;
+}
 
-	if (l->challenge && strcmp(l->challenge, "dns-01") == 0 && (l->solver == NULL || strcmp(l->solver, "hook") != 0)) {
-		cli_usage_error("issue", "--challenge dns-01 needs --hook PROGRAM (a uacme-style hook that sets "
-				"the TXT record _acme-challenge.NAME); %s cannot answer it",
-				l->solver ? l->solver : "the default solver");
-		goto out;
-	}
-
+/* Which challenge can validate these names with this solver. Returns 0 or 64. */
+static int check_challenge(struct lineage *l)
+{
+	if (l->challenge && strcmp(l->challenge, "dns-01") == 0 && (l->solver == NULL || strcmp(l->solver, "hook") != 0))
+		return cli_usage_error("issue", "--challenge dns-01 needs --hook PROGRAM (a uacme-style hook that sets "
+				       "the TXT record _acme-challenge.NAME); %s cannot answer it",
+				       l->solver ? l->solver : "the default solver");
 	/* Wildcards: only dns-01 validates them (RFC 8555 §7.1.3), and only a
 	 * hook can answer dns-01. */
 	for (size_t i = 0; i < l->n_names; i++) {
 		if (!lineage_is_wildcard(l->names[i]))
 			continue;
 		if ((l->challenge && strcmp(l->challenge, "dns-01") != 0) ||
-		    (l->solver && strcmp(l->solver, "hook") != 0) || l->solver == NULL) {
-			cli_usage_error("issue", "%s is a wildcard name: only the dns-01 challenge can validate it; "
-					"use --challenge dns-01 --hook PROGRAM (a uacme-style hook that sets the TXT record)",
-					l->names[i]);
-			goto out;
-		}
+		    (l->solver && strcmp(l->solver, "hook") != 0) || l->solver == NULL)
+			return cli_usage_error("issue", "%s is a wildcard name: only the dns-01 challenge can validate it; "
+					       "use --challenge dns-01 --hook PROGRAM (a uacme-style hook that sets the TXT record)",
+					       l->names[i]);
 		if (l->challenge == NULL && set(&l->challenge, "dns-01"))
-			goto oom;
+			return 1;
 	}
+	return 0;
+}
 
-	if (issue_opts_env_init(&env, cs) != 0)
-		goto out;
-	env_ok = true;
-	env.quiet = o.quiet;
-	/* Warn before anything is asked of the CA (the library decides again). */
-	if (issue_precheck(&env, l, &o, &out) == 1)
-		cli_warn_ephemeral(certstore_dir(cs));
+int cmd_issue(int argc, char **argv)
+{
+	struct issue_args a = { .name = CERTSTORE_DEFAULT };
+	struct issue_outcome out;
+	struct issue_env env;
+	bool env_ok = false;
+	struct certstore *cs = NULL;
+	struct lineage *l = NULL;
+	int rc;
+
+	issue_opts_default(&a.o);
 	memset(&out, 0, sizeof(out));
+	a.domains = calloc((size_t)argc + 1, sizeof(*a.domains));
+	if (a.domains == NULL)
+		return 1;
+	rc = parse_args(argc, argv, &a);
+	if (rc != 0) {
+		rc = rc == -2 ? 0 : rc;
+		goto out;
+	}
+	cs = issue_open_store(a.dir, true);
+	if (cs == NULL) {
+		rc = 1;
+		goto out;
+	}
+	if ((rc = build_lineage(cs, &a, &l)) != 0 || (rc = check_challenge(l)) != 0)
+		goto out;
+	if (issue_opts_env_init(&env, cs) != 0) {
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	env_ok = true;
+	env.quiet = a.o.quiet;
 
-	/* The library decides (offline first, then again under the lineage's
-	 * issuer lock), orders, commits and records. */
-	issue_lineage(&env, l, &o, &out);
+	/* The library decides (offline first, then again under the issuer
+	 * lock), orders, commits and records. */
+	issue_lineage(&env, l, &a.o, &out);
 	if (out.res == ISSUE_CURRENT)
 		save_settings(cs, l);
-	issue_print_result(l, &out, json, o.quiet, stdout);
+	issue_print_result(l, &out, a.json, a.o.quiet, stdout);
 	rc = issue_exit_code(out.res);
-	goto out;
-oom:
-	fprintf(stderr, "%s: out of memory\n", cli.prog);
-	rc = 1;
 out:
 	if (env_ok)
 		issue_env_finish(&env);
 	lineage_free(l);
 	certstore_free(cs);
-	free(domains);
+	free(a.domains);
 	return rc;
 }

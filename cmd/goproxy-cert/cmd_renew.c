@@ -34,12 +34,14 @@ static const char usage_text[] =
 	"      --rate-limit N/HOURS|off  guard (default 5/168)\n"
 	"      --lock-wait SECONDS  wait at most this long for another run issuing a lineage\n"
 	"                           (default 900), then report it deferred (75)\n"
+	"      --hook-timeout SECONDS  limit for each hook run in this run (default: the\n"
+	"                           lineage's stored one, else 300)\n"
 	"      --json               one JSON document with a result per lineage\n"
 	"  -q, --quiet              print nothing unless a lineage failed\n"
 	"  -v, --verbose\n"
 	"Exit: 0 all current or renewed, 1 a lineage failed, 75 none failed but one was deferred.\n";
 
-enum { O_DAYS = 256, O_FORCE, O_JITTER, O_CONC, O_RATE, O_JSON, O_LOCK_WAIT };
+enum { O_DAYS = 256, O_FORCE, O_JITTER, O_CONC, O_RATE, O_JSON, O_LOCK_WAIT, O_HOOK_TIMEOUT };
 
 static const struct option longopts[] = {
 	{ "certs-dir", required_argument, NULL, 'd' },
@@ -50,6 +52,7 @@ static const struct option longopts[] = {
 	{ "rate-limit", required_argument, NULL, O_RATE },
 	{ "json", no_argument, NULL, O_JSON },
 	{ "lock-wait", required_argument, NULL, O_LOCK_WAIT },
+	{ "hook-timeout", required_argument, NULL, O_HOOK_TIMEOUT },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -60,6 +63,49 @@ static void progress(const char *lineage, void *ud)
 {
 	(void)ud;
 	fprintf(stderr, "%s: renewing %s ...\n", cli.prog, lineage);
+}
+
+/* One result per lineage, in name order (text or one JSON document).
+ * Returns the exit code: 1 when one failed, else 75 when one was deferred,
+ * else 0. */
+static int print_results(const struct issue_job *jobs, size_t n, bool json, bool quiet, const char *dir)
+{
+	int nfail = 0, ndef = 0, nren = 0, ncur = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		switch (jobs[i].out.res) {
+		case ISSUE_FAILED: case ISSUE_USAGE: nfail++; break;
+		case ISSUE_DEFERRED: ndef++; break;
+		case ISSUE_ISSUED: nren++; break;
+		case ISSUE_CURRENT: ncur++; break;
+		}
+	}
+	if (json) {
+		struct json_object *doc = json_object_new_object(), *arr = json_object_new_array();
+		for (size_t i = 0; i < n; i++) {
+			if (jobs[i].out.res != ISSUE_CURRENT && jobs[i].out.res != ISSUE_ISSUED)
+				cli_print_error(&jobs[i].out.err);
+			json_object_array_add(arr, issue_result_json(jobs[i].l, &jobs[i].out));
+		}
+		json_object_object_add(doc, "results", arr);
+		json_object_object_add(doc, "renewed", json_object_new_int(nren));
+		json_object_object_add(doc, "current", json_object_new_int(ncur));
+		json_object_object_add(doc, "failed", json_object_new_int(nfail));
+		json_object_object_add(doc, "deferred", json_object_new_int(ndef));
+		printf("%s\n", json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+								     JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(doc);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			bool trouble = jobs[i].out.res == ISSUE_FAILED || jobs[i].out.res == ISSUE_USAGE;
+			if (quiet && !trouble)
+				continue;
+			issue_print_result(jobs[i].l, &jobs[i].out, false, false, stdout);
+		}
+		if (n == 0 && !quiet)
+			printf("no lineages with stored settings in %s (run 'goproxy-cert issue' first)\n", dir);
+	}
+	return nfail ? 1 : ndef ? EXIT_DEFER : 0;
 }
 
 int cmd_renew(int argc, char **argv)
@@ -114,6 +160,14 @@ int cmd_renew(int argc, char **argv)
 			if (cli_parse_uint("renew", "--lock-wait", optarg, 86400, &v) != 0)
 				return EXIT_USAGE;
 			o.lock_wait_secs = (int)v;
+			break;
+		case O_HOOK_TIMEOUT:
+			if (cli_parse_uint("renew", "--hook-timeout", optarg, 86400, &v) != 0)
+				return EXIT_USAGE;
+			if (v < 1)
+				return cli_usage_error("renew", "--hook-timeout: '%s' is not a number of seconds "
+						       "from 1 to 86400", optarg);
+			o.hook_timeout_ms = v * 1000L;
 			break;
 		default: return cli_usage_error("renew", "unknown option");
 		}
@@ -182,7 +236,6 @@ int cmd_renew(int argc, char **argv)
 			gpc_info("%zu due; waiting %u s (--jitter)", ndue, secs);
 			sleep(secs);
 		}
-		cli_warn_ephemeral(certstore_dir(cs));
 		o.ari_refresh = false; /* asked above */
 		for (size_t i = 0; i < n; i++)
 			if (jobs[i].todo)
@@ -191,42 +244,7 @@ int cmd_renew(int argc, char **argv)
 			    !json && !o.quiet && isatty(STDERR_FILENO) ? progress : NULL, NULL);
 	}
 
-	/* One result per lineage, in name order. */
-	int nfail = 0, ndef = 0, nren = 0, ncur = 0;
-	for (size_t i = 0; i < n; i++) {
-		switch (jobs[i].out.res) {
-		case ISSUE_FAILED: case ISSUE_USAGE: nfail++; break;
-		case ISSUE_DEFERRED: ndef++; break;
-		case ISSUE_ISSUED: nren++; break;
-		case ISSUE_CURRENT: ncur++; break;
-		}
-	}
-	if (json) {
-		struct json_object *doc = json_object_new_object(), *arr = json_object_new_array();
-		for (size_t i = 0; i < n; i++) {
-			if (jobs[i].out.res != ISSUE_CURRENT && jobs[i].out.res != ISSUE_ISSUED)
-				cli_print_error(&jobs[i].out.err);
-			json_object_array_add(arr, issue_result_json(jobs[i].l, &jobs[i].out));
-		}
-		json_object_object_add(doc, "results", arr);
-		json_object_object_add(doc, "renewed", json_object_new_int(nren));
-		json_object_object_add(doc, "current", json_object_new_int(ncur));
-		json_object_object_add(doc, "failed", json_object_new_int(nfail));
-		json_object_object_add(doc, "deferred", json_object_new_int(ndef));
-		printf("%s\n", json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(doc);
-	} else {
-		for (size_t i = 0; i < n; i++) {
-			bool trouble = jobs[i].out.res == ISSUE_FAILED || jobs[i].out.res == ISSUE_USAGE;
-			if (o.quiet && !trouble)
-				continue;
-			issue_print_result(jobs[i].l, &jobs[i].out, false, false, stdout);
-		}
-		if (n == 0 && !o.quiet)
-			printf("no lineages with stored settings in %s (run 'goproxy-cert issue' first)\n",
-			       certstore_dir(cs));
-	}
-	rc = nfail ? 1 : ndef ? EXIT_DEFER : 0;
+	rc = print_results(jobs, n, json, o.quiet, certstore_dir(cs));
 out:
 	if (jobs)
 		for (size_t i = 0; i < n; i++)

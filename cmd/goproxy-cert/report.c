@@ -1069,3 +1069,32 @@ int report_print_prometheus(FILE *out, const struct report *r)
 	fprintf(out, "goproxy_cert_last_check_timestamp_seconds %lld\n", (long long)r->checked_at);
 	return ferror(out) ? -1 : 0;
 }
+
+/* ---- for check --connect (connect.c): a served chain judged like a stored one ---- */
+
+void report_judge_chain(struct report_entry *e, const struct x509_chain *chain,
+			const struct report_options *opt, time_t now)
+{
+	judge_cert(e, chain, false, opt, 0, now);
+}
+
+void report_entry_finish(struct report_entry *e)
+{
+	entry_finish(e);
+	memset(e, 0, sizeof(*e));
+}
+
+void report_print_domains(FILE *out, const struct report_entry *e, const char *sep)
+{
+	print_domains(out, e, sep);
+}
+
+void report_print_when(FILE *out, const struct report_entry *e, time_t now)
+{
+	print_when(out, e, now);
+}
+
+struct json_object *report_entry_json(const struct report_entry *e, bool detail)
+{
+	return entry_json(e, detail);
+}

@@ -124,4 +124,28 @@ int report_print_json(FILE *out, const struct report *r, bool detail);
 /* node_exporter textfile format. Returns 0, or -1 on a write error. */
 int report_print_prometheus(FILE *out, const struct report *r);
 
+/* ---- for check --connect (connect.c) ---- */
+
+struct x509_chain;
+struct json_object;
+
+/* Judge a chain that is not in the store (one a server served) as
+ * collect_entry judges a stored one: fill the certificate fields, the dates
+ * (expired, not yet valid), the --domain set, the due rule (no ARI time),
+ * and the no-intermediates warning. `e` must be zeroed, with name and
+ * cert_path (the label messages start with) set, malloc'd; it owns what is
+ * added. Free with report_entry_finish. */
+void report_judge_chain(struct report_entry *e, const struct x509_chain *chain,
+			const struct report_options *opt, time_t now);
+void report_entry_finish(struct report_entry *e);
+
+/* The pieces of check's text line: the names joined by `sep` ("-" for
+ * none), and "expires ... (N days left; due after ..., rule)". */
+void report_print_domains(FILE *out, const struct report_entry *e, const char *sep);
+void report_print_when(FILE *out, const struct report_entry *e, time_t now);
+
+/* One entry of --json's "certificates" array as a new json-c object (the
+ * caller puts it). */
+struct json_object *report_entry_json(const struct report_entry *e, bool detail);
+
 #endif

@@ -1,21 +1,20 @@
 /* creds: the reload of the certificates goproxyd serves (sni.c holds them).
  *
- * A thread with its own libev loop watches the certs directory, every
- * lineage directory and the tls-alpn-01 challenge directory (inotify), takes
- * SIGHUP requests and rescans every minute as a safety net. It rebuilds the
+ * A thread with its own libev loop follows the store's change watch (in a
+ * certs directory: inotify on it, every lineage directory, where the one
+ * rename of ..data that swaps a pair arrives, and the tls-alpn-01 challenge
+ * records; see store_dir.c), takes SIGHUP requests and rescans every minute as a safety net. It rebuilds the
  * set away from the connection callbacks and swaps it in, so a renewed
  * certificate is used by the next handshake while open connections keep the
  * one they started with. */
 #include "goproxyd.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,13 +28,13 @@ static struct certstore *store;
 static pthread_t rl_thread;
 static bool rl_started;
 static struct ev_loop *rl_loop;
-static ev_io rl_inotify_w;
+static ev_io rl_watch_w;
 static ev_async rl_async;
 static ev_timer rl_delay, rl_periodic;
 static atomic_bool rl_stop;
 static atomic_bool rl_challenges; /* a handshake waits for a challenge certificate */
 static atomic_bool rl_hup;        /* SIGHUP: full rescan */
-static int rl_inotify = -1;
+static int rl_watch = -1; /* the store's change watch */
 
 int creds_init(struct certstore *cs)
 {
@@ -44,59 +43,6 @@ int creds_init(struct certstore *cs)
 }
 
 /* ---- reload thread ------------------------------------------------------ */
-
-static void watch_lineage(const char *name, void *ud)
-{
-	static const uint32_t files = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |
-				      IN_DELETE | IN_ATTRIB | IN_DELETE_SELF;
-	char p[PATH_MAX];
-
-	(void)ud;
-	if (strcmp(name, CERTSTORE_DEFAULT) != 0 &&
-	    fs_join(p, sizeof(p), certstore_dir(store), name) == 0)
-		(void)inotify_add_watch(rl_inotify, p, files);
-}
-
-static void watch_dirs(void)
-{
-	static const uint32_t files = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |
-				      IN_DELETE | IN_ATTRIB | IN_DELETE_SELF;
-	char p[PATH_MAX];
-
-	if (rl_inotify < 0)
-		return;
-	(void)inotify_add_watch(rl_inotify, certstore_dir(store), files);
-	/* .state holds the lock file: only creation of directories matters. */
-	if (certstore_state_path(store, "", p, sizeof(p)) == 0)
-		(void)inotify_add_watch(rl_inotify, p, IN_CREATE | IN_MOVED_TO);
-	if (certstore_state_path(store, "challenges", p, sizeof(p)) == 0)
-		(void)inotify_add_watch(rl_inotify, p, IN_CREATE | IN_MOVED_TO);
-	if (certstore_state_path(store, SNI_CHALLENGE_DIR, p, sizeof(p)) == 0)
-		(void)inotify_add_watch(rl_inotify, p, files);
-	sni_foreach_lineage(watch_lineage, NULL);
-}
-
-/* Also watch every subdirectory (a new lineage's dir appears before its files). */
-static void watch_subdirs(void)
-{
-	static const uint32_t files = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |
-				      IN_DELETE | IN_ATTRIB | IN_DELETE_SELF;
-	struct dirent *de;
-	char p[PATH_MAX];
-	DIR *d;
-
-	if (rl_inotify < 0 || (d = opendir(certstore_dir(store))) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.' || !certstore_valid_name(de->d_name))
-			continue;
-		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
-			continue;
-		if (fs_join(p, sizeof(p), certstore_dir(store), de->d_name) == 0)
-			(void)inotify_add_watch(rl_inotify, p, files | IN_ONLYDIR);
-	}
-	closedir(d);
-}
 
 static void do_reload(void)
 {
@@ -108,8 +54,6 @@ static void do_reload(void)
 	 * waiting for its validation) does not delay them. */
 	(void)sni_rescan(false, NULL);
 	n = sni_rescan(true, &retry);
-	watch_dirs();
-	watch_subdirs();
 	if (n >= 0)
 		gpc_debug("reload: %ld lineage(s) served", n);
 	if (retry && rl_loop != NULL) {
@@ -121,15 +65,14 @@ static void do_reload(void)
 	}
 }
 
-static void on_inotify(struct ev_loop *loop, ev_io *w, int revents)
+static void on_watch(struct ev_loop *loop, ev_io *w, int revents)
 {
-	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
-	ssize_t r;
-
+	(void)w;
 	(void)revents;
-	while ((r = read(w->fd, buf, sizeof(buf))) > 0)
-		;
-	/* collect the burst (a pair is renamed in as two files) */
+	/* The store's watch says something may have changed (a swap of a pair,
+	 * a new lineage, a challenge answer): collect the burst into one rescan. */
+	if (certstore_watch_read(store) == 0)
+		return;
 	ev_timer_stop(loop, &rl_delay);
 	ev_timer_set(&rl_delay, RELOAD_DELAY, 0.);
 	ev_timer_start(loop, &rl_delay);
@@ -178,16 +121,15 @@ int creds_start_reloader(void)
 {
 	if ((rl_loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK)) == NULL)
 		return -1;
-	rl_inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (rl_inotify < 0) {
-		gpc_warn("inotify: %s; falling back to a rescan every %.0f s and on SIGHUP",
-			 strerror(errno), RESCAN_INTERVAL);
+	struct gpc_error err;
+	gpc_error_clear(&err);
+	rl_watch = certstore_watch_open(store, &err);
+	if (rl_watch < 0) {
+		gpc_warn("%s; falling back to a rescan every %.0f s and on SIGHUP", err.message, RESCAN_INTERVAL);
 	} else {
-		ev_io_init(&rl_inotify_w, on_inotify, rl_inotify, EV_READ);
-		ev_io_start(rl_loop, &rl_inotify_w);
+		ev_io_init(&rl_watch_w, on_watch, rl_watch, EV_READ);
+		ev_io_start(rl_loop, &rl_watch_w);
 	}
-	watch_dirs();
-	watch_subdirs();
 	ev_timer_init(&rl_delay, on_delay, RELOAD_DELAY, 0.);
 	ev_timer_init(&rl_periodic, on_periodic, RESCAN_INTERVAL, RESCAN_INTERVAL);
 	ev_timer_start(rl_loop, &rl_periodic);
@@ -236,8 +178,8 @@ void creds_shutdown(void)
 		ev_loop_destroy(rl_loop);
 		rl_loop = NULL;
 	}
-	if (rl_inotify >= 0)
-		close(rl_inotify);
-	rl_inotify = -1;
+	if (rl_watch >= 0)
+		certstore_watch_close(store);
+	rl_watch = -1;
 	sni_free();
 }

@@ -78,19 +78,18 @@ static void respond(int fd, int status, const char *reason, const char *extra_hd
 /* Answer one parsed request (httpreq decides; this does the I/O). */
 static void handle(int fd, const struct httpreq *req)
 {
-	char out[HTTP_MAX_REQ + 64], path[PATH_MAX], rel[PATH_MAX], *loc;
+	char out[HTTP_MAX_REQ + 64], rel[PATH_MAX], *loc;
 	struct gpc_error err;
 	struct buf body;
 	size_t ll;
 
 	switch (httpreq_route(req, out, sizeof(out))) {
 	case HTTPREQ_TOKEN:
-		if (snprintf(rel, sizeof(rel), "challenges/http-01/%s", out) >= (int)sizeof(rel) ||
-		    certstore_state_path(http_store, rel, path, sizeof(path)) != 0)
+		if (snprintf(rel, sizeof(rel), "challenges/http-01/%s", out) >= (int)sizeof(rel))
 			goto notfound;
 		buf_init(&body, 64 * 1024);
 		gpc_error_clear(&err);
-		if (fs_read_file(path, 64 * 1024, &body, &err) != 0) {
+		if (certstore_record_get(http_store, rel, 64 * 1024, &body, NULL, &err) != 0) {
 			gpc_info("http-01: no token %s (%s)", out, err.message);
 			buf_finish(&body);
 			goto notfound;

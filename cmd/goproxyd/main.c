@@ -23,7 +23,6 @@
 #include "fsutil.h"
 #include "log.h"
 
-#define PIDFILE_REL "goproxyd.pid"
 /* TLS 1.2 and 1.3, AEAD ciphers, ECDHE only. X25519 first: it is what
  * clients send a key share for, so no HelloRetryRequest round trip. */
 #define PRIORITY                                                                          \
@@ -280,24 +279,23 @@ static int resolve_listen(struct gpd_addr *a)
 	return 0;
 }
 
-/* .state/goproxyd.pid: the process id on the first line (as any pidfile),
- * then "answers: TYPE..." naming the ACME challenge types this goproxyd
- * answers from .state/challenges/, so that `goproxy-cert issue` picks a
- * type it can serve (http-01 only with --http). --pidfile gets the id only. */
+/* goproxyd's presence in the store ("answers: TYPE..."), naming the ACME
+ * challenge types this goproxyd answers from the store's challenge
+ * records, so that `goproxy-cert issue` picks a type it can serve (http-01
+ * only with --http); in a certs directory it is .state/goproxyd.pid, the
+ * process id on its first line. --pidfile gets the id only. */
 static void write_pidfiles(void)
 {
-	char pid[32], state[96];
+	char pid[32], info[96];
 	struct gpc_error err;
 	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	int sn = snprintf(state, sizeof(state), "%ld\nanswers: %stls-alpn-01\n", (long)getpid(),
-			  gpd_cfg.has_http ? "http-01 " : "");
 
+	snprintf(info, sizeof(info), "answers: %stls-alpn-01", gpd_cfg.has_http ? "http-01 " : "");
 	gpc_error_clear(&err);
-	if (certstore_state_mkdir(cs, NULL, &err) == 0 &&
-	    certstore_state_write(cs, PIDFILE_REL, state, (size_t)sn, &err) == 0)
+	if (certstore_presence_set(cs, "goproxyd", info, &err) == 0)
 		state_pid_written = true;
 	else
-		gpc_warn("cannot write the pidfile in %s/.state: %s", certstore_dir(cs), err.message);
+		gpc_warn("cannot record goproxyd's presence in %s: %s", certstore_dir(cs), err.message);
 	if (gpd_cfg.pidfile != NULL) {
 		gpc_error_clear(&err);
 		if (fs_write_atomic(gpd_cfg.pidfile, pid, (size_t)n, 0644, &err) == 0)
@@ -313,7 +311,7 @@ static void remove_pidfiles(void)
 
 	gpc_error_clear(&err);
 	if (state_pid_written)
-		(void)certstore_state_remove(cs, PIDFILE_REL, &err);
+		certstore_presence_clear(cs, "goproxyd");
 	if (pidfile_written)
 		(void)unlink(gpd_cfg.pidfile);
 }
@@ -347,7 +345,37 @@ static int drop_privileges(const struct passwd *pw)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* --route SERVERNAME=HOST:PORT. Returns 0 or an exit code. */
+static int parse_route(const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	struct gpd_route *rt;
+	char why[256];
+	size_t nl;
+
+	if (eq == NULL || eq == arg)
+		return usage_error("--route %s: expected SERVERNAME=HOST:PORT", arg);
+	nl = (size_t)(eq - arg);
+	if (nl > 253 || strcspn(arg, " /\t") < nl ||
+	    (memchr(arg, '*', nl) != NULL &&
+	     (arg[0] != '*' || arg[1] != '.' || nl < 3 || memchr(arg + 1, '*', nl - 1) != NULL)))
+		return usage_error("--route %s: '%.*s' is not a server name or *.suffix", arg, (int)nl, arg);
+	rt = realloc(gpd_cfg.routes, (gpd_cfg.nroutes + 1) * sizeof(*rt));
+	if (rt == NULL)
+		return GPD_EXIT_RUNTIME;
+	gpd_cfg.routes = rt;
+	rt = &gpd_cfg.routes[gpd_cfg.nroutes];
+	memset(rt, 0, sizeof(*rt));
+	rt->name = strndup(arg, nl);
+	if (parse_addr(eq + 1, true, false, &rt->backend, why, sizeof(why)) != 0)
+		return usage_error("--route %s: %s", arg, why);
+	gpd_cfg.nroutes++;
+	return 0;
+}
+
+/* The command line into gpd_cfg. Returns -1 to go on, or an exit code
+ * (0 after --help / --version). */
+static int parse_options(int argc, char **argv, const char **certs_dir, bool *max_given)
 {
 	enum { O_ROUTE = 256, O_HTTP, O_PP, O_ALPN, O_WORKERS, O_MAXC, O_HST, O_IDLE, O_DRAIN,
 	       O_USER, O_PIDFILE, O_STRICT };
@@ -372,18 +400,11 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *backend = NULL, *certs_dir = NULL;
-	struct passwd *pw = NULL;
-	struct gpc_error err;
-	struct rlimit rl;
-	struct ev_loop *loop;
-	ev_signal sig_term, sig_int, sig_hup;
-	int *fds = NULL, http_fd = -1, opt, rc = GPD_EXIT_RUNTIME, r;
+	const char *backend = NULL;
 	char why[256];
 	unsigned long ul;
-	bool max_given = false;
+	int opt, r;
 	long n;
-	sigset_t block, old;
 
 	gpd_cfg.handshake_timeout = 10;
 	gpd_cfg.idle_timeout = 300;
@@ -393,7 +414,7 @@ int main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "d:l:b:vhV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'd':
-			certs_dir = optarg;
+			*certs_dir = optarg;
 			break;
 		case 'l':
 			if (gpd_cfg.nlisten >= GPD_MAX_LISTEN)
@@ -408,32 +429,10 @@ int main(int argc, char **argv)
 			if (parse_addr(optarg, true, false, &gpd_cfg.backend, why, sizeof(why)) != 0)
 				return usage_error("-b %s: %s", optarg, why);
 			break;
-		case O_ROUTE: {
-			const char *eq = strchr(optarg, '=');
-			struct gpd_route *rt;
-			size_t nl;
-
-			if (eq == NULL || eq == optarg)
-				return usage_error("--route %s: expected SERVERNAME=HOST:PORT", optarg);
-			nl = (size_t)(eq - optarg);
-			if (nl > 253 || strcspn(optarg, " /\t") < nl ||
-			    (memchr(optarg, '*', nl) != NULL &&
-			     (optarg[0] != '*' || optarg[1] != '.' || nl < 3 ||
-			      memchr(optarg + 1, '*', nl - 1) != NULL)))
-				return usage_error("--route %s: '%.*s' is not a server name or *.suffix",
-						   optarg, (int)nl, optarg);
-			rt = realloc(gpd_cfg.routes, (gpd_cfg.nroutes + 1) * sizeof(*rt));
-			if (rt == NULL)
-				return GPD_EXIT_RUNTIME;
-			gpd_cfg.routes = rt;
-			rt = &gpd_cfg.routes[gpd_cfg.nroutes];
-			memset(rt, 0, sizeof(*rt));
-			rt->name = strndup(optarg, nl);
-			if (parse_addr(eq + 1, true, false, &rt->backend, why, sizeof(why)) != 0)
-				return usage_error("--route %s: %s", optarg, why);
-			gpd_cfg.nroutes++;
+		case O_ROUTE:
+			if ((r = parse_route(optarg)) != 0)
+				return r;
 			break;
-		}
 		case O_HTTP:
 			if (parse_addr(optarg, false, true, &gpd_cfg.http, why, sizeof(why)) != 0)
 				return usage_error("--http %s: %s", optarg, why);
@@ -460,7 +459,7 @@ int main(int argc, char **argv)
 			if (parse_ulong("--max-conns", optarg, 1, 10000000, &ul) != 0)
 				return GPD_EXIT_USAGE;
 			gpd_cfg.max_conns = ul;
-			max_given = true;
+			*max_given = true;
 			break;
 		case O_HST:
 			if (parse_seconds("--handshake-timeout", optarg, &gpd_cfg.handshake_timeout))
@@ -512,7 +511,102 @@ int main(int argc, char **argv)
 	gpd_cfg.alpn[gpd_cfg.nalpn].data = (unsigned char *)"acme-tls/1";
 	gpd_cfg.alpn[gpd_cfg.nalpn].size = 10;
 	gpd_cfg.nalpn++;
+	return -1;
+}
 
+/* Every listener, once per worker (SO_REUSEPORT), and the HTTP one. Returns
+ * 0 with *fdsp (workers x listeners) and *http_fd, or an exit code. */
+static int bind_all(int **fdsp, int *http_fd)
+{
+	int *fds;
+
+	for (size_t i = 0; i < gpd_cfg.nlisten; i++)
+		if (resolve_listen(&gpd_cfg.listen[i]) != 0)
+			return GPD_EXIT_OSERR;
+	fds = calloc((size_t)gpd_cfg.workers * gpd_cfg.nlisten, sizeof(*fds));
+	if (fds == NULL)
+		return GPD_EXIT_RUNTIME;
+	*fdsp = fds;
+	for (unsigned w = 0; w < gpd_cfg.workers; w++)
+		for (size_t i = 0; i < gpd_cfg.nlisten; i++) {
+			int fd = gpd_listen(&gpd_cfg.listen[i], true);
+			if (fd < 0)
+				return GPD_EXIT_OSERR;
+			fds[w * gpd_cfg.nlisten + i] = fd;
+		}
+	if (gpd_cfg.has_http && (*http_fd = gpd_listen(&gpd_cfg.http, false)) < 0)
+		return GPD_EXIT_OSERR;
+	return 0;
+}
+
+/* The worker threads (and the reload thread) with the signals blocked, so
+ * that only the main loop takes them. Returns the number started. */
+static unsigned start_workers(int *fds)
+{
+	sigset_t block, old;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	workers = calloc(gpd_cfg.workers, sizeof(*workers));
+	threads = calloc(gpd_cfg.workers, sizeof(*threads));
+	if (workers == NULL || threads == NULL || creds_start_reloader() != 0) {
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		return 0;
+	}
+	for (unsigned w = 0; w < gpd_cfg.workers; w++) {
+		workers[w] = worker_new(w, fds + (size_t)w * gpd_cfg.nlisten, gpd_cfg.nlisten);
+		if (workers[w] == NULL || pthread_create(&threads[w], NULL, worker_run, workers[w])) {
+			gpc_err("cannot start worker %u", w);
+			worker_free(workers[w]);
+			workers[w] = NULL;
+			break;
+		}
+		for (size_t i = 0; i < gpd_cfg.nlisten; i++)
+			fds[w * gpd_cfg.nlisten + i] = -1;
+		nthreads++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return nthreads;
+}
+
+static void log_listening(void)
+{
+	for (size_t i = 0; i < gpd_cfg.nlisten; i++) {
+		char host[INET6_ADDRSTRLEN + 2] = "*";
+		unsigned port = 0;
+		const struct sockaddr_storage *ss = &gpd_cfg.listen[i].ss;
+		if (ss->ss_family == AF_INET) {
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, host, sizeof(host));
+			port = ntohs(((const struct sockaddr_in *)ss)->sin_port);
+		} else {
+			const struct sockaddr_in6 *s6 = (const void *)ss;
+			if (!IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr))
+				inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+			port = ntohs(s6->sin6_port);
+		}
+		gpc_info("listening on %s:%u (TLS, %u worker%s, %zu lineage%s from %s)", host, port, nthreads,
+			 nthreads == 1 ? "" : "s", sni_count(), sni_count() == 1 ? "" : "s", gpd_cfg.certs_dir);
+	}
+	if (gpd_cfg.has_http)
+		gpc_info("listening on %s (HTTP: http-01 answers and redirects)", gpd_cfg.http.text);
+}
+
+int main(int argc, char **argv)
+{
+	const char *certs_dir = NULL;
+	struct passwd *pw = NULL;
+	struct gpc_error err;
+	struct rlimit rl;
+	struct ev_loop *loop;
+	ev_signal sig_term, sig_int, sig_hup;
+	int *fds = NULL, http_fd = -1, rc = GPD_EXIT_RUNTIME, r;
+	bool max_given = false;
+
+	if ((r = parse_options(argc, argv, &certs_dir, &max_given)) >= 0)
+		return r;
 	gpc_log_set_handler(log_stderr, NULL, gpd_cfg.verbose ? GPC_LOG_DEBUG : GPC_LOG_INFO);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -543,30 +637,12 @@ int main(int argc, char **argv)
 		gpd_cfg.max_conns = lim > 128 ? (unsigned long)(lim - 64) / 2 : 32;
 	}
 
-	/* Bind everything first ... */
-	for (size_t i = 0; i < gpd_cfg.nlisten; i++)
-		if (resolve_listen(&gpd_cfg.listen[i]) != 0) {
-			rc = GPD_EXIT_OSERR;
-			goto out;
-		}
-	fds = calloc((size_t)gpd_cfg.workers * gpd_cfg.nlisten, sizeof(*fds));
-	if (fds == NULL)
-		goto out;
-	for (unsigned w = 0; w < gpd_cfg.workers; w++)
-		for (size_t i = 0; i < gpd_cfg.nlisten; i++) {
-			int fd = gpd_listen(&gpd_cfg.listen[i], true);
-			if (fd < 0) {
-				rc = GPD_EXIT_OSERR;
-				goto out;
-			}
-			fds[w * gpd_cfg.nlisten + i] = fd;
-		}
-	if (gpd_cfg.has_http && (http_fd = gpd_listen(&gpd_cfg.http, false)) < 0) {
-		rc = GPD_EXIT_OSERR;
+	/* Bind everything first, then drop privileges, then load the
+	 * certificates as that user (reloads will read them as that user too). */
+	if ((r = bind_all(&fds, &http_fd)) != 0) {
+		rc = r;
 		goto out;
 	}
-	/* ... then drop privileges, then load the certificates as that user
-	 * (reloads will read them as that user too). */
 	if (pw != NULL && drop_privileges(pw) != 0) {
 		rc = GPD_EXIT_OSERR;
 		goto out;
@@ -597,56 +673,10 @@ int main(int argc, char **argv)
 			goto out;
 		http_fd = -1;
 	}
-
-	/* Workers and the reload thread do not take the signals. */
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
-	workers = calloc(gpd_cfg.workers, sizeof(*workers));
-	threads = calloc(gpd_cfg.workers, sizeof(*threads));
-	if (workers == NULL || threads == NULL || creds_start_reloader() != 0) {
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		goto out;
-	}
-	for (unsigned w = 0; w < gpd_cfg.workers; w++) {
-		workers[w] = worker_new(w, fds + (size_t)w * gpd_cfg.nlisten, gpd_cfg.nlisten);
-		if (workers[w] == NULL || pthread_create(&threads[w], NULL, worker_run, workers[w])) {
-			gpc_err("cannot start worker %u", w);
-			worker_free(workers[w]);
-			workers[w] = NULL;
-			break;
-		}
-		for (size_t i = 0; i < gpd_cfg.nlisten; i++)
-			fds[w * gpd_cfg.nlisten + i] = -1;
-		nthreads++;
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (nthreads == 0)
+	if (start_workers(fds) == 0)
 		goto out;
 	write_pidfiles();
-	for (size_t i = 0; i < gpd_cfg.nlisten; i++) {
-		char host[INET6_ADDRSTRLEN + 2] = "*";
-		unsigned port = 0;
-		const struct sockaddr_storage *ss = &gpd_cfg.listen[i].ss;
-		if (ss->ss_family == AF_INET) {
-			inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, host,
-				  sizeof(host));
-			port = ntohs(((const struct sockaddr_in *)ss)->sin_port);
-		} else {
-			const struct sockaddr_in6 *s6 = (const void *)ss;
-			if (!IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr))
-				inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
-			port = ntohs(s6->sin6_port);
-		}
-		gpc_info("listening on %s:%u (TLS, %u worker%s, %zu lineage%s from %s)", host, port,
-			 nthreads, nthreads == 1 ? "" : "s", sni_count(),
-			 sni_count() == 1 ? "" : "s", gpd_cfg.certs_dir);
-	}
-	if (gpd_cfg.has_http)
-		gpc_info("listening on %s (HTTP: http-01 answers and redirects)",
-			 gpd_cfg.http.text);
+	log_listening();
 
 	ev_run(loop, 0);
 

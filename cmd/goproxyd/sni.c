@@ -311,14 +311,6 @@ static int set_index(struct credset *s)
 	return 0;
 }
 
-static int read_unlocked(const char *cp, const char *kp, struct buf *cert, struct buf *key,
-			 struct gpc_error *err)
-{
-	if (fs_read_file(cp, CERTSTORE_MAX_FILE, cert, err) != 0 ||
-	    fs_read_file(kp, CERTSTORE_MAX_FILE, key, err) != 0)
-		return -1;
-	return 0;
-}
 
 /* Lineages: reuse unchanged and broken ones from `old`, load changed ones. */
 static int scan_lineages(struct credset *s, const struct credset *old)
@@ -371,7 +363,7 @@ static int scan_lineages(struct credset *s, const struct credset *old)
 			snprintf(cp, sizeof(cp), "%s", names[i]);
 			snprintf(kp, sizeof(kp), "%s", names[i]);
 		}
-		if ((unlocked ? read_unlocked(cp, kp, &cert, &key, &err)
+		if ((unlocked ? certstore_read_pair_nowait(store, names[i], &cert, &key, &err)
 			      : certstore_read_pair(store, names[i], &cert, &key, &err)) != 0) {
 			if (err.code != NULL && strcmp(err.code, GPC_E_LOCKED) == 0)
 				rescan_retry = true;
@@ -416,32 +408,32 @@ out:
  * and <identifier>.key (PEM), written by goproxy-cert's solver (RFC 8737). */
 static int scan_challenges(struct credset *s, const struct credset *old)
 {
-	char dir[PATH_MAX];
-	struct dirent *de;
-	DIR *d;
+	char **keys = NULL;
+	size_t nk = 0;
+	struct gpc_error lerr;
 
-	if (certstore_state_path(store, CHALLENGE_DIR, dir, sizeof(dir)) != 0)
+	if (certstore_record_list(store, CHALLENGE_DIR "/", &keys, &nk, &lerr) != 0)
 		return 0;
-	if ((d = opendir(dir)) == NULL)
-		return 0;
-	while ((de = readdir(d)) != NULL) {
-		size_t l = strlen(de->d_name);
-		char id[256], cp[PATH_MAX], kp[PATH_MAX];
+	for (size_t ki = 0; ki < nk; ki++) {
+		const char *base = keys[ki] + strlen(CHALLENGE_DIR "/");
+		size_t l = strlen(base);
+		char id[256], kkey[PATH_MAX], cp[PATH_MAX], kp[PATH_MAX];
 		struct gpd_creds *prev = NULL, *c = NULL;
 		struct name_ent *nv;
 		struct gpc_error err;
 		struct buf cert, key;
 		unsigned char dg[32];
 
-		if (de->d_name[0] == '.' || l <= 4 || l - 4 >= sizeof(id) ||
-		    strcmp(de->d_name + l - 4, ".crt") != 0)
+		if (l <= 4 || l - 4 >= sizeof(id) || strcmp(base + l - 4, ".crt") != 0)
 			continue;
-		memcpy(id, de->d_name, l - 4);
+		memcpy(id, base, l - 4);
 		id[l - 4] = '\0';
 		lower(id);
-		if (snprintf(cp, sizeof(cp), "%s/%s", dir, de->d_name) >= (int)sizeof(cp) ||
-		    snprintf(kp, sizeof(kp), "%s/%.*s.key", dir, (int)(l - 4), de->d_name) >=
-			    (int)sizeof(kp))
+		if (snprintf(kkey, sizeof(kkey), "%.*s.key", (int)(strlen(keys[ki]) - 4), keys[ki]) >= (int)sizeof(kkey))
+			continue;
+		/* names for messages */
+		if (certstore_state_path(store, keys[ki], cp, sizeof(cp)) != 0 ||
+		    certstore_state_path(store, kkey, kp, sizeof(kp)) != 0)
 			continue;
 		buf_init(&cert, CERTSTORE_MAX_FILE);
 		buf_init(&key, CERTSTORE_MAX_FILE);
@@ -449,8 +441,8 @@ static int scan_challenges(struct credset *s, const struct credset *old)
 		for (size_t i = 0; old != NULL && i < old->nchal; i++)
 			if (strcmp(old->chal[i].name, id) == 0)
 				prev = old->chal[i].c;
-		if (fs_read_file(cp, CERTSTORE_MAX_FILE, &cert, &err) != 0 ||
-		    fs_read_file(kp, CERTSTORE_MAX_FILE, &key, &err) != 0) {
+		if (certstore_record_get(store, keys[ki], CERTSTORE_MAX_FILE, &cert, NULL, &err) != 0 ||
+		    certstore_record_get(store, kkey, CERTSTORE_MAX_FILE, &key, NULL, &err) != 0) {
 			gpc_debug("tls-alpn-01 %s: %s", id, err.message);
 		} else {
 			digest_pair(&cert, &key, dg);
@@ -475,7 +467,7 @@ static int scan_challenges(struct credset *s, const struct credset *old)
 		nv[s->nchal].c = c;
 		s->nchal++;
 	}
-	closedir(d);
+	certstore_names_free(keys, nk);
 	return 0;
 }
 

@@ -15,7 +15,7 @@ expect_rc 0
 expect_out '^default: issued, valid until '
 expect_err 'terms of service: '
 [ "$(cert_names "$CERTS/cert.crt" | tr '\n' ' ')" = "a.example.test b.example.test " ] || fail "names in cert.crt"
-[ "$(stat -c %a "$CERTS/priv.key")" = 600 ] || fail "priv.key mode"
+[ "$(stat -L -c %a "$CERTS/priv.key")" = 600 ] || fail "priv.key mode"
 [ "$(stat -c %a "$CERTS/.state")" = 700 ] || fail ".state mode"
 acct_key=$(ls "$CERTS"/.state/accounts/*/key.pem)
 [ "$(stat -c %a "$acct_key")" = 600 ] || fail "account key mode"

@@ -25,7 +25,10 @@ expect_out '^rl: deferred until 20'
 after=$(pebble_requests 'calling handler')
 [ "$before" = "$after" ] || fail "pebble saw $((after - before)) requests for a refused issuance"
 cmp -s "$WORK/rl.crt" "$CERTS/rl/cert.crt" || fail "the refused run changed the certificate"
-ls -a "$CERTS/rl" | grep -v '^\.\.\?$' | grep -qv '^cert.crt$\|^priv.key$' && fail "stray files in $CERTS/rl" || :
+# the pair's links, ..data and its one generation directory; nothing else
+ls -a "$CERTS/rl" | grep -v '^\.\.\?$' | grep -qv '^cert.crt$\|^priv.key$\|^\.\.data$\|^\.\.[0-9][0-9_T.-]*$' &&
+	fail "stray files in $CERTS/rl: $(ls -a "$CERTS/rl")" || :
+[ "$(ls -a "$CERTS/rl" | grep -c '^\.\.[0-9]')" = 1 ] || fail "more than one generation in $CERTS/rl: $(ls -a "$CERTS/rl")"
 echo "== JSON says when"
 issue -n rl -D rl.example.test --force --json $SA
 expect_rc 75

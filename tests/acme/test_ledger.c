@@ -182,7 +182,7 @@ static void test_roundtrip_and_prune(void **state)
 }
 
 /* Damaged or hand-edited ledgers must never crash or overflow (found by the
- * hardening fuzzer: /work/notes/bugs.md B1-B3). */
+ * hardening fuzzer). */
 static void test_damaged(void **state)
 {
 	static const char *docs[] = {

@@ -159,10 +159,11 @@ fi
 [ "$(ls -A "$D/.state")" = lock ] || fail "check wrote into .state"
 rm -r "$D/.state"
 
-# --- a writer killed between its two renames (new key in place, new
-# certificate staged, .state/txn/NAME recording both): check completes the
-# write, so every reader of the files sees a matching pair; read-only, it
-# reports the mismatch and says how to complete it ---
+# --- an older goproxy-cert (two-rename writes) killed between its renames
+# (new key in place, new certificate staged, .state/txn/NAME recording
+# both): check completes the write, so every reader of the files sees a
+# matching pair; read-only, it reports the mismatch and says how to
+# complete it ---
 make_leaf next "@$((NOW - 86400))" "@$((NOW + 89 * 86400))" www.example.org example.org 192.0.2.1
 P=$T/interrupted
 install_pair long "$P"

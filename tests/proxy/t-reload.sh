@@ -66,6 +66,28 @@ mkpair "$CERTS/www" www.test
 poll 50 served_is www.test "$CERTS/www/cert.crt" || fail "fixed pair not served"
 ok "fixed pair picked up"
 
+# the layout goproxy-cert writes (goproxy-cert(5)): cert.crt and priv.key
+# link through ..data into a generation directory, and one rename of ..data
+# swaps both; in a lineage directory and at the top (default)
+swap() { # DIR CN GEN: a new pair in DIR/GEN, then ..data -> GEN by one rename
+	# (mkpair sets $dir and $cn)
+	mkpair "$1/$3" "$2"
+	sleep 0.3 # the reload for the new directory is over: the rename must be seen
+	ln -s "$3" "$1/..data_tmp"
+	mv -T "$1/..data_tmp" "$1/..data"
+}
+for d in "$CERTS/www:www.test" "$CERTS:default.test"; do
+	L=${d%%:*} N=${d#*:}
+	swap "$L" "$N" ..2026_01_01T00_00_00.000000001
+	ln -s ..data/priv.key "$L/priv.key.l" && mv -T "$L/priv.key.l" "$L/priv.key"
+	ln -s ..data/cert.crt "$L/cert.crt.l" && mv -T "$L/cert.crt.l" "$L/cert.crt"
+	poll 50 served_is "$N" "$L/cert.crt" || fail "$N: the linked pair is not served"
+	swap "$L" "$N" ..2026_01_01T00_00_00.000000002
+	poll 50 served_is "$N" "$L/cert.crt" || fail "$N: the swap of ..data is not served"
+	rm -rf "$L/..2026_01_01T00_00_00.000000001"
+done
+ok "a swap of ..data (one rename) is served, in a lineage directory and at the top"
+
 # lineage added, then removed
 mkpair "$CERTS/new" new.test
 poll 50 subject_is new.test new.test || fail "new lineage not served"

@@ -391,6 +391,210 @@ static void test_write_pair(void **state)
 	free(dir);
 }
 
+/* Generation directories ("..2026_...") directly in dir; the last name
+ * seen goes to last. */
+static int count_gens(const char *dir, char *last, size_t lastsz)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, "..", 2) == 0 && de->d_name[2] >= '0' && de->d_name[2] <= '9') {
+			n++;
+			if (last != NULL)
+				snprintf(last, lastsz, "%s", de->d_name);
+		}
+	closedir(d);
+	return n;
+}
+
+static void assert_link(const char *path, const char *target)
+{
+	char t[4096];
+	ssize_t n = readlink(path, t, sizeof(t) - 1);
+
+	assert_true(n > 0);
+	t[n] = '\0';
+	assert_string_equal(t, target);
+}
+
+static void put_file(const char *dir, const char *name, const char *data, mode_t mode)
+{
+	char p[4200];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fputs(data, f);
+	fclose(f);
+	assert_int_equal(chmod(p, mode), 0);
+}
+
+/* The generation layout: cert.crt and priv.key are relative links through
+ * ..data into one generation directory; a write swaps ..data, removes the
+ * old generation and archives the old pair; plain files convert. */
+static void test_generations(void **state)
+{
+	char *dir = mktmp();
+	struct certstore *cs;
+	struct gpc_error e;
+	char c[4096], k[4096], sub[4096], arch[4096], p[4500], g1[256], g2[256], t[4200];
+	struct stat st;
+	char **names;
+	size_t n;
+	char *s;
+	struct buf bc, bk;
+
+	(void)state;
+	gpc_error_clear(&e);
+	assert_int_equal(certstore_open(dir, &cs, &e), 0);
+	assert_int_equal(certstore_lock(cs, true, 5, &e), 0);
+	snprintf(sub, sizeof(sub), "%s/www", dir);
+	assert_int_equal(certstore_paths(cs, "www", c, sizeof(c), k, sizeof(k)), 0);
+
+	/* first write: links, one generation, key 0600, dir 0755 */
+	assert_int_equal(certstore_write_pair(cs, "www", "CERT1", 5, "KEY1", 4, &e), 0);
+	assert_link(c, "..data/cert.crt");
+	assert_link(k, "..data/priv.key");
+	assert_int_equal(count_gens(sub, g1, sizeof(g1)), 1);
+	snprintf(p, sizeof(p), "%s/..data", sub);
+	assert_link(p, g1);
+	snprintf(p, sizeof(p), "%s/%s", sub, g1);
+	assert_int_equal(lstat(p, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0755);
+	snprintf(p, sizeof(p), "%s/%s/priv.key", sub, g1);
+	assert_int_equal(lstat(p, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
+	s = slurp(c); assert_string_equal(s, "CERT1"); free(s);
+	s = slurp(k); assert_string_equal(s, "KEY1"); free(s);
+
+	/* second write: a new generation, the old one gone, the old pair archived */
+	assert_int_equal(certstore_write_pair(cs, "www", "CERT2", 5, "KEY2", 4, &e), 0);
+	assert_int_equal(count_gens(sub, g2, sizeof(g2)), 1);
+	assert_string_not_equal(g1, g2);
+	snprintf(p, sizeof(p), "%s/..data", sub);
+	assert_link(p, g2);
+	s = slurp(c); assert_string_equal(s, "CERT2"); free(s);
+	s = slurp(k); assert_string_equal(s, "KEY2"); free(s);
+	assert_int_equal(certstore_state_path(cs, "archive/www", arch, sizeof(arch)), 0);
+	assert_int_equal(count_entries(arch), 2);
+	snprintf(p, sizeof(p), "%s/..data_tmp", sub);
+	assert_int_equal(lstat(p, &st), -1);
+
+	/* --reuse-key: the key comes along into the new generation */
+	assert_int_equal(certstore_write_pair(cs, "www", "CERT3", 5, NULL, 0, &e), 0);
+	s = slurp(k); assert_string_equal(s, "KEY2"); free(s);
+	assert_int_equal(count_gens(sub, NULL, 0), 1);
+
+	/* default lineage: the same layout at the top; no generation is a lineage */
+	assert_int_equal(certstore_write_pair(cs, "default", "CERTD", 5, "KEYD", 4, &e), 0);
+	assert_int_equal(certstore_write_pair(cs, "default", "CERTE", 5, "KEYE", 4, &e), 0);
+	snprintf(p, sizeof(p), "%s/cert.crt", dir);
+	assert_link(p, "..data/cert.crt");
+	assert_int_equal(count_gens(dir, NULL, 0), 1);
+	assert_int_equal(certstore_list(cs, &names, &n, &e), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(names[0], "default");
+	assert_string_equal(names[1], "www");
+	certstore_names_free(names, n);
+
+	/* plain files (by hand, GoDoxy, an older goproxy-cert) convert; the old
+	 * plain pair is archived */
+	snprintf(sub, sizeof(sub), "%s/conv", dir);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	put_file(sub, "cert.crt", "CERTP", 0644);
+	put_file(sub, "priv.key", "KEYP", 0600);
+	assert_int_equal(certstore_paths(cs, "conv", c, sizeof(c), k, sizeof(k)), 0);
+	assert_int_equal(certstore_write_pair(cs, "conv", "CERTQ", 5, "KEYQ", 4, &e), 0);
+	assert_link(c, "..data/cert.crt");
+	assert_link(k, "..data/priv.key");
+	s = slurp(c); assert_string_equal(s, "CERTQ"); free(s);
+	s = slurp(k); assert_string_equal(s, "KEYQ"); free(s);
+	assert_int_equal(count_gens(sub, NULL, 0), 1);
+	assert_int_equal(certstore_state_path(cs, "archive/conv", arch, sizeof(arch)), 0);
+	assert_int_equal(count_entries(arch), 2);
+	{
+		DIR *d = opendir(arch);
+		struct dirent *de;
+		while ((de = readdir(d)) != NULL) {
+			if (strstr(de->d_name, ".key") == NULL)
+				continue;
+			snprintf(p, sizeof(p), "%s/%s", arch, de->d_name);
+			s = slurp(p); assert_string_equal(s, "KEYP"); free(s);
+		}
+		closedir(d);
+	}
+
+	/* a conversion killed half way: priv.key already a link into G0,
+	 * cert.crt still plain, same pair; the next write finishes it */
+	snprintf(p, sizeof(p), "%s/cert.crt", sub);
+	assert_int_equal(unlink(p), 0);
+	put_file(sub, "cert.crt", "CERTQ", 0644);
+	assert_int_equal(certstore_write_pair(cs, "conv", "CERTR", 5, "KEYR", 4, &e), 0);
+	assert_link(c, "..data/cert.crt");
+	s = slurp(c); assert_string_equal(s, "CERTR"); free(s);
+	s = slurp(k); assert_string_equal(s, "KEYR"); free(s);
+	assert_int_equal(count_gens(sub, NULL, 0), 1);
+
+	/* a half pair on disk (only the certificate): the key link appears */
+	snprintf(sub, sizeof(sub), "%s/half", dir);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	put_file(sub, "cert.crt", "CERTH", 0644);
+	assert_int_equal(certstore_paths(cs, "half", c, sizeof(c), k, sizeof(k)), 0);
+	assert_int_equal(certstore_write_pair(cs, "half", "CERTI", 5, "KEYI", 4, &e), 0);
+	s = slurp(c); assert_string_equal(s, "CERTI"); free(s);
+	s = slurp(k); assert_string_equal(s, "KEYI"); free(s);
+	assert_link(k, "..data/priv.key");
+
+	/* strays of a killed writer: a staged generation and a temp link are
+	 * removed by the next writer; the current generation stays */
+	snprintf(sub, sizeof(sub), "%s/www", dir);
+	assert_int_equal(count_gens(sub, g1, sizeof(g1)), 1);
+	snprintf(p, sizeof(p), "%s/..2020_01_01T00_00_00.000000000", sub);
+	assert_int_equal(mkdir(p, 0755), 0);
+	put_file(p, "cert.crt", "STRAY", 0644);
+	snprintf(p, sizeof(p), "%s/..data_tmp", sub);
+	assert_int_equal(symlink("..2020_01_01T00_00_00.000000000", p), 0);
+	assert_int_equal(count_gens(sub, NULL, 0), 2);
+	certstore_unlock(cs);
+	/* readers ignore them */
+	buf_init(&bc, 1 << 20);
+	buf_init(&bk, 1 << 20);
+	assert_int_equal(certstore_read_pair(cs, "www", &bc, &bk, &e), 0);
+	assert_string_equal(bc.data, "CERT3");
+	assert_string_equal(bk.data, "KEY2");
+	buf_finish(&bc);
+	buf_finish(&bk);
+	assert_int_equal(certstore_lock(cs, true, 5, &e), 0);
+	assert_int_equal(count_gens(sub, g2, sizeof(g2)), 1);
+	assert_string_equal(g1, g2);
+	assert_int_equal(lstat(p, &st), -1);
+
+	/* a user's own link is replaced by ours like a plain file; its target
+	 * is left alone */
+	snprintf(p, sizeof(p), "%s/elsewhere.crt", dir);
+	put_file(dir, "elsewhere.crt", "CERTX", 0644);
+	snprintf(sub, sizeof(sub), "%s/ln", dir);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	snprintf(t, sizeof(t), "%s/cert.crt", sub);
+	assert_int_equal(symlink("../elsewhere.crt", t), 0);
+	put_file(sub, "priv.key", "KEYX", 0600);
+	assert_int_equal(certstore_write_pair(cs, "ln", "CERTY", 5, "KEYY", 4, &e), 0);
+	assert_link(t, "..data/cert.crt");
+	s = slurp(t); assert_string_equal(s, "CERTY"); free(s);
+	s = slurp(p); assert_string_equal(s, "CERTX"); free(s);
+
+	certstore_free(cs);
+	rmrf(dir);
+	free(dir);
+}
+
 static void test_state_files(void **state)
 {
 	char *dir = mktmp();
@@ -426,9 +630,10 @@ static void test_state_files(void **state)
 	free(dir);
 }
 
-/* A writer killed between its renames (or before them) leaves a record in
- * .state/txn; the next exclusive lock finishes or undoes the write so that
- * key and certificate belong together, and removes stray temporary files. */
+/* Legacy: an older goproxy-cert killed between its renames (or before them)
+ * left a record in .state/txn; the next exclusive lock finishes or undoes
+ * that write so that key and certificate belong together, and removes stray
+ * temporary files. */
 static void put(const char *path, const char *data)
 {
 	FILE *f = fopen(path, "w");
@@ -554,6 +759,7 @@ int main(void)
 		cmocka_unit_test(test_lock),
 		cmocka_unit_test(test_lock_threads),
 		cmocka_unit_test(test_write_pair),
+		cmocka_unit_test(test_generations),
 		cmocka_unit_test(test_recover),
 		cmocka_unit_test(test_stale_temps),
 		cmocka_unit_test(test_state_files),
