@@ -38,6 +38,7 @@ int cmd_issue(int argc, char **argv);
 int cmd_renew(int argc, char **argv);
 int cmd_revoke(int argc, char **argv);
 int cmd_account(int argc, char **argv);
+int cmd_store(int argc, char **argv);
 
 /* Install the stderr log handler (level from cli.verbose / cli.quiet). */
 void cli_log_init(void);
