@@ -1,0 +1,136 @@
+#!/bin/sh
+# fleet: three goproxyd nodes, each on its own loopback address, share one
+# store in a 3-member etcd cluster. Names point at different nodes
+# (challtestsrv's A records), so the CA validates http-01 at a node that did
+# not place the order. Then `renew` starts on all three nodes at once over
+# due lineages: exactly one order per lineage (pebble's log), every exit 0,
+# and every node serves every new pair within a second.
+set -eu
+. "$TESTS_DIR/acme/common.sh"
+. "$TESTS_DIR/lib/etcd.sh"
+[ -x "${GOPROXYD:-}" ] || { echo "SKIP: GOPROXYD not set" >&2; exit 77; }
+command -v jq >/dev/null 2>&1 || { echo "SKIP: jq not installed" >&2; exit 77; }
+command -v etcdctl >/dev/null 2>&1 || { echo "SKIP: etcdctl not installed" >&2; exit 77; }
+acme_init --validity 600
+trap 'rc=$?; etcd_stop; (exit $rc); acme_cleanup' EXIT
+etcd_start
+
+S="etcd://$(echo "$ETCD_ENDPOINTS" | sed 's|http://||g')/fleet"
+SEAL=$WORK/seal.key
+STORE="--store $S --store-seal $SEAL"
+gpc store seal-key "$SEAL"
+expect_rc 0
+CA="--server $PEBBLE_DIR_URL --ca-bundle $PEBBLE_CA_BUNDLE"
+fissue() { gpc issue $STORE $CA "$@"; }
+
+# the stored certificate of a lineage, and what a node serves for a name
+stored_serial() {
+	etcdctl_run get "/fleet/pairs/$1" --print-value-only | jq -r .cert | openssl x509 -noout -serial
+}
+served_serial() {
+	echo | openssl s_client -connect "$1:$TLSP" -servername "$2" 2>/dev/null | openssl x509 -noout -serial 2>/dev/null || :
+}
+
+echo "== a first pair (goproxyd needs one to start), answered by the CLI itself"
+fissue -D boot.example.test --standalone "127.0.0.1:$PEBBLE_HTTP_PORT"
+expect_rc 0
+expect_out '^default: issued'
+# nothing private in etcd in clear
+etcdctl_run get --prefix /fleet >"$WORK/dump"
+! grep -q 'PRIVATE KEY' "$WORK/dump" || fail "a private key in etcd in clear"
+
+echo "== three goproxyd nodes on 127.0.1.1, 127.0.2.1, 127.0.3.1"
+TLSP=$("$FREEPORT")
+CLOSED=$("$FREEPORT")
+for i in 1 2 3; do
+	"$GOPROXYD" $STORE -l "127.0.$i.1:$TLSP" -b "127.0.0.1:$CLOSED" --http "127.0.$i.1:$PEBBLE_HTTP_PORT" \
+		>"$WORK/gpd$i.log" 2>&1 &
+	ACME_PIDS="$ACME_PIDS $!"
+done
+for i in 1 2 3; do
+	n=0
+	until [ -n "$(served_serial "127.0.$i.1" boot.example.test)" ]; do
+		n=$((n + 1))
+		[ $n -lt 100 ] || { cat "$WORK/gpd$i.log" >&2; fail "node $i does not serve"; }
+		sleep 0.1
+	done
+done
+n=0
+until [ "$(etcdctl_run get --prefix /fleet/presence/goproxyd/ --keys-only | grep -c .)" = 3 ]; do
+	n=$((n + 1))
+	[ $n -lt 50 ] || fail "the nodes' presence is not in the store"
+	sleep 0.1
+done
+
+echo "== each name validated at another node than the one ordering"
+pebble_add_a l1.example.test 127.0.2.1
+pebble_add_a l2.example.test 127.0.3.1
+pebble_add_a l3.example.test 127.0.1.1
+for l in l1 l2 l3; do
+	fissue -n $l -D $l.example.test
+	expect_rc 0
+	expect_out "^$l: issued"
+done
+grep -q 'http-01: answered' "$WORK/gpd2.log" && grep -q 'http-01: answered' "$WORK/gpd3.log" &&
+	grep -q 'http-01: answered' "$WORK/gpd1.log" || fail "the challenges were not answered by the nodes the names point at"
+for l in l1 l2 l3; do
+	want=$(stored_serial $l)
+	for i in 1 2 3; do
+		n=0
+		until [ "$(served_serial "127.0.$i.1" $l.example.test)" = "$want" ]; do
+			n=$((n + 1))
+			[ $n -lt 20 ] || fail "node $i does not serve $l within 2 s"
+			sleep 0.1
+		done
+	done
+done
+t_last=$(date +%s)
+
+echo "== renew on three nodes at once over four due lineages: one order each"
+# Due: the clock moved to where the old pairs have less than half their
+# lifetime left (the rule for short-lived certificates) and the new ones
+# (issued at least 10 s later) more.
+na=0 lifetime=0
+for l in default l1 l2 l3; do
+	etcdctl_run get "/fleet/pairs/$l" --print-value-only | jq -r .cert >"$WORK/$l.old.pem"
+	a=$(date -d "$(openssl x509 -in "$WORK/$l.old.pem" -noout -enddate | cut -d= -f2)" +%s)
+	b=$(date -d "$(openssl x509 -in "$WORK/$l.old.pem" -noout -startdate | cut -d= -f2)" +%s)
+	[ "$a" -gt "$na" ] && na=$a
+	lifetime=$((a - b))
+done
+now=$((na - (lifetime + 1) / 2 + 3))
+echo "clock for renew: $now ($(date -u -d @$now +%T)), newest notAfter $(date -u -d @$na +%T), lifetime $lifetime s"
+while [ "$(date +%s)" -lt $((t_last + 10)) ]; do sleep 0.5; done
+before=$(pebble_count 'POST /order-plz')
+for i in 1 2 3; do
+	GOPROXY_CERT_NOW=$now "$GOPROXY_CERT" renew $STORE \
+		>"$WORK/renew$i.out" 2>"$WORK/renew$i.err" &
+	eval "rp$i=\$!"
+done
+for i in 1 2 3; do
+	eval "rc=0; wait \$rp$i || rc=\$?"
+	cat "$WORK/renew$i.out" "$WORK/renew$i.err" >>"$WORK/log"
+	[ "$rc" = 0 ] || { cat "$WORK/renew$i.out" "$WORK/renew$i.err" >&2; fail "renew on node $i exited $rc"; }
+done
+t_done=$(date +%s.%N)
+orders=$(($(pebble_count 'POST /order-plz') - before))
+[ "$orders" = 4 ] || { cat "$WORK"/renew?.out >&2; grep -h "due\|waiting" "$WORK"/renew?.err >&2; fail "$orders orders for 4 due lineages"; }
+grep -h ': issued, ' "$WORK"/renew?.out | sort >"$WORK/issued"
+[ "$(grep -c . "$WORK/issued")" = 4 ] || { cat "$WORK"/renew?.out >&2; fail "not one 'issued' line per lineage"; }
+# the ledger counts what the CA issued: 4 first issuances, 4 renewals
+gpc_ledger=$(etcdctl_run get /fleet/records/ledger.json --print-value-only | jq '.issuances | length')
+[ "$gpc_ledger" = 8 ] || fail "the ledger counts $gpc_ledger issuances, pebble issued 8"
+
+echo "== every node serves every new pair"
+for l in default l1 l2 l3; do
+	want=$(stored_serial $l)
+	old=$(openssl x509 -in "$WORK/$l.old.pem" -noout -serial)
+	[ "$want" != "$old" ] || fail "$l was not renewed"
+	name=$l.example.test
+	[ $l = default ] && name=boot.example.test
+	for i in 1 2 3; do
+		[ "$(served_serial "127.0.$i.1" $name)" = "$want" ] || fail "node $i does not serve the new $l"
+	done
+done
+echo "all nodes served the new pairs $(echo "$(date +%s.%N) - $t_done" | bc) s after the last renew ended (checks included)"
+echo PASS
