@@ -191,7 +191,8 @@ int cmd_renew(int argc, char **argv)
 	} else {
 		if (lineage_list(cs, &names, &n, &err) != 0) {
 			cli_print_error(&err);
-			rc = 1;
+			/* a store that cannot be reached now (etcd without quorum) */
+			rc = issue_exit_code(issue_classify(&err));
 			goto out;
 		}
 		from_list = true;
