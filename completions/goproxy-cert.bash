@@ -112,7 +112,7 @@ _goproxy_cert()
                   --store --store-cacert --store-cert --store-key --store-seal" ;;
         store)
             if ((cword == i + 1)); then
-                COMPREPLY=($(compgen -W "seal-key -h --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "seal-key import export -h --help" -- "$cur"))
             else
                 COMPREPLY=($(compgen -f -- "$cur"))
             fi

@@ -117,12 +117,14 @@ complete -c goproxy-cert -n "__fish_seen_subcommand_from account" -l yes -d 'con
 complete -c goproxy-cert -n "__fish_seen_subcommand_from account; and not __fish_seen_subcommand_from show update rollover deactivate" -a 'show update rollover deactivate'
 
 # a shared store (etcd)
-for c in issue renew revoke account
+for c in issue renew revoke account store
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l store -x -a 'etcd:// etcd+https://' -d 'shared store URL'
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l store-cacert -r -F -d 'CA of the etcd members'
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l store-cert -r -F -d 'client certificate for etcd'
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l store-key -r -F -d 'client key for etcd'
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l store-seal -r -F -d 'seal key of the private keys in the store'
 end
-complete -c goproxy-cert -n "__fish_seen_subcommand_from store; and not __fish_seen_subcommand_from seal-key" -a seal-key -d 'make a new seal key FILE'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from store; and not __fish_seen_subcommand_from seal-key import export" -a seal-key -d 'make a new seal key FILE'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from store; and not __fish_seen_subcommand_from seal-key import export" -a import -d 'copy a certs directory into the store'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from store; and not __fish_seen_subcommand_from seal-key import export" -a export -d 'copy the store into a certs directory'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from store" -s h -l help -d 'show help'

@@ -133,4 +133,30 @@ for l in default l1 l2 l3; do
 	done
 done
 echo "all nodes served the new pairs $(echo "$(date +%s.%N) - $t_done" | bc) s after the last renew ended (checks included)"
+echo "== store export into a certs directory, import of one"
+mkdir "$WORK/exp"
+gpc store export $STORE -d "$WORK/exp"
+expect_rc 0
+expect_out '^4 pair\(s\) copied, 0 kept'
+gpc check -d "$WORK/exp" default l1 l2 l3
+expect_rc 0
+[ "$(openssl x509 -in "$WORK/exp/l1/cert.crt" -noout -serial)" = "$(stored_serial l1)" ] || fail "exported l1 differs"
+[ "$(stat -L -c %a "$WORK/exp/l1/priv.key")" = 600 ] || fail "exported key mode"
+gpc issue -d "$WORK/local" -n local -D local.example.test --standalone "127.0.0.1:$PEBBLE_HTTP_PORT" $CA
+expect_rc 0
+gpc store import $STORE -d "$WORK/local"
+expect_rc 0
+expect_out '^local: pair copied'
+expect_out '^local: settings copied'
+gpc store import $STORE -d "$WORK/local"
+expect_rc 0
+expect_out '^local: kept'
+gpc store import $STORE -d "$WORK/exp"
+expect_rc 0
+expect_out '^0 pair\(s\) copied, 4 kept'
+! etcdctl_run get --prefix /fleet | grep -q 'PRIVATE KEY' || fail "a private key in etcd in clear after import"
+n=0
+until [ "$(served_serial 127.0.1.1 local.example.test)" = "$(stored_serial local)" ]; do
+	n=$((n + 1)); [ $n -lt 20 ] || fail "node 1 does not serve the imported lineage"; sleep 0.1
+done
 echo PASS
