@@ -28,6 +28,23 @@
 
 #define SE_DEFAULT_TTL 15
 #define SE_KEY_MAX 1024
+#define SE_SNAP_SECS 5.0 /* how long a snapshot serves reads made without a lock */
+
+/* A snapshot of one key directory (PREFIX/pairs/ or PREFIX/records/lineages/),
+ * read in one range with values: one bulk read at one revision. Reads made
+ * without a lock (renew's first, offline decision over every lineage;
+ * goproxyd's rescan after listing) are answered from it: a handful of
+ * requests instead of two per lineage. Each entry answers once, for at most
+ * SE_SNAP_SECS after the snapshot was read; a second read of a key, a key
+ * the snapshot lacks, and every read of a thread holding the issuer or store
+ * lock (the decision under the lock) go to etcd. Any write through this
+ * store drops the snapshots. */
+struct snap {
+	struct etcd_range r; /* sorted by key, as etcd answers */
+	bool *used;          /* r.n flags: the entry has answered once */
+	double at;           /* CLOCK_MONOTONIC seconds when read; 0: none */
+};
+enum { SNAP_PAIRS, SNAP_LINEAGES, SNAP_N };
 
 struct store_etcd {
 	struct store_url url;
@@ -36,6 +53,8 @@ struct store_etcd {
 	struct seal_key *seal;
 	char seal_file[1024];
 	long ttl;
+
+	struct snap snap[SNAP_N]; /* guarded by mu */
 
 	/* the lease of this store's locks, made on first use, kept alive */
 	struct etcd_session *sess; /* guarded by mu */
@@ -106,6 +125,157 @@ static void prefix_error(struct store_etcd *se, struct gpc_error *err)
 		snprintf(msg, sizeof(msg), "%.300s: %.700s", se->url.text, err->message);
 		memcpy(err->message, msg, sizeof(msg));
 	}
+}
+
+/* ---- snapshots ---- */
+
+static double mono_secs(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Which snapshot holds keys under `dir` (a full key prefix), or -1. */
+static int snap_of(const struct store_etcd *se, const char *dir)
+{
+	char k[SE_KEY_MAX];
+
+	snprintf(k, sizeof(k), "%s/pairs/", se->url.prefix);
+	if (strcmp(dir, k) == 0)
+		return SNAP_PAIRS;
+	snprintf(k, sizeof(k), "%s/records/lineages/", se->url.prefix);
+	if (strcmp(dir, k) == 0)
+		return SNAP_LINEAGES;
+	return -1;
+}
+
+/* Drop every snapshot (a write happened). Caller holds mu. */
+static void snap_drop(struct store_etcd *se)
+{
+	for (int i = 0; i < SNAP_N; i++) {
+		etcd_range_finish(&se->snap[i].r);
+		free(se->snap[i].used);
+		se->snap[i].used = NULL;
+		se->snap[i].at = 0;
+	}
+}
+
+/* True when this thread's reads must go to etcd: it holds a lock. */
+static bool must_read_fresh(struct store_etcd *se)
+{
+	bool fresh;
+
+	pthread_mutex_lock(&se->lock_mu);
+	fresh = se->issuer_key != NULL || (se->lock_held && pthread_equal(se->lock_owner, pthread_self()));
+	pthread_mutex_unlock(&se->lock_mu);
+	return fresh;
+}
+
+/* Load snapshot `i` of directory `dir`. Caller holds mu. Returns 0 or -1. */
+static int snap_load(struct store_etcd *se, int i, const char *dir, struct gpc_error *err)
+{
+	struct etcd_range_opts ro = { .prefix = true };
+	struct etcd_range r;
+
+	bool *used;
+
+	if (etcd_range(se->c, dir, &ro, &r, err) != 0)
+		return -1;
+	used = calloc(r.n + 1, sizeof(*used));
+	if (used == NULL) {
+		etcd_range_finish(&r);
+		return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+	}
+	etcd_range_finish(&se->snap[i].r);
+	free(se->snap[i].used);
+	se->snap[i].r = r;
+	se->snap[i].used = used;
+	se->snap[i].at = mono_secs();
+	return 0;
+}
+
+/* The snapshot entry for `key` (a full key under snapshot i's directory):
+ * 1 with *kv pointing into the snapshot (now used), or -1: read etcd (a
+ * lock held, the entry absent or used already). Loads the snapshot when
+ * it is missing or old. Caller holds mu. */
+static int snap_get(struct store_etcd *se, int i, const char *dir, const char *key, const struct etcd_kv **kv)
+{
+	struct gpc_error e;
+	size_t lo = 0, hi;
+
+	if (i < 0 || must_read_fresh(se))
+		return -1;
+	if (se->snap[i].at == 0 || mono_secs() - se->snap[i].at > SE_SNAP_SECS) {
+		gpc_error_clear(&e);
+		if (snap_load(se, i, dir, &e) != 0)
+			return -1; /* the direct read says what is wrong */
+	}
+	hi = se->snap[i].r.n;
+	if (hi == 0)
+		return -1;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(se->snap[i].r.kvs[mid].key, key);
+		if (c == 0) {
+			if (se->snap[i].used[mid])
+				return -1;
+			se->snap[i].used[mid] = true;
+			*kv = &se->snap[i].r.kvs[mid];
+			return 1;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+static int kv_copy(const struct etcd_kv *src, struct etcd_kv *dst)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->key = strdup(src->key);
+	dst->value = malloc(src->value_len + 1);
+	if (dst->key == NULL || dst->value == NULL) {
+		free(dst->key);
+		free(dst->value);
+		memset(dst, 0, sizeof(*dst));
+		return -1;
+	}
+	memcpy(dst->value, src->value, src->value_len);
+	dst->value[src->value_len] = '\0';
+	dst->value_len = src->value_len;
+	dst->create_revision = src->create_revision;
+	dst->mod_revision = src->mod_revision;
+	dst->version = src->version;
+	dst->lease = src->lease;
+	return 0;
+}
+
+/* Read one key, from the snapshot of its directory when allowed, else from
+ * etcd; *r gets 0 or 1 kv (etcd_range_finish frees). Caller holds mu. */
+static int read_key(struct store_etcd *se, const char *dir, const char *key, const struct etcd_range_opts *ro,
+		    struct etcd_range *r, struct gpc_error *err)
+{
+	const struct etcd_kv *kv = NULL;
+	int got = snap_get(se, snap_of(se, dir), dir, key, &kv);
+
+	if (got >= 0) {
+		memset(r, 0, sizeof(*r));
+		if (got == 0)
+			return 0;
+		r->kvs = calloc(1, sizeof(*r->kvs));
+		if (r->kvs == NULL || kv_copy(kv, &r->kvs[0]) != 0) {
+			free(r->kvs);
+			r->kvs = NULL;
+			return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+		}
+		r->n = r->count = 1;
+		return 0;
+	}
+	return etcd_range(se->c, key, ro, r, err);
 }
 
 /* ---- the lock lease ---- */
@@ -239,6 +409,7 @@ static void op_free(void *be)
 	free(se->lock_key);
 	free(se->issuer_key);
 	etcd_session_free(se->sess);
+	snap_drop(se);
 	etcd_client_free(se->c);
 	seal_key_free(se->seal);
 	pthread_mutex_destroy(&se->mu);
@@ -272,36 +443,47 @@ static int list_under(struct store_etcd *se, const char *dir, bool valid_names, 
 		      struct gpc_error *err)
 {
 	struct etcd_range_opts ro = { .prefix = true, .keys_only = true };
-	struct etcd_range r;
+	struct etcd_range r = { 0 }, *from = &r;
 	size_t dl = strlen(dir);
+	int si = snap_of(se, dir);
 	char **v;
 	int rc;
 
+	/* Pairs and lineage settings: read with their values, as the snapshot
+	 * the reads that follow (without a lock) are answered from. */
 	pthread_mutex_lock(&se->mu);
-	rc = etcd_range(se->c, dir, &ro, &r, err);
-	pthread_mutex_unlock(&se->mu);
+	if (si >= 0 && !must_read_fresh(se)) {
+		rc = snap_load(se, si, dir, err);
+		from = &se->snap[si].r;
+	} else {
+		rc = etcd_range(se->c, dir, &ro, &r, err);
+	}
 	if (rc != 0) {
+		pthread_mutex_unlock(&se->mu);
 		prefix_error(se, err);
 		return -1;
 	}
-	v = calloc(r.n + 1, sizeof(*v));
+	v = calloc(from->n + 1, sizeof(*v));
 	if (v == NULL) {
+		pthread_mutex_unlock(&se->mu);
 		etcd_range_finish(&r);
 		return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
 	}
 	*n = 0;
-	for (size_t i = 0; i < r.n; i++) {
-		const char *rest = r.kvs[i].key + dl;
-		if (strlen(r.kvs[i].key) <= dl || strchr(rest, '/') != NULL ||
+	for (size_t i = 0; i < from->n; i++) {
+		const char *rest = from->kvs[i].key + dl;
+		if (strlen(from->kvs[i].key) <= dl || strchr(rest, '/') != NULL ||
 		    (valid_names && !certstore_valid_name(rest)))
 			continue;
 		if ((v[*n] = strdup(rest)) == NULL) {
+			pthread_mutex_unlock(&se->mu);
 			certstore_names_free(v, *n);
 			etcd_range_finish(&r);
 			return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
 		}
 		(*n)++;
 	}
+	pthread_mutex_unlock(&se->mu);
 	etcd_range_finish(&r);
 	qsort(v, *n, sizeof(*v), cmp_names);
 	*out = v;
@@ -330,17 +512,17 @@ static int op_pair_names(void *be, const char *name, char *cert, size_t certsz, 
 
 /* Read a pair's value (serializable: from the member's copy, without
  * quorum, possibly stale). */
-static int get_pair(struct store_etcd *se, const char *name, bool serializable, struct etcd_range *r,
-		    struct gpc_error *err)
+static int get_pair(struct store_etcd *se, const char *name, bool serializable, bool fresh,
+		    struct etcd_range *r, struct gpc_error *err)
 {
 	struct etcd_range_opts ro = { .serializable = serializable };
-	char key[SE_KEY_MAX];
+	char key[SE_KEY_MAX], dir[SE_KEY_MAX];
 	int rc;
 
-	if (keyf(key, se, "pairs/", name, NULL) != 0)
+	if (keyf(key, se, "pairs/", name, NULL) != 0 || keyf(dir, se, "pairs/", NULL) != 0)
 		return gpc_error_set(err, GPC_E_INVALID, "%s: name too long", se->url.text);
 	pthread_mutex_lock(&se->mu);
-	rc = etcd_range(se->c, key, &ro, r, err);
+	rc = fresh ? etcd_range(se->c, key, &ro, r, err) : read_key(se, dir, key, &ro, r, err);
 	pthread_mutex_unlock(&se->mu);
 	if (rc != 0) {
 		prefix_error(se, err);
@@ -364,7 +546,7 @@ static int read_pair(struct store_etcd *se, const char *name, struct buf *cert, 
 
 	if (need_seal(se, name, err) != 0)
 		return -1;
-	if (get_pair(se, name, serializable, &r, err) != 0)
+	if (get_pair(se, name, serializable, false, &r, err) != 0)
 		return -1;
 	buf_init(&sealed, 2 * CERTSTORE_MAX_FILE);
 	if (pair_parse(se, name, &r.kvs[0], cert, &sealed, err) != 0)
@@ -427,7 +609,7 @@ static int op_write_pair(void *be, const char *name, const char *cert, size_t ce
 		size_t nc = 0, nok = 0, nfail = 0, nf;
 		int got;
 
-		got = get_pair(se, name, false, &cur, err);
+		got = get_pair(se, name, false, true, &cur, err);
 		if (got != 0 && !code_is(err, GPC_E_MISSING))
 			goto out;
 		if (got == 0)
@@ -476,6 +658,7 @@ static int op_write_pair(void *be, const char *name, const char *cert, size_t ce
 		for (size_t i = 0; i < nf; i++)
 			fail[nfail++] = (struct etcd_op){ .kind = ETCD_OP_RANGE, .key = cmp[nc + i].key };
 		rc = etcd_txn(se->c, cmp, nc + nf, ok, nok, fail, nfail, &t, err);
+		snap_drop(se);
 		pthread_mutex_unlock(&se->mu);
 		etcd_range_finish(&cur);
 		if (rc != 0) {
@@ -555,9 +738,15 @@ static int op_record_get(void *be, const char *rel, size_t max, struct buf *out,
 
 	if (keyf(key, se, "records/", rel, NULL) != 0)
 		return gpc_error_set(err, GPC_E_INVALID, "%s: record name too long", se->url.text);
-	pthread_mutex_lock(&se->mu);
-	rc = etcd_range(se->c, key, NULL, &r, err);
-	pthread_mutex_unlock(&se->mu);
+	{
+		/* the directory of the key, for its snapshot */
+		char dir[SE_KEY_MAX];
+		const char *slash = strrchr(key, '/');
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - key + 1), key);
+		pthread_mutex_lock(&se->mu);
+		rc = read_key(se, dir, key, NULL, &r, err);
+		pthread_mutex_unlock(&se->mu);
+	}
 	if (rc != 0) {
 		prefix_error(se, err);
 		return -1;
@@ -625,6 +814,7 @@ static int record_change(struct store_etcd *se, const char *rel, const void *dat
 	for (size_t i = 0; i < nf; i++)
 		fail[nfail++] = (struct etcd_op){ .kind = ETCD_OP_RANGE, .key = cmp[nc + i].key };
 	rc = etcd_txn(se->c, cmp, nc + nf, &op, 1, fail, nfail, &t, err);
+	snap_drop(se);
 	pthread_mutex_unlock(&se->mu);
 	if (rc != 0) {
 		prefix_error(se, err);

@@ -911,8 +911,10 @@ static void mode_outage(void)
 	CHECK(wait_kind(&r, ETCD_WATCH_UP, 1, 20000), "no UP after the members came back");
 	put(c, "/r/k", "x1");
 	CHECK(wait_event(&r, "/r/k", "x1", 3000) >= 0, "x1 not seen after UP");
-	CHECK(r.kinds[ETCD_WATCH_DOWN] == 1 && r.kinds[ETCD_WATCH_UP] == 1, "DOWN %d UP %d",
-	      r.kinds[ETCD_WATCH_DOWN], r.kinds[ETCD_WATCH_UP]);
+	/* once per outage: a loaded machine may see the thawed cluster lose
+	 * its leader once more while it settles (a second outage) */
+	CHECK(r.kinds[ETCD_WATCH_DOWN] == r.kinds[ETCD_WATCH_UP] && r.kinds[ETCD_WATCH_DOWN] <= 2,
+	      "DOWN %d UP %d", r.kinds[ETCD_WATCH_DOWN], r.kinds[ETCD_WATCH_UP]);
 	etcd_watch_free(w);
 	etcd_client_free(c);
 }
