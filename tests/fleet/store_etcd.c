@@ -437,6 +437,43 @@ static void mode_auth(void)
 	certstore_free(ro);
 }
 
+/* For tests/bench/bench-fleet-latency.sh: write lineage "bench" N times,
+ * alternating two pairs (files from the environment), WAIT_MS apart, and
+ * print "commit I UNIX_MS" after each write returned. */
+static void mode_writes(void)
+{
+	struct certstore *a = open_as(seal_a, NULL, NULL);
+	struct gpc_error err = { 0 };
+	long n = atol(env("BENCH_N")), wait_ms = atol(env("BENCH_WAIT_MS"));
+	const char *files[4] = { env("BENCH_CERT_A"), env("BENCH_KEY_A"), env("BENCH_CERT_B"), env("BENCH_KEY_B") };
+	struct buf pem[4];
+
+	for (int i = 0; i < 4; i++) {
+		FILE *f = fopen(files[i], "r");
+		char chunk[4096];
+		size_t r;
+		MUST(f != NULL, "%s", files[i]);
+		buf_init(&pem[i], CERTSTORE_MAX_FILE);
+		while ((r = fread(chunk, 1, sizeof(chunk), f)) > 0)
+			MUST(buf_add(&pem[i], chunk, r) == 0, "buf");
+		fclose(f);
+	}
+	for (long i = 0; i < n; i++) {
+		int k = (int)(i % 2) * 2;
+		struct timespec t;
+
+		MUST(certstore_write_pair(a, "bench", pem[k].data, pem[k].len, pem[k + 1].data, pem[k + 1].len, &err) == 0,
+		     "%s", err.message);
+		clock_gettime(CLOCK_REALTIME, &t);
+		printf("commit %ld %lld\n", i, (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000);
+		fflush(stdout);
+		usleep((useconds_t)wait_ms * 1000);
+	}
+	for (int i = 0; i < 4; i++)
+		buf_finish(&pem[i]);
+	certstore_free(a);
+}
+
 static void bad_options(void)
 {
 	struct store_options o = { .url = "etcd://127.0.0.1:1,/x" };
@@ -472,13 +509,17 @@ int main(int argc, char **argv)
 	snprintf(url, sizeof(url), "etcd://");
 	for (p = strtok(list, ","); p != NULL; p = strtok(NULL, ","))
 		snprintf(url + strlen(url), sizeof(url) - strlen(url), "%s%s", url[7] ? "," : "", p + 7);
-	strncat(url, "/gpc-test", sizeof(url) - strlen(url) - 1);
+	strncat(url, getenv("STORE_PREFIX") ? getenv("STORE_PREFIX") : "/gpc-test", sizeof(url) - strlen(url) - 1);
 	free(list);
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/store_etcd.XXXXXX");
 	MUST(mkdtemp(tmpdir) != NULL, "mkdtemp");
 	snprintf(seal_a, sizeof(seal_a), "%s/a.key", tmpdir);
 	snprintf(seal_b, sizeof(seal_b), "%s/b.key", tmpdir);
-	MUST(seal_key_generate(seal_a, &err) == 0 && seal_key_generate(seal_b, &err) == 0, "%s", err.message);
+	MUST(seal_key_generate(seal_b, &err) == 0, "%s", err.message);
+	if (getenv("STORE_SEAL") != NULL)
+		snprintf(seal_a, sizeof(seal_a), "%s", getenv("STORE_SEAL"));
+	else
+		MUST(seal_key_generate(seal_a, &err) == 0, "%s", err.message);
 	bad_options();
 	if (strcmp(mode, "store") == 0)
 		mode_store();
@@ -486,9 +527,12 @@ int main(int argc, char **argv)
 		mode_issuer();
 	else if (strcmp(mode, "auth") == 0)
 		mode_auth();
+	else if (strcmp(mode, "writes") == 0)
+		mode_writes();
 	else
 		MUST(0, "unknown mode %s", mode);
-	unlink(seal_a);
+	if (getenv("STORE_SEAL") == NULL)
+		unlink(seal_a);
 	unlink(seal_b);
 	rmdir(tmpdir);
 	if (failures > 0) {
