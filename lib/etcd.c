@@ -846,51 +846,52 @@ static int op_fill(struct json_object *o, const struct etcd_op *op)
 	return 0;
 }
 
+/* One put or delete request built from `op`; *resp gets the answer
+ * (caller: json_object_put). Returns 0 or -1. */
+static int single_op(struct etcd_client *c, const struct call *k, const struct etcd_op *op,
+		     struct json_object **resp, struct gpc_error *err)
+{
+	struct json_object *req = json_object_new_object();
+	int rc = -1;
+
+	*resp = NULL;
+	if (req == NULL || op_fill(req, op) < 0)
+		gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+	else
+		rc = call(c, k, req, resp, err);
+	json_object_put(req);
+	return rc;
+}
+
 int etcd_put(struct etcd_client *c, const char *key, const void *value, size_t len, int64_t lease,
 	     int64_t *revision, struct gpc_error *err)
 {
-	struct json_object *req = json_object_new_object(), *resp = NULL;
 	const struct etcd_op op = { .kind = ETCD_OP_PUT, .key = key, .value = value, .value_len = len,
 				    .lease = lease };
 	const struct call k = { .op = "put", .key = key, .path = "/v3/kv/put", .write = true };
-	int rc = -1;
+	struct json_object *resp;
 
-	if (req == NULL || op_fill(req, &op) < 0) {
-		gpc_error_set(err, GPC_E_NOMEM, "out of memory");
-		goto out;
-	}
-	if (call(c, &k, req, &resp, err) < 0)
-		goto out;
+	if (single_op(c, &k, &op, &resp, err) < 0)
+		return -1;
 	if (revision != NULL)
 		*revision = header_revision(resp);
-	rc = 0;
-out:
-	json_object_put(req);
 	json_object_put(resp);
-	return rc;
+	return 0;
 }
 
 int etcd_delete(struct etcd_client *c, const char *key, bool prefix, int64_t *deleted,
 		struct gpc_error *err)
 {
-	struct json_object *req = json_object_new_object(), *resp = NULL;
 	const struct etcd_op op = { .kind = ETCD_OP_DELETE, .key = key, .prefix = prefix };
 	const struct call k = { .op = "delete", .key = key, .path = "/v3/kv/deleterange", .write = true };
-	int rc = -1;
+	struct json_object *resp;
 
-	if (req == NULL || op_fill(req, &op) < 0) {
-		gpc_error_set(err, GPC_E_NOMEM, "out of memory");
-		goto out;
-	}
-	if (call(c, &k, req, &resp, err) < 0)
-		goto out;
+	if (single_op(c, &k, &op, &resp, err) < 0)
+		return -1;
 	if (deleted != NULL)
 		*deleted = jint64(resp, "deleted");
-	rc = 0;
-out:
-	json_object_put(req);
 	json_object_put(resp);
-	return rc;
+	return 0;
 }
 
 void etcd_txn_result_finish(struct etcd_txn_result *r)

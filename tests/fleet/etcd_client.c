@@ -39,32 +39,12 @@
 #include <curl/curl.h>
 
 #include "buf.h"
+#include "driver.h"
 #include "error.h"
 #include "etcd.h"
 #include "log.h"
 
-static int failures;
 static int verbose;
-
-#define CHECK(cond, ...)                                                                  \
-	do {                                                                              \
-		if (!(cond)) {                                                            \
-			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);   \
-			fprintf(stderr, __VA_ARGS__);                                     \
-			fputc('\n', stderr);                                              \
-			failures++;                                                       \
-		}                                                                         \
-	} while (0)
-
-#define MUST(cond, ...)                                                                   \
-	do {                                                                              \
-		if (!(cond)) {                                                            \
-			fprintf(stderr, "FATAL %s:%d: %s: ", __FILE__, __LINE__, #cond);  \
-			fprintf(stderr, __VA_ARGS__);                                     \
-			fputc('\n', stderr);                                              \
-			exit(1);                                                          \
-		}                                                                         \
-	} while (0)
 
 /* Every log line, kept to look for secrets afterwards. */
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -79,23 +59,6 @@ static void log_cb(enum gpc_log_level level, const char *msg, void *ud)
 	pthread_mutex_unlock(&log_mu);
 	if (verbose || level <= GPC_LOG_WARN)
 		fprintf(stderr, "[%d] %s\n", (int)level, msg);
-}
-
-static const char *env(const char *name)
-{
-	const char *v = getenv(name);
-	if (v == NULL || v[0] == '\0') {
-		fprintf(stderr, "missing environment variable %s (run through etcd_client.sh)\n", name);
-		exit(1);
-	}
-	return v;
-}
-
-static double now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
 }
 
 static void sleep_ms(long ms)

@@ -7,6 +7,8 @@
 #   fissue ARGS...        gpc issue with $STORE and $CA
 #   node_start I          goproxyd on 127.0.I.1 ($TLSP, http-01 on pebble's port)
 #   node_wait I NAME      until node I serves NAME (5 s)
+#   node_serves I NAME SERIAL [WHY]   until node I serves that certificate for
+#                         NAME (3 s), else fail (WHY says what was expected)
 #   stored_serial L       serial of lineage L's certificate in etcd
 #   served_serial ADDR NAME   serial served at ADDR:$TLSP for NAME
 #   due_clock L...        a GOPROXY_CERT_NOW at which these pairs are due and
@@ -56,6 +58,15 @@ node_wait() {
 	until [ -n "$(served_serial "127.0.$1.1" "$2")" ]; do
 		_n=$((_n + 1))
 		[ $_n -lt 50 ] || { cat "$WORK/gpd$1.log" >&2; fail "node $1 does not serve $2"; }
+		sleep 0.1
+	done
+}
+
+node_serves() {
+	_n=0
+	until [ "$(served_serial "127.0.$1.1" "$2")" = "$3" ]; do
+		_n=$((_n + 1))
+		[ $_n -lt 30 ] || fail "node $1 does not serve $3 for $2 ${4:-}"
 		sleep 0.1
 	done
 }

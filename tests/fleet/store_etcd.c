@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "driver.h"
 #include "certstore.h"
 #include "error.h"
 #include "etcd.h"
@@ -30,54 +31,16 @@
 #include "seal.h"
 #include "store_etcd.h"
 
-static int failures;
 static int verbose;
 static char url[2048];
 static char tmpdir[64];
 static char seal_a[128], seal_b[128];
-
-#define CHECK(cond, ...)                                                                  \
-	do {                                                                              \
-		if (!(cond)) {                                                            \
-			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);   \
-			fprintf(stderr, __VA_ARGS__);                                     \
-			fputc('\n', stderr);                                              \
-			failures++;                                                       \
-		}                                                                         \
-	} while (0)
-
-#define MUST(cond, ...)                                                                   \
-	do {                                                                              \
-		if (!(cond)) {                                                            \
-			fprintf(stderr, "FATAL %s:%d: %s: ", __FILE__, __LINE__, #cond);  \
-			fprintf(stderr, __VA_ARGS__);                                     \
-			fputc('\n', stderr);                                              \
-			exit(1);                                                          \
-		}                                                                         \
-	} while (0)
 
 static void log_cb(enum gpc_log_level level, const char *msg, void *ud)
 {
 	(void)ud;
 	if (verbose || level <= GPC_LOG_WARN)
 		fprintf(stderr, "[%d] %s\n", (int)level, msg);
-}
-
-static const char *env(const char *name)
-{
-	const char *v = getenv(name);
-	if (v == NULL || v[0] == '\0') {
-		fprintf(stderr, "missing environment variable %s\n", name);
-		exit(1);
-	}
-	return v;
-}
-
-static double now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
 }
 
 static const char cert1[] = "-----BEGIN CERTIFICATE-----\nMIIB1\n-----END CERTIFICATE-----\n";

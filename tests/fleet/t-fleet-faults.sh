@@ -62,12 +62,7 @@ expect_rc 0
 [ $(($(pebble_count 'POST /order-plz') - before)) = 2 ] || fail "not 2 orders after quorum came back"
 new_a=$(stored_serial a)
 [ "$new_a" != "$old_a" ] || fail "a not renewed"
-for i in 1 2; do
-	n=0
-	until [ "$(served_serial 127.0.$i.1 a.example.test)" = "$new_a" ]; do
-		n=$((n + 1)); [ $n -lt 30 ] || fail "node $i does not serve the new a after the outage"; sleep 0.1
-	done
-done
+for i in 1 2; do node_serves $i a.example.test "$new_a" "(the new a after the outage)"; done
 grep -q 'etcd unreachable' "$WORK/gpd1.log" || fail "goproxyd did not say etcd was unreachable"
 [ "$(grep -c 'etcd unreachable' "$WORK/gpd1.log")" -le 2 ] || fail "goproxyd said it more than once per watch"
 
@@ -103,12 +98,7 @@ for l in default a; do
 	name=$l.example.test
 	[ $l = default ] && name=boot.example.test
 	want=$(stored_serial $l)
-	for i in 1 2; do
-		n=0
-		until [ "$(served_serial 127.0.$i.1 $name)" = "$want" ]; do
-			n=$((n + 1)); [ $n -lt 30 ] || fail "node $i does not serve lineage $l (a broken pair?)"; sleep 0.1
-		done
-	done
+	for i in 1 2; do node_serves $i $name "$want" "(lineage $l: a broken pair?)"; done
 done
 fin=$(($(pebble_count 'POST /finalize-order') - fin0))
 led=$(etcdctl_run get /fleet/records/ledger.json --print-value-only | jq '.issuances | length')

@@ -6,30 +6,8 @@
 # due lineages: exactly one order per lineage (pebble's log), every exit 0,
 # and every node serves every new pair within a second.
 set -eu
-. "$TESTS_DIR/acme/common.sh"
-. "$TESTS_DIR/lib/etcd.sh"
-[ -x "${GOPROXYD:-}" ] || { echo "SKIP: GOPROXYD not set" >&2; exit 77; }
-command -v jq >/dev/null 2>&1 || { echo "SKIP: jq not installed" >&2; exit 77; }
-command -v etcdctl >/dev/null 2>&1 || { echo "SKIP: etcdctl not installed" >&2; exit 77; }
-acme_init --validity 600
-trap 'rc=$?; etcd_stop; (exit $rc); acme_cleanup' EXIT
-etcd_start
-
-S="etcd://$(echo "$ETCD_ENDPOINTS" | sed 's|http://||g')/fleet"
-SEAL=$WORK/seal.key
-STORE="--store $S --store-seal $SEAL"
-gpc store seal-key "$SEAL"
-expect_rc 0
-CA="--server $PEBBLE_DIR_URL --ca-bundle $PEBBLE_CA_BUNDLE"
-fissue() { gpc issue $STORE $CA "$@"; }
-
-# the stored certificate of a lineage, and what a node serves for a name
-stored_serial() {
-	etcdctl_run get "/fleet/pairs/$1" --print-value-only | jq -r .cert | openssl x509 -noout -serial
-}
-served_serial() {
-	echo | openssl s_client -connect "$1:$TLSP" -servername "$2" 2>/dev/null | openssl x509 -noout -serial 2>/dev/null || :
-}
+. "$TESTS_DIR/fleet/lib.sh"
+fleet_init --validity 600
 
 echo "== a first pair (goproxyd needs one to start), answered by the CLI itself"
 fissue -D boot.example.test --standalone "127.0.0.1:$PEBBLE_HTTP_PORT"
@@ -40,21 +18,8 @@ etcdctl_run get --prefix /fleet >"$WORK/dump"
 ! grep -q 'PRIVATE KEY' "$WORK/dump" || fail "a private key in etcd in clear"
 
 echo "== three goproxyd nodes on 127.0.1.1, 127.0.2.1, 127.0.3.1"
-TLSP=$("$FREEPORT")
-CLOSED=$("$FREEPORT")
-for i in 1 2 3; do
-	"$GOPROXYD" $STORE -l "127.0.$i.1:$TLSP" -b "127.0.0.1:$CLOSED" --http "127.0.$i.1:$PEBBLE_HTTP_PORT" \
-		>"$WORK/gpd$i.log" 2>&1 &
-	ACME_PIDS="$ACME_PIDS $!"
-done
-for i in 1 2 3; do
-	n=0
-	until [ -n "$(served_serial "127.0.$i.1" boot.example.test)" ]; do
-		n=$((n + 1))
-		[ $n -lt 100 ] || { cat "$WORK/gpd$i.log" >&2; fail "node $i does not serve"; }
-		sleep 0.1
-	done
-done
+for i in 1 2 3; do node_start $i; done
+for i in 1 2 3; do node_wait $i boot.example.test; done
 n=0
 until [ "$(etcdctl_run get --prefix /fleet/presence/goproxyd/ --keys-only | grep -c .)" = 3 ]; do
 	n=$((n + 1))
@@ -75,14 +40,7 @@ grep -q 'http-01: answered' "$WORK/gpd2.log" && grep -q 'http-01: answered' "$WO
 	grep -q 'http-01: answered' "$WORK/gpd1.log" || fail "the challenges were not answered by the nodes the names point at"
 for l in l1 l2 l3; do
 	want=$(stored_serial $l)
-	for i in 1 2 3; do
-		n=0
-		until [ "$(served_serial "127.0.$i.1" $l.example.test)" = "$want" ]; do
-			n=$((n + 1))
-			[ $n -lt 20 ] || fail "node $i does not serve $l within 2 s"
-			sleep 0.1
-		done
-	done
+	for i in 1 2 3; do node_serves $i $l.example.test "$want"; done
 done
 t_last=$(date +%s)
 
@@ -90,16 +48,7 @@ echo "== renew on three nodes at once over four due lineages: one order each"
 # Due: the clock moved to where the old pairs have less than half their
 # lifetime left (the rule for short-lived certificates) and the new ones
 # (issued at least 10 s later) more.
-na=0 lifetime=0
-for l in default l1 l2 l3; do
-	etcdctl_run get "/fleet/pairs/$l" --print-value-only | jq -r .cert >"$WORK/$l.old.pem"
-	a=$(date -d "$(openssl x509 -in "$WORK/$l.old.pem" -noout -enddate | cut -d= -f2)" +%s)
-	b=$(date -d "$(openssl x509 -in "$WORK/$l.old.pem" -noout -startdate | cut -d= -f2)" +%s)
-	[ "$a" -gt "$na" ] && na=$a
-	lifetime=$((a - b))
-done
-now=$((na - (lifetime + 1) / 2 + 3))
-echo "clock for renew: $now ($(date -u -d @$now +%T)), newest notAfter $(date -u -d @$na +%T), lifetime $lifetime s"
+now=$(due_clock default l1 l2 l3)
 while [ "$(date +%s)" -lt $((t_last + 10)) ]; do sleep 0.5; done
 before=$(pebble_count 'POST /order-plz')
 for i in 1 2 3; do
@@ -155,8 +104,5 @@ gpc store import $STORE -d "$WORK/exp"
 expect_rc 0
 expect_out '^0 pair\(s\) copied, 4 kept'
 ! etcdctl_run get --prefix /fleet | grep -q 'PRIVATE KEY' || fail "a private key in etcd in clear after import"
-n=0
-until [ "$(served_serial 127.0.1.1 local.example.test)" = "$(stored_serial local)" ]; do
-	n=$((n + 1)); [ $n -lt 20 ] || fail "node 1 does not serve the imported lineage"; sleep 0.1
-done
+node_serves 1 local.example.test "$(stored_serial local)" "(the imported lineage)"
 echo PASS
