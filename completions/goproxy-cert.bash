@@ -76,6 +76,12 @@ _goproxy_cert()
             COMPREPLY=($(compgen -W "$(_goproxy_cert_lineages)" -- "$cur")); return ;;
         --challenge)
             COMPREPLY=($(compgen -W "http-01 dns-01 tls-alpn-01" -- "$cur")); return ;;
+        --dns)
+            COMPREPLY=($(compgen -W "rfc2136 dnsupdate pdns acmedns acme-dns cloudflare duckdns hetzner" -- "$cur")); return ;;
+        --godoxy-config)
+            COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --dns-opt | --dns-resolver | --dns-propagation-timeout | --dns-propagation-wait)
+            return ;;
         --key-type)
             COMPREPLY=($(compgen -W "ec256 ec384 rsa2048 rsa3072 rsa4096" -- "$cur")); return ;;
         --reason)
@@ -98,7 +104,9 @@ _goproxy_cert()
                   --eab-kid --eab-hmac --challenge --http-dir --webroot --standalone --hook
                   --key-type --reuse-key --no-reuse-key --profile --no-profile --preferred-chain
                   --no-preferred-chain --days --force --deploy-hook --no-deploy-hook --rate-limit --lock-wait
-                  --hook-timeout --json -q --quiet -v --verbose -h --help
+                  --hook-timeout --dns --dns-opt --dns-resolver --dns-propagation-timeout
+                  --dns-propagation-wait --no-dns-propagation-check --godoxy-config
+                  --json -q --quiet -v --verbose -h --help
                   --store --store-cacert --store-cert --store-key --store-seal" ;;
         renew)
             opts="-d --certs-dir --days --force --jitter --concurrency --rate-limit --lock-wait --hook-timeout --json

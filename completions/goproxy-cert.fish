@@ -95,6 +95,14 @@ complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l no-profile -d
 complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l no-preferred-chain -d 'drop the stored preferred chain'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l no-deploy-hook -d 'drop the stored deploy hook'
 
+complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l dns -x -a 'rfc2136 dnsupdate pdns acmedns acme-dns cloudflare duckdns hetzner' -d 'dns-01 through a built-in provider'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l dns-opt -x -d 'provider option KEY=VALUE'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l dns-resolver -x -d 'recursive resolver ADDR[:PORT]'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l dns-propagation-timeout -x -d 'wait at most SECONDS for every server'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l dns-propagation-wait -x -d 'wait SECONDS instead of checking'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l no-dns-propagation-check -d 'tell the CA at once'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l godoxy-config -r -F -d "GoDoxy's config.yml"
+
 # issue and renew
 for c in issue renew
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l days -x -d 'due when fewer than N days are left'

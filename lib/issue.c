@@ -688,6 +688,8 @@ static struct solver *get_solver(struct issue_env *env, const struct lineage *l,
 	}
 	if (kind != SOLVER_STANDALONE && kind != SOLVER_HOOK && kind != SOLVER_WEBROOT)
 		arg = NULL;
+	if (kind == SOLVER_DNS)
+		arg = l->name; /* a provider instance per lineage: its own options */
 	pthread_mutex_lock(&env->mu);
 	for (is = env->solvers; is; is = is->next)
 		if (is->kind == kind && ((!is->arg && !arg) || (is->arg && arg && !strcmp(is->arg, arg))) &&
@@ -696,7 +698,7 @@ static struct solver *get_solver(struct issue_env *env, const struct lineage *l,
 			goto out;
 		}
 	struct solver_opts so = { .kind = kind, .arg = arg, .challenge = chal, .cs = env->cs,
-				  .hook_timeout_ms = hook_ms(o, l) };
+				  .hook_timeout_ms = hook_ms(o, l), .lineage = l };
 	if (solver_new(&so, &s, err) != 0)
 		goto out;
 	is = calloc(1, sizeof(*is));
@@ -1199,6 +1201,31 @@ static int check_profile(struct issue_env *env, const struct lineage *l, struct 
 	return rc;
 }
 
+/* dns-01: every authoritative server serves the values before the CA is
+ * told to look (a lagging secondary costs a failed validation). */
+static int propagate(struct solver *s, const struct lineage *l, const struct presented *pres, size_t n,
+		     struct gpc_error *err)
+{
+	const char **idents = calloc(n ? n : 1, sizeof(char *)), **kas = calloc(n ? n : 1, sizeof(char *));
+	size_t k = 0;
+	int rc = -1;
+
+	if (idents == NULL || kas == NULL) {
+		gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(pres[i].type, "dns-01") == 0) {
+			idents[k] = pres[i].ident;
+			kas[k++] = pres[i].key_auth;
+		}
+	rc = solver_dns_propagation(s, l, idents, kas, k, err);
+out:
+	free(idents);
+	free(kas);
+	return rc;
+}
+
 /* RFC 8555 §7.5: answer every pending authorization of the order with the
  * solver, tell the CA, and wait until each is final. pres[] gets what was
  * presented (the caller cleans it up), failed[] the names whose
@@ -1228,6 +1255,8 @@ static int authorize(struct acme_client *c, struct solver *s, const struct linea
 			return -1;
 		(*npres)++;
 	}
+	if (propagate(s, l, pres, *npres, err) != 0)
+		return -1;
 	for (size_t i = 0; i < *npres; i++)
 		if (acme_challenge_respond(c, pres[i].chal_url, err) != 0)
 			return -1;
@@ -1355,6 +1384,8 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 			gpc_error_hint(err, "%s", solver_flags_for("dns-01"));
 			goto fail;
 		}
+	if (l->dns_provider != NULL && !l->dns_secrets_loaded && lineage_load_secrets(env->cs, l, err) != 0)
+		goto fail;
 	s = get_solver(env, l, o, err);
 	if (s == NULL)
 		goto fail;
@@ -1415,6 +1446,10 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 	if (authorize(c, s, l, &ord, pres, &npres, failed, &nfailed, err) != 0)
 		goto fail;
 	order_ok = true;
+	/* every answer goes once its authorization is final (DNS records too) */
+	for (size_t i = 0; i < npres; i++)
+		solver_cleanup(s, pres[i].type, pres[i].ident, pres[i].token, pres[i].key_auth, true);
+	cleaned = true;
 
 	/* RFC 8555 §7.4: key, CSR, finalize, download, and check what came. */
 	if (finalize(env, c, l, &ord, kt, &key_pem, &new_key, &chain_pem, &chain_len, &chain, err) != 0)
@@ -1424,9 +1459,6 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 	out->due_at = ari_and_due(c, l, o, chain_pem, chain_len, chain);
 	if (commit(env, l, chain_pem, chain_len, new_key ? key_pem : NULL, replaced, err) != 0)
 		goto fail;
-	for (size_t i = 0; i < npres; i++)
-		solver_cleanup(s, pres[i].type, pres[i].ident, pres[i].token, pres[i].key_auth, true);
-	cleaned = true;
 	run_deploy_hook(l, o, env->cs);
 	char ts[32];
 	snprintf(out->reason, sizeof(out->reason), "issued, valid until %s",

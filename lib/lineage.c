@@ -57,6 +57,9 @@ void lineage_free(struct lineage *l)
 	free(l->profile);
 	free(l->preferred_chain);
 	free(l->deploy_hook);
+	lineage_clear_dns_opts(l);
+	free(l->dns_provider);
+	free_names(l->dns_resolvers, l->n_dns_resolvers);
 	free(l->ari_cert_id);
 	free(l->ari_cert_sha256);
 	free(l->ari_explanation_url);
@@ -235,6 +238,26 @@ char *lineage_to_json(const struct lineage *l)
 		json_object_object_add(o, "days", json_object_new_int(l->days));
 	if (l->hook_timeout > 0)
 		json_object_object_add(o, "hook_timeout", json_object_new_int(l->hook_timeout));
+	if (l->dns_provider || l->n_dns_resolvers || l->dns_timeout || l->dns_wait || l->dns_no_check) {
+		/* only when set: files stay as older versions wrote them */
+		struct json_object *d = json_object_new_object(), *opts = json_object_new_object();
+		struct json_object *res = json_object_new_array();
+		put_str(d, "provider", l->dns_provider);
+		for (size_t i = 0; i < l->n_dns_opts; i++)
+			if (!l->dns_opts[i].secret)
+				json_object_object_add(opts, l->dns_opts[i].key,
+						       json_object_new_string(l->dns_opts[i].value));
+		json_object_object_add(d, "options", opts);
+		for (size_t i = 0; i < l->n_dns_resolvers; i++)
+			json_object_array_add(res, json_object_new_string(l->dns_resolvers[i]));
+		json_object_object_add(d, "resolvers", res);
+		if (l->dns_timeout > 0)
+			json_object_object_add(d, "propagation_timeout", json_object_new_int(l->dns_timeout));
+		if (l->dns_wait > 0)
+			json_object_object_add(d, "propagation_wait", json_object_new_int(l->dns_wait));
+		json_object_object_add(d, "propagation_check", json_object_new_boolean(!l->dns_no_check));
+		json_object_object_add(o, "dns", d);
+	}
 
 	ari = json_object_new_object();
 	put_str(ari, "cert_id", l->ari_cert_id);
@@ -346,6 +369,43 @@ int lineage_from_json(const char *name, const char *text, const char *what,
 		l->reuse_key = json_object_get_boolean(v);
 	if (json_object_object_get_ex(o, "days", &v))
 		l->days = json_object_get_int(v);
+	if (json_object_object_get_ex(o, "dns", &v) && json_object_is_type(v, json_type_object)) {
+		struct json_object *x;
+		if (get_str(v, "provider", &l->dns_provider))
+			goto bad;
+		if (json_object_object_get_ex(v, "options", &x) && json_object_is_type(x, json_type_object)) {
+			json_object_object_foreach(x, key, val) {
+				if (!json_object_is_type(val, json_type_string))
+					goto bad;
+				if (lineage_set_dns_opt(l, key, json_object_get_string(val), false) != 0)
+					goto nomem;
+			}
+		}
+		if (json_object_object_get_ex(v, "resolvers", &x) && json_object_is_type(x, json_type_array)) {
+			size_t nr = json_object_array_length(x);
+			l->dns_resolvers = calloc(nr ? nr : 1, sizeof(char *));
+			if (l->dns_resolvers == NULL)
+				goto nomem;
+			for (size_t i = 0; i < nr; i++) {
+				struct json_object *e = json_object_array_get_idx(x, i);
+				if (!json_object_is_type(e, json_type_string))
+					goto bad;
+				if ((l->dns_resolvers[l->n_dns_resolvers] = strdup(json_object_get_string(e))) == NULL)
+					goto nomem;
+				l->n_dns_resolvers++;
+			}
+		}
+		if (json_object_object_get_ex(v, "propagation_timeout", &x))
+			l->dns_timeout = json_object_get_int(x);
+		if (json_object_object_get_ex(v, "propagation_wait", &x))
+			l->dns_wait = json_object_get_int(x);
+		if (json_object_object_get_ex(v, "propagation_check", &x))
+			l->dns_no_check = !json_object_get_boolean(x);
+		if (l->dns_timeout < 0 || l->dns_timeout > 3600)
+			l->dns_timeout = 0;
+		if (l->dns_wait < 0 || l->dns_wait > 3600)
+			l->dns_wait = 0;
+	}
 	if (json_object_object_get_ex(o, "hook_timeout", &v)) {
 		l->hook_timeout = json_object_get_int(v);
 		if (l->hook_timeout < 0 || l->hook_timeout > 86400)
@@ -408,6 +468,126 @@ int lineage_load(struct certstore *cs, const char *name, struct lineage **out,
 	return rc;
 }
 
+/* ---- dns options and their secrets ---- */
+
+int lineage_set_dns_opt(struct lineage *l, const char *key, const char *value, bool secret)
+{
+	char *v = strdup(value);
+
+	if (v == NULL)
+		return -1;
+	for (size_t i = 0; i < l->n_dns_opts; i++)
+		if (strcmp(l->dns_opts[i].key, key) == 0) {
+			memset(l->dns_opts[i].value, 0, strlen(l->dns_opts[i].value));
+			free(l->dns_opts[i].value);
+			l->dns_opts[i].value = v;
+			l->dns_opts[i].secret = secret;
+			return 0;
+		}
+	struct lineage_opt *nv = realloc(l->dns_opts, (l->n_dns_opts + 1) * sizeof(*nv));
+	if (nv == NULL || (nv[l->n_dns_opts].key = strdup(key)) == NULL) {
+		if (nv)
+			l->dns_opts = nv;
+		free(v);
+		return -1;
+	}
+	l->dns_opts = nv;
+	nv[l->n_dns_opts].value = v;
+	nv[l->n_dns_opts].secret = secret;
+	l->n_dns_opts++;
+	return 0;
+}
+
+void lineage_clear_dns_opts(struct lineage *l)
+{
+	for (size_t i = 0; i < l->n_dns_opts; i++) {
+		free(l->dns_opts[i].key);
+		memset(l->dns_opts[i].value, 0, strlen(l->dns_opts[i].value));
+		free(l->dns_opts[i].value);
+	}
+	free(l->dns_opts);
+	l->dns_opts = NULL;
+	l->n_dns_opts = 0;
+}
+
+static int secrets_rel(const char *name, char *rel, size_t relsz)
+{
+	int n = snprintf(rel, relsz, "secrets/%s.json", name);
+	return (n < 0 || (size_t)n >= relsz) ? -1 : 0;
+}
+
+int lineage_load_secrets(struct certstore *cs, struct lineage *l, struct gpc_error *err)
+{
+	char rel[PATH_MAX];
+	struct buf b;
+	struct json_object *o = NULL, *d;
+	int rc = -1;
+
+	if (secrets_rel(l->name, rel, sizeof(rel)) != 0)
+		return gpc_error_set(err, GPC_E_USAGE, "'%s' is not a valid lineage name", l->name);
+	buf_init(&b, LINEAGE_MAX_JSON);
+	if (certstore_state_read(cs, rel, LINEAGE_MAX_JSON, &b, err) != 0) {
+		if (err->code != NULL && strcmp(err->code, GPC_E_MISSING) == 0) {
+			gpc_error_clear(err);
+			l->dns_secrets_loaded = true;
+			rc = 0;
+		}
+		goto out;
+	}
+	o = jsonutil_parse_object(b.data);
+	if (o == NULL || !json_object_is_type(o, json_type_object)) {
+		gpc_error_set(err, GPC_E_INVALID, "%s/.state/%s: not a JSON object", certstore_dir(cs), rel);
+		gpc_error_hint(err, "run 'goproxy-cert issue -n %s' again with the provider's secrets", l->name);
+		goto out;
+	}
+	if (json_object_object_get_ex(o, "dns", &d) && json_object_is_type(d, json_type_object)) {
+		json_object_object_foreach(d, key, val) {
+			if (json_object_is_type(val, json_type_string) &&
+			    lineage_set_dns_opt(l, key, json_object_get_string(val), true) != 0) {
+				gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+				goto out;
+			}
+		}
+	}
+	l->dns_secrets_loaded = true;
+	rc = 0;
+out:
+	if (b.data)
+		memset(b.data, 0, b.len);
+	buf_finish(&b);
+	json_object_put(o);
+	return rc;
+}
+
+static int save_secrets(struct certstore *cs, const struct lineage *l, struct gpc_error *err)
+{
+	char rel[PATH_MAX];
+	struct json_object *o = json_object_new_object(), *d = json_object_new_object();
+	size_t n = 0;
+	int rc;
+
+	if (secrets_rel(l->name, rel, sizeof(rel)) != 0) {
+		json_object_put(o);
+		json_object_put(d);
+		return gpc_error_set(err, GPC_E_USAGE, "'%s' is not a valid lineage name", l->name);
+	}
+	for (size_t i = 0; i < l->n_dns_opts; i++)
+		if (l->dns_opts[i].secret) {
+			json_object_object_add(d, l->dns_opts[i].key, json_object_new_string(l->dns_opts[i].value));
+			n++;
+		}
+	json_object_object_add(o, "dns", d);
+	if (n == 0) {
+		json_object_put(o);
+		return certstore_state_remove(cs, rel, err);
+	}
+	const char *txt = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	/* certstore_state_write writes 0600 under the 0700 state directory */
+	rc = certstore_state_write(cs, rel, txt, strlen(txt), err);
+	json_object_put(o);
+	return rc;
+}
+
 int lineage_save(struct certstore *cs, const struct lineage *l, struct gpc_error *err)
 {
 	char rel[PATH_MAX];
@@ -421,6 +601,8 @@ int lineage_save(struct certstore *cs, const struct lineage *l, struct gpc_error
 		return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
 	rc = certstore_state_write(cs, rel, s, strlen(s), err);
 	free(s);
+	if (rc == 0 && l->dns_secrets_loaded)
+		rc = save_secrets(cs, l, err);
 	return rc;
 }
 

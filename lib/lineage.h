@@ -31,6 +31,23 @@ struct lineage {
 	int days;            /* --days N used for this lineage, 0 = policy default */
 	int hook_timeout;    /* --hook-timeout SECONDS for its hooks, 0 = the default (5 min) */
 
+	/* dns-01 (issue --dns PROVIDER): the provider and its options, the
+	 * propagation check. Secret options are kept apart, in
+	 * .state/secrets/NAME.json (0600): lineage_load leaves them out, the
+	 * issuer reads them with lineage_load_secrets. */
+	char *dns_provider;       /* "rfc2136", ... or NULL */
+	struct lineage_opt {
+		char *key, *value;
+		bool secret;
+	} *dns_opts;
+	size_t n_dns_opts;
+	bool dns_secrets_loaded;  /* the secret values are in dns_opts (given or read) */
+	char **dns_resolvers;     /* --dns-resolver ADDR[:PORT] */
+	size_t n_dns_resolvers;
+	int dns_timeout;          /* --dns-propagation-timeout SECONDS, 0 = default */
+	int dns_wait;             /* --dns-propagation-wait SECONDS, 0 = check instead */
+	bool dns_no_check;        /* --no-dns-propagation-check */
+
 	/* ARI, RFC 9773 */
 	char *ari_cert_id;   /* base64url(AKI) "." base64url(serial) of the current cert */
 	char *ari_cert_sha256; /* SHA-256 fingerprint (lowercase hex) of that certificate:
@@ -74,7 +91,19 @@ char *lineage_names_joined(const struct lineage *l, const char *sep);
 int lineage_load(struct certstore *cs, const char *name, struct lineage **out,
 		 struct gpc_error *err) __attribute__((warn_unused_result));
 
-/* Write .state/lineages/NAME.json atomically (mode 0600). The caller should
+/* Read .state/secrets/NAME.json into l->dns_opts (marked secret). A
+ * missing file is not an error. Returns 0 or -1. */
+int lineage_load_secrets(struct certstore *cs, struct lineage *l, struct gpc_error *err)
+	__attribute__((warn_unused_result));
+
+/* Set a dns option (a copy; replaces). Returns 0 or -1 (ENOMEM). */
+int lineage_set_dns_opt(struct lineage *l, const char *key, const char *value, bool secret)
+	__attribute__((warn_unused_result));
+/* Drop every dns option. */
+void lineage_clear_dns_opts(struct lineage *l);
+
+/* Write .state/lineages/NAME.json atomically (mode 0600); with
+ * dns_secrets_loaded, the secret options to .state/secrets/NAME.json too. The caller should
  * hold the store's exclusive lock. Returns 0 or -1. */
 int lineage_save(struct certstore *cs, const struct lineage *l, struct gpc_error *err)
 	__attribute__((warn_unused_result));

@@ -27,6 +27,7 @@
 #include "keygen.h"
 #include "log.h"
 #include "gpc_spawn.h"
+#include "solver_dns.h"
 
 #define HTTP01_PREFIX "/.well-known/acme-challenge/"
 #define MAX_TOKEN 256
@@ -50,6 +51,7 @@ struct solver {
 
 	pthread_mutex_t mu;
 	struct entry *entries;
+	struct dns_solver *dns; /* SOLVER_DNS */
 
 	/* standalone */
 	int lfd;
@@ -74,13 +76,15 @@ const char *solver_kind_name(enum solver_kind k)
 	case SOLVER_WEBROOT: return "webroot";
 	case SOLVER_STANDALONE: return "standalone";
 	case SOLVER_HOOK: return "hook";
+	case SOLVER_DNS: return "dns";
 	}
 	return "?";
 }
 
 int solver_kind_parse(const char *s, enum solver_kind *k)
 {
-	static const enum solver_kind all[] = { SOLVER_HTTP_DIR, SOLVER_WEBROOT, SOLVER_STANDALONE, SOLVER_HOOK };
+	static const enum solver_kind all[] = { SOLVER_HTTP_DIR, SOLVER_WEBROOT, SOLVER_STANDALONE, SOLVER_HOOK,
+						SOLVER_DNS };
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		if (strcmp(s, solver_kind_name(all[i])) == 0) {
@@ -97,7 +101,8 @@ const char *solver_flags_for(const char *type)
 	if (strcmp(type, "tls-alpn-01") == 0)
 		return "--challenge tls-alpn-01 with --standalone ADDR:PORT, --http-dir (goproxyd answers) or --hook PROGRAM";
 	if (strcmp(type, "dns-01") == 0)
-		return "--challenge dns-01 --hook PROGRAM (a uacme-style hook that sets the TXT record)";
+		return "--dns PROVIDER (rfc2136, pdns, acmedns, cloudflare) or --challenge dns-01 --hook PROGRAM "
+		       "(a uacme-style hook that sets the TXT record)";
 	return "--hook PROGRAM";
 }
 
@@ -114,6 +119,8 @@ bool solver_handles(const struct solver *s, const char *type)
 		return strcmp(type, "http-01") == 0;
 	case SOLVER_STANDALONE:
 		return strcmp(type, s->tls ? "tls-alpn-01" : "http-01") == 0;
+	case SOLVER_DNS:
+		return strcmp(type, "dns-01") == 0;
 	}
 	return false;
 }
@@ -544,6 +551,10 @@ int solver_new(const struct solver_opts *o, struct solver **out, struct gpc_erro
 			goto fail;
 		}
 		break;
+	case SOLVER_DNS:
+		if (o->lineage == NULL || dns_solver_new(s->cs, o->lineage, &s->dns, err) != 0)
+			goto fail;
+		break;
 	case SOLVER_STANDALONE: {
 		const char *type = s->challenge ? s->challenge : "http-01";
 		if (strcmp(type, "http-01") != 0 && strcmp(type, "tls-alpn-01") != 0) {
@@ -582,6 +593,7 @@ void solver_free(struct solver *s)
 {
 	if (s == NULL)
 		return;
+	dns_solver_free(s->dns);
 	if (s->running) {
 		char c = 'q';
 		if (write(s->wake[1], &c, 1) < 0)
@@ -688,6 +700,12 @@ int solver_present(struct solver *s, const char *type, const char *ident, const 
 	if (!safe_token(token))
 		return gpc_error_set(err, GPC_E_CA, "the CA sent a challenge token that is not base64url: '%.40s'", token);
 	switch (s->kind) {
+	case SOLVER_DNS: {
+		char *v = auth_digest(key_auth);
+		int rc = v ? dns_solver_present(s->dns, ident, v, err) : gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+		free(v);
+		return rc;
+	}
 	case SOLVER_HOOK: {
 		char *auth = hook_auth(type, key_auth);
 		int rc;
@@ -746,6 +764,13 @@ void solver_cleanup(struct solver *s, const char *type, const char *ident, const
 
 	gpc_error_clear(&err);
 	switch (s->kind) {
+	case SOLVER_DNS: {
+		char *v = auth_digest(key_auth);
+		if (v != NULL)
+			dns_solver_cleanup(s->dns, ident, v);
+		free(v);
+		return;
+	}
 	case SOLVER_HOOK: {
 		char *auth = hook_auth(type, key_auth);
 		if (auth == NULL)
@@ -795,6 +820,9 @@ char *solver_describe(const struct solver *s, const char *type, const char *iden
 	char path[PATH_MAX];
 
 	switch (s->kind) {
+	case SOLVER_DNS:
+		snprintf(out, outsz, "a TXT record for %s", ident);
+		break;
 	case SOLVER_HOOK:
 		snprintf(out, outsz, "hook %s was called as '%s begin %s %s %s ...' and accepted it", s->arg,
 			 s->arg, type, ident, token);
@@ -832,4 +860,28 @@ char *solver_describe(const struct solver *s, const char *type, const char *iden
 		break;
 	}
 	return out;
+}
+
+int solver_dns_propagation(struct solver *s, const struct lineage *l, const char *const *idents,
+			   const char *const *key_auths, size_t n, struct gpc_error *err)
+{
+	char **v;
+	int rc = -1;
+
+	if (n == 0)
+		return 0;
+	v = calloc(n, sizeof(*v));
+	if (v == NULL)
+		return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		if ((v[i] = auth_digest(key_auths[i])) == NULL) {
+			gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+			goto out;
+		}
+	rc = dns_solver_check(s->kind == SOLVER_DNS ? s->dns : NULL, l, idents, (const char *const *)v, n, err);
+out:
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+	return rc;
 }

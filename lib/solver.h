@@ -25,12 +25,14 @@
 
 #include "certstore.h"
 #include "error.h"
+#include "lineage.h"
 
 enum solver_kind {
 	SOLVER_HTTP_DIR = 0,
 	SOLVER_WEBROOT,
 	SOLVER_STANDALONE,
 	SOLVER_HOOK,
+	SOLVER_DNS,  /* dns-01 through a built-in provider (lib/dns), arg: the provider */
 };
 
 struct solver_opts {
@@ -38,6 +40,7 @@ struct solver_opts {
 	const char *arg;        /* webroot DIR, standalone ADDR:PORT (NULL: :80 / :443), hook PROGRAM */
 	const char *challenge;  /* the one type to answer (standalone: http-01 or tls-alpn-01), or NULL */
 	struct certstore *cs;   /* for http-dir */
+	const struct lineage *lineage; /* dns: the provider's options, resolvers, lineage name */
 	long hook_timeout_ms;   /* hook: limit per call (0: SOLVER_HOOK_TIMEOUT_MS); at the limit
 				 * its process group is killed and the call fails */
 };
@@ -86,6 +89,15 @@ char *solver_describe(const struct solver *s, const char *type, const char *iden
 /* The options that would answer `type` ("--http-dir, --webroot DIR, ...").
  * Static string. */
 const char *solver_flags_for(const char *type);
+
+/* dns-01, after presenting: wait until every authoritative server serves
+ * the values for idents[0..n) (key_auths[i] their key authorizations),
+ * by l's propagation settings; for a hook the names are found through the
+ * resolvers. Returns 0 (also with nothing to check), or -1: nothing may
+ * be sent to the CA. */
+int solver_dns_propagation(struct solver *s, const struct lineage *l, const char *const *idents,
+			   const char *const *key_auths, size_t n, struct gpc_error *err)
+	__attribute__((warn_unused_result));
 
 /* The kind this solver was made with. */
 enum solver_kind solver_get_kind(const struct solver *s);

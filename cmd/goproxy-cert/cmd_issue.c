@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "issue_opts.h"
 #include "issue.h"
+#include "issue_dns.h"
 #include "keygen.h"
 #include "ledger.h"
 #include "lineage.h"
@@ -33,6 +34,7 @@ static const char usage_text[] =
 	"      --webroot DIR        write DIR/.well-known/acme-challenge/TOKEN\n"
 	"      --standalone ADDR:PORT  answer http-01 (or tls-alpn-01) itself\n"
 	"      --hook PROGRAM       uacme-style hook: PROGRAM begin|done|failed TYPE IDENT TOKEN AUTH\n"
+	ISSUE_DNS_USAGE
 	"      --key-type TYPE      ec256 (default), ec384, rsa2048, rsa3072, rsa4096\n"
 	"      --reuse-key          keep the current private key (stored; --no-reuse-key undoes)\n"
 	"      --profile NAME       ACME profile (stored; --no-profile drops it)\n"
@@ -89,6 +91,7 @@ static const struct option longopts[] = {
 	{ "json", no_argument, NULL, O_JSON },
 	{ "lock-wait", required_argument, NULL, O_LOCK_WAIT },
 	{ "hook-timeout", required_argument, NULL, O_HOOK_TIMEOUT },
+	ISSUE_DNS_LONGOPTS,
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -143,6 +146,7 @@ struct issue_args {
 	char **domains;
 	size_t nd;
 	struct issue_opts o;
+	struct issue_dns_args dns;
 };
 
 /* A value-taking option that must not be empty (its --no- form drops it). */
@@ -164,6 +168,8 @@ static int parse_one(int c, struct issue_args *a)
 	long v;
 
 	gpc_error_clear(&err);
+	if (issue_dns_is_opt(c))
+		return issue_dns_parse(c, optarg, &a->dns);
 	switch (c) {
 	case 'd': a->dir = optarg; break;
 	case 'n': a->name = optarg; break;
@@ -307,6 +313,9 @@ static int build_lineage(struct certstore *cs, const struct issue_args *a, struc
 		goto oom;
 	if (a->solver_set && (set(&l->solver, a->solver) || set(&l->solver_arg, a->solver_arg)))
 		goto oom;
+	if ((rc = issue_dns_apply(cs, &a->dns, a->solver_set, l)) != 0)
+		goto out;
+	rc = EXIT_USAGE;
 	if ((a->no_profile && set(&l->profile, NULL)) || (a->no_pref && set(&l->preferred_chain, NULL)) ||
 	    (a->no_deploy && set(&l->deploy_hook, NULL)))
 		goto oom;
@@ -331,19 +340,21 @@ out:
 /* Which challenge can validate these names with this solver. Returns 0 or 64. */
 static int check_challenge(struct lineage *l)
 {
-	if (l->challenge && strcmp(l->challenge, "dns-01") == 0 && (l->solver == NULL || strcmp(l->solver, "hook") != 0))
-		return cli_usage_error("issue", "--challenge dns-01 needs --hook PROGRAM (a uacme-style hook that sets "
-				       "the TXT record _acme-challenge.NAME); %s cannot answer it",
+	bool dns_solver = l->solver && (strcmp(l->solver, "hook") == 0 || strcmp(l->solver, "dns") == 0);
+
+	if (l->challenge && strcmp(l->challenge, "dns-01") == 0 && !dns_solver)
+		return cli_usage_error("issue", "--challenge dns-01 needs --dns PROVIDER or --hook PROGRAM (a uacme-style "
+				       "hook that sets the TXT record _acme-challenge.NAME); %s cannot answer it",
 				       l->solver ? l->solver : "the default solver");
 	/* Wildcards: only dns-01 validates them (RFC 8555 §7.1.3), and only a
 	 * hook can answer dns-01. */
 	for (size_t i = 0; i < l->n_names; i++) {
 		if (!lineage_is_wildcard(l->names[i]))
 			continue;
-		if ((l->challenge && strcmp(l->challenge, "dns-01") != 0) ||
-		    (l->solver && strcmp(l->solver, "hook") != 0) || l->solver == NULL)
+		if ((l->challenge && strcmp(l->challenge, "dns-01") != 0) || !dns_solver)
 			return cli_usage_error("issue", "%s is a wildcard name: only the dns-01 challenge can validate it; "
-					       "use --challenge dns-01 --hook PROGRAM (a uacme-style hook that sets the TXT record)",
+					       "use --dns PROVIDER or --challenge dns-01 --hook PROGRAM (a uacme-style hook "
+					       "that sets the TXT record)",
 					       l->names[i]);
 		if (l->challenge == NULL && set(&l->challenge, "dns-01"))
 			return 1;
@@ -369,6 +380,10 @@ int cmd_issue(int argc, char **argv)
 	rc = parse_args(argc, argv, &a);
 	if (rc != 0) {
 		rc = rc == -2 ? 0 : rc;
+		goto out;
+	}
+	if (a.dns.godoxy != NULL) {
+		rc = issue_godoxy(a.dns.godoxy, argc, argv);
 		goto out;
 	}
 	cs = issue_open_store(a.dir, true);

@@ -36,7 +36,7 @@ expect_err 'dns-01'
 echo "== dns-01 without a hook: 64, says what answers it"
 issue -n nohook -D nohook.example.test --challenge dns-01
 expect_rc 64
-expect_err 'dns-01 needs --hook PROGRAM'
+expect_err 'dns-01 needs --dns PROVIDER or --hook PROGRAM'
 [ ! -e "$CERTS/nohook" ] || fail "nohook written"
 
 echo "== hook without --challenge: declines http-01 (exit 1), dns-01 is taken next"
@@ -51,7 +51,7 @@ chmod +x "$WORK/no.sh"
 issue -n nosolver -D none.example.test --hook "$WORK/no.sh"
 expect_rc 1
 expect_err 'Could not find solver for none.example.test: the CA offered .*http-01'
-expect_err 'dns-01: --challenge dns-01 --hook PROGRAM'
+expect_err 'dns-01: --dns PROVIDER .* or --challenge dns-01 --hook PROGRAM'
 [ ! -e "$CERTS/nosolver" ] || fail "nosolver directory created"
 [ ! -e "$CERTS/.state/lineages/nosolver.json" ] || fail "lineage stored for a failed first issue"
 echo "ok"

@@ -16,6 +16,8 @@
 #   --authz-reuse N  PEBBLE_AUTHZREUSE=N (default here: 0, so every order is
 #                    validated and a test's outcome never depends on pebble's
 #                    dice; pebble's own default is 50; the environment wins)
+#   --dnsserver ADDR:PORT  pebble resolves (and validates dns-01) through this
+#                    server instead of challtestsrv (a knot secondary, say)
 #   --alternate-roots N  PEBBLE_ALTERNATE_ROOTS=N: N extra chains offered as
 #                    Link rel="alternate" (roots at $PEBBLE_MGMT_URL/roots/1..N)
 #
@@ -80,6 +82,7 @@ pebble_start() {
 	_eab=0 _validity= _reject=${PEBBLE_WFE_NONCEREJECT:-0} _nosleep=${PEBBLE_VA_NOSLEEP:-1}
 	_reuse=${PEBBLE_AUTHZREUSE:-0}
 	_altroots=${PEBBLE_ALTERNATE_ROOTS:-}
+	_dnsserver=
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--eab) _eab=1 ;;
@@ -88,6 +91,7 @@ pebble_start() {
 		--sleep) _nosleep=0 ;;
 		--authz-reuse) _reuse=$2; shift ;;
 		--alternate-roots) _altroots=$2; shift ;;
+		--dnsserver) _dnsserver=$2; shift ;;
 		*) echo "pebble_start: unknown option $1" >&2; return 64 ;;
 		esac
 		shift
@@ -156,7 +160,7 @@ _pebble_try_start() {
 		-http01 "" -https01 "" -tlsalpn01 "" -management "127.0.0.1:$_cport" \
 		>"$CHALLTEST_LOG" 2>&1 &
 	CHALLTEST_PID=$!
-	_PEBBLE_ENV="$4 $3 $5" _PEBBLE_CFG=$_cfg _PEBBLE_DNS=127.0.0.1:$_dport
+	_PEBBLE_ENV="$4 $3 $5" _PEBBLE_CFG=$_cfg _PEBBLE_DNS=${_dnsserver:-127.0.0.1:$_dport}
 	_pebble_exec >"$PEBBLE_LOG" 2>&1 &
 	PEBBLE_PID=$!
 

@@ -1,0 +1,77 @@
+/* dns_int: what the files of lib/dns share and nothing else uses. */
+#ifndef GPC_DNS_INT_H
+#define GPC_DNS_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include <ldns/ldns.h>
+
+#include "buf.h"
+#include "dns.h"
+#include "error.h"
+
+extern const struct dns_provider_ops dns_rfc2136;
+extern const struct dns_provider_ops dns_pdns;
+extern const struct dns_provider_ops dns_acmedns;
+extern const struct dns_provider_ops dns_cloudflare;
+extern const struct dns_provider_ops dns_duckdns;
+extern const struct dns_provider_ops dns_hetzner;
+
+/* ---- query.c ---- */
+
+/* One server address. */
+struct dnsq_server {
+	struct sockaddr_storage sa;
+	socklen_t salen;
+	char label[96]; /* "127.0.0.1" or "[::1]:5353" for messages */
+};
+
+/* Fill s from an IP literal and port. Returns 0 or -1. */
+int dnsq_server_set(struct dnsq_server *s, const char *ip, unsigned port);
+
+/* Send the message q to s (UDP; TCP when the answer is truncated) and
+ * parse the answer, which must carry q's ID. timeout_ms bounds each try
+ * (two UDP tries). On 0, *reply is the answer (ldns_pkt_free) and, when
+ * wire is non-NULL, *wire and *wire_len its bytes (free). Returns 0, or -1
+ * with err naming the server (GPC_E_NETWORK for no answer). */
+int dnsq_send(const struct dnsq_server *s, ldns_pkt *q, int timeout_ms, ldns_pkt **reply,
+	      uint8_t **wire, size_t *wire_len, struct gpc_error *err) __attribute__((warn_unused_result));
+
+/* A query for name/type (recursion desired as rd). Returns 0 and *reply, or -1. */
+int dnsq_query(const struct dnsq_server *s, const char *name, ldns_rr_type type, bool rd,
+	       int timeout_ms, ldns_pkt **reply, struct gpc_error *err) __attribute__((warn_unused_result));
+
+/* The owner name of rr as text without a trailing dot, lower case, into out. */
+void dnsq_owner(const ldns_rr *rr, char *out, size_t outsz);
+/* rdf (a dname) as absolute lower-case text ("a.example.", "." for the root). */
+void dnsq_dname(const ldns_rdf *rdf, char *out, size_t outsz);
+/* The text of an rcode ("NOERROR", "NXDOMAIN", ...). */
+const char *dnsq_rcode_name(unsigned rcode);
+/* "example.org" -> "example.org." (a copy into out). */
+void dnsq_absolute(const char *name, char *out, size_t outsz);
+
+/* ---- httpapi.c: the HTTP providers' requests ---- */
+
+struct dnshttp_resp {
+	long status;
+	struct buf body;
+};
+
+/* One request: method ("GET", "POST", "PATCH", "PUT", "DELETE"), url,
+ * extra headers (NULL-terminated array or NULL), JSON body or NULL.
+ * `provider` names the provider in errors. Returns 0 when an HTTP answer
+ * came (any status; r->body filled; dnshttp_resp_finish it), or -1
+ * (GPC_E_NETWORK naming the host; the URL's query string is never
+ * shown: it may hold a token). */
+int dnshttp_request(const char *provider, const char *method, const char *url,
+		    const char *const *headers, const char *body, struct dnshttp_resp *r,
+		    struct gpc_error *err) __attribute__((warn_unused_result));
+void dnshttp_resp_finish(struct dnshttp_resp *r);
+/* The URL without its query string and credentials, for messages. */
+char *dnshttp_url_label(const char *url, char *out, size_t outsz);
+/* Percent-encode s for a URL path segment or query value, into b. */
+int dnshttp_escape(struct buf *b, const char *s) __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,309 @@
+/* Unit tests of lib/dns (options, environment, secrets in messages) and
+ * lib/godoxy.c (GoDoxy's autocert block). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "dns.h"
+#include "godoxy.h"
+
+#define SECRET "c2VjcmV0LXZhbHVlLTQyLWJhc2U2NA=="
+
+struct fake_env {
+	const char *k[8], *v[8];
+};
+
+static const char *fenv(const char *name, void *ud)
+{
+	struct fake_env *e = ud;
+
+	for (int i = 0; i < 8 && e->k[i]; i++)
+		if (strcmp(e->k[i], name) == 0)
+			return e->v[i];
+	return NULL;
+}
+
+static void test_find_aliases(void **st)
+{
+	(void)st;
+	assert_string_equal(dns_provider_find("rfc2136")->name, "rfc2136");
+	assert_string_equal(dns_provider_find("dnsupdate")->name, "rfc2136");
+	assert_string_equal(dns_provider_find("acme-dns")->name, "acmedns");
+	assert_string_equal(dns_provider_find("CloudFlare")->name, "cloudflare");
+	assert_null(dns_provider_find("cloudflar"));
+	assert_string_equal(dns_provider_closest("cloudflar"), "cloudflare");
+	assert_string_equal(dns_provider_closest("rfc2163"), "rfc2136");
+	assert_string_equal(dns_provider_closest("pdsn"), "pdns");
+}
+
+static void test_option_names(void **st)
+{
+	const struct dns_provider_ops *p = dns_provider_find("rfc2136");
+
+	(void)st;
+	/* GoDoxy/lego field names, case and '_' ignored, and env names */
+	assert_string_equal(dns_opt_find(p, "tsig_key")->name, "tsig_key");
+	assert_string_equal(dns_opt_find(p, "TSIGKey")->name, "tsig_key");
+	assert_string_equal(dns_opt_find(p, "tsigsecret")->name, "tsig_secret");
+	assert_string_equal(dns_opt_find(p, "RFC2136_NAMESERVER")->name, "nameserver");
+	assert_null(dns_opt_find(p, "auth_token"));
+	assert_string_equal(dns_opt_find(dns_provider_find("cloudflare"), "CLOUDFLARE_DNS_API_TOKEN")->name,
+			    "auth_token");
+}
+
+static void test_env_and_file(void **st)
+{
+	const struct dns_provider_ops *p = dns_provider_find("rfc2136");
+	char path[] = "/tmp/dns-secret.XXXXXX";
+	int fd = mkstemp(path);
+	struct dns_options o = { 0 };
+	struct gpc_error err;
+
+	(void)st;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, SECRET "\n", strlen(SECRET) + 1), (ssize_t)strlen(SECRET) + 1);
+	close(fd);
+	struct fake_env e = { { "RFC2136_NAMESERVER", "RFC2136_TSIG_KEY", "RFC2136_TSIG_SECRET_FILE", "RFC2136_TSIG_ALGORITHM" },
+			      { "192.0.2.1:5353", "k1", path, "hmac-sha512" } };
+	gpc_error_clear(&err);
+	assert_int_equal(dns_options_from_env(p, fenv, &e, &o, &err), 0);
+	assert_string_equal(dns_options_get(&o, "tsig_secret"), SECRET); /* newline dropped */
+	assert_int_equal(dns_options_validate(p, &o, &err), 0);
+	assert_string_equal(dns_options_get(&o, "ttl"), "120");
+	/* --dns-opt wins over the environment */
+	assert_int_equal(dns_options_parse_arg(p, "nameserver=192.0.2.2", &o, &err), 0);
+	assert_string_equal(dns_options_get(&o, "nameserver"), "192.0.2.2");
+	for (size_t i = 0; i < o.n; i++)
+		assert_int_equal(o.v[i].secret, strcmp(o.v[i].key, "tsig_secret") == 0);
+	dns_options_finish(&o);
+	unlink(path);
+
+	/* an unreadable _FILE names the variable and the file */
+	struct fake_env e2 = { { "RFC2136_TSIG_SECRET_FILE" }, { "/nonexistent/secret" } };
+	gpc_error_clear(&err);
+	assert_int_equal(dns_options_from_env(p, fenv, &e2, &o, &err), -1);
+	assert_non_null(strstr(err.message, "RFC2136_TSIG_SECRET_FILE=/nonexistent/secret"));
+	dns_options_finish(&o);
+}
+
+static void test_missing_and_malformed(void **st)
+{
+	const struct dns_provider_ops *p = dns_provider_find("rfc2136");
+	struct dns_options o = { 0 };
+	struct gpc_error err;
+
+	(void)st;
+	gpc_error_clear(&err);
+	assert_int_equal(dns_options_validate(p, &o, &err), -1);
+	assert_string_equal(err.code, GPC_E_USAGE);
+	assert_non_null(strstr(err.message, "nameserver (RFC2136_NAMESERVER) is missing"));
+	assert_non_null(strstr(err.message, "rfc2136"));
+
+	/* a key without its secret */
+	assert_int_equal(dns_options_set(&o, "nameserver", "192.0.2.1", false), 0);
+	assert_int_equal(dns_options_set(&o, "tsig_key", "k1", false), 0);
+	gpc_error_clear(&err);
+	assert_int_equal(dns_options_validate(p, &o, &err), -1);
+	assert_non_null(strstr(err.message, "tsig_secret"));
+
+	/* a secret that is not base64: named, never shown */
+	assert_int_equal(dns_options_set(&o, "tsig_secret", "not base64 at all!!", true), 0);
+	gpc_error_clear(&err);
+	assert_int_equal(dns_options_validate(p, &o, &err), -1);
+	assert_null(strstr(err.message, "not base64 at all"));
+	assert_null(strstr(err.hint, "not base64 at all"));
+
+	/* unknown --dns-opt key: names provider and key; a bare value is never echoed */
+	gpc_error_clear(&err);
+	assert_int_equal(dns_options_parse_arg(p, "tsig=x", &o, &err), -1);
+	assert_non_null(strstr(err.message, "rfc2136 has no option 'tsig'"));
+	assert_non_null(strstr(err.hint, "tsig_secret"));
+	gpc_error_clear(&err);
+	assert_int_equal(dns_options_parse_arg(p, SECRET, &o, &err), -1);
+	assert_null(strstr(err.message, SECRET));
+	/* bad algorithm, bad port */
+	assert_int_equal(dns_options_set(&o, "tsig_secret", SECRET, true), 0);
+	assert_int_equal(dns_options_set(&o, "tsig_algorithm", "hmac-sha3", false), 0);
+	gpc_error_clear(&err);
+	assert_int_equal(dns_options_validate(p, &o, &err), -1);
+	assert_non_null(strstr(err.message, "hmac-sha3"));
+	assert_int_equal(dns_options_set(&o, "tsig_algorithm", "hmac-sha256", false), 0);
+	assert_int_equal(dns_options_set(&o, "nameserver", "192.0.2.1:99999", false), 0);
+	gpc_error_clear(&err);
+	assert_int_equal(dns_options_validate(p, &o, &err), -1);
+	assert_non_null(strstr(err.message, "HOST[:PORT]"));
+	dns_options_finish(&o);
+
+	/* cloudflare without a token */
+	const struct dns_provider_ops *cf = dns_provider_find("cloudflare");
+	gpc_error_clear(&err);
+	assert_int_equal(dns_options_validate(cf, &o, &err), -1);
+	assert_non_null(strstr(err.message, "CF_DNS_API_TOKEN"));
+	dns_options_finish(&o);
+}
+
+static void test_redact(void **st)
+{
+	struct dns_options o = { 0 };
+	char msg[200];
+
+	(void)st;
+	assert_int_equal(dns_options_set(&o, "api_key", "sekrit-key", true), 0);
+	assert_int_equal(dns_options_set(&o, "api_url", "http://x", false), 0);
+	snprintf(msg, sizeof(msg), "server said: bad key sekrit-key for http://x (sekrit-key)");
+	dns_redact(msg, sizeof(msg), &o);
+	assert_string_equal(msg, "server said: bad key *** for http://x (***)");
+	dns_options_finish(&o);
+}
+
+static void test_hostport(void **st)
+{
+	char h[64];
+	unsigned port;
+
+	(void)st;
+	assert_int_equal(dns_parse_hostport("127.0.0.1", 53, h, sizeof(h), &port), 0);
+	assert_string_equal(h, "127.0.0.1");
+	assert_int_equal(port, 53);
+	assert_int_equal(dns_parse_hostport("[::1]:5353", 53, h, sizeof(h), &port), 0);
+	assert_string_equal(h, "::1");
+	assert_int_equal(port, 5353);
+	assert_int_equal(dns_parse_hostport("::1", 53, h, sizeof(h), &port), 0);
+	assert_string_equal(h, "::1");
+	assert_int_equal(dns_parse_hostport("ns1.example.org:54", 53, h, sizeof(h), &port), 0);
+	assert_int_equal(port, 54);
+	assert_int_equal(dns_parse_hostport("1.2.3.4:", 53, h, sizeof(h), &port), -1);
+	assert_int_equal(dns_parse_hostport("1.2.3.4:0", 53, h, sizeof(h), &port), -1);
+	assert_int_equal(dns_parse_hostport("", 53, h, sizeof(h), &port), -1);
+}
+
+static void test_resolv_conf(void **st)
+{
+	char path[] = "/tmp/resolv.XXXXXX", *ns[4];
+	int fd = mkstemp(path);
+	struct gpc_error err;
+	const char *text = "# comment\nsearch example.org\nnameserver 192.0.2.53\nnameserver   fe80::1%eth0\n"
+			   "options ndots:2\nnameserver 198.51.100.1 # trailing\n";
+
+	(void)st;
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	gpc_error_clear(&err);
+	assert_int_equal(dns_resolv_conf(path, ns, 4, &err), 3);
+	assert_string_equal(ns[0], "192.0.2.53");
+	assert_string_equal(ns[1], "fe80::1");
+	assert_string_equal(ns[2], "198.51.100.1");
+	for (int i = 0; i < 3; i++)
+		free(ns[i]);
+	unlink(path);
+}
+
+static char *write_tmp(const char *text)
+{
+	char *path = strdup("/tmp/godoxy.XXXXXX");
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+static void test_godoxy(void **st)
+{
+	struct godoxy_autocert a;
+	struct gpc_error err;
+	char *p = write_tmp("providers:\n  docker:\n    local: $DOCKER_HOST\n"
+			    "autocert:\n"
+			    "  provider: rfc2136\n"
+			    "  email: admin@example.org\n"
+			    "  domains:\n    - '*.example.org'\n    - example.org\n"
+			    "  resolvers: [127.0.0.1:53]\n"
+			    "  options:\n    nameserver: 127.0.1.1:53\n    tsig_key: k1\n    tsig_secret: \"" SECRET "\"\n"
+			    "    ttl: 60\n"
+			    "  extra:\n"
+			    "    - cert_path: certs/other/cert.crt\n"
+			    "      key_path: certs/other/priv.key\n"
+			    "      domains: [other.org]\n"
+			    "    - cert_path: certs/cf/cert.crt\n"
+			    "      key_path: certs/cf/priv.key\n"
+			    "      provider: cloudflare\n"
+			    "      domains: cf.org\n"
+			    "      options:\n        auth_token: tok\n"
+			    "entrypoint:\n  middlewares: []\n");
+
+	(void)st;
+	gpc_error_clear(&err);
+	assert_int_equal(godoxy_load(p, &a, &err), 0);
+	assert_int_equal(a.n, 3);
+	assert_string_equal(a.certs[0].provider, "rfc2136");
+	assert_int_equal(a.certs[0].n_domains, 2);
+	assert_string_equal(a.certs[0].domains[0], "*.example.org");
+	assert_int_equal(a.certs[0].n_resolvers, 1);
+	assert_int_equal(a.certs[0].n_opts, 4);
+	assert_string_equal(a.certs[0].opts[2].value, SECRET);
+	assert_string_equal(a.certs[0].opts[3].value, "60");
+	assert_null(a.certs[0].cert_path);
+	/* extra inherits the provider with its options, the email, the resolvers */
+	assert_string_equal(a.certs[1].provider, "rfc2136");
+	assert_int_equal(a.certs[1].n_opts, 4);
+	assert_string_equal(a.certs[1].email, "admin@example.org");
+	assert_string_equal(a.certs[1].cert_path, "certs/other/cert.crt");
+	/* ...but not another provider's options */
+	assert_string_equal(a.certs[2].provider, "cloudflare");
+	assert_int_equal(a.certs[2].n_opts, 1);
+	assert_int_equal(a.certs[2].n_domains, 1);
+	godoxy_finish(&a);
+	unlink(p);
+	free(p);
+
+	/* no autocert block; a YAML error with line and column; a list as a string */
+	p = write_tmp("providers:\n  docker: {}\n");
+	gpc_error_clear(&err);
+	assert_int_equal(godoxy_load(p, &a, &err), -1);
+	assert_non_null(strstr(err.message, "no autocert: block"));
+	unlink(p);
+	free(p);
+	p = write_tmp("autocert:\n  provider: cloudflare\n   email: x\n");
+	gpc_error_clear(&err);
+	assert_int_equal(godoxy_load(p, &a, &err), -1);
+	assert_non_null(strstr(err.message, ":3:"));
+	unlink(p);
+	free(p);
+	p = write_tmp("autocert:\n  provider: [cloudflare]\n");
+	gpc_error_clear(&err);
+	assert_int_equal(godoxy_load(p, &a, &err), -1);
+	assert_non_null(strstr(err.message, "autocert.provider must be a string"));
+	unlink(p);
+	free(p);
+	/* a nested option value: the key is named, the value (a secret?) not */
+	p = write_tmp("autocert:\n  provider: cloudflare\n  options:\n    auth_token:\n      - " SECRET "\n");
+	gpc_error_clear(&err);
+	assert_int_equal(godoxy_load(p, &a, &err), -1);
+	assert_non_null(strstr(err.message, "options.auth_token"));
+	assert_null(strstr(err.message, SECRET));
+	unlink(p);
+	free(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_find_aliases),
+		cmocka_unit_test(test_option_names),
+		cmocka_unit_test(test_env_and_file),
+		cmocka_unit_test(test_missing_and_malformed),
+		cmocka_unit_test(test_redact),
+		cmocka_unit_test(test_hostport),
+		cmocka_unit_test(test_resolv_conf),
+		cmocka_unit_test(test_godoxy),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
