@@ -45,7 +45,7 @@ _goproxy_cert()
         fi
     fi
 
-    local commands="check status issue renew revoke account help"
+    local commands="check status issue renew revoke account store help"
     local cmd="" i
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in
@@ -62,8 +62,10 @@ _goproxy_cert()
     case $prev in
         -d | --certs-dir | --webroot)
             COMPREPLY=($(compgen -d -- "$cur")); return ;;
-        --ca-bundle | --hook)
+        --ca-bundle | --hook | --store-cacert | --store-cert | --store-key | --store-seal)
             COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --store)
+            COMPREPLY=($(compgen -W "etcd:// etcd+https://" -- "$cur")); return ;;
         --format)
             COMPREPLY=($(compgen -W "text json prometheus" -- "$cur")); return ;;
         --starttls)
@@ -104,15 +106,25 @@ _goproxy_cert()
                   --no-preferred-chain --days --force --deploy-hook --no-deploy-hook --rate-limit --lock-wait
                   --hook-timeout --dns --dns-opt --dns-resolver --dns-propagation-timeout
                   --dns-propagation-wait --no-dns-propagation-check --godoxy-config
-                  --json -q --quiet -v --verbose -h --help" ;;
+                  --json -q --quiet -v --verbose -h --help
+                  --store --store-cacert --store-cert --store-key --store-seal" ;;
         renew)
             opts="-d --certs-dir --days --force --jitter --concurrency --rate-limit --lock-wait --hook-timeout --json
-                  -q --quiet -v --verbose -h --help" ;;
+                  -q --quiet -v --verbose -h --help --store --store-cacert --store-cert --store-key --store-seal" ;;
         revoke)
-            opts="-d --certs-dir --reason --ca-bundle --json -q --quiet -v --verbose -h --help" ;;
+            opts="-d --certs-dir --reason --ca-bundle --json -q --quiet -v --verbose -h --help
+                  --store --store-cacert --store-cert --store-key --store-seal" ;;
         account)
             opts="-d --certs-dir -n --name --server --staging --ca-bundle -m --email --eab-kid
-                  --eab-hmac --yes --json -q --quiet -v --verbose -h --help" ;;
+                  --eab-hmac --yes --json -q --quiet -v --verbose -h --help
+                  --store --store-cacert --store-cert --store-key --store-seal" ;;
+        store)
+            if ((cword == i + 1)); then
+                COMPREPLY=($(compgen -W "seal-key import export -h --help" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -f -- "$cur"))
+            fi
+            return ;;
         help)
             COMPREPLY=($(compgen -W "$commands" -- "$cur")); return ;;
         *) return ;;

@@ -1,6 +1,6 @@
 # fish completion for goproxy-cert(1)
 
-set -l commands check status issue renew revoke account help
+set -l commands check status issue renew revoke account store help
 
 function __goproxy_cert_lineages
     set -l dir certs
@@ -34,6 +34,7 @@ complete -c goproxy-cert -n "not __fish_seen_subcommand_from $commands" -a issue
 complete -c goproxy-cert -n "not __fish_seen_subcommand_from $commands" -a renew -d 'renew every certificate that is due'
 complete -c goproxy-cert -n "not __fish_seen_subcommand_from $commands" -a revoke -d "revoke a lineage's certificate"
 complete -c goproxy-cert -n "not __fish_seen_subcommand_from $commands" -a account -d 'manage the ACME account'
+complete -c goproxy-cert -n "not __fish_seen_subcommand_from $commands" -a store -d 'make the seal key of a shared store'
 complete -c goproxy-cert -n "not __fish_seen_subcommand_from $commands" -a help -d 'show help for a command'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from help" -a "$commands"
 
@@ -122,3 +123,16 @@ complete -c goproxy-cert -n "__fish_seen_subcommand_from revoke" -l ca-bundle -r
 # account
 complete -c goproxy-cert -n "__fish_seen_subcommand_from account" -l yes -d 'confirm deactivate'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from account; and not __fish_seen_subcommand_from show update rollover deactivate" -a 'show update rollover deactivate'
+
+# a shared store (etcd)
+for c in issue renew revoke account store
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l store -x -a 'etcd:// etcd+https://' -d 'shared store URL'
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l store-cacert -r -F -d 'CA of the etcd members'
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l store-cert -r -F -d 'client certificate for etcd'
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l store-key -r -F -d 'client key for etcd'
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l store-seal -r -F -d 'seal key of the private keys in the store'
+end
+complete -c goproxy-cert -n "__fish_seen_subcommand_from store; and not __fish_seen_subcommand_from seal-key import export" -a seal-key -d 'make a new seal key FILE'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from store; and not __fish_seen_subcommand_from seal-key import export" -a import -d 'copy a certs directory into the store'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from store; and not __fish_seen_subcommand_from seal-key import export" -a export -d 'copy the store into a certs directory'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from store" -s h -l help -d 'show help'

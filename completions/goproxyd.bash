@@ -16,7 +16,7 @@ _goproxyd()
             COMPREPLY=($(compgen -d -- "$cur"))
             return
             ;;
-        --pidfile)
+        --pidfile | --store-cacert | --store-cert | --store-key | --store-seal)
             COMPREPLY=($(compgen -f -- "$cur"))
             return
             ;;
@@ -39,6 +39,7 @@ _goproxyd()
     esac
     COMPREPLY=($(compgen -W "-d --certs-dir -l --listen -b --backend --route --http
         --proxy-protocol --alpn --workers --max-conns --handshake-timeout --idle-timeout
-        --drain-timeout --user --pidfile --sni-strict -v --verbose -h --help -V --version" -- "$cur"))
+        --drain-timeout --user --pidfile --sni-strict --store --store-cacert --store-cert --store-key
+        --store-seal -v --verbose -h --help -V --version" -- "$cur"))
 } &&
     complete -F _goproxyd goproxyd

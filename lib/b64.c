@@ -1,4 +1,4 @@
-/* b64: base64url without padding (RFC 4648 §5). */
+/* b64: base64url without padding (RFC 4648 §5); standard base64 (§4). */
 #include "b64.h"
 
 #include <stdlib.h>
@@ -38,6 +38,26 @@ size_t b64url_encode_to(const void *data, size_t len, char *out, size_t outsz)
 	}
 	out[o] = '\0';
 	return o;
+}
+
+char *b64std_encode(const void *data, size_t len)
+{
+	static const char std_alpha[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t n = (len + 2) / 3 * 4 + 1, o;
+	char *out = malloc(n);
+
+	if (out == NULL)
+		return NULL;
+	/* the same bits as base64url: encode, then swap the two last letters
+	 * of the alphabet and pad to a multiple of 4 */
+	o = b64url_encode_to(data, len, out, n);
+	for (size_t i = 0; i < o; i++)
+		out[i] = std_alpha[strchr(b64url_alpha, out[i]) - b64url_alpha];
+	while (o % 4 != 0)
+		out[o++] = '=';
+	out[o] = '\0';
+	return out;
 }
 
 char *b64url_encode(const void *data, size_t len)

@@ -38,6 +38,12 @@ int cmd_issue(int argc, char **argv);
 int cmd_renew(int argc, char **argv);
 int cmd_revoke(int argc, char **argv);
 int cmd_account(int argc, char **argv);
+int cmd_store(int argc, char **argv);
+
+/* In goproxy-cert (not goproxy-cert-acme): run goproxy-cert-acme with the
+ * same subcommand arguments (argv[0] is the subcommand) in place of this
+ * process. Returns only on failure (the exit code). */
+int cli_exec_acme(int argc, char **argv);
 
 /* Install the stderr log handler (level from cli.verbose / cli.quiet). */
 void cli_log_init(void);

@@ -31,7 +31,8 @@ static const char usage_text[] =
 	"\n"
 	"  -d, --certs-dir DIR   -n, --name LINEAGE   --server URL   --staging   --ca-bundle FILE\n"
 	"  -m, --email ADDR      --eab-kid ID --eab-hmac KEY   --yes   --json\n"
-	"  -q, --quiet   -v, --verbose   -h, --help\n";
+	"  -q, --quiet   -v, --verbose   -h, --help\n"
+	STOREOPT_HELP;
 
 enum { O_SERVER = 256, O_STAGING, O_CA_BUNDLE, O_EAB_KID, O_EAB_HMAC, O_YES, O_JSON };
 
@@ -49,6 +50,7 @@ static const struct option longopts[] = {
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
+	STOREOPT_LONG_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -107,7 +109,10 @@ int cmd_account(int argc, char **argv)
 		case O_EAB_HMAC: eab_hmac = optarg; break;
 		case O_YES: yes = true; break;
 		case O_JSON: json = true; break;
-		default: return cli_usage_error("account", "unknown option");
+		default:
+			if (storeopt_take(&cli_store, ch, optarg))
+				break;
+			return cli_usage_error("account", "unknown option");
 		}
 	}
 	cli_log_init();

@@ -21,6 +21,7 @@ static const char usage_text[] =
 	"Get a certificate for the names unless the one on disk is current.\n"
 	"\n"
 	"  -d, --certs-dir DIR      certs directory (default $GOPROXY_CERTS_DIR or ./certs)\n"
+	STOREOPT_HELP
 	"  -n, --name LINEAGE       lineage name (default: 'default' = DIR/cert.crt, DIR/priv.key)\n"
 	"  -D, --domain NAME        a DNS name, *.wildcard (dns-01 only) or IP address; repeat\n"
 	"      --server URL         ACME directory URL (default $GOPROXY_CERT_SERVER or Let's Encrypt)\n"
@@ -94,6 +95,7 @@ static const struct option longopts[] = {
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
+	STOREOPT_LONG_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -234,6 +236,8 @@ static int parse_one(int c, struct issue_args *a)
 		a->hook_timeout = (int)v;
 		break;
 	default:
+		if (storeopt_take(&cli_store, c, optarg))
+			break;
 		return cli_usage_error("issue", "unknown option");
 	}
 	return 0;

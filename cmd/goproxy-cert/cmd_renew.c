@@ -27,6 +27,7 @@ static const char usage_text[] =
 	"Renew every lineage that is due (all with stored settings, or the ones named).\n"
 	"\n"
 	"  -d, --certs-dir DIR      certs directory (default $GOPROXY_CERTS_DIR or ./certs)\n"
+	STOREOPT_HELP
 	"      --days N             due when fewer than N days are left (default: ARI time, else 1/3 of lifetime)\n"
 	"      --force              renew even what is not due (never past the rate-limit guard)\n"
 	"      --jitter SECONDS     sleep a random time first, only when something is due\n"
@@ -56,6 +57,7 @@ static const struct option longopts[] = {
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
+	STOREOPT_LONG_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -169,7 +171,10 @@ int cmd_renew(int argc, char **argv)
 						       "from 1 to 86400", optarg);
 			o.hook_timeout_ms = v * 1000L;
 			break;
-		default: return cli_usage_error("renew", "unknown option");
+		default:
+			if (storeopt_take(&cli_store, c, optarg))
+				break;
+			return cli_usage_error("renew", "unknown option");
 		}
 	}
 	cli_log_init();
@@ -186,7 +191,8 @@ int cmd_renew(int argc, char **argv)
 	} else {
 		if (lineage_list(cs, &names, &n, &err) != 0) {
 			cli_print_error(&err);
-			rc = 1;
+			/* a store that cannot be reached now (etcd without quorum) */
+			rc = issue_exit_code(issue_classify(&err));
 			goto out;
 		}
 		from_list = true;

@@ -22,6 +22,7 @@ static const char usage_text[] =
 	"Revoke the lineage's certificate at its CA (with the stored account).\n"
 	"\n"
 	"  -d, --certs-dir DIR   certs directory\n"
+	STOREOPT_HELP
 	"      --reason N        RFC 5280 CRLReason code (0 unspecified, 1 keyCompromise,\n"
 	"                        3 affiliationChanged, 4 superseded, 5 cessationOfOperation;\n"
 	"                        the CA may accept fewer)\n"
@@ -41,6 +42,7 @@ static const struct option longopts[] = {
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
+	STOREOPT_LONG_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -78,7 +80,11 @@ int cmd_revoke(int argc, char **argv)
 			break;
 		case O_CA_BUNDLE: ca_bundle = optarg; break;
 		case O_JSON: json = true; break;
-		default: cli_usage_error("revoke", "unknown option"); goto out;
+		default:
+			if (storeopt_take(&cli_store, ch, optarg))
+				break;
+			cli_usage_error("revoke", "unknown option");
+			goto out;
 		}
 	}
 	cli_log_init();

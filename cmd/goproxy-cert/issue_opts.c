@@ -13,6 +13,8 @@
 #include "fsutil.h"
 #include "timeutil.h"
 
+struct storeopt cli_store;
+
 struct certstore *issue_open_store(const char *dir, bool create)
 {
 	struct certstore *cs = NULL;
@@ -21,11 +23,18 @@ struct certstore *issue_open_store(const char *dir, bool create)
 	struct stat st;
 
 	gpc_error_clear(&err);
+	if (storeopt_url(&cli_store) != NULL) {
+		if (storeopt_open(&cli_store, dir, &cs, &err) != 0) {
+			cli_print_error(&err);
+			return NULL;
+		}
+		return cs;
+	}
 	if (create && stat(d, &st) != 0 && errno == ENOENT && fs_mkdirs(d, 0755, 0, &err) != 0) {
 		cli_print_error(&err);
 		return NULL;
 	}
-	if (certstore_open(d, &cs, &err) != 0) {
+	if (storeopt_open(&cli_store, d, &cs, &err) != 0) {
 		cli_print_error(&err);
 		return NULL;
 	}

@@ -9,8 +9,14 @@
 #include "certstore.h"
 #include "issue.h"
 #include "lineage.h"
+#include "storeopt.h"
 
-/* Open the certs dir (creating it 0755 when `create` and it is missing).
+/* --store and its options, taken by each subcommand's option loop
+ * (storeopt_take). */
+extern struct storeopt cli_store;
+
+/* Open the store: the --store URL (or $GOPROXY_CERT_STORE) in cli_store,
+ * else the certs dir (creating it 0755 when `create` and it is missing).
  * Prints the error and returns NULL on failure. */
 struct certstore *issue_open_store(const char *dir, bool create);
 

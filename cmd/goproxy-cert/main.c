@@ -51,6 +51,10 @@ static int exec_acme(int argc, char **argv)
 	free(args);
 	return EXIT_BAD;
 }
+int cli_exec_acme(int argc, char **argv)
+{
+	return exec_acme(argc, argv);
+}
 #define cmd_issue exec_acme
 #define cmd_renew exec_acme
 #define cmd_revoke exec_acme
@@ -70,6 +74,8 @@ static const struct subcommand subcommands[] = {
 	  "revoke [-d DIR] LINEAGE [--reason N]" },
 	{ "account", cmd_account, "show, update, roll over or deactivate the ACME account",
 	  "account [-d DIR] show|update|rollover|deactivate [options]" },
+	{ "store", cmd_store, "make the seal key of a shared store (etcd); import or export a certs directory",
+	  "store seal-key FILE | store import|export --store URL --store-seal FILE [-d DIR]" },
 };
 
 #define N_SUB (sizeof(subcommands) / sizeof(subcommands[0]))
@@ -133,7 +139,7 @@ int main(int argc, char **argv)
 	}
 	s = find_sub(argv[1]);
 	if (s == NULL)
-		return cli_usage_error(NULL, "unknown command '%s' (commands: check, status, issue, renew, revoke, account, help)", argv[1]);
+		return cli_usage_error(NULL, "unknown command '%s' (commands: check, status, issue, renew, revoke, account, store, help)", argv[1]);
 	cli_log_init();
 	rc = s->fn(argc - 1, argv + 1);
 	if (fflush(stdout) != 0 || ferror(stdout)) {

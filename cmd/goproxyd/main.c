@@ -22,6 +22,7 @@
 
 #include "fsutil.h"
 #include "log.h"
+#include "storeopt.h"
 
 /* TLS 1.2 and 1.3, AEAD ciphers, ECDHE only. X25519 first: it is what
  * clients send a key share for, so no HelloRetryRequest round trip. */
@@ -64,7 +65,7 @@ static void log_stderr(enum gpc_log_level level, const char *msg, void *ud)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: goproxyd [-d CERTS_DIR] -l [ADDR:]PORT [-l ...] -b HOST:PORT\n"
+		"Usage: goproxyd [-d CERTS_DIR | --store URL] -l [ADDR:]PORT [-l ...] -b HOST:PORT\n"
 		"                [--route SERVERNAME=HOST:PORT]... [--http [ADDR:]PORT]\n"
 		"                [--proxy-protocol v1|v2] [--alpn LIST] [--workers N]\n"
 		"                [--max-conns N] [--handshake-timeout S] [--idle-timeout S]\n"
@@ -75,6 +76,7 @@ static void usage(FILE *f)
 		"forward the bytes to a backend. See goproxyd(8).\n"
 		"\n"
 		"  -d, --certs-dir DIR       certs directory (default $GOPROXY_CERTS_DIR, else ./certs)\n"
+		STOREOPT_HELP
 		"  -l, --listen [ADDR:]PORT  TLS listener (repeatable; no ADDR: all addresses)\n"
 		"  -b, --backend HOST:PORT   default backend\n"
 		"      --route NAME=HOST:PORT  send server NAME (or *.suffix) to another backend\n"
@@ -375,6 +377,8 @@ static int parse_route(const char *arg)
 
 /* The command line into gpd_cfg. Returns -1 to go on, or an exit code
  * (0 after --help / --version). */
+static struct storeopt store_opts;
+
 static int parse_options(int argc, char **argv, const char **certs_dir, bool *max_given)
 {
 	enum { O_ROUTE = 256, O_HTTP, O_PP, O_ALPN, O_WORKERS, O_MAXC, O_HST, O_IDLE, O_DRAIN,
@@ -395,6 +399,7 @@ static int parse_options(int argc, char **argv, const char **certs_dir, bool *ma
 		{ "user", required_argument, NULL, O_USER },
 		{ "pidfile", required_argument, NULL, O_PIDFILE },
 		{ "sni-strict", no_argument, NULL, O_STRICT },
+		STOREOPT_LONG_OPTIONS,
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -494,6 +499,8 @@ static int parse_options(int argc, char **argv, const char **certs_dir, bool *ma
 			printf("goproxyd %s\n", GPC_VERSION);
 			return GPD_EXIT_OK;
 		default:
+			if (storeopt_take(&store_opts, opt, optarg))
+				break;
 			fprintf(stderr, "Try 'goproxyd --help'.\n");
 			return GPD_EXIT_USAGE;
 		}
@@ -622,10 +629,11 @@ int main(int argc, char **argv)
 	/* The certs directory must open before anything binds. */
 	gpc_error_clear(&err);
 	gpd_cfg.certs_dir = certstore_default_dir(certs_dir);
-	if (certstore_open(gpd_cfg.certs_dir, &cs, &err) != 0) {
+	if (storeopt_open(&store_opts, certs_dir, &cs, &err) != 0) {
 		gpc_err("%s%s%s", err.message, err.hint[0] ? "\n  hint: " : "", err.hint);
 		return GPD_EXIT_CERTS;
 	}
+	gpd_cfg.certs_dir = certstore_dir(cs); /* the directory, or the store's URL */
 
 	/* More descriptors: two per connection. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {

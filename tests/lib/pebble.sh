@@ -32,6 +32,7 @@
 #   PEBBLE_LOG, CHALLTEST_LOG  log files; PEBBLE_WORK  the temp dir
 # Helpers: pebble_roots FILE (write pebble's issuing root + intermediate PEM to
 # FILE, to verify issued chains), pebble_set_txt HOST VALUE, pebble_clear_txt HOST,
+# pebble_add_a NAME ADDRESS (an A record in challtestsrv),
 # pebble_count 'POST /order-plz' (requests of that kind in the log so far),
 # pebble_logs (print both logs to stderr), pebble_restart (a CA that forgot
 # everything, same ports), pebble_stop.
@@ -251,6 +252,12 @@ pebble_set_txt() {
 }
 pebble_clear_txt() {
 	curl -fsS -o /dev/null -d "{\"host\":\"${1%.}.\"}" "$CHALLTEST_MGMT/clear-txt"
+}
+
+# Point NAME at ADDRESS in challtestsrv's DNS (pebble validates there): a
+# test's names on several loopback addresses.
+pebble_add_a() {
+	curl -fsS -o /dev/null -d "{\"host\":\"${1%.}.\",\"addresses\":[\"$2\"]}" "$CHALLTEST_MGMT/add-a"
 }
 
 # How many requests matching the fixed string (e.g. 'POST /order-plz') pebble logged.

@@ -24,33 +24,13 @@
 #include "acme.h"
 #include "b64.h"
 #include "buf.h"
+#include "driver.h"
 #include "error.h"
 #include "keygen.h"
 #include "log.h"
 
-static int failures;
 static int badnonce_seen;
 static int verbose;
-
-#define CHECK(cond, ...)                                                                  \
-	do {                                                                              \
-		if (!(cond)) {                                                            \
-			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);   \
-			fprintf(stderr, __VA_ARGS__);                                     \
-			fputc('\n', stderr);                                              \
-			failures++;                                                       \
-		}                                                                         \
-	} while (0)
-
-#define MUST(cond, ...)                                                                   \
-	do {                                                                              \
-		if (!(cond)) {                                                            \
-			fprintf(stderr, "FATAL %s:%d: %s: ", __FILE__, __LINE__, #cond);  \
-			fprintf(stderr, __VA_ARGS__);                                     \
-			fputc('\n', stderr);                                              \
-			exit(1);                                                          \
-		}                                                                         \
-	} while (0)
 
 static void log_cb(enum gpc_log_level level, const char *msg, void *ud)
 {
@@ -59,16 +39,6 @@ static void log_cb(enum gpc_log_level level, const char *msg, void *ud)
 		badnonce_seen++;
 	if (verbose || level <= GPC_LOG_WARN)
 		fprintf(stderr, "[%d] %s\n", (int)level, msg);
-}
-
-static const char *env(const char *name)
-{
-	const char *v = getenv(name);
-	if (v == NULL || v[0] == '\0') {
-		fprintf(stderr, "missing environment variable %s (run through acme_pebble.sh)\n", name);
-		exit(1);
-	}
-	return v;
 }
 
 static size_t sink(char *p, size_t s, size_t n, void *ud)

@@ -1,0 +1,51 @@
+/* store_etcd: the certificate store in etcd (a fleet's shared store), a
+ * backend behind certstore (certstore_backend.h), over lib/etcd.c.
+ *
+ * Key layout under PREFIX (the URL's path, default /goproxy-cert):
+ *   PREFIX/pairs/NAME             one value per lineage, so a pair is always
+ *                                 whole: {"v":1,"cert":PEM,"key":BASE64} where
+ *                                 key is the private key sealed (lib/seal.c)
+ *                                 with the lineage name as associated data
+ *   PREFIX/archive/NAME/REV       the value a write replaced (REV: its revision)
+ *   PREFIX/records/REL            named records (lineages/NAME.json, ledger.json,
+ *                                 accounts/..., challenges/...); a record holding
+ *                                 a PEM private key is sealed ("record/REL" as
+ *                                 associated data)
+ *   PREFIX/locks/store/LEASE      the store lock (etcd's lock service)
+ *   PREFIX/locks/issuer/LEASE     the issuer lock
+ *   PREFIX/holders/issuer         who holds the issuer lock (host, pid), on its lease
+ *   PREFIX/presence/WHO/LEASE     a running goproxyd and what it answers, on its lease
+ * Revisions are etcd's mod revisions. Locks are etcd leases (TTL 15 s) kept
+ * alive at a third of it; every write made while this store holds a lock is
+ * fenced on it (a txn that also checks the lock's owner key still exists), so
+ * a node that lost its lease cannot overwrite what the next holder wrote.
+ * Nothing private reaches etcd in clear: without a seal key, writing a
+ * private key is refused. */
+#ifndef GPC_STORE_ETCD_H
+#define GPC_STORE_ETCD_H
+
+#include "certstore.h"
+#include "error.h"
+
+struct store_options {
+	const char *url;       /* etcd://... or etcd+https://...; NULL or "": the directory */
+	const char *dir;       /* the certs directory when there is no URL (certstore_default_dir) */
+	const char *cacert;    /* --store-cacert */
+	const char *cert;      /* --store-cert */
+	const char *key;       /* --store-key */
+	const char *user;      /* GOPROXY_CERT_STORE_USER */
+	const char *password;  /* GOPROXY_CERT_STORE_PASSWORD(_FILE) */
+	const char *seal_file; /* --store-seal: needed to read or write private keys */
+	long timeout_ms;       /* per etcd request; 0: the client's default */
+	long lease_ttl;        /* lock and presence leases; 0: 15 s */
+};
+
+/* Open the store the options name: etcd when a URL is given, else the
+ * directory (certstore_open). For etcd nothing is contacted yet except to
+ * check the seal key file; the first operation talks to the members.
+ * Returns 0 and *out (free with certstore_free), or -1 with err (GPC_E_USAGE
+ * for a bad URL or option, the seal key's own errors). */
+int store_open(const struct store_options *o, struct certstore **out, struct gpc_error *err)
+	__attribute__((warn_unused_result));
+
+#endif
