@@ -42,4 +42,18 @@ expect_err 'option api_key \(PDNS_API_KEY\) is missing'
 PDNS_API_URL=127.0.0.1:8081 tool validate pdns
 expect_rc 64
 expect_err "api_url \\(PDNS_API_URL\\) '127.0.0.1:8081' is not an http"
+
+echo "== issue --dns pdns end to end: pebble validates against PowerDNS itself"
+pebble_start --dnsserver "$PDNS_ADDR:53"
+CERTS=$WORK/certs
+issue -v -D example.test -D '*.example.test' --dns pdns --dns-resolver "$PDNS_ADDR"
+expect_rc 0
+expect_out '^default: issued'
+! grep -q 'set INVALID' "$PEBBLE_LOG" || fail "a validation failed"
+[ -z "$(pdns_txt _acme-challenge.example.test)" ] || fail "records left: $(pdns_txt _acme-challenge.example.test)"
+grep -q '"provider": "pdns"' "$CERTS/.state/lineages/default.json" || fail "provider not stored"
+! grep -qF "$PDNS_API_KEY" "$CERTS/.state/lineages/default.json" || fail "the API key is in the lineage file"
+_run env -i PATH=/usr/bin:/bin "$GOPROXY_CERT" renew -d "$CERTS" --force
+expect_rc 0
+expect_out 'default: issued'
 echo "ok"
