@@ -546,7 +546,7 @@ static enum attempt http_failed(struct etcd_client *c, const struct call *k, siz
 
 	if (msg == NULL) {
 		/* not JSON: the gateway's own plain-text refusals */
-		msg = c->body.len > 0 ? c->body.data : "(empty answer)";
+		msg = c->body.len > 0 && c->body.data != NULL ? c->body.data : "(empty answer)";
 		if (strstr(msg, "CommonName of client") != NULL) {
 			gpc_error_set(err, GPC_E_TLS, "etcd %s: %s%s%s: HTTP %ld: %.200s", host, k->op,
 				      key_sep(k), key, status, msg);
