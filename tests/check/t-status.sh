@@ -17,10 +17,13 @@ expect_rc 0 "status exits 0 with an expired certificate"
 expect_state default ok
 expect_state old expired
 fp=$(openssl x509 -in "$FX/leaf.crt" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr A-F a-f)
-serial=$(openssl x509 -in "$FX/leaf.crt" -noout -serial | sed 's/.*=//' | tr A-F a-f)
+# status prints the serial's DER bytes, with the 00 that keeps a serial whose
+# first byte is >= 0x80 positive; openssl prints the number without it (1 in
+# about 512 of certtool's random serials failed the compare): compare numbers.
+serial=$(openssl x509 -in "$FX/leaf.crt" -noout -serial | sed 's/.*=//; s/^\(00\)*//' | tr A-F a-f)
 na=$(date -u -d "$(openssl x509 -in "$FX/leaf.crt" -noout -enddate | sed 's/.*=//')" +%Y-%m-%dT%H:%M:%SZ)
 jq -e --arg fp "$fp" --arg serial "$serial" --arg na "$na" '.certificates[0] |
-	.name == "default" and .fingerprint_sha256 == $fp and .serial == $serial
+	.name == "default" and .fingerprint_sha256 == $fp and (.serial | sub("^(00)+"; "")) == $serial
 	and .not_after == $na and .issuer == "CN=Test Intermediate" and .key_type == "ec256"
 	and .chain_length == 2 and .cert_mode == "0644" and .key_mode == "0600"
 	and .ca_url == null and .last_attempt == null and .last_result == null
