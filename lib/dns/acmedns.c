@@ -35,14 +35,8 @@ struct acmedns {
 
 static int check(const struct dns_options *o, struct gpc_error *err)
 {
-	const char *u = dns_options_get(o, "api_base");
-
-	if (strncasecmp(u, "https://", 8) != 0 && strncasecmp(u, "http://", 7) != 0) {
-		gpc_error_set(err, GPC_E_USAGE, "dns provider acmedns: option api_base (ACME_DNS_API_BASE) '%s' "
-			      "is not a URL", u);
-		return gpc_error_hint(err, "give the acme-dns server's URL, e.g. https://auth.acme-dns.io");
-	}
-	return 0;
+	return dns_opt_url("acmedns", "api_base", "ACME_DNS_API_BASE", dns_options_get(o, "api_base"),
+			   "give the acme-dns server's URL, e.g. https://auth.acme-dns.io", err);
 }
 
 static void destroy(void *state)
@@ -60,14 +54,11 @@ static void destroy(void *state)
 static int create(const struct dns_options *o, void **state, struct gpc_error *err)
 {
 	struct acmedns *a = calloc(1, sizeof(*a));
-	const char *u = dns_options_get(o, "api_base"), *al = dns_options_get(o, "allow_from");
-	size_t ul = strlen(u);
+	const char *al = dns_options_get(o, "allow_from");
 
 	if (a == NULL)
 		return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
-	while (ul > 0 && u[ul - 1] == '/')
-		ul--;
-	a->base = strndup(u, ul);
+	a->base = dns_url_base(dns_options_get(o, "api_base"));
 	a->storage = strdup(dns_options_get(o, "storage_path"));
 	a->allow = al ? strdup(al) : NULL;
 	if (a->base == NULL || a->storage == NULL || (al && a->allow == NULL)) {

@@ -58,10 +58,9 @@ static int check(const struct dns_options *o, struct gpc_error *err)
 		gpc_error_set(err, GPC_E_USAGE, "dns provider cloudflare: auth_email and auth_key go together");
 		return gpc_error_hint(err, "or use an API token: CF_DNS_API_TOKEN");
 	}
-	if (strncasecmp(u, "https://", 8) != 0 && strncasecmp(u, "http://", 7) != 0) {
-		gpc_error_set(err, GPC_E_USAGE, "dns provider cloudflare: option base_url '%s' is not a URL", u);
-		return gpc_error_hint(err, "leave it unset (%s)", CF_DEFAULT_BASE);
-	}
+	if (dns_opt_url("cloudflare", "base_url", "CLOUDFLARE_BASE_URL", u, "leave it unset (" CF_DEFAULT_BASE ")",
+			err) != 0)
+		return -1;
 	unsigned long t = strtoul(ttl, &end, 10);
 	if (*end != '\0' || !(t == 1 || (t >= 60 && t <= 86400))) {
 		gpc_error_set(err, GPC_E_USAGE, "dns provider cloudflare: option ttl (CF_TTL) '%s' is not 1 or "
@@ -74,10 +73,7 @@ static int check(const struct dns_options *o, struct gpc_error *err)
 static void free_hdrs(char **h)
 {
 	for (int i = 0; i < 3; i++) {
-		if (h[i]) {
-			memset(h[i], 0, strlen(h[i]));
-			free(h[i]);
-		}
+		dns_secret_free(h[i]);
 		h[i] = NULL;
 	}
 }
@@ -117,15 +113,11 @@ static int make_hdrs(char **h, const char *token, const char *email, const char 
 static int create(const struct dns_options *o, void **state, struct gpc_error *err)
 {
 	struct cf *c = calloc(1, sizeof(*c));
-	const char *u = dns_options_get(o, "base_url");
-	size_t ul = strlen(u);
 	const char *tok = dns_options_get(o, "auth_token"), *ztok = dns_options_get(o, "zone_token");
 
 	if (c == NULL)
 		return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
-	while (ul > 0 && u[ul - 1] == '/')
-		ul--;
-	c->base = strndup(u, ul);
+	c->base = dns_url_base(dns_options_get(o, "base_url"));
 	c->ttl = (unsigned)strtoul(dns_options_get(o, "ttl"), NULL, 10);
 	if (c->base == NULL ||
 	    make_hdrs(c->auth, tok, dns_options_get(o, "auth_email"), dns_options_get(o, "auth_key")) != 0 ||

@@ -19,6 +19,27 @@ extern const struct dns_provider_ops dns_cloudflare;
 extern const struct dns_provider_ops dns_duckdns;
 extern const struct dns_provider_ops dns_hetzner;
 
+/* ---- provider.c: what the providers' option checks and state share ---- */
+
+/* Check option `opt` (environment name `env`, NULL for none) of provider
+ * `prov` is an http:// or https:// URL. On a bad value: -1 with GPC_E_USAGE
+ * naming the option and the value, and `hint` as the fix. Returns 0 or -1. */
+int dns_opt_url(const char *prov, const char *opt, const char *env, const char *value, const char *hint,
+		struct gpc_error *err) __attribute__((warn_unused_result));
+
+/* Check a TTL option ("ttl", environment name `env`) is a number of
+ * seconds from 1 to 86400; a bad one: -1 with GPC_E_USAGE and the hint to
+ * leave it unset (120). Returns 0 or -1. */
+int dns_opt_ttl(const char *prov, const char *env, const char *value, struct gpc_error *err)
+	__attribute__((warn_unused_result));
+
+/* A copy of URL u without trailing slashes (the providers append paths to
+ * it). Returns it (free) or NULL (out of memory). */
+char *dns_url_base(const char *u);
+
+/* Zero and free a secret string (a token, a header carrying one). NULL: nothing. */
+void dns_secret_free(char *s);
+
 /* ---- query.c ---- */
 
 /* One server address. */

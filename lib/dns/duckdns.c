@@ -42,14 +42,8 @@ struct duck {
 
 static int check(const struct dns_options *o, struct gpc_error *err)
 {
-	const char *u = dns_options_get(o, "base_url");
-
-	if (strncasecmp(u, "https://", 8) != 0 && strncasecmp(u, "http://", 7) != 0) {
-		gpc_error_set(err, GPC_E_USAGE, "dns provider duckdns: option base_url (DUCKDNS_BASE_URL) '%s' is "
-			      "not a URL", u);
-		return gpc_error_hint(err, "leave it unset (%s)", DUCK_DEFAULT_BASE);
-	}
-	return 0;
+	return dns_opt_url("duckdns", "base_url", "DUCKDNS_BASE_URL", dns_options_get(o, "base_url"),
+			   "leave it unset (" DUCK_DEFAULT_BASE ")", err);
 }
 
 static void destroy(void *state)
@@ -59,24 +53,17 @@ static void destroy(void *state)
 	if (d == NULL)
 		return;
 	free(d->base);
-	if (d->token) {
-		memset(d->token, 0, strlen(d->token));
-		free(d->token);
-	}
+	dns_secret_free(d->token);
 	free(d);
 }
 
 static int create(const struct dns_options *o, void **state, struct gpc_error *err)
 {
 	struct duck *d = calloc(1, sizeof(*d));
-	const char *u = dns_options_get(o, "base_url");
-	size_t ul = strlen(u);
 
 	if (d == NULL)
 		return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
-	while (ul > 0 && u[ul - 1] == '/')
-		ul--;
-	d->base = strndup(u, ul);
+	d->base = dns_url_base(dns_options_get(o, "base_url"));
 	d->token = strdup(dns_options_get(o, "token"));
 	if (d->base == NULL || d->token == NULL) {
 		destroy(d);

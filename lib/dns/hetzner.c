@@ -33,21 +33,10 @@ struct hz {
 
 static int check(const struct dns_options *o, struct gpc_error *err)
 {
-	const char *u = dns_options_get(o, "base_url"), *ttl = dns_options_get(o, "ttl");
-	char *end;
-
-	if (strncasecmp(u, "https://", 8) != 0 && strncasecmp(u, "http://", 7) != 0) {
-		gpc_error_set(err, GPC_E_USAGE, "dns provider hetzner: option base_url (HETZNER_BASE_URL) '%s' is "
-			      "not a URL", u);
-		return gpc_error_hint(err, "leave it unset (%s)", HZ_DEFAULT_BASE);
-	}
-	unsigned long t = strtoul(ttl, &end, 10);
-	if (*end != '\0' || t < 1 || t > 86400) {
-		gpc_error_set(err, GPC_E_USAGE, "dns provider hetzner: option ttl (HETZNER_TTL) '%s' is not 1-86400",
-			      ttl);
-		return gpc_error_hint(err, "leave it unset (120)");
-	}
-	return 0;
+	if (dns_opt_url("hetzner", "base_url", "HETZNER_BASE_URL", dns_options_get(o, "base_url"),
+			"leave it unset (" HZ_DEFAULT_BASE ")", err) != 0)
+		return -1;
+	return dns_opt_ttl("hetzner", "HETZNER_TTL", dns_options_get(o, "ttl"), err);
 }
 
 static void destroy(void *state)
@@ -57,25 +46,18 @@ static void destroy(void *state)
 	if (h == NULL)
 		return;
 	free(h->base);
-	if (h->auth) {
-		memset(h->auth, 0, strlen(h->auth));
-		free(h->auth);
-	}
+	dns_secret_free(h->auth);
 	free(h);
 }
 
 static int create(const struct dns_options *o, void **state, struct gpc_error *err)
 {
 	struct hz *h = calloc(1, sizeof(*h));
-	const char *u = dns_options_get(o, "base_url");
-	size_t ul = strlen(u);
 	struct buf b;
 
 	if (h == NULL)
 		return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
-	while (ul > 0 && u[ul - 1] == '/')
-		ul--;
-	h->base = strndup(u, ul);
+	h->base = dns_url_base(dns_options_get(o, "base_url"));
 	h->ttl = (unsigned)strtoul(dns_options_get(o, "ttl"), NULL, 10);
 	buf_init(&b, 4096);
 	if (buf_printf(&b, "Auth-API-Token: %s", dns_options_get(o, "api_key")) == 0)

@@ -31,20 +31,10 @@ struct pdns {
 
 static int check(const struct dns_options *o, struct gpc_error *err)
 {
-	const char *u = dns_options_get(o, "api_url"), *ttl = dns_options_get(o, "ttl");
-	char *end;
-
-	if (strncasecmp(u, "http://", 7) != 0 && strncasecmp(u, "https://", 8) != 0) {
-		gpc_error_set(err, GPC_E_USAGE, "dns provider pdns: option api_url (PDNS_API_URL) '%s' is not an "
-			      "http:// or https:// URL", u);
-		return gpc_error_hint(err, "give the address of pdns_server's webserver, e.g. http://127.0.0.1:8081");
-	}
-	unsigned long t = strtoul(ttl, &end, 10);
-	if (*end != '\0' || t < 1 || t > 86400) {
-		gpc_error_set(err, GPC_E_USAGE, "dns provider pdns: option ttl (PDNS_TTL) '%s' is not 1-86400", ttl);
-		return gpc_error_hint(err, "leave it unset (120)");
-	}
-	return 0;
+	if (dns_opt_url("pdns", "api_url", "PDNS_API_URL", dns_options_get(o, "api_url"),
+			"give the address of pdns_server's webserver, e.g. http://127.0.0.1:8081", err) != 0)
+		return -1;
+	return dns_opt_ttl("pdns", "PDNS_TTL", dns_options_get(o, "ttl"), err);
 }
 
 static void destroy(void *state)
@@ -54,10 +44,7 @@ static void destroy(void *state)
 	if (p == NULL)
 		return;
 	free(p->base);
-	if (p->key_hdr) {
-		memset(p->key_hdr, 0, strlen(p->key_hdr));
-		free(p->key_hdr);
-	}
+	dns_secret_free(p->key_hdr);
 	free(p);
 }
 

@@ -447,3 +447,50 @@ void dns_redact(char *text, size_t size, const struct dns_options *o)
 		}
 	}
 }
+
+/* ---- what the providers share --------------------------------------- */
+
+int dns_opt_url(const char *prov, const char *opt, const char *env, const char *value, const char *hint,
+		struct gpc_error *err)
+{
+	char name[128];
+
+	if (strncasecmp(value, "https://", 8) == 0 || strncasecmp(value, "http://", 7) == 0)
+		return 0;
+	if (env != NULL)
+		snprintf(name, sizeof(name), "%s (%s)", opt, env);
+	else
+		snprintf(name, sizeof(name), "%s", opt);
+	gpc_error_set(err, GPC_E_USAGE, "dns provider %s: option %s '%s' is not an http:// or https:// URL", prov,
+		      name, value);
+	return gpc_error_hint(err, "%s", hint);
+}
+
+int dns_opt_ttl(const char *prov, const char *env, const char *value, struct gpc_error *err)
+{
+	char *end;
+	unsigned long t = strtoul(value, &end, 10);
+
+	if (*value != '\0' && *end == '\0' && t >= 1 && t <= 86400)
+		return 0;
+	gpc_error_set(err, GPC_E_USAGE, "dns provider %s: option ttl (%s) '%s' is not 1-86400 seconds", prov, env,
+		      value);
+	return gpc_error_hint(err, "leave it unset (120)");
+}
+
+char *dns_url_base(const char *u)
+{
+	size_t n = strlen(u);
+
+	while (n > 0 && u[n - 1] == '/')
+		n--;
+	return strndup(u, n);
+}
+
+void dns_secret_free(char *s)
+{
+	if (s == NULL)
+		return;
+	memset(s, 0, strlen(s));
+	free(s);
+}

@@ -100,7 +100,6 @@ static int check(const struct dns_options *o, struct gpc_error *err)
 	const char *alg = dns_options_get(o, "tsig_algorithm"), *ttl = dns_options_get(o, "ttl");
 	char host[256];
 	unsigned port;
-	char *end;
 
 	if (dns_parse_hostport(dns_options_get(o, "nameserver"), 53, host, sizeof(host), &port) != 0) {
 		gpc_error_set(err, GPC_E_USAGE, "dns provider rfc2136: option nameserver (RFC2136_NAMESERVER) "
@@ -127,13 +126,7 @@ static int check(const struct dns_options *o, struct gpc_error *err)
 		return gpc_error_hint(err, "use hmac-sha256. (the default), hmac-sha512., hmac-sha384., "
 				      "hmac-sha1. or hmac-md5");
 	}
-	unsigned long t = strtoul(ttl, &end, 10);
-	if (*ttl == '\0' || *end != '\0' || t < 1 || t > 86400) {
-		gpc_error_set(err, GPC_E_USAGE, "dns provider rfc2136: option ttl (RFC2136_TTL) '%s' is not "
-			      "1-86400 seconds", ttl);
-		return gpc_error_hint(err, "leave it unset (120)");
-	}
-	return 0;
+	return dns_opt_ttl("rfc2136", "RFC2136_TTL", ttl, err);
 }
 
 static void destroy(void *state)
@@ -143,10 +136,7 @@ static void destroy(void *state)
 	if (r == NULL)
 		return;
 	free(r->key);
-	if (r->secret) {
-		memset(r->secret, 0, strlen(r->secret));
-		free(r->secret);
-	}
+	dns_secret_free(r->secret);
 	free(r);
 }
 

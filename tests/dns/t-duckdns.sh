@@ -57,7 +57,7 @@ expect_rc 0
 expect_out '^token=\(secret\)$'
 tool -o base_url=www.duckdns.org validate duckdns
 expect_rc 64
-expect_err "base_url \\(DUCKDNS_BASE_URL\\) 'www.duckdns.org' is not a URL"
+expect_err "base_url \\(DUCKDNS_BASE_URL\\) 'www.duckdns.org' is not an http:// or https:// URL"
 
 echo "== issue --dns duckdns through pebble and the propagation check"
 pebble_start --dnsserver "$KNOT_SECONDARY:53"
