@@ -14,6 +14,7 @@
 # A run's output is kept in $WORK/log (all commands, in order).
 
 . "$TESTS_DIR/lib/pebble.sh"
+. "$TESTS_DIR/lib/run.sh"
 
 ACME_PIDS=
 
@@ -50,29 +51,8 @@ acme_init() {
 	unset GOPROXY_CERT_SERVER GOPROXY_CERT_CA_BUNDLE GOPROXY_CERTS_DIR GOPROXY_CERT_NOW || :
 }
 
-fail() {
-	echo "FAIL: $*" >&2
-	echo "----- last stdout" >&2
-	cat "$WORK/out" >&2 2>/dev/null || :
-	echo "----- last stderr" >&2
-	cat "$WORK/err" >&2 2>/dev/null || :
-	exit 1
-}
-
 gpc() {
-	echo "\$ goproxy-cert $*" >>"$WORK/log"
-	RC=0
-	"$GOPROXY_CERT" "$@" >"$WORK/out" 2>"$WORK/err" || RC=$?
-	cat "$WORK/out" "$WORK/err" >>"$WORK/log"
-	echo "[exit $RC]" >>"$WORK/log"
-	sanitizer_check
-}
-
-# A sanitized build reports to stderr; fail on any report, whatever the exit code.
-sanitizer_check() {
-	if grep -q 'Sanitizer\|runtime error:' "$WORK/err"; then
-		fail "sanitizer report"
-	fi
+	run_logged goproxy-cert "$GOPROXY_CERT" "$@"
 }
 
 # The dns-01 hooks here write into challtestsrv, which is no zone with NS
@@ -80,18 +60,6 @@ sanitizer_check() {
 # against knot), so nothing asks the resolvers of /etc/resolv.conf.
 issue() {
 	gpc issue -d "$CERTS" --server "$PEBBLE_DIR_URL" --ca-bundle "$PEBBLE_CA_BUNDLE" --no-dns-propagation-check "$@"
-}
-
-expect_rc() {
-	[ "$RC" = "$1" ] || fail "expected exit $1, got $RC"
-}
-
-expect_out() {
-	grep -Eq -- "$1" "$WORK/out" || fail "stdout does not match /$1/"
-}
-
-expect_err() {
-	grep -Eq -- "$1" "$WORK/err" || fail "stderr does not match /$1/"
 }
 
 bg_start() {

@@ -10,6 +10,7 @@
 . "$TESTS_DIR/lib/knot.sh"
 . "$TESTS_DIR/lib/pdns.sh"
 . "$TESTS_DIR/lib/pebble.sh"
+. "$TESTS_DIR/lib/run.sh"
 
 DNS_PIDS=
 
@@ -44,33 +45,12 @@ dns_init() {
 	export GOPROXY_CERT_EMAIL=
 }
 
-fail() {
-	echo "FAIL: $*" >&2
-	echo "----- last stdout" >&2
-	cat "$WORK/out" >&2 2>/dev/null || :
-	echo "----- last stderr" >&2
-	cat "$WORK/err" >&2 2>/dev/null || :
-	exit 1
-}
-
-_run() {
-	echo "\$ $*" >>"$WORK/log"
-	RC=0
-	"$@" >"$WORK/out" 2>"$WORK/err" || RC=$?
-	cat "$WORK/out" "$WORK/err" >>"$WORK/log"
-	echo "[exit $RC]" >>"$WORK/log"
-	if grep -q 'Sanitizer\|runtime error:' "$WORK/err"; then fail "sanitizer report"; fi
-}
-
-tool() { _run "$DNSTOOL" "$@"; }
-gpc() { _run "$GOPROXY_CERT" "$@"; }
+tool() { run_logged dnstool "$DNSTOOL" "$@"; }
+gpc() { run_logged goproxy-cert "$GOPROXY_CERT" "$@"; }
 issue() {
 	gpc issue -d "$CERTS" --server "$PEBBLE_DIR_URL" --ca-bundle "$PEBBLE_CA_BUNDLE" "$@"
 }
 
-expect_rc() { [ "$RC" = "$1" ] || fail "expected exit $1, got $RC"; }
-expect_out() { grep -Eq -- "$1" "$WORK/out" || fail "stdout does not match /$1/"; }
-expect_err() { grep -Eq -- "$1" "$WORK/err" || fail "stderr does not match /$1/"; }
 # A secret must not appear in the last output, nor anywhere under a directory.
 expect_no() {
 	! grep -qF -- "$1" "$WORK/out" "$WORK/err" || fail "the secret appears in the output"

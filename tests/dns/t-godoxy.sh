@@ -40,7 +40,7 @@ providers:
   docker:
     local: \$DOCKER_HOST
 EOF2
-G() { _run "$GOPROXY_CERT" "$@"; }
+G() { run_logged goproxy-cert "$GOPROXY_CERT" "$@"; }
 
 echo "== issue from the autocert block: the main pair and the extra one"
 G issue --godoxy-config config/config.yml --server "$PEBBLE_DIR_URL" --ca-bundle "$PEBBLE_CA_BUNDLE"
@@ -54,7 +54,7 @@ expect_no "$KNOT_KEY_SECRET"
 ! grep -qF "$KNOT_KEY_SECRET" certs/.state/lineages/default.json || fail "secret in the lineage"
 
 echo "== plain renew -d certs renews both from what was stored"
-_run env -i PATH=/usr/bin:/bin "$GOPROXY_CERT" renew -d certs --force
+run_logged env env -i PATH=/usr/bin:/bin "$GOPROXY_CERT" renew -d certs --force
 expect_rc 0
 expect_out 'default: issued'
 expect_out 'www: issued'

@@ -52,7 +52,7 @@ expect_no "$KNOT_KEY_SECRET"
 
 echo "== renew from an empty environment (cron): the stored settings and secrets suffice"
 BEFORE=$(failed_validations)
-_run env -i PATH=/usr/bin:/bin "$GOPROXY_CERT" renew -d "$CERTS" --force
+run_logged env env -i PATH=/usr/bin:/bin "$GOPROXY_CERT" renew -d "$CERTS" --force
 expect_rc 0
 expect_out 'default: issued'
 [ "$(failed_validations)" = "$BEFORE" ] || fail "a validation failed during renew"

@@ -53,7 +53,7 @@ expect_out '^default: issued'
 [ -z "$(pdns_txt _acme-challenge.example.test)" ] || fail "records left: $(pdns_txt _acme-challenge.example.test)"
 grep -q '"provider": "pdns"' "$CERTS/.state/lineages/default.json" || fail "provider not stored"
 ! grep -qF "$PDNS_API_KEY" "$CERTS/.state/lineages/default.json" || fail "the API key is in the lineage file"
-_run env -i PATH=/usr/bin:/bin "$GOPROXY_CERT" renew -d "$CERTS" --force
+run_logged env env -i PATH=/usr/bin:/bin "$GOPROXY_CERT" renew -d "$CERTS" --force
 expect_rc 0
 expect_out 'default: issued'
 echo "ok"
