@@ -13,6 +13,12 @@
 # request >= 1.0x; 1 MiB responses >= 1.0x; RSS per idle TLS connection
 # <= 1/4 of hitch's; 0 failed requests while the certificate is replaced 20
 # times under load.
+#
+# PEER=store: the other column is goproxyd itself reading the same pair
+# from a store in etcd (one member started here, `store import`), instead
+# of hitch (issue 10: CPU per request and memory per idle connection with
+# --store unchanged from the certs directory: every ratio about 1.0). The
+# reload rows (file renames) are for the directory and are left out then.
 set -eu
 
 D=${1:-5}
@@ -22,7 +28,9 @@ GOPROXYD=${GOPROXYD:-$B/cmd/goproxyd/goproxyd}
 TOOL=${GPD_TOOL:-$B/tests/proxy/gpd-tool}
 FREEPORT=${FREEPORT:-$B/tests/freeport}
 CONNS=${CONNS:-2000}
-for t in hitch nginx wrk openssl /usr/bin/time "$GOPROXYD" "$TOOL" "$FREEPORT"; do
+PEER=${PEER:-hitch}
+case $PEER in hitch) PN=hitch ;; store) PN=gpd-etcd ;; *) echo "PEER=hitch or PEER=store" >&2; exit 64 ;; esac
+for t in nginx wrk openssl /usr/bin/time "$GOPROXYD" "$TOOL" "$FREEPORT"; do
 	command -v "$t" >/dev/null 2>&1 || { echo "SKIP: $t missing"; exit 77; }
 done
 ulimit -n "$(ulimit -Hn)"
@@ -35,6 +43,7 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
+[ "$PEER" = store ] || command -v hitch >/dev/null 2>&1 || { echo "SKIP: hitch missing"; exit 77; }
 
 set -- $("$FREEPORT" 3)
 NGX=$1 HP=$2 GP=$3
@@ -59,8 +68,20 @@ nginx -c "$T/nginx/nginx.conf" -p "$T/nginx" -e stderr 2>"$T/nginx.log" &
 NGXPID=$!
 PIDS="$PIDS $NGXPID"
 chmod 755 "$T"
-hitch --frontend="[127.0.0.1]:$HP" --backend="[127.0.0.1]:$NGX" --workers=1 --user=nobody \
-	--ocsp-dir="$T" "$T/combined.pem" 2>"$T/hitch.log" &
+if [ "$PEER" = store ]; then
+	# the peer: goproxyd on the same pair, read from etcd
+	GPC=${GOPROXY_CERT:-$B/cmd/goproxy-cert/goproxy-cert}
+	. "$(dirname "$0")/../lib/etcd.sh"
+	trap 'etcd_stop; cleanup' EXIT
+	etcd_start --members 1 >/dev/null
+	STORE="--store etcd://${ETCD_ENDPOINTS#http://}/bench --store-seal $T/seal.key"
+	"$GPC" store seal-key "$T/seal.key" >/dev/null
+	"$GPC" store import $STORE -d "$T/certs" >/dev/null
+	"$GOPROXYD" $STORE -l "127.0.0.1:$HP" -b "127.0.0.1:$NGX" --workers 1 2>"$T/gpd-etcd.log" &
+else
+	hitch --frontend="[127.0.0.1]:$HP" --backend="[127.0.0.1]:$NGX" --workers=1 --user=nobody \
+		--ocsp-dir="$T" "$T/combined.pem" 2>"$T/hitch.log" &
+fi
 HITCH=$!
 PIDS="$PIDS $HITCH"
 "$GOPROXYD" -d "$T/certs" -l "127.0.0.1:$GP" -b "127.0.0.1:$NGX" --workers 1 2>"$T/gpd.log" &
@@ -144,23 +165,28 @@ mbps() {
 		awk '/^Transfer\/sec/ { v=$2; u=substr(v, length(v)-1); n=v+0; if (u=="GB") n*=1024; if (u=="KB") n/=1024; print n }'
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
-line() { printf '%-46s %12s %12s %8s  (target %s)\n' "$1" "$2" "$3" "$(ratio "$2" "$3")" "$4"; }
+line() {
+	_t=$4
+	[ "$PEER" = hitch ] || _t="about 1.0: unchanged"
+	printf '%-46s %12s %12s %8s  (target %s)\n' "$1" "$2" "$3" "$(ratio "$2" "$3")" "$_t"
+}
 # cpuline LABEL: proxy CPU µs/request (medians of the runs just made);
 # ratio hitch/goproxyd (higher: goproxyd cheaper)
 cpuline() {
 	gc=$(cat "$T/cpu.$GP" | median)
 	hc=$(cat "$T/cpu.$HP" | median)
-	printf '%-46s %12s %12s %8s  (hitch/goproxyd)\n' "  proxy CPU µs/request, $1" "$gc" "$hc" "$(ratio "$hc" "$gc")"
-	echo "  cpu µs/req $1: goproxyd$(cat "$T/cpu.$GP") / hitch$(cat "$T/cpu.$HP")" >>"$T/runs.log"
+	printf '%-46s %12s %12s %8s  (%s/goproxyd)\n' "  proxy CPU µs/request, $1" "$gc" "$hc" "$(ratio "$hc" "$gc")" "$PN"
+	echo "  cpu µs/req $1: goproxyd$(cat "$T/cpu.$GP") / $PN$(cat "$T/cpu.$HP")" >>"$T/runs.log"
 	# what the rest of the pipeline costs: a proxy ratio in req/s can reach
 	# at most (wrk+nginx + hitch) / (wrk+nginx + goproxyd) when CPU-bound
 	printf '%-46s %12s %12s\n' "  wrk + nginx CPU µs/request, $1" "$(cat "$T/oth.$GP" | median)" "$(cat "$T/oth.$HP" | median)"
 	rm -f "$T/cpu.$GP" "$T/cpu.$HP" "$T/oth.$GP" "$T/oth.$HP"
 }
 
-echo "goproxyd $("$GOPROXYD" --version | cut -d' ' -f2) vs $(hitch --version 2>&1 | head -1), 1 worker each, median of $R runs of ${D}s, $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg)"
-echo "TLS cipher (CIPHER=$CIPHER): goproxyd $(cipher_of "$GP"), hitch $(cipher_of "$HP")"
-printf '%-46s %12s %12s %8s\n' "" goproxyd hitch ratio
+if [ "$PEER" = store ]; then peer_version="goproxyd --store etcd ($(etcd --version | head -1))"; else peer_version=$(hitch --version 2>&1 | head -1); fi
+echo "goproxyd $("$GOPROXYD" --version | cut -d' ' -f2) -d DIR vs $peer_version, 1 worker each, median of $R runs of ${D}s, $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg)"
+echo "TLS cipher (CIPHER=$CIPHER): goproxyd $(cipher_of "$GP"), $PN $(cipher_of "$HP")"
+printf '%-46s %12s %12s %8s\n' "" goproxyd "$PN" ratio
 # warm up both
 wrk -t1 -c4 -d1s "https://127.0.0.1:$GP/1k" >/dev/null 2>&1 || true
 wrk -t1 -c4 -d1s "https://127.0.0.1:$HP/1k" >/dev/null 2>&1 || true
@@ -178,7 +204,7 @@ both() {
 	done
 	g=$(echo "$gs" | median)
 	h=$(echo "$hs" | median)
-	echo "  runs: goproxyd$gs / hitch$hs" >>"$T/runs.log"
+	echo "  runs: goproxyd$gs / $PN$hs" >>"$T/runs.log"
 }
 both reqs -c32
 line "keep-alive 1 KiB, 32 conns (req/s)" "$g" "$h" ">= 1.2"
@@ -220,6 +246,10 @@ measure_idle() {
 }
 g=$(measure_idle "$GPD" "$GP"); h=$(measure_idle "$HITCH" "$HP")
 line "RSS per idle TLS connection (KiB, $CONNS)" "$g" "$h" "<= 0.25"
+if [ "$PEER" = store ]; then
+	cat "$T/runs.log"
+	exit 0
+fi
 
 # reload under load: the pair replaced 20 times while wrk runs
 wrk -t1 -c16 -d"$((D + 3))s" "https://127.0.0.1:$GP/1k" >"$T/reload.wrk" 2>&1 &
