@@ -1271,7 +1271,8 @@ static int authorize(struct acme_client *c, struct solver *s, const struct linea
 			char where[1024], msg[sizeof(err->message)];
 			failed[(*nfailed)++] = strdup(pres[i].ident);
 			snprintf(msg, sizeof(msg), "%s", err->message);
-			solver_describe(s, pres[i].type, pres[i].ident, pres[i].token, where, sizeof(where));
+			solver_describe(s, pres[i].type, pres[i].ident, pres[i].token, pres[i].key_auth, where,
+					sizeof(where));
 			gpc_error_set(err, GPC_E_CA, "%s challenge for %s failed: %s", pres[i].type, pres[i].ident, msg);
 			gpc_error_hint(err, "%s", where);
 			return -1;

@@ -815,14 +815,20 @@ void solver_cleanup(struct solver *s, const char *type, const char *ident, const
 }
 
 char *solver_describe(const struct solver *s, const char *type, const char *ident,
-		      const char *token, char *out, size_t outsz)
+		      const char *token, const char *key_auth, char *out, size_t outsz)
 {
 	char path[PATH_MAX];
 
 	switch (s->kind) {
-	case SOLVER_DNS:
-		snprintf(out, outsz, "a TXT record for %s", ident);
+	case SOLVER_DNS: {
+		char *v = auth_digest(key_auth);
+		if (v == NULL)
+			snprintf(out, outsz, "a TXT record for %s", ident);
+		else
+			(void)dns_solver_describe(s->dns, ident, v, out, outsz);
+		free(v);
 		break;
+	}
 	case SOLVER_HOOK:
 		snprintf(out, outsz, "hook %s was called as '%s begin %s %s %s ...' and accepted it", s->arg,
 			 s->arg, type, ident, token);

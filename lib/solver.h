@@ -82,9 +82,11 @@ void solver_cleanup(struct solver *s, const char *type, const char *ident, const
 
 /* Describe where the answer was served, for a failed challenge's message:
  * e.g. "served http://example.org/.well-known/acme-challenge/TOKEN from
- * /srv/www/.well-known/acme-challenge/TOKEN". Writes into out; returns out. */
+ * /srv/www/.well-known/acme-challenge/TOKEN", or for dns-01 the TXT value,
+ * the name and zone it was added at and the provider (key_auth gives the
+ * value). Writes into out; returns out. */
 char *solver_describe(const struct solver *s, const char *type, const char *ident,
-		      const char *token, char *out, size_t outsz);
+		      const char *token, const char *key_auth, char *out, size_t outsz);
 
 /* The options that would answer `type` ("--http-dir, --webroot DIR, ...").
  * Static string. */

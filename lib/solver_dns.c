@@ -343,8 +343,11 @@ char *dns_solver_describe(struct dns_solver *d, const char *ident, const char *v
 	pthread_mutex_lock(&d->mu);
 	it = find_item(d, ident, value);
 	if (it != NULL)
-		snprintf(out, outsz, "TXT \"%s\" was added at %s (zone %s) through %s", value,
-			 it->target ? it->target : it->fqdn, it->zone ? it->zone : "?", dns_provider_ops(d->p)->name);
+		snprintf(out, outsz, "TXT \"%s\" was added at %s (zone %s) through %s; the CA did not see it: "
+			 "check that every name server of the zone serves it (dig TXT %s @NS), and keep the "
+			 "propagation check on (--dns-propagation-timeout to wait longer)", value,
+			 it->target ? it->target : it->fqdn, it->zone ? it->zone : "?", dns_provider_ops(d->p)->name,
+			 it->target ? it->target : it->fqdn);
 	else
 		snprintf(out, outsz, "a TXT record for %s through %s", ident, dns_provider_ops(d->p)->name);
 	pthread_mutex_unlock(&d->mu);

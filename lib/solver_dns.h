@@ -33,7 +33,8 @@ int dns_solver_present(struct dns_solver *d, const char *ident, const char *valu
  * next run). */
 void dns_solver_cleanup(struct dns_solver *d, const char *ident, const char *value);
 
-/* "TXT VALUE at NAME in zone ZONE through PROVIDER", for a failed challenge. */
+/* "TXT VALUE was added at NAME (zone ZONE) through PROVIDER" and what to
+ * check, for a failed challenge's hint. Writes into out; returns out. */
 char *dns_solver_describe(struct dns_solver *d, const char *ident, const char *value, char *out, size_t outsz);
 
 /* The propagation check of l's settings for n dns-01 answers (idents[i]

@@ -21,6 +21,8 @@ echo "== without the propagation check: the CA asks the lagging secondary, valid
 issue -n nocheck -D nocheck.example.test $DNS --no-dns-propagation-check
 expect_rc 1
 expect_err 'dns-01 challenge for nocheck.example.test failed'
+# the hint names the record, its zone and the provider
+expect_err 'hint: TXT "[A-Za-z0-9_-]{43}" was added at _acme-challenge.nocheck.example.test.? \(zone example.test.?\) through rfc2136'
 [ ! -e "$CERTS/nocheck" ] || fail "nocheck written"
 BEFORE=$(failed_validations)
 [ "$BEFORE" -ge 1 ] || fail "pebble logged no failed validation"
