@@ -29,6 +29,7 @@
 #define SE_DEFAULT_TTL 15
 #define SE_KEY_MAX 1024
 #define SE_SNAP_SECS 5.0 /* how long a snapshot serves reads made without a lock */
+#define SE_GRANT_RETRY_SECS 10.0 /* a lease grant is asked again for this long (a leader change) */
 
 /* A snapshot of one key directory (PREFIX/pairs/ or PREFIX/records/lineages/),
  * read in one range with values: one bulk read at one revision. Reads made
@@ -289,11 +290,21 @@ static int session(struct store_etcd *se, struct gpc_error *err)
 		etcd_session_free(se->sess);
 		se->sess = NULL;
 	}
-	if (etcd_session_new(se->c, se->ttl, &se->sess, err) != 0) {
-		prefix_error(se, err);
-		return -1;
+	/* A leader change times out a lease grant on the member that was
+	 * asked ("request timed out", outcome unknown) while the others have a
+	 * new leader a second later. Asking again is safe: a lease granted by
+	 * the lost request has nothing attached and expires by itself. So for
+	 * up to SE_GRANT_RETRY_SECS, a network error means ask again. */
+	for (double t0 = mono_secs();;) {
+		if (etcd_session_new(se->c, se->ttl, &se->sess, err) == 0)
+			return 0;
+		if (!code_is(err, GPC_E_NETWORK) || mono_secs() - t0 > SE_GRANT_RETRY_SECS)
+			break;
+		gpc_info("%s: %s; asking again", se->url.text, err->message);
+		usleep(500 * 1000);
 	}
-	return 0;
+	prefix_error(se, err);
+	return -1;
 }
 
 /* The fences of the locks this store holds (0, 1 or 2 compares). */

@@ -12,6 +12,10 @@
  *           and writes; the store lock likewise fences records
  *   auth    a node whose etcd user may not write the prefix: check_writable
  *           says so before anything is ordered; reading works
+ *   hold, take  take the issuer lock (default TTL) and keep it until killed /
+ *           take it (waiting up to 60 s) and release it: for
+ *           tests/bench/bench-fleet-takeover.sh and the "leader" test of
+ *           store_etcd.sh (the lock asked for during a leader election)
  * Needs ETCD_ENDPOINTS, ETCD_PIDS (and for auth ETCD_USER, ETCD_PASSWORD,
  * ETCD_RO_USER, ETCD_RO_PASSWORD). */
 #include <poll.h>
@@ -400,6 +404,29 @@ static void mode_auth(void)
 	certstore_free(ro);
 }
 
+/* For tests/bench/bench-fleet-takeover.sh, with the default lease TTL
+ * (15 s): "hold" takes the issuer lock, prints "held UNIX_MS" and sleeps
+ * until killed; "take" waits for it (at most 60 s) and prints "took
+ * UNIX_MS". */
+static void mode_hold_take(bool hold)
+{
+	struct store_options o = { .url = url, .seal_file = seal_a };
+	struct certstore *cs = NULL;
+	struct gpc_error err = { 0 };
+	struct timespec t;
+	bool waited = false;
+
+	MUST(store_open(&o, &cs, &err) == 0, "%s", err.message);
+	MUST(certstore_issuer_lock(cs, "bench", 60, &waited, &err) == 0, "%s", err.message);
+	clock_gettime(CLOCK_REALTIME, &t);
+	printf("%s %lld\n", hold ? "held" : "took", (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000);
+	fflush(stdout);
+	while (hold)
+		pause();
+	certstore_issuer_unlock(cs);
+	certstore_free(cs);
+}
+
 /* For tests/bench/bench-fleet-latency.sh: write lineage "bench" N times,
  * alternating two pairs (files from the environment), WAIT_MS apart, and
  * print "commit I UNIX_MS" after each write returned. */
@@ -492,6 +519,8 @@ int main(int argc, char **argv)
 		mode_auth();
 	else if (strcmp(mode, "writes") == 0)
 		mode_writes();
+	else if (strcmp(mode, "hold") == 0 || strcmp(mode, "take") == 0)
+		mode_hold_take(strcmp(mode, "hold") == 0);
 	else
 		MUST(0, "unknown mode %s", mode);
 	if (getenv("STORE_SEAL") == NULL)
