@@ -85,7 +85,7 @@ due=$(due_clock www)
 GOPROXY_CERT_NOW=$due gpc check $STORE www
 expect_rc 1
 expect_out '^www +due '
-expect_err "www: due for renewal since"
+expect_err "/fleet/pairs/www \\(certificate\\): due for renewal since"
 cp "$WORK/out" "$WORK/due.store"
 GOPROXY_CERT_NOW=$due gpc check -d "$WORK/exp" www
 expect_rc 1
