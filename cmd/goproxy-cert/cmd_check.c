@@ -16,7 +16,8 @@ static void check_help(FILE *f)
 {
 	cli_print_sub_usage(f, "check");
 	fputs("\n"
-	      "Checks the named lineages, or all of them, offline (no network, no trust store).\n"
+	      "Checks the named lineages, or all of them, offline (no network, no trust store;\n"
+	      "a --store is read from its etcd members).\n"
 	      "\n"
 	      "options:\n"
 	      "  -d, --certs-dir DIR  the certs directory (default: $GOPROXY_CERTS_DIR, else ./certs)\n"
@@ -29,8 +30,7 @@ static void check_help(FILE *f)
 	      "      --json           print a JSON document on stdout instead of text\n"
 	      "  -q, --quiet          print nothing; the exit code says it all\n"
 	      STOREOPT_HELP
-	      "                           without --store-seal the certificates are checked, not\n"
-	      "                           their keys (a warning says so)\n"
+	      "                           (without it the certificates are checked, not their keys)\n"
 	      "      --connect HOST[:PORT]  instead: check what the server there serves (repeatable;\n"
 	      "                       port 443; [IPv6]:PORT), compared with the store's lineage for\n"
 	      "                       the name (-d, $GOPROXY_CERTS_DIR, a LINEAGE, or ./certs)\n"

@@ -15,15 +15,15 @@ static void status_help(FILE *f)
 {
 	cli_print_sub_usage(f, "status");
 	fputs("\n"
-	      "Shows everything known about the named lineages, or all of them (offline).\n"
+	      "Shows everything known about the named lineages, or all of them (offline; a\n"
+	      "--store is read from its etcd members).\n"
 	      "\n"
 	      "options:\n"
 	      "  -d, --certs-dir DIR  the certs directory (default: $GOPROXY_CERTS_DIR, else ./certs)\n"
 	      "      --json           same as --format json\n"
 	      "      --format FORMAT  text (default), json, or prometheus (node_exporter textfile)\n"
 	      STOREOPT_HELP
-	      "                           without --store-seal the certificates are shown, their\n"
-	      "                           keys not checked (a warning says so)\n"
+	      "                           (without it the certificates are shown, their keys not checked)\n"
 	      "  -h, --help           show this help\n"
 	      "\n"
 	      "exit status: 0 whatever state the certificates are in; 2 the certs dir cannot be\n"
