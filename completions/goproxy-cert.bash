@@ -96,9 +96,11 @@ _goproxy_cert()
     case $cmd in
         check)
             opts="-d --certs-dir --days -D --domain --json -q --quiet -h --help
-                  --connect --servername --starttls --ca-bundle --connect-timeout" ;;
+                  --connect --servername --starttls --ca-bundle --connect-timeout
+                  --store --store-cacert --store-cert --store-key --store-seal" ;;
         status)
-            opts="-d --certs-dir --json --format -h --help" ;;
+            opts="-d --certs-dir --json --format -h --help
+                  --store --store-cacert --store-cert --store-key --store-seal" ;;
         issue)
             opts="-d --certs-dir -n --name -D --domain --server --staging --ca-bundle -m --email
                   --eab-kid --eab-hmac --challenge --http-dir --webroot --standalone --hook

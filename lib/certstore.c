@@ -202,6 +202,29 @@ int certstore_read_pair_nowait(struct certstore *cs, const char *name, struct bu
 	return cs->ops->read_pair_nowait(cs->be, name, cert, key, err);
 }
 
+int certstore_read_cert(struct certstore *cs, const char *name, struct buf *cert, uint64_t *rev,
+			struct gpc_error *err)
+{
+	struct buf key;
+	uint64_t r = 0;
+	int rc;
+
+	if (!certstore_valid_name(name))
+		return bad_name(err, name);
+	if (cs->ops->read_cert != NULL) {
+		rc = cs->ops->read_cert(cs->be, name, cert, &r, err);
+	} else {
+		buf_init(&key, CERTSTORE_MAX_FILE);
+		rc = cs->ops->read_pair(cs->be, name, cert, &key, &r, err);
+		if (key.data != NULL)
+			explicit_bzero(key.data, key.len);
+		buf_finish(&key);
+	}
+	if (rev != NULL)
+		*rev = rc == 0 ? r : 0;
+	return rc;
+}
+
 int certstore_write_pair(struct certstore *cs, const char *name, const char *cert_pem, size_t cert_len,
 			 const char *key_pem, size_t key_len, struct gpc_error *err)
 {

@@ -161,6 +161,17 @@ int certstore_read_pair_nowait(struct certstore *cs, const char *name, struct bu
 int certstore_read_pair_rev(struct certstore *cs, const char *name, struct buf *cert, struct buf *key,
 			    uint64_t *rev, struct gpc_error *err) __attribute__((warn_unused_result));
 
+/* Only the certificate (PEM chain) of a lineage's pair, appended to cert,
+ * and *rev (may be NULL) = the pair's revision: for a reader that does not
+ * hold the seal key (check/status --store without --store-seal: a
+ * certificate is public and never sealed, its key is). The key is never
+ * opened (etcd: the sealed key stays sealed, no seal key is needed); a
+ * backend without its own way (the directory) reads the pair and wipes the
+ * key, so there an unreadable key fails the call. Returns 0 or -1
+ * (GPC_E_MISSING when there is no pair; err names the entry). */
+int certstore_read_cert(struct certstore *cs, const char *name, struct buf *cert, uint64_t *rev,
+			struct gpc_error *err) __attribute__((warn_unused_result));
+
 /* As certstore_write_pair, only if the pair's revision is still
  * `expect_rev` (0: there is no pair yet; CERTSTORE_REV_ANY: any), else -1
  * with GPC_E_CONFLICT and nothing written. Caller holds the exclusive lock. */

@@ -27,6 +27,9 @@ struct certstore_ops {
 	 * behind a writer); may be NULL (read_pair is used) */
 	int (*read_pair_nowait)(void *be, const char *name, struct buf *cert, struct buf *key,
 				struct gpc_error *err);
+	/* the certificate alone, without opening the key (certstore_read_cert);
+	 * may be NULL (read_pair is used and the key wiped) */
+	int (*read_cert)(void *be, const char *name, struct buf *cert, uint64_t *rev, struct gpc_error *err);
 	int (*write_pair)(void *be, const char *name, const char *cert, size_t cert_len, const char *key,
 			  size_t key_len, uint64_t expect_rev, struct gpc_error *err);
 	int (*check_writable)(void *be, const char *name, struct gpc_error *err);

@@ -594,6 +594,23 @@ static int op_read_pair_nowait(void *be, const char *name, struct buf *cert, str
 	return read_pair(be, name, cert, key, NULL, true, err);
 }
 
+/* The certificate without the seal key: it is stored in clear beside the
+ * sealed key. */
+static int op_read_cert(void *be, const char *name, struct buf *cert, uint64_t *rev, struct gpc_error *err)
+{
+	struct store_etcd *se = be;
+	struct etcd_range r;
+	int rc;
+
+	if (get_pair(se, name, false, false, &r, err) != 0)
+		return -1;
+	rc = pair_parse(se, name, &r.kvs[0], cert, NULL, err);
+	if (rc == 0 && rev != NULL)
+		*rev = (uint64_t)r.kvs[0].mod_revision;
+	etcd_range_finish(&r);
+	return rc;
+}
+
 static int op_write_pair(void *be, const char *name, const char *cert, size_t cert_len, const char *key_pem,
 			 size_t key_len, uint64_t expect_rev, struct gpc_error *err)
 {
@@ -1287,6 +1304,7 @@ static const struct certstore_ops etcd_ops = {
 	.pair_names = op_pair_names,
 	.read_pair = op_read_pair,
 	.read_pair_nowait = op_read_pair_nowait,
+	.read_cert = op_read_cert,
 	.write_pair = op_write_pair,
 	.check_writable = op_check_writable,
 	.record_name = op_record_name,

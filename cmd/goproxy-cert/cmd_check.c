@@ -1,5 +1,7 @@
-/* goproxy-cert check: is what is on disk valid, complete and matching?
- * Offline: no network, no trust store. The exit code is the answer. */
+/* goproxy-cert check: is what is stored valid, complete and matching?
+ * Offline: no network, no trust store (a shared store in etcd is the one
+ * exception: it is read over the network, by goproxy-cert-acme, which links
+ * libcurl; goproxy-cert execs it for --store). The exit code is the answer. */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,12 +10,14 @@
 #include "cli.h"
 #include "connect.h"
 #include "report.h"
+#include "storeopt.h"
 
 static void check_help(FILE *f)
 {
 	cli_print_sub_usage(f, "check");
 	fputs("\n"
-	      "Checks the named lineages, or all of them, offline (no network, no trust store).\n"
+	      "Checks the named lineages, or all of them, offline (no network, no trust store;\n"
+	      "a --store is read from its etcd members).\n"
 	      "\n"
 	      "options:\n"
 	      "  -d, --certs-dir DIR  the certs directory (default: $GOPROXY_CERTS_DIR, else ./certs)\n"
@@ -25,6 +29,8 @@ static void check_help(FILE *f)
 	      "                       case- and order-insensitive, a wildcard matches only itself)\n"
 	      "      --json           print a JSON document on stdout instead of text\n"
 	      "  -q, --quiet          print nothing; the exit code says it all\n"
+	      STOREOPT_HELP
+	      "                           (without it the certificates are checked, not their keys)\n"
 	      "      --connect HOST[:PORT]  instead: check what the server there serves (repeatable;\n"
 	      "                       port 443; [IPv6]:PORT), compared with the store's lineage for\n"
 	      "                       the name (-d, $GOPROXY_CERTS_DIR, a LINEAGE, or ./certs)\n"
@@ -38,10 +44,39 @@ static void check_help(FILE *f)
 	      "\n"
 	      "exit status: 0 all ok; 1 some due for renewal and none worse; 2 some expired,\n"
 	      "not yet valid, missing, unreadable, invalid or mismatching, or no certs dir;\n"
-	      "64 usage error. With --connect also 1 when a server serves an older (stale) or\n"
-	      "newer certificate than the store, 2 when it does not verify, does not cover the\n"
-	      "name, is unrelated to the store, or cannot be reached.\n", f);
+	      "64 usage error; 75 the --store (etcd) cannot be reached, try later. With\n"
+	      "--connect also 1 when a server serves an older (stale) or newer certificate\n"
+	      "than the store, 2 when it does not verify, does not cover the name, is unrelated\n"
+	      "to the store, or cannot be reached.\n", f);
 }
+
+#ifdef GPC_ACME_TOOL
+/* check --store: open the store and collect from it; without --store-seal
+ * the certificates only. Returns 0 with *r, or the exit code (the error
+ * printed). */
+static int collect_store(const struct storeopt *so, const char *dir, char *const *names, size_t n,
+			 struct report_options *ro, struct report *r)
+{
+	struct certstore *cs = NULL;
+	struct gpc_error err;
+	int rc;
+
+	gpc_error_clear(&err);
+	ro->skip_keys = so->seal == NULL;
+	if (storeopt_open(so, dir, &cs, &err) != 0) {
+		cli_print_error(&err);
+		return err.code != NULL && strcmp(err.code, GPC_E_USAGE) == 0 ? EXIT_USAGE : EXIT_BAD;
+	}
+	rc = report_collect_store(r, cs, names, n, ro, &err);
+	certstore_free(cs);
+	if (rc == 0)
+		return 0;
+	if (err.code != NULL && strcmp(err.code, GPC_E_USAGE) == 0)
+		return cli_usage_error("check", "%s", err.message);
+	cli_print_error(&err);
+	return EXIT_BAD;
+}
+#endif
 
 enum { O_CONNECT = 256, O_SERVERNAME, O_STARTTLS, O_CA_BUNDLE, O_CONNECT_TIMEOUT };
 
@@ -59,6 +94,7 @@ int cmd_check(int argc, char **argv)
 		{ "starttls", required_argument, NULL, O_STARTTLS },
 		{ "ca-bundle", required_argument, NULL, O_CA_BUNDLE },
 		{ "connect-timeout", required_argument, NULL, O_CONNECT_TIMEOUT },
+		STOREOPT_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct report_options ro = { .days = -1 };
@@ -69,6 +105,8 @@ int cmd_check(int argc, char **argv)
 	struct report r;
 	struct gpc_error err;
 	struct connect_args ca = { 0 };
+	struct storeopt so = { 0 };
+	const char *url;
 	int c, rc;
 
 	optind = 1;
@@ -124,6 +162,12 @@ int cmd_check(int argc, char **argv)
 		case O_CONNECT_TIMEOUT:
 			ca.timeout = optarg;
 			break;
+		/* as storeopt_take, which only goproxy-cert-acme links */
+		case STOREOPT_STORE: so.url = optarg; break;
+		case STOREOPT_CACERT: so.cacert = optarg; break;
+		case STOREOPT_CERT: so.cert = optarg; break;
+		case STOREOPT_KEY: so.key = optarg; break;
+		case STOREOPT_SEAL: so.seal = optarg; break;
 		case 'h':
 			free(domains);
 			free(ca.targets);
@@ -141,22 +185,45 @@ int cmd_check(int argc, char **argv)
 	}
 	ro.domains = domains;
 	ro.n_domains = n_domains;
-	/* only --connect opens a socket; without it check stays offline */
-	if (connect_wanted(&ca)) {
+	url = so.url != NULL && so.url[0] != '\0' ? so.url : getenv("GOPROXY_CERT_STORE");
+	if (url != NULL && url[0] == '\0')
+		url = NULL;
+	if (url != NULL || so.cacert || so.cert || so.key || so.seal) {
+		rc = -1;
+		if (url != NULL && dir != NULL)
+			rc = cli_usage_error("check", "-d %s and --store %s (or $GOPROXY_CERT_STORE) name two "
+					     "stores; give one (GOPROXY_CERT_STORE= for the directory)", dir, url);
+		else if (connect_wanted(&ca))
+			rc = cli_usage_error("check", "--connect compares servers with a certs directory (-d), "
+					     "not with --store");
+#ifndef GPC_ACME_TOOL
+		else /* the shared store is read by the part that links libcurl */
+			rc = cli_exec_acme(argc, argv);
+#else
+		else
+			rc = collect_store(&so, dir, argv + optind, (size_t)(argc - optind), &ro, &r);
+#endif
+		if (rc != 0) {
+			free(ca.targets);
+			free(domains);
+			return rc;
+		}
+	} else if (connect_wanted(&ca)) {
+		/* only --connect opens a socket; without it check stays offline */
 		rc = connect_check(&ca, dir, argv + optind, (size_t)(argc - optind), &ro, json, quiet);
 		free(ca.targets);
 		free(domains);
 		return rc;
-	}
-
-	gpc_error_clear(&err);
-	if (report_collect(&r, certstore_default_dir(dir), argv + optind, (size_t)(argc - optind),
-			   &ro, &err) != 0) {
-		free(domains);
-		if (err.code != NULL && strcmp(err.code, "usage") == 0)
-			return cli_usage_error("check", "%s", err.message);
-		cli_print_error(&err);
-		return EXIT_BAD;
+	} else {
+		gpc_error_clear(&err);
+		if (report_collect(&r, certstore_default_dir(dir), argv + optind, (size_t)(argc - optind),
+				   &ro, &err) != 0) {
+			free(domains);
+			if (err.code != NULL && strcmp(err.code, "usage") == 0)
+				return cli_usage_error("check", "%s", err.message);
+			cli_print_error(&err);
+			return EXIT_BAD;
+		}
 	}
 	rc = report_check_exit(&r);
 	if (!quiet) {

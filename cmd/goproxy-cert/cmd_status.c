@@ -1,28 +1,61 @@
 /* goproxy-cert status: everything known about each lineage, for people
  * (text), scripts (JSON) and dashboards (Prometheus textfile). It reports;
- * the state of the certificates does not change its exit code. */
+ * the state of the certificates does not change its exit code. A shared
+ * store (--store) is read by goproxy-cert-acme (it links libcurl). */
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "certstore.h"
 #include "cli.h"
 #include "report.h"
+#include "storeopt.h"
 
 static void status_help(FILE *f)
 {
 	cli_print_sub_usage(f, "status");
 	fputs("\n"
-	      "Shows everything known about the named lineages, or all of them (offline).\n"
+	      "Shows everything known about the named lineages, or all of them (offline; a\n"
+	      "--store is read from its etcd members).\n"
 	      "\n"
 	      "options:\n"
 	      "  -d, --certs-dir DIR  the certs directory (default: $GOPROXY_CERTS_DIR, else ./certs)\n"
 	      "      --json           same as --format json\n"
 	      "      --format FORMAT  text (default), json, or prometheus (node_exporter textfile)\n"
+	      STOREOPT_HELP
+	      "                           (without it the certificates are shown, their keys not checked)\n"
 	      "  -h, --help           show this help\n"
 	      "\n"
 	      "exit status: 0 whatever state the certificates are in; 2 the certs dir cannot be\n"
-	      "read; 64 usage error.\n", f);
+	      "read; 64 usage error; 75 the --store (etcd) cannot be reached, try later.\n", f);
 }
+
+#ifdef GPC_ACME_TOOL
+/* status --store: as collect_store in cmd_check.c. Returns 0 with *r, or
+ * the exit code (the error printed). */
+static int collect_store(const struct storeopt *so, const char *dir, char *const *names, size_t n,
+			 struct report_options *ro, struct report *r)
+{
+	struct certstore *cs = NULL;
+	struct gpc_error err;
+	int rc;
+
+	gpc_error_clear(&err);
+	ro->skip_keys = so->seal == NULL;
+	if (storeopt_open(so, dir, &cs, &err) != 0) {
+		cli_print_error(&err);
+		return err.code != NULL && strcmp(err.code, GPC_E_USAGE) == 0 ? EXIT_USAGE : EXIT_BAD;
+	}
+	rc = report_collect_store(r, cs, names, n, ro, &err);
+	certstore_free(cs);
+	if (rc == 0)
+		return 0;
+	if (err.code != NULL && strcmp(err.code, GPC_E_USAGE) == 0)
+		return cli_usage_error("status", "%s", err.message);
+	cli_print_error(&err);
+	return EXIT_BAD;
+}
+#endif
 
 enum fmt { FMT_TEXT, FMT_JSON, FMT_PROM };
 
@@ -33,6 +66,7 @@ int cmd_status(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
+		STOREOPT_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct report_options ro = { .days = -1, .detail = true };
@@ -41,6 +75,8 @@ int cmd_status(int argc, char **argv)
 	bool fmt_set = false;
 	struct report r;
 	struct gpc_error err;
+	struct storeopt so = { 0 };
+	const char *url;
 	int c, rc = 0;
 
 	optind = 1;
@@ -68,6 +104,12 @@ int cmd_status(int argc, char **argv)
 			fmt = want;
 			fmt_set = true;
 			break;
+		/* as storeopt_take, which only goproxy-cert-acme links */
+		case STOREOPT_STORE: so.url = optarg; break;
+		case STOREOPT_CACERT: so.cacert = optarg; break;
+		case STOREOPT_CERT: so.cert = optarg; break;
+		case STOREOPT_KEY: so.key = optarg; break;
+		case STOREOPT_SEAL: so.seal = optarg; break;
 		case 'h':
 			status_help(stdout);
 			return 0;
@@ -78,13 +120,29 @@ int cmd_status(int argc, char **argv)
 		}
 	}
 
-	gpc_error_clear(&err);
-	if (report_collect(&r, certstore_default_dir(dir), argv + optind, (size_t)(argc - optind),
-			   &ro, &err) != 0) {
-		if (err.code != NULL && strcmp(err.code, "usage") == 0)
-			return cli_usage_error("status", "%s", err.message);
-		cli_print_error(&err);
-		return EXIT_BAD;
+	url = so.url != NULL && so.url[0] != '\0' ? so.url : getenv("GOPROXY_CERT_STORE");
+	if (url != NULL && url[0] == '\0')
+		url = NULL;
+	if (url != NULL || so.cacert || so.cert || so.key || so.seal) {
+		if (url != NULL && dir != NULL)
+			return cli_usage_error("status", "-d %s and --store %s (or $GOPROXY_CERT_STORE) name two "
+					       "stores; give one (GOPROXY_CERT_STORE= for the directory)", dir, url);
+#ifndef GPC_ACME_TOOL
+		/* the shared store is read by the part that links libcurl */
+		return cli_exec_acme(argc, argv);
+#else
+		if ((rc = collect_store(&so, dir, argv + optind, (size_t)(argc - optind), &ro, &r)) != 0)
+			return rc;
+#endif
+	} else {
+		gpc_error_clear(&err);
+		if (report_collect(&r, certstore_default_dir(dir), argv + optind, (size_t)(argc - optind),
+				   &ro, &err) != 0) {
+			if (err.code != NULL && strcmp(err.code, "usage") == 0)
+				return cli_usage_error("status", "%s", err.message);
+			cli_print_error(&err);
+			return EXIT_BAD;
+		}
 	}
 	switch (fmt) {
 	case FMT_JSON:
@@ -104,6 +162,8 @@ int cmd_status(int argc, char **argv)
 		}
 		rc = EXIT_BAD;
 	}
+	if (report_deferred(&r))
+		rc = EXIT_DEFER; /* what was printed is incomplete: try later */
 	report_finish(&r);
 	return rc;
 }

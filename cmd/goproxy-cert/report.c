@@ -1,8 +1,11 @@
 /* report: collect what check/status say about each lineage, then render it.
  *
- * Collection reads each file itself (never a cache), under one shared store
- * lock for the whole run when a writer has ever created one, so a pair is
- * never seen half-replaced; no per-lineage locking. */
+ * In a certs directory, collection reads each file itself (never a cache),
+ * under one shared store lock for the whole run when a writer has ever
+ * created one, so a pair is never seen half-replaced; no per-lineage
+ * locking. In a shared store (etcd) each pair is one entry read through
+ * certstore_read_pair: whole by itself. Lineage settings and the ledger come
+ * through lib/lineage.c and lib/ledger.c in both. */
 #include "report.h"
 
 #include <errno.h>
@@ -35,6 +38,8 @@
 #define RC_NO_INTERMEDIATES "no-intermediates"
 #define RC_KEY_IN_CERT "private-key-in-cert-file"
 #define RC_DIR_NOT_WRITABLE "certs-dir-not-writable"
+#define RC_KEY_SEALED "key-not-unsealed"  /* a shared store: the key did not open */
+#define RC_KEY_NOT_CHECKED "key-not-checked" /* a shared store read without its seal key */
 
 static const char *const state_names[RS__COUNT] = {
 	[RS_OK] = "ok",
@@ -429,6 +434,116 @@ static void collect_entry(struct certstore *cs, const char *name, const struct r
 	buf_finish(&kb);
 }
 
+/* A failed read of a shared store: the store unreachable (try later)? */
+static bool unreachable(const struct gpc_error *err)
+{
+	return err->code != NULL && strcmp(err->code, GPC_E_NETWORK) == 0;
+}
+
+/* A lineage in a shared store (etcd): one entry holds the certificate and
+ * the sealed key, so there are no modes, links or half-written pairs to look
+ * at; what is judged is the same as in a directory (parse, order, key match,
+ * dates, names, due rule). Without the seal key (skip_keys) only the
+ * certificate is read. A key that does not open is this lineage's problem,
+ * and its certificate is still judged: expiry is what check is asked first. */
+static void collect_entry_store(struct certstore *cs, const char *name, const struct report_options *opt,
+				const struct lineage *lin, time_t now, struct report_entry *e)
+{
+	char cn[PATH_MAX], kn[PATH_MAX];
+	struct buf cb, kb;
+	struct x509_chain *chain = NULL;
+	struct x509_key *key = NULL;
+	struct gpc_error err, kerr;
+	bool has_key_block = false, cert_ok, key_ok = false, in_order;
+
+	memset(e, 0, sizeof(*e));
+	e->name = xstrdup(name);
+	e->cert_mode = e->key_mode = -1;
+	e->issuances_168h = -1;
+	if (certstore_paths(cs, name, cn, sizeof(cn), kn, sizeof(kn)) != 0) {
+		char *m = xasprintf("%s: lineage %s: name too long for the store", certstore_dir(cs), name);
+		e->cert_path = xstrdup(m);
+		e->key_path = xstrdup(m);
+		add_problem(e, RS_INVALID, GPC_E_INVALID, m, "use a shorter store prefix");
+		free(m);
+		return;
+	}
+	e->cert_path = xstrdup(cn);
+	e->key_path = xstrdup(kn);
+
+	buf_init(&cb, CERTSTORE_MAX_FILE);
+	buf_init(&kb, CERTSTORE_MAX_FILE);
+	gpc_error_clear(&err);
+	gpc_error_clear(&kerr);
+	if (opt->skip_keys) {
+		cert_ok = certstore_read_cert(cs, name, &cb, NULL, &err) == 0;
+	} else if (certstore_read_pair(cs, name, &cb, &kb, &err) == 0) {
+		cert_ok = key_ok = true;
+	} else if ((err.code != NULL && strcmp(err.code, GPC_E_MISSING) == 0) || unreachable(&err)) {
+		cert_ok = false;
+	} else {
+		/* The pair is there but did not come out whole: its key may be
+		 * sealed with another seal key. The certificate is not sealed. */
+		kerr = err;
+		buf_reset(&cb);
+		gpc_error_clear(&err);
+		cert_ok = certstore_read_cert(cs, name, &cb, NULL, &err) == 0;
+		if (cert_ok)
+			add_problem(e, RS_UNREADABLE, RC_KEY_SEALED, kerr.message, kerr.hint);
+	}
+	if (!cert_ok) {
+		if (err.code != NULL && strcmp(err.code, GPC_E_MISSING) == 0) {
+			bool def = strcmp(name, CERTSTORE_DEFAULT) == 0;
+			char *m = xasprintf("%s: no certificate: %s", name, err.message);
+			char *h = xasprintf("get one with 'goproxy-cert issue --store URL%s%s -D NAME', or check "
+					    "that --store (or $GOPROXY_CERT_STORE) names the store and prefix that "
+					    "hold it", def ? "" : " -n ", def ? "" : name);
+			add_problem(e, RS_MISSING, RC_NOT_FOUND, m, h);
+			free(m);
+			free(h);
+		} else {
+			e->deferred = unreachable(&err);
+			add_error(e, err.code != NULL && strcmp(err.code, GPC_E_INVALID) == 0 ? RS_INVALID
+											: RS_UNREADABLE, &err);
+		}
+		goto out;
+	}
+	if (x509_chain_parse(cn, cb.data ? cb.data : "", cb.len, &chain, &has_key_block, &err) != 0) {
+		add_error(e, RS_INVALID, &err);
+		goto out;
+	}
+	if (key_ok && x509_key_parse(kn, kb.data ? kb.data : "", kb.len, &key, &err) != 0) {
+		add_error(e, RS_INVALID, &err);
+		key_ok = false;
+	}
+	if (kb.data != NULL)
+		explicit_bzero(kb.data, kb.len);
+	in_order = x509_chain_check_order(chain, cn, &err) == 0;
+	if (!in_order)
+		add_error(e, RS_INVALID, &err);
+	if (key_ok && !x509_key_matches(key, chain) && (in_order || x509_key_find(key, chain) < 0)) {
+		const char *kt = x509_key_type(key), *ct = x509_chain_info(chain, 0)->key_type;
+		bool def = strcmp(name, CERTSTORE_DEFAULT) == 0;
+		char *m = strcmp(kt, ct) == 0
+			? xasprintf("%s: does not belong to %s (both %s, but different keys)", kn, cn, kt)
+			: xasprintf("%s: does not belong to %s (the key is %s, the certificate's is %s)",
+				    kn, cn, kt, ct);
+		char *h = xasprintf("write the pair again from its source: 'goproxy-cert renew --store URL "
+				    "--force %s', or 'store import' of a directory that holds it", def ? "default" : name);
+		add_problem(e, RS_INVALID, X509_E_KEY_MISMATCH, m, h);
+		free(m);
+		free(h);
+	}
+	judge_cert(e, chain, has_key_block, in_order ? opt : &(struct report_options){
+			   .days = opt->days, .detail = opt->detail },
+		   lin, now);
+out:
+	x509_key_free(key);
+	x509_chain_free(chain);
+	buf_finish(&cb);
+	buf_finish(&kb);
+}
+
 /* .state/ledger.json is read and parsed once per report (through
  * lib/ledger.c), not once per lineage: 10,000 lineages with a ledger of
  * 10,000 issuances would otherwise parse it 10,000 times. count_issuances
@@ -549,6 +664,7 @@ static void check_dir_writable(struct report *r)
  * the next index; entries are written in place, so the order is kept. */
 struct collect_job {
 	struct certstore *cs;
+	bool shared;
 	char *const *names;
 	size_t n;
 	const struct report_options *opt;
@@ -571,7 +687,12 @@ static void *collect_worker(void *arg)
 			return NULL;
 		for (size_t k = i; k < i + 16 && k < j->n; k++) {
 			struct lineage *lin = lineage_read(j->cs, j->names[k]);
-			collect_entry(j->cs, j->names[k], j->opt, lin, j->r->checked_at, &j->r->entries[k]);
+			if (j->shared)
+				collect_entry_store(j->cs, j->names[k], j->opt, lin, j->r->checked_at,
+						    &j->r->entries[k]);
+			else
+				collect_entry(j->cs, j->names[k], j->opt, lin, j->r->checked_at,
+					      &j->r->entries[k]);
 			if (j->opt->detail)
 				lineage_fields(lin, &j->r->entries[k]); /* keeps lin */
 			else
@@ -586,7 +707,7 @@ static void *collect_worker(void *arg)
 static void collect_all(struct certstore *cs, char *const *names, size_t n,
 			const struct report_options *opt, struct report *r)
 {
-	struct collect_job j = { .cs = cs, .names = names, .n = n, .opt = opt, .r = r };
+	struct collect_job j = { .cs = cs, .shared = r->shared, .names = names, .n = n, .opt = opt, .r = r };
 	pthread_t tid[COLLECT_MAX_THREADS];
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t nt = cpus > 0 ? (size_t)cpus : 1, started = 0;
@@ -606,23 +727,14 @@ static void collect_all(struct certstore *cs, char *const *names, size_t n,
 	pthread_mutex_destroy(&j.mu);
 }
 
-int report_collect(struct report *r, const char *dir, char *const *names, size_t n_names,
-		   const struct report_options *opt, struct gpc_error *err)
+/* Start a report on `where`; check the names given. Returns 0, or -1 (err
+ * says which name; the report is finished). */
+static int collect_begin(struct report *r, const char *where, char *const *names, size_t n_names,
+			 struct gpc_error *err)
 {
-	struct certstore *cs = NULL;
-	struct gpc_error e;
-	char **listed = NULL;
-	size_t n_listed = 0;
-	char *const *todo = names;
-	size_t n_todo = n_names;
-	static char *const def[] = { (char *)CERTSTORE_DEFAULT };
-	int rc = -1;
-
 	memset(r, 0, sizeof(*r));
-	r->certs_dir = xstrdup(dir);
+	r->certs_dir = xstrdup(where);
 	r->checked_at = time_now();
-	gpc_error_clear(&e);
-
 	for (size_t i = 0; i < n_names; i++) {
 		if (strcmp(names[i], CERTSTORE_DEFAULT) != 0 && !certstore_valid_name(names[i])) {
 			gpc_error_set(err, GPC_E_USAGE, "'%s' is not a lineage name", names[i]);
@@ -632,15 +744,27 @@ int report_collect(struct report *r, const char *dir, char *const *names, size_t
 			return -1;
 		}
 	}
-	if (certstore_open(dir, &cs, &e) != 0) {
-		problem_set(&r->dir_problem, e.code, e.message, e.hint);
-		return 0;
-	}
+	return 0;
+}
+
+/* Collect from an open store (the names are valid). */
+static void collect(struct report *r, struct certstore *cs, char *const *names, size_t n_names,
+		    const struct report_options *opt)
+{
+	struct gpc_error e;
+	char **listed = NULL;
+	size_t n_listed = 0;
+	char *const *todo = names;
+	size_t n_todo = n_names;
+	static char *const def[] = { (char *)CERTSTORE_DEFAULT };
+
+	gpc_error_clear(&e);
+	r->shared = strcmp(certstore_kind(cs), "dir") != 0;
 	if (n_names == 0) {
 		if (certstore_list(cs, &listed, &n_listed, &e) != 0) {
 			problem_set(&r->dir_problem, e.code, e.message, e.hint);
-			rc = 0;
-			goto out;
+			r->deferred = r->shared && unreachable(&e);
+			return;
 		}
 		todo = listed;
 		n_todo = n_listed;
@@ -651,25 +775,38 @@ int report_collect(struct report *r, const char *dir, char *const *names, size_t
 		}
 	}
 	r->dir_ok = true;
-	check_dir_writable(r);
-	/* status (detail) also says when the directory will not survive a
-	 * reboot or a new container; check keeps to the certificates */
-	if (opt->detail) {
-		struct gpc_error why;
-		gpc_error_clear(&why);
-		if (fs_ephemeral(dir, &why) == 1)
-			push_problem(&r->warnings, &r->n_warnings, why.code, why.message, why.hint);
-	}
+	if (!r->shared) {
+		check_dir_writable(r);
+		/* status (detail) also says when the directory will not survive a
+		 * reboot or a new container; check keeps to the certificates */
+		if (opt->detail) {
+			struct gpc_error why;
+			gpc_error_clear(&why);
+			if (fs_ephemeral(r->certs_dir, &why) == 1)
+				push_problem(&r->warnings, &r->n_warnings, why.code, why.message, why.hint);
+		}
 
-	/* A pair left half-written by a killed writer is completed first (the
-	 * one write check and status ever make), so that what is judged is what
-	 * every reader of these files sees. */
-	if (certstore_finish_interrupted(cs) == 1)
-		gpc_debug("%s: finished an interrupted write", certstore_dir(cs));
+		/* A pair left half-written by a killed writer is completed first (the
+		 * one write check and status ever make), so that what is judged is what
+		 * every reader of these files sees. */
+		if (certstore_finish_interrupted(cs) == 1)
+			gpc_debug("%s: finished an interrupted write", certstore_dir(cs));
+	} else if (opt->skip_keys) {
+		/* Once for the report, not once per lineage: the certificates
+		 * below are judged, their keys were not read. */
+		char *m = xasprintf("%s: the private keys were not checked: they are sealed in the store "
+				    "and no --store-seal was given", r->certs_dir);
+		push_problem(&r->warnings, &r->n_warnings, RC_KEY_NOT_CHECKED, m,
+			     "give --store-seal FILE (the fleet's seal key) to check that each key opens and "
+			     "belongs to its certificate; the certificates are checked without it");
+		free(m);
+		r->keys_unchecked = true;
+	}
 
 	/* One shared lock for the whole run (not per lineage). A writer busy
 	 * for more than a moment (an ACME order) must not block check: read
-	 * without it then, the rename order keeps each file whole. */
+	 * without it then, the rename order keeps each file whole. (In etcd a
+	 * shared lock is nothing: each pair is one value.) */
 	if (certstore_lock(cs, false, 2, &e) != 0)
 		gpc_debug("%s; reading without the store lock", e.message);
 
@@ -684,22 +821,64 @@ int report_collect(struct report *r, const char *dir, char *const *names, size_t
 			count_issuances(cs, &r->entries[i]);
 		report_ledger_drop();
 	}
-	rc = 0;
-out:
+	certstore_unlock(cs);
 	certstore_names_free(listed, n_listed);
+}
+
+int report_collect(struct report *r, const char *dir, char *const *names, size_t n_names,
+		   const struct report_options *opt, struct gpc_error *err)
+{
+	struct certstore *cs = NULL;
+	struct gpc_error e;
+
+	if (collect_begin(r, dir, names, n_names, err) != 0)
+		return -1;
+	gpc_error_clear(&e);
+	if (certstore_open(dir, &cs, &e) != 0) {
+		problem_set(&r->dir_problem, e.code, e.message, e.hint);
+		return 0;
+	}
+	collect(r, cs, names, n_names, opt);
 	certstore_free(cs);
-	return rc;
+	return 0;
+}
+
+int report_collect_store(struct report *r, struct certstore *cs, char *const *names, size_t n_names,
+			 const struct report_options *opt, struct gpc_error *err)
+{
+	if (collect_begin(r, certstore_dir(cs), names, n_names, err) != 0)
+		return -1;
+	collect(r, cs, names, n_names, opt);
+	return 0;
+}
+
+bool report_deferred(const struct report *r)
+{
+	if (r->deferred)
+		return true;
+	for (size_t i = 0; i < r->n_entries; i++)
+		if (r->entries[i].deferred)
+			return true;
+	return false;
 }
 
 int report_check_exit(const struct report *r)
 {
 	enum report_state worst = RS_OK;
+	bool deferred = false;
 
 	if (!r->dir_ok)
-		return 2;
-	for (size_t i = 0; i < r->n_entries; i++)
-		if (r->entries[i].state > worst)
+		return r->deferred ? 75 : 2;
+	/* A lineage the store could not give (etcd unreachable) is "try
+	 * later" (EX_TEMPFAIL), unless another one is already known bad. */
+	for (size_t i = 0; i < r->n_entries; i++) {
+		if (r->entries[i].deferred)
+			deferred = true;
+		else if (r->entries[i].state > worst)
 			worst = r->entries[i].state;
+	}
+	if (deferred && worst <= RS_DUE)
+		return 75;
 	return worst == RS_OK ? 0 : worst == RS_DUE ? 1 : 2;
 }
 
@@ -818,7 +997,7 @@ void report_print_status_text(FILE *out, const struct report *r)
 {
 	char t[32], left[48];
 
-	fprintf(out, "certs dir: %s (checked %s)\n", r->certs_dir,
+	fprintf(out, "%s: %s (checked %s)\n", r->shared ? "store" : "certs dir", r->certs_dir,
 		time_rfc3339(r->checked_at, t, sizeof(t)));
 	if (!r->dir_ok) {
 		fprintf(out, "  problem: %s\n", r->dir_problem.message);
@@ -849,7 +1028,10 @@ void report_print_status_text(FILE *out, const struct report *r)
 			fprintf(out, "  %-14s%zu\n", "chain length", e->chain_length);
 		}
 		print_mode(out, "cert file", e->cert_path, e->cert_mode);
-		print_mode(out, "key file", e->key_path, e->key_mode);
+		if (r->keys_unchecked)
+			fprintf(out, "  %-14s%s: not checked (no --store-seal)\n", "key file", e->key_path);
+		else
+			print_mode(out, "key file", e->key_path, e->key_mode);
 		fprintf(out, "  %-14s%s\n", "ca url", e->ca_url ? e->ca_url : "-");
 		print_time_or_dash(out, "last attempt", e->last_attempt);
 		fprintf(out, "  %-14s%s\n", "last result", e->last_result ? e->last_result : "-");

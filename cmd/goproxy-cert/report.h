@@ -1,5 +1,6 @@
 /* report: what check and status know about each lineage, collected once
- * from the certs directory and rendered as text, JSON or Prometheus.
+ * from the store (a certs directory, or etcd: certstore.h) and rendered as
+ * text, JSON or Prometheus.
  * Self-contained (no cli globals) so unit tests can link it. */
 #ifndef GPC_REPORT_H
 #define GPC_REPORT_H
@@ -32,15 +33,16 @@ const char *report_state_name(enum report_state s);
 
 struct report_problem {
 	const char *code; /* static: GPC_E_*, X509_E_* or a report code */
-	char *message;    /* "FILE: cause" */
+	char *message;    /* "FILE: cause" (in a shared store: the entry's name) */
 	char *hint;       /* the fix; may be "" */
 };
 
 struct report_entry {
 	char *name;
 	enum report_state state;
-	char *cert_path;
+	char *cert_path;        /* in a shared store: the entry's name (certstore_paths) */
 	char *key_path;
+	bool deferred;          /* it could not be read: the store is unreachable (try later) */
 
 	bool have_cert;         /* the certificate parsed: the fields below are set */
 	char **domains;
@@ -81,12 +83,18 @@ struct report_options {
 	const char *const *domains;  /* --domain set (NULL: no name check) */
 	size_t n_domains;
 	bool detail;                 /* status: file modes, ACME fields */
+	bool skip_keys;              /* a shared store read without its seal key: the
+	                              * certificates only (certstore_read_cert); the keys
+	                              * are said not checked (report.keys_unchecked) */
 };
 
 struct report {
-	char *certs_dir;
+	char *certs_dir;             /* the directory, or the store's URL */
 	time_t checked_at;
-	bool dir_ok;                 /* the certs dir could be opened and listed */
+	bool shared;                 /* a shared store (etcd), not a certs directory */
+	bool keys_unchecked;         /* report_options.skip_keys: no key was read */
+	bool deferred;               /* the store could not be reached: dir_problem says why */
+	bool dir_ok;                 /* the certs dir (store) could be opened and listed */
 	struct report_problem dir_problem;      /* when !dir_ok */
 	struct report_problem *warnings;        /* about the certs dir as a whole */
 	size_t n_warnings;
@@ -104,9 +112,25 @@ int report_collect(struct report *r, const char *dir, char *const *names, size_t
 	__attribute__((warn_unused_result));
 void report_finish(struct report *r);
 
+/* As report_collect, from a store already open (storeopt_open: a certs
+ * directory or etcd; not freed here). In a directory the files are read and
+ * judged as report_collect does (modes, dangling links, the interrupted-write
+ * recovery, the certs dir's own warnings); in a shared store each pair is
+ * read through certstore_read_pair (certstore_read_cert with skip_keys),
+ * messages name the store's entries, and an unreachable store sets
+ * `deferred` (on the report, or on the entries it could not read). */
+int report_collect_store(struct report *r, struct certstore *cs, char *const *names, size_t n_names,
+			 const struct report_options *opt, struct gpc_error *err)
+	__attribute__((warn_unused_result));
+
 /* check's exit code: 0 all ok, 1 some due and nothing worse, 2 anything
- * worse or an unusable certs dir. */
+ * worse or an unusable certs dir; 75 (EX_TEMPFAIL) when the store could not
+ * be reached and nothing read says 2. */
 int report_check_exit(const struct report *r);
+
+/* True when the store, or a lineage in it, could not be reached (status
+ * then exits 75: what it printed is incomplete). */
+bool report_deferred(const struct report *r);
 
 /* check: one line per lineage on `out`. */
 void report_print_check_text(FILE *out, const struct report *r);

@@ -392,6 +392,24 @@ static void test_callers(void **state)
 	assert_string_equal(err.code, GPC_E_CONFLICT);
 	certstore_unlock(cs);
 	assert_int_equal(m->calls_bad, 0);
+	/* the certificate alone (check/status without the seal key): a backend
+	 * without read_cert is read through read_pair, the key dropped */
+	{
+		struct buf c;
+		uint64_t rev = 0, prev = 0;
+		buf_init(&c, CERTSTORE_MAX_FILE);
+		assert_int_equal(certstore_read_cert(cs, "web", &c, &rev, &err), 0);
+		assert_int_equal(c.len, strlen(leaf.cert_pem));
+		assert_memory_equal(c.data, leaf.cert_pem, c.len);
+		assert_null(memmem(c.data, c.len, "PRIVATE KEY", 11));
+		assert_int_equal(certstore_read_pair_rev(cs, "web", &c, &c, &prev, &err), 0);
+		assert_true(rev != 0 && rev == prev);
+		assert_int_equal(certstore_read_cert(cs, "nothere", &c, &rev, &err), -1);
+		assert_string_equal(err.code, GPC_E_MISSING);
+		assert_int_equal(rev, 0);
+		assert_int_equal(certstore_read_cert(cs, "../x", &c, NULL, &err), -1);
+		buf_finish(&c);
+	}
 	assert_int_equal(certstore_list(cs, &ls, &n, &err), 0);
 	assert_int_equal(n, 1);
 	certstore_names_free(ls, n);
