@@ -260,8 +260,9 @@ static void judge_cert(struct report_entry *e, const struct x509_chain *chain, b
 		human_left(e->seconds_left, left, sizeof(left));
 		snprintf(msg, sizeof(msg), "%s: expired on %s (%s ago)", e->cert_path,
 			 time_rfc3339(in->not_after, t1, sizeof(t1)), left);
-		snprintf(hint, sizeof(hint), "get a new certificate: goproxy-cert renew (or issue --force); "
+		snprintf(hint, sizeof(hint), "get a new certificate: goproxy-cert renew%s%s (or issue --force); "
 			 "if this date looks wrong, check the system clock (it says %s)",
+			 opt->store_url ? " --store " : "", opt->store_url ? opt->store_url : "",
 			 time_rfc3339(now, t2, sizeof(t2)));
 		add_problem(e, RS_EXPIRED, RC_EXPIRED, msg, hint);
 	} else if (now < in->not_before) {
@@ -284,7 +285,8 @@ static void judge_cert(struct report_entry *e, const struct x509_chain *chain, b
 				 only_have.len ? (only_want.len ? "; extra " : " extra ") : "",
 				 only_have.len ? only_have.data : "");
 			snprintf(hint, sizeof(hint), "get a certificate for exactly the wanted names: "
-				 "goproxy-cert issue%s%s -D NAME... (a wildcard covers only itself)",
+				 "goproxy-cert issue%s%s%s%s -D NAME... (a wildcard covers only itself)",
+				 opt->store_url ? " --store " : "", opt->store_url ? opt->store_url : "",
 				 strcmp(e->name, CERTSTORE_DEFAULT) == 0 ? "" : " -n ",
 				 strcmp(e->name, CERTSTORE_DEFAULT) == 0 ? "" : e->name);
 			add_problem(e, RS_MISMATCH, RC_MISMATCH, msg, hint);
@@ -297,8 +299,9 @@ static void judge_cert(struct report_entry *e, const struct x509_chain *chain, b
 		human_left(e->seconds_left, left, sizeof(left));
 		snprintf(msg, sizeof(msg), "%s: due for renewal since %s: %s left, %s", e->cert_path,
 			 time_rfc3339(pr.due_at, t1, sizeof(t1)), left, rule_text(pr.rule));
-		add_problem(e, RS_DUE, RC_DUE, msg,
-			    "run 'goproxy-cert renew' (a daily cron job or timer does this for you)");
+		snprintf(hint, sizeof(hint), "run 'goproxy-cert renew%s%s' (a daily cron job or timer does this for "
+			 "you)", opt->store_url ? " --store " : "", opt->store_url ? opt->store_url : "");
+		add_problem(e, RS_DUE, RC_DUE, msg, hint);
 	}
 
 	if (e->chain_length == 1 && !in->self_signed) {
@@ -426,7 +429,7 @@ static void collect_entry(struct certstore *cs, const char *name, const struct r
 	}
 	if (cert_ok)
 		judge_cert(e, chain, has_key_block, in_order ? opt : &(struct report_options){
-				   .days = opt->days, .detail = opt->detail },
+				   .days = opt->days, .detail = opt->detail, .store_url = opt->store_url },
 			   lin, now);
 	x509_key_free(key);
 	x509_chain_free(chain);
@@ -535,7 +538,7 @@ static void collect_entry_store(struct certstore *cs, const char *name, const st
 		free(h);
 	}
 	judge_cert(e, chain, has_key_block, in_order ? opt : &(struct report_options){
-			   .days = opt->days, .detail = opt->detail },
+			   .days = opt->days, .detail = opt->detail, .store_url = opt->store_url },
 		   lin, now);
 out:
 	x509_key_free(key);
@@ -846,9 +849,13 @@ int report_collect(struct report *r, const char *dir, char *const *names, size_t
 int report_collect_store(struct report *r, struct certstore *cs, char *const *names, size_t n_names,
 			 const struct report_options *opt, struct gpc_error *err)
 {
+	struct report_options o = *opt;
+
 	if (collect_begin(r, certstore_dir(cs), names, n_names, err) != 0)
 		return -1;
-	collect(r, cs, names, n_names, opt);
+	if (strcmp(certstore_kind(cs), "dir") != 0)
+		o.store_url = certstore_dir(cs);
+	collect(r, cs, names, n_names, &o);
 	return 0;
 }
 

@@ -86,6 +86,7 @@ struct report_options {
 	bool skip_keys;              /* a shared store read without its seal key: the
 	                              * certificates only (certstore_read_cert); the keys
 	                              * are said not checked (report.keys_unchecked) */
+	const char *store_url;       /* set by report_collect_store: the hints name it */
 };
 
 struct report {

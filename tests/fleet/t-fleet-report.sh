@@ -86,6 +86,8 @@ GOPROXY_CERT_NOW=$due gpc check $STORE www
 expect_rc 1
 expect_out '^www +due '
 expect_err "/fleet/pairs/www \\(certificate\\): due for renewal since"
+# the hint is a command that works on this store
+grep -qF "run 'goproxy-cert renew --store $S'" "$WORK/err" || fail "the hint does not name the store"
 cp "$WORK/out" "$WORK/due.store"
 GOPROXY_CERT_NOW=$due gpc check -d "$WORK/exp" www
 expect_rc 1
