@@ -74,6 +74,7 @@ struct sync_ctx {
 	long hook_ms;       /* 0: the default limit */
 	bool quiet, watching;
 	bool down;          /* the store was unreachable at the last pass (said once) */
+	unsigned passes;    /* passes done (--watch reports the first one, then changes) */
 	struct buf last;    /* --watch: the errors of the last pass, not printed again */
 };
 
@@ -308,10 +309,9 @@ static int sync_pass(struct sync_ctx *x)
 		if (is_deferral(&err)) {
 			deferred = true;
 			if (!x->down)
-				fprintf(stderr, "%s: %s: the store is unreachable: %s\n  the pairs in %s stay as they "
-						"are; %s\n", cli.prog, certstore_dir(x->src), err.message,
-					certstore_dir(x->dst), x->watching ? "syncing again when it answers"
-									   : "run sync again later (exit 75)");
+				fprintf(stderr, "%s: store unreachable: %s\n  the pairs in %s stay as they are; %s\n",
+					cli.prog, err.message, certstore_dir(x->dst),
+					x->watching ? "syncing again when it answers" : "run sync again later (exit 75)");
 			x->down = x->watching;
 		} else {
 			note_error(&errs, &err);
@@ -379,7 +379,7 @@ static int sync_pass(struct sync_ctx *x)
 			pending_clear(x, hooked.data);
 		}
 	}
-	if (!x->quiet && (!x->watching || written.len > 0))
+	if (!x->quiet && (!x->watching || written.len > 0 || x->passes == 0))
 		printf("%zu pair(s) written, %zu unchanged, into %s\n", nps, same, certstore_dir(x->dst));
 out:
 	/* errors: printed unless --watch saw the very same at the last pass */
@@ -399,6 +399,7 @@ out:
 	buf_finish(&written);
 	buf_finish(&hooked);
 	buf_finish(&errs);
+	x->passes++;
 	rc = failed ? 1 : deferred ? EXIT_DEFER : 0;
 	return rc;
 }
