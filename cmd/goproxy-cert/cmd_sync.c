@@ -139,7 +139,8 @@ static void pending_read(struct sync_ctx *x, struct buf *out)
 	buf_init(&b, 64 * 1024);
 	gpc_error_clear(&e);
 	if (certstore_state_read(x->dst, SYNC_PENDING, 64 * 1024, &b, &e) == 0 && b.data != NULL) {
-		for (char *tok = strtok(b.data, " \n"); tok != NULL; tok = strtok(NULL, " \n"))
+		char *save = NULL;
+		for (char *tok = strtok_r(b.data, " \n", &save); tok != NULL; tok = strtok_r(NULL, " \n", &save))
 			if (list_add(out, tok) != 0)
 				break;
 	}
@@ -152,6 +153,7 @@ static void pending_clear(struct sync_ctx *x, const char *done)
 {
 	struct buf cur, rest;
 	struct gpc_error e;
+	char *save = NULL;
 
 	buf_init(&cur, 64 * 1024);
 	buf_init(&rest, 64 * 1024);
@@ -161,7 +163,8 @@ static void pending_clear(struct sync_ctx *x, const char *done)
 		goto out;
 	}
 	pending_read(x, &cur);
-	for (char *tok = cur.data ? strtok(cur.data, " ") : NULL; tok != NULL; tok = strtok(NULL, " "))
+	for (char *tok = cur.data ? strtok_r(cur.data, " ", &save) : NULL; tok != NULL;
+	     tok = strtok_r(NULL, " ", &save))
 		if (!in_list(done, tok) && list_add(&rest, tok) != 0)
 			break;
 	if (rest.len == 0)
@@ -240,9 +243,9 @@ out:
 }
 
 /* Write the pairs that differ, under the local store lock, comparing again
- * there (another sync may have written them). The lineages written are
- * added to `written`. Returns 0 or -1 (errors noted). */
-static int write_changed(struct sync_ctx *x, struct sync_pair *ps, size_t n, struct buf *written,
+ * there (another sync may have written them); *written counts them.
+ * Returns 0 or -1 (errors noted). */
+static int write_changed(struct sync_ctx *x, struct sync_pair *ps, size_t n, size_t *written,
 			 struct buf *errs, bool *deferred)
 {
 	struct gpc_error err;
@@ -277,8 +280,7 @@ static int write_changed(struct sync_ctx *x, struct sync_pair *ps, size_t n, str
 			rc = -1;
 			continue;
 		}
-		if (list_add(written, ps[i].name) != 0)
-			rc = -1;
+		(*written)++;
 		if (!x->quiet)
 			printf("%s: written\n", ps[i].name);
 	}
@@ -294,14 +296,13 @@ out:
 static int sync_pass(struct sync_ctx *x)
 {
 	struct sync_pair *ps = NULL;
-	struct buf written, hooked, errs;
+	struct buf hooked, errs;
 	struct gpc_error err;
 	char **names = NULL;
-	size_t n = 0, nps = 0, same = 0;
+	size_t n = 0, nps = 0, same = 0, written = 0;
 	bool failed = false, deferred = false;
 	int rc;
 
-	buf_init(&written, 64 * 1024);
 	buf_init(&hooked, 64 * 1024);
 	buf_init(&errs, 256 * 1024);
 	gpc_error_clear(&err);
@@ -363,24 +364,17 @@ static int sync_pass(struct sync_ctx *x)
 	if (nps > 0 && write_changed(x, ps, nps, &written, &errs, &deferred) != 0 && !deferred)
 		failed = true;
 
-	/* The hook: for what this pass wrote and what a killed pass wrote. */
+	/* The hook: for what this pass wrote and what a killed pass wrote,
+	 * both in the record (written before the first write). */
 	if (x->hook != NULL) {
 		pending_read(x, &hooked);
-		for (const char *p = written.data; p != NULL && *p != '\0';) {
-			char nm[128];
-			size_t l = strcspn(p, " ");
-			snprintf(nm, sizeof(nm), "%.*s", (int)(l < sizeof(nm) - 1 ? l : sizeof(nm) - 1), p);
-			if (list_add(&hooked, nm) != 0)
-				break;
-			p += l + strspn(p + l, " ");
-		}
 		if (hooked.len > 0) {
 			run_hook(x, hooked.data);
 			pending_clear(x, hooked.data);
 		}
 	}
-	if (!x->quiet && (!x->watching || written.len > 0 || x->passes == 0))
-		printf("%zu pair(s) written, %zu unchanged, into %s\n", nps, same, certstore_dir(x->dst));
+	if (!x->quiet && (!x->watching || written > 0 || x->passes == 0))
+		printf("%zu pair(s) written, %zu unchanged, into %s\n", written, same, certstore_dir(x->dst));
 out:
 	/* errors: printed unless --watch saw the very same at the last pass */
 	if (errs.len > 0 && (!x->watching || x->last.len != errs.len ||
@@ -396,7 +390,6 @@ out:
 		pair_finish(&ps[i]);
 	free(ps);
 	certstore_names_free(names, n);
-	buf_finish(&written);
 	buf_finish(&hooked);
 	buf_finish(&errs);
 	x->passes++;
