@@ -149,7 +149,7 @@ while [ $i -lt 20 ]; do
 	put_pair default "$WORK/d$((i % 2))"
 	put_pair www "$WORK/w$((i % 3))"
 	# the watch settles 200 ms, then writes: kill around then
-	sleep "0.$(printf %03d "$(rnd 100 400)")"
+	sleep "0.$(printf %03d "$(rnd 150 300)")"
 	kill -9 $pid
 	wait $pid 2>/dev/null || :
 	for l in default www; do
@@ -287,4 +287,7 @@ expect_err "$WORK/ro"
 expect_err 'hint:.*-d DIR'
 sed "s/^/  | /" "$WORK/err"
 [ -z "$(ls -A "$WORK/ro")" ] || fail "something was written into the unwritable dir"
+# the background runs' output (a sanitized build reports there too)
+! grep -l 'Sanitizer\|runtime error:' "$WORK/watch.err" "$WORK/down.err" "$WORK/kill.log" ||
+	fail "sanitizer report from sync --watch"
 echo PASS
