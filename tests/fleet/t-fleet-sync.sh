@@ -47,6 +47,15 @@ local_serial() {
 listing() {
 	find "$D" -printf '%p %i %T@ %m\n' | sort
 }
+# wait_local L SERIAL TENTHS LOG WHY: until L's local certificate has SERIAL
+wait_local() {
+	_n=0
+	until [ "$(local_serial "$1")" = "$2" ]; do
+		_n=$((_n + 1))
+		[ $_n -lt "$3" ] || { cat "$4" >&2; fail "$5"; }
+		sleep 0.1
+	done
+}
 put_pair() { # L FILE: write a pair value straight into etcd
 	etcdctl_run put "/fleet/pairs/$1" <"$2" >/dev/null
 }
@@ -114,11 +123,7 @@ gpc renew $STORE --force www
 expect_rc 0
 t0=$(date +%s.%N)
 want=$(stored_serial www)
-n=0
-until [ "$(local_serial www)" = "$want" ]; do
-	n=$((n + 1)); [ $n -lt 40 ] || { cat "$WORK/watch.err" >&2; fail "sync --watch did not write the renewed www in 4 s"; }
-	sleep 0.05
-done
+wait_local www "$want" 40 "$WORK/watch.err" "sync --watch did not write the renewed www in 4 s"
 echo "renewed pair written locally $(echo "$(date +%s.%N) - $t0" | bc) s after renew exited"
 awk "BEGIN { exit !($(date +%s.%N) - $t0 < 2.5) }" || fail "more than 2 s from the store to the directory"
 pair_whole www || fail "www not whole after the watch wrote it"
@@ -244,11 +249,7 @@ for m in 1 2 3; do etcd_member_start $m --no-wait; done
 etcd_wait_healthy
 t0=$(date +%s.%N)
 want=$(jq -r .cert "$wnext" | openssl x509 -noout -serial)
-n=0
-until [ "$(local_serial www)" = "$want" ]; do
-	n=$((n + 1)); [ $n -lt 100 ] || { cat "$WORK/down.err" >&2; fail "sync --watch did not resume"; }
-	sleep 0.1
-done
+wait_local www "$want" 100 "$WORK/down.err" "sync --watch did not resume"
 echo "written $(echo "$(date +%s.%N) - $t0" | bc) s after the members were healthy again"
 pair_whole www || fail "www not whole after the outage"
 grep -q "answers again" "$WORK/down.err" || { cat "$WORK/down.err" "$WORK/down.out" >&2; false; } || fail "sync --watch did not say the store answers again"
