@@ -45,7 +45,7 @@ _goproxy_cert()
         fi
     fi
 
-    local commands="check status issue renew revoke account store help"
+    local commands="check status issue renew revoke account store sync help"
     local cmd="" i
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in
@@ -119,6 +119,9 @@ _goproxy_cert()
         account)
             opts="-d --certs-dir -n --name --server --staging --ca-bundle -m --email --eab-kid
                   --eab-hmac --yes --json -q --quiet -v --verbose -h --help
+                  --store --store-cacert --store-cert --store-key --store-seal" ;;
+        sync)
+            opts="-d --certs-dir --watch --deploy-hook --hook-timeout -q --quiet -v --verbose -h --help
                   --store --store-cacert --store-cert --store-key --store-seal" ;;
         store)
             if ((cword == i + 1)); then

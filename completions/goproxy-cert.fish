@@ -1,6 +1,6 @@
 # fish completion for goproxy-cert(1)
 
-set -l commands check status issue renew revoke account store help
+set -l commands check status issue renew revoke account store sync help
 
 function __goproxy_cert_lineages
     set -l dir certs
@@ -35,6 +35,7 @@ complete -c goproxy-cert -n "not __fish_seen_subcommand_from $commands" -a renew
 complete -c goproxy-cert -n "not __fish_seen_subcommand_from $commands" -a revoke -d "revoke a lineage's certificate"
 complete -c goproxy-cert -n "not __fish_seen_subcommand_from $commands" -a account -d 'manage the ACME account'
 complete -c goproxy-cert -n "not __fish_seen_subcommand_from $commands" -a store -d 'make the seal key of a shared store'
+complete -c goproxy-cert -n "not __fish_seen_subcommand_from $commands" -a sync -d "write a shared store's pairs into a certs directory"
 complete -c goproxy-cert -n "not __fish_seen_subcommand_from $commands" -a help -d 'show help for a command'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from help" -a "$commands"
 
@@ -145,3 +146,17 @@ complete -c goproxy-cert -n "__fish_seen_subcommand_from store; and not __fish_s
 complete -c goproxy-cert -n "__fish_seen_subcommand_from store; and not __fish_seen_subcommand_from seal-key import export" -a import -d 'copy a certs directory into the store'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from store; and not __fish_seen_subcommand_from seal-key import export" -a export -d 'copy the store into a certs directory'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from store" -s h -l help -d 'show help'
+
+# sync: the store's pairs into a local certs directory
+complete -c goproxy-cert -n "__fish_seen_subcommand_from sync" -s d -l certs-dir -r -a '(__fish_complete_directories)' -d 'local certs directory'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from sync" -l watch -d 'keep running, follow the store'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from sync" -l deploy-hook -x -d 'command run after a pass wrote pairs'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from sync" -l hook-timeout -x -d 'kill the hook after SECONDS'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from sync" -s q -l quiet -d 'print only errors'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from sync" -s v -l verbose -d 'more detail'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from sync" -s h -l help -d 'show help'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from sync" -l store -x -a 'etcd:// etcd+https://' -d 'shared store URL'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from sync" -l store-cacert -r -F -d 'CA of the etcd members'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from sync" -l store-cert -r -F -d 'client certificate for etcd'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from sync" -l store-key -r -F -d 'client key for etcd'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from sync" -l store-seal -r -F -d 'seal key of the private keys in the store'

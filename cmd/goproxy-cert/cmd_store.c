@@ -5,6 +5,7 @@
  * an entry that is newer where it goes (in goproxy-cert-acme: it talks to
  * etcd). */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,61 @@ static time_t leaf_not_after(const struct buf *cert)
 	return t;
 }
 
+int store_pair_read_checked(struct certstore *src, const char *name, struct buf *cert, struct buf *key,
+			    struct gpc_error *err)
+{
+	char cp[PATH_MAX], kp[PATH_MAX];
+	struct x509_chain *ch = NULL;
+	struct x509_key *k = NULL;
+	int rc = -1;
+
+	if (certstore_read_pair(src, name, cert, key, err) != 0)
+		return -1;
+	if (certstore_paths(src, name, cp, sizeof(cp), kp, sizeof(kp)) != 0) {
+		snprintf(cp, sizeof(cp), "%s: lineage %s", certstore_dir(src), name);
+		snprintf(kp, sizeof(kp), "%s", cp);
+	}
+	if (x509_chain_parse(cp, cert->data ? cert->data : "", cert->len, &ch, NULL, err) != 0 ||
+	    x509_key_parse(kp, key->data ? key->data : "", key->len, &k, err) != 0)
+		goto out;
+	if (!x509_key_matches(k, ch)) {
+		gpc_error_set(err, X509_E_KEY_MISMATCH, "%s: the private key does not belong to the certificate; "
+			      "not copied", cp);
+		gpc_error_hint(err, "write the pair again where it comes from (goproxy-cert renew --force %s)", name);
+		goto out;
+	}
+	rc = 0;
+out:
+	x509_key_free(k);
+	x509_chain_free(ch);
+	return rc;
+}
+
+bool store_pair_wanted(struct certstore *dst, const char *name, const struct buf *cert, const struct buf *key,
+		       enum store_pair_rule rule)
+{
+	struct buf dc, dk;
+	struct gpc_error e;
+	bool want = true;
+
+	buf_init(&dc, CERTSTORE_MAX_FILE);
+	buf_init(&dk, CERTSTORE_MAX_FILE);
+	gpc_error_clear(&e);
+	if (certstore_read_pair(dst, name, &dc, &dk, &e) == 0) {
+		if (rule == STORE_PAIR_NEWER)
+			want = leaf_not_after(&dc) < leaf_not_after(cert);
+		else
+			want = dc.len != cert->len || dk.len != key->len ||
+			       (cert->len > 0 && memcmp(dc.data, cert->data, cert->len) != 0) ||
+			       (key->len > 0 && memcmp(dk.data, key->data, key->len) != 0);
+	}
+	if (dk.data != NULL)
+		explicit_bzero(dk.data, dk.len);
+	buf_finish(&dc);
+	buf_finish(&dk);
+	return want;
+}
+
 /* A record from src to dst unless dst has it. Returns 1 copied, 0 kept or
  * absent in src, -1 error. */
 static int copy_record(struct certstore *src, struct certstore *dst, const char *key, struct gpc_error *err)
@@ -79,7 +135,7 @@ static int copy_store(struct certstore *src, struct certstore *dst, const char *
 {
 	struct gpc_error err;
 	char **names = NULL, **lins = NULL;
-	size_t n = 0, nl = 0, copied = 0, kept = 0;
+	size_t n = 0, nl = 0, copied = 0, kept = 0, failed = 0;
 	int rc = 1;
 
 	gpc_error_clear(&err);
@@ -92,43 +148,30 @@ static int copy_store(struct certstore *src, struct certstore *dst, const char *
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct buf c, k, dc, dk;
-		time_t s_end, d_end = 0;
-		bool have;
+		struct buf c, k;
 
 		buf_init(&c, CERTSTORE_MAX_FILE);
 		buf_init(&k, CERTSTORE_MAX_FILE);
-		buf_init(&dc, CERTSTORE_MAX_FILE);
-		buf_init(&dk, CERTSTORE_MAX_FILE);
-		if (certstore_read_pair(src, names[i], &c, &k, &err) != 0) {
+		if (store_pair_read_checked(src, names[i], &c, &k, &err) != 0) {
 			cli_print_error(&err);
-			goto next;
-		}
-		s_end = leaf_not_after(&c);
-		have = certstore_read_pair(dst, names[i], &dc, &dk, &err) == 0;
-		if (have)
-			d_end = leaf_not_after(&dc);
-		if (have && d_end >= s_end) {
+			failed++;
+		} else if (!store_pair_wanted(dst, names[i], &c, &k, STORE_PAIR_NEWER)) {
 			printf("%s: kept (the certificate in %s expires as late or later)\n", names[i], into);
 			kept++;
 		} else if (certstore_write_pair(dst, names[i], c.data, c.len, k.data, k.len, &err) != 0) {
 			cli_print_error(&err);
 			certstore_unlock(dst);
+			explicit_bzero(k.data ? k.data : c.data, k.data ? k.len : 0);
 			buf_finish(&c);
 			buf_finish(&k);
-			buf_finish(&dc);
-			buf_finish(&dk);
 			goto out;
 		} else {
 			printf("%s: pair copied\n", names[i]);
 			copied++;
 		}
-	next:
 		explicit_bzero(k.data ? k.data : c.data, k.data ? k.len : 0);
 		buf_finish(&c);
 		buf_finish(&k);
-		buf_finish(&dc);
-		buf_finish(&dk);
 	}
 	for (size_t i = 0; i < nl; i++) {
 		struct lineage *l = NULL;
@@ -174,7 +217,7 @@ static int copy_store(struct certstore *src, struct certstore *dst, const char *
 	}
 	certstore_unlock(dst);
 	printf("%zu pair(s) copied, %zu kept, into %s\n", copied, kept, into);
-	rc = 0;
+	rc = failed > 0 ? 1 : 0;
 out:
 	certstore_names_free(names, n);
 	certstore_names_free(lins, nl);

@@ -59,6 +59,7 @@ int cli_exec_acme(int argc, char **argv)
 #define cmd_renew exec_acme
 #define cmd_revoke exec_acme
 #define cmd_account exec_acme
+#define cmd_sync exec_acme
 #endif
 
 static const struct subcommand subcommands[] = {
@@ -76,6 +77,8 @@ static const struct subcommand subcommands[] = {
 	  "account [-d DIR] show|update|rollover|deactivate [options]" },
 	{ "store", cmd_store, "make the seal key of a shared store (etcd); import or export a certs directory",
 	  "store seal-key FILE | store import|export --store URL --store-seal FILE [-d DIR]" },
+	{ "sync", cmd_sync, "write a shared store's pairs into a local certs directory (cron, or --watch)",
+	  "sync --store URL --store-seal FILE [-d DIR] [--watch] [--deploy-hook CMD]" },
 };
 
 #define N_SUB (sizeof(subcommands) / sizeof(subcommands[0]))
@@ -139,7 +142,7 @@ int main(int argc, char **argv)
 	}
 	s = find_sub(argv[1]);
 	if (s == NULL)
-		return cli_usage_error(NULL, "unknown command '%s' (commands: check, status, issue, renew, revoke, account, store, help)", argv[1]);
+		return cli_usage_error(NULL, "unknown command '%s' (commands: check, status, issue, renew, revoke, account, store, sync, help)", argv[1]);
 	cli_log_init();
 	rc = s->fn(argc - 1, argv + 1);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
