@@ -287,7 +287,9 @@ t1=$(date +%s%N)
 expect_rc 2 "silent port"
 expect_err "127.0.0.1 port $SILENT: 127.0.0.1: timed out after 2 s in the TLS handshake"
 ms=$(( (t1 - t0) / 1000000 ))
-[ "$ms" -ge 1900 ] && [ "$ms" -lt 4000 ] || fail "the 2-s timeout took $ms ms"
+# bounded by the 2 s given, not the default 10 s; the upper bound leaves a
+# loaded machine (or a sanitized build) room: it failed once at 4 s
+[ "$ms" -ge 1900 ] && [ "$ms" -lt 8000 ] || fail "the 2-s timeout took $ms ms"
 ok "silent port: timed out after 2 s ($ms ms), exit 2"
 
 run check --connect "127.0.0.1:$NGX_HTTP" --servername $WWW
