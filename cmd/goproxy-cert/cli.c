@@ -55,17 +55,22 @@ void cli_print_error(const struct gpc_error *e)
 		fprintf(stderr, "  hint: %s\n", e->hint);
 }
 
-int cli_parse_uint(const char *sub, const char *opt, const char *val, long max, long *out)
+int cli_parse_range(const char *sub, const char *opt, const char *val, long min, long max, long *out)
 {
 	char *end;
 	long v;
 
 	errno = 0;
 	v = strtol(val, &end, 10);
-	if (errno != 0 || end == val || *end != '\0' || v < 0 || v > max) {
-		cli_usage_error(sub, "%s: '%s' is not a whole number between 0 and %ld", opt, val, max);
+	if (errno != 0 || end == val || *end != '\0' || v < min || v > max) {
+		cli_usage_error(sub, "%s: '%s' is not a whole number between %ld and %ld", opt, val, min, max);
 		return -1;
 	}
 	*out = v;
 	return 0;
+}
+
+int cli_parse_uint(const char *sub, const char *opt, const char *val, long max, long *out)
+{
+	return cli_parse_range(sub, opt, val, 0, max, out);
 }

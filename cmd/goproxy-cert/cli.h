@@ -59,6 +59,9 @@ void cli_print_error(const struct gpc_error *e);
  * naming the option and returns -1. */
 int cli_parse_uint(const char *sub, const char *opt, const char *val, long max, long *out);
 
+/* The same for a number from min to max (e.g. --hook-timeout: 1 to 86400). */
+int cli_parse_range(const char *sub, const char *opt, const char *val, long min, long max, long *out);
+
 /* Print the full help of a subcommand (its usage line and summary). */
 void cli_print_sub_usage(FILE *f, const char *name);
 

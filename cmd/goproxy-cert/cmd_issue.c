@@ -228,11 +228,8 @@ static int parse_one(int c, struct issue_args *a)
 		a->o.lock_wait_secs = (int)v;
 		break;
 	case O_HOOK_TIMEOUT:
-		if (cli_parse_uint("issue", "--hook-timeout", optarg, 86400, &v) != 0)
+		if (cli_parse_range("issue", "--hook-timeout", optarg, 1, 86400, &v) != 0)
 			return EXIT_USAGE;
-		if (v < 1)
-			return cli_usage_error("issue", "--hook-timeout: '%s' is not a number of seconds from 1 to 86400",
-					       optarg);
 		a->hook_timeout = (int)v;
 		break;
 	default:

@@ -164,11 +164,8 @@ int cmd_renew(int argc, char **argv)
 			o.lock_wait_secs = (int)v;
 			break;
 		case O_HOOK_TIMEOUT:
-			if (cli_parse_uint("renew", "--hook-timeout", optarg, 86400, &v) != 0)
+			if (cli_parse_range("renew", "--hook-timeout", optarg, 1, 86400, &v) != 0)
 				return EXIT_USAGE;
-			if (v < 1)
-				return cli_usage_error("renew", "--hook-timeout: '%s' is not a number of seconds "
-						       "from 1 to 86400", optarg);
 			o.hook_timeout_ms = v * 1000L;
 			break;
 		default:

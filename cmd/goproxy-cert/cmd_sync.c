@@ -488,11 +488,8 @@ int cmd_sync(int argc, char **argv)
 		case O_WATCH: watch = true; break;
 		case O_DEPLOY_HOOK: x.hook = optarg[0] != '\0' ? optarg : NULL; break;
 		case O_HOOK_TIMEOUT:
-			if (cli_parse_uint("sync", "--hook-timeout", optarg, 86400, &v) != 0)
+			if (cli_parse_range("sync", "--hook-timeout", optarg, 1, 86400, &v) != 0)
 				return EXIT_USAGE;
-			if (v < 1)
-				return cli_usage_error("sync", "--hook-timeout: '%s' is not a number of seconds "
-						       "from 1 to 86400", optarg);
 			x.hook_ms = v * 1000L;
 			break;
 		default:

@@ -64,9 +64,9 @@ int cli_exec_acme(int argc, char **argv)
 
 static const struct subcommand subcommands[] = {
 	{ "check", cmd_check, "check the certificates on disk (offline); exit code says the state",
-	  "check [-d DIR] [--days N] [--domain NAME]... [--json] [-q] [LINEAGE...]" },
+	  "check [-d DIR | --store URL] [--days N] [--domain NAME]... [--json] [-q] [LINEAGE...]" },
 	{ "status", cmd_status, "show everything known about each certificate (text, JSON, Prometheus)",
-	  "status [-d DIR] [--json | --format text|json|prometheus] [LINEAGE...]" },
+	  "status [-d DIR | --store URL] [--json | --format text|json|prometheus] [LINEAGE...]" },
 	{ "issue", cmd_issue, "get a certificate for a set of names, only if needed",
 	  "issue -D NAME [-D NAME]... [-d DIR] [-n LINEAGE] [--server URL] [options]" },
 	{ "renew", cmd_renew, "renew every certificate that is due (cron-safe)",
