@@ -960,6 +960,16 @@ static int op_check_writable(void *be, const char *name, struct gpc_error *err)
 	pthread_mutex_lock(&se->mu);
 	rc = etcd_txn(se->c, &never, 1, &put, 1, NULL, 0, &t, err);
 	pthread_mutex_unlock(&se->mu);
+	if (rc != 0 && code_is(err, GPC_E_PERMISSION)) {
+		char msg[sizeof(err->message)];
+
+		/* say what it means before etcd's words: this user cannot
+		 * store what the CA would issue */
+		snprintf(msg, sizeof(msg), "%.200s: lineage %.64s: this etcd user may not write the store (%.600s); "
+			 "nothing was ordered", se->url.text, name, err->message);
+		memcpy(err->message, msg, sizeof(msg));
+		return -1;
+	}
 	if (rc != 0) {
 		prefix_error(se, err);
 		return -1;
@@ -975,6 +985,18 @@ static int op_record_name(void *be, const char *key, char *out, size_t outsz)
 	return (size_t)snprintf(out, outsz, "%s/records/%s", se->url.text, key ? key : "") < outsz ? 0 : -1;
 }
 
+/* Serving from the cache: no member answered the last list, and the watch
+ * says when one does. Reads of records fail at once meanwhile, instead of
+ * waiting for etcd's timeout on every challenge lookup. */
+static int while_cached(struct store_etcd *se, const char *rel, struct gpc_error *err)
+{
+	if (!atomic_load(&se->from_cache))
+		return 0;
+	gpc_error_set(err, GPC_E_NETWORK, "%s/records/%s: etcd unreachable (serving the pairs of the cache %s "
+					  "until a member answers)", se->url.text, rel, store_cache_dir(se->cache));
+	return -1;
+}
+
 static int op_record_get(void *be, const char *rel, size_t max, struct buf *out, uint64_t *rev,
 			 struct gpc_error *err)
 {
@@ -983,6 +1005,8 @@ static int op_record_get(void *be, const char *rel, size_t max, struct buf *out,
 	struct etcd_range r;
 	int rc;
 
+	if (while_cached(se, rel, err) != 0)
+		return -1;
 	if (keyf(key, se, "records/", rel, NULL) != 0)
 		return gpc_error_set(err, GPC_E_INVALID, "%s: record name too long", se->url.text);
 	{
@@ -1103,7 +1127,7 @@ static int op_record_list(void *be, const char *prefix, char ***keys, size_t *n,
 
 	if (keyf(dir, se, "records/", prefix, NULL) != 0)
 		return gpc_error_set(err, GPC_E_INVALID, "%s: record name too long", se->url.text);
-	if (list_under(se, dir, false, &v, &nv, err) != 0)
+	if (while_cached(se, prefix, err) != 0 || list_under(se, dir, false, &v, &nv, err) != 0)
 		return -1;
 	/* the keys as the front end names them: PREFIX + name */
 	for (size_t i = 0; i < nv; i++) {

@@ -486,10 +486,12 @@ long sni_rescan(bool lineages, bool *retry)
 	rescan_retry = false;
 	/* The old set stays valid here: only one thread ever replaces it. */
 	old = cur_set;
-	r = scan_challenges(s, old);
-	if (r == 0 && lineages) {
-		r = scan_lineages(s, old);
-	} else if (r == 0 && old != NULL && old->nlin > 0) {
+	/* lineages first: a store that does not answer is known after one
+	 * request (and a cache may stand in) */
+	r = lineages ? scan_lineages(s, old) : 0;
+	if (r == 0)
+		r = scan_challenges(s, old);
+	if (r == 0 && !lineages && old != NULL && old->nlin > 0) {
 		if ((s->lin = calloc(old->nlin, sizeof(*s->lin))) == NULL)
 			r = -1;
 		for (size_t i = 0; r == 0 && i < old->nlin; i++) {
