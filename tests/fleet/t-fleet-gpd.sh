@@ -274,6 +274,11 @@ if [ "$part" = leader ]; then
 	expect_rc 0
 	for i in 1 2; do node_start $i; done
 	for i in 1 2; do node_wait $i boot.example.test; done
+	n=0
+	until [ "$(etcdctl_run get --prefix /fleet/presence/goproxyd/ --keys-only | grep -c .)" = 2 ]; do
+		n=$((n + 1)); [ $n -lt 200 ] || fail "the nodes' presence is not in the store"; sleep 0.1
+	done
+	etcdctl_run get --prefix /fleet/presence/goproxyd/ --keys-only | grep . | sort >"$WORK/presence.before"
 	for round in 1 2; do
 		leader=$(etcd_leader)
 		echo "== round $round: the leader (member $leader) killed -9 while goproxyd watches"
@@ -293,15 +298,17 @@ if [ "$part" = leader ]; then
 	echo "== the leader killed -9 during renew --force"
 	leader=$(etcd_leader)
 	old_r=$(stored_serial r)
+	fin0=$(pebble_count 'POST /finalize-order')
 	"$GOPROXY_CERT" renew $STORE --force r >"$WORK/victim.out" 2>"$WORK/victim.err" &
 	victim=$!
 	n=0
 	until etcdctl_run get /fleet/holders/issuer --print-value-only 2>/dev/null | grep -q "pid $victim"; do
 		n=$((n + 1)); [ $n -lt 300 ] || fail "the renew never held the issuer lock"; sleep 0.02
 	done
-	sleep 0.3
 	etcd_kill "$leader"
 	t0=$(now_ms)
+	# the kill must land inside the run: before its order is finalized
+	[ "$(pebble_count 'POST /finalize-order')" = "$fin0" ] || fail "the renew finalized before the leader was killed (too fast to test)"
 	rc=0
 	wait $victim || rc=$?
 	cat "$WORK/victim.out" "$WORK/victim.err" >>"$WORK/log"
@@ -318,6 +325,9 @@ if [ "$part" = leader ]; then
 	[ "$new_r" != "$old_r" ] || fail "r not renewed"
 	# whole: goproxyd serves only a pair whose key is the certificate's
 	for i in 1 2; do node_serves $i r.example.test "$new_r" "(r after the leader change)"; done
+	# the presence leases were kept alive through three leader changes
+	etcdctl_run get --prefix /fleet/presence/goproxyd/ --keys-only | grep . | sort >"$WORK/presence.after"
+	diff "$WORK/presence.before" "$WORK/presence.after" >&2 || fail "a node lost its presence lease across the leader changes"
 	[ "$(etcdctl_run get --prefix /fleet/archive/r/ --keys-only | grep -c .)" -ge 1 ] || fail "r's old pair not archived"
 	led=$(etcdctl_run get /fleet/records/ledger.json --print-value-only | jq '.issuances | length')
 	fin=$(pebble_count 'POST /finalize-order')
