@@ -409,7 +409,7 @@ static void cache_update(struct store_etcd *se)
 {
 	struct snap *sn = &se->snap[SNAP_PAIRS];
 	struct store_cache_entry *e;
-	char dir[SE_KEY_MAX];
+	char dir[SE_KEY_MAX], member[300];
 	size_t n = 0, dl;
 	int64_t rev;
 	struct gpc_error err;
@@ -443,11 +443,11 @@ static void cache_update(struct store_etcd *se)
 		n++;
 	}
 	rev = sn->r.revision;
+	snprintf(member, sizeof(member), "%s", etcd_client_endpoint(se->c));
 	pthread_mutex_unlock(&se->mu);
 	if (left_cache)
 		gpc_note("%s: etcd answers again (member %s): serving the store's pairs (revision %" PRId64
-			 "), no longer the cache %s", se->url.text, etcd_client_endpoint(se->c), rev,
-			 store_cache_dir(se->cache));
+			 "), no longer the cache %s", se->url.text, member, rev, store_cache_dir(se->cache));
 	gpc_error_clear(&err);
 	if (store_cache_save(se->cache, se->url.text, se->url.prefix, rev, e, n, &err) != 0) {
 		if (!se->cache_save_failed)
@@ -484,7 +484,7 @@ static int cache_check(struct store_etcd *se, const struct store_cache_entry *ce
 	buf_init(&sealed, 2 * CERTSTORE_MAX_FILE);
 	buf_init(&key, CERTSTORE_MAX_FILE);
 	if (pair_parse(se, ce->name, &kv, &cert, &sealed, why) != 0) {
-		gpc_error_set(why, GPC_E_INVALID, "not a pair value written by goproxyd");
+		gpc_error_set(why, GPC_E_INVALID, "not a pair value as goproxy-cert writes them");
 		goto out;
 	}
 	if (seal_open(se->seal, ce->name, sealed.data, sealed.len, &key, why) != 0)

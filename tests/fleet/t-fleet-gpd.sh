@@ -171,7 +171,7 @@ if [ "$part" = cache ]; then
 		sleep 0.1
 	done
 	[ "$(stat -c %a "$WORK/cache1")" = 700 ] || fail "cache directory mode $(stat -c %a "$WORK/cache1")"
-	for f in "$WORK"/cache1/*; do
+	for f in "$WORK/cache1/index.json" "$WORK"/cache1/*.pair; do
 		[ "$(stat -c %a "$f")" = 600 ] || fail "$f mode $(stat -c %a "$f")"
 	done
 	for l in default a; do
@@ -229,17 +229,28 @@ if [ "$part" = cache ]; then
 		sleep 0.1
 	done
 
-	echo "== without quorum (one member left): a new node starts from its cache"
+	echo "== without quorum (one member left): a new node (--user nobody) starts from its cache"
 	cp -a "$WORK/cache1" "$WORK/cache5"
 	leader=$(etcd_leader)
 	for i in 1 2 3; do [ "$i" = "$leader" ] || etcd_kill $i; done
 	t0=$(now_ms)
-	node_start 5
+	"$GOPROXYD" $STORE --store-cache "$WORK/cache5" -l "127.0.5.1:$TLSP" -b "127.0.0.1:$CLOSED" --user nobody \
+		>>"$WORK/gpd5.log" 2>&1 &
+	GPD_5=$!
+	ACME_PIDS="$ACME_PIDS $!"
 	echo "no quorum: node 5 serves the cached pair $(wait_serial 5 boot.example.test "$new_d" "$t0" 30) ms after its start"
-	grep -q '1 pair(s) from the cache\|2 pair(s) from the cache' "$WORK/gpd5.log" || { cat "$WORK/gpd5.log" >&2; fail "node 5 does not say it serves from its cache"; }
-	node_stop 5
+	grep -q '2 pair(s) from the cache' "$WORK/gpd5.log" || { cat "$WORK/gpd5.log" >&2; fail "node 5 does not say it serves from its cache"; }
+	[ "$(stat -c %U "$WORK/cache5")" = nobody ] || fail "the cache was not given to --user nobody"
 	for i in 1 2 3; do [ "$i" = "$leader" ] || etcd_member_start $i --no-wait; done
 	etcd_wait_healthy
+	# back on the store, it saves the cache as nobody
+	n=0
+	until grep -q 'etcd answers again' "$WORK/gpd5.log" && [ "$(stat -c %U "$WORK/cache5/index.json")" = nobody ]; do
+		n=$((n + 1)); [ $n -lt 100 ] || { cat "$WORK/gpd5.log" >&2; fail "node 5 did not save its cache as nobody"; }
+		sleep 0.1
+	done
+	! grep -q 'cannot update the cache' "$WORK/gpd5.log" || { cat "$WORK/gpd5.log" >&2; fail "node 5 cannot write its cache"; }
+	node_stop 5
 
 	echo "== tampered entries are skipped with a warning, never served"
 	cp -a "$WORK/cache1" "$WORK/cache3"
