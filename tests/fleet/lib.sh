@@ -22,7 +22,9 @@ fleet_init() {
 	command -v jq >/dev/null 2>&1 || { echo "SKIP: jq not installed" >&2; exit 77; }
 	command -v etcdctl >/dev/null 2>&1 || { echo "SKIP: etcdctl not installed" >&2; exit 77; }
 	acme_init "$@"
-	trap 'rc=$?; etcd_stop; (exit $rc); acme_cleanup' EXIT
+	# set +e: under set -e the (exit $rc) of a failed run would end the trap
+	# before acme_cleanup, leaving goproxyd, pebble and $WORK behind
+	trap 'rc=$?; set +e; etcd_stop; (exit $rc); acme_cleanup' EXIT
 	etcd_start
 	S="etcd://$(echo "$ETCD_ENDPOINTS" | sed 's|http://||g')/fleet"
 	SEAL=$WORK/seal.key

@@ -29,15 +29,16 @@ now_ms() {
 	echo $(($(date +%s%N) / 1000000))
 }
 
-# wait_serial I NAME SERIAL T0 LIMIT: ms since T0 (now_ms) until node I
-# serves SERIAL for NAME; fail after LIMIT seconds.
+# wait_serial I NAME SERIAL T0 LIMIT: until node I serves SERIAL for NAME,
+# then WAITED = ms since T0 (now_ms); fail after LIMIT seconds. Not in $(...):
+# a fail there would end the subshell only.
 wait_serial() {
 	_end=$(($(now_ms) + $5 * 1000))
 	until [ "$(served_serial "127.0.$1.1" "$2")" = "$3" ]; do
 		[ "$(now_ms)" -lt $_end ] || { tail -n 30 "$WORK/gpd$1.log" >&2; fail "node $1 does not serve $3 for $2 after $5 s"; }
 		sleep 0.05
 	done
-	echo $(($(now_ms) - $4))
+	WAITED=$(($(now_ms) - $4))
 }
 
 # SHOWLOGS=1 in the environment: print the goproxyd logs at the end
@@ -71,7 +72,7 @@ if [ "$part" = users ]; then
 	command -v jq >/dev/null 2>&1 || { echo "SKIP: jq not installed" >&2; exit 77; }
 	command -v etcdctl >/dev/null 2>&1 || { echo "SKIP: etcdctl not installed" >&2; exit 77; }
 	acme_init --validity 600
-	trap 'rc=$?; etcd_stop; (exit $rc); acme_cleanup' EXIT
+	trap 'rc=$?; set +e; etcd_stop; (exit $rc); acme_cleanup' EXIT
 	etcd_start --tls
 	etcd_auth_enable rootpw
 	etcd_add_user node nodepw /fleet
@@ -145,8 +146,10 @@ if [ "$part" = users ]; then
 	t1=$(now_ms)
 	new=$(stored_serial default)
 	[ "$new" != "$want" ] || fail "not renewed"
-	echo "renewed over TLS in $((t1 - t0)) ms; node 1 serves it after $(wait_serial 1 boot.example.test "$new" "$t1" 5) ms," \
-		"node 2 (read-only) after $(wait_serial 2 boot.example.test "$new" "$t1" 5) ms"
+	wait_serial 1 boot.example.test "$new" "$t1" 5
+	l1=$WAITED
+	wait_serial 2 boot.example.test "$new" "$t1" 5
+	echo "renewed over TLS in $((t1 - t0)) ms; node 1 serves it after $l1 ms, node 2 (read-only) after $WAITED ms"
 	show_logs
 	echo PASS
 	exit 0
@@ -221,7 +224,8 @@ if [ "$part" = cache ]; then
 	t1=$(now_ms)
 	new_d=$(stored_serial default)
 	[ "$new_d" != "$old_d" ] || fail "not renewed"
-	echo "renewed pair served $(wait_serial 1 boot.example.test "$new_d" "$t1" 5) ms after the commit"
+	wait_serial 1 boot.example.test "$new_d" "$t1" 5
+	echo "renewed pair served $WAITED ms after the commit"
 	n=0
 	etcdctl_run get /fleet/pairs/default --print-value-only | tr -d '\n' >"$WORK/default.etcd"
 	until cmp -s "$WORK/default.etcd" "$WORK/cache1/default.pair"; do
@@ -238,7 +242,8 @@ if [ "$part" = cache ]; then
 		>>"$WORK/gpd5.log" 2>&1 &
 	GPD_5=$!
 	ACME_PIDS="$ACME_PIDS $!"
-	echo "no quorum: node 5 serves the cached pair $(wait_serial 5 boot.example.test "$new_d" "$t0" 30) ms after its start"
+	wait_serial 5 boot.example.test "$new_d" "$t0" 30
+	echo "no quorum: node 5 serves the cached pair $WAITED ms after its start"
 	grep -q '2 pair(s) from the cache' "$WORK/gpd5.log" || { cat "$WORK/gpd5.log" >&2; fail "node 5 does not say it serves from its cache"; }
 	[ "$(stat -c %U "$WORK/cache5")" = nobody ] || fail "the cache was not given to --user nobody"
 	for i in 1 2 3; do [ "$i" = "$leader" ] || etcd_member_start $i --no-wait; done
@@ -299,8 +304,10 @@ if [ "$part" = leader ]; then
 		expect_rc 0
 		t1=$(now_ms)
 		want=$(stored_serial default)
-		l1=$(wait_serial 1 boot.example.test "$want" "$t1" 10)
-		l2=$(wait_serial 2 boot.example.test "$want" "$t1" 10)
+		wait_serial 1 boot.example.test "$want" "$t1" 10
+		l1=$WAITED
+		wait_serial 2 boot.example.test "$want" "$t1" 10
+		l2=$WAITED
 		echo "round $round: issue --force took $((t1 - t0)) ms after the kill; served $l1 ms (node 1)," \
 			"$l2 ms (node 2) after it exited"
 		etcd_member_start "$leader"
@@ -395,8 +402,10 @@ if [ "$part" = compact ]; then
 	echo "== node 1 back on: its watch is cancelled (compacted), it reads everything again"
 	relay_start
 	t0=$(now_ms)
-	l_d=$(wait_serial 1 boot.example.test "$want_d" "$t0" 10)
-	l_c=$(wait_serial 1 c.example.test "$want_c" "$t0" 10)
+	wait_serial 1 boot.example.test "$want_d" "$t0" 10
+	l_d=$WAITED
+	wait_serial 1 c.example.test "$want_c" "$t0" 10
+	l_c=$WAITED
 	echo "node 1 serves the renewed pair $l_d ms and the new lineage $l_c ms after its member came back"
 	grep -q 'history compacted at revision' "$WORK/gpd1.log" ||
 		{ cat "$WORK/gpd1.log" >&2; fail "node 1 did not notice the compaction"; }
@@ -407,8 +416,10 @@ if [ "$part" = compact ]; then
 	expect_rc 0
 	t1=$(now_ms)
 	want_c=$(stored_serial c)
-	echo "the next pair: node 1 after $(wait_serial 1 c.example.test "$want_c" "$t1" 5) ms," \
-		"node 2 after $(wait_serial 2 c.example.test "$want_c" "$t1" 5) ms"
+	wait_serial 1 c.example.test "$want_c" "$t1" 5
+	l1=$WAITED
+	wait_serial 2 c.example.test "$want_c" "$t1" 5
+	echo "the next pair: node 1 after $l1 ms, node 2 after $WAITED ms"
 	show_logs
 	echo PASS
 	exit 0
