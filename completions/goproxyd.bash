@@ -12,7 +12,7 @@ _goproxyd()
         prev=${COMP_WORDS[COMP_CWORD - 2]}
     fi
     case $prev in
-        -d | --certs-dir)
+        -d | --certs-dir | --store-cache)
             COMPREPLY=($(compgen -d -- "$cur"))
             return
             ;;
@@ -40,6 +40,6 @@ _goproxyd()
     COMPREPLY=($(compgen -W "-d --certs-dir -l --listen -b --backend --route --http
         --proxy-protocol --alpn --workers --max-conns --handshake-timeout --idle-timeout
         --drain-timeout --user --pidfile --sni-strict --store --store-cacert --store-cert --store-key
-        --store-seal -v --verbose -h --help -V --version" -- "$cur"))
+        --store-seal --store-cache -v --verbose -h --help -V --version" -- "$cur"))
 } &&
     complete -F _goproxyd goproxyd

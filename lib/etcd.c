@@ -1693,7 +1693,11 @@ static void *watch_main(void *arg)
 			backoff = 200;
 		}
 		fails++;
-		gpc_info("%s; trying the next member", e.message);
+		/* during an outage every retry fails: said once (DOWN) */
+		if (w->down)
+			gpc_debug("%s; trying the next member", e.message);
+		else
+			gpc_info("%s; trying the next member", e.message);
 		w->c->cur = (ep + 1) % w->c->n_ep;
 		w->c->stats.failovers++;
 		if (fails < w->c->n_ep)
@@ -1702,7 +1706,8 @@ static void *watch_main(void *arg)
 		/* every member failed once in a row: say so once, back off */
 		if (!w->down) {
 			w->down = true;
-			gpc_warn("etcd: watch of %s: no member answers (%s); retrying", w->key, e.message);
+			/* the caller says what it means (DOWN); this is the detail */
+			gpc_info("etcd: watch of %s: no member answers (%s); retrying", w->key, e.message);
 			deliver(w, ETCD_WATCH_DOWN, NULL, 0, w->next_rev, &e);
 		}
 		fails = 0;

@@ -24,7 +24,10 @@
 #include "jsonutil.h"
 #include "log.h"
 #include "seal.h"
+#include "store_cache.h"
 #include "storeurl.h"
+#include "timeutil.h"
+#include "x509.h"
 
 #define SE_DEFAULT_TTL 15
 #define SE_KEY_MAX 1024
@@ -82,6 +85,13 @@ struct store_etcd {
 	char pres_info[400];
 	pthread_mutex_t pres_mu;
 	pthread_cond_t pres_cv;
+
+	/* goproxyd's local copy of the pairs (store_cache.h) */
+	struct store_cache *cache;
+	struct store_cache_set cached; /* its usable entries while serving them; guarded by mu */
+	atomic_bool from_cache;        /* the last list came from the cache */
+	bool ever_read;                /* a list of the pairs succeeded: never the cache again */
+	bool cache_save_failed;        /* said once until a save works again */
 };
 
 /* ---- keys and messages ---- */
@@ -398,6 +408,234 @@ static bool holds_private_key(const void *data, size_t len)
 	return memmem(data, len, "PRIVATE KEY-----", 16) != NULL;
 }
 
+/* ---- goproxyd's cache of the pairs (store_cache.h) ---- */
+
+static int cmp_names(const void *a, const void *b);
+
+/* After a list of the pairs that etcd answered: save the snapshot it read
+ * (the values as etcd holds them, keys sealed) to the cache, and stop
+ * serving from the cache if it did. A failed save is said once; serving
+ * goes on from etcd either way. */
+static void cache_update(struct store_etcd *se)
+{
+	struct snap *sn = &se->snap[SNAP_PAIRS];
+	struct store_cache_entry *e;
+	char dir[SE_KEY_MAX], member[300];
+	size_t n = 0, dl;
+	int64_t rev;
+	struct gpc_error err;
+	bool left_cache = false;
+
+	se->ever_read = true;
+	(void)keyf(dir, se, "pairs/", NULL);
+	dl = strlen(dir);
+	pthread_mutex_lock(&se->mu);
+	if (atomic_load(&se->from_cache)) {
+		atomic_store(&se->from_cache, false);
+		store_cache_set_finish(&se->cached);
+		left_cache = true;
+	}
+	if (sn->at == 0 || (e = calloc(sn->r.n + 1, sizeof(*e))) == NULL) {
+		/* listed without the snapshot (a lock held): nothing to save */
+		pthread_mutex_unlock(&se->mu);
+		return;
+	}
+	for (size_t i = 0; i < sn->r.n; i++) {
+		const struct etcd_kv *kv = &sn->r.kvs[i];
+		const char *rest = kv->key + dl;
+
+		if (strlen(kv->key) <= dl || strchr(rest, '/') != NULL || !certstore_valid_name(rest) ||
+		    (e[n].value = malloc(kv->value_len + 1)) == NULL)
+			continue;
+		memcpy(e[n].value, kv->value, kv->value_len);
+		e[n].value[kv->value_len] = '\0';
+		e[n].len = kv->value_len;
+		snprintf(e[n].name, sizeof(e[n].name), "%s", rest);
+		n++;
+	}
+	rev = sn->r.revision;
+	snprintf(member, sizeof(member), "%s", etcd_client_endpoint(se->c));
+	pthread_mutex_unlock(&se->mu);
+	if (left_cache)
+		gpc_note("%s: etcd answers again (member %s): serving the store's pairs (revision %" PRId64
+			 "), no longer the cache %s", se->url.text, member, rev, store_cache_dir(se->cache));
+	gpc_error_clear(&err);
+	if (store_cache_save(se->cache, se->url.text, se->url.prefix, rev, e, n, &err) != 0) {
+		if (!se->cache_save_failed)
+			gpc_warn("%s: cannot update the cache %s: %s; goproxyd cannot start from it while etcd is "
+				 "down (%s)", se->url.text, store_cache_dir(se->cache), err.message,
+				 err.hint[0] ? err.hint : "check the directory");
+		se->cache_save_failed = true;
+	} else {
+		if (se->cache_save_failed)
+			gpc_note("%s: the cache %s is up to date again", se->url.text, store_cache_dir(se->cache));
+		se->cache_save_failed = false;
+		gpc_debug("%s: %zu pair(s) of revision %" PRId64 " saved to the cache %s", se->url.text, n, rev,
+			  store_cache_dir(se->cache));
+	}
+	for (size_t i = 0; i < n; i++)
+		free(e[i].value);
+	free(e);
+}
+
+/* Can the cache's entry be served? Its value parses as a pair, its key
+ * unseals for this lineage and belongs to its certificate. Returns 0, or
+ * -1 with why. */
+static int cache_check(struct store_etcd *se, const struct store_cache_entry *ce, struct gpc_error *why)
+{
+	struct etcd_kv kv = { .key = (char *)ce->name, .value = ce->value, .value_len = ce->len };
+	struct x509_chain *chain = NULL;
+	struct x509_key *k = NULL;
+	struct buf cert, sealed, key;
+	int rc = -1;
+
+	if (ce->value == NULL)
+		return gpc_error_set(why, GPC_E_IO, "%.600s", ce->why);
+	buf_init(&cert, CERTSTORE_MAX_FILE);
+	buf_init(&sealed, 2 * CERTSTORE_MAX_FILE);
+	buf_init(&key, CERTSTORE_MAX_FILE);
+	if (pair_parse(se, ce->name, &kv, &cert, &sealed, why) != 0) {
+		gpc_error_set(why, GPC_E_INVALID, "not a pair value as goproxy-cert writes them");
+		goto out;
+	}
+	if (seal_open(se->seal, ce->name, sealed.data, sealed.len, &key, why) != 0)
+		goto out;
+	if (x509_chain_parse(ce->name, cert.data, cert.len, &chain, NULL, why) != 0 ||
+	    x509_key_parse(ce->name, key.data, key.len, &k, why) != 0)
+		goto out;
+	if (!x509_key_matches(k, chain)) {
+		gpc_error_set(why, GPC_E_INVALID, "the key does not belong to the certificate");
+		goto out;
+	}
+	rc = 0;
+out:
+	x509_key_free(k);
+	x509_chain_free(chain);
+	if (key.data != NULL)
+		explicit_bzero(key.data, key.len);
+	buf_finish(&key);
+	buf_finish(&sealed);
+	buf_finish(&cert);
+	return rc;
+}
+
+/* The names of the entries served from the cache, sorted as a list is. */
+static int cache_names(struct store_etcd *se, char ***names, size_t *n, struct gpc_error *err)
+{
+	char **v;
+
+	pthread_mutex_lock(&se->mu);
+	v = calloc(se->cached.n + 1, sizeof(*v));
+	for (size_t i = 0; v != NULL && i < se->cached.n; i++) {
+		if ((v[i] = strdup(se->cached.e[i].name)) == NULL) {
+			certstore_names_free(v, i);
+			v = NULL;
+		}
+	}
+	*n = v != NULL ? se->cached.n : 0;
+	pthread_mutex_unlock(&se->mu);
+	if (v == NULL)
+		return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+	qsort(v, *n, sizeof(*v), cmp_names);
+	*names = v;
+	return 0;
+}
+
+/* A list of the pairs that no member answered (err), before this store
+ * read them once: the cache's servable entries instead, said once. Returns
+ * 0 with the names, or -1 with err: the cause and why the cache cannot
+ * stand in (empty, unreadable, another store's, nothing servable). */
+static int cache_fallback(struct store_etcd *se, char ***names, size_t *n, struct gpc_error *err)
+{
+	struct store_cache_set set;
+	struct gpc_error why;
+	char cause[700], reason[600] = "", at[40] = "an unknown time";
+	const char *dir = store_cache_dir(se->cache);
+	size_t usable = 0, listed;
+	size_t ul = strlen(se->url.text);
+
+	if (se->ever_read || !code_is(err, GPC_E_NETWORK))
+		return -1;
+	if (atomic_load(&se->from_cache))
+		return cache_names(se, names, n, err); /* still down: the same entries */
+	/* "etcd://...: CAUSE" -> CAUSE */
+	snprintf(cause, sizeof(cause), "%.690s",
+		 strncmp(err->message, se->url.text, ul) == 0 && err->message[ul] == ':' ? err->message + ul + 2
+											  : err->message);
+	if (need_seal(se, "its cache", err) != 0)
+		return -1;
+	gpc_error_clear(&why);
+	if (store_cache_load(se->cache, &set, &why) != 0) {
+		snprintf(reason, sizeof(reason), "%.590s",
+			 code_is(&why, GPC_E_MISSING) ? "it is empty (goproxyd never read this store with it)" : why.message);
+		goto refuse;
+	}
+	if (strcmp(set.prefix, se->url.prefix) != 0) {
+		snprintf(reason, sizeof(reason), "it holds the pairs of %.250s (prefix %.150s), not of prefix %.60s",
+			 set.store, set.prefix, se->url.prefix);
+		store_cache_set_finish(&set);
+		goto refuse;
+	}
+	listed = set.n;
+	for (size_t i = 0; i < set.n; i++) {
+		gpc_error_clear(&why);
+		if (cache_check(se, &set.e[i], &why) != 0) {
+			gpc_warn("%s: cache %s/%s%s: lineage %s: %s; skipped, never served", se->url.text, dir,
+				 set.e[i].name, STORE_CACHE_EXT, set.e[i].name, why.message);
+			free(set.e[i].value);
+			continue;
+		}
+		set.e[usable++] = set.e[i];
+	}
+	set.n = usable;
+	if (usable == 0) {
+		snprintf(reason, sizeof(reason), listed ? "none of its %zu pair(s) can be served (see above)"
+							: "it holds no pair", listed);
+		store_cache_set_finish(&set);
+		goto refuse;
+	}
+	if (set.read_at > 0)
+		time_rfc3339(set.read_at, at, sizeof(at));
+	pthread_mutex_lock(&se->mu);
+	store_cache_set_finish(&se->cached);
+	se->cached = set;
+	atomic_store(&se->from_cache, true);
+	pthread_mutex_unlock(&se->mu);
+	gpc_warn("%s: etcd unreachable (%s); serving %zu pair(s) from the cache %s as of %s (revision %" PRId64
+		 ") until a member answers", se->url.text, cause, usable, dir, at, set.revision);
+	return cache_names(se, names, n, err);
+refuse:
+	gpc_error_set(err, GPC_E_NETWORK, "%.200s: etcd unreachable (%.500s), and the cache %.150s cannot stand in: %.150s",
+		      se->url.text, cause, dir, reason);
+	return gpc_error_hint(err, "start the etcd members (or fix --store): goproxyd reads the store at start and "
+				   "from then on keeps its copy in %.200s to start from while etcd is down", dir);
+}
+
+/* A pair from the cache's entries (into *r: 0 or 1 kv). Caller holds mu. */
+static int cache_get(struct store_etcd *se, const char *key, const char *name, struct etcd_range *r,
+		     struct gpc_error *err)
+{
+	memset(r, 0, sizeof(*r));
+	for (size_t i = 0; i < se->cached.n; i++) {
+		struct store_cache_entry *ce = &se->cached.e[i];
+		struct etcd_kv kv = { .key = (char *)key, .value = ce->value, .value_len = ce->len,
+				      .mod_revision = se->cached.revision };
+
+		if (strcmp(ce->name, name) != 0)
+			continue;
+		r->kvs = calloc(1, sizeof(*r->kvs));
+		if (r->kvs == NULL || kv_copy(&kv, &r->kvs[0]) != 0) {
+			free(r->kvs);
+			r->kvs = NULL;
+			return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+		}
+		r->n = r->count = 1;
+		r->revision = se->cached.revision;
+		break;
+	}
+	return 0;
+}
+
 /* ---- backend operations ---- */
 
 static void op_watch_close(void *be);
@@ -421,6 +659,8 @@ static void op_free(void *be)
 	free(se->issuer_key);
 	etcd_session_free(se->sess);
 	snap_drop(se);
+	store_cache_set_finish(&se->cached);
+	store_cache_free(se->cache);
 	etcd_client_free(se->c);
 	seal_key_free(se->seal);
 	pthread_mutex_destroy(&se->mu);
@@ -508,7 +748,11 @@ static int op_list(void *be, char ***names, size_t *n, struct gpc_error *err)
 
 	if (keyf(dir, se, "pairs/", NULL) != 0)
 		return gpc_error_set(err, GPC_E_INVALID, "%s: prefix too long", se->url.text);
-	return list_under(se, dir, true, names, n, err);
+	if (list_under(se, dir, true, names, n, err) != 0)
+		return se->cache != NULL ? cache_fallback(se, names, n, err) : -1;
+	if (se->cache != NULL)
+		cache_update(se);
+	return 0;
 }
 
 static int op_pair_names(void *be, const char *name, char *cert, size_t certsz, char *key, size_t keysz)
@@ -533,7 +777,10 @@ static int get_pair(struct store_etcd *se, const char *name, bool serializable, 
 	if (keyf(key, se, "pairs/", name, NULL) != 0 || keyf(dir, se, "pairs/", NULL) != 0)
 		return gpc_error_set(err, GPC_E_INVALID, "%s: name too long", se->url.text);
 	pthread_mutex_lock(&se->mu);
-	rc = fresh ? etcd_range(se->c, key, &ro, r, err) : read_key(se, dir, key, &ro, r, err);
+	if (!fresh && atomic_load(&se->from_cache))
+		rc = cache_get(se, key, name, r, err);
+	else
+		rc = fresh ? etcd_range(se->c, key, &ro, r, err) : read_key(se, dir, key, &ro, r, err);
 	pthread_mutex_unlock(&se->mu);
 	if (rc != 0) {
 		prefix_error(se, err);
@@ -741,6 +988,16 @@ static int op_check_writable(void *be, const char *name, struct gpc_error *err)
 	pthread_mutex_lock(&se->mu);
 	rc = etcd_txn(se->c, &never, 1, &put, 1, NULL, 0, &t, err);
 	pthread_mutex_unlock(&se->mu);
+	if (rc != 0 && code_is(err, GPC_E_PERMISSION)) {
+		char msg[sizeof(err->message)];
+
+		/* say what it means before etcd's words: this user cannot
+		 * store what the CA would issue */
+		snprintf(msg, sizeof(msg), "%.200s: lineage %.64s: this etcd user may not write the store (%.600s); "
+			 "nothing was ordered", se->url.text, name, err->message);
+		memcpy(err->message, msg, sizeof(msg));
+		return -1;
+	}
 	if (rc != 0) {
 		prefix_error(se, err);
 		return -1;
@@ -756,6 +1013,18 @@ static int op_record_name(void *be, const char *key, char *out, size_t outsz)
 	return (size_t)snprintf(out, outsz, "%s/records/%s", se->url.text, key ? key : "") < outsz ? 0 : -1;
 }
 
+/* Serving from the cache: no member answered the last list, and the watch
+ * says when one does. Reads of records fail at once meanwhile, instead of
+ * waiting for etcd's timeout on every challenge lookup. */
+static int while_cached(struct store_etcd *se, const char *rel, struct gpc_error *err)
+{
+	if (!atomic_load(&se->from_cache))
+		return 0;
+	gpc_error_set(err, GPC_E_NETWORK, "%s/records/%s: etcd unreachable (serving the pairs of the cache %s "
+					  "until a member answers)", se->url.text, rel, store_cache_dir(se->cache));
+	return -1;
+}
+
 static int op_record_get(void *be, const char *rel, size_t max, struct buf *out, uint64_t *rev,
 			 struct gpc_error *err)
 {
@@ -764,6 +1033,8 @@ static int op_record_get(void *be, const char *rel, size_t max, struct buf *out,
 	struct etcd_range r;
 	int rc;
 
+	if (while_cached(se, rel, err) != 0)
+		return -1;
 	if (keyf(key, se, "records/", rel, NULL) != 0)
 		return gpc_error_set(err, GPC_E_INVALID, "%s: record name too long", se->url.text);
 	{
@@ -884,7 +1155,7 @@ static int op_record_list(void *be, const char *prefix, char ***keys, size_t *n,
 
 	if (keyf(dir, se, "records/", prefix, NULL) != 0)
 		return gpc_error_set(err, GPC_E_INVALID, "%s: record name too long", se->url.text);
-	if (list_under(se, dir, false, &v, &nv, err) != 0)
+	if (while_cached(se, prefix, err) != 0 || list_under(se, dir, false, &v, &nv, err) != 0)
 		return -1;
 	/* the keys as the front end names them: PREFIX + name */
 	for (size_t i = 0; i < nv; i++) {
@@ -1114,8 +1385,11 @@ static void watch_cb(const struct etcd_watch_msg *m, void *ud)
 		changed = true; /* read everything again */
 		break;
 	case ETCD_WATCH_DOWN:
-		gpc_warn("%s: etcd unreachable (%s); the last pairs read stay in use", se->url.text,
-			 m->err ? m->err->message : "no member answers");
+		if (atomic_load(&se->from_cache))
+			gpc_debug("%s: watch: %s", se->url.text, m->err ? m->err->message : "no member answers");
+		else
+			gpc_warn("%s: etcd unreachable (%s); the last pairs read stay in use", se->url.text,
+				 m->err ? m->err->message : "no member answers");
 		break;
 	case ETCD_WATCH_FAILED:
 		gpc_err("%s: the watch of the store stopped: %s", se->url.text,
@@ -1124,6 +1398,10 @@ static void watch_cb(const struct etcd_watch_msg *m, void *ud)
 	case ETCD_WATCH_PROGRESS:
 		break;
 	}
+	/* serving from the cache: a member answers the watch, so read the
+	 * store (also when the watch came up without an outage of its own) */
+	if (atomic_load(&se->from_cache) && m->kind != ETCD_WATCH_DOWN && m->kind != ETCD_WATCH_FAILED)
+		changed = true;
 	if (changed && write(se->watch_fd, &one, sizeof(one)) != sizeof(one))
 		gpc_debug("%s: watch wakeup: %s", se->url.text, strerror(errno));
 }
@@ -1147,13 +1425,16 @@ static int op_watch_open(void *be, struct gpc_error *err)
 	/* From the revision now: what changed before it, a reader re-reads
 	 * (the descriptor starts readable); what changes after it comes. */
 	pthread_mutex_lock(&se->mu);
-	rc = etcd_range(se->c, pfx, &ro, &r, err);
+	/* serving from the cache: no member answered a moment ago; the
+	 * watch starts from the revision when one does */
+	rc = atomic_load(&se->from_cache) ? -1 : etcd_range(se->c, pfx, &ro, &r, err);
 	if (rc == 0) {
 		wo.start_revision = r.revision + 1;
 		etcd_range_finish(&r);
 	} else {
 		/* etcd down at start: watch from "now" once a member answers */
-		gpc_warn("%s: %s", se->url.text, err->message);
+		if (!atomic_load(&se->from_cache))
+			gpc_warn("%s: %s", se->url.text, err->message);
 		gpc_error_clear(err);
 	}
 	rc = etcd_watch_start(se->c, pfx, &wo, watch_cb, se, &se->watch, err);
@@ -1200,6 +1481,7 @@ static void *presence_main(void *arg)
 	struct etcd_client *c = NULL;
 	struct etcd_session *s = NULL;
 	struct gpc_error e;
+	bool denied = false; /* said once: the user may not write its presence */
 
 	gpc_error_clear(&e);
 	pthread_mutex_lock(&se->mu);
@@ -1208,6 +1490,7 @@ static void *presence_main(void *arg)
 	pthread_mutex_unlock(&se->mu);
 	while (c != NULL && !atomic_load(&se->pres_stop)) {
 		struct timespec until;
+		int pause = 1;
 
 		if (s == NULL || !etcd_session_alive(s, NULL)) {
 			char key[SE_KEY_MAX], lease[32];
@@ -1226,11 +1509,26 @@ static void *presence_main(void *arg)
 					gpc_debug("%s: presence of %s recorded", se->url.text, se->pres_who);
 				}
 			}
-			if (s == NULL)
+			if (s != NULL && denied) {
+				gpc_note("%s: presence of %s recorded now", se->url.text, se->pres_who);
+				denied = false;
+			} else if (s == NULL && code_is(&e, GPC_E_PERMISSION)) {
+				/* a role without write on the prefix: serving goes
+				 * on, but the fleet does not see this node */
+				if (!denied)
+					gpc_warn("%s: cannot record %s's presence (its lease) in the store: %s; "
+						 "'goproxy-cert issue' does not count on this %s to answer challenges "
+						 "(%s); trying again every 30 s", se->url.text, se->pres_who, e.message,
+						 se->pres_who, e.hint[0] ? e.hint : "give its etcd user write on the prefix");
+				denied = true;
+			} else if (s == NULL) {
 				gpc_debug("%s: presence of %s: %s", se->url.text, se->pres_who, e.message);
+			}
+			if (denied)
+				pause = 30;
 		}
 		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += 1;
+		until.tv_sec += pause;
 		pthread_mutex_lock(&se->pres_mu);
 		if (!atomic_load(&se->pres_stop))
 			pthread_cond_timedwait(&se->pres_cv, &se->pres_mu, &until);
@@ -1344,6 +1642,7 @@ int store_open(const struct store_options *o, struct certstore **out, struct gpc
 	pthread_mutex_init(&se->pres_mu, NULL);
 	pthread_cond_init(&se->pres_cv, NULL);
 	atomic_init(&se->pres_stop, false);
+	atomic_init(&se->from_cache, false);
 	se->watch_fd = -1;
 	se->ttl = o->lease_ttl > 0 ? o->lease_ttl : SE_DEFAULT_TTL;
 	if (store_url_parse(o->url, &se->url, err) != 0)
@@ -1374,6 +1673,8 @@ int store_open(const struct store_options *o, struct certstore **out, struct gpc
 		if (seal_key_load(o->seal_file, &se->seal, err) != 0)
 			goto fail;
 	}
+	if (o->cache_dir != NULL && store_cache_open(o->cache_dir, &se->cache, err) != 0)
+		goto fail;
 	return certstore_from_backend(&etcd_ops, se, out, err);
 fail:
 	op_free(se);

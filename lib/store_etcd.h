@@ -20,7 +20,13 @@
  * fenced on it (a txn that also checks the lock's owner key still exists), so
  * a node that lost its lease cannot overwrite what the next holder wrote.
  * Nothing private reaches etcd in clear: without a seal key, writing a
- * private key is refused. */
+ * private key is refused.
+ * With a cache (goproxyd): every successful list of the pairs (one range of
+ * PREFIX/pairs/ with values) is saved to it as read, keys still sealed; when
+ * no member answers (GPC_E_NETWORK) before this store has read the pairs
+ * once, the list and the pair reads that follow are answered from the
+ * cache's entries that unseal and whose key matches the certificate (the
+ * others are skipped with a warning), until a list succeeds again. */
 #ifndef GPC_STORE_ETCD_H
 #define GPC_STORE_ETCD_H
 
@@ -38,11 +44,16 @@ struct store_options {
 	const char *seal_file; /* --store-seal: needed to read or write private keys */
 	long timeout_ms;       /* per etcd request; 0: the client's default */
 	long lease_ttl;        /* lock and presence leases; 0: 15 s */
+	const char *cache_dir; /* goproxyd's --store-cache: a local copy of the pairs
+	                        * (store_cache.h), saved after every full read of
+	                        * PREFIX/pairs/ and listed from when no member answers
+	                        * before the store was read once; NULL: none */
 };
 
 /* Open the store the options name: etcd when a URL is given, else the
  * directory (certstore_open). For etcd nothing is contacted yet except to
- * check the seal key file; the first operation talks to the members.
+ * check the seal key file (and to create the cache directory); the first
+ * operation talks to the members.
  * Returns 0 and *out (free with certstore_free), or -1 with err (GPC_E_USAGE
  * for a bad URL or option, the seal key's own errors). */
 int store_open(const struct store_options *o, struct certstore **out, struct gpc_error *err)

@@ -58,6 +58,7 @@ int storeopt_open(const struct storeopt *s, const char *dir, struct certstore **
 	o.cert = s->cert;
 	o.key = s->key;
 	o.seal_file = s->seal;
+	o.cache_dir = s->cache;
 	o.user = env("GOPROXY_CERT_STORE_USER");
 	o.password = env("GOPROXY_CERT_STORE_PASSWORD");
 	buf_init(&pw, 4096);

@@ -41,6 +41,7 @@ enum {
 
 struct storeopt {
 	const char *url, *cacert, *cert, *key, *seal;
+	const char *cache; /* goproxyd's --store-cache (store_options.cache_dir) */
 };
 
 /* Take option `opt` (a STOREOPT_* value) with its argument. Returns true

@@ -31,6 +31,7 @@
 #define GPD_EXIT_USAGE 64   /* EX_USAGE */
 #define GPD_EXIT_NOUSER 67  /* EX_NOUSER: --user unknown */
 #define GPD_EXIT_OSERR 71   /* EX_OSERR: cannot bind (port in use), drop privileges ... */
+#define GPD_EXIT_TEMPFAIL 75 /* EX_TEMPFAIL: the store unreachable and no cache to start from */
 
 #define GPD_MAX_LISTEN 16
 #define GPD_MAX_ALPN 8
@@ -66,6 +67,7 @@ struct gpd_config {
 	double drain_timeout;
 	const char *user;
 	const char *pidfile;
+	const char *store_cache; /* --store-cache, or the default under the state directory */
 	bool sni_strict;
 	int verbose;
 };
@@ -78,7 +80,8 @@ extern gnutls_datum_t gpd_ticket_key;
 /* ---- creds.c ------------------------------------------------------------ */
 
 /* Load everything once at start-up (before workers). Returns the number of
- * usable lineages (>= 1), or -1 after logging why (no usable certificate). */
+ * usable lineages (>= 1), or -1 after logging why (no usable certificate),
+ * or -2 (the store unreachable and no cache: sni_load). */
 int creds_init(struct certstore *cs) __attribute__((warn_unused_result));
 
 /* Start the reload thread (inotify + SIGHUP requests). Returns 0 or -1. */

@@ -4,7 +4,9 @@
 #include "goproxyd.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <limits.h>
@@ -17,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -65,7 +68,8 @@ static void log_stderr(enum gpc_log_level level, const char *msg, void *ud)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: goproxyd [-d CERTS_DIR | --store URL] -l [ADDR:]PORT [-l ...] -b HOST:PORT\n"
+		"Usage: goproxyd [-d CERTS_DIR | --store URL [--store-cache DIR]] -l [ADDR:]PORT [-l ...]\n"
+		"                -b HOST:PORT\n"
 		"                [--route SERVERNAME=HOST:PORT]... [--http [ADDR:]PORT]\n"
 		"                [--proxy-protocol v1|v2] [--alpn LIST] [--workers N]\n"
 		"                [--max-conns N] [--handshake-timeout S] [--idle-timeout S]\n"
@@ -77,6 +81,9 @@ static void usage(FILE *f)
 		"\n"
 		"  -d, --certs-dir DIR       certs directory (default $GOPROXY_CERTS_DIR, else ./certs)\n"
 		STOREOPT_HELP
+		"      --store-cache DIR    local copy of the store's pairs (keys sealed) to start from\n"
+		"                           while etcd is down (default $STATE_DIRECTORY/cache, else\n"
+		"                           /var/lib/goproxyd/cache as root, else ~/.local/state/goproxyd/cache)\n"
 		"  -l, --listen [ADDR:]PORT  TLS listener (repeatable; no ADDR: all addresses)\n"
 		"  -b, --backend HOST:PORT   default backend\n"
 		"      --route NAME=HOST:PORT  send server NAME (or *.suffix) to another backend\n"
@@ -347,6 +354,48 @@ static int drop_privileges(const struct passwd *pw)
 	return 0;
 }
 
+/* The default --store-cache: "cache" in goproxyd's state directory, which
+ * is $STATE_DIRECTORY (systemd's StateDirectory=; the first of a list),
+ * else /var/lib/goproxyd when run as root, else $XDG_STATE_HOME/goproxyd
+ * (~/.local/state/goproxyd). Returns a static string, or NULL (no home). */
+static const char *default_store_cache(void)
+{
+	static char path[PATH_MAX];
+	const char *sd = getenv("STATE_DIRECTORY"), *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	int n;
+
+	if (sd != NULL && sd[0] == '/')
+		n = snprintf(path, sizeof(path), "%.*s/cache", (int)strcspn(sd, ":"), sd);
+	else if (geteuid() == 0)
+		n = snprintf(path, sizeof(path), "/var/lib/goproxyd/cache");
+	else if (xdg != NULL && xdg[0] == '/')
+		n = snprintf(path, sizeof(path), "%s/goproxyd/cache", xdg);
+	else if (home != NULL && home[0] == '/')
+		n = snprintf(path, sizeof(path), "%s/.local/state/goproxyd/cache", home);
+	else
+		return NULL;
+	return n > 0 && (size_t)n < sizeof(path) ? path : NULL;
+}
+
+/* The cache is written after privileges are dropped: it (and what is in
+ * it) belongs to --user. Returns 0 or -1 after logging why. */
+static int chown_cache(const char *dir, const struct passwd *pw)
+{
+	struct dirent *de;
+	DIR *d;
+
+	if (chown(dir, pw->pw_uid, pw->pw_gid) != 0 || (d = opendir(dir)) == NULL) {
+		gpc_err("--store-cache %s: cannot give it to --user %s: %s", dir, pw->pw_name, strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.' &&
+		    fchownat(dirfd(d), de->d_name, pw->pw_uid, pw->pw_gid, AT_SYMLINK_NOFOLLOW) != 0)
+			gpc_warn("--store-cache %s/%s: chown to %s: %s", dir, de->d_name, pw->pw_name, strerror(errno));
+	closedir(d);
+	return 0;
+}
+
 /* --route SERVERNAME=HOST:PORT. Returns 0 or an exit code. */
 static int parse_route(const char *arg)
 {
@@ -382,7 +431,7 @@ static struct storeopt store_opts;
 static int parse_options(int argc, char **argv, const char **certs_dir, bool *max_given)
 {
 	enum { O_ROUTE = 256, O_HTTP, O_PP, O_ALPN, O_WORKERS, O_MAXC, O_HST, O_IDLE, O_DRAIN,
-	       O_USER, O_PIDFILE, O_STRICT };
+	       O_USER, O_PIDFILE, O_STRICT, O_STORE_CACHE };
 	static const struct option opts[] = {
 		{ "certs-dir", required_argument, NULL, 'd' },
 		{ "listen", required_argument, NULL, 'l' },
@@ -399,6 +448,7 @@ static int parse_options(int argc, char **argv, const char **certs_dir, bool *ma
 		{ "user", required_argument, NULL, O_USER },
 		{ "pidfile", required_argument, NULL, O_PIDFILE },
 		{ "sni-strict", no_argument, NULL, O_STRICT },
+		{ "store-cache", required_argument, NULL, O_STORE_CACHE },
 		STOREOPT_LONG_OPTIONS,
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -489,6 +539,11 @@ static int parse_options(int argc, char **argv, const char **certs_dir, bool *ma
 		case O_STRICT:
 			gpd_cfg.sni_strict = true;
 			break;
+		case O_STORE_CACHE:
+			if (optarg[0] == '\0')
+				return usage_error("--store-cache: empty directory name");
+			gpd_cfg.store_cache = optarg;
+			break;
 		case 'v':
 			gpd_cfg.verbose++;
 			break;
@@ -511,6 +566,8 @@ static int parse_options(int argc, char **argv, const char **certs_dir, bool *ma
 		return usage_error("missing -l [ADDR:]PORT (where to accept TLS)");
 	if (backend == NULL)
 		return usage_error("missing -b HOST:PORT (where to forward)");
+	if (gpd_cfg.store_cache != NULL && storeopt_url(&store_opts) == NULL)
+		return usage_error("--store-cache needs --store URL (a certs directory is local already)");
 	if (gpd_cfg.nalpn == 0 && parse_alpn("http/1.1") != 0)
 		return GPD_EXIT_USAGE;
 	/* acme-tls/1 last: chosen only when the client offers nothing else
@@ -626,6 +683,16 @@ int main(int argc, char **argv)
 		}
 	}
 
+	/* With a store: where the copy of its pairs lives (store_etcd.h). */
+	if (storeopt_url(&store_opts) != NULL) {
+		if (gpd_cfg.store_cache == NULL && (gpd_cfg.store_cache = default_store_cache()) == NULL) {
+			gpc_err("--store: no state directory for the cache of the store's pairs ($STATE_DIRECTORY "
+				"and $HOME unset)\n  hint: give --store-cache DIR");
+			return GPD_EXIT_USAGE;
+		}
+		store_opts.cache = gpd_cfg.store_cache;
+	}
+
 	/* The certs directory must open before anything binds. */
 	gpc_error_clear(&err);
 	gpd_cfg.certs_dir = certstore_default_dir(certs_dir);
@@ -651,12 +718,16 @@ int main(int argc, char **argv)
 		rc = r;
 		goto out;
 	}
+	if (pw != NULL && gpd_cfg.store_cache != NULL && chown_cache(gpd_cfg.store_cache, pw) != 0) {
+		rc = GPD_EXIT_OSERR;
+		goto out;
+	}
 	if (pw != NULL && drop_privileges(pw) != 0) {
 		rc = GPD_EXIT_OSERR;
 		goto out;
 	}
 	if ((r = creds_init(cs)) < 0) {
-		rc = GPD_EXIT_CERTS;
+		rc = r == -2 ? GPD_EXIT_TEMPFAIL : GPD_EXIT_CERTS;
 		goto out;
 	}
 	if ((r = gnutls_priority_init(&gpd_priority, PRIORITY, NULL)) < 0) {

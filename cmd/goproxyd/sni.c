@@ -48,6 +48,7 @@ static pthread_mutex_t set_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct credset *cur_set;
 static struct certstore *store;
 static bool rescan_retry; /* a pair was locked by a writer: look again soon */
+static struct gpc_error list_err; /* why the last list of the lineages failed */
 
 /* Pairs already refused, by content: not parsed (nor logged) again until
  * their files change. Reload thread only. */
@@ -322,9 +323,12 @@ static int scan_lineages(struct credset *s, const struct credset *old)
 	bool unlocked = false;
 
 	gpc_error_clear(&err);
+	gpc_error_clear(&list_err);
 	if (certstore_list(store, &names, &n, &err) != 0) {
-		gpc_err("reload: %s%s%s; keeping the current certificates", err.message,
-			err.hint[0] ? " -- " : "", err.hint);
+		list_err = err;
+		if (old != NULL) /* at start sni_load says it */
+			gpc_err("reload: %s%s%s; keeping the current certificates", err.message,
+				err.hint[0] ? " -- " : "", err.hint);
 		/* keep everything from old */
 		for (size_t i = 0; old != NULL && i < old->nlin; i++) {
 			struct gpd_creds **v = realloc(s->lin, (s->nlin + 1) * sizeof(*v));
@@ -482,10 +486,12 @@ long sni_rescan(bool lineages, bool *retry)
 	rescan_retry = false;
 	/* The old set stays valid here: only one thread ever replaces it. */
 	old = cur_set;
-	r = scan_challenges(s, old);
-	if (r == 0 && lineages) {
-		r = scan_lineages(s, old);
-	} else if (r == 0 && old != NULL && old->nlin > 0) {
+	/* lineages first: a store that does not answer is known after one
+	 * request (and a cache may stand in) */
+	r = lineages ? scan_lineages(s, old) : 0;
+	if (r == 0)
+		r = scan_challenges(s, old);
+	if (r == 0 && !lineages && old != NULL && old->nlin > 0) {
 		if ((s->lin = calloc(old->nlin, sizeof(*s->lin))) == NULL)
 			r = -1;
 		for (size_t i = 0; r == 0 && i < old->nlin; i++) {
@@ -560,6 +566,16 @@ int sni_load(struct certstore *cs)
 
 	store = cs;
 	n = sni_rescan(true, NULL);
+	if (n <= 0 && list_err.code != NULL) {
+		/* the store could not be read at all (etcd down, no cache) */
+		gpc_err("%s%s%s", list_err.message, list_err.hint[0] ? "\n  hint: " : "", list_err.hint);
+		return strcmp(list_err.code, GPC_E_NETWORK) == 0 ? -2 : -1;
+	}
+	if (n <= 0 && strcmp(certstore_kind(cs), "dir") != 0) {
+		gpc_err("%s: no usable certificate in the store\n  hint: issue one first: goproxy-cert issue "
+			"--store %s ...", certstore_dir(cs), certstore_dir(cs));
+		return -1;
+	}
 	if (n <= 0) {
 		gpc_err("%s: no usable certificate (need cert.crt + priv.key, or NAME/cert.crt + "
 			"NAME/priv.key)", certstore_dir(cs));

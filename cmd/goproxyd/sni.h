@@ -36,7 +36,9 @@ void creds_unref(struct gpd_creds *c);
 
 /* Build the first set from the certs directory `cs` (kept for rescans; the
  * caller keeps it open). Returns the number of usable lineages (>= 1), or -1
- * after logging why (no usable certificate). */
+ * after logging why (no usable certificate), or -2 after logging why the
+ * store could not be read at all (etcd unreachable and no usable cache:
+ * try later). */
 int sni_load(struct certstore *cs) __attribute__((warn_unused_result));
 
 /* Build a new set from disk and swap it in for new handshakes. With

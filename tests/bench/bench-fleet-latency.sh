@@ -28,7 +28,7 @@ export BENCH_CERT_B=$T/b.chain BENCH_KEY_B=$T/b.key
 BENCH_N=1 BENCH_WAIT_MS=0 BENCH_CERT_A=$T/b.chain BENCH_KEY_A=$T/b.key "$W" writes >/dev/null
 P=$("$FREEPORT")
 for i in 1 2 3; do
-	"$GPD" --store "$S" --store-seal "$T/seal.key" -l "127.0.$i.1:$P" -b 127.0.0.1:9 -v >"$T/gpd$i.log" 2>&1 &
+	"$GPD" --store "$S" --store-seal "$T/seal.key" --store-cache "$T/cache$i" -l "127.0.$i.1:$P" -b 127.0.0.1:9 -v >"$T/gpd$i.log" 2>&1 &
 	PIDS="$PIDS $!"
 done
 sleep 2

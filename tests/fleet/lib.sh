@@ -5,7 +5,8 @@
 #   fleet_init [pebble_start flags]     WORK, pebble, etcd, $S (store URL),
 #                                       $STORE (--store + --store-seal), $CA
 #   fissue ARGS...        gpc issue with $STORE and $CA
-#   node_start I          goproxyd on 127.0.I.1 ($TLSP, http-01 on pebble's port)
+#   node_start I          goproxyd on 127.0.I.1 ($TLSP, http-01 on pebble's port,
+#                         its cache of the store in $WORK/cacheI)
 #   node_wait I NAME      until node I serves NAME (5 s)
 #   node_serves I NAME SERIAL [WHY]   until node I serves that certificate for
 #                         NAME (3 s), else fail (WHY says what was expected)
@@ -21,7 +22,9 @@ fleet_init() {
 	command -v jq >/dev/null 2>&1 || { echo "SKIP: jq not installed" >&2; exit 77; }
 	command -v etcdctl >/dev/null 2>&1 || { echo "SKIP: etcdctl not installed" >&2; exit 77; }
 	acme_init "$@"
-	trap 'rc=$?; etcd_stop; (exit $rc); acme_cleanup' EXIT
+	# set +e: under set -e the (exit $rc) of a failed run would end the trap
+	# before acme_cleanup, leaving goproxyd, pebble and $WORK behind
+	trap 'rc=$?; set +e; etcd_stop; (exit $rc); acme_cleanup' EXIT
 	etcd_start
 	S="etcd://$(echo "$ETCD_ENDPOINTS" | sed 's|http://||g')/fleet"
 	SEAL=$WORK/seal.key
@@ -38,8 +41,8 @@ fissue() {
 }
 
 node_start() {
-	"$GOPROXYD" $STORE -l "127.0.$1.1:$TLSP" -b "127.0.0.1:$CLOSED" --http "127.0.$1.1:$PEBBLE_HTTP_PORT" \
-		>>"$WORK/gpd$1.log" 2>&1 &
+	"$GOPROXYD" $STORE --store-cache "$WORK/cache$1" -l "127.0.$1.1:$TLSP" -b "127.0.0.1:$CLOSED" \
+		--http "127.0.$1.1:$PEBBLE_HTTP_PORT" >>"$WORK/gpd$1.log" 2>&1 &
 	eval "GPD_$1=\$!"
 	ACME_PIDS="$ACME_PIDS $!"
 }

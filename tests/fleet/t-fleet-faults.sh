@@ -69,7 +69,7 @@ grep -q 'etcd unreachable' "$WORK/gpd1.log" || fail "goproxyd did not say etcd w
 
 echo "== a node with the wrong seal key"
 "$GOPROXY_CERT" store seal-key "$WORK/other.key" >/dev/null
-"$GOPROXYD" --store "$S" --store-seal "$WORK/other.key" -l "127.0.3.1:$TLSP" -b "127.0.0.1:$CLOSED" \
+"$GOPROXYD" --store "$S" --store-seal "$WORK/other.key" --store-cache "$WORK/cache3" -l "127.0.3.1:$TLSP" -b "127.0.0.1:$CLOSED" \
 	>"$WORK/gpd3.log" 2>&1 && fail "goproxyd started with the wrong seal key" || :
 grep -q 'sealed with another seal key' "$WORK/gpd3.log" || { cat "$WORK/gpd3.log" >&2; fail "no clear error"; }
 echo PASS
