@@ -13,7 +13,8 @@
 #      reached over loopback) as the service user into the packaged certs
 #      directory, check exits 0, what the renew service runs exits 0;
 #      apt-get remove keeps the pairs; apt-get purge (no questions) removes
-#      the issued pairs and .state, keeps a pair put there by hand; a second
+#      the issued pairs and .state, keeps a pair put there by hand, removes
+#      goproxyd's state directory (its --store cache); a second
 #      install + purge leaves the root as it was before the first install.
 #
 # Needs root, dpkg-buildpackage, debhelper, lintian, debootstrap, unshare,
@@ -245,6 +246,9 @@ mkdir -p "$R$CD/byhand"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=byhand.example.test \
 	-keyout "$R$CD/byhand/priv.key" -out "$R$CD/byhand/cert.crt" >/dev/null 2>&1 || fail "openssl req"
 sha_hand=$(cd "$R$CD" && sha256sum byhand/cert.crt byhand/priv.key)
+# what goproxyd.service would have left in its StateDirectory (a --store cache)
+mkdir -p -m 700 "$R/var/lib/goproxyd/cache"
+echo '{}' >"$R/var/lib/goproxyd/cache/index.json"
 dpkg_files=$(inroot dpkg -L goproxy-cert goproxyd 2>/dev/null || true)
 # no terminal, no DEBIAN_FRONTEND=noninteractive: a question would fail it
 inroot timeout 300 apt-get purge -y -q goproxy-cert goproxyd </dev/null >"$T/out" 2>&1 || fail "apt-get purge"
@@ -254,6 +258,7 @@ for f in cert.crt priv.key second .state; do
 	[ ! -e "$R$CD/$f" ] || fail "purge left $CD/$f"
 done
 [ ! -e "$R/etc/default/goproxy-cert" ] || fail "purge left /etc/default/goproxy-cert"
+[ ! -e "$R/var/lib/goproxyd" ] || fail "purge left /var/lib/goproxyd (goproxyd's --store cache)"
 [ ! -e "$R/etc/systemd/system/timers.target.wants/goproxy-cert-renew.timer" ] || fail "purge left the timer enabled"
 # every file the packages shipped is gone (directories may be shared)
 while IFS= read -r f; do
