@@ -50,34 +50,6 @@ static void check_help(FILE *f)
 	      "to the store, or cannot be reached.\n", f);
 }
 
-#ifdef GPC_ACME_TOOL
-/* check --store: open the store and collect from it; without --store-seal
- * the certificates only. Returns 0 with *r, or the exit code (the error
- * printed). */
-static int collect_store(const struct storeopt *so, const char *dir, char *const *names, size_t n,
-			 struct report_options *ro, struct report *r)
-{
-	struct certstore *cs = NULL;
-	struct gpc_error err;
-	int rc;
-
-	gpc_error_clear(&err);
-	ro->skip_keys = so->seal == NULL;
-	if (storeopt_open(so, dir, &cs, &err) != 0) {
-		cli_print_error(&err);
-		return err.code != NULL && strcmp(err.code, GPC_E_USAGE) == 0 ? EXIT_USAGE : EXIT_BAD;
-	}
-	rc = report_collect_store(r, cs, names, n, ro, &err);
-	certstore_free(cs);
-	if (rc == 0)
-		return 0;
-	if (err.code != NULL && strcmp(err.code, GPC_E_USAGE) == 0)
-		return cli_usage_error("check", "%s", err.message);
-	cli_print_error(&err);
-	return EXIT_BAD;
-}
-#endif
-
 enum { O_CONNECT = 256, O_SERVERNAME, O_STARTTLS, O_CA_BUNDLE, O_CONNECT_TIMEOUT };
 
 int cmd_check(int argc, char **argv)
@@ -201,7 +173,7 @@ int cmd_check(int argc, char **argv)
 			rc = cli_exec_acme(argc, argv);
 #else
 		else
-			rc = collect_store(&so, dir, argv + optind, (size_t)(argc - optind), &ro, &r);
+			rc = report_collect_storeopt("check", &so, dir, argv + optind, (size_t)(argc - optind), &ro, &r);
 #endif
 		if (rc != 0) {
 			free(ca.targets);

@@ -30,33 +30,6 @@ static void status_help(FILE *f)
 	      "read; 64 usage error; 75 the --store (etcd) cannot be reached, try later.\n", f);
 }
 
-#ifdef GPC_ACME_TOOL
-/* status --store: as collect_store in cmd_check.c. Returns 0 with *r, or
- * the exit code (the error printed). */
-static int collect_store(const struct storeopt *so, const char *dir, char *const *names, size_t n,
-			 struct report_options *ro, struct report *r)
-{
-	struct certstore *cs = NULL;
-	struct gpc_error err;
-	int rc;
-
-	gpc_error_clear(&err);
-	ro->skip_keys = so->seal == NULL;
-	if (storeopt_open(so, dir, &cs, &err) != 0) {
-		cli_print_error(&err);
-		return err.code != NULL && strcmp(err.code, GPC_E_USAGE) == 0 ? EXIT_USAGE : EXIT_BAD;
-	}
-	rc = report_collect_store(r, cs, names, n, ro, &err);
-	certstore_free(cs);
-	if (rc == 0)
-		return 0;
-	if (err.code != NULL && strcmp(err.code, GPC_E_USAGE) == 0)
-		return cli_usage_error("status", "%s", err.message);
-	cli_print_error(&err);
-	return EXIT_BAD;
-}
-#endif
-
 enum fmt { FMT_TEXT, FMT_JSON, FMT_PROM };
 
 int cmd_status(int argc, char **argv)
@@ -131,7 +104,7 @@ int cmd_status(int argc, char **argv)
 		/* the shared store is read by the part that links libcurl */
 		return cli_exec_acme(argc, argv);
 #else
-		if ((rc = collect_store(&so, dir, argv + optind, (size_t)(argc - optind), &ro, &r)) != 0)
+		if ((rc = report_collect_storeopt("status", &so, dir, argv + optind, (size_t)(argc - optind), &ro, &r)) != 0)
 			return rc;
 #endif
 	} else {

@@ -20,6 +20,7 @@
 #include <json-c/json.h>
 
 #include "buf.h"
+#include "cli.h"
 #include "fsutil.h"
 #include "ledger.h"
 #include "lineage.h"
@@ -858,6 +859,31 @@ int report_collect_store(struct report *r, struct certstore *cs, char *const *na
 	collect(r, cs, names, n_names, &o);
 	return 0;
 }
+
+#ifdef GPC_ACME_TOOL
+int report_collect_storeopt(const char *sub, const struct storeopt *so, const char *dir, char *const *names,
+			    size_t n, struct report_options *ro, struct report *r)
+{
+	struct certstore *cs = NULL;
+	struct gpc_error err;
+	int rc;
+
+	gpc_error_clear(&err);
+	ro->skip_keys = so->seal == NULL;
+	if (storeopt_open(so, dir, &cs, &err) != 0) {
+		cli_print_error(&err);
+		return err.code != NULL && strcmp(err.code, GPC_E_USAGE) == 0 ? EXIT_USAGE : EXIT_BAD;
+	}
+	rc = report_collect_store(r, cs, names, n, ro, &err);
+	certstore_free(cs);
+	if (rc == 0)
+		return 0;
+	if (err.code != NULL && strcmp(err.code, GPC_E_USAGE) == 0)
+		return cli_usage_error(sub, "%s", err.message);
+	cli_print_error(&err);
+	return EXIT_BAD;
+}
+#endif
 
 bool report_deferred(const struct report *r)
 {

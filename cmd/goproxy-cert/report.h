@@ -124,6 +124,16 @@ int report_collect_store(struct report *r, struct certstore *cs, char *const *na
 			 const struct report_options *opt, struct gpc_error *err)
 	__attribute__((warn_unused_result));
 
+#ifdef GPC_ACME_TOOL
+#include "storeopt.h"
+/* check/status --store (`sub` names the command in messages): open the
+ * store the options name and report_collect_store from it; without
+ * --store-seal the certificates only (skip_keys). Returns 0 with *r, or the
+ * exit code with the error printed (64 for a usage error). */
+int report_collect_storeopt(const char *sub, const struct storeopt *so, const char *dir, char *const *names,
+			    size_t n, struct report_options *ro, struct report *r);
+#endif
+
 /* check's exit code: 0 all ok, 1 some due and nothing worse, 2 anything
  * worse or an unusable certs dir; 75 (EX_TEMPFAIL) when the store could not
  * be reached and nothing read says 2. */
