@@ -30,28 +30,11 @@ cleanup() {
 	exit "$rc"
 }
 trap cleanup EXIT
-# inroot CMD...: CMD in the root with /proc, /dev/pts and /dev/shm mounted in
-# a mount namespace of its own (gone when CMD ends)
-inroot() {
-	unshare -m --propagation private sh -c '
-		r=$1; shift
-		mount -t proc proc "$r/proc" &&
-		mount -t devpts -o newinstance,ptmxmode=0666 devpts "$r/dev/pts" &&
-		mkdir -p "$r/dev/shm" && mount -t tmpfs tmpfs "$r/dev/shm" &&
-		exec chroot "$r" "$@"' sh "$R" "$@"
-}
+# make_root, inroot CMD...: the Debian root
+. "$SRC/tests/pkg/root.sh"
 start=$(date +%s)
 echo "== debootstrap bookworm"
-ok=0
-for _ in 1 2; do
-	if timeout 900 debootstrap --variant=minbase bookworm "$R" "$MIRROR" >"$T/debootstrap.log" 2>&1; then
-		ok=1
-		break
-	fi
-	rm -rf --one-file-system "$R"
-done
-[ "$ok" = 1 ] || { tail -n 30 "$T/debootstrap.log"; echo "FAIL: debootstrap failed twice"; exit 1; }
-cp /etc/resolv.conf "$R/etc/resolv.conf"
+make_root "$R" "$MIRROR" "$T/debootstrap.log" || { echo "FAIL: debootstrap failed twice"; exit 1; }
 echo "root made in $(($(date +%s) - start)) s"
 
 rc_all=0

@@ -60,15 +60,8 @@ fail() {
 }
 step() { echo "== $* ($(($(date +%s) - start)) s)"; }
 
-# inroot CMD...: run CMD in the Debian root, with /proc and /dev/pts mounted
-# in a mount namespace of its own (gone when CMD ends).
-inroot() {
-	unshare -m --propagation private sh -c '
-		r=$1; shift
-		mount -t proc proc "$r/proc" &&
-		mount -t devpts -o newinstance,ptmxmode=0666 devpts "$r/dev/pts" &&
-		exec chroot "$r" "$@"' sh "$R" "$@"
-}
+# make_root, inroot CMD...: the Debian root
+. "$SRC/tests/pkg/root.sh"
 # inroot_ok LOG CMD...: inroot with output to $T/out, failing with LOG
 inroot_ok() {
 	local what=$1
@@ -124,16 +117,7 @@ fi
 
 # ---- 3. a fresh Debian 12 root --------------------------------------------
 step "debootstrap bookworm"
-ok=0
-for _ in 1 2; do
-	if timeout 900 debootstrap --variant=minbase bookworm "$R" "$MIRROR" >"$T/debootstrap.log" 2>&1; then
-		ok=1
-		break
-	fi
-	rm -rf --one-file-system "$R"
-done
-[ "$ok" = 1 ] || { tail -n 30 "$T/debootstrap.log"; fail "debootstrap of bookworm from $MIRROR failed twice"; }
-cp /etc/resolv.conf "$R/etc/resolv.conf"
+make_root "$R" "$MIRROR" "$T/debootstrap.log" || fail "debootstrap of bookworm from $MIRROR failed twice"
 mkdir -m 755 "$R/tmp/pkg"
 cp "$CERT_DEB" "$D_DEB" "$R/tmp/pkg/"
 chmod 644 "$R"/tmp/pkg/*.deb
