@@ -62,6 +62,20 @@ issue() {
 	gpc issue -d "$CERTS" --server "$PEBBLE_DIR_URL" --ca-bundle "$PEBBLE_CA_BUNDLE" --no-dns-propagation-check "$@"
 }
 
+# gpc_for_nobody: the path of a copy of goproxy-cert, with goproxy-cert-acme
+# next to it, that another user (setpriv --reuid) can run. The build tree
+# may be where only root can look (a checkout in /root, mode 0700, as on a
+# fresh Debian machine), and goproxy-cert execs goproxy-cert-acme from next
+# to itself as that user.
+gpc_for_nobody() {
+	if [ ! -x "$WORK/bin/goproxy-cert" ]; then
+		mkdir -p "$WORK/bin"
+		chmod 755 "$WORK/bin"
+		cp "$GOPROXY_CERT" "$(dirname "$GOPROXY_CERT")/goproxy-cert-acme" "$WORK/bin/"
+	fi
+	echo "$WORK/bin/goproxy-cert"
+}
+
 bg_start() {
 	"$@" &
 	ACME_PIDS="$ACME_PIDS $!"

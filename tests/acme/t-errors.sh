@@ -104,12 +104,13 @@ expect_err -- '--ca-bundle'
 [ ! -e "$WORK/c3/cert.crt" ] || fail "files written with an untrusted CA"
 
 echo "== unwritable certs dir: path, uid, mode; before any network access"
-if command -v setpriv >/dev/null 2>&1 && setpriv --reuid=65534 --regid=65534 --clear-groups "$GOPROXY_CERT" --version >/dev/null 2>&1; then
+NB=$(gpc_for_nobody)
+if command -v setpriv >/dev/null 2>&1 && setpriv --reuid=65534 --regid=65534 --clear-groups "$NB" account --help >/dev/null 2>&1; then
 	mkdir -p "$WORK/ro"
 	chmod 755 "$WORK/ro"
 	before=$(pebble_requests 'calling handler')
 	RC=0
-	setpriv --reuid=65534 --regid=65534 --clear-groups "$GOPROXY_CERT" issue -d "$WORK/ro" -D w.example.test \
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$NB" issue -d "$WORK/ro" -D w.example.test \
 		--server "$PEBBLE_DIR_URL" --ca-bundle "$PEBBLE_CA_BUNDLE" --standalone "127.0.0.1:$("$FREEPORT" 1)" \
 		>"$WORK/out" 2>"$WORK/err" || RC=$?
 	cat "$WORK/out" "$WORK/err" >>"$WORK/log"

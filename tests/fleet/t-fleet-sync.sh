@@ -277,7 +277,7 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1; then
 	cp "$SEAL" "$WORK/seal.nobody"
 	chown nobody "$WORK/seal.nobody"
 	RC=0
-	setpriv --reuid=nobody --regid=nogroup --clear-groups "$GOPROXY_CERT" sync $STORE \
+	setpriv --reuid=nobody --regid=nogroup --clear-groups "$(gpc_for_nobody)" sync $STORE \
 		--store-seal "$WORK/seal.nobody" -d "$WORK/ro" >"$WORK/out" 2>"$WORK/err" || RC=$?
 else
 	chmod 555 "$WORK/ro"
