@@ -578,6 +578,25 @@ static void report_ledger_drop(void)
 	report_ledger_state = LEDGER_UNREAD;
 }
 
+/* status: how renew will answer the CA for a lineage, from its stored
+ * settings, into out: "dns-01 through cloudflare", "http-01 by webroot
+ * /srv/www", "any challenge (a running goproxyd, else ...)" -- never a
+ * provider's options (they may hold secrets). Returns out. */
+static const char *describe_challenge(const struct lineage *l, char *out, size_t outsz)
+{
+	const char *type = l->challenge ? l->challenge : "any challenge";
+
+	if (l->dns_provider != NULL)
+		snprintf(out, outsz, "dns-01 through %s", l->dns_provider);
+	else if (l->solver != NULL && l->solver_arg != NULL)
+		snprintf(out, outsz, "%s by %s %s", type, l->solver, l->solver_arg);
+	else if (l->solver != NULL)
+		snprintf(out, outsz, "%s by %s", type, l->solver);
+	else
+		snprintf(out, outsz, "%s (a running goproxyd answers it)", type);
+	return out;
+}
+
 /* status: the ACME side of an entry from its lineage settings (ca_url,
  * last_attempt, last_result, next_renewal; the lineage is kept for
  * count_issuances). Runs in the collecting thread, after collect_entry;
@@ -1066,6 +1085,12 @@ void report_print_status_text(FILE *out, const struct report *r)
 		else
 			print_mode(out, "key file", e->key_path, e->key_mode);
 		fprintf(out, "  %-14s%s\n", "ca url", e->ca_url ? e->ca_url : "-");
+		if (e->lineage != NULL) {
+			char how[600];
+			fprintf(out, "  %-14s%s\n", "renewed by", describe_challenge(e->lineage, how, sizeof(how)));
+		} else {
+			fprintf(out, "  %-14s-\n", "renewed by");
+		}
 		print_time_or_dash(out, "last attempt", e->last_attempt);
 		fprintf(out, "  %-14s%s\n", "last result", e->last_result ? e->last_result : "-");
 		print_time_or_dash(out, "next renewal", e->next_renewal);
@@ -1154,6 +1179,9 @@ static json_object *entry_json(const struct report_entry *e, bool detail)
 		json_object_object_add(o, "cert_mode", jmode(e->cert_mode));
 		json_object_object_add(o, "key_mode", jmode(e->key_mode));
 		json_object_object_add(o, "ca_url", jstr_or_null(e->ca_url));
+		json_object_object_add(o, "challenge", jstr_or_null(e->lineage ? e->lineage->challenge : NULL));
+		json_object_object_add(o, "solver", jstr_or_null(e->lineage ? e->lineage->solver : NULL));
+		json_object_object_add(o, "dns_provider", jstr_or_null(e->lineage ? e->lineage->dns_provider : NULL));
 		json_object_object_add(o, "last_attempt", e->last_attempt > 0 ? jtime(e->last_attempt) : NULL);
 		json_object_object_add(o, "last_result", jstr_or_null(e->last_result));
 		json_object_object_add(o, "next_renewal", e->next_renewal > 0 ? jtime(e->next_renewal) : NULL);

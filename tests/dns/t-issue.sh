@@ -51,6 +51,12 @@ expect_rc 0
 expect_no "$KNOT_KEY_SECRET"
 gpc status -d "$CERTS" --json
 expect_no "$KNOT_KEY_SECRET"
+# status says how renew will answer: the provider, not its options
+jq -e '.certificates[] | select(.name == "default") | .dns_provider == "rfc2136" and .challenge == "dns-01"' \
+	"$WORK/out" >/dev/null || fail "status --json does not name the dns provider"
+gpc status -d "$CERTS" default
+expect_out '^  renewed by +dns-01 through rfc2136$'
+expect_no "$KNOT_KEY_SECRET"
 
 echo "== renew from an empty environment (cron): the stored settings and secrets suffice"
 BEFORE=$(failed_validations)
