@@ -215,6 +215,33 @@ static struct lineage *lineage_read(struct certstore *cs, const char *name)
 	return l;
 }
 
+/* Start entry e for lineage `name`: its name and the names of its cert and
+ * key (paths in a directory, entries in a store) into cp/kp and the entry.
+ * Returns 0, or -1 with the entry marked invalid (a name too long). */
+static int entry_begin(struct report_entry *e, struct certstore *cs, const char *name, char *cp, size_t cpsz,
+		       char *kp, size_t kpsz)
+{
+	bool dir = strcmp(certstore_kind(cs), "dir") == 0;
+
+	memset(e, 0, sizeof(*e));
+	e->name = xstrdup(name);
+	e->cert_mode = e->key_mode = -1;
+	e->issuances_168h = -1;
+	if (certstore_paths(cs, name, cp, cpsz, kp, kpsz) != 0) {
+		char *m = dir ? xasprintf("%s/%s: path too long", certstore_dir(cs), name)
+			      : xasprintf("%s: lineage %s: name too long for the store", certstore_dir(cs), name);
+		e->cert_path = xstrdup(m);
+		e->key_path = xstrdup(m);
+		add_problem(e, RS_INVALID, GPC_E_INVALID, m,
+			    dir ? "use a shorter certs directory path" : "use a shorter store prefix");
+		free(m);
+		return -1;
+	}
+	e->cert_path = xstrdup(cp);
+	e->key_path = xstrdup(kp);
+	return 0;
+}
+
 /* Dates, names, due rule: what the parsed certificate says at `now`.
  * `lin`: the lineage's stored settings (days, ARI time) or NULL. */
 static void judge_cert(struct report_entry *e, const struct x509_chain *chain, bool has_key_block,
@@ -332,20 +359,8 @@ static void collect_entry(struct certstore *cs, const char *name, const struct r
 	bool has_key_block = false;
 	int cert_ok, key_ok;
 
-	memset(e, 0, sizeof(*e));
-	e->name = xstrdup(name);
-	e->cert_mode = e->key_mode = -1;
-	e->issuances_168h = -1;
-	if (certstore_paths(cs, name, cp, sizeof(cp), kp, sizeof(kp)) != 0) {
-		char *m = xasprintf("%s/%s: path too long", certstore_dir(cs), name);
-		e->cert_path = xstrdup(m);
-		e->key_path = xstrdup(m);
-		add_problem(e, RS_INVALID, GPC_E_INVALID, m, "use a shorter certs directory path");
-		free(m);
+	if (entry_begin(e, cs, name, cp, sizeof(cp), kp, sizeof(kp)) != 0)
 		return;
-	}
-	e->cert_path = xstrdup(cp);
-	e->key_path = xstrdup(kp);
 	if (opt->detail) {
 		e->cert_mode = file_mode(cp);
 		e->key_mode = file_mode(kp);
@@ -460,20 +475,8 @@ static void collect_entry_store(struct certstore *cs, const char *name, const st
 	struct gpc_error err, kerr;
 	bool has_key_block = false, cert_ok, key_ok = false, in_order;
 
-	memset(e, 0, sizeof(*e));
-	e->name = xstrdup(name);
-	e->cert_mode = e->key_mode = -1;
-	e->issuances_168h = -1;
-	if (certstore_paths(cs, name, cn, sizeof(cn), kn, sizeof(kn)) != 0) {
-		char *m = xasprintf("%s: lineage %s: name too long for the store", certstore_dir(cs), name);
-		e->cert_path = xstrdup(m);
-		e->key_path = xstrdup(m);
-		add_problem(e, RS_INVALID, GPC_E_INVALID, m, "use a shorter store prefix");
-		free(m);
+	if (entry_begin(e, cs, name, cn, sizeof(cn), kn, sizeof(kn)) != 0)
 		return;
-	}
-	e->cert_path = xstrdup(cn);
-	e->key_path = xstrdup(kn);
 
 	buf_init(&cb, CERTSTORE_MAX_FILE);
 	buf_init(&kb, CERTSTORE_MAX_FILE);
