@@ -10,6 +10,8 @@
 #   node_wait I NAME      until node I serves NAME (5 s)
 #   node_serves I NAME SERIAL [WHY]   until node I serves that certificate for
 #                         NAME (3 s), else fail (WHY says what was expected)
+#   presence_wait N [WHY] until N goproxyd presences are in the store (20 s:
+#                         a lease grant is a consensus write), else fail
 #   stored_serial L       serial of lineage L's certificate in etcd
 #   served_serial ADDR NAME   serial served at ADDR:$TLSP for NAME
 #   due_clock L...        a GOPROXY_CERT_NOW at which these pairs are due and
@@ -45,6 +47,15 @@ node_start() {
 		--http "127.0.$1.1:$PEBBLE_HTTP_PORT" >>"$WORK/gpd$1.log" 2>&1 &
 	eval "GPD_$1=\$!"
 	ACME_PIDS="$ACME_PIDS $!"
+}
+
+presence_wait() {
+	_n=0
+	until [ "$(etcdctl_run get --prefix /fleet/presence/goproxyd/ --keys-only | grep -c .)" = "$1" ]; do
+		_n=$((_n + 1))
+		[ $_n -lt 200 ] || { tail -n 20 "$WORK"/gpd*.log >&2; fail "${2:-the nodes' presence is not in the store}"; }
+		sleep 0.1
+	done
 }
 
 stored_serial() {

@@ -21,15 +21,7 @@ for i in 1 2 3; do
 	"$GOPROXYD" $STORE -l "127.0.$i.1:$PEBBLE_TLS_PORT" -b "127.0.0.1:$CLOSED" >>"$WORK/gpd$i.log" 2>&1 &
 	ACME_PIDS="$ACME_PIDS $!"
 done
-presence_count() {
-	etcdctl_run get --prefix /fleet/presence/goproxyd/ --keys-only | grep -c . || :
-}
-n=0
-until [ "$(presence_count)" = 3 ]; do
-	n=$((n + 1))
-	[ $n -lt 200 ] || { tail -n 20 "$WORK"/gpd*.log >&2; fail "the nodes' presence is not in the store"; }
-	sleep 0.1
-done
+presence_wait 3
 etcdctl_run get --prefix /fleet/presence/goproxyd/ --print-value-only | grep -qx 'answers: tls-alpn-01' ||
 	fail "presence does not say the nodes answer tls-alpn-01 only: $(etcdctl_run get --prefix /fleet/presence/ --print-value-only)"
 
@@ -55,12 +47,7 @@ key=$(etcdctl_run get --prefix /fleet/presence/goproxyd/ --keys-only | grep . | 
 lease=${key##*/}
 etcdctl_run lease revoke "$lease" >/dev/null
 t0=$(date +%s.%N)
-n=0
-until [ "$(presence_count)" = 3 ]; do
-	n=$((n + 1))
-	[ $n -lt 200 ] || { tail -n 20 "$WORK"/gpd*.log >&2; fail "the revoked presence was not recorded again"; }
-	sleep 0.1
-done
+presence_wait 3 "the revoked presence was not recorded again"
 echo "presence recorded again $(echo "$(date +%s.%N) - $t0" | bc) s after its lease was revoked"
 etcdctl_run get --prefix /fleet/presence/goproxyd/ --keys-only | grep -q "/$lease\$" &&
 	fail "the revoked lease $lease is still listed"

@@ -20,13 +20,7 @@ etcdctl_run get --prefix /fleet >"$WORK/dump"
 echo "== three goproxyd nodes on 127.0.1.1, 127.0.2.1, 127.0.3.1"
 for i in 1 2 3; do node_start $i; done
 for i in 1 2 3; do node_wait $i boot.example.test; done
-n=0
-until [ "$(etcdctl_run get --prefix /fleet/presence/goproxyd/ --keys-only | grep -c .)" = 3 ]; do
-	n=$((n + 1))
-	# a lease grant is a consensus write: bounded at 20 s, not a speed goal
-	[ $n -lt 200 ] || { tail -n 20 "$WORK"/gpd*.log >&2; fail "the nodes' presence is not in the store"; }
-	sleep 0.1
-done
+presence_wait 3
 
 echo "== each name validated at another node than the one ordering"
 pebble_add_a l1.example.test 127.0.2.1
