@@ -43,7 +43,7 @@ for n in 1 2; do
 	cmd=$(sh "$SRC/tests/lib/readme-cmd.sh" "$n")
 	rm -rf "$R/root/src$n"
 	git clone -q "$SRC" "$R/root/src$n"
-	echo "== README command $n, in a fresh clone in the new root: $cmd"
+	echo "== README command $n, in a fresh clone ($(git -C "$R/root/src$n" rev-parse --short HEAD)) in the new root: $cmd"
 	t0=$(date +%s)
 	rc=0
 	inroot env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin TERM=dumb \
