@@ -286,7 +286,18 @@ if [ "$part" = cache ]; then
 fi
 
 if [ "$part" = leader ]; then
-	fissue -n r -D r.example.test --standalone "127.0.0.1:$PEBBLE_HTTP_PORT"
+	# r answers dns-01 through a hook that, once $WORK/slow exists, waits 2 s
+	# before it answers: the renew below holds the issuer lock and has not
+	# finalized when the leader is killed (without it a fast renew
+	# sometimes finalized first: "too fast to test" in a CI run)
+	hook_script "$WORK/hook.sh"
+	cat >"$WORK/slowhook.sh" <<EOF
+#!/bin/sh
+if [ "\$1" = begin ] && [ -e "$WORK/slow" ]; then sleep 2; fi
+exec "$WORK/hook.sh" "\$@"
+EOF
+	chmod +x "$WORK/slowhook.sh"
+	fissue -n r -D r.example.test --challenge dns-01 --hook "$WORK/slowhook.sh" --no-dns-propagation-check
 	expect_rc 0
 	for i in 1 2; do node_start $i; done
 	for i in 1 2; do node_wait $i boot.example.test; done
@@ -317,6 +328,7 @@ if [ "$part" = leader ]; then
 	leader=$(etcd_leader)
 	old_r=$(stored_serial r)
 	fin0=$(pebble_count 'POST /finalize-order')
+	touch "$WORK/slow"
 	"$GOPROXY_CERT" renew $STORE --force r >"$WORK/victim.out" 2>"$WORK/victim.err" &
 	victim=$!
 	n=0
