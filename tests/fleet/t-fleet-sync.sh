@@ -150,6 +150,7 @@ i=0 mid=0
 while [ $i -lt 20 ]; do
 	"$GOPROXY_CERT" sync $STORE -d "$D" --watch -q --deploy-hook "$HOOK" >>"$WORK/kill.log" 2>&1 &
 	pid=$!
+	ACME_PIDS="$ACME_PIDS $pid" # stopped by the trap if a step fails before the kill
 	sleep "0.$(printf %03d "$(rnd 0 150)")"
 	put_pair default "$WORK/d$((i % 2))"
 	put_pair www "$WORK/w$((i % 3))"
@@ -186,6 +187,7 @@ want=$(stored_serial www)
 [ "$(local_serial www)" != "$want" ] || fail "the test's www value is the local one already"
 "$GOPROXY_CERT" sync $STORE -d "$D" --watch -q --deploy-hook "$HOOK" >>"$WORK/kill.log" 2>&1 &
 pid=$!
+ACME_PIDS="$ACME_PIDS $pid"
 n=0
 until [ -s "$WORK/hook.pid" ]; do
 	n=$((n + 1)); [ $n -lt 50 ] || fail "the slow hook did not start"
