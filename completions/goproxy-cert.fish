@@ -68,15 +68,6 @@ complete -c goproxy-cert -n "__fish_seen_subcommand_from check" -l connect-timeo
 complete -c goproxy-cert -n "__fish_seen_subcommand_from status" -l json -d 'same as --format json'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from status" -l format -x -a 'text json prometheus' -d 'output format'
 
-# check and status on a shared store (etcd)
-for c in check status
-    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l store -x -a 'etcd:// etcd+https://' -d 'shared store URL'
-    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l store-cacert -r -F -d 'CA of the etcd members'
-    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l store-cert -r -F -d 'client certificate for etcd'
-    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l store-key -r -F -d 'client key for etcd'
-    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l store-seal -r -F -d 'seal key of the private keys in the store'
-end
-
 # issue and account: the CA
 for c in issue account
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l server -x -d 'ACME directory URL'
@@ -135,7 +126,7 @@ complete -c goproxy-cert -n "__fish_seen_subcommand_from account" -l yes -d 'con
 complete -c goproxy-cert -n "__fish_seen_subcommand_from account; and not __fish_seen_subcommand_from show update rollover deactivate" -a 'show update rollover deactivate'
 
 # a shared store (etcd)
-for c in issue renew revoke account store
+for c in check status issue renew revoke account store sync
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l store -x -a 'etcd:// etcd+https://' -d 'shared store URL'
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l store-cacert -r -F -d 'CA of the etcd members'
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l store-cert -r -F -d 'client certificate for etcd'
