@@ -129,6 +129,8 @@ int cmd_account(int argc, char **argv)
 	if ((eab_kid == NULL) != (eab_hmac == NULL))
 		return cli_usage_error("account", "--eab-kid and --eab-hmac go together");
 
+	if ((rc = issue_store_conflict("account", dir)) != 0)
+		return rc;
 	rc = 1;
 	cs = issue_open_store(dir, strcmp(action, "update") == 0);
 	if (cs == NULL)

@@ -383,6 +383,8 @@ int cmd_issue(int argc, char **argv)
 		rc = issue_godoxy(a.dns.godoxy, argc, argv);
 		goto out;
 	}
+	if ((rc = issue_store_conflict("issue", a.dir)) != 0)
+		goto out;
 	cs = issue_open_store(a.dir, true);
 	if (cs == NULL) {
 		rc = 1;

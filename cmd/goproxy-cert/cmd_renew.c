@@ -179,6 +179,8 @@ int cmd_renew(int argc, char **argv)
 		if (!certstore_valid_name(argv[i]))
 			return cli_usage_error("renew", "'%s' is not a valid lineage name", argv[i]);
 
+	if ((rc = issue_store_conflict("renew", dir)) != 0)
+		return rc;
 	cs = issue_open_store(dir, false);
 	if (cs == NULL)
 		return 1;

@@ -97,6 +97,8 @@ int cmd_revoke(int argc, char **argv)
 		cli_usage_error("revoke", "'%s' is not a valid lineage name", name);
 		goto out;
 	}
+	if ((rc = issue_store_conflict("revoke", dir)) != 0)
+		goto out;
 	rc = 1;
 	cs = issue_open_store(dir, false);
 	if (cs == NULL)

@@ -41,6 +41,16 @@ struct certstore *issue_open_store(const char *dir, bool create)
 	return cs;
 }
 
+int issue_store_conflict(const char *sub, const char *dir)
+{
+	const char *url = storeopt_url(&cli_store);
+
+	if (url == NULL || dir == NULL)
+		return 0;
+	return cli_usage_error(sub, "-d %s and --store %s (or $GOPROXY_CERT_STORE) name two stores; give "
+				    "one (GOPROXY_CERT_STORE= for the directory)", dir, url);
+}
+
 int issue_exit_code(enum issue_result r)
 {
 	switch (r) {

@@ -20,6 +20,10 @@ extern struct storeopt cli_store;
  * Prints the error and returns NULL on failure. */
 struct certstore *issue_open_store(const char *dir, bool create);
 
+/* -d DIR together with a --store URL (or $GOPROXY_CERT_STORE) names two
+ * stores: prints the usage error of `sub` and returns 64; 0 otherwise. */
+int issue_store_conflict(const char *sub, const char *dir);
+
 /* Exit code for a result (issue: 0/1/64/75). */
 int issue_exit_code(enum issue_result r);
 

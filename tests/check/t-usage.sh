@@ -22,6 +22,17 @@ usage "--format: 'xml' is not one of text, json, prometheus" status -d "$T/certs
 usage "conflict" status -d "$T/certs" --json --format text
 usage "unknown option '-x'" status -x
 usage "unknown command 'chek'" chek
+# -d and a --store name two stores: every command that opens one refuses
+# both, before it touches either (nothing listens on 127.0.0.1:9)
+S=etcd://127.0.0.1:9
+usage "-d $T/certs and --store $S" check -d "$T/certs" --store $S
+usage "-d $T/certs and --store $S" status -d "$T/certs" --store $S
+usage "name two stores" issue -d "$T/certs" --store $S -D a.example --standalone 127.0.0.1:9
+usage "name two stores" renew -d "$T/certs" --store $S
+usage "name two stores" account -d "$T/certs" --store $S show
+usage "name two stores" revoke -d "$T/certs" --store $S default
+GOPROXY_CERT_STORE=$S usage "GOPROXY_CERT_STORE= for the directory" renew -d "$T/certs"
+[ -z "$(ls -A "$T/certs")" ] || fail "a refused run wrote into the certs directory"
 run status -d "$T/certs" --json --format json
 expect_rc 0 "--json with --format json agree"
 
