@@ -568,6 +568,9 @@ static int parse_options(int argc, char **argv, const char **certs_dir, bool *ma
 		return usage_error("missing -b HOST:PORT (where to forward)");
 	if (gpd_cfg.store_cache != NULL && storeopt_url(&store_opts) == NULL)
 		return usage_error("--store-cache needs --store URL (a certs directory is local already)");
+	if (*certs_dir != NULL && storeopt_url(&store_opts) != NULL)
+		return usage_error("-d %s and --store %s (or $GOPROXY_CERT_STORE) name two stores; give one "
+				   "(GOPROXY_CERT_STORE= for the directory)", *certs_dir, storeopt_url(&store_opts));
 	if (gpd_cfg.nalpn == 0 && parse_alpn("http/1.1") != 0)
 		return GPD_EXIT_USAGE;
 	/* acme-tls/1 last: chosen only when the client offers nothing else

@@ -31,6 +31,12 @@ expect 64 "--route www.test: expected SERVERNAME=HOST:PORT" -d "$CERTS" -l "$P" 
 expect 64 "'a.\*.test' is not a server name" -d "$CERTS" -l "$P" -b 127.0.0.1:1 --route 'a.*.test=127.0.0.1:1'
 expect 64 "--alpn: acme-tls/1 is handled" -d "$CERTS" -l "$P" -b 127.0.0.1:1 --alpn acme-tls/1
 expect 64 "unexpected argument 'extra'" -d "$CERTS" -l "$P" -b 127.0.0.1:1 extra
+expect 64 "--store-cache needs --store" -d "$CERTS" -l "$P" -b 127.0.0.1:1 --store-cache "$T/cache"
+expect 64 "-d $CERTS and --store etcd://127.0.0.1:9 .*name two stores" -d "$CERTS" --store etcd://127.0.0.1:9 \
+	--store-cache "$T/cache" -l "$P" -b 127.0.0.1:1
+GOPROXY_CERT_STORE=etcd://127.0.0.1:9 expect 64 "GOPROXY_CERT_STORE= for the directory" -d "$CERTS" \
+	--store-cache "$T/cache" -l "$P" -b 127.0.0.1:1
+[ ! -e "$T/cache" ] || fail "a refused start made the --store-cache directory"
 ok "bad options exit 64 naming the option"
 
 expect 0 "Usage: goproxyd" --help
