@@ -57,6 +57,14 @@ struct issue_solver {
 	struct issue_solver *next;
 };
 
+static void issue_solver_free(struct issue_solver *is)
+{
+	solver_free(is->s);
+	free(is->arg);
+	free(is->challenge);
+	free(is);
+}
+
 const char *issue_result_name(enum issue_result r)
 {
 	switch (r) {
@@ -112,10 +120,7 @@ void issue_env_finish(struct issue_env *env)
 	while (env->solvers) {
 		struct issue_solver *s = env->solvers;
 		env->solvers = s->next;
-		solver_free(s->s);
-		free(s->arg);
-		free(s->challenge);
-		free(s);
+		issue_solver_free(s);
 	}
 	if (env->share)
 		http_share_free(env->share);
@@ -147,11 +152,34 @@ static int issuer_lock(struct issue_env *env, const char *name, int wait_secs, b
 	return rc;
 }
 
+/* The standalone solvers' listening sockets are closed before the issuer
+ * lock is given up: the run that takes the lock next (renew from cron while
+ * another renew finishes) binds the same --standalone ADDR:PORT at once. With
+ * no lock reference left, none of this run's threads is ordering, so no
+ * solver is in use; the next order that needs one binds it again. */
+static void release_ports(struct issue_env *env)
+{
+	struct issue_solver **pp, *is;
+
+	pthread_mutex_lock(&env->mu);
+	for (pp = &env->solvers; (is = *pp) != NULL;) {
+		if (is->kind != SOLVER_STANDALONE) {
+			pp = &is->next;
+			continue;
+		}
+		*pp = is->next;
+		issue_solver_free(is);
+	}
+	pthread_mutex_unlock(&env->mu);
+}
+
 static void issuer_unlock(struct issue_env *env)
 {
 	pthread_mutex_lock(&env->lock_mu);
-	if (env->lock_refs > 0 && --env->lock_refs == 0)
+	if (env->lock_refs > 0 && --env->lock_refs == 0) {
+		release_ports(env);
 		certstore_issuer_unlock(env->cs);
+	}
 	pthread_mutex_unlock(&env->lock_mu);
 }
 
