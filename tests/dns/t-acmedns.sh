@@ -36,7 +36,7 @@ expect_out "^present $FULL. auth.acme.test.$"
 tool $R present acmedns '*.example.test' "$V2"
 expect_rc 0
 [ "$(curl -fsS "$API_URL/_state" | grep -o '"/register"' | wc -l)" = 1 ] || fail "registered twice"
-tool -v $R check example.test "$V1" '*.example.test' "$V2"
+tool -v -t 30 $R check example.test "$V1" '*.example.test' "$V2"
 expect_rc 0
 [ "$(knot_txt "$KNOT_SECONDARY" "$FULL" | tr '\n' ' ')" = "$V1 $V2 " ] || fail "secondary: $(knot_txt "$KNOT_SECONDARY" "$FULL")"
 

@@ -23,7 +23,7 @@ tool $R present cloudflare '*.example.test' value-wild
 expect_rc 0
 grep -q 'GET /client/v4/zones?name=example.test' "$API_LOG" || fail "no zone lookup by name"
 grep -q 'POST /client/v4/zones/[0-9a-f]*/dns_records' "$API_LOG" || fail "no create"
-tool -v $R check example.test value-apex '*.example.test' value-wild
+tool -v -t 30 $R check example.test value-apex '*.example.test' value-wild
 expect_rc 0
 [ "$(knot_txt "$KNOT_SECONDARY" _acme-challenge.example.test | grep -c value-)" = 2 ] || fail "not both values"
 

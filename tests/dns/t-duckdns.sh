@@ -23,7 +23,7 @@ tool $R present duckdns mine.duckdns.org value-one
 expect_rc 0
 grep -q 'GET /update domains=mine clear=$' "$API_LOG" || fail "no update of domain mine"
 state | grep -q '"mine": "value-one"' || fail "not set: $(state)"
-tool -v $R check mine.duckdns.org value-one
+tool -v -t 30 $R check mine.duckdns.org value-one
 expect_rc 0
 tool $R present duckdns www.second.duckdns.org value-two
 expect_rc 0

@@ -26,7 +26,7 @@ expect_rc 0
 grep -q 'GET /api/v1/zones?name=example.test' "$API_LOG" || fail "no zone lookup by name"
 grep -q 'POST /api/v1/records' "$API_LOG" || fail "no create"
 state | grep -q '"name": "_acme-challenge", "value": "value-apex"' || fail "not a zone-relative name: $(state)"
-tool -v $R check example.test value-apex '*.example.test' value-wild
+tool -v -t 30 $R check example.test value-apex '*.example.test' value-wild
 expect_rc 0
 [ "$(knot_txt "$KNOT_SECONDARY" _acme-challenge.example.test | grep -c value-)" = 2 ] || fail "not both values"
 

@@ -17,7 +17,7 @@ tool $R present pdns '*.example.test' value-wild
 expect_rc 0
 [ "$(pdns_txt _acme-challenge.example.test | tr '\n' ' ')" = "value-apex value-wild " ] ||
 	fail "pdns serves: $(pdns_txt _acme-challenge.example.test)"
-tool $R check example.test value-apex '*.example.test' value-wild
+tool -t 30 $R check example.test value-apex '*.example.test' value-wild
 expect_rc 0
 
 echo "== cleanup: one value, then the last"

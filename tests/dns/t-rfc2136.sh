@@ -20,7 +20,7 @@ expect_rc 0
 [ -z "$(knot_txt "$KNOT_SECONDARY" _acme-challenge.example.test)" ] || fail "the secondary does not lag"
 
 echo "== the check waits for the lagging secondary, then every server serves both"
-tool -v $R check example.test value-apex '*.example.test' value-wild
+tool -v -t 30 $R check example.test value-apex '*.example.test' value-wild
 expect_rc 0
 expect_err 'round 1: 1 of 2 servers serve the values; waiting for ns2.example.test. \('"$KNOT_SECONDARY"'\)'
 expect_err 'every authoritative server serves the record'
@@ -52,7 +52,7 @@ tool $R present rfc2136 www.example.test value-delegated
 expect_rc 0
 expect_out '^present _acme-challenge.www.delegated.test. delegated.test.$'
 [ "$(knot_txt "$KNOT_PRIMARY" _acme-challenge.www.delegated.test)" = value-delegated ] || fail "not in the target zone"
-tool $R check www.example.test value-delegated
+tool -t 30 $R check www.example.test value-delegated
 expect_rc 0
 
 echo "== a wrong TSIG secret: the server and the TSIG error are named, the secret is not"
