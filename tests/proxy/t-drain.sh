@@ -13,7 +13,10 @@ wait_port "$ECHO"
 
 # held: an open connection through the proxy to the echo backend
 held_start() {
-	rm -f "$T/in"
+	# remove the last connection's output first: the poll below could
+	# otherwise find its "Handshake was completed" before gnutls-cli has
+	# truncated the file, and SIGTERM would come before this one connected
+	rm -f "$T/in" "$T/held.out" "$T/held.log"
 	mkfifo "$T/in"
 	gnutls-cli --insecure --sni-hostname=echo.test -p "$P" 127.0.0.1 <"$T/in" >"$T/held.out" 2>"$T/held.log" &
 	HELD=$!

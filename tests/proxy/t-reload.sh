@@ -114,9 +114,10 @@ if command -v flock >/dev/null 2>&1; then
 	ok "renewal served while a writer holds the store lock"
 fi
 
-# SIGHUP rescans
+# SIGHUP rescans (a new log line: the first SIGHUP above logged one too)
+n=$(grep -c "reload requested (SIGHUP)" "$T/gpd.log")
 kill -HUP "$GPD_PID"
-poll 50 grep -q "reload requested (SIGHUP)" "$T/gpd.log" || fail "SIGHUP not handled"
+poll 50 sh -c "[ \$(grep -c 'reload requested (SIGHUP)' '$T/gpd.log') -gt $n ]" || fail "SIGHUP not handled"
 kill -0 "$GPD_PID" || fail "goproxyd died on SIGHUP"
 ok "SIGHUP"
 
