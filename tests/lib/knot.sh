@@ -9,9 +9,10 @@
 #
 # The secondary lags: with --lag N (default 3) a watcher started here asks it
 # to refresh N seconds after it fell behind the primary's serial, and again
-# each second until it has caught up (so a record is never on the secondary
-# sooner than N s after it was written: a test that skips the propagation
-# check fails for sure); knot_lag N changes N later.
+# each second until it has caught up (so a record written while the two are
+# in step is never on the secondary sooner than N s after it was written: a
+# test that skips the propagation check fails for sure; one written while it
+# is already behind comes with the pending refresh); knot_lag N changes N later.
 # With --refresh N the secondary follows the SOA refresh timer alone (N s, a
 # lag between 0 and N s, as in real setups; used by the benchmark).
 #
