@@ -25,6 +25,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "netutil.h"
 
 #define CHAIN_MAX (1024 * 1024)  /* the served chain as PEM */
 #define REPLY_MAX 8192           /* one STARTTLS preamble reply */
@@ -180,7 +181,7 @@ static int tcp_connect(struct attempt *a, const struct addrinfo *ai)
 	if (a->fd < 0)
 		return fail_errno(a, errno, "socket");
 	if (connect(a->fd, ai->ai_addr, ai->ai_addrlen) == 0)
-		return 0;
+		goto connected;
 	if (errno != EINPROGRESS && errno != EINTR)
 		return fail_errno(a, errno, "connect");
 	w = wait_fd(a, POLLOUT);
@@ -193,6 +194,10 @@ static int tcp_connect(struct attempt *a, const struct addrinfo *ai)
 		return fail_errno(a, errno, "connect");
 	if (soerr != 0)
 		return fail_errno(a, soerr, "connect");
+connected:
+	/* a local port where nothing listens can connect to itself */
+	if (net_self_connected(a->fd))
+		return fail_errno(a, ECONNREFUSED, "connect");
 	return 0;
 }
 

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "netutil.h"
 
 #define CONN_MAGIC 0x67706478u
 #define CONN_DEAD 0x64656164u
@@ -254,6 +255,11 @@ static const struct gpd_addr *route_for(const char *sni)
 	return &gpd_cfg.backend;
 }
 
+/* A connect to a local port where nothing listens can pick that port as its
+ * source and connect to itself (TCP simultaneous open): the client would get
+ * its own bytes back. It is refused, like any other closed port. */
+#define SELF_CONNECT_MSG "the socket connected to itself: nothing listens there"
+
 /* Start the non-blocking connect; never frees the connection (it runs inside
  * the handshake). Failure sets F_BE_FAILED, handled when the handshake ends. */
 static void backend_connect(struct conn *c)
@@ -272,6 +278,12 @@ static void backend_connect(struct conn *c)
 	ev_io_set(&c->br, fd, EV_READ);
 	ev_io_set(&c->bw, fd, EV_WRITE);
 	if (connect(fd, (const struct sockaddr *)&a->ss, a->len) == 0) {
+		if (net_self_connected(fd)) {
+			gpc_warn("backend %s: connect: %s (%s)", a->text, strerror(ECONNREFUSED),
+				 SELF_CONNECT_MSG);
+			c->flags |= F_BE_FAILED;
+			return;
+		}
 		c->flags |= F_BE_CONNECTED;
 		ev_io_start(loop, &c->br);
 	} else if (errno == EINPROGRESS) {
@@ -668,8 +680,14 @@ static void on_backend_write(struct ev_loop *loop, ev_io *io, int revents)
 		if (getsockopt(io->fd, SOL_SOCKET, SO_ERROR, &err, &l) != 0)
 			err = errno;
 		c->flags &= ~(uint32_t)F_BE_CONNECTING;
-		if (err != 0) {
+		if (err == 0 && net_self_connected(io->fd)) {
+			gpc_warn("backend %s: connect: %s (%s)", c->backend->text,
+				 strerror(ECONNREFUSED), SELF_CONNECT_MSG);
+			err = ECONNREFUSED;
+		} else if (err != 0) {
 			gpc_warn("backend %s: connect: %s", c->backend->text, strerror(err));
+		}
+		if (err != 0) {
 			c->flags |= F_BE_FAILED;
 			ev_io_stop(loop, io);
 			if (c->flags & F_HS_DONE)
