@@ -131,9 +131,20 @@ python3 "$TESTS_DIR/faults/abuse.py" churn 127.0.0.1 "$GP" "$CONNS" >"$WORK/chur
 cat "$WORK/churn.out"
 grep -q "^done $CONNS 0\$" "$WORK/churn.out" || fail "not every connection succeeded: $(cat "$WORK/churn.out")"
 alive
+# The last connections may still be in flight: a client that closed cleanly
+# while goproxyd waits for the backend's close (a slow http.server thread)
+# holds two descriptors until that close or a timeout (--handshake-timeout 5,
+# the idle timeout). A leak never returns; in-flight ones do, so wait up to
+# 15 s for the count to come back instead of sampling once after 1 s (a fresh
+# Debian root once saw 12 -> 16 there, a CI-like run on this machine 14 -> 14).
+waited=0
+fd3=$(fds)
+while [ "$fd3" -gt $((fd2 + 2)) ] && [ $waited -lt 150 ]; do
+	sleep 0.1; waited=$((waited + 1)); fd3=$(fds)
+done
 sleep 1
 rss3=$(rss) fd3=$(fds)
-echo "   RSS $rss2 -> $rss3 kB, fds $fd2 -> $fd3 over $CONNS connections"
-[ "$fd3" -le $((fd2 + 2)) ] || fail "descriptors grew: $fd2 -> $fd3"
+echo "   RSS $rss2 -> $rss3 kB, fds $fd2 -> $fd3 over $CONNS connections (back within $((waited / 10)).$((waited % 10)) s)"
+[ "$fd3" -le $((fd2 + 2)) ] || fail "descriptors grew: $fd2 -> $fd3 (still after 15 s): $(ls -l "/proc/$GPD/fd" | tr '\n' ' ')"
 rss_le "$rss3" $((rss2 + 2048)) "RSS grew by more than 2 MiB: $rss2 -> $rss3 kB"
 faults_done
