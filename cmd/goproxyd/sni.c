@@ -326,8 +326,12 @@ static int scan_lineages(struct credset *s, const struct credset *old)
 	gpc_error_clear(&list_err);
 	if (certstore_list(store, &names, &n, &err) != 0) {
 		list_err = err;
-		if (old != NULL) /* at start sni_load says it */
-			gpc_err("reload: %s%s%s; keeping the current certificates", err.message,
+		/* at start sni_load says it; a store no member of which answers
+		 * is an outage the store's watch reports too, and the pairs read
+		 * stay in use: a warning, as that one is */
+		if (old != NULL)
+			gpc_log(err.code != NULL && strcmp(err.code, GPC_E_NETWORK) == 0 ? GPC_LOG_WARN : GPC_LOG_ERROR,
+				"reload: %s%s%s; keeping the current certificates", err.message,
 				err.hint[0] ? " -- " : "", err.hint);
 		/* keep everything from old */
 		for (size_t i = 0; old != NULL && i < old->nlin; i++) {
