@@ -49,6 +49,7 @@ static struct credset *cur_set;
 static struct certstore *store;
 static bool rescan_retry; /* a pair was locked by a writer: look again soon */
 static struct gpc_error list_err; /* why the last list of the lineages failed */
+static bool list_down;              /* ... and that was the store unreachable */
 
 /* Pairs already refused, by content: not parsed (nor logged) again until
  * their files change. Reload thread only. */
@@ -326,13 +327,17 @@ static int scan_lineages(struct credset *s, const struct credset *old)
 	gpc_error_clear(&list_err);
 	if (certstore_list(store, &names, &n, &err) != 0) {
 		list_err = err;
-		/* at start sni_load says it; a store no member of which answers
+		/* At start sni_load says it. A store no member of which answers
 		 * is an outage the store's watch reports too, and the pairs read
-		 * stay in use: a warning, as that one is */
-		if (old != NULL)
-			gpc_log(err.code != NULL && strcmp(err.code, GPC_E_NETWORK) == 0 ? GPC_LOG_WARN : GPC_LOG_ERROR,
-				"reload: %s%s%s; keeping the current certificates", err.message,
-				err.hint[0] ? " -- " : "", err.hint);
+		 * stay in use: a warning, as that one is, and once per outage
+		 * (not on every rescan while it lasts). */
+		bool down = err.code != NULL && strcmp(err.code, GPC_E_NETWORK) == 0;
+		if (old != NULL && !(down && list_down))
+			gpc_log(down ? GPC_LOG_WARN : GPC_LOG_ERROR, "reload: %s%s%s; keeping the current certificates",
+				err.message, err.hint[0] ? " -- " : "", err.hint);
+		else if (old != NULL)
+			gpc_debug("reload: %s; keeping the current certificates", err.message);
+		list_down = down;
 		/* keep everything from old */
 		for (size_t i = 0; old != NULL && i < old->nlin; i++) {
 			struct gpd_creds **v = realloc(s->lin, (s->nlin + 1) * sizeof(*v));
@@ -345,6 +350,7 @@ static int scan_lineages(struct credset *s, const struct credset *old)
 		rc = 0;
 		goto out;
 	}
+	list_down = false;
 	if ((s->lin = calloc(n ? n : 1, sizeof(*s->lin))) == NULL)
 		goto out;
 	/* One shared lock for the whole scan, so each pair is read whole. If
