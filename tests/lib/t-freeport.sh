@@ -1,7 +1,8 @@
 #!/bin/sh
 # tests/lib/freeport: 64 distinct ports, none inside the kernel's ephemeral
 # range (where any outgoing connection can take one as its source port
-# before the test binds it), each one bindable.
+# before the test binds it), all within 10000-65535. That each one binds is
+# what freeport itself checks; this test does not bind them again.
 set -eu
 set -- $(cat /proc/sys/net/ipv4/ip_local_port_range); lo=$1 hi=$2
 out=$("$FREEPORT" 64) || { echo "FAIL: freeport 64 failed"; exit 1; }
