@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fsutil.h"
+#include "optexact.h"
 #include "log.h"
 
 static void stderr_log(enum gpc_log_level level, const char *msg, void *ud)
@@ -27,6 +28,16 @@ void cli_log_init(void)
 	else if (cli.verbose == 1)
 		max = GPC_LOG_INFO;
 	gpc_log_set_handler(stderr_log, NULL, max);
+}
+
+int cli_exact_options(const char *sub, int argc, char **argv, const char *optstring,
+		      const struct option *longopts)
+{
+	char msg[256];
+
+	if (opt_exact_check(argc, argv, optstring, longopts, msg, sizeof(msg)) == 0)
+		return 0;
+	return cli_usage_error(sub, "%s", msg);
 }
 
 int cli_usage_error(const char *sub, const char *fmt, ...)

@@ -52,6 +52,13 @@ void cli_log_init(void);
 /* Print "goproxy-cert SUB: message" + usage hint to stderr; returns EXIT_USAGE. */
 int cli_usage_error(const char *sub, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Refuse abbreviated or unknown long options before getopt_long sees them
+ * (optexact.h): prints "unknown option '--X' (did you mean --Y?)" as a
+ * usage error of `sub`. Returns 0 or EXIT_USAGE. */
+struct option;
+int cli_exact_options(const char *sub, int argc, char **argv, const char *optstring,
+		      const struct option *longopts);
+
 /* Print an error (message, then "  hint: ..." if any) to stderr. */
 void cli_print_error(const struct gpc_error *e);
 

@@ -94,6 +94,8 @@ int cmd_account(int argc, char **argv)
 	memset(&acct, 0, sizeof(acct));
 	gpc_error_clear(&err);
 	optind = 1;
+	if (cli_exact_options("account", argc, argv, "d:n:m:qvh", longopts) != 0)
+		return EXIT_USAGE;
 	while ((ch = getopt_long(argc, argv, "d:n:m:qvh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd': dir = optarg; break;

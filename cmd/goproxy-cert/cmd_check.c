@@ -83,6 +83,8 @@ int cmd_check(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
+	if (cli_exact_options("check", argc, argv, ":d:D:qh", opts) != 0)
+		return EXIT_USAGE;
 	while ((c = getopt_long(argc, argv, ":d:D:qh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':

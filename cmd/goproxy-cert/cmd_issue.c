@@ -247,6 +247,8 @@ static int parse_args(int argc, char **argv, struct issue_args *a)
 	int c, r;
 
 	optind = 1;
+	if (cli_exact_options("issue", argc, argv, "d:n:D:m:qvh", longopts) != 0)
+		return EXIT_USAGE;
 	while ((c = getopt_long(argc, argv, "d:n:D:m:qvh", longopts, NULL)) != -1)
 		if ((r = parse_one(c, a)) != 0)
 			return r;

@@ -131,6 +131,8 @@ int cmd_renew(int argc, char **argv)
 	o.reload = true;
 	gpc_error_clear(&err);
 	optind = 1;
+	if (cli_exact_options("renew", argc, argv, "d:qvh", longopts) != 0)
+		return EXIT_USAGE;
 	while ((c = getopt_long(argc, argv, "d:qvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd': dir = optarg; break;

@@ -64,6 +64,8 @@ int cmd_revoke(int argc, char **argv)
 	buf_init(&cert, CERTSTORE_MAX_FILE);
 	buf_init(&key, CERTSTORE_MAX_FILE);
 	optind = 1;
+	if (cli_exact_options("revoke", argc, argv, "d:qvh", longopts) != 0)
+		return EXIT_USAGE;
 	while ((ch = getopt_long(argc, argv, "d:qvh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd': dir = optarg; break;

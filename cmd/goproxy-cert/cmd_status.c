@@ -54,6 +54,8 @@ int cmd_status(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
+	if (cli_exact_options("status", argc, argv, ":d:h", opts) != 0)
+		return EXIT_USAGE;
 	while ((c = getopt_long(argc, argv, ":d:h", opts, NULL)) != -1) {
 		enum fmt want;
 		switch (c) {

@@ -239,6 +239,8 @@ static int store_copy(int argc, char **argv, bool import)
 	int c, rc = 1;
 
 	optind = 1;
+	if (cli_exact_options(import ? "store import" : "store export", argc, argv, "d:h", longopts) != 0)
+		return EXIT_USAGE;
 	while ((c = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd': d = optarg; break;

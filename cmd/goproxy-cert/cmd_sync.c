@@ -479,6 +479,8 @@ int cmd_sync(int argc, char **argv)
 	long v;
 
 	optind = 1;
+	if (cli_exact_options("sync", argc, argv, "d:qvh", longopts) != 0)
+		return EXIT_USAGE;
 	while ((c = getopt_long(argc, argv, "d:qvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd': d = optarg; break;
