@@ -938,6 +938,7 @@ static int commit(struct issue_env *env, struct lineage *l, const char *chain_pe
 	l->last_issued = now;
 	(void)lineage_set_str(&l->last_result, "issued");
 	(void)lineage_set_str(&l->last_error, NULL);
+	(void)lineage_set_str(&l->last_code, NULL);
 	gpc_error_clear(&e2);
 	if (certstore_lock(env->cs, true, 60, &e2) == 0) {
 		if (lineage_save(env->cs, l, &e2) != 0)
@@ -948,6 +949,59 @@ static int commit(struct issue_env *env, struct lineage *l, const char *chain_pe
 	}
 out:
 	pthread_mutex_unlock(&env->mu);
+	return rc;
+}
+
+/* What save_fields copies into the stored lineage. */
+enum { KEEP_HISTORY = 1, KEEP_ARI = 2 };
+
+/* Keep this run's outcome (KEEP_HISTORY: last attempt, result, error) or
+ * the CA's renewalInfo answer (KEEP_ARI) in the stored lineage, leaving
+ * every setting as stored: only a run that got a certificate stores the
+ * settings it was given (commit), so a failed, deferred or refreshing run
+ * with a typo in -D or a wrong --standalone never changes what cron's
+ * renew will do (issue 24). Nothing stored: nothing to keep. The caller
+ * holds env->mu. Returns 0 or -1. */
+static int save_fields(struct issue_env *env, const struct lineage *l, int what, struct gpc_error *err)
+{
+	struct lineage *st = NULL;
+	int rc = -1;
+
+	if (certstore_lock(env->cs, true, 60, err) != 0)
+		return -1;
+	if (lineage_load(env->cs, l->name, &st, err) != 0) {
+		rc = err->code != NULL && strcmp(err->code, GPC_E_MISSING) == 0 ? 0 : -1;
+		if (rc == 0)
+			gpc_error_clear(err);
+		goto out;
+	}
+	if (what & KEEP_HISTORY) {
+		st->last_attempt = l->last_attempt;
+		if (lineage_set_str(&st->last_result, l->last_result) != 0 ||
+		    lineage_set_str(&st->last_error, l->last_error) != 0 ||
+		    lineage_set_str(&st->last_code, l->last_code) != 0)
+			goto oom;
+	}
+	if (what & KEEP_ARI) {
+		/* the window belongs to one certificate: only for the stored one */
+		if (st->ari_cert_id == NULL || l->ari_cert_id == NULL || strcmp(st->ari_cert_id, l->ari_cert_id) != 0) {
+			rc = 0;
+			goto out;
+		}
+		st->ari_renew_at = l->ari_renew_at;
+		st->ari_window_start = l->ari_window_start;
+		st->ari_window_end = l->ari_window_end;
+		st->ari_retry_after = l->ari_retry_after;
+		if (lineage_set_str(&st->ari_explanation_url, l->ari_explanation_url) != 0)
+			goto oom;
+	}
+	rc = lineage_save(env->cs, st, err);
+	goto out;
+oom:
+	gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+out:
+	certstore_unlock(env->cs);
+	lineage_free(st);
 	return rc;
 }
 
@@ -965,14 +1019,13 @@ static void record_failure(struct issue_env *env, struct lineage *l, const struc
 	pthread_mutex_lock(&env->mu);
 	if (ledger_update(env, record_failure_fn, &rec, &e2) != 0)
 		gpc_warn("%s: the failure was not recorded in the ledger: %s", l->name, e2.message);
-	if (lineage_exists && certstore_lock(env->cs, true, 60, &e2) == 0) {
-		l->last_attempt = now;
-		(void)lineage_set_str(&l->last_result, issue_classify(e) == ISSUE_DEFERRED ? "deferred" : "failed");
-		(void)lineage_set_str(&l->last_error, e->message);
-		if (lineage_save(env->cs, l, &e2) != 0)
-			gpc_warn("%s", e2.message);
-		certstore_unlock(env->cs);
-	}
+	l->last_attempt = now;
+	(void)lineage_set_str(&l->last_result, issue_classify(e) == ISSUE_DEFERRED ? "deferred" : "failed");
+	(void)lineage_set_str(&l->last_error, e->message);
+	(void)lineage_set_str(&l->last_code, e->code);
+	gpc_error_clear(&e2);
+	if (lineage_exists && save_fields(env, l, KEEP_HISTORY, &e2) != 0)
+		gpc_warn("%s", e2.message);
 	pthread_mutex_unlock(&env->mu);
 }
 
@@ -1066,10 +1119,7 @@ int issue_ari_refresh(struct issue_env *env, struct lineage *l, struct gpc_error
 	}
 	l->ari_retry_after = ri.retry_after;
 	pthread_mutex_lock(&env->mu);
-	if (certstore_lock(env->cs, true, 60, err) == 0) {
-		rc = lineage_save(env->cs, l, err);
-		certstore_unlock(env->cs);
-	}
+	rc = save_fields(env, l, KEEP_ARI, err);
 	pthread_mutex_unlock(&env->mu);
 out:
 	acme_renewal_info_finish(&ri);
@@ -1380,6 +1430,27 @@ static time_t ari_and_due(struct acme_client *c, struct lineage *l, const struct
 	return pr.due_at;
 }
 
+/* Say it when this order changes the names a lineage renews: "+x -y"
+ * (issue 24: a typo in -D is seen before the CA is asked). */
+static void note_name_change(const struct lineage *old, const struct lineage *l)
+{
+	struct buf b;
+
+	if (lineage_same_names(old->names, old->n_names, l->names, l->n_names))
+		return;
+	buf_init(&b, 64 * 1024);
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < l->n_names; i++)
+		if (!lineage_has_name(old, l->names[i]))
+			r = buf_printf(&b, " +%s", l->names[i]);
+	for (size_t i = 0; r == 0 && i < old->n_names; i++)
+		if (!lineage_has_name(l, old->names[i]))
+			r = buf_printf(&b, " -%s", old->names[i]);
+	gpc_note("%s: names change:%s", l->name, b.data ? b.data : "");
+	buf_finish(&b);
+}
+
 enum issue_result issue_order(struct issue_env *env, struct lineage *l, const struct issue_opts *o,
 			      struct issue_outcome *out)
 {
@@ -1402,6 +1473,8 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 	memset(&ord, 0, sizeof(ord));
 	gpc_error_clear(&tmp);
 	lineage_exists = lineage_load(env->cs, l->name, &old, &tmp) == 0;
+	if (lineage_exists)
+		note_name_change(old, l);
 	lineage_free(old);
 
 	if (keygen_type_parse(l->key_type ? l->key_type : "ec256", &kt, err) != 0)

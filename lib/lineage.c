@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -65,6 +66,7 @@ void lineage_free(struct lineage *l)
 	free(l->ari_explanation_url);
 	free(l->last_result);
 	free(l->last_error);
+	free(l->last_code);
 	free(l);
 }
 
@@ -160,6 +162,14 @@ int lineage_set_names(struct lineage *l, char *const *names, size_t n, struct gp
 	l->names = v;
 	l->n_names = w;
 	return 0;
+}
+
+bool lineage_has_name(const struct lineage *l, const char *name)
+{
+	for (size_t i = 0; i < l->n_names; i++)
+		if (strcmp(l->names[i], name) == 0)
+			return true;
+	return false;
 }
 
 bool lineage_same_names(char *const *a, size_t na, char *const *b, size_t nb)
@@ -273,6 +283,7 @@ char *lineage_to_json(const struct lineage *l)
 	put_time(last, "attempt", l->last_attempt);
 	put_str(last, "result", l->last_result);
 	put_str(last, "error", l->last_error);
+	put_str(last, "code", l->last_code);
 	put_time(last, "issued", l->last_issued);
 	json_object_object_add(o, "last", last);
 
@@ -422,7 +433,8 @@ int lineage_from_json(const char *name, const char *text, const char *what,
 	}
 	if (json_object_object_get_ex(o, "last", &last) && json_object_is_type(last, json_type_object)) {
 		if (get_time(last, "attempt", &l->last_attempt) || get_str(last, "result", &l->last_result) ||
-		    get_str(last, "error", &l->last_error) || get_time(last, "issued", &l->last_issued))
+		    get_str(last, "error", &l->last_error) || get_str(last, "code", &l->last_code) ||
+		    get_time(last, "issued", &l->last_issued))
 			goto bad;
 	}
 	*out = l;
@@ -636,4 +648,149 @@ int lineage_list(struct certstore *cs, char ***names, size_t *n, struct gpc_erro
 	*names = keys;
 	*n = k;
 	return 0;
+}
+
+/* ---- settings from one run (issue 24) ---- */
+
+char *lineage_abs_path(const char *cwd, const char *path)
+{
+	char *wd = NULL, *joined = NULL, *out = NULL;
+	size_t n = 0;
+
+	if (path == NULL)
+		return NULL;
+	if (path[0] != '/') {
+		if (cwd == NULL && (wd = getcwd(NULL, 0)) == NULL)
+			return NULL;
+		if (asprintf(&joined, "%s/%s", cwd ? cwd : wd, path) < 0)
+			joined = NULL;
+		free(wd);
+		if (joined == NULL)
+			return NULL;
+		path = joined;
+	}
+	/* lexical folding: components onto a stack in `out` */
+	out = malloc(strlen(path) + 2);
+	if (out == NULL)
+		goto done;
+	for (const char *p = path; *p != '\0';) {
+		while (*p == '/')
+			p++;
+		const char *e = strchrnul(p, '/');
+		size_t len = (size_t)(e - p);
+		if (len == 0 || (len == 1 && p[0] == '.')) {
+			/* nothing */
+		} else if (len == 2 && p[0] == '.' && p[1] == '.') {
+			while (n > 0 && out[n - 1] != '/')
+				n--;
+			if (n > 0)
+				n--;
+		} else {
+			out[n++] = '/';
+			memcpy(out + n, p, len);
+			n += len;
+		}
+		p = e;
+	}
+	if (n == 0)
+		out[n++] = '/';
+	out[n] = '\0';
+done:
+	free(joined);
+	return out;
+}
+
+/* *field = the absolute form of value (NULL clears). 0 or -1 (ENOMEM). */
+static int set_abs(char **field, const char *cwd, const char *value)
+{
+	char *a;
+
+	if (value == NULL)
+		return lineage_set_str(field, NULL);
+	if ((a = lineage_abs_path(cwd, value)) == NULL)
+		return -1;
+	free(*field);
+	*field = a;
+	return 0;
+}
+
+/* A deploy hook is a shell command: its first word, when a relative path
+ * to a program ("./deploy.sh", "bin/reload"), is made absolute; a bare
+ * command name is looked up in PATH as before and left alone. */
+static int set_deploy(char **field, const char *cwd, const char *cmd)
+{
+	size_t lead = strspn(cmd, " \t"), wl = strcspn(cmd + lead, " \t;&|<>()");
+	char *word = NULL, *abs = NULL, *out = NULL;
+	int rc = -1;
+
+	if (wl == 0 || cmd[lead] == '/' || memchr(cmd + lead, '/', wl) == NULL ||
+	    memchr(cmd + lead, '=', wl) != NULL || memchr(cmd + lead, '$', wl) != NULL ||
+	    memchr(cmd + lead, '\'', wl) != NULL || memchr(cmd + lead, '"', wl) != NULL)
+		return lineage_set_str(field, cmd);
+	if ((word = strndup(cmd + lead, wl)) == NULL || (abs = lineage_abs_path(cwd, word)) == NULL)
+		goto out;
+	if (asprintf(&out, "%s%s", abs, cmd + lead + wl) < 0) {
+		out = NULL;
+		goto out;
+	}
+	free(*field);
+	*field = out;
+	rc = 0;
+out:
+	free(word);
+	free(abs);
+	return rc;
+}
+
+int lineage_apply(struct lineage *l, const struct lineage_settings *s, struct gpc_error *err)
+{
+	const char *cwd = s->cwd;
+	char *wd = NULL;
+	int rc = -1;
+
+	if (cwd == NULL) {
+		if ((wd = getcwd(NULL, 0)) == NULL) {
+			gpc_error_set(err, GPC_E_IO, "cannot read the working directory: %s", strerror(errno));
+			gpc_error_hint(err, "run from a directory that exists, or give absolute paths");
+			return -1;
+		}
+		cwd = wd;
+	}
+	if (s->n_names > 0 && lineage_set_names(l, s->names, s->n_names, err) != 0)
+		goto out;
+	if ((s->ca_url && lineage_set_str(&l->ca_url, s->ca_url)) ||
+	    (s->ca_bundle && set_abs(&l->ca_bundle, cwd, s->ca_bundle)) ||
+	    (s->email && lineage_set_str(&l->email, s->email)) ||
+	    (s->challenge && lineage_set_str(&l->challenge, s->challenge)) ||
+	    (s->key_type && lineage_set_str(&l->key_type, s->key_type)) ||
+	    (s->profile && lineage_set_str(&l->profile, s->profile)) ||
+	    (s->preferred_chain && lineage_set_str(&l->preferred_chain, s->preferred_chain)) ||
+	    (s->deploy_hook && set_deploy(&l->deploy_hook, cwd, s->deploy_hook)))
+		goto oom;
+	if (s->solver_set) {
+		bool path_arg = s->solver && (strcmp(s->solver, "webroot") == 0 || strcmp(s->solver, "hook") == 0);
+		if (lineage_set_str(&l->solver, s->solver) != 0 ||
+		    (path_arg ? set_abs(&l->solver_arg, cwd, s->solver_arg)
+			      : lineage_set_str(&l->solver_arg, s->solver_arg)) != 0)
+			goto oom;
+	}
+	if ((s->no_profile && lineage_set_str(&l->profile, NULL)) ||
+	    (s->no_preferred_chain && lineage_set_str(&l->preferred_chain, NULL)) ||
+	    (s->no_deploy_hook && lineage_set_str(&l->deploy_hook, NULL)))
+		goto oom;
+	if (s->reuse_key)
+		l->reuse_key = true;
+	if (s->no_reuse_key)
+		l->reuse_key = false;
+	if (s->days > 0)
+		l->days = s->days;
+	if (s->hook_timeout > 0)
+		l->hook_timeout = s->hook_timeout;
+	rc = 0;
+	goto out;
+oom:
+	gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+out:
+	free(wd);
+	return rc;
 }

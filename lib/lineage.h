@@ -61,8 +61,41 @@ struct lineage {
 	time_t last_attempt;
 	char *last_result;   /* "issued", "current", "failed", "deferred" */
 	char *last_error;    /* one-line message of the last failure, or NULL */
+	char *last_code;     /* its error code (GPC_E_..., e.g. "ca", "network"), or NULL */
 	time_t last_issued;
 };
+
+/* What one run was told about a lineage's settings (issue's or renew's
+ * options, a GoDoxy autocert: entry): NULL, 0 and false leave the stored
+ * value as it is. Pointers are borrowed. */
+struct lineage_settings {
+	char *const *names;        /* -D, normalised by lineage_apply */
+	size_t n_names;
+	const char *ca_url, *ca_bundle, *email, *challenge, *key_type, *profile, *preferred_chain;
+	const char *deploy_hook;   /* sh -c command; its first word made absolute when a relative path */
+	bool solver_set;           /* one of --http-dir, --webroot, --standalone, --hook */
+	const char *solver, *solver_arg;
+	bool reuse_key, no_reuse_key, no_profile, no_preferred_chain, no_deploy_hook;
+	int days, hook_timeout;
+	const char *cwd;           /* the run's working directory: relative paths are
+	                            * made absolute against it (NULL: getcwd) */
+};
+
+/* Apply s over l (the stored settings, or a new lineage): names, CA,
+ * solver, hooks, key type ...; every path (webroot, hook program, CA
+ * bundle, the deploy hook's program) made absolute against s->cwd, so
+ * that `renew` from cron (another working directory) finds what the user
+ * named. Nothing is stored here: the issuer stores the settings with the
+ * certificate they produce. Returns 0, or -1 with err (GPC_E_USAGE for a
+ * bad value, naming it; GPC_E_NOMEM). */
+int lineage_apply(struct lineage *l, const struct lineage_settings *s, struct gpc_error *err)
+	__attribute__((warn_unused_result));
+
+/* `path` made absolute against `cwd` (NULL: the working directory) into a
+ * malloc'd string (caller frees): an absolute path is copied, "." and ".."
+ * components and double slashes are folded lexically. NULL on ENOMEM or
+ * when the working directory cannot be read. */
+char *lineage_abs_path(const char *cwd, const char *path);
 
 /* A new empty lineage called `name` (key type ec256). Returns NULL on ENOMEM.
  * Free with lineage_free. */
@@ -77,6 +110,9 @@ int lineage_set_names(struct lineage *l, char *const *names, size_t n, struct gp
 
 /* True if the normalised name sets of a and b are equal. */
 bool lineage_same_names(char *const *a, size_t na, char *const *b, size_t nb);
+
+/* True if `name` (normalised) is one of l's names. */
+bool lineage_has_name(const struct lineage *l, const char *name);
 
 /* Replace a string field (*field) with a copy of value (NULL clears it).
  * Returns 0 or -1 on ENOMEM. */

@@ -298,34 +298,27 @@ static int build_lineage(struct certstore *cs, const struct issue_args *a, struc
 			goto out;
 		}
 	}
-	if (a->nd > 0 && lineage_set_names(l, a->domains, a->nd, &err) != 0) {
-		cli_usage_error("issue", "-D: %s", err.message);
+	struct lineage_settings st = {
+		.names = a->domains, .n_names = a->nd,
+		.ca_url = a->server ? a->server : a->staging ? ACME_LE_STAGING : NULL,
+		.ca_bundle = a->ca_bundle, .email = a->email, .challenge = a->challenge,
+		.key_type = a->key_type, .profile = a->profile, .preferred_chain = a->pref,
+		.deploy_hook = a->deploy, .solver_set = a->solver_set, .solver = a->solver,
+		.solver_arg = a->solver_arg, .reuse_key = a->reuse_key, .no_reuse_key = a->no_reuse_key,
+		.no_profile = a->no_profile, .no_preferred_chain = a->no_pref, .no_deploy_hook = a->no_deploy,
+		.days = a->o.days, .hook_timeout = a->hook_timeout,
+	};
+	if (st.ca_url == NULL && l->ca_url == NULL)
+		st.ca_url = cli_default_server();
+	if (lineage_apply(l, &st, &err) != 0) {
+		if (err.code && strcmp(err.code, GPC_E_NOMEM) == 0)
+			goto oom;
+		cli_usage_error("issue", "%s%s", err.code && strcmp(err.code, GPC_E_USAGE) == 0 && a->nd ? "-D: " : "",
+				err.message);
 		goto out;
 	}
-	if (a->server || a->staging || l->ca_url == NULL)
-		if (set(&l->ca_url, a->server ? a->server : a->staging ? ACME_LE_STAGING : cli_default_server()))
-			goto oom;
-	if ((a->ca_bundle && set(&l->ca_bundle, a->ca_bundle)) || (a->email && set(&l->email, a->email)) ||
-	    (a->challenge && set(&l->challenge, a->challenge)) || (a->key_type && set(&l->key_type, a->key_type)) ||
-	    (a->profile && set(&l->profile, a->profile)) || (a->pref && set(&l->preferred_chain, a->pref)) ||
-	    (a->deploy && set(&l->deploy_hook, a->deploy)))
-		goto oom;
-	if (a->solver_set && (set(&l->solver, a->solver) || set(&l->solver_arg, a->solver_arg)))
-		goto oom;
 	if ((rc = issue_dns_apply(cs, &a->dns, a->solver_set, l)) != 0)
 		goto out;
-	rc = EXIT_USAGE;
-	if ((a->no_profile && set(&l->profile, NULL)) || (a->no_pref && set(&l->preferred_chain, NULL)) ||
-	    (a->no_deploy && set(&l->deploy_hook, NULL)))
-		goto oom;
-	if (a->reuse_key)
-		l->reuse_key = true;
-	if (a->no_reuse_key)
-		l->reuse_key = false;
-	if (a->o.days > 0)
-		l->days = a->o.days;
-	if (a->hook_timeout > 0)
-		l->hook_timeout = a->hook_timeout;
 	*out = l;
 	return 0;
 oom:

@@ -600,6 +600,33 @@ static const char *describe_challenge(const struct lineage *l, char *out, size_t
 	return out;
 }
 
+/* True when the names renew will order differ from the certificate's. */
+static bool names_differ(const struct report_entry *e)
+{
+	return e->lineage != NULL && e->have_cert &&
+	       !lineage_same_names(e->lineage->names, e->lineage->n_names, e->domains, e->n_domains);
+}
+
+/* status text: what renew will do, from the stored settings (issue 24). */
+static void print_settings(FILE *out, const struct report_entry *e)
+{
+	const struct lineage *l = e->lineage;
+
+	if (l == NULL)
+		return;
+	char *names = lineage_names_joined(l, ", ");
+	fprintf(out, "  %-14s%s%s\n", "orders", names ? names : "-",
+		names_differ(e) ? "  (differs from the certificate's names)" : "");
+	free(names);
+	fprintf(out, "  %-14s%s%s\n", "key (next)", l->key_type ? l->key_type : "ec256", l->reuse_key ? ", reused" : "");
+	if (l->profile)
+		fprintf(out, "  %-14s%s\n", "profile", l->profile);
+	if (l->ca_bundle)
+		fprintf(out, "  %-14s%s\n", "ca bundle", l->ca_bundle);
+	if (l->deploy_hook)
+		fprintf(out, "  %-14s%s\n", "deploy hook", l->deploy_hook);
+}
+
 /* status: the ACME side of an entry from its lineage settings (ca_url,
  * last_attempt, last_result, next_renewal; the lineage is kept for
  * count_issuances). Runs in the collecting thread, after collect_entry;
@@ -1094,8 +1121,13 @@ void report_print_status_text(FILE *out, const struct report *r)
 		} else {
 			fprintf(out, "  %-14s-\n", "renewed by");
 		}
+		print_settings(out, e);
 		print_time_or_dash(out, "last attempt", e->last_attempt);
 		fprintf(out, "  %-14s%s\n", "last result", e->last_result ? e->last_result : "-");
+		if (e->lineage != NULL && e->lineage->last_error != NULL && e->last_result != NULL &&
+		    strcmp(e->last_result, "issued") != 0 && strcmp(e->last_result, "current") != 0)
+			fprintf(out, "  %-14s%s%s%s\n", "last error", e->lineage->last_code ? e->lineage->last_code : "",
+				e->lineage->last_code ? ": " : "", e->lineage->last_error);
 		print_time_or_dash(out, "next renewal", e->next_renewal);
 		if (e->issuances_168h >= 0)
 			fprintf(out, "  %-14s%ld\n", "issued (168h)", e->issuances_168h);
@@ -1126,6 +1158,32 @@ static json_object *jtime(time_t t)
 static json_object *jstr_or_null(const char *s)
 {
 	return s != NULL ? json_object_new_string(s) : NULL;
+}
+
+/* status --json: the stored settings (never a provider's options). */
+static json_object *jsettings(const struct report_entry *e)
+{
+	const struct lineage *l = e->lineage;
+	json_object *o = json_object_new_object(), *n = json_object_new_array();
+
+	for (size_t i = 0; i < l->n_names; i++)
+		json_object_array_add(n, json_object_new_string(l->names[i]));
+	json_object_object_add(o, "names", n);
+	json_object_object_add(o, "names_differ", json_object_new_boolean(names_differ(e)));
+	json_object_object_add(o, "ca_url", jstr_or_null(l->ca_url));
+	json_object_object_add(o, "ca_bundle", jstr_or_null(l->ca_bundle));
+	json_object_object_add(o, "challenge", jstr_or_null(l->challenge));
+	json_object_object_add(o, "solver", jstr_or_null(l->solver));
+	json_object_object_add(o, "solver_arg", jstr_or_null(l->solver_arg));
+	json_object_object_add(o, "dns_provider", jstr_or_null(l->dns_provider));
+	json_object_object_add(o, "key_type", jstr_or_null(l->key_type ? l->key_type : "ec256"));
+	json_object_object_add(o, "reuse_key", json_object_new_boolean(l->reuse_key));
+	json_object_object_add(o, "profile", jstr_or_null(l->profile));
+	json_object_object_add(o, "preferred_chain", jstr_or_null(l->preferred_chain));
+	json_object_object_add(o, "deploy_hook", jstr_or_null(l->deploy_hook));
+	json_object_object_add(o, "days", l->days > 0 ? json_object_new_int(l->days) : NULL);
+	json_object_object_add(o, "hook_timeout", l->hook_timeout > 0 ? json_object_new_int(l->hook_timeout) : NULL);
+	return o;
 }
 
 static json_object *jproblems(const struct report_problem *v, size_t n)
@@ -1187,6 +1245,9 @@ static json_object *entry_json(const struct report_entry *e, bool detail)
 		json_object_object_add(o, "dns_provider", jstr_or_null(e->lineage ? e->lineage->dns_provider : NULL));
 		json_object_object_add(o, "last_attempt", e->last_attempt > 0 ? jtime(e->last_attempt) : NULL);
 		json_object_object_add(o, "last_result", jstr_or_null(e->last_result));
+		json_object_object_add(o, "last_error", jstr_or_null(e->lineage ? e->lineage->last_error : NULL));
+		json_object_object_add(o, "last_error_code", jstr_or_null(e->lineage ? e->lineage->last_code : NULL));
+		json_object_object_add(o, "settings", e->lineage ? jsettings(e) : NULL);
 		json_object_object_add(o, "next_renewal", e->next_renewal > 0 ? jtime(e->next_renewal) : NULL);
 		json_object_object_add(o, "issuances_168h",
 				       e->issuances_168h >= 0 ? json_object_new_int64(e->issuances_168h) : NULL);
