@@ -21,6 +21,9 @@
 #include "lineage.h"
 #include "log.h"
 #include "timeutil.h"
+#include "policy.h"
+#include "x509.h"
+#include "buf.h"
 
 static const char usage_text[] =
 	"usage: goproxy-cert renew [-d DIR] [LINEAGE...] [options]\n"
@@ -108,6 +111,69 @@ static int print_results(const struct issue_job *jobs, size_t n, bool json, bool
 			printf("no lineages with stored settings in %s (run 'goproxy-cert issue' first)\n", dir);
 	}
 	return nfail ? 1 : ndef ? EXIT_DEFER : 0;
+}
+
+/* Pairs that no `issue` set up (put there by hand, by GoDoxy, or moved
+ * over from another machine) have no settings, so renew cannot renew them;
+ * one that is due or expired is named on stderr -- also under -q, so cron
+ * mails -- with how to adopt it (issue 24). Returns how many are due or
+ * expired. */
+static int unmanaged_due(struct certstore *cs, const char *dir, char **managed, size_t nm)
+{
+	char **pairs = NULL;
+	size_t np = 0;
+	struct gpc_error err;
+	int bad = 0;
+	time_t now = time_now();
+
+	gpc_error_clear(&err);
+	if (certstore_list(cs, &pairs, &np, &err) != 0)
+		return 0; /* the lineages' own errors say it */
+	for (size_t i = 0; i < np; i++) {
+		bool known = false;
+		for (size_t j = 0; j < nm && !known; j++)
+			known = strcmp(pairs[i], managed[j]) == 0;
+		if (known)
+			continue;
+		struct buf cert, key;
+		struct x509_chain *chain = NULL;
+		buf_init(&cert, CERTSTORE_MAX_FILE);
+		buf_init(&key, CERTSTORE_MAX_FILE);
+		if (certstore_read_pair(cs, pairs[i], &cert, &key, &err) == 0 &&
+		    x509_chain_parse(pairs[i], cert.data, cert.len, &chain, NULL, &err) == 0) {
+			const struct x509_info *in = x509_chain_info(chain, 0);
+			struct policy_result pr;
+			char t[32], *names = NULL;
+			size_t nl = 0;
+			policy_due(in->not_before, in->not_after, now, -1, 0, &pr);
+			if (pr.due || now >= in->not_after) {
+				for (size_t k = 0; k < in->n_names; k++)
+					nl += strlen(in->names[k]) + 4;
+				names = calloc(1, nl + 1);
+				for (size_t k = 0; names && k < in->n_names; k++) {
+					strcat(names, " -D ");
+					strcat(names, in->names[k]);
+				}
+				fprintf(stderr, "%s renew: %s: %s %s, and no 'issue' manages it (no stored settings), "
+					"so renew cannot renew it\n  hint: adopt it once: goproxy-cert issue -d %s%s%s%s "
+					"[--dns PROVIDER | --http-dir | ...]\n",
+					cli.prog, pairs[i], now >= in->not_after ? "expired at" : "due since",
+					time_rfc3339(now >= in->not_after ? in->not_after : pr.due_at, t, sizeof(t)), dir,
+					strcmp(pairs[i], CERTSTORE_DEFAULT) ? " -n " : "",
+					strcmp(pairs[i], CERTSTORE_DEFAULT) ? pairs[i] : "", names ? names : "");
+				free(names);
+				bad++;
+			}
+		}
+		gpc_error_clear(&err);
+		x509_chain_free(chain);
+		buf_finish(&cert);
+		if (key.data)
+			gnutls_memset(key.data, 0, key.len);
+		buf_finish(&key);
+	}
+	certstore_names_free(pairs, np);
+	return bad;
 }
 
 int cmd_renew(int argc, char **argv)
@@ -252,6 +318,8 @@ int cmd_renew(int argc, char **argv)
 	}
 
 	rc = print_results(jobs, n, json, o.quiet, certstore_dir(cs));
+	if (from_list && unmanaged_due(cs, certstore_dir(cs), names, n) > 0 && rc == 0)
+		rc = 1;
 out:
 	if (jobs)
 		for (size_t i = 0; i < n; i++)
