@@ -18,6 +18,7 @@
 #define GPC_E_TLS "tls"
 #define GPC_E_CA "ca-error"
 #define GPC_E_RATELIMIT "rate-limited"
+#define GPC_E_BACKOFF "backing-off" /* our own wait after a failure (not the CA's limit) */
 #define GPC_E_NOMEM "out-of-memory"
 #define GPC_E_INTERNAL "internal"
 #define GPC_E_CLOCK "clock-skew"

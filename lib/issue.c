@@ -85,7 +85,8 @@ static bool code_is(const struct gpc_error *e, const char *code)
 
 enum issue_result issue_classify(const struct gpc_error *e)
 {
-	if (code_is(e, GPC_E_NETWORK) || code_is(e, GPC_E_RATELIMIT) || code_is(e, GPC_E_LOCKED))
+	if (code_is(e, GPC_E_NETWORK) || code_is(e, GPC_E_RATELIMIT) || code_is(e, GPC_E_LOCKED) ||
+	    code_is(e, GPC_E_BACKOFF))
 		return ISSUE_DEFERRED;
 	if (code_is(e, GPC_E_USAGE))
 		return ISSUE_USAGE;
@@ -341,9 +342,16 @@ static int check_backoff(struct issue_env *env, const struct lineage *l, struct 
 	ledger_free(lg);
 	if (until <= now)
 		return 0;
-	gpc_error_set(&out->err, GPC_E_RATELIMIT, "%s: the last attempt failed; backing off until %s",
-		      l->name, time_rfc3339(until, ts, sizeof(ts)));
-	gpc_error_hint(&out->err, "see the previous error (goproxy-cert status %s); --force retries now", l->name);
+	/* The back-off is this tool's, not the CA's: its own code, and the
+	 * error it waits out quoted, so cron's mail says what to fix. */
+	if (l->last_error != NULL)
+		gpc_error_set(&out->err, GPC_E_BACKOFF, "%s: the last attempt failed (%s); backing off until %s",
+			      l->name, l->last_error, time_rfc3339(until, ts, sizeof(ts)));
+	else
+		gpc_error_set(&out->err, GPC_E_BACKOFF, "%s: the last attempt failed; backing off until %s",
+			      l->name, time_rfc3339(until, ts, sizeof(ts)));
+	gpc_error_hint(&out->err, "fix the cause, then retry now with --force (goproxy-cert status %s shows the "
+		       "settings)", l->name);
 	out->err.retry_after = until;
 	out->res = ISSUE_DEFERRED;
 	return -1;
