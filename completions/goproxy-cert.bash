@@ -112,6 +112,9 @@ _goproxy_cert()
                   --store --store-cacert --store-cert --store-key --store-seal" ;;
         renew)
             opts="-d --certs-dir --days --force --jitter --concurrency --rate-limit --lock-wait --hook-timeout --json
+                  --server --ca-bundle --profile --http-dir --webroot --standalone --hook
+                  --dns --dns-opt --dns-resolver --dns-propagation-timeout --dns-propagation-wait
+                  --no-dns-propagation-check
                   -q --quiet -v --verbose -h --help --store --store-cacert --store-cert --store-key --store-seal" ;;
         revoke)
             opts="-d --certs-dir --reason --ca-bundle --json -q --quiet -v --verbose -h --help

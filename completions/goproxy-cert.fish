@@ -116,6 +116,19 @@ end
 # renew
 complete -c goproxy-cert -n "__fish_seen_subcommand_from renew" -l jitter -x -d 'sleep up to SECONDS first'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from renew" -l concurrency -x -d 'lineages renewed at once'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from renew" -l server -x -d 'ACME directory URL (stored when renewed)'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from renew" -l ca-bundle -r -F -d 'CA certificates for the ACME server'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from renew" -l profile -x -d 'ACME profile'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from renew" -l http-dir -d 'answer http-01 through goproxyd'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from renew" -l webroot -r -a '(__fish_complete_directories)' -d 'web root for http-01 files'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from renew" -l standalone -x -d 'answer challenges on ADDR:PORT'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from renew" -l hook -r -F -d 'uacme-compatible hook program'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from renew" -l dns -x -a 'rfc2136 dnsupdate pdns acmedns acme-dns cloudflare duckdns hetzner' -d 'dns-01 through a built-in provider'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from renew" -l dns-opt -x -d 'provider option KEY=VALUE'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from renew" -l dns-resolver -x -d 'recursive resolver ADDR[:PORT]'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from renew" -l dns-propagation-timeout -x -d 'wait at most SECONDS for every server'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from renew" -l dns-propagation-wait -x -d 'wait SECONDS instead of checking'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from renew" -l no-dns-propagation-check -d 'tell the CA at once'
 
 # revoke
 complete -c goproxy-cert -n "__fish_seen_subcommand_from revoke" -l reason -x -a '0 1 3 4 5' -d 'RFC 5280 reason code'

@@ -16,6 +16,7 @@
 
 #include "cli.h"
 #include "issue_opts.h"
+#include "issue_dns.h"
 #include "issue.h"
 #include "ledger.h"
 #include "lineage.h"
@@ -41,11 +42,20 @@ static const char usage_text[] =
 	"      --hook-timeout SECONDS  limit for each hook run in this run (default: the\n"
 	"                           lineage's stored one, else 300)\n"
 	"      --json               one JSON document with a result per lineage\n"
+	"Settings for the LINEAGEs named (as issue takes them; stored only when renewed):\n"
+	"      --server URL, --ca-bundle FILE, --profile NAME\n"
+	"      --http-dir | --webroot DIR | --standalone ADDR:PORT | --hook PROGRAM\n"
+	"      --dns PROVIDER, --dns-opt KEY=VALUE, --dns-resolver ADDR[:PORT],\n"
+	"      --dns-propagation-timeout SECONDS, --dns-propagation-wait SECONDS,\n"
+	"      --no-dns-propagation-check\n"
 	"  -q, --quiet              print nothing unless a lineage failed\n"
 	"  -v, --verbose\n"
 	"Exit: 0 all current or renewed, 1 a lineage failed, 75 none failed but one was deferred.\n";
 
-enum { O_DAYS = 256, O_FORCE, O_JITTER, O_CONC, O_RATE, O_JSON, O_LOCK_WAIT, O_HOOK_TIMEOUT };
+enum {
+	O_DAYS = 256, O_FORCE, O_JITTER, O_CONC, O_RATE, O_JSON, O_LOCK_WAIT, O_HOOK_TIMEOUT,
+	O_SERVER, O_CA_BUNDLE, O_PROFILE, O_HTTP_DIR, O_WEBROOT, O_STANDALONE, O_HOOK,
+};
 
 static const struct option longopts[] = {
 	{ "certs-dir", required_argument, NULL, 'd' },
@@ -57,6 +67,14 @@ static const struct option longopts[] = {
 	{ "json", no_argument, NULL, O_JSON },
 	{ "lock-wait", required_argument, NULL, O_LOCK_WAIT },
 	{ "hook-timeout", required_argument, NULL, O_HOOK_TIMEOUT },
+	{ "server", required_argument, NULL, O_SERVER },
+	{ "ca-bundle", required_argument, NULL, O_CA_BUNDLE },
+	{ "profile", required_argument, NULL, O_PROFILE },
+	{ "http-dir", no_argument, NULL, O_HTTP_DIR },
+	{ "webroot", required_argument, NULL, O_WEBROOT },
+	{ "standalone", required_argument, NULL, O_STANDALONE },
+	{ "hook", required_argument, NULL, O_HOOK },
+	ISSUE_DNS_LONGOPTS,
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -176,6 +194,27 @@ static int unmanaged_due(struct certstore *cs, const char *dir, char **managed, 
 	return bad;
 }
 
+/* renew's settings options over a lineage's stored ones (the same library
+ * function as issue's). Returns 0, or an exit code (printed). */
+static int apply_settings(struct certstore *cs, const struct lineage_settings *st,
+			  const struct issue_dns_args *dns, struct issue_job *j)
+{
+	struct gpc_error err;
+	int r;
+
+	gpc_error_clear(&err);
+	if (lineage_apply(j->l, st, &err) != 0) {
+		cli_usage_error("renew", "%s: %s", j->l->name, err.message);
+		return EXIT_USAGE;
+	}
+	if ((r = issue_dns_apply(cs, dns, st->solver_set, j->l)) != 0)
+		return r;
+	if (st->solver_set && j->l->challenge != NULL && strcmp(j->l->challenge, "dns-01") == 0 &&
+	    strcmp(st->solver, "hook") != 0)
+		(void)lineage_set_str(&j->l->challenge, NULL); /* the new solver picks its type */
+	return 0;
+}
+
 int cmd_renew(int argc, char **argv)
 {
 	const char *dir = NULL;
@@ -189,7 +228,11 @@ int cmd_renew(int argc, char **argv)
 	size_t n = 0, ndue = 0;
 	struct issue_job *jobs = NULL;
 	int c, rc = EXIT_USAGE;
-	bool from_list = false;
+	bool from_list = false, have_settings = false;
+	struct lineage_settings st = { 0 };
+	struct issue_dns_args dns;
+
+	memset(&dns, 0, sizeof(dns));
 
 	issue_opts_default(&o);
 	o.backoff = true;
@@ -236,7 +279,33 @@ int cmd_renew(int argc, char **argv)
 				return EXIT_USAGE;
 			o.hook_timeout_ms = v * 1000L;
 			break;
+		case O_SERVER: st.ca_url = optarg; have_settings = true; break;
+		case O_CA_BUNDLE: st.ca_bundle = optarg; have_settings = true; break;
+		case O_PROFILE:
+			if (*optarg == '\0')
+				return cli_usage_error("renew", "--profile: empty value");
+			st.profile = optarg;
+			have_settings = true;
+			break;
+		case O_HTTP_DIR: case O_WEBROOT: case O_STANDALONE: case O_HOOK:
+			if (st.solver_set)
+				return cli_usage_error("renew", "give only one of --http-dir, --webroot, --standalone, --hook");
+			st.solver_set = have_settings = true;
+			st.solver = c == O_HTTP_DIR ? "http-dir" : c == O_WEBROOT ? "webroot" :
+				    c == O_STANDALONE ? "standalone" : "hook";
+			st.solver_arg = c == O_HTTP_DIR ? NULL : optarg;
+			break;
 		default:
+			if (issue_dns_is_opt(c)) {
+				int r = issue_dns_parse(c, optarg, &dns);
+				if (r != 0)
+					return r;
+				if (dns.godoxy != NULL)
+					return cli_usage_error("renew", "--godoxy-config is an issue option: "
+							       "goproxy-cert issue --godoxy-config FILE");
+				have_settings = true;
+				break;
+			}
 			if (storeopt_take(&cli_store, c, optarg))
 				break;
 			return cli_usage_error("renew", "unknown option");
@@ -246,6 +315,14 @@ int cmd_renew(int argc, char **argv)
 	for (int i = optind; i < argc; i++)
 		if (!certstore_valid_name(argv[i]))
 			return cli_usage_error("renew", "'%s' is not a valid lineage name", argv[i]);
+	if (have_settings && optind >= argc)
+		return cli_usage_error("renew", "settings options (--server, --webroot, --dns, ...) apply to the "
+				       "lineages named: give them (goproxy-cert renew [options] LINEAGE...)");
+	/* The run's settings replace the stored ones for the lineages named;
+	 * they are stored only when a lineage is renewed with them, so the
+	 * stored ones must not be re-read over them under the lock. */
+	if (have_settings)
+		o.reload = false;
 
 	if ((rc = issue_store_conflict("renew", dir)) != 0)
 		return rc;
@@ -293,6 +370,10 @@ int cmd_renew(int argc, char **argv)
 			}
 			j->out.res = ISSUE_FAILED;
 			continue;
+		}
+		if (have_settings && apply_settings(cs, &st, &dns, j) != 0) {
+			rc = EXIT_USAGE;
+			goto out;
 		}
 		if (issue_precheck(&env, j->l, &o, &j->out) == 1) {
 			j->todo = true;

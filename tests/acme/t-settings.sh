@@ -67,4 +67,13 @@ grep -q "abs: renewed\|abs: issued" "$WORK/out" || fail "renew did not renew abs
 	fail "renew ordered $(cert_names "$SRV/certs/abs/cert.crt"), not the stored abs.example.test"
 grep -q "deployed abs" "$WORK/deploy.log" || fail "the deploy hook did not run from cron's /"
 [ "$(jq -r .last.result "$J")" = issued ] || fail "renew's success not recorded"
+
+echo "== renew takes solver options for the lineages named, stored when renewed"
+gpc renew -d "$SRV/certs" --standalone "127.0.0.1:$PEBBLE_HTTP_PORT"
+expect_rc 64
+expect_err 'apply to the lineages named'
+gpc renew -d "$SRV/certs" --force --standalone "127.0.0.1:$PEBBLE_HTTP_PORT" abs
+expect_rc 0
+[ "$(jq -r .solver "$J")" = standalone ] || fail "renew's --standalone was not stored: $(cat "$J")"
+[ "$(jq -r .solver_arg "$J")" = "127.0.0.1:$PEBBLE_HTTP_PORT" ] || fail "renew's --standalone address not stored"
 echo PASS
