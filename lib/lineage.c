@@ -67,6 +67,7 @@ void lineage_free(struct lineage *l)
 	free(l->last_result);
 	free(l->last_error);
 	free(l->last_code);
+	free(l->revoked_sha256);
 	free(l);
 }
 
@@ -284,6 +285,13 @@ char *lineage_to_json(const struct lineage *l)
 	put_str(last, "result", l->last_result);
 	put_str(last, "error", l->last_error);
 	put_str(last, "code", l->last_code);
+	if (l->revoked_sha256 != NULL) {
+		json_object *rv = json_object_new_object();
+		put_str(rv, "cert_sha256", l->revoked_sha256);
+		put_time(rv, "at", l->revoked_at);
+		json_object_object_add(rv, "reason", json_object_new_int(l->revoked_reason));
+		json_object_object_add(o, "revoked", rv);
+	}
 	put_time(last, "issued", l->last_issued);
 	json_object_object_add(o, "last", last);
 
@@ -436,6 +444,13 @@ int lineage_from_json(const char *name, const char *text, const char *what,
 		    get_str(last, "error", &l->last_error) || get_str(last, "code", &l->last_code) ||
 		    get_time(last, "issued", &l->last_issued))
 			goto bad;
+	}
+	if (json_object_object_get_ex(o, "revoked", &v) && json_object_is_type(v, json_type_object)) {
+		struct json_object *r;
+		if (get_str(v, "cert_sha256", &l->revoked_sha256) || get_time(v, "at", &l->revoked_at))
+			goto bad;
+		if (json_object_object_get_ex(v, "reason", &r))
+			l->revoked_reason = json_object_get_int(r);
 	}
 	*out = l;
 	l = NULL;

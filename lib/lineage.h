@@ -63,6 +63,13 @@ struct lineage {
 	char *last_error;    /* one-line message of the last failure, or NULL */
 	char *last_code;     /* its error code (GPC_E_..., e.g. "ca", "network"), or NULL */
 	time_t last_issued;
+
+	/* `revoke`: the certificate it revoked (SHA-256 of the leaf, lowercase
+	 * hex), when and why; check and status say "revoked" while that very
+	 * certificate is in place. */
+	char *revoked_sha256;
+	time_t revoked_at;
+	int revoked_reason;
 };
 
 /* What one run was told about a lineage's settings (issue's or renew's

@@ -16,6 +16,7 @@
 #include "lineage.h"
 #include "log.h"
 #include "timeutil.h"
+#include "x509.h"
 
 static const char usage_text[] =
 	"usage: goproxy-cert revoke [-d DIR] LINEAGE [--reason N]\n"
@@ -133,7 +134,18 @@ int cmd_revoke(int argc, char **argv)
 			rc = 1;
 		goto out;
 	}
-	/* Due now: the next renew/issue replaces it. */
+	/* Due now: the next renew/issue replaces it. The record names this
+	 * very certificate: check and status say "revoked" until it is
+	 * replaced. */
+	struct x509_chain *rch = NULL;
+	struct gpc_error perr;
+	gpc_error_clear(&perr);
+	if (x509_chain_parse(name, cert.data, cert.len, &rch, NULL, &perr) == 0) {
+		(void)lineage_set_str(&l->revoked_sha256, x509_chain_info(rch, 0)->fingerprint_sha256);
+		l->revoked_at = time_now();
+		l->revoked_reason = reason < 0 ? 0 : (int)reason;
+	}
+	x509_chain_free(rch);
 	l->days = 0;
 	(void)lineage_set_str(&l->last_result, "revoked");
 	l->last_attempt = time_now();

@@ -355,7 +355,7 @@ static void judge(struct served *s, const struct tlsprobe_trust *trust, const st
 		  time_t now)
 {
 	static const enum served_state from_report[RS__COUNT] = {
-		[RS_OK] = SV_OK, [RS_DUE] = SV_DUE, [RS_MISMATCH] = SV_MISMATCH,
+		[RS_OK] = SV_OK, [RS_DUE] = SV_DUE, [RS_MISMATCH] = SV_MISMATCH, [RS_REVOKED] = SV_INVALID,
 		[RS_NOT_YET_VALID] = SV_NOT_YET_VALID, [RS_EXPIRED] = SV_EXPIRED, [RS_INVALID] = SV_INVALID,
 		[RS_UNREADABLE] = SV_INVALID, [RS_MISSING] = SV_INVALID,
 	};

@@ -34,6 +34,7 @@
 #define RC_NOT_YET_VALID "not-yet-valid"
 #define RC_MISMATCH "name-mismatch"
 #define RC_DUE "due"
+#define RC_REVOKED "revoked"
 #define RC_NOT_FOUND "not-found"
 #define RC_KEY_PERMS "key-permissions"
 #define RC_NO_INTERMEDIATES "no-intermediates"
@@ -46,6 +47,7 @@ static const char *const state_names[RS__COUNT] = {
 	[RS_OK] = "ok",
 	[RS_DUE] = "due",
 	[RS_MISMATCH] = "mismatch",
+	[RS_REVOKED] = "revoked",
 	[RS_NOT_YET_VALID] = "not-yet-valid",
 	[RS_EXPIRED] = "expired",
 	[RS_INVALID] = "invalid",
@@ -197,6 +199,19 @@ static const char *rule_text(const char *rule)
 	return "less than 1/3 of its lifetime left";
 }
 
+/* RFC 5280 §5.3.1 reason codes, as revoke takes them. */
+static const char *revoke_reason_name(int r)
+{
+	switch (r) {
+	case 0: return "unspecified";
+	case 1: return "keyCompromise";
+	case 3: return "affiliationChanged";
+	case 4: return "superseded";
+	case 5: return "cessationOfOperation";
+	default: return "other";
+	}
+}
+
 /* .state/lineages/NAME.json through lib/lineage.c (the reader issue/renew
  * use), or NULL when it is missing or damaged: the ACME side is then
  * unknown and the lifetime rule decides, never a failure of the report.
@@ -321,6 +336,18 @@ static void judge_cert(struct report_entry *e, const struct x509_chain *chain, b
 		}
 		buf_finish(&only_want);
 		buf_finish(&only_have);
+	}
+
+	/* Revoked (issue 24): the record `revoke` stored for this very
+	 * certificate; a new pair replaces it and the record no longer
+	 * applies. */
+	if (lin != NULL && lin->revoked_sha256 != NULL && strcasecmp(lin->revoked_sha256, in->fingerprint_sha256) == 0) {
+		snprintf(msg, sizeof(msg), "%s: revoked at %s, reason %d (%s)", e->cert_path,
+			 time_rfc3339(lin->revoked_at, t1, sizeof(t1)), lin->revoked_reason,
+			 revoke_reason_name(lin->revoked_reason));
+		snprintf(hint, sizeof(hint), "clients may refuse it: get a new certificate now: goproxy-cert renew%s%s %s",
+			 opt->store_url ? " --store " : "", opt->store_url ? opt->store_url : "", e->name);
+		add_problem(e, RS_REVOKED, RC_REVOKED, msg, hint);
 	}
 
 	if (e->state == RS_OK && pr.due) {

@@ -19,6 +19,7 @@ enum report_state {
 	RS_OK = 0,
 	RS_DUE,
 	RS_MISMATCH,
+	RS_REVOKED,       /* `revoke` revoked this very certificate (stored record) */
 	RS_NOT_YET_VALID,
 	RS_EXPIRED,
 	RS_INVALID,
@@ -28,7 +29,7 @@ enum report_state {
 };
 
 /* "ok", "due", "expired", "not-yet-valid", "missing", "unreadable",
- * "invalid", "mismatch". */
+ * "invalid", "mismatch", "revoked". */
 const char *report_state_name(enum report_state s);
 
 struct report_problem {

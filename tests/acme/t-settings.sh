@@ -76,4 +76,18 @@ gpc renew -d "$SRV/certs" --force --standalone "127.0.0.1:$PEBBLE_HTTP_PORT" abs
 expect_rc 0
 [ "$(jq -r .solver "$J")" = standalone ] || fail "renew's --standalone was not stored: $(cat "$J")"
 [ "$(jq -r .solver_arg "$J")" = "127.0.0.1:$PEBBLE_HTTP_PORT" ] || fail "renew's --standalone address not stored"
+
+echo "== revoked is a state of its own in check and status (exit 2), until a new pair replaces it"
+gpc revoke -d "$SRV/certs" --ca-bundle "$PEBBLE_CA_BUNDLE" --reason 4 abs
+expect_rc 0
+gpc check -d "$SRV/certs" abs
+expect_rc 2
+expect_out 'revoked'
+expect_err 'revoked at .*reason 4 \(superseded\)'
+gpc status -d "$SRV/certs" --json abs
+[ "$(jq -r '.certificates[0].state' "$WORK/out")" = revoked ] || fail "status --json state is not revoked"
+gpc renew -d "$SRV/certs" abs
+expect_rc 0
+gpc check -d "$SRV/certs" abs
+expect_rc 0
 echo PASS
