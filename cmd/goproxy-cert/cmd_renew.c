@@ -89,15 +89,17 @@ static void progress(const char *lineage, void *ud)
 }
 
 /* One result per lineage, in name order (text or one JSON document).
- * Returns the exit code: 1 when one failed, else 75 when one was deferred,
+ * Returns the exit code: 64 when one failed on a usage or settings error (as
+ * issue exits), else 1 when one failed, else 75 when one was deferred,
  * else 0. */
 static int print_results(const struct issue_job *jobs, size_t n, bool json, bool quiet, const char *dir)
 {
-	int nfail = 0, ndef = 0, nren = 0, ncur = 0;
+	int nfail = 0, ndef = 0, nren = 0, ncur = 0, nusage = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		switch (jobs[i].out.res) {
-		case ISSUE_FAILED: case ISSUE_USAGE: nfail++; break;
+		case ISSUE_USAGE: nusage++; nfail++; break;
+		case ISSUE_FAILED: nfail++; break;
 		case ISSUE_DEFERRED: ndef++; break;
 		case ISSUE_ISSUED: nren++; break;
 		case ISSUE_CURRENT: ncur++; break;
@@ -128,7 +130,9 @@ static int print_results(const struct issue_job *jobs, size_t n, bool json, bool
 		if (n == 0 && !quiet)
 			printf("no lineages with stored settings in %s (run 'goproxy-cert issue' first)\n", dir);
 	}
-	return nfail ? 1 : ndef ? EXIT_DEFER : 0;
+	/* A cause gives the code it gives in issue: a setting the CA refuses
+	 * (EAB required, a bad profile) is 64 in both (issue 24). */
+	return nusage ? EXIT_USAGE : nfail ? 1 : ndef ? EXIT_DEFER : 0;
 }
 
 /* Pairs that no `issue` set up (put there by hand, by GoDoxy, or moved

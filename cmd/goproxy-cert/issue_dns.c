@@ -245,7 +245,10 @@ int issue_godoxy(const char *file, int argc, char **argv)
 	gpc_error_clear(&err);
 	if (godoxy_load(file, &a, &err) != 0) {
 		cli_print_error(&err);
-		return err.code && strcmp(err.code, GPC_E_USAGE) == 0 ? EXIT_USAGE : 1;
+		/* a config file that cannot be used is a usage error, whatever
+		 * is wrong with it (missing, unreadable, YAML syntax, a bad
+		 * value): 64, as for a bad option (goproxy-cert(1) EXIT STATUS) */
+		return err.code && strcmp(err.code, GPC_E_NOMEM) == 0 ? 1 : EXIT_USAGE;
 	}
 	/* everything is checked before the first request */
 	for (size_t i = 0; i < a.n; i++) {
