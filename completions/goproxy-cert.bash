@@ -107,14 +107,14 @@ _goproxy_cert()
                   --key-type --reuse-key --no-reuse-key --profile --no-profile --preferred-chain
                   --no-preferred-chain --days --force --deploy-hook --no-deploy-hook --rate-limit --lock-wait
                   --hook-timeout --dns --dns-opt --dns-resolver --dns-propagation-timeout
-                  --dns-propagation-wait --no-dns-propagation-check --godoxy-config
+                  --dns-propagation-wait --no-dns-propagation-check --godoxy-config --ephemeral-ok
                   --json -q --quiet -v --verbose -h --help
                   --store --store-cacert --store-cert --store-key --store-seal" ;;
         renew)
             opts="-d --certs-dir --days --force --jitter --concurrency --rate-limit --lock-wait --hook-timeout --json
                   --server --ca-bundle --profile --http-dir --webroot --standalone --hook
                   --dns --dns-opt --dns-resolver --dns-propagation-timeout --dns-propagation-wait
-                  --no-dns-propagation-check
+                  --no-dns-propagation-check --ephemeral-ok
                   -q --quiet -v --verbose -h --help --store --store-cacert --store-cert --store-key --store-seal" ;;
         revoke)
             opts="-d --certs-dir --reason --ca-bundle --json -q --quiet -v --verbose -h --help

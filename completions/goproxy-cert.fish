@@ -111,6 +111,7 @@ for c in issue renew
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l rate-limit -x -d 'N/HOURS or off'
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l lock-wait -x -d 'wait at most SECONDS for another run'
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l hook-timeout -x -d 'kill a hook after SECONDS'
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l ephemeral-ok -d 'the certs directory is meant to be temporary'
 end
 
 # renew

@@ -1690,8 +1690,23 @@ static void warn_ephemeral(struct issue_env *env)
 	first = !env->warned_ephemeral;
 	env->warned_ephemeral = true;
 	pthread_mutex_unlock(&env->mu);
-	if (first && strcmp(certstore_kind(env->cs), "dir") == 0 && fs_ephemeral(certstore_dir(env->cs), &e) == 1)
-		gpc_warn("%s\n  hint: %s", e.message, e.hint);
+	if (!first || env->ephemeral_ok || strcmp(certstore_kind(env->cs), "dir") != 0 ||
+	    fs_ephemeral(certstore_dir(env->cs), &e) != 1)
+		return;
+	/* acknowledged once for this directory (--ephemeral-ok) */
+	struct buf ack;
+	struct gpc_error e2;
+	buf_init(&ack, 4096);
+	gpc_error_clear(&e2);
+	int acked = certstore_state_read(env->cs, ISSUE_EPHEMERAL_OK_RECORD, 4096, &ack, &e2) == 0;
+	buf_finish(&ack);
+	if (acked)
+		return;
+	/* One line: where it is and what to do (status has the long form). */
+	const char *cut = strstr(e.message, ": the certificates");
+	gpc_warn("%.*s: certificates and the rate-limit ledger there are lost with it; keep it on a persistent "
+		 "volume, or say it is meant (CI) once with --ephemeral-ok", cut ? (int)(cut - e.message) : 400,
+		 e.message);
 }
 
 enum issue_result issue_lineage(struct issue_env *env, struct lineage *l, const struct issue_opts *o,

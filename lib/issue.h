@@ -77,6 +77,8 @@ struct issue_env {
 	struct issue_solver *solvers;
 	bool quiet;
 	bool warned_ephemeral;        /* the not-persistent warning was given */
+	bool ephemeral_ok;            /* the user said the directory is meant to be
+	                               * temporary (CI): no warning */
 	long timeout_ms;              /* per HTTP request to the CA; 0: 60 s */
 	pthread_mutex_t lock_mu;      /* the issuer lock, shared by the run's threads */
 	int lock_refs;
@@ -87,6 +89,10 @@ struct issue_env {
  * fresh by every decision. Returns 0 (free with issue_env_finish). */
 void issue_env_init(struct issue_env *env, struct certstore *cs, long timeout_ms);
 void issue_env_finish(struct issue_env *env);
+
+/* The record whose presence says "this certs directory is meant to be
+ * temporary" (--ephemeral-ok once): no persistence warning for it. */
+#define ISSUE_EPHEMERAL_OK_RECORD "ephemeral-ok"
 
 /* The whole job for one lineage (see the top of this file): returns the
  * result, also in out->res; out->reason says why, out->err what failed or

@@ -49,6 +49,8 @@ static const char usage_text[] =
 	"      --rate-limit N/HOURS|off  guard (default 5/168, Let's Encrypt's)\n"
 	"      --lock-wait SECONDS  wait at most this long for another run issuing the same\n"
 	"                           lineage (default 900), then exit 75\n"
+	"      --ephemeral-ok       the certs directory is meant to be temporary (CI): no\n"
+	"                           persistence warning, from now on for this directory\n"
 	"      --json               one JSON document with the result\n"
 	"  -q, --quiet              print nothing unless it failed\n"
 	"  -v, --verbose            say what is done (twice: debug detail)\n"
@@ -58,7 +60,7 @@ enum {
 	O_SERVER = 256, O_STAGING, O_CA_BUNDLE, O_EAB_KID, O_EAB_HMAC, O_CHALLENGE, O_HTTP_DIR,
 	O_WEBROOT, O_STANDALONE, O_HOOK, O_KEY_TYPE, O_REUSE_KEY, O_PROFILE, O_PREF_CHAIN, O_DAYS,
 	O_FORCE, O_DEPLOY, O_RATE, O_JSON, O_NO_REUSE_KEY, O_NO_PROFILE, O_NO_PREF_CHAIN, O_NO_DEPLOY,
-	O_LOCK_WAIT, O_HOOK_TIMEOUT,
+	O_LOCK_WAIT, O_HOOK_TIMEOUT, O_EPHEMERAL_OK,
 };
 
 static const struct option longopts[] = {
@@ -91,6 +93,7 @@ static const struct option longopts[] = {
 	{ "json", no_argument, NULL, O_JSON },
 	{ "lock-wait", required_argument, NULL, O_LOCK_WAIT },
 	{ "hook-timeout", required_argument, NULL, O_HOOK_TIMEOUT },
+	{ "ephemeral-ok", no_argument, NULL, O_EPHEMERAL_OK },
 	ISSUE_DNS_LONGOPTS,
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -141,7 +144,7 @@ static void save_settings(struct certstore *cs, const struct lineage *l)
 struct issue_args {
 	const char *dir, *name, *server, *ca_bundle, *email, *challenge, *solver, *solver_arg;
 	const char *key_type, *profile, *pref, *deploy;
-	bool staging, reuse_key, no_reuse_key, json, solver_set, no_profile, no_pref, no_deploy;
+	bool staging, reuse_key, no_reuse_key, json, solver_set, no_profile, no_pref, no_deploy, ephemeral_ok;
 	int hook_timeout;
 	char **domains;
 	size_t nd;
@@ -222,6 +225,7 @@ static int parse_one(int c, struct issue_args *a)
 			return cli_usage_error("issue", "%s", err.message);
 		break;
 	case O_JSON: a->json = true; break;
+	case O_EPHEMERAL_OK: a->ephemeral_ok = true; break;
 	case O_LOCK_WAIT:
 		if (cli_parse_uint("issue", "--lock-wait", optarg, 86400, &v) != 0)
 			return EXIT_USAGE;
@@ -393,6 +397,13 @@ int cmd_issue(int argc, char **argv)
 	}
 	env_ok = true;
 	env.quiet = a.o.quiet;
+	if (a.ephemeral_ok) {
+		if (issue_opts_ack_ephemeral(cs) != 0) {
+			rc = 1;
+			goto out;
+		}
+		env.ephemeral_ok = true;
+	}
 
 	/* The library decides (offline first, then again under the issuer
 	 * lock), orders, commits and records. */

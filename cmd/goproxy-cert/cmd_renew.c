@@ -42,6 +42,8 @@ static const char usage_text[] =
 	"      --hook-timeout SECONDS  limit for each hook run in this run (default: the\n"
 	"                           lineage's stored one, else 300)\n"
 	"      --json               one JSON document with a result per lineage\n"
+	"      --ephemeral-ok       the certs directory is meant to be temporary (CI): no\n"
+	"                           persistence warning, from now on for this directory\n"
 	"Settings for the LINEAGEs named (as issue takes them; stored only when renewed):\n"
 	"      --server URL, --ca-bundle FILE, --profile NAME\n"
 	"      --http-dir | --webroot DIR | --standalone ADDR:PORT | --hook PROGRAM\n"
@@ -54,7 +56,7 @@ static const char usage_text[] =
 
 enum {
 	O_DAYS = 256, O_FORCE, O_JITTER, O_CONC, O_RATE, O_JSON, O_LOCK_WAIT, O_HOOK_TIMEOUT,
-	O_SERVER, O_CA_BUNDLE, O_PROFILE, O_HTTP_DIR, O_WEBROOT, O_STANDALONE, O_HOOK,
+	O_SERVER, O_CA_BUNDLE, O_PROFILE, O_HTTP_DIR, O_WEBROOT, O_STANDALONE, O_HOOK, O_EPHEMERAL_OK,
 };
 
 static const struct option longopts[] = {
@@ -74,6 +76,7 @@ static const struct option longopts[] = {
 	{ "webroot", required_argument, NULL, O_WEBROOT },
 	{ "standalone", required_argument, NULL, O_STANDALONE },
 	{ "hook", required_argument, NULL, O_HOOK },
+	{ "ephemeral-ok", no_argument, NULL, O_EPHEMERAL_OK },
 	ISSUE_DNS_LONGOPTS,
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -232,7 +235,7 @@ int cmd_renew(int argc, char **argv)
 	size_t n = 0, ndue = 0;
 	struct issue_job *jobs = NULL;
 	int c, rc = EXIT_USAGE;
-	bool from_list = false, have_settings = false;
+	bool from_list = false, have_settings = false, ephemeral_ok = false;
 	struct lineage_settings st = { 0 };
 	struct issue_dns_args dns;
 
@@ -283,6 +286,7 @@ int cmd_renew(int argc, char **argv)
 				return EXIT_USAGE;
 			o.hook_timeout_ms = v * 1000L;
 			break;
+		case O_EPHEMERAL_OK: ephemeral_ok = true; break;
 		case O_SERVER: st.ca_url = optarg; have_settings = true; break;
 		case O_CA_BUNDLE: st.ca_bundle = optarg; have_settings = true; break;
 		case O_PROFILE:
@@ -351,6 +355,13 @@ int cmd_renew(int argc, char **argv)
 	}
 	env_ok = true;
 	env.quiet = o.quiet;
+	if (ephemeral_ok) {
+		if (issue_opts_ack_ephemeral(cs) != 0) {
+			rc = 1;
+			goto out;
+		}
+		env.ephemeral_ok = true;
+	}
 	jobs = calloc(n ? n : 1, sizeof(*jobs));
 	if (jobs == NULL) {
 		rc = 1;

@@ -70,6 +70,29 @@ const char *cli_default_server(void)
 	return (s != NULL && *s != '\0') ? s : ACME_LE_PRODUCTION;
 }
 
+bool issue_opts_ephemeral_ok_env(void)
+{
+	const char *v = getenv("GOPROXY_CERT_EPHEMERAL_OK");
+
+	return v != NULL && *v != '\0' && strcmp(v, "0") != 0;
+}
+
+int issue_opts_ack_ephemeral(struct certstore *cs)
+{
+	struct gpc_error err;
+	static const char text[] = "the certs directory is meant to be temporary: no persistence warning "
+				   "(goproxy-cert --ephemeral-ok)\n";
+
+	gpc_error_clear(&err);
+	if (strcmp(certstore_kind(cs), "dir") != 0)
+		return 0;
+	if (certstore_state_write(cs, ISSUE_EPHEMERAL_OK_RECORD, text, sizeof(text) - 1, &err) != 0) {
+		cli_print_error(&err);
+		return -1;
+	}
+	return 0;
+}
+
 int issue_opts_env_init(struct issue_env *env, struct certstore *cs)
 {
 	const char *t = getenv("GOPROXY_CERT_TIMEOUT");
@@ -90,6 +113,7 @@ int issue_opts_env_init(struct issue_env *env, struct certstore *cs)
 		}
 	}
 	issue_env_init(env, cs, secs * 1000);
+	env->ephemeral_ok = issue_opts_ephemeral_ok_env();
 	return 0;
 }
 

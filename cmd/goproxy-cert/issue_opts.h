@@ -34,6 +34,14 @@ const char *cli_default_server(void);
  * (seconds, 1-600). Prints the error and returns -1 for a bad value. */
 int issue_opts_env_init(struct issue_env *env, struct certstore *cs);
 
+/* $GOPROXY_CERT_EPHEMERAL_OK set (not empty, not "0"): the certs directory
+ * is meant to be temporary (CI); no persistence warning. */
+bool issue_opts_ephemeral_ok_env(void);
+
+/* --ephemeral-ok: store the acknowledgement for the certs directory (once;
+ * a shared store needs none). Prints the error and returns -1 on failure. */
+int issue_opts_ack_ephemeral(struct certstore *cs);
+
 /* Print one result: a line "NAME: message" on stdout (nothing with quiet
  * unless it failed; failures also print the error to stderr), or a JSON
  * object when json. */

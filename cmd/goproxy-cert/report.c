@@ -22,6 +22,7 @@
 #include "buf.h"
 #include "cli.h"
 #include "fsutil.h"
+#include "issue.h" /* ISSUE_EPHEMERAL_OK_RECORD (a name only) */
 #include "ledger.h"
 #include "lineage.h"
 #include "log.h"
@@ -197,6 +198,24 @@ static const char *rule_text(const char *rule)
 	if (strcmp(rule, POLICY_RULE_ARI) == 0)
 		return "the CA's renewal window (ARI) has been reached";
 	return "less than 1/3 of its lifetime left";
+}
+
+/* The persistence warning was acknowledged: $GOPROXY_CERT_EPHEMERAL_OK, or
+ * once for the directory with --ephemeral-ok (issue/renew). */
+static bool ephemeral_acknowledged(struct certstore *cs)
+{
+	const char *v = getenv("GOPROXY_CERT_EPHEMERAL_OK");
+	struct buf b;
+	struct gpc_error err;
+	bool acked;
+
+	if (v != NULL && *v != '\0' && strcmp(v, "0") != 0)
+		return true;
+	buf_init(&b, 4096);
+	gpc_error_clear(&err);
+	acked = certstore_state_read(cs, ISSUE_EPHEMERAL_OK_RECORD, 4096, &b, &err) == 0;
+	buf_finish(&b);
+	return acked;
 }
 
 /* RFC 5280 §5.3.1 reason codes, as revoke takes them. */
@@ -862,7 +881,7 @@ static void collect(struct report *r, struct certstore *cs, char *const *names, 
 		if (opt->detail) {
 			struct gpc_error why;
 			gpc_error_clear(&why);
-			if (fs_ephemeral(r->certs_dir, &why) == 1)
+			if (fs_ephemeral(r->certs_dir, &why) == 1 && !ephemeral_acknowledged(cs))
 				push_problem(&r->warnings, &r->n_warnings, why.code, why.message, why.hint);
 		}
 
