@@ -1,6 +1,7 @@
 /* goproxy-cert issue: get a certificate for a set of names, only if needed.
  * The decision and the rate-limit guard come first and are offline. */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,8 @@
 #include "issue_opts.h"
 #include "issue.h"
 #include "issue_dns.h"
+#include "dns.h"
+#include "godoxy.h"
 #include "keygen.h"
 #include "ledger.h"
 #include "lineage.h"
@@ -358,9 +361,10 @@ static int check_challenge(struct lineage *l)
 	return 0;
 }
 
-int cmd_issue(int argc, char **argv)
+/* One issue run from parsed arguments: open the store, build the
+ * lineage, let the library decide and order, print. Returns the exit code. */
+static int issue_run(struct issue_args *a)
 {
-	struct issue_args a = { .name = CERTSTORE_DEFAULT };
 	struct issue_outcome out;
 	struct issue_env env;
 	bool env_ok = false;
@@ -368,36 +372,23 @@ int cmd_issue(int argc, char **argv)
 	struct lineage *l = NULL;
 	int rc;
 
-	issue_opts_default(&a.o);
 	memset(&out, 0, sizeof(out));
-	a.domains = calloc((size_t)argc + 1, sizeof(*a.domains));
-	if (a.domains == NULL)
-		return 1;
-	rc = parse_args(argc, argv, &a);
-	if (rc != 0) {
-		rc = rc == -2 ? 0 : rc;
+	if ((rc = issue_store_conflict("issue", a->dir)) != 0)
 		goto out;
-	}
-	if (a.dns.godoxy != NULL) {
-		rc = issue_godoxy(a.dns.godoxy, argc, argv);
-		goto out;
-	}
-	if ((rc = issue_store_conflict("issue", a.dir)) != 0)
-		goto out;
-	cs = issue_open_store(a.dir, true);
+	cs = issue_open_store(a->dir, true);
 	if (cs == NULL) {
 		rc = 1;
 		goto out;
 	}
-	if ((rc = build_lineage(cs, &a, &l)) != 0 || (rc = check_challenge(l)) != 0)
+	if ((rc = build_lineage(cs, a, &l)) != 0 || (rc = check_challenge(l)) != 0)
 		goto out;
 	if (issue_opts_env_init(&env, cs) != 0) {
 		rc = EXIT_USAGE;
 		goto out;
 	}
 	env_ok = true;
-	env.quiet = a.o.quiet;
-	if (a.ephemeral_ok) {
+	env.quiet = a->o.quiet;
+	if (a->ephemeral_ok) {
 		if (issue_opts_ack_ephemeral(cs) != 0) {
 			rc = 1;
 			goto out;
@@ -407,16 +398,183 @@ int cmd_issue(int argc, char **argv)
 
 	/* The library decides (offline first, then again under the issuer
 	 * lock), orders, commits and records. */
-	issue_lineage(&env, l, &a.o, &out);
+	issue_lineage(&env, l, &a->o, &out);
 	if (out.res == ISSUE_CURRENT)
 		save_settings(cs, l);
-	issue_print_result(l, &out, a.json, a.o.quiet, stdout);
+	issue_print_result(l, &out, a->json, a->o.quiet, stdout);
 	rc = issue_exit_code(out.res);
 out:
 	if (env_ok)
 		issue_env_finish(&env);
 	lineage_free(l);
 	certstore_free(cs);
+	return rc;
+}
+
+/* ---- --godoxy-config ---- */
+
+/* dir of path ("." when none) and its last component, into d and f. */
+static void split(const char *path, char *d, size_t dsz, char *f, size_t fsz)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL) {
+		snprintf(d, dsz, ".");
+		snprintf(f, fsz, "%s", path);
+	} else {
+		snprintf(d, dsz, "%.*s", (int)(slash - path), path);
+		snprintf(f, fsz, "%s", slash + 1);
+	}
+}
+
+/* Where a GoDoxy cert_path/key_path pair lives in goproxy-cert's layout:
+ * DIR/cert.crt + DIR/priv.key (lineage default of DIR) or
+ * MAIN/NAME/cert.crt + MAIN/NAME/priv.key (lineage NAME of MAIN). */
+static int layout(const char *file, const struct godoxy_cert *c, const char *main_dir, char *dir, size_t dirsz,
+		  char *name, size_t namesz)
+{
+	const char *cp = c->cert_path ? c->cert_path : "certs/cert.crt";
+	const char *kp = c->key_path ? c->key_path : "certs/priv.key";
+	char cd[PATH_MAX], cf[256], kd[PATH_MAX], kf[256], up[PATH_MAX], base[256];
+
+	split(cp, cd, sizeof(cd), cf, sizeof(cf));
+	split(kp, kd, sizeof(kd), kf, sizeof(kf));
+	if (strcmp(cf, "cert.crt") != 0 || strcmp(kf, "priv.key") != 0 || strcmp(cd, kd) != 0)
+		return cli_usage_error("issue", "%s (line %d): cert_path %s and key_path %s: goproxy-cert keeps a pair "
+				       "as DIR/cert.crt and DIR/priv.key (or DIR/NAME/cert.crt and DIR/NAME/priv.key)",
+				       file, c->line, cp, kp);
+	split(cd, up, sizeof(up), base, sizeof(base));
+	if (main_dir != NULL && strcmp(up, main_dir) == 0 && certstore_valid_name(base)) {
+		snprintf(dir, dirsz, "%s", main_dir);
+		snprintf(name, namesz, "%s", base);
+	} else {
+		snprintf(dir, dirsz, "%s", cd);
+		snprintf(name, namesz, "%s", CERTSTORE_DEFAULT);
+	}
+	return 0;
+}
+
+/* --godoxy-config FILE: one issue run for each certificate of the file's
+ * autocert block (the main one and each of extra:): its values first, the
+ * command line's options over them (they win), through the same
+ * build_lineage as options alone. Returns the worst exit code
+ * (64 > 1 > 75 > 0). */
+static int issue_godoxy(const char *file, int argc, char **argv)
+{
+	struct godoxy_autocert g;
+	struct gpc_error err;
+	char main_dir[PATH_MAX] = "";
+	int worst = 0;
+
+	gpc_error_clear(&err);
+	if (godoxy_load(file, &g, &err) != 0) {
+		cli_print_error(&err);
+		/* a config file that cannot be used is a usage error, whatever
+		 * is wrong with it (missing, unreadable, YAML syntax, a bad
+		 * value): 64, as for a bad option (goproxy-cert(1) EXIT STATUS) */
+		return err.code && strcmp(err.code, GPC_E_NOMEM) == 0 ? 1 : EXIT_USAGE;
+	}
+	/* everything is checked before the first request */
+	for (size_t i = 0; i < g.n; i++) {
+		const struct godoxy_cert *c = &g.certs[i];
+		char list[256], d[PATH_MAX], n[256];
+		if (c->provider == NULL || dns_provider_find(c->provider) == NULL) {
+			if (c->provider != NULL && strcmp(c->provider, "local") == 0)
+				cli_usage_error("issue", "%s (line %d): provider local: GoDoxy uses the certificate at "
+						"cert_path as it is; there is nothing to issue (goproxy-cert check -d DIR "
+						"checks it)", file, c->line);
+			else
+				cli_usage_error("issue", "%s (line %d): provider '%s' is not supported here (%s); the closest "
+						"is '%s'", file, c->line, c->provider ? c->provider : "(none)",
+						dns_provider_list(list, sizeof(list)), dns_provider_closest(c->provider ? c->provider : ""));
+			godoxy_finish(&g);
+			return EXIT_USAGE;
+		}
+		if (c->n_domains == 0) {
+			cli_usage_error("issue", "%s (line %d): no domains", file, c->line);
+			godoxy_finish(&g);
+			return EXIT_USAGE;
+		}
+		if (layout(file, c, i == 0 ? NULL : main_dir, d, sizeof(d), n, sizeof(n)) != 0) {
+			godoxy_finish(&g);
+			return EXIT_USAGE;
+		}
+		if (i == 0)
+			snprintf(main_dir, sizeof(main_dir), "%s", d);
+	}
+	for (size_t i = 0; i < g.n; i++) {
+		const struct godoxy_cert *c = &g.certs[i];
+		struct issue_args a = { .name = CERTSTORE_DEFAULT };
+		char d[PATH_MAX], n[256], *kv[ISSUE_DNS_MAX];
+		size_t nkv = 0;
+		int rc = 1;
+
+		memset(kv, 0, sizeof(kv));
+		issue_opts_default(&a.o);
+		a.domains = calloc(c->n_domains + (size_t)argc + 1, sizeof(*a.domains));
+		if (a.domains == NULL)
+			goto oom;
+		(void)layout(file, c, i == 0 ? NULL : main_dir, d, sizeof(d), n, sizeof(n));
+		a.dir = d;
+		a.name = n;
+		for (size_t k = 0; k < c->n_domains; k++)
+			a.domains[a.nd++] = c->domains[k];
+		a.dns.provider = c->provider;
+		for (size_t k = 0; k < c->n_opts && nkv < ISSUE_DNS_MAX; k++) {
+			if (asprintf(&kv[nkv], "%s=%s", c->opts[k].key, c->opts[k].value) < 0) {
+				kv[nkv] = NULL;
+				goto oom;
+			}
+			a.dns.opts[a.dns.n_opts++] = kv[nkv++];
+		}
+		for (size_t k = 0; k < c->n_resolvers && k < ISSUE_DNS_MAX; k++)
+			a.dns.resolvers[a.dns.n_resolvers++] = c->resolvers[k];
+		a.email = c->email;
+		a.server = c->ca_dir_url;
+		a.ca_bundle = c->n_ca_certs > 0 ? c->ca_certs[0] : NULL;
+		if (c->eab_kid && c->eab_hmac) {
+			a.o.eab_kid = c->eab_kid;
+			a.o.eab_hmac = c->eab_hmac;
+		}
+		/* the command line's own options over the file's */
+		rc = parse_args(argc, argv, &a);
+		if (rc == 0)
+			rc = issue_run(&a);
+		else if (rc == -2)
+			rc = 0;
+		goto next;
+oom:
+		fprintf(stderr, "%s: out of memory\n", cli.prog);
+		rc = 1;
+next:
+		for (size_t k = 0; k < nkv; k++) {
+			memset(kv[k], 0, strlen(kv[k]));
+			free(kv[k]);
+		}
+		free(a.domains);
+		if (rc == EXIT_USAGE || (rc == 1 && worst != EXIT_USAGE) || (rc == EXIT_DEFER && worst == 0))
+			worst = rc;
+	}
+	godoxy_finish(&g);
+	return worst;
+}
+
+int cmd_issue(int argc, char **argv)
+{
+	struct issue_args a = { .name = CERTSTORE_DEFAULT };
+	int rc;
+
+	issue_opts_default(&a.o);
+	a.domains = calloc((size_t)argc + 1, sizeof(*a.domains));
+	if (a.domains == NULL)
+		return 1;
+	rc = parse_args(argc, argv, &a);
+	if (rc != 0)
+		rc = rc == -2 ? 0 : rc;
+	else if (a.dns.godoxy != NULL)
+		rc = issue_godoxy(a.dns.godoxy, argc, argv);
+	else
+		rc = issue_run(&a);
 	free(a.domains);
 	return rc;
 }

@@ -1,5 +1,6 @@
-/* issue_dns: the dns-01 options of `issue` (--dns PROVIDER, --dns-opt,
- * --dns-resolver, the propagation options) and --godoxy-config. */
+/* issue_dns: the dns-01 options of `issue` and `renew` (--dns PROVIDER,
+ * --dns-opt, --dns-resolver, the propagation options); --godoxy-config is
+ * parsed here and read by cmd_issue.c. */
 #ifndef GPC_ISSUE_DNS_H
 #define GPC_ISSUE_DNS_H
 
@@ -60,10 +61,5 @@ bool issue_dns_is_opt(int c);
  * an exit code (64, printed). */
 int issue_dns_apply(struct certstore *cs, const struct issue_dns_args *d, bool other_solver, struct lineage *l);
 
-/* --godoxy-config FILE: run `issue` once for each certificate of the
- * file's autocert block (the main one and each of extra:), with the
- * options of argv (minus --godoxy-config) after the file's. Returns the
- * worst exit code (64 > 1 > 75 > 0). */
-int issue_godoxy(const char *file, int argc, char **argv);
 
 #endif

@@ -17,6 +17,8 @@ cat >config/config.yml <<EOF2
 autocert:
   provider: rfc2136
   email: admin@example.test
+  ca_certs:
+    - roots.pem
   domains:
     - "*.example.test"
     - example.test
@@ -43,7 +45,8 @@ EOF2
 G() { run_logged goproxy-cert "$GOPROXY_CERT" "$@"; }
 
 echo "== issue from the autocert block: the main pair and the extra one"
-G issue --godoxy-config config/config.yml --server "$PEBBLE_DIR_URL" --ca-bundle "$PEBBLE_CA_BUNDLE"
+cp "$PEBBLE_CA_BUNDLE" roots.pem
+G issue --godoxy-config config/config.yml --server "$PEBBLE_DIR_URL"
 expect_rc 0
 expect_out '^default: issued'
 expect_out '^www: issued'
@@ -53,8 +56,15 @@ openssl x509 -in certs/www/cert.crt -noout -ext subjectAltName | grep -q 'DNS:ww
 expect_no "$KNOT_KEY_SECRET"
 ! grep -qF "$KNOT_KEY_SECRET" certs/.state/lineages/default.json || fail "secret in the lineage"
 
-echo "== plain renew -d certs renews both from what was stored"
-run_logged env env -i PATH=/usr/bin:/bin "$GOPROXY_CERT" renew -d certs --force
+# ca_certs: [roots.pem] is relative to GoDoxy's working directory: stored
+# absolute, so renew from anywhere finds it (issue 24)
+[ "$(jq -r .ca_bundle certs/.state/lineages/default.json)" = "$WORK/roots.pem" ] ||
+	fail "ca_certs stored as $(jq -r .ca_bundle certs/.state/lineages/default.json), not $WORK/roots.pem"
+
+echo "== plain renew -d DIR from / under env -i (cron) renews both from what was stored"
+cd /
+run_logged env env -i "$GOPROXY_CERT" renew -d "$WORK/certs" --force
+cd "$WORK"
 expect_rc 0
 expect_out 'default: issued'
 expect_out 'www: issued'
@@ -69,6 +79,6 @@ G issue --godoxy-config config/local.yml
 expect_rc 64
 expect_err 'provider local: GoDoxy uses the certificate'
 G issue --godoxy-config config/missing.yml
-expect_rc 1
+expect_rc 64
 expect_err 'config/missing.yml'
 echo "ok"
