@@ -735,8 +735,36 @@ static struct solver *get_solver(struct issue_env *env, const struct lineage *l,
 		}
 	struct solver_opts so = { .kind = kind, .arg = arg, .challenge = chal, .cs = env->cs,
 				  .hook_timeout_ms = hook_ms(o, l), .lineage = l };
-	if (solver_new(&so, &s, err) != 0)
-		goto out;
+	if (solver_new(&so, &s, err) != 0) {
+		/* The stored --standalone address is taken, and a goproxyd of this
+		 * store answers the challenge (started after the first issue,
+		 * on the port the CA comes to): answer through it, and say so,
+		 * instead of failing every renewal from then on (issue 24). */
+		int answers = kind == SOLVER_STANDALONE && err->sys_errno == EADDRINUSE ?
+				      issue_goproxyd_answers(env->cs) : 0;
+		bool http = chal == NULL || strcmp(chal, "http-01") == 0;
+		if (!((answers & GOPROXYD_HTTP01) && http) &&
+		    !((answers & GOPROXYD_TLSALPN01) && chal != NULL && strcmp(chal, "tls-alpn-01") == 0))
+			goto out;
+		gpc_note("%s: --standalone %s is in use and a goproxyd serves this certs dir: answering %s through "
+			 "goproxyd (store it with: goproxy-cert renew --http-dir %s)", l->name, arg ? arg : "",
+			 http ? "http-01" : "tls-alpn-01", l->name);
+		gpc_error_clear(err);
+		kind = SOLVER_HTTP_DIR;
+		arg = NULL;
+		if (http && chal == NULL)
+			chal = "http-01";
+		for (is = env->solvers; is; is = is->next)
+			if (is->kind == kind && !is->arg && is->challenge && chal && !strcmp(is->challenge, chal)) {
+				s = is->s;
+				goto out;
+			}
+		so.kind = kind;
+		so.arg = NULL;
+		so.challenge = chal;
+		if (solver_new(&so, &s, err) != 0)
+			goto out;
+	}
 	is = calloc(1, sizeof(*is));
 	if (is == NULL) {
 		solver_free(s);

@@ -483,6 +483,7 @@ static int standalone_bind(struct solver *s, const char *spec, struct gpc_error 
 		int e = errno;
 		gpc_error_set(err, e == EACCES ? GPC_E_PERMISSION : GPC_E_IO,
 			      "--standalone %s: cannot listen: %s", spec, strerror(e));
+		err->sys_errno = e;
 		if (e == EACCES)
 			gpc_error_hint(err, "ports below 1024 need root or CAP_NET_BIND_SERVICE; or use --http-dir "
 					    "with goproxyd, --webroot DIR, or a port the CA is redirected to");
