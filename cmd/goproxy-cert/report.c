@@ -702,8 +702,19 @@ static void count_issuances(struct certstore *cs, struct report_entry *e)
 		report_ledger_load(cs);
 	if (report_ledger == NULL)
 		return;
+	time_t now = time_now();
 	e->issuances_168h = ledger_count_issuances(report_ledger, e->ca_url, e->lineage->names,
-						   e->lineage->n_names, time_now() - 168 * 3600);
+						   e->lineage->n_names, now - 168 * 3600);
+	/* when renew will next ask the CA (issue 24): not before it is due,
+	 * nor before its back-off or the CA's Retry-After ends */
+	time_t next = e->next_renewal > now ? e->next_renewal : now;
+	time_t b = ledger_backoff_until(report_ledger, e->name, now);
+	time_t ra = ledger_retry_after(report_ledger, e->ca_url, now);
+	if (b > next)
+		next = b;
+	if (ra > next)
+		next = ra;
+	e->next_attempt = e->next_renewal > 0 || b > now || ra > now ? next : 0;
 }
 
 static void entry_finish(struct report_entry *e)
@@ -1175,6 +1186,7 @@ void report_print_status_text(FILE *out, const struct report *r)
 			fprintf(out, "  %-14s%s%s%s\n", "last error", e->lineage->last_code ? e->lineage->last_code : "",
 				e->lineage->last_code ? ": " : "", e->lineage->last_error);
 		print_time_or_dash(out, "next renewal", e->next_renewal);
+		print_time_or_dash(out, "next attempt", e->next_attempt);
 		if (e->issuances_168h >= 0)
 			fprintf(out, "  %-14s%ld\n", "issued (168h)", e->issuances_168h);
 		else
@@ -1295,6 +1307,7 @@ static json_object *entry_json(const struct report_entry *e, bool detail)
 		json_object_object_add(o, "last_error_code", jstr_or_null(e->lineage ? e->lineage->last_code : NULL));
 		json_object_object_add(o, "settings", e->lineage ? jsettings(e) : NULL);
 		json_object_object_add(o, "next_renewal", e->next_renewal > 0 ? jtime(e->next_renewal) : NULL);
+		json_object_object_add(o, "next_attempt", e->next_attempt > 0 ? jtime(e->next_attempt) : NULL);
 		json_object_object_add(o, "issuances_168h",
 				       e->issuances_168h >= 0 ? json_object_new_int64(e->issuances_168h) : NULL);
 	}

@@ -70,6 +70,8 @@ struct report_entry {
 	time_t last_attempt;
 	char *last_result;
 	time_t next_renewal;
+	time_t next_attempt;    /* when renew will next try: the later of next_renewal,
+	                         * this lineage's back-off and the CA's Retry-After; 0 unknown */
 	long issuances_168h;
 	struct lineage *lineage; /* its stored settings (status only), or NULL; owned */
 

@@ -55,6 +55,10 @@ expect_rc 0
 [ "$(jq -r '.certificates[0].last_result' "$WORK/out")" = failed ] || fail "status: last_result"
 [ -n "$(jq -r '.certificates[0].last_error // empty' "$WORK/out")" ] || fail "status --json has no last_error"
 [ -n "$(jq -r '.certificates[0].last_error_code // empty' "$WORK/out")" ] || fail "status --json has no last_error_code"
+jq -e '.certificates[0] | .next_attempt != null and .next_attempt >= .next_renewal' "$WORK/out" >/dev/null ||
+	fail "status --json: next_attempt missing or before next_renewal"
+[ "$(jq -r '.certificates[0].settings.names | join(",")' "$WORK/out")" = abs.example.test ] ||
+	fail "status --json: settings.names is not what renew will order"
 gpc status -d "$SRV/certs" abs
 expect_out 'last error'
 
