@@ -82,54 +82,43 @@ end
 # issue
 complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -s D -l domain -x -d 'a name for the certificate'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l challenge -x -a 'http-01 dns-01 tls-alpn-01' -d 'challenge type'
-complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l http-dir -d 'answer http-01 through goproxyd'
-complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l webroot -r -a '(__fish_complete_directories)' -d 'web root for http-01 files'
-complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l standalone -x -d 'answer challenges on ADDR:PORT'
-complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l hook -r -F -d 'uacme-compatible hook program'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l key-type -x -a 'ec256 ec384 rsa2048 rsa3072 rsa4096' -d 'key type'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l reuse-key -d 'keep the current key'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l no-reuse-key -d 'make a new key'
-complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l profile -x -d 'ACME profile'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l preferred-chain -x -d 'issuer CN of the preferred chain'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l deploy-hook -x -d 'command run after the pair changed'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l no-profile -d 'drop the stored profile'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l no-preferred-chain -d 'drop the stored preferred chain'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l no-deploy-hook -d 'drop the stored deploy hook'
 
-complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l dns -x -a 'rfc2136 dnsupdate pdns acmedns acme-dns cloudflare duckdns hetzner' -d 'dns-01 through a built-in provider'
-complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l dns-opt -x -d 'provider option KEY=VALUE'
-complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l dns-resolver -x -d 'recursive resolver ADDR[:PORT]'
-complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l dns-propagation-timeout -x -d 'wait at most SECONDS for every server'
-complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l dns-propagation-wait -x -d 'wait SECONDS instead of checking'
-complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l no-dns-propagation-check -d 'tell the CA at once'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l godoxy-config -r -F -d "GoDoxy's config.yml"
 
-# issue and renew
+# issue and renew: solver, profile and dns-01 settings (renew: for the lineages named), the decision
 for c in issue renew
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l http-dir -d 'answer http-01 through goproxyd'
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l webroot -r -a '(__fish_complete_directories)' -d 'web root for http-01 files'
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l standalone -x -d 'answer challenges on ADDR:PORT'
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l hook -r -F -d 'uacme-compatible hook program'
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l profile -x -d 'ACME profile'
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l dns -x -a 'rfc2136 dnsupdate pdns acmedns acme-dns cloudflare duckdns hetzner' -d 'dns-01 through a built-in provider'
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l dns-opt -x -d 'provider option KEY=VALUE'
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l dns-resolver -x -d 'recursive resolver ADDR[:PORT]'
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l dns-propagation-timeout -x -d 'wait at most SECONDS for every server'
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l dns-propagation-wait -x -d 'wait SECONDS instead of checking'
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l no-dns-propagation-check -d 'tell the CA at once'
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l ephemeral-ok -d 'the certs directory is meant to be temporary'
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l days -x -d 'due when fewer than N days are left'
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l force -d 'even if current'
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l rate-limit -x -d 'N/HOURS or off'
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l lock-wait -x -d 'wait at most SECONDS for another run'
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l hook-timeout -x -d 'kill a hook after SECONDS'
-    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l ephemeral-ok -d 'the certs directory is meant to be temporary'
 end
 
-# renew
-complete -c goproxy-cert -n "__fish_seen_subcommand_from renew" -l jitter -x -d 'sleep up to SECONDS first'
-complete -c goproxy-cert -n "__fish_seen_subcommand_from renew" -l concurrency -x -d 'lineages renewed at once'
+# renew (the CA: for the lineages named)
 complete -c goproxy-cert -n "__fish_seen_subcommand_from renew" -l server -x -d 'ACME directory URL (stored when renewed)'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from renew" -l ca-bundle -r -F -d 'CA certificates for the ACME server'
-complete -c goproxy-cert -n "__fish_seen_subcommand_from renew" -l profile -x -d 'ACME profile'
-complete -c goproxy-cert -n "__fish_seen_subcommand_from renew" -l http-dir -d 'answer http-01 through goproxyd'
-complete -c goproxy-cert -n "__fish_seen_subcommand_from renew" -l webroot -r -a '(__fish_complete_directories)' -d 'web root for http-01 files'
-complete -c goproxy-cert -n "__fish_seen_subcommand_from renew" -l standalone -x -d 'answer challenges on ADDR:PORT'
-complete -c goproxy-cert -n "__fish_seen_subcommand_from renew" -l hook -r -F -d 'uacme-compatible hook program'
-complete -c goproxy-cert -n "__fish_seen_subcommand_from renew" -l dns -x -a 'rfc2136 dnsupdate pdns acmedns acme-dns cloudflare duckdns hetzner' -d 'dns-01 through a built-in provider'
-complete -c goproxy-cert -n "__fish_seen_subcommand_from renew" -l dns-opt -x -d 'provider option KEY=VALUE'
-complete -c goproxy-cert -n "__fish_seen_subcommand_from renew" -l dns-resolver -x -d 'recursive resolver ADDR[:PORT]'
-complete -c goproxy-cert -n "__fish_seen_subcommand_from renew" -l dns-propagation-timeout -x -d 'wait at most SECONDS for every server'
-complete -c goproxy-cert -n "__fish_seen_subcommand_from renew" -l dns-propagation-wait -x -d 'wait SECONDS instead of checking'
-complete -c goproxy-cert -n "__fish_seen_subcommand_from renew" -l no-dns-propagation-check -d 'tell the CA at once'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from renew" -l jitter -x -d 'sleep up to SECONDS first'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from renew" -l concurrency -x -d 'lineages renewed at once'
 
 # revoke
 complete -c goproxy-cert -n "__fish_seen_subcommand_from revoke" -l reason -x -a '0 1 3 4 5' -d 'RFC 5280 reason code'
