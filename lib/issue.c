@@ -1737,6 +1737,38 @@ static void warn_ephemeral(struct issue_env *env)
 		 e.message);
 }
 
+/* The certificate in place is current and the user gave settings: keep
+ * them when they differ from the stored ones (renew takes the lineage over,
+ * also a pair that was on disk before goproxy-cert), with the stored
+ * history and ARI data. A failure to store changes nothing about the
+ * result (a read-only directory): said at info level. */
+static void store_current(struct issue_env *env, struct lineage *l)
+{
+	struct lineage *old = NULL;
+	struct gpc_error err;
+	char *a = NULL, *b = NULL;
+
+	gpc_error_clear(&err);
+	pthread_mutex_lock(&env->mu);
+	if (certstore_lock(env->cs, true, 60, &err) != 0)
+		goto out;
+	if (lineage_load(env->cs, l->name, &old, &err) == 0) {
+		a = lineage_to_json(old);
+		b = lineage_to_json(l);
+	}
+	gpc_error_clear(&err);
+	if ((a == NULL || b == NULL || strcmp(a, b) != 0) && lineage_save(env->cs, l, &err) == 0)
+		gpc_info("%s: settings stored", l->name);
+	certstore_unlock(env->cs);
+out:
+	if (err.code != NULL)
+		gpc_info("%s: settings not stored: %s", l->name, err.message);
+	pthread_mutex_unlock(&env->mu);
+	free(a);
+	free(b);
+	lineage_free(old);
+}
+
 enum issue_result issue_lineage(struct issue_env *env, struct lineage *l, const struct issue_opts *o,
 				struct issue_outcome *out)
 {
@@ -1745,8 +1777,11 @@ enum issue_result issue_lineage(struct issue_env *env, struct lineage *l, const 
 
 	/* 1. Offline, without the lock: the common answer "current" costs no
 	 * lock and no network. */
-	if (issue_precheck(env, l, o, out) == 0)
+	if (issue_precheck(env, l, o, out) == 0) {
+		if (out->res == ISSUE_CURRENT && o->store_current)
+			store_current(env, l);
 		return out->res;
+	}
 	pair_fingerprint(env, l->name, before, sizeof(before));
 	if (issue_check_writable(env->cs, l->name, &out->err) != 0)
 		goto failed;
@@ -1768,6 +1803,8 @@ enum issue_result issue_lineage(struct issue_env *env, struct lineage *l, const 
 		o2.force = false;
 	memset(out, 0, sizeof(*out));
 	if (issue_precheck(env, l, &o2, out) == 0) {
+		if (out->res == ISSUE_CURRENT && o->store_current)
+			store_current(env, l);
 		if (out->res == ISSUE_CURRENT && waited)
 			snprintf(out->reason + strlen(out->reason), sizeof(out->reason) - strlen(out->reason),
 				 " (issued by another run while this one waited)");

@@ -44,6 +44,10 @@ struct issue_opts {
 	                          * issue_opts_default gives ISSUE_LOCK_WAIT_DEFAULT */
 	long hook_timeout_ms;    /* challenge and deploy hooks, for this run; 0: the lineage's
 	                          * hook_timeout, else ISSUE_HOOK_TIMEOUT_DEFAULT_MS */
+	bool store_current;      /* issue: the lineage holds settings the user gave; when the
+	                          * certificate in place is current, store them if they
+	                          * changed (it is what renew will use). Otherwise settings
+	                          * are stored only with the certificate they produce. */
 };
 
 /* Defaults: Let's Encrypt's limits, the default lock wait and hook limit. */

@@ -114,35 +114,6 @@ static int set(char **field, const char *v)
 	return 0;
 }
 
-/* A current certificate: keep the (possibly changed) settings so that
- * `renew` takes the lineage over -- also for a certificate that was on disk
- * before goproxy-cert (a Go-Proxy certs dir). Local files only; a failure
- * (read-only dir) changes nothing about the result. */
-static void save_settings(struct certstore *cs, const struct lineage *l)
-{
-	struct lineage *old = NULL;
-	struct gpc_error err;
-	char *a = NULL, *b = NULL;
-
-	gpc_error_clear(&err);
-	if (lineage_load(cs, l->name, &old, &err) == 0) {
-		a = lineage_to_json(old);
-		b = lineage_to_json(l);
-	}
-	if (a == NULL || b == NULL || strcmp(a, b) != 0) {
-		if (certstore_lock(cs, true, 5, &err) == 0) {
-			if (lineage_save(cs, l, &err) != 0)
-				gpc_info("%s: settings not stored: %s", l->name, err.message);
-			certstore_unlock(cs);
-		} else {
-			gpc_info("%s: settings not stored: %s", l->name, err.message);
-		}
-	}
-	free(a);
-	free(b);
-	lineage_free(old);
-}
-
 /* What the command line asked for (pointers into argv). */
 struct issue_args {
 	const char *dir, *name, *server, *ca_bundle, *email, *challenge, *solver, *solver_arg;
@@ -398,9 +369,8 @@ static int issue_run(struct issue_args *a)
 
 	/* The library decides (offline first, then again under the issuer
 	 * lock), orders, commits and records. */
+	a->o.store_current = true;
 	issue_lineage(&env, l, &a->o, &out);
-	if (out.res == ISSUE_CURRENT)
-		save_settings(cs, l);
 	issue_print_result(l, &out, a->json, a->o.quiet, stdout);
 	rc = issue_exit_code(out.res);
 out:
