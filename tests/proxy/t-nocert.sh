@@ -4,7 +4,8 @@
 # challenges, refuses handshakes with the alert unrecognized_name (logged at
 # a bounded rate, memory bounded over 1,000 of them), and serves each pair
 # `goproxy-cert issue --http-dir` commits (real pebble) within 1 s, with no
-# signal; `check --connect` says plainly that it has no certificate.
+# signal, and so does `renew` later; `check --connect` says plainly that it
+# has no certificate.
 . "$(dirname "$0")/lib.sh"
 
 . "$TESTS_DIR/lib/pebble.sh"
@@ -119,6 +120,18 @@ loaded_after second "$CERTS/second"
 poll 10 served_is second.example.test "$CERTS/second/cert.crt" || fail "the second lineage is not served"
 served_is www.example.test "$CERTS/cert.crt" || fail "the first lineage is no longer served"
 ok "a second lineage (tls-alpn-01) served within 1 s too"
+
+# renew goes the same way: the lineages remember --http-dir, goproxyd answers
+old_fp=$(openssl x509 -noout -fingerprint -sha256 -in "$CERTS/cert.crt")
+set +e
+"$GOPROXY_CERT" renew -d "$CERTS" --force >"$T/renew.log" 2>&1
+rc=$?
+set -e
+[ "$rc" = 0 ] || { cat "$T/renew.log"; fail "renew --force with goproxyd holding the ports: exit $rc"; }
+[ "$(openssl x509 -noout -fingerprint -sha256 -in "$CERTS/cert.crt")" != "$old_fp" ] || fail "renew did not replace the default pair"
+poll 10 served_is www.example.test "$CERTS/cert.crt" || fail "the renewed pair is not served"
+poll 10 served_is second.example.test "$CERTS/second/cert.crt" || fail "the renewed second pair is not served"
+ok "renew --force through goproxyd (stored --http-dir): both renewed pairs served"
 
 ! grep -q "SIGHUP" "$T/gpd.log" || fail "goproxyd got a SIGHUP"
 [ "$(grep -c "no certificate yet" "$T/gpd.log")" = 1 ] || fail "'no certificate yet' said again"
