@@ -583,7 +583,7 @@ int sni_load(struct certstore *cs)
 		gpc_err("%s%s%s", list_err.message, list_err.hint[0] ? "\n  hint: " : "", list_err.hint);
 		return strcmp(list_err.code, GPC_E_NETWORK) == 0 ? -2 : -1;
 	}
-	if (n <= 0 && listed == 0)
+	if (n == 0 && listed == 0)
 		return 0; /* nothing issued yet: the caller says how to get one */
 	if (n <= 0) {
 		gpc_err("%s: no usable certificate: %zu lineage%s, none loaded (see above)\n  hint: fix or remove "
