@@ -126,6 +126,10 @@ static const char *const hint_closed =
 static const char *const hint_alert =
 	"the server refused the handshake: check that --servername names a site it serves (SNI) and "
 	"that a certificate is configured for it";
+static const char *const hint_unknown_name =
+	"the server has no certificate for this server name (SNI): if it is goproxyd, none was issued "
+	"for the name yet (goproxyd runs before its first certificate and refuses such names): get one "
+	"through it (goproxy-cert issue -D NAME --http-dir); otherwise check --servername";
 static const char *const hint_handshake =
 	"the TLS handshake did not complete: the server may offer no protocol version or cipher "
 	"this client accepts";
@@ -564,12 +568,19 @@ static int fail_not_tls(struct attempt *a)
 		    "not TLS: the server answered the handshake with \"%s...\"", quote(&b, q, sizeof(q)));
 }
 
-static int handshake_failed(struct attempt *a, gnutls_session_t s, int ret)
+static int handshake_failed(struct attempt *a, gnutls_session_t s, int ret, const char *servername)
 {
 	if (!looks_tls(a))
 		return fail_not_tls(a);
 	switch (ret) {
 	case GNUTLS_E_FATAL_ALERT_RECEIVED:
+		/* RFC 6066 §3: "unrecognized_name" is the server saying it has
+		 * nothing for the name asked (goproxyd before a pair for it) */
+		if (gnutls_alert_get(s) == GNUTLS_A_UNRECOGNIZED_NAME)
+			return fail(a, TLSPROBE_E_NO_CERT_FOR_NAME, hint_unknown_name,
+				    "the server has no certificate for %s%s: it refused the handshake with the TLS alert "
+				    "unrecognized_name", servername ? "" : "a handshake without a server name (SNI)",
+				    servername ? servername : "");
 		return fail(a, TLSPROBE_E_ALERT, hint_alert, "the server sent the TLS alert '%s'",
 			    gnutls_alert_get_name(gnutls_alert_get(s)));
 	case GNUTLS_E_PREMATURE_TERMINATION:
@@ -652,7 +663,8 @@ static int tls_handshake(struct attempt *a, const struct tlsprobe_options *o,
 		if (ret != GNUTLS_E_AGAIN && ret != GNUTLS_E_INTERRUPTED) {
 			if (!gnutls_error_is_fatal(ret))
 				continue; /* a warning alert (unrecognized_name): go on */
-			handshake_failed(a, s, ret);
+			handshake_failed(a, s, ret,
+					 o->servername != NULL && !tlsprobe_is_ip(o->servername) ? o->servername : NULL);
 			goto out;
 		}
 		w = wait_fd(a, gnutls_record_get_direction(s) ? POLLOUT : POLLIN);
@@ -716,7 +728,7 @@ static int progress(const char *code)
 {
 	static const char *const order[] = {
 		TLSPROBE_E_UNREACHABLE, TLSPROBE_E_REFUSED, TLSPROBE_E_TIMEOUT, TLSPROBE_E_STARTTLS,
-		TLSPROBE_E_CLOSED, TLSPROBE_E_NOT_TLS, TLSPROBE_E_ALERT, TLSPROBE_E_HANDSHAKE,
+		TLSPROBE_E_CLOSED, TLSPROBE_E_NOT_TLS, TLSPROBE_E_ALERT, TLSPROBE_E_NO_CERT_FOR_NAME, TLSPROBE_E_HANDSHAKE,
 		TLSPROBE_E_NO_CERT,
 	};
 

@@ -25,6 +25,7 @@
 #define TLSPROBE_E_CLOSED "connection-closed"    /* the peer hung up mid-way */
 #define TLSPROBE_E_NOT_TLS "not-tls"             /* the peer answered in something else */
 #define TLSPROBE_E_ALERT "tls-alert"             /* the peer ended the handshake with an alert */
+#define TLSPROBE_E_NO_CERT_FOR_NAME "no-certificate-for-name" /* ... unrecognized_name: none for the SNI */
 #define TLSPROBE_E_HANDSHAKE "handshake-failed"  /* any other handshake failure */
 #define TLSPROBE_E_NO_CERT "no-certificate"      /* the handshake worked without one */
 #define TLSPROBE_E_STARTTLS "starttls-failed"    /* the plain-text preamble failed */

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -748,6 +749,42 @@ static void on_backend_read(struct ev_loop *loop, ev_io *io, int revents)
 
 /* ---- handshake hook ----------------------------------------------------- */
 
+/* Handshakes refused for want of a certificate are said at most once per
+ * REFUSED_EVERY seconds over all workers, with the number left unsaid since
+ * the last line: scanners try any name, and a goproxyd that has no
+ * certificate yet refuses every one. Each one is at debug level (-v). */
+#define REFUSED_EVERY 10
+static atomic_llong refused_next;  /* CLOCK_MONOTONIC second of the next line */
+static atomic_ulong refused_unsaid; /* refusals since the last line */
+
+static void log_refused(const struct conn *c, const char *sni, bool acme)
+{
+	const char *why = sni_count() == 0 ? " (none issued yet)" : gpd_cfg.sni_strict && !acme ? " (--sni-strict)" : "";
+	struct timespec ts;
+	long long now, next;
+	unsigned long unsaid;
+
+	gpc_debug("conn %d: %s%s%s: no certificate%s; handshake refused (unrecognized_name)", c->cr.fd,
+		  acme ? "acme-tls/1 for " : "server name ", sni[0] ? "" : "(none)", sni, why);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (long long)ts.tv_sec;
+	next = atomic_load_explicit(&refused_next, memory_order_relaxed);
+	if (now < next || !atomic_compare_exchange_strong(&refused_next, &next, now + REFUSED_EVERY)) {
+		atomic_fetch_add_explicit(&refused_unsaid, 1, memory_order_relaxed);
+		return;
+	}
+	unsaid = atomic_exchange_explicit(&refused_unsaid, 0, memory_order_relaxed);
+	if (unsaid > 0)
+		gpc_info("%s%s%s: no certificate%s; handshake refused with the alert unrecognized_name (and %lu "
+			 "more since the last such line; one line per %d s, each one with -v)",
+			 acme ? "acme-tls/1 for " : "server name ", sni[0] ? "" : "(none)", sni, why, unsaid,
+			 REFUSED_EVERY);
+	else
+		gpc_info("%s%s%s: no certificate%s; handshake refused with the alert unrecognized_name "
+			 "(one line per %d s, each one with -v)",
+			 acme ? "acme-tls/1 for " : "server name ", sni[0] ? "" : "(none)", sni, why, REFUSED_EVERY);
+}
+
 /* Called by GnuTLS once the ClientHello is parsed (SNI and ALPN known):
  * choose the credentials and the backend, and start connecting to it.
  * Must not free the connection. */
@@ -762,12 +799,8 @@ static int on_client_hello(gnutls_session_t s)
 		return GNUTLS_E_INTERNAL_ERROR;
 	r = sni_choose(s, gpd_cfg.sni_strict, &c->creds, sni, sizeof(sni), &acme);
 	if (r == GNUTLS_E_UNRECOGNIZED_NAME) {
-		/* a scanner must not flood the log: debug, except for ACME */
-		gpc_log(acme ? GPC_LOG_INFO : GPC_LOG_DEBUG,
-			"conn %d: %s%s%s: no certificate%s; handshake refused", c->cr.fd,
-			acme ? "acme-tls/1 for " : "server name ", sni[0] ? "" : "(none)", sni,
-			acme ? "" : gpd_cfg.sni_strict ? " (--sni-strict)" : "");
-		return r;
+		log_refused(c, sni, acme);
+		return r; /* do_handshake sends the unrecognized_name alert */
 	}
 	if (r != 0)
 		return r;

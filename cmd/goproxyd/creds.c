@@ -36,10 +36,29 @@ static atomic_bool rl_challenges; /* a handshake waits for a challenge certifica
 static atomic_bool rl_hup;        /* SIGHUP: full rescan */
 static int rl_watch = -1; /* the store's change watch */
 
+/* Said once at start on an empty store: goproxyd runs anyway (it is how
+ * the first certificate is obtained), and how to get that certificate
+ * through it. */
+static void say_no_certificate(struct certstore *cs)
+{
+	bool dir = strcmp(certstore_kind(cs), "dir") == 0;
+
+	gpc_warn("%s: no certificate yet; answering ACME challenges (%s%s%stls-alpn-01 on the TLS port) and "
+		 "refusing TLS handshakes (alert unrecognized_name) until the first pair is committed, which is "
+		 "served at once\n  hint: get it through this goproxyd: goproxy-cert issue %s %s -D NAME --http-dir%s",
+		 certstore_dir(cs), gpd_cfg.has_http ? "http-01 on " : "", gpd_cfg.has_http ? gpd_cfg.http.text : "",
+		 gpd_cfg.has_http ? ", " : "", dir ? "-d" : "--store", certstore_dir(cs),
+		 gpd_cfg.has_http ? "" : " --challenge tls-alpn-01 (no --http: http-01 is not answered)");
+}
+
 int creds_init(struct certstore *cs)
 {
+	int n;
+
 	store = cs;
-	return sni_load(cs);
+	if ((n = sni_load(cs)) == 0)
+		say_no_certificate(cs);
+	return n;
 }
 
 /* ---- reload thread ------------------------------------------------------ */

@@ -27,7 +27,7 @@
 /* Exit statuses (man/goproxyd.8, EXIT STATUS). */
 #define GPD_EXIT_OK 0
 #define GPD_EXIT_RUNTIME 1  /* a failure after start-up */
-#define GPD_EXIT_CERTS 2    /* certs dir unreadable, no usable certificate */
+#define GPD_EXIT_CERTS 2    /* certs dir unreadable, only unusable pairs */
 #define GPD_EXIT_USAGE 64   /* EX_USAGE */
 #define GPD_EXIT_NOUSER 67  /* EX_NOUSER: --user unknown */
 #define GPD_EXIT_OSERR 71   /* EX_OSERR: cannot bind (port in use), drop privileges ... */
@@ -80,8 +80,10 @@ extern gnutls_datum_t gpd_ticket_key;
 /* ---- creds.c ------------------------------------------------------------ */
 
 /* Load everything once at start-up (before workers). Returns the number of
- * usable lineages (>= 1), or -1 after logging why (no usable certificate),
- * or -2 (the store unreachable and no cache: sni_load). */
+ * usable lineages; 0 (the store holds none yet) after saying once how to
+ * get the first one, goproxyd then answers challenges and refuses
+ * handshakes until one is committed; -1 after logging why (lineages, none
+ * usable), or -2 (the store unreachable and no cache: sni_load). */
 int creds_init(struct certstore *cs) __attribute__((warn_unused_result));
 
 /* Start the reload thread (inotify + SIGHUP requests). Returns 0 or -1. */

@@ -50,6 +50,7 @@ static struct certstore *store;
 static bool rescan_retry; /* a pair was locked by a writer: look again soon */
 static struct gpc_error list_err; /* why the last list of the lineages failed */
 static bool list_down;              /* ... and that was the store unreachable */
+static size_t listed;               /* lineages the last full scan found in the store */
 
 /* Pairs already refused, by content: not parsed (nor logged) again until
  * their files change. Reload thread only. */
@@ -351,6 +352,7 @@ static int scan_lineages(struct credset *s, const struct credset *old)
 		goto out;
 	}
 	list_down = false;
+	listed = n;
 	if ((s->lin = calloc(n ? n : 1, sizeof(*s->lin))) == NULL)
 		goto out;
 	/* One shared lock for the whole scan, so each pair is read whole. If
@@ -581,14 +583,12 @@ int sni_load(struct certstore *cs)
 		gpc_err("%s%s%s", list_err.message, list_err.hint[0] ? "\n  hint: " : "", list_err.hint);
 		return strcmp(list_err.code, GPC_E_NETWORK) == 0 ? -2 : -1;
 	}
-	if (n <= 0 && strcmp(certstore_kind(cs), "dir") != 0) {
-		gpc_err("%s: no usable certificate in the store\n  hint: issue one first: goproxy-cert issue "
-			"--store %s ...", certstore_dir(cs), certstore_dir(cs));
-		return -1;
-	}
+	if (n == 0 && listed == 0)
+		return 0; /* nothing issued yet: the caller says how to get one */
 	if (n <= 0) {
-		gpc_err("%s: no usable certificate (need cert.crt + priv.key, or NAME/cert.crt + "
-			"NAME/priv.key)", certstore_dir(cs));
+		gpc_err("%s: no usable certificate: %zu lineage%s, none loaded (see above)\n  hint: fix or remove "
+			"the pair%s named above, or issue it again (goproxy-cert issue)", certstore_dir(cs), listed,
+			listed == 1 ? "" : "s", listed == 1 ? "" : "s");
 		return -1;
 	}
 	return (int)n;

@@ -35,10 +35,12 @@ void creds_ref(struct gpd_creds *c);
 void creds_unref(struct gpd_creds *c);
 
 /* Build the first set from the certs directory `cs` (kept for rescans; the
- * caller keeps it open). Returns the number of usable lineages (>= 1), or -1
- * after logging why (no usable certificate), or -2 after logging why the
- * store could not be read at all (etcd unreachable and no usable cache:
- * try later). */
+ * caller keeps it open). Returns the number of usable lineages: 0 when the
+ * store holds none yet (a fresh install, an empty fleet prefix: nothing is
+ * logged, the caller says how to get one), or -1 after logging why (there
+ * are lineages, but none of them loads), or -2 after logging why the store
+ * could not be read at all (etcd unreachable and no usable cache: try
+ * later). */
 int sni_load(struct certstore *cs) __attribute__((warn_unused_result));
 
 /* Build a new set from disk and swap it in for new handshakes. With

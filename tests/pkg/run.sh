@@ -9,7 +9,10 @@
 #      apt-get install ./goproxy-cert_*.deb ./goproxyd_*.deb, and check
 #      --version, systemd-analyze verify of the installed units, the user,
 #      the directories and their modes, the timer enabled and goproxyd.service
-#      not, goproxy-cert issue against a local pebble (on this machine,
+#      not, the command of goproxyd.service started with no pair (it runs,
+#      refuses handshakes with unrecognized_name, and serves the pair a
+#      first `issue --http-dir` gets through it), goproxy-cert issue against
+#      a local pebble (on this machine,
 #      reached over loopback) as the service user into the packaged certs
 #      directory, check exits 0, what the renew service runs exits 0;
 #      apt-get remove keeps the pairs; apt-get purge (no questions) removes
@@ -42,6 +45,7 @@ cleanup() {
 	rc=$?
 	set +e
 	[ "$rc" = 0 ] || [ -z "${PEBBLE_LOG:-}" ] || pebble_logs
+	[ -z "${GPD_PID:-}" ] || { kill "$GPD_PID"; wait "$GPD_PID"; }
 	[ -z "${PEBBLE_WORK:-}" ] || pebble_stop
 	# mounts are per-command namespaces; never follow anything off this fs
 	if [ -n "${GPC_PKG_KEEP:-}" ]; then
@@ -186,6 +190,48 @@ export FREEPORT
 pebble_start
 install -m 644 "$PEBBLE_CA_BUNDLE" "$R/tmp/pebble-ca.pem"
 CD=/var/lib/goproxy-cert/certs
+
+# goproxyd.service on the fresh install, before any pair (issue 26): what its
+# ExecStart= runs (as root, dropping to --user goproxy-cert) with its
+# EnvironmentFile=, on free ports instead of 443 and 80 (this machine's
+# network: the root shares it); it must run, say it has no certificate yet,
+# refuse a handshake with unrecognized_name, and serve the pair a first
+# `issue --http-dir` gets through it (http-01 on its --http port) at once.
+step "goproxyd.service on a fresh install with no pair; the first issue through it"
+[ -z "$(find "$R$CD" -name cert.crt)" ] || fail "a pair already in $CD on a fresh install"
+gcmd=$(sed -n 's/^ExecStart=//p' "$R$U/goproxyd.service")
+GP=$("$FREEPORT")
+gcmd2=$(printf '%s\n' "$gcmd" | sed -e "s/ -l 443 / -l 127.0.0.1:$GP /" -e "s/ --http 80 / --http 127.0.0.1:$PEBBLE_HTTP_PORT /")
+case $gcmd2 in *"127.0.0.1:$GP "*"127.0.0.1:$PEBBLE_HTTP_PORT "*) ;; *) fail "goproxyd.service's ExecStart= ($gcmd) has no '-l 443' and '--http 80' to move" ;; esac
+# inroot's command, exec'd all the way (unshare, sh, chroot, sh): $! is goproxyd
+# shellcheck disable=SC2086,SC2016
+unshare -m --propagation private sh -c '
+	r=$1; shift
+	mount -t proc proc "$r/proc" &&
+	mount -t devpts -o newinstance,ptmxmode=0666 devpts "$r/dev/pts" &&
+	exec chroot "$r" "$@"' sh "$R" sh -c 'set -a; . /etc/default/goproxy-cert; exec "$@"' sh $gcmd2 \
+	>"$T/gpd.log" 2>&1 </dev/null &
+GPD_PID=$!
+sleep 1
+kill -0 "$GPD_PID" 2>/dev/null || { cp "$T/gpd.log" "$T/out"; fail "goproxyd.service's command exited on a fresh install: $gcmd2"; }
+grep -q "$CD: no certificate yet" "$T/gpd.log" || { cp "$T/gpd.log" "$T/out"; fail "goproxyd does not say it has no certificate yet"; }
+timeout 10 openssl s_client -connect "127.0.0.1:$GP" -servername pkg.example.test </dev/null >"$T/out" 2>&1 || :
+grep -q 'unrecognized name' "$T/out" || fail "a handshake with goproxyd before any pair: no unrecognized_name alert"
+inroot runuser -u goproxy-cert -- goproxy-cert issue -d $CD --server "$PEBBLE_DIR_URL" --ca-bundle /tmp/pebble-ca.pem \
+	-n first -D first.pkg.example.test --http-dir >"$T/out" 2>&1 || fail "goproxy-cert issue --http-dir through goproxyd"
+want=$(openssl x509 -noout -fingerprint -sha256 -in "$R$CD/first/cert.crt")
+n=0
+until [ "$(timeout 5 openssl s_client -connect "127.0.0.1:$GP" -servername first.pkg.example.test </dev/null 2>/dev/null |
+	openssl x509 -noout -fingerprint -sha256 2>/dev/null)" = "$want" ]; do
+	n=$((n + 1))
+	[ "$n" -lt 10 ] || { cp "$T/gpd.log" "$T/out"; fail "goproxyd does not serve the pair issued through it"; }
+	sleep 0.1
+done
+kill -TERM "$GPD_PID"
+wait "$GPD_PID" || { cp "$T/gpd.log" "$T/out"; fail "goproxyd did not stop cleanly on SIGTERM"; }
+GPD_PID=
+[ ! -e "$R$CD/.state/goproxyd.pid" ] || fail "goproxyd left its presence in $CD/.state"
+
 # as the issue says: explicit options, the default lineage
 inroot runuser -u goproxy-cert -- goproxy-cert issue -d $CD --server "$PEBBLE_DIR_URL" \
 	--ca-bundle /tmp/pebble-ca.pem -D pkg.example.test --standalone "127.0.0.1:$PEBBLE_HTTP_PORT" \

@@ -7,6 +7,10 @@
  *       a backend on 127.0.0.1:PORT that reads a PROXY protocol v1/v2 header
  *       and an HTTP request, and answers 200 with what the header said:
  *       "v2 src=ADDR:PORT dst=ADDR:PORT alpn=P authority=NAME".
+ *   gpd-tool refused HOST PORT N SUFFIX
+ *       N TLS handshakes one after the other, each for its own server name
+ *       (K.SUFFIX), the way a scanner tries names; prints "alert A other B":
+ *       A ended with the fatal alert unrecognized_name, B any other way.
  *   gpd-tool echo PORT
  *       a backend that answers each request with its whole request bytes
  *       counted: reads until EOF, replies "got N bytes" and closes (half-close
@@ -109,6 +113,46 @@ static int cmd_hold(int argc, char **argv)
 	fflush(stdout);
 	while (read(0, &c, 1) > 0)
 		;
+	return 0;
+}
+
+static int cmd_refused(int argc, char **argv)
+{
+	gnutls_certificate_credentials_t cred;
+	long n, alert = 0, other = 0;
+	char name[300];
+
+	if (argc != 4)
+		return 64;
+	n = atol(argv[2]);
+	gnutls_certificate_allocate_credentials(&cred);
+	for (long k = 0; k < n; k++) {
+		gnutls_session_t s;
+		int fd = tcp_connect(argv[0], argv[1]), r;
+
+		if (fd < 0) {
+			other++;
+			continue;
+		}
+		snprintf(name, sizeof(name), "%ld.%s", k, argv[3]);
+		gnutls_init(&s, GNUTLS_CLIENT);
+		gnutls_set_default_priority(s);
+		gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cred);
+		gnutls_server_name_set(s, GNUTLS_NAME_DNS, name, strlen(name));
+		gnutls_transport_set_int(s, fd);
+		gnutls_handshake_set_timeout(s, 10000);
+		do
+			r = gnutls_handshake(s);
+		while (r < 0 && !gnutls_error_is_fatal(r));
+		if (r == GNUTLS_E_FATAL_ALERT_RECEIVED && gnutls_alert_get(s) == GNUTLS_A_UNRECOGNIZED_NAME)
+			alert++;
+		else
+			other++;
+		gnutls_deinit(s);
+		close(fd);
+	}
+	gnutls_certificate_free_credentials(cred);
+	printf("alert %ld other %ld\n", alert, other);
 	return 0;
 }
 
@@ -255,9 +299,11 @@ int main(int argc, char **argv)
 		return cmd_hold(argc - 2, argv + 2);
 	if (argc >= 2 && strcmp(argv[1], "ppserver") == 0)
 		return cmd_ppserver(argc - 2, argv + 2);
+	if (argc >= 2 && strcmp(argv[1], "refused") == 0)
+		return cmd_refused(argc - 2, argv + 2);
 	if (argc >= 2 && strcmp(argv[1], "echo") == 0)
 		return cmd_echo(argc - 2, argv + 2);
-	fprintf(stderr, "usage: gpd-tool hold [--tls] [--sni NAME] HOST PORT N | ppserver PORT | "
+	fprintf(stderr, "usage: gpd-tool hold [--tls] [--sni NAME] HOST PORT N | refused HOST PORT N SUFFIX | ppserver PORT | "
 			"echo PORT\n");
 	return 64;
 }

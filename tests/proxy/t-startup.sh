@@ -44,9 +44,6 @@ expect 0 "goproxyd " --version
 ok "--help and --version"
 
 expect 2 "$T/nope" -d "$T/nope" -l "127.0.0.1:$P" -b 127.0.0.1:1
-mkdir "$T/empty"
-expect 2 "$T/empty: no usable certificate" -d "$T/empty" -l "127.0.0.1:$P" -b 127.0.0.1:1
-[ ! -e "$T/empty/.state/goproxyd.pid" ] || fail "pidfile left behind"
 mkdir -p "$T/broken"
 mkpair "$T/broken" a.test
 mkpair "$T/tmpb" b.test
@@ -54,7 +51,9 @@ cp "$T/tmpb/priv.key" "$T/broken/priv.key"
 expect 2 "$T/broken/priv.key does not belong to $T/broken/cert.crt" -d "$T/broken" -l "127.0.0.1:$P" -b 127.0.0.1:1
 printf 'garbage\n' >"$T/broken/cert.crt"
 expect 2 "$T/broken/cert.crt: not a PEM certificate" -d "$T/broken" -l "127.0.0.1:$P" -b 127.0.0.1:1
-ok "certs dir missing, empty, or only broken pairs: exit 2 naming the file"
+grep -q "$T/broken: no usable certificate: 1 lineage, none loaded" "$T/out.log" || { cat "$T/out.log"; fail "only broken pairs: no summary line"; }
+[ ! -e "$T/broken/.state/goproxyd.pid" ] || fail "pidfile left behind"
+ok "certs dir missing, or only broken pairs: exit 2 naming the file (an empty one starts: t-nocert)"
 
 if [ "$(id -u)" = 0 ]; then
 	expect 67 "--user no-such-user-gpd: no such user" -d "$CERTS" -l "127.0.0.1:$P" -b 127.0.0.1:1 --user no-such-user-gpd
