@@ -6,8 +6,8 @@
       round-robin over the comma-separated source addresses SOURCES (e.g.
       127.0.0.1 or 127.0.1.1,127.0.1.2); print "ready N", keep them S seconds
       (default 30), then print "closed C of N" (closed by the server).
-  http-flood.py trickle PORT [--for S]
-      one connection sending "GET / HTTP/1.1\\r\\n" one byte a second (a
+  http-flood.py trickle PORT SOURCE [--for S]
+      one connection from SOURCE sending "GET / HTTP/1.1\\r\\n" one byte a second (a
       slowloris), for at most S seconds (default 30); print "closed after T"
       with the seconds until the server closed it, or "open after T".
 """
@@ -49,7 +49,7 @@ def hold(a):
 
 
 def trickle(a):
-    s = socket.create_connection(("127.0.0.1", a.port), timeout=10)
+    s = socket.create_connection(("127.0.0.1", a.port), timeout=10, source_address=(a.source, 0))
     start = time.monotonic()
     data = b"GET / HTTP/1.1\r\n" + b"X" * 1000
     i = 0
@@ -77,6 +77,7 @@ def main():
     h.add_argument("--wait", type=float, default=30)
     t = sub.add_parser("trickle")
     t.add_argument("port", type=int)
+    t.add_argument("source")
     t.add_argument("--for", dest="duration", type=float, default=30)
     a = p.parse_args()
     {"hold": hold, "trickle": trickle}[a.cmd](a)

@@ -34,11 +34,6 @@ P=$1 H=$2
 start_gpd -d "$CERTS" -l "127.0.0.1:$P" -b "127.0.0.1:$NGX_PORT" --http "127.0.0.1:$H" --workers 1
 wait_port "$H"
 
-# a slowloris from the start; looked at the end
-python3 "$FLOOD" trickle "$H" --for 25 >"$T/trickle.out" 2>&1 &
-TRICKLE=$!
-PIDS="$PIDS $TRICKLE"
-
 # validate SRC WHAT: the CA's request from source address SRC gets 200 + token
 validate() {
 	code=$(curl -sS --max-time 5 --interface "$1" -o "$T/vbody" -w '%{http_code}' \
@@ -77,6 +72,12 @@ unhold
 grep -q "connection table full" "$T/gpd.log" || fail "no 'connection table full' warning"
 ok "1200 idle connections from 40 clients (a full table): validations answered 200"
 
+# a slowloris (after the floods: a full table closes the oldest connection
+# first, which it would be); looked at the end
+python3 "$FLOOD" trickle "$H" 127.0.0.9 --for 25 >"$T/trickle.out" 2>&1 &
+TRICKLE=$!
+PIDS="$PIDS $TRICKLE"
+
 # --- long paths: a whole redirect or 414/431, never an empty reply ---------
 path=/$(head -c 7999 /dev/zero | tr '\0' a)
 out=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code} %{redirect_url}' -H 'Host: default.test' \
@@ -87,10 +88,10 @@ path=/$(head -c 9000 /dev/zero | tr '\0' a)
 out=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' -H 'Host: default.test' \
 	"http://127.0.0.1:$H$path" 2>&1) || fail "9001-byte path: $out"
 [ "$out" = 414 ] || fail "9001-byte path: '$out', not 414"
-path=/$(head -c 8100 /dev/zero | tr '\0' a)
+path=/$(head -c 8050 /dev/zero | tr '\0' a)
 out=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' -H 'Host: default.test' \
-	"http://127.0.0.1:$H$path" 2>&1) || fail "8101-byte path: $out"
-[ "$out" = 414 ] || fail "8101-byte path (head fits): '$out', not 414"
+	"http://127.0.0.1:$H$path" 2>&1) || fail "8051-byte path: $out"
+[ "$out" = 414 ] || fail "8051-byte path (head fits): '$out', not 414"
 out=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' -H 'Host: default.test' \
 	-H "X-Pad: $(head -c 9000 /dev/zero | tr '\0' b)" "http://127.0.0.1:$H/x" 2>&1) ||
 	fail "9000-byte header: $out"
@@ -111,6 +112,7 @@ ok "Location: served names kept, others (evil.example, addresses) -> https://def
 wait "$TRICKLE" 2>/dev/null || true
 t=$(sed -n 's/^closed after //p' "$T/trickle.out")
 [ -n "$t" ] || fail "slowloris: $(cat "$T/trickle.out")"
+[ "${t%.*}" -ge 9 ] || fail "slowloris closed after $t s, before the 10 s bound (by what?)"
 [ "${t%.*}" -le 12 ] || fail "slowloris closed only after $t s"
 ok "a slowloris head closed after $t s"
 
