@@ -25,8 +25,9 @@ def raise_nofile():
 
 
 def closed(s):
+    s.setblocking(False)  # a socket with a timeout would wait for data first
     try:
-        return s.recv(4096, socket.MSG_DONTWAIT) == b""
+        return s.recv(4096) == b""
     except BlockingIOError:
         return False
     except OSError:

@@ -44,15 +44,20 @@ validate() {
 
 # hold N SOURCES: N idle connections in the background until ready (HOLDER)
 hold() {
-	python3 "$FLOOD" hold "$H" "$1" "$2" --wait 20 >"$T/hold.out" 2>&1 &
+	python3 "$FLOOD" hold "$H" "$1" "$2" --wait 3 >"$T/hold.out" 2>&1 &
 	HOLDER=$!
 	PIDS="$PIDS $HOLDER"
 	poll 200 grep -q '^ready' "$T/hold.out" || fail "holder not ready: $(cat "$T/hold.out")"
 	sleep 0.5 # goproxyd accepts them all
 }
+# unhold MAXOPEN: the holder ends (3 s, well within goproxyd's 10 s head
+# timeout); at most MAXOPEN of its connections were still open then
 unhold() {
-	kill "$HOLDER" 2>/dev/null || true
-	wait "$HOLDER" 2>/dev/null || true
+	wait "$HOLDER" || fail "holder: $(cat "$T/hold.out")"
+	set -- "$1" $(sed -n 's/^closed \([0-9]*\) of \([0-9]*\)$/\1 \2/p' "$T/hold.out")
+	[ $# = 3 ] || fail "holder: $(cat "$T/hold.out")"
+	echo "   goproxyd closed $2 of the $3 idle connections, kept $(($3 - $2)) (at most $1)"
+	[ $(($3 - $2)) -le "$1" ] || fail "goproxyd kept $(($3 - $2)) idle connections open, more than $1"
 }
 
 validate 127.0.0.1 "no flood"
@@ -61,14 +66,14 @@ ok "validation answered"
 hold 600 127.0.0.1
 validate 127.0.0.1 "600 idle connections from 127.0.0.1"
 validate 127.0.0.2 "600 idle connections from 127.0.0.1"
-unhold
+unhold 32
 ok "600 idle connections from one client: validations (same and other client) answered 200"
 
 srcs=$(for i in $(seq 1 40); do printf '127.0.1.%d,' "$i"; done)
 hold 1200 "${srcs%,}"
 validate 127.0.0.3 "1200 idle connections from 40 clients"
 validate 127.0.1.7 "1200 idle connections from 40 clients"
-unhold
+unhold 1024
 grep -q "connection table full" "$T/gpd.log" || fail "no 'connection table full' warning"
 ok "1200 idle connections from 40 clients (a full table): validations answered 200"
 
@@ -129,5 +134,5 @@ GOPROXYD="$T/gpd-lowfd" start_gpd -d "$CERTS" -l "127.0.0.1:$P" -b "127.0.0.1:$N
 wait_port "$H"
 hold 400 "${srcs%,}"
 validate 127.0.0.3 "400 idle connections, goproxyd limited to 200 descriptors"
-unhold
+unhold 200
 ok "fewer descriptors than the flood: validation answered 200"
