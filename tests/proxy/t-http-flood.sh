@@ -7,7 +7,8 @@
 #   - an 8,000-byte path gets a whole redirect, a longer one 414, an oversized
 #     head 431, never an empty reply;
 #   - Location: names a host goproxyd serves a certificate for, never an
-#     arbitrary Host: (evil.example -> the default certificate's first name);
+#     arbitrary Host: (evil.example -> the default certificate's first name,
+#     or 421 when that has only wildcard names);
 #   - a slowloris head (one byte a second) is closed within the 10 s bound.
 . "$(dirname "$0")/lib.sh"
 
@@ -120,6 +121,15 @@ t=$(sed -n 's/^closed after //p' "$T/trickle.out")
 [ "${t%.*}" -ge 9 ] || fail "slowloris closed after $t s, before the 10 s bound (by what?)"
 [ "${t%.*}" -le 12 ] || fail "slowloris closed only after $t s"
 ok "a slowloris head closed after $t s"
+
+# --- no name to redirect to (only a wildcard certificate): 421 -------------
+stop_gpd
+mkpair "$T/certs2" "*.only.test"
+start_gpd -d "$T/certs2" -l "127.0.0.1:$P" -b "127.0.0.1:$NGX_PORT" --http "127.0.0.1:$H" --workers 1
+wait_port "$H"
+[ "$(loc evil.example)" = "421 " ] || fail "only a wildcard certificate, Host: evil.example: '$(loc evil.example)'"
+[ "$(loc a.only.test)" = "301 https://a.only.test/p?q=1" ] || fail "Host: a.only.test: '$(loc a.only.test)'"
+ok "only a wildcard certificate: its names kept, any other Host 421"
 
 # --- fewer descriptors than the flood: accept() fails with EMFILE ----------
 stop_gpd
