@@ -165,6 +165,21 @@ static bool clean_host(const char *v, size_t len, char *out, size_t outsz)
 	return o > 0;
 }
 
+bool httpreq_host(const struct httpreq *req, char *out, size_t outsz)
+{
+	size_t l;
+
+	if (req->host == NULL || !clean_host(req->host, req->host_len, out, outsz))
+		return false;
+	l = strlen(out);
+	if (out[0] != '[' && l > 1 && out[l - 1] == '.')
+		out[--l] = '\0';
+	for (size_t i = 0; i < l; i++)
+		if (out[i] >= 'A' && out[i] <= 'Z')
+			out[i] = (char)(out[i] - 'A' + 'a');
+	return true;
+}
+
 int httpreq_route(const struct httpreq *req, char *out, size_t outsz)
 {
 	size_t pl = strlen(HTTPREQ_ACME_PREFIX);

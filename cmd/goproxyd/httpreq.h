@@ -36,6 +36,12 @@ int httpreq_parse(const char *buf, size_t len, struct httpreq *req);
  * does not fit gives HTTPREQ_BAD). */
 int httpreq_route(const struct httpreq *req, char *out, size_t outsz);
 
+/* The Host header of a parsed request as a host name for a URL: lower case,
+ * without the port or a trailing dot (an IPv6 literal keeps its brackets),
+ * NUL-terminated in out (size outsz). False when there is no Host, or it has
+ * characters a host name cannot have, or it does not fit. */
+bool httpreq_host(const struct httpreq *req, char *out, size_t outsz);
+
 /* True when s[0..len) is a valid http-01 token: [A-Za-z0-9_-]+. */
 bool httpreq_token_valid(const char *s, size_t len);
 
