@@ -25,6 +25,7 @@
 
 #include "fsutil.h"
 #include "log.h"
+#include "optexact.h"
 #include "storeopt.h"
 
 /* TLS 1.2 and 1.3, AEAD ciphers, ECDHE only. X25519 first: it is what
@@ -466,6 +467,10 @@ static int parse_options(int argc, char **argv, const char **certs_dir, bool *ma
 	gpd_cfg.drain_timeout = 10;
 	n = sysconf(_SC_NPROCESSORS_ONLN);
 	gpd_cfg.workers = n > 0 ? (unsigned)n : 1;
+	/* long options only in full: getopt_long would take a prefix */
+	char msg[256];
+	if (opt_exact_check(argc, argv, "d:l:b:vhV", opts, msg, sizeof(msg)) != 0)
+		return usage_error("%s", msg);
 	while ((opt = getopt_long(argc, argv, "d:l:b:vhV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'd':

@@ -18,7 +18,9 @@ expect() {
 
 mkpair "$CERTS" default.test
 
-expect 64 "unrecognized option" --bogus
+expect 64 "unknown option '--bogus'" --bogus
+# long options only in full (issue 24): a prefix is refused with the name
+expect 64 "unknown option '--worker' (did you mean --workers?)" -d "$CERTS" -l "$P" -b 127.0.0.1:1 --worker 2
 expect 64 "missing -l" -d "$CERTS" -b 127.0.0.1:1
 expect 64 "missing -b" -d "$CERTS" -l "127.0.0.1:$P"
 expect 64 "'99999' is not a port number" -d "$CERTS" -l 127.0.0.1:99999 -b 127.0.0.1:1
