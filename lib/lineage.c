@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <json-c/json.h>
 
@@ -757,6 +758,29 @@ out:
 	return rc;
 }
 
+int lineage_check_paths(const struct lineage *l, struct gpc_error *err)
+{
+	struct stat st;
+
+	if (l->solver != NULL && strcmp(l->solver, "webroot") == 0 &&
+	    (l->solver_arg == NULL || stat(l->solver_arg, &st) != 0 || !S_ISDIR(st.st_mode))) {
+		gpc_error_set(err, GPC_E_USAGE, "--webroot %s: not a directory", l->solver_arg ? l->solver_arg : "");
+		return gpc_error_hint(err, "give the document root your web server serves for the names "
+					   "(files go to DIR/.well-known/acme-challenge/)");
+	}
+	if (l->solver != NULL && strcmp(l->solver, "hook") == 0 &&
+	    (l->solver_arg == NULL || *l->solver_arg == '\0' ||
+	     (strchr(l->solver_arg, '/') != NULL && access(l->solver_arg, X_OK) != 0))) {
+		gpc_error_set(err, GPC_E_USAGE, "--hook %s: not an executable program", l->solver_arg ? l->solver_arg : "");
+		return gpc_error_hint(err, "give the path of a uacme-style hook (chmod +x it)");
+	}
+	if (l->ca_bundle != NULL && access(l->ca_bundle, R_OK) != 0) {
+		gpc_error_set(err, GPC_E_USAGE, "--ca-bundle %s: %s", l->ca_bundle, strerror(errno));
+		return gpc_error_hint(err, "give a readable PEM file of the CA's trust anchors");
+	}
+	return 0;
+}
+
 int lineage_apply(struct lineage *l, const struct lineage_settings *s, struct gpc_error *err)
 {
 	const char *cwd = s->cwd;
@@ -783,7 +807,10 @@ int lineage_apply(struct lineage *l, const struct lineage_settings *s, struct gp
 	    (s->deploy_hook && set_deploy(&l->deploy_hook, cwd, s->deploy_hook)))
 		goto oom;
 	if (s->solver_set) {
-		bool path_arg = s->solver && (strcmp(s->solver, "webroot") == 0 || strcmp(s->solver, "hook") == 0);
+		/* a hook named without a slash is looked up in PATH, as the shell does */
+		bool path_arg = s->solver && s->solver_arg &&
+				(strcmp(s->solver, "webroot") == 0 ||
+				 (strcmp(s->solver, "hook") == 0 && strchr(s->solver_arg, '/') != NULL));
 		if (lineage_set_str(&l->solver, s->solver) != 0 ||
 		    (path_arg ? set_abs(&l->solver_arg, cwd, s->solver_arg)
 			      : lineage_set_str(&l->solver_arg, s->solver_arg)) != 0)

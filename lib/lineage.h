@@ -98,6 +98,12 @@ struct lineage_settings {
 int lineage_apply(struct lineage *l, const struct lineage_settings *s, struct gpc_error *err)
 	__attribute__((warn_unused_result));
 
+/* The paths of l's settings that must exist before they are stored or
+ * used: the webroot is a directory, a hook given by path is executable,
+ * the CA bundle is readable. Returns 0, or -1 with err (GPC_E_USAGE)
+ * naming the option, the path and the fix. */
+int lineage_check_paths(const struct lineage *l, struct gpc_error *err) __attribute__((warn_unused_result));
+
 /* `path` made absolute against `cwd` (NULL: the working directory) into a
  * malloc'd string (caller frees): an absolute path is copied, "." and ".."
  * components and double slashes are folded lexically. NULL on ENOMEM or

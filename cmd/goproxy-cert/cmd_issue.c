@@ -297,6 +297,7 @@ static int build_lineage(struct certstore *cs, const struct issue_args *a, struc
 	}
 	if ((rc = issue_dns_apply(cs, &a->dns, a->solver_set, l)) != 0)
 		goto out;
+
 	*out = l;
 	return 0;
 oom:
@@ -332,6 +333,31 @@ static int check_challenge(struct lineage *l)
 	return 0;
 }
 
+/* The paths this run gives (--webroot, --hook, --ca-bundle) must exist
+ * before anything is opened, created or stored, also when the certificate
+ * turns out to be current (stored paths are the solver's concern when it
+ * runs). Returns 0 or 64 (printed). */
+static int check_given_paths(const struct issue_args *a)
+{
+	struct lineage_settings st = { .ca_bundle = a->ca_bundle, .solver_set = a->solver_set,
+				       .solver = a->solver, .solver_arg = a->solver_arg };
+	struct lineage *t;
+	struct gpc_error err;
+	int rc = 0;
+
+	if (!a->solver_set && a->ca_bundle == NULL)
+		return 0;
+	gpc_error_clear(&err);
+	if ((t = lineage_new(CERTSTORE_DEFAULT)) == NULL)
+		return 1;
+	if (lineage_apply(t, &st, &err) != 0 || lineage_check_paths(t, &err) != 0) {
+		cli_print_error(&err);
+		rc = EXIT_USAGE;
+	}
+	lineage_free(t);
+	return rc;
+}
+
 /* One issue run from parsed arguments: open the store, build the
  * lineage, let the library decide and order, print. Returns the exit code. */
 static int issue_run(struct issue_args *a)
@@ -344,7 +370,7 @@ static int issue_run(struct issue_args *a)
 	int rc;
 
 	memset(&out, 0, sizeof(out));
-	if ((rc = issue_store_conflict("issue", a->dir)) != 0)
+	if ((rc = issue_store_conflict("issue", a->dir)) != 0 || (rc = check_given_paths(a)) != 0)
 		goto out;
 	cs = issue_open_store(a->dir, true);
 	if (cs == NULL) {

@@ -216,6 +216,10 @@ static int apply_settings(struct certstore *cs, const struct lineage_settings *s
 	}
 	if ((r = issue_dns_apply(cs, dns, st->solver_set, j->l)) != 0)
 		return r;
+	if (lineage_check_paths(j->l, &err) != 0) {
+		cli_print_error(&err);
+		return EXIT_USAGE;
+	}
 	if (st->solver_set && j->l->challenge != NULL && strcmp(j->l->challenge, "dns-01") == 0 &&
 	    strcmp(st->solver, "hook") != 0)
 		(void)lineage_set_str(&j->l->challenge, NULL); /* the new solver picks its type */

@@ -27,6 +27,12 @@ row 64 "issue: YAML syntax error in --godoxy-config" -- issue -d "$WORK/empty" -
 expect_err "$WORK/bad.yml:3:"
 row 64 "issue: a missing --godoxy-config" -- issue -d "$WORK/empty" --godoxy-config "$WORK/nope.yml"
 row 64 "renew: settings options without a lineage" -- renew -d "$WORK/empty" --http-dir
+row 64 "issue: --webroot that is not a directory" -- issue -d "$WORK/new" -D a.example.test --webroot "$WORK/nowhere"
+expect_err "webroot $WORK/nowhere: not a directory"
+[ ! -e "$WORK/new" ] || fail "a refused issue created the certs directory $WORK/new"
+row 64 "issue: --hook that is not executable" -- issue -d "$WORK/new" -D a.example.test --challenge dns-01 \
+	--hook "$WORK/afile"
+[ ! -e "$WORK/new" ] || fail "a refused issue created the certs directory $WORK/new"
 
 echo "== a certs directory that is not a directory: 2 for check and status"
 row 2 "check: -d names a file" -- check -d "$WORK/afile"
