@@ -60,8 +60,15 @@ expect_out '^default: issued'
 echo "== lost account URL: found again with onlyReturnExisting (no new account)"
 rm "$acct_dir/account.json"
 n_new=$(pebble_requests 'POST /sign-me-up')
-issue -D e.example.test $SA --force
+issue -v -D e.example.test $SA --force
 expect_rc 0
+# one newAccount request: the onlyReturnExisting lookup, no registration
+# (pebble answers a registration of a known key with the same account, so
+# the URL alone cannot tell)
+[ "$(($(pebble_requests 'POST /sign-me-up') - n_new))" = 1 ] ||
+	fail "$(($(pebble_requests 'POST /sign-me-up') - n_new)) newAccount requests, want 1 (the lookup)"
+expect_err 'found the existing account .* again'
+grep -q 'registered a new account' "$WORK/err" && fail "a new account was registered" || :
 grep -q "\"url\": \"$url\"" "$acct_dir/account.json" || fail "a different account: $(cat "$acct_dir/account.json")"
 
 echo "== revoke"

@@ -3,7 +3,8 @@
 # nothing due -> nothing sent; $GOPROXY_CERT_NOW moves the tool's clock past
 # 2/3 of the lifetime -> every lineage renewed concurrently with the settings
 # stored by issue; one result per lineage; --json; -q; a failing lineage exits 1
-# and backs off (75 while the back-off holds); --jitter only when due.
+# and backs off (75 while the back-off holds); --jitter sleeps only when
+# something is due, less than its bound.
 set -eu
 . "$TESTS_DIR/acme/common.sh"
 acme_init --validity 600 --authz-reuse 0
@@ -32,8 +33,15 @@ expect_rc 0
 echo "== 450 s later every lineage is due: renewed concurrently, JSON"
 for n in r1 r2 r3 r4; do openssl x509 -in "$CERTS/$n/cert.crt" -noout -serial >"$WORK/$n.serial"; done
 accounts_before=$(pebble_requests 'POST /sign-me-up')
-GOPROXY_CERT_NOW=$((now + 450)) gpc renew -d "$CERTS" --concurrency 4 --json
+t0=$(date +%s%N)
+GOPROXY_CERT_NOW=$((now + 450)) gpc renew -d "$CERTS" --concurrency 4 --json --jitter 3 -v
+t1=$(date +%s%N)
 expect_rc 0
+# --jitter with something due: a random wait below the bound, then the run
+expect_err '^goproxy-cert: 4 due; waiting [0-2] s \(--jitter\)$'
+waited=$(sed -n 's/^goproxy-cert: 4 due; waiting \([0-9]*\) s (--jitter)$/\1/p' "$WORK/err")
+[ $(((t1 - t0) / 1000000)) -ge $((waited * 1000)) ] ||
+	fail "--jitter said $waited s; the whole run took $(((t1 - t0) / 1000000)) ms"
 [ "$accounts_before" = "$(pebble_requests 'POST /sign-me-up')" ] ||
 	fail "renew contacted newAccount: the stored account is shared by all lineages"
 [ "$(ls "$CERTS/.state/accounts" | wc -l)" = 1 ] || fail "one account per CA expected"

@@ -316,7 +316,7 @@ if (wait_port "$V6_PORT" ::1) >/dev/null 2>&1; then
 	expect_out "address       ::1 port $V6_PORT, TLS1."
 	ok "[::1]:PORT"
 else
-	echo "skip - no IPv6 loopback here"
+	echo "SKIP: check --connect [::1]:PORT (no IPv6 loopback here)"
 fi
 # a name with an IPv6 and an IPv4 address, a server only on IPv4: ::1 is
 # refused, 127.0.0.1 answers; both reported (a private /etc/hosts)
@@ -338,7 +338,7 @@ if unshare -m true 2>/dev/null; then
 	expect_err "multi.example.org:$MULTI_PORT: address [::1]: connection refused (the next address answered)"
 	ok "every address in turn, each reported"
 else
-	echo "skip - unshare -m not permitted: every-address case not run"
+	echo "SKIP: check --connect to every address of a name in turn (unshare -m not permitted here: needs root)"
 fi
 
 echo "== STARTTLS: smtp, imap, pop3, ftp, postgres, ldap (python3 ssl servers)"

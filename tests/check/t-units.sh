@@ -22,11 +22,18 @@ set +e
 systemd-analyze verify --man=no "$R" "$TM" "$D" >"$T/out" 2>"$T/err"
 RC=$?
 set -e
-# Only problems in our own units count (the host may lack other units)
-if grep -E '^(goproxy-cert-renew|goproxyd)\.' "$T/err" | grep -v 'Unit .* not found' >"$T/bad"; then
-	[ -s "$T/bad" ] && fail "systemd-analyze verify: $(cat "$T/bad")"
-fi
-[ "$RC" = 0 ] || grep -q 'not found' "$T/err" || fail "systemd-analyze verify exited $RC"
+# Every line systemd-analyze prints is a problem (warnings about a unit
+# start with its file path, "$U/goproxyd.service:24: ...", or its name),
+# except one the host causes: a dependency that is not installed here
+# ("goproxyd.service: Failed to create goproxyd.service/start: Unit
+# network-online.target not found."), one of someone else's units only.
+# A non-zero exit is forgiven only when such lines are all it reported.
+HARMLESS='^(goproxy-cert-renew|goproxyd)\.(service|timer): Failed to create [^ ]+/start: Unit [^ ]+ not found\.$'
+OURS='Unit (goproxy-cert-renew|goproxyd)\.(service|timer) not found'
+cat "$T/out" "$T/err" | { grep -Ev "$HARMLESS" || :; } >"$T/bad"
+cat "$T/out" "$T/err" | { grep -E "$HARMLESS" || :; } | { grep -E "$OURS" || :; } >>"$T/bad"
+[ ! -s "$T/bad" ] || fail "systemd-analyze verify (exit $RC): $(cat "$T/bad")"
+[ "$RC" = 0 ] || grep -Eq "$HARMLESS" "$T/err" || fail "systemd-analyze verify exited $RC and said nothing"
 
 # the renew service: oneshot, runs `renew` as the unprivileged user, exit 75
 # (deferred) is not a failure, files it writes are private

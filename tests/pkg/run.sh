@@ -260,6 +260,14 @@ inroot runuser -u "$ru" -- sh -c 'set -a; . /etc/default/goproxy-cert; exec "$@"
 pebble_stop
 sha_issued=$(cd "$R$CD" && sha256sum cert.crt priv.key second/cert.crt second/priv.key)
 
+# What the packages ship, read while they are installed (after remove dpkg
+# lists at most the conffiles): the list the purge check below walks. An
+# empty one would check nothing.
+dpkg_files=$(inroot dpkg -L goproxy-cert goproxyd 2>"$T/out") || fail "dpkg -L goproxy-cert goproxyd"
+for f in /usr/bin/goproxy-cert /usr/sbin/goproxyd /etc/default/goproxy-cert; do
+	grep -qx "$f" <<<"$dpkg_files" || fail "dpkg -L goproxy-cert goproxyd does not list $f: $(head -c 300 <<<"$dpkg_files")"
+done
+
 # ---- remove keeps the certificates ---------------------------------------
 step "apt-get remove"
 inroot_ok "apt-get remove" timeout 300 apt-get remove -y -q goproxy-cert goproxyd
@@ -279,7 +287,6 @@ sha_hand=$(cd "$R$CD" && sha256sum byhand/cert.crt byhand/priv.key)
 # what goproxyd.service would have left in its StateDirectory (a --store cache)
 mkdir -p -m 700 "$R/var/lib/goproxyd/cache"
 echo '{}' >"$R/var/lib/goproxyd/cache/index.json"
-dpkg_files=$(inroot dpkg -L goproxy-cert goproxyd 2>/dev/null || true)
 # no terminal, no DEBIAN_FRONTEND=noninteractive: a question would fail it
 inroot timeout 300 apt-get purge -y -q goproxy-cert goproxyd </dev/null >"$T/out" 2>&1 || fail "apt-get purge"
 [ "$(cd "$R$CD" && sha256sum byhand/cert.crt byhand/priv.key)" = "$sha_hand" ] ||

@@ -6,7 +6,7 @@
  *   account                    lookup (onlyReturnExisting), update, rollover, deactivate
  *   errors                     problem documents, TLS and network failures
  *   chains                     --preferred-chain via Link rel="alternate"
- *   threads                    4 clients in threads sharing account and pool
+ *   threads                    8 clients in 4 threads sharing account and pool
  * Needs PEBBLE_DIR_URL, PEBBLE_CA_BUNDLE, CHALLTEST_MGMT, PEBBLE_MGMT_URL,
  * PEBBLE_ROOTS (pebble's root + intermediate, PEM). */
 #include <pthread.h>
@@ -437,6 +437,22 @@ static int mode_errors(void)
 	acme_client_free(c);
 
 	/* not a directory: pebble's management root answers 404 text */
+	{
+		char murl[512];
+
+		snprintf(murl, sizeof(murl), "%s/", env("PEBBLE_MGMT_URL"));
+		o.directory_url = murl;
+		o.ca_bundle = env("PEBBLE_CA_BUNDLE");
+		MUST(acme_client_new(&o, &c, &err) == 0, "%s", err.message);
+		gpc_error_clear(&err);
+		CHECK(acme_directory_fetch(c, &err) < 0 && strcmp(err.code, GPC_E_CA) == 0 &&
+		      strstr(err.message, murl) != NULL && strstr(err.message, "404") != NULL,
+		      "not a directory: %s: %s", err.code, err.message);
+		printf("not a directory -> %s\n", err.message);
+		acme_client_free(c);
+		o.ca_bundle = NULL;
+	}
+
 	c = client_new(env("PEBBLE_CA_BUNDLE"));
 	account_create(c, key);
 	/* the CA's problem document for a bad identifier */
@@ -641,8 +657,15 @@ static int mode_chains(void)
 }
 
 /* Several clients in threads share one account, directory and connection pool
- * (what `renew --concurrency N` does). */
+ * (what `renew --concurrency N` does). More clients than threads: each thread
+ * runs CLIENTS_PER_THREAD clients one after the other, so with the pool shared
+ * a later client takes a connection an earlier one left in the pool, and the
+ * run opens at most one connection per thread (at most N_THREADS requests
+ * are in flight at once); without sharing every client opens its own, at
+ * least N_CLIENTS in all. */
 #define N_THREADS 4
+#define CLIENTS_PER_THREAD 2
+#define N_CLIENTS (N_THREADS * CLIENTS_PER_THREAD)
 struct worker {
 	struct acme_client *c;
 	char n1[64], n2[64];
@@ -651,10 +674,17 @@ struct worker {
 	struct http_stats used;
 };
 
+struct thread_job {
+	struct worker *w[CLIENTS_PER_THREAD];
+};
+
 static void *worker_run(void *arg)
 {
-	struct worker *w = arg;
-	w->pem = issue(w->c, w->names, 2, &w->key, &w->used, NULL);
+	struct thread_job *j = arg;
+	for (int k = 0; k < CLIENTS_PER_THREAD; k++) {
+		struct worker *w = j->w[k];
+		w->pem = issue(w->c, w->names, 2, &w->key, &w->used, NULL);
+	}
 	return NULL;
 }
 
@@ -662,7 +692,8 @@ static int mode_threads(void)
 {
 	struct http_share *share = http_share_new();
 	struct acme_client *first = client_new(env("PEBBLE_CA_BUNDLE"));
-	struct worker w[N_THREADS];
+	struct worker w[N_CLIENTS];
+	struct thread_job job[N_THREADS];
 	pthread_t th[N_THREADS];
 	char *key = new_key(KEYGEN_EC256);
 	struct gpc_error err;
@@ -671,7 +702,7 @@ static int mode_threads(void)
 	MUST(share != NULL, "http_share_new");
 	account_create(first, key);
 	gpc_error_clear(&err);
-	for (int i = 0; i < N_THREADS; i++) {
+	for (int i = 0; i < N_CLIENTS; i++) {
 		struct acme_options o = {0};
 		memset(&w[i], 0, sizeof(w[i]));
 		o.directory_url = env("PEBBLE_DIR_URL");
@@ -687,20 +718,28 @@ static int mode_threads(void)
 		w[i].names[0] = w[i].n1;
 		w[i].names[1] = w[i].n2;
 	}
-	for (int i = 0; i < N_THREADS; i++)
-		MUST(pthread_create(&th[i], NULL, worker_run, &w[i]) == 0, "pthread_create");
-	for (int i = 0; i < N_THREADS; i++) {
-		pthread_join(th[i], NULL);
-		CHECK(w[i].pem != NULL, "thread %d issued nothing", i);
+	for (int t = 0; t < N_THREADS; t++) {
+		for (int k = 0; k < CLIENTS_PER_THREAD; k++)
+			job[t].w[k] = &w[t * CLIENTS_PER_THREAD + k];
+		MUST(pthread_create(&th[t], NULL, worker_run, &job[t]) == 0, "pthread_create");
+	}
+	for (int t = 0; t < N_THREADS; t++)
+		pthread_join(th[t], NULL);
+	for (int i = 0; i < N_CLIENTS; i++) {
+		CHECK(w[i].pem != NULL, "client %d issued nothing", i);
 		conns += w[i].used.connections;
 		reqs += w[i].used.requests;
 		free(w[i].pem);
 		free(w[i].key);
 		acme_client_free(w[i].c);
 	}
-	printf("STATS %d concurrent issuances sharing one pool: requests=%lu new_tls_connections=%lu\n", N_THREADS,
-	       reqs, conns);
-	CHECK(conns <= N_THREADS, "%lu connections for %d workers", conns, N_THREADS);
+	printf("STATS %d issuances by %d clients in %d threads sharing one pool: requests=%lu "
+	       "new_tls_connections=%lu\n",
+	       N_CLIENTS, N_CLIENTS, N_THREADS, reqs, conns);
+	/* Not sharing costs at least one connection per client. */
+	CHECK(conns < N_CLIENTS, "%lu connections for %d clients: the clients do not share the pool", conns,
+	      N_CLIENTS);
+	CHECK(conns <= N_THREADS, "%lu connections for %d threads", conns, N_THREADS);
 	acme_client_free(first);
 	http_share_free(share);
 	free(key);

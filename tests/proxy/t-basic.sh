@@ -87,6 +87,8 @@ if python3 -c "import socket; s=socket.socket(socket.AF_INET6); s.bind(('::1', 0
 		fail "curl over IPv6"
 	[ "$body" = "hello www.test" ] || fail "IPv6 body '$body'"
 	ok "IPv6 listener"
+else
+	echo "SKIP: IPv6 listener (no ::1 here)"
 fi
 kill -0 "$GPD_PID" || fail "goproxyd died"
 

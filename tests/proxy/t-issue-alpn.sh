@@ -49,8 +49,14 @@ ok "http-01 answered by goproxyd --http; certificate served"
 # No solver and no challenge named: a live goproxyd is found through
 # .state/goproxyd.pid. With --http it answers http-01; without --http only
 # tls-alpn-01, and issue picks that type by itself.
+# The web issue above already logged an answered token: count the lines, and
+# the tls-alpn-01 answer that must not happen for this name.
+n_http=$(grep -c "http-01: answered token" "$T/gpd.log" || :)
 gpc_issue -n auto1 -D auto1.example.test
-grep -q "http-01: answered token" "$T/gpd.log" || fail "default solver did not use goproxyd --http"
+[ "$(grep -c "http-01: answered token" "$T/gpd.log" || :)" -gt "$n_http" ] ||
+	{ cat "$T/issue.log"; fail "default solver did not use goproxyd --http: no http-01 token answered for auto1"; }
+! grep -q "tls-alpn-01: served the challenge certificate for auto1.example.test" "$T/gpd.log" ||
+	fail "default solver with goproxyd --http answered auto1.example.test by tls-alpn-01, not http-01"
 ok "default solver with goproxyd --http running: http-01 through goproxyd"
 stop_gpd
 start_gpd -d "$CERTS" -l "127.0.0.1:$PEBBLE_TLS_PORT" -b "127.0.0.1:$NGX_PORT" --workers 1
