@@ -387,9 +387,10 @@ int cmd_issue(int argc, char **argv)
 		goto out;
 	cs = issue_open_store(a.dir, true);
 	if (cs == NULL) {
-		rc = 1;
+		rc = issue_store_exit();
 		goto out;
 	}
+	certstore_set_lock_wait(cs, a.o.lock_wait_secs);
 	if ((rc = build_lineage(cs, &a, &l)) != 0 || (rc = check_challenge(l)) != 0)
 		goto out;
 	if (issue_opts_env_init(&env, cs) != 0) {
