@@ -173,6 +173,12 @@ expect_err_has "$D: writable by everyone (mode 0777"
 expect_err_has "chmod go-w $D"
 run issue -d "$D" -D www.example.org --server "$NOWHERE"
 expect_rc 2 "issue in a world-writable certs dir"
+# sync's target directory: the same rule, said before the store is asked
+head -c 32 /dev/urandom >"$T/seal"
+chmod 600 "$T/seal"
+run sync -d "$D" --store etcd://127.0.0.1:9 --store-seal "$T/seal"
+expect_rc 2 "sync into a world-writable certs dir"
+expect_err_has "chmod go-w $D"
 # .state owned by another user in root's certs dir
 D=$T/otherstate
 mkdir -m 755 "$D"
