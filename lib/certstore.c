@@ -9,6 +9,7 @@
 struct certstore {
 	const struct certstore_ops *ops;
 	void *be;
+	int max_wait; /* certstore_set_lock_wait, -1: none */
 };
 
 const char *certstore_default_dir(const char *dir)
@@ -104,6 +105,7 @@ int certstore_from_backend(const struct certstore_ops *ops, void *be, struct cer
 	}
 	cs->ops = ops;
 	cs->be = be;
+	cs->max_wait = -1;
 	*out = cs;
 	return 0;
 }
@@ -162,7 +164,21 @@ int certstore_state_mkdir(struct certstore *cs, const char *subdir, struct gpc_e
 
 int certstore_lock(struct certstore *cs, bool exclusive, int wait_secs, struct gpc_error *err)
 {
+	if (cs->max_wait >= 0 && (wait_secs < 0 || wait_secs > cs->max_wait))
+		wait_secs = cs->max_wait;
 	return cs->ops->lock(cs->be, exclusive, wait_secs, err);
+}
+
+int certstore_check_trust(struct certstore *cs, struct gpc_error *err)
+{
+	return cs->ops->check_trust != NULL ? cs->ops->check_trust(cs->be, err) : 0;
+}
+
+void certstore_set_lock_wait(struct certstore *cs, int secs)
+{
+	cs->max_wait = secs < 0 ? -1 : secs;
+	if (cs->ops->set_lock_wait != NULL)
+		cs->ops->set_lock_wait(cs->be, cs->max_wait);
 }
 
 void certstore_unlock(struct certstore *cs)

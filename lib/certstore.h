@@ -107,6 +107,19 @@ int certstore_lock(struct certstore *cs, bool exclusive, int wait_secs, struct g
 	__attribute__((warn_unused_result));
 void certstore_unlock(struct certstore *cs);
 
+/* Bound every wait for a lock of this store to `secs` (issue/renew
+ * --lock-wait): the store lock's own waits (60 s for a write, 10 s for a
+ * read) become at most that long; < 0 removes the bound. */
+void certstore_set_lock_wait(struct certstore *cs, int secs);
+
+/* Before anything is read or written: may the effective user trust the
+ * store's local directories? A certs directory (and its .state) must be
+ * owned by the effective user or root and not writable by group or others,
+ * and .state must be no symbolic link (goproxy-cert(5)). Every lock, record
+ * and write checks it too; this says it first, once. Returns 0, or -1 with
+ * err (code FS_E_UNTRUSTED: path, owner, mode and the fix). */
+int certstore_check_trust(struct certstore *cs, struct gpc_error *err) __attribute__((warn_unused_result));
+
 /* Read a lineage's cert and key files (each at most CERTSTORE_MAX_FILE) into
  * the buffers (appended), taking a shared lock around both reads when
  * possible so the two belong together; when the caller already holds a lock

@@ -47,6 +47,9 @@ struct certstore_ops {
 	/* locks */
 	int (*lock)(void *be, bool exclusive, int wait_secs, struct gpc_error *err);
 	void (*unlock)(void *be);
+	/* the longest any lock wait inside the backend may be (its own waits
+	 * for the store lock included), -1: no bound; may be NULL */
+	void (*set_lock_wait)(void *be, int secs);
 	int (*issuer_lock)(void *be, const char *what, int wait_secs, bool *waited, struct gpc_error *err);
 	void (*issuer_unlock)(void *be);
 
@@ -61,6 +64,9 @@ struct certstore_ops {
 	int (*presence_get)(void *be, const char *who, struct buf *info);
 
 	int (*finish_interrupted)(void *be);         /* may be NULL */
+	/* may the effective user trust what the store holds (its local
+	 * directories: owner, mode, no links)? may be NULL (always) */
+	int (*check_trust)(void *be, struct gpc_error *err);
 };
 
 /* Wrap a backend in a struct certstore (takes `be`; ops->free frees it

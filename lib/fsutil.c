@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <pwd.h>
 #include <unistd.h>
 
 int fs_join(char *out, size_t outsz, const char *dir, const char *name)
@@ -25,16 +26,21 @@ int fs_join(char *out, size_t outsz, const char *dir, const char *name)
 	return (n < 0 || (size_t)n >= outsz) ? -1 : 0;
 }
 
-int fs_read_file(const char *path, size_t max, struct buf *out, struct gpc_error *err)
+static int nofollow_error(struct gpc_error *err, int e, const char *what, const char *path);
+
+/* fs_read_file; `strict`: a symbolic link is refused (O_NOFOLLOW);
+ * `trusted`: the file must pass fs_trust_stat. */
+static int read_file(const char *path, size_t max, bool strict, bool trusted, struct buf *out,
+		     struct gpc_error *err)
 {
 	struct stat st;
 	char chunk[16384];
 	int fd, rc = -1;
 	size_t total = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (strict ? O_NOFOLLOW : 0));
 	if (fd < 0)
-		return gpc_error_sys(err, errno, "open", path);
+		return strict ? nofollow_error(err, errno, "open", path) : gpc_error_sys(err, errno, "open", path);
 	if (fstat(fd, &st) != 0) {
 		gpc_error_sys(err, errno, "stat", path);
 		goto out;
@@ -48,6 +54,8 @@ int fs_read_file(const char *path, size_t max, struct buf *out, struct gpc_error
 		gpc_error_hint(err, "replace %s with a regular file", path);
 		goto out;
 	}
+	if (trusted && fs_trust_stat(path, &st, err) != 0)
+		goto out;
 	if ((size_t)st.st_size > max) {
 		gpc_error_set(err, GPC_E_INVALID, "%s: file is %lld bytes, more than the %zu allowed",
 			      path, (long long)st.st_size, max);
@@ -78,6 +86,11 @@ int fs_read_file(const char *path, size_t max, struct buf *out, struct gpc_error
 out:
 	close(fd);
 	return rc;
+}
+
+int fs_read_file(const char *path, size_t max, struct buf *out, struct gpc_error *err)
+{
+	return read_file(path, max, false, false, out, err);
 }
 
 int fs_sync_parent(const char *path, struct gpc_error *err)
@@ -406,4 +419,184 @@ int fs_ephemeral(const char *dir, struct gpc_error *why)
 	r = fs_ephemeral_decide(real, mi.data, (long)sf.f_type, in_container, why);
 	buf_finish(&mi);
 	return r;
+}
+
+/* ---- files another user may write ---- */
+
+/* "NAME" for a uid, or "" (buffer out of size outsz). */
+static void user_name(uid_t uid, char *out, size_t outsz)
+{
+	struct passwd pw, *res = NULL;
+	char buf[1024];
+
+	out[0] = '\0';
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL)
+		snprintf(out, outsz, "%s", res->pw_name);
+}
+
+void fs_runuser_command(const char *user, char *out, size_t outsz)
+{
+	char cmd[1024];
+	size_t len = 0, w = 0;
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+
+	cmd[0] = '\0';
+	if (fd >= 0) {
+		ssize_t n = read(fd, cmd, sizeof(cmd) - 1);
+		len = n > 0 ? (size_t)n : 0;
+		close(fd);
+	}
+	w = (size_t)snprintf(out, outsz, "runuser -u %s --", user);
+	if (len == 0 || len == sizeof(cmd) - 1) {
+		/* unknown, or too long to repeat whole */
+		snprintf(out + (w < outsz ? w : outsz - 1), outsz - (w < outsz ? w : outsz - 1),
+			 " goproxy-cert ...");
+		return;
+	}
+	cmd[len] = '\0';
+	for (size_t i = 0; i < len && w + 4 < outsz; i += strlen(cmd + i) + 1) {
+		const char *a = cmd + i;
+		bool plain = *a != '\0' && strspn(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+						     "0123456789-_./=:,@+%") == strlen(a);
+		/* argv[0] as the program's name: the path run as root may be a build tree */
+		if (i == 0 && strrchr(a, '/') != NULL)
+			a = strrchr(a, '/') + 1;
+		if (i == 0 && strncmp(a, "goproxy-cert", 12) == 0)
+			a = "goproxy-cert";
+		w += (size_t)snprintf(out + w, outsz - w, plain || i == 0 ? " %s" : " '%s'", a);
+		if (w >= outsz)
+			w = outsz - 1;
+	}
+}
+
+int fs_trust_stat(const char *path, const struct stat *st, struct gpc_error *err)
+{
+	uid_t me = geteuid();
+	char owner[256], mine[256], cmd[1200];
+
+	if (st->st_uid != me && st->st_uid != 0) {
+		user_name(st->st_uid, owner, sizeof(owner));
+		user_name(me, mine, sizeof(mine));
+		gpc_error_set(err, FS_E_UNTRUSTED, "%s: owned by uid %u%s%s%s (mode %04o), not by uid %u%s%s%s "
+			      "that runs this or by root; refused: its owner could have put settings or programs "
+			      "there", path, (unsigned)st->st_uid, owner[0] ? " (" : "", owner, owner[0] ? ")" : "",
+			      (unsigned)(st->st_mode & 07777), (unsigned)me, mine[0] ? " (" : "", mine,
+			      mine[0] ? ")" : "");
+		fs_runuser_command(owner[0] ? owner : "OWNER", cmd, sizeof(cmd));
+		if (me == 0)
+			return gpc_error_hint(err, "root does not act in a directory another user controls: run it as "
+						   "that user: %s; or, if root is meant to own it: chown -R root: %s",
+					      cmd, path);
+		return gpc_error_hint(err, "run it as its owner (as root: %s), or give it to uid %u: chown -R "
+					   "%s %s", cmd, (unsigned)me, mine[0] ? mine : "USER", path);
+	}
+	if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0 && !S_ISLNK(st->st_mode)) {
+		user_name(st->st_uid, owner, sizeof(owner));
+		gpc_error_set(err, FS_E_UNTRUSTED, "%s: writable by %s (mode %04o, owner uid %u%s%s%s); refused: "
+			      "another user could change what is in it", path,
+			      (st->st_mode & S_IWOTH) ? "everyone" : "its group", (unsigned)(st->st_mode & 07777),
+			      (unsigned)st->st_uid, owner[0] ? " (" : "", owner, owner[0] ? ")" : "");
+		return gpc_error_hint(err, "chmod go-w %s", path);
+	}
+	return 0;
+}
+
+int fs_trust_path(const char *path, bool want_dir, struct gpc_error *err)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0)
+		return gpc_error_sys(err, errno, "stat", path);
+	if (S_ISLNK(st.st_mode)) {
+		gpc_error_set(err, FS_E_UNTRUSTED, "%s: is a symbolic link; refused: nothing is read or written "
+			      "through a link here", path);
+		return gpc_error_hint(err, "replace the link with the %s itself (mv it there), or point "
+					   "--certs-dir at the real directory", want_dir ? "directory" : "file");
+	}
+	if (want_dir && !S_ISDIR(st.st_mode)) {
+		gpc_error_set(err, GPC_E_INVALID, "%s: not a directory", path);
+		return gpc_error_hint(err, "move it away; goproxy-cert creates the directory");
+	}
+	return fs_trust_stat(path, &st, err);
+}
+
+/* What an fstat found where a regular file was expected. */
+static const char *file_kind(mode_t m)
+{
+	if (S_ISFIFO(m))
+		return "a FIFO";
+	if (S_ISDIR(m))
+		return "a directory";
+	if (S_ISCHR(m) || S_ISBLK(m))
+		return "a device";
+	if (S_ISSOCK(m))
+		return "a socket";
+	return "not a regular file";
+}
+
+static int nofollow_error(struct gpc_error *err, int e, const char *what, const char *path)
+{
+	if (e == ELOOP) {
+		gpc_error_set(err, FS_E_UNTRUSTED, "%s: is a symbolic link; refused: %s never follows a "
+			      "link here", path, strcmp(what, "open") == 0 ? "a read" : "taking a lock");
+		gpc_error_hint(err, "remove the link (rm %s)", path);
+		err->sys_errno = ELOOP;
+		return -1;
+	}
+	return gpc_error_sys(err, e, what, path);
+}
+
+int fs_open_lock(const char *path, bool create, struct gpc_error *err)
+{
+	struct stat st;
+	int fd;
+
+	if (create)
+		fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0600);
+	else
+		fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return nofollow_error(err, errno, "open lock file", path);
+	if (fstat(fd, &st) != 0) {
+		int e = errno;
+		close(fd);
+		return gpc_error_sys(err, e, "stat", path);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		gpc_error_set(err, GPC_E_INVALID, "%s: %s, not a lock file; refused", path, file_kind(st.st_mode));
+		return gpc_error_hint(err, "remove it (rm %s); goproxy-cert creates the lock file again", path);
+	}
+	if (fs_trust_stat(path, &st, err) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int fs_read_file_strict(const char *path, size_t max, bool trusted, struct buf *out, struct gpc_error *err)
+{
+	return read_file(path, max, true, trusted, out, err);
+}
+
+int fs_write_new_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+		    const char *errpath, struct gpc_error *err)
+{
+	int fd, e;
+
+	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return gpc_error_sys(err, errno, "create file in", errpath);
+	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+		e = errno;
+		close(fd);
+		(void)unlinkat(dirfd, name, 0);
+		return gpc_error_sys(err, e, "write", errpath);
+	}
+	if (close(fd) != 0) {
+		e = errno;
+		(void)unlinkat(dirfd, name, 0);
+		return gpc_error_sys(err, e, "close", errpath);
+	}
+	return 0;
 }

@@ -2,7 +2,9 @@
 #ifndef GPC_FSUTIL_H
 #define GPC_FSUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "buf.h"
@@ -74,5 +76,49 @@ int fs_ephemeral_decide(const char *real, const char *mountinfo, long statfs_typ
 /* Join dir and name with one '/' into out (size outsz). Returns 0, or -1 if
  * it does not fit. */
 int fs_join(char *out, size_t outsz, const char *dir, const char *name);
+
+/* ---- Files another user may write (OpenSSH's StrictModes) ----
+ *
+ * A file or directory is trusted when it is owned by the effective user or
+ * root and is not writable by group or others: nobody else can have put
+ * anything into it or replace what it holds. */
+#define FS_E_UNTRUSTED "untrusted-owner"
+
+/* Is what `st` describes (for `path`) trusted? Returns 0, or -1 with `err`
+ * set (code FS_E_UNTRUSTED): the message names path, owner and mode, the
+ * hint the chown/chmod that fixes it, and, for root in something a service
+ * user owns, the runuser command that runs this as that user instead. */
+int fs_trust_stat(const char *path, const struct stat *st, struct gpc_error *err)
+	__attribute__((warn_unused_result));
+
+/* lstat(path) (a symbolic link is refused: FS_E_UNTRUSTED naming it) and
+ * fs_trust_stat. `want_dir`: it must be a directory. An absent path is
+ * -1 with GPC_E_MISSING (err->sys_errno ENOENT). */
+int fs_trust_path(const char *path, bool want_dir, struct gpc_error *err) __attribute__((warn_unused_result));
+
+/* The command line of this process with `runuser -u USER --` in front, for
+ * the hint "run it as the owner" (best effort: "goproxy-cert ..." when
+ * /proc is not mounted). */
+void fs_runuser_command(const char *user, char *out, size_t outsz);
+
+/* Open a lock file: never follows a symbolic link (O_NOFOLLOW), never
+ * blocks in open (O_NONBLOCK: a FIFO planted there), never truncates;
+ * `create`: O_RDWR|O_CREAT with mode 0600, else O_RDONLY. fstat must show a
+ * regular file owned by the effective user or root. Returns the
+ * descriptor (O_CLOEXEC) or -1 with `err` set (sys_errno ENOENT, EACCES,
+ * ... when open failed; FS_E_UNTRUSTED or GPC_E_INVALID for what it found). */
+int fs_open_lock(const char *path, bool create, struct gpc_error *err) __attribute__((warn_unused_result));
+
+/* As fs_read_file, but a symbolic link is refused (O_NOFOLLOW: ELOOP, said
+ * as "is a symbolic link") and, with `trusted`, the file must pass
+ * fs_trust_stat. */
+int fs_read_file_strict(const char *path, size_t max, bool trusted, struct buf *out, struct gpc_error *err)
+	__attribute__((warn_unused_result));
+
+/* As fs_write_new, for `name` inside the directory open as `dirfd`: the
+ * file is created by openat (O_EXCL|O_NOFOLLOW), never through a path that
+ * could be swapped. Returns 0 or -1 (the file removed). */
+int fs_write_new_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+		    const char *errpath, struct gpc_error *err) __attribute__((warn_unused_result));
 
 #endif

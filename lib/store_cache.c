@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -83,9 +84,23 @@ int store_cache_open(const char *dir, struct store_cache **out, struct gpc_error
 		return gpc_error_hint(err, "the cache holds sealed private keys: give goproxyd a directory of its "
 					   "own (chown it to this user, or choose another --store-cache)");
 	}
-	if ((st.st_mode & 07777) != 0700 && chmod(dir, 0700) != 0) {
-		gpc_error_sys(err, errno, "chmod 0700", dir);
-		goto fail_hint;
+	if ((st.st_mode & 07777) != 0700) {
+		/* through its descriptor: the directory just examined, never a
+		 * link put in its place since */
+		int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), e = 0;
+		struct stat fst;
+		if (fd < 0 || fstat(fd, &fst) != 0)
+			e = errno;
+		else if (fst.st_ino != st.st_ino || fst.st_dev != st.st_dev)
+			e = ELOOP; /* replaced since the lstat */
+		else if (fchmod(fd, 0700) != 0)
+			e = errno;
+		if (fd >= 0)
+			close(fd);
+		if (e != 0) {
+			gpc_error_sys(err, e, "chmod 0700", dir);
+			goto fail_hint;
+		}
 	}
 	(void)fs_remove_stale_temps(dir, 0);
 	if ((c = calloc(1, sizeof(*c))) == NULL || (c->dir = strdup(dir)) == NULL) {
@@ -126,7 +141,7 @@ static bool same_file(const char *path, const unsigned char *data, size_t len)
 		return false;
 	buf_init(&b, len + 1);
 	gpc_error_clear(&e);
-	same = fs_read_file(path, len + 1, &b, &e) == 0 && b.len == len && (len == 0 || memcmp(b.data, data, len) == 0);
+	same = fs_read_file_strict(path, len + 1, false, &b, &e) == 0 && b.len == len && (len == 0 || memcmp(b.data, data, len) == 0);
 	buf_finish(&b);
 	return same;
 }
@@ -256,7 +271,7 @@ int store_cache_load(struct store_cache *c, struct store_cache_set *out, struct 
 	buf_init(&b, CACHE_MAX_INDEX);
 	if (path_of(c, STORE_CACHE_INDEX, path, sizeof(path), err) != 0)
 		goto out;
-	if (fs_read_file(path, CACHE_MAX_INDEX, &b, err) != 0)
+	if (fs_read_file_strict(path, CACHE_MAX_INDEX, false, &b, err) != 0)
 		goto out; /* GPC_E_MISSING when never saved */
 	o = jsonutil_parse_object(b.data != NULL ? b.data : "");
 	if (o == NULL || !json_object_object_get_ex(o, "v", &v) || json_object_get_int(v) != 1 ||
@@ -290,7 +305,7 @@ int store_cache_load(struct store_cache *c, struct store_cache_set *out, struct 
 		gpc_error_clear(&fe);
 		buf_init(&pb, CACHE_MAX_PAIR);
 		if (pair_path(c, e->name, path, sizeof(path), &fe) != 0 ||
-		    fs_read_file(path, CACHE_MAX_PAIR, &pb, &fe) != 0) {
+		    fs_read_file_strict(path, CACHE_MAX_PAIR, false, &pb, &fe) != 0) {
 			snprintf(e->why, sizeof(e->why), "%.390s", fe.message);
 			buf_finish(&pb);
 			continue;

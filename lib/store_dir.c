@@ -27,6 +27,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "timeutil.h"
+#include "x509.h"
 
 #define LOCK_FILE "lock"
 #define ARCHIVE_DIR "archive"
@@ -44,6 +45,7 @@ struct store_dir {
 	pthread_t owner;
 	int issuer_fd;  /* DIR/.state/issue.lock while the issuer lock is held, else -1 */
 	int watch_fd;   /* inotify, -1 until watch_open */
+	int max_wait;   /* the longest any store lock wait may be (--lock-wait), -1: none */
 };
 
 
@@ -86,6 +88,7 @@ static int dir_open(const char *dir, struct store_dir **out, struct gpc_error *e
 	cs->lock_fd = -1;
 	cs->issuer_fd = -1;
 	cs->watch_fd = -1;
+	cs->max_wait = -1;
 	pthread_mutex_init(&cs->xmu, NULL);
 	pthread_mutex_init(&cs->mu, NULL);
 	*out = cs;
@@ -272,6 +275,75 @@ static int dir_state_path(const struct store_dir *cs, const char *rel, char *out
 	return fs_join(out, outsz, st, rel);
 }
 
+/* ---- Trust (goproxy-cert(5), "Who may own what") ----
+ *
+ * The certs directory, .state, every lineage directory and every record
+ * file must be owned by the effective user or root and not writable by
+ * group or others (OpenSSH's StrictModes): whoever else can write there
+ * could name a program in a lineage file, or swap a path for a link to
+ * a file elsewhere. Once the certs directory and .state are trusted,
+ * nobody else can rename anything in them, so the paths below them stay
+ * what was checked. Checked before every lock, record and write (two
+ * stats); reading a pair alone (goproxyd) is not refused. */
+static int dir_trusted(struct store_dir *cs, struct gpc_error *err)
+{
+	char sp[PATH_MAX];
+	struct stat st;
+
+	if (stat(cs->dir, &st) != 0)
+		return gpc_error_sys(err, errno, "open certs directory", cs->dir);
+	if (fs_trust_stat(cs->dir, &st, err) != 0)
+		return -1;
+	if (dir_state_path(cs, NULL, sp, sizeof(sp)) != 0)
+		return gpc_error_set(err, GPC_E_INVALID, "%s: path too long", cs->dir);
+	if (lstat(sp, &st) != 0)
+		return 0; /* no .state yet (or unreadable: the open that follows says so) */
+	if (fs_trust_path(sp, true, err) != 0)
+		return -1;
+	return 0;
+}
+
+/* Create .state (0700 whatever the umask), or bring an existing one of ours
+ * back to 0700; never through a symbolic link. */
+static int state_create(struct store_dir *cs, const char *path, struct gpc_error *err)
+{
+	struct stat st;
+	int fd;
+
+	if (dir_trusted(cs, err) != 0)
+		return -1;
+	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+		gpc_error_sys(err, errno, "create directory", path);
+		if (err != NULL && err->sys_errno == EACCES)
+			gpc_error_hint(err, "the certs directory %s must be writable by uid %u "
+					    "(it creates %s); chown it to that user or run as its owner",
+				       cs->dir, (unsigned)geteuid(), path);
+		return -1;
+	}
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ELOOP || errno == ENOTDIR)
+			return fs_trust_path(path, true, err) != 0 ? -1 :
+			       gpc_error_sys(err, ENOTDIR, "open directory", path);
+		return gpc_error_sys(err, errno, "open directory", path);
+	}
+	if (fstat(fd, &st) != 0) {
+		int e = errno;
+		close(fd);
+		return gpc_error_sys(err, e, "stat", path);
+	}
+	if (st.st_uid == geteuid() && (st.st_mode & 07777) != 0700) {
+		if (fchmod(fd, 0700) != 0) {
+			int e = errno;
+			close(fd);
+			return gpc_error_sys(err, e, "chmod", path);
+		}
+		st.st_mode = (st.st_mode & ~07777u) | 0700;
+	}
+	close(fd);
+	return fs_trust_stat(path, &st, err);
+}
+
 static int dir_state_mkdir(struct store_dir *cs, const char *subdir, struct gpc_error *err)
 {
 	char path[PATH_MAX];
@@ -279,14 +351,11 @@ static int dir_state_mkdir(struct store_dir *cs, const char *subdir, struct gpc_
 	if (!cs->state_ok) {
 		if (dir_state_path(cs, NULL, path, sizeof(path)) != 0)
 			return gpc_error_set(err, GPC_E_INVALID, "%s: path too long", cs->dir);
-		if (fs_mkdirs(path, 0700, 1, err) != 0) {
-			if (err != NULL && err->sys_errno == EACCES)
-				gpc_error_hint(err, "the certs directory %s must be writable by uid %u "
-						    "(it creates %s); chown it to that user or run as its owner",
-					       cs->dir, (unsigned)geteuid(), path);
+		if (state_create(cs, path, err) != 0)
 			return -1;
-		}
 		cs->state_ok = true;
+	} else if (dir_trusted(cs, err) != 0) {
+		return -1;
 	}
 	if (subdir == NULL || *subdir == '\0')
 		return 0;
@@ -368,6 +437,12 @@ static int dir_lock(struct store_dir *cs, bool exclusive, int wait_secs, struct 
 
 	if (dir_state_path(cs, LOCK_FILE, path, sizeof(path)) != 0)
 		return gpc_error_set(err, GPC_E_INVALID, "%s: path too long", cs->dir);
+	if (cs->max_wait >= 0 && (wait_secs < 0 || wait_secs > cs->max_wait)) {
+		wait_secs = cs->max_wait;
+		deadline = mono_now() + wait_secs;
+	}
+	if (dir_trusted(cs, err) != 0)
+		return -1;
 	if (held_by_me(cs)) {
 		if (cs->lock_fd >= 0 && cs->lock_mode == op)
 			return 0;
@@ -383,24 +458,25 @@ static int dir_lock(struct store_dir *cs, bool exclusive, int wait_secs, struct 
 		if (exclusive) {
 			if (dir_state_mkdir(cs, NULL, err) != 0)
 				goto fail;
-			cs->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-			if (cs->lock_fd < 0) {
-				gpc_error_sys(err, errno, "open lock file", path);
+			cs->lock_fd = fs_open_lock(path, true, err);
+			if (cs->lock_fd < 0)
 				goto fail;
-			}
 		} else {
 			/* A reader never creates .state: a store without a lock file
 			 * has never been written by this tool, and a read-only certs
 			 * directory must stay checkable. */
-			cs->lock_fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+			struct gpc_error le;
+			gpc_error_clear(&le);
+			cs->lock_fd = fs_open_lock(path, false, &le);
 			if (cs->lock_fd < 0) {
-				int e = errno;
+				int e = le.sys_errno;
 				if (e == ENOENT || e == EACCES || e == EROFS || e == ENOTDIR) {
 					gpc_debug("%s: %s, reading without the store lock", path,
 						  strerror(e));
 					return 0; /* the thread lock stays held until unlock */
 				}
-				gpc_error_sys(err, e, "open lock file", path);
+				if (err != NULL)
+					*err = le;
 				goto fail;
 			}
 		}
@@ -418,6 +494,12 @@ static int dir_lock(struct store_dir *cs, bool exclusive, int wait_secs, struct 
 		}
 		if (wait_secs == 0 || mono_now() >= deadline) {
 			locked_error(cs, path, "another process", err);
+			/* --lock-wait bounds the run, not each wait: after one
+			 * wait ran out, later ones only try */
+			if (cs->max_wait > 0) {
+				gpc_debug("%s: waited %d s; later waits in this run only try", path, wait_secs);
+				cs->max_wait = 0;
+			}
 			goto fail;
 		}
 		usleep(50 * 1000);
@@ -784,6 +866,10 @@ static void data_target(const char *ldir, char *out, size_t outsz)
 	out[0] = '\0';
 	if (fs_join(p, sizeof(p), ldir, DATA_LINK) == 0)
 		link_target(p, out, outsz);
+	/* only a generation of this directory: a link anywhere else is not
+	 * ours, and nothing is read, kept or removed by it */
+	if (!is_gen_name(out))
+		out[0] = '\0';
 }
 
 /* Is `path` our link (to "..data/FILE")? */
@@ -809,6 +895,74 @@ static int read_current(const char *path, struct buf *b, bool *present, struct g
 		return 0;
 	}
 	return -1;
+}
+
+/* A lineage directory (DIR/NAME) as a writer may use it: no symbolic link
+ * (certs/evil -> /elsewhere would make every write and tidy act there),
+ * owned by the effective user or root, not writable by others. The
+ * default lineage is DIR itself (dir_trusted). Returns 0 or -1. */
+static int lineage_dir_trusted(const struct store_dir *cs, const char *ldir, struct gpc_error *err)
+{
+	if (strcmp(ldir, cs->dir) == 0)
+		return 0;
+	return fs_trust_path(ldir, true, err);
+}
+
+/* What a path of a pair reads now, for the archive and the first
+ * generation of a conversion: through our own link into this directory's
+ * generation, or from a regular file of the effective user (no link out of
+ * the directory, nothing another user planted) whose content parses as a
+ * certificate chain (is_key false) or a private key. Anything else is not
+ * copied (*present false), with a warning: a root-only file linked here
+ * must not be republished 0644 nor archived. */
+static int read_convert(const char *ldir, const char *path, const char *our_target, bool is_key,
+			struct buf *b, bool *present, struct gpc_error *err)
+{
+	char cur[PATH_MAX];
+	struct stat st;
+	int ok = -1;
+
+	*present = false;
+	if (lstat(path, &st) != 0)
+		return 0;
+	if (S_ISLNK(st.st_mode) && is_our_link(path, our_target)) {
+		data_target(ldir, cur, sizeof(cur));
+		if (cur[0] == '\0')
+			return 0; /* ..data is no generation of ours: nothing to keep */
+		return read_current(path, b, present, err);
+	}
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+		gpc_warn("%s: %s; its content is not kept (not archived, not copied): only a regular file of "
+			 "uid %u in the directory is", path, S_ISLNK(st.st_mode) ? "a symbolic link" :
+			 !S_ISREG(st.st_mode) ? "not a regular file" : "owned by another user",
+			 (unsigned)geteuid());
+		return 0;
+	}
+	if (fs_read_file_strict(path, CERTSTORE_MAX_FILE, false, b, err) != 0)
+		return -1;
+	if (is_key) {
+		struct x509_key *k = NULL;
+		if (x509_key_parse(path, b->data ? b->data : "", b->len, &k, NULL) == 0) {
+			x509_key_free(k);
+			ok = 0;
+		}
+	} else {
+		struct x509_chain *c = NULL;
+		bool has_key = false;
+		/* a private key block in it would be published 0644 */
+		if (x509_chain_parse(path, b->data ? b->data : "", b->len, &c, &has_key, NULL) == 0) {
+			x509_chain_free(c);
+			ok = has_key ? -1 : 0;
+		}
+	}
+	if (ok != 0) {
+		gpc_warn("%s: not a %s; its content is not kept (not archived, not copied)", path,
+			 is_key ? "private key" : "certificate chain");
+		buf_cut(b, 0);
+		return 0;
+	}
+	*present = true;
+	return 0;
 }
 
 /* Remove a generation directory: its files, then itself. */
@@ -865,10 +1019,12 @@ static int tidy_lineage_dir(const char *ldir)
 static int make_gen(const char *ldir, const char *cert, size_t cert_len, const char *key,
 		    size_t key_len, char *gen, struct gpc_error *err)
 {
-	char base[64], path[PATH_MAX], f[PATH_MAX];
+	char base[64], path[PATH_MAX];
 	struct timespec ts;
+	struct stat st;
 	struct tm tm;
 	size_t bl;
+	int fd = -1;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
@@ -881,27 +1037,41 @@ static int make_gen(const char *ldir, const char *cert, size_t cert_len, const c
 			snprintf(gen, NAME_MAX + 1, "%s-%d", base, n);
 		if (fs_join(path, sizeof(path), ldir, gen) != 0)
 			return gpc_error_set(err, GPC_E_INVALID, "%s: path too long", ldir);
-		if (mkdir(path, GEN_MODE) == 0)
+		if (mkdir(path, GEN_MODE & 0700) == 0)
 			break;
 		if (errno != EEXIST || n == 99)
 			return gpc_error_sys(err, errno, "create directory in", ldir);
 	}
-	/* whatever the umask: readers that could read cert.crt still can */
-	if (chmod(path, GEN_MODE) != 0) {
-		gpc_error_sys(err, errno, "chmod", path);
+	/* Everything else through the descriptor of the directory just made
+	 * (never its path: nothing can be swapped in between), which must be
+	 * the directory this process created. Readers may enter it only once
+	 * it is complete (0700 while filled, then GEN_MODE whatever the umask,
+	 * so readers that could read cert.crt still can). */
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		gpc_error_sys(err, errno, "open directory", path);
 		goto fail;
 	}
-	if (key != NULL && (fs_join(f, sizeof(f), path, CERTSTORE_KEY_FILE) != 0 ||
-			    fs_write_new(f, key, key_len, 0600, ldir, err) != 0))
+	if (fstat(fd, &st) != 0 || st.st_uid != geteuid()) {
+		gpc_error_set(err, FS_E_UNTRUSTED, "%s: not the directory this run created; refused", path);
 		goto fail;
-	if (cert != NULL && (fs_join(f, sizeof(f), path, CERTSTORE_CERT_FILE) != 0 ||
-			     fs_write_new(f, cert, cert_len, 0644, ldir, err) != 0))
+	}
+	if ((key != NULL && fs_write_new_at(fd, CERTSTORE_KEY_FILE, key, key_len, 0600, ldir, err) != 0) ||
+	    (cert != NULL && fs_write_new_at(fd, CERTSTORE_CERT_FILE, cert, cert_len, 0644, ldir, err) != 0))
 		goto fail;
-	if (fs_join(f, sizeof(f), path, CERTSTORE_CERT_FILE) != 0 || fs_sync_parent(f, err) != 0)
+	if (fchmod(fd, GEN_MODE) != 0 || fsync(fd) != 0) {
+		gpc_error_sys(err, errno, "write", path);
 		goto fail;
+	}
+	close(fd);
 	return 0;
 fail:
-	(void)remove_gen(path);
+	if (fd >= 0) {
+		(void)unlinkat(fd, CERTSTORE_KEY_FILE, 0);
+		(void)unlinkat(fd, CERTSTORE_CERT_FILE, 0);
+		close(fd);
+	}
+	(void)unlinkat(AT_FDCWD, path, AT_REMOVEDIR);
 	gen[0] = '\0';
 	return -1;
 }
@@ -959,6 +1129,11 @@ static void dir_recover(struct store_dir *cs)
 		int k;
 		if (lineage_dir(cs, names[i], sub, sizeof(sub)) != 0)
 			continue;
+		if (lineage_dir_trusted(cs, sub, &e) != 0) {
+			gpc_warn("%s", e.message);
+			gpc_error_clear(&e);
+			continue; /* nothing is removed through a link or in another user's directory */
+		}
 		if (strcmp(names[i], CERTSTORE_DEFAULT) != 0)
 			remove_strays(sub);
 		if ((k = tidy_lineage_dir(sub)) > 0)
@@ -995,14 +1170,19 @@ static int dir_write_pair(struct store_dir *cs, const char *name, const char *ce
 			return gpc_error_set(err, GPC_E_CONFLICT, "%s: the pair changed since it was read; "
 					     "not replaced", cp);
 	}
-	if (strcmp(name, CERTSTORE_DEFAULT) != 0 && fs_mkdirs(ldir, 0755, 0, err) != 0)
+	if (dir_trusted(cs, err) != 0)
+		return -1;
+	if (strcmp(name, CERTSTORE_DEFAULT) != 0 && mkdir(ldir, 0755) != 0 && errno != EEXIST)
+		return gpc_error_sys(err, errno, "create directory", ldir);
+	if (lineage_dir_trusted(cs, ldir, err) != 0)
 		return -1;
 	buf_init(&cur_c, CERTSTORE_MAX_FILE);
 	buf_init(&cur_k, CERTSTORE_MAX_FILE);
 
 	/* (1) What the two paths read now: archived, copied into G0 when
 	 * converting, and the key kept for --reuse-key. */
-	if (read_current(cp, &cur_c, &have_c, err) != 0 || read_current(kp, &cur_k, &have_k, err) != 0)
+	if (read_convert(ldir, cp, CERT_TARGET, false, &cur_c, &have_c, err) != 0 ||
+	    read_convert(ldir, kp, KEY_TARGET, true, &cur_k, &have_k, err) != 0)
 		goto out;
 	if (key_pem == NULL) {
 		if (!have_k) {
@@ -1071,7 +1251,11 @@ static int dir_state_read(struct store_dir *cs, const char *rel, size_t max, str
 	if (dir_state_path(cs, rel, path, sizeof(path)) != 0)
 		return gpc_error_set(err, GPC_E_INVALID, "%s/.state/%s: not a valid state path",
 				     cs->dir, rel ? rel : "");
-	return fs_read_file(path, max, out, err);
+	if (dir_trusted(cs, err) != 0)
+		return -1;
+	/* a record is never read through a link, nor from a file another
+	 * user could have written (a lineage's hook or solver program) */
+	return fs_read_file_strict(path, max, true, out, err);
 }
 
 static int dir_state_write(struct store_dir *cs, const char *rel, const void *data, size_t len,
@@ -1099,6 +1283,8 @@ static int dir_state_remove(struct store_dir *cs, const char *rel, struct gpc_er
 	if (dir_state_path(cs, rel, path, sizeof(path)) != 0)
 		return gpc_error_set(err, GPC_E_INVALID, "%s/.state/%s: not a valid state path",
 				     cs->dir, rel ? rel : "");
+	if (dir_trusted(cs, err) != 0)
+		return -1;
 	if (unlink(path) != 0) {
 		if (errno == ENOENT)
 			return 0;
@@ -1221,6 +1407,8 @@ static int op_check_writable(void *be, const char *name, struct gpc_error *err)
 	struct store_dir *cs = be;
 	char ldir[PATH_MAX];
 
+	if (dir_trusted(cs, err) != 0)
+		return -1;
 	if (access(cs->dir, W_OK | X_OK) != 0) {
 		gpc_error_sys(err, errno, "write into certs directory", cs->dir);
 		if (errno == EACCES || errno == EPERM || errno == EROFS) {
@@ -1235,8 +1423,12 @@ static int op_check_writable(void *be, const char *name, struct gpc_error *err)
 	if (dir_state_mkdir(cs, NULL, err) != 0)
 		return -1;
 	if (strcmp(name, CERTSTORE_DEFAULT) != 0 && lineage_dir(cs, name, ldir, sizeof(ldir)) == 0 &&
-	    access(ldir, F_OK) == 0 && access(ldir, W_OK | X_OK) != 0)
-		return gpc_error_sys(err, errno, "write into lineage directory", ldir);
+	    faccessat(AT_FDCWD, ldir, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (lineage_dir_trusted(cs, ldir, err) != 0)
+			return -1;
+		if (access(ldir, W_OK | X_OK) != 0)
+			return gpc_error_sys(err, errno, "write into lineage directory", ldir);
+	}
 	return 0;
 }
 
@@ -1255,14 +1447,18 @@ static int op_record_get(void *be, const char *key, size_t max, struct buf *out,
 
 	if (dir_state_path(cs, key, path, sizeof(path)) != 0)
 		return gpc_error_set(err, GPC_E_INVALID, "%s/.state/%s: not a valid state path", cs->dir, key);
+	if (dir_trusted(cs, err) != 0)
+		return -1;
 	/* The revision of what was read: the file's identity before and after
-	 * (an atomic write in between is read again). */
+	 * (an atomic write in between is read again). Never through a link
+	 * (goproxyd serving a challenge file included), never a file another
+	 * user could have written. */
 	for (int attempt = 0;; attempt++) {
-		bool had = stat(path, &a) == 0;
-		int rc = fs_read_file(path, max, out, err);
+		bool had = lstat(path, &a) == 0;
+		int rc = fs_read_file_strict(path, max, true, out, err);
 		if (rc != 0)
 			return rc;
-		if (!had || stat(path, &b) != 0 || (a.st_ino == b.st_ino && a.st_dev == b.st_dev &&
+		if (!had || lstat(path, &b) != 0 || (a.st_ino == b.st_ino && a.st_dev == b.st_dev &&
 						    a.st_mtim.tv_sec == b.st_mtim.tv_sec &&
 						    a.st_mtim.tv_nsec == b.st_mtim.tv_nsec) || attempt == 3) {
 			*rev = had ? stat_rev(&a) : 1;
@@ -1319,6 +1515,8 @@ static int op_record_list(void *be, const char *prefix, char ***keys, size_t *n,
 		sub[strlen(sub) - 1] = '\0'; /* the trailing '/' */
 	if (dir_state_path(cs, sub, path, sizeof(path)) != 0)
 		return gpc_error_set(err, GPC_E_INVALID, "%s/.state/%s: not a valid state path", cs->dir, prefix);
+	if (dir_trusted(cs, err) != 0)
+		return -1;
 	if ((d = opendir(path)) == NULL) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return 0;
@@ -1359,6 +1557,13 @@ static void op_unlock(void *be)
 	dir_unlock(be);
 }
 
+static void op_set_lock_wait(void *be, int secs)
+{
+	struct store_dir *cs = be;
+
+	cs->max_wait = secs;
+}
+
 /* The issuer lock: flock(2) on DIR/.state/issue.lock, the holder's pid
  * written into it for the message of a run that waits. */
 static int op_issuer_lock(void *be, const char *what, int wait_secs, bool *waited, struct gpc_error *err)
@@ -1371,9 +1576,11 @@ static int op_issuer_lock(void *be, const char *what, int wait_secs, bool *waite
 		return -1;
 	if (dir_state_path(cs, "issue.lock", path, sizeof(path)) != 0)
 		return gpc_error_set(err, GPC_E_INVALID, "%s: path too long", cs->dir);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* never through a link, never blocking on a FIFO, never truncating
+	 * what is not our own regular file */
+	fd = fs_open_lock(path, true, err);
 	if (fd < 0)
-		return gpc_error_sys(err, errno, "open", path);
+		return -1;
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		ssize_t r = pread(fd, who, sizeof(who) - 1, 0);
 		who[r > 0 ? r : 0] = '\0';
@@ -1563,6 +1770,11 @@ static int op_finish_interrupted(void *be)
 	return dir_finish_interrupted(be);
 }
 
+static int op_check_trust(void *be, struct gpc_error *err)
+{
+	return dir_trusted(be, err);
+}
+
 static const struct certstore_ops dir_ops = {
 	.kind = "dir",
 	.free = op_free,
@@ -1581,6 +1793,7 @@ static const struct certstore_ops dir_ops = {
 	.prepare = op_prepare,
 	.lock = op_lock,
 	.unlock = op_unlock,
+	.set_lock_wait = op_set_lock_wait,
 	.issuer_lock = op_issuer_lock,
 	.issuer_unlock = op_issuer_unlock,
 	.watch_open = op_watch_open,
@@ -1590,6 +1803,7 @@ static const struct certstore_ops dir_ops = {
 	.presence_clear = op_presence_clear,
 	.presence_get = op_presence_get,
 	.finish_interrupted = op_finish_interrupted,
+	.check_trust = op_check_trust,
 };
 
 int store_dir_open(const char *dir, struct certstore **out, struct gpc_error *err)

@@ -374,9 +374,10 @@ static int issue_run(struct issue_args *a)
 		goto out;
 	cs = issue_open_store(a->dir, true);
 	if (cs == NULL) {
-		rc = 1;
+		rc = issue_store_exit();
 		goto out;
 	}
+	certstore_set_lock_wait(cs, a->o.lock_wait_secs);
 	if ((rc = build_lineage(cs, a, &l)) != 0 || (rc = check_challenge(l)) != 0)
 		goto out;
 	if (issue_opts_env_init(&env, cs) != 0) {

@@ -340,7 +340,8 @@ int cmd_renew(int argc, char **argv)
 		return rc;
 	cs = issue_open_store(dir, false);
 	if (cs == NULL)
-		return 1;
+		return issue_store_exit();
+	certstore_set_lock_wait(cs, o.lock_wait_secs);
 	if (optind < argc) {
 		n = (size_t)(argc - optind);
 		names = argv + optind;

@@ -33,6 +33,7 @@
 #include "buf.h"
 #include "certstore.h"
 #include "cli.h"
+#include "fsutil.h"
 #include "gpc_spawn.h"
 #include "issue_opts.h"
 #include "log.h"
@@ -531,7 +532,8 @@ int cmd_sync(int argc, char **argv)
 	    certstore_check_writable(x.dst, CERTSTORE_DEFAULT, &err) != 0 ||
 	    storeopt_open(&cli_store, d, &x.src, &err) != 0) {
 		cli_print_error(&err);
-		rc = err.code != NULL && strcmp(err.code, GPC_E_USAGE) == 0 ? EXIT_USAGE : 1;
+		rc = err.code != NULL && strcmp(err.code, GPC_E_USAGE) == 0 ? EXIT_USAGE :
+		     err.code != NULL && strcmp(err.code, FS_E_UNTRUSTED) == 0 ? EXIT_BAD : 1;
 		goto out;
 	}
 	rc = watch ? watch_loop(&x, sfd) : sync_pass(&x);

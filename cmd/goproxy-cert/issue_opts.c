@@ -14,6 +14,12 @@
 #include "timeutil.h"
 
 struct storeopt cli_store;
+static int open_store_exit = 1;
+
+int issue_store_exit(void)
+{
+	return open_store_exit;
+}
 
 struct certstore *issue_open_store(const char *dir, bool create)
 {
@@ -36,6 +42,14 @@ struct certstore *issue_open_store(const char *dir, bool create)
 	}
 	if (storeopt_open(&cli_store, d, &cs, &err) != 0) {
 		cli_print_error(&err);
+		return NULL;
+	}
+	/* a directory another user controls: refused before anything in it
+	 * is read (goproxy-cert(5)), exit 2 as check says of a broken store */
+	if (certstore_check_trust(cs, &err) != 0) {
+		cli_print_error(&err);
+		certstore_free(cs);
+		open_store_exit = EXIT_BAD;
 		return NULL;
 	}
 	return cs;

@@ -19,6 +19,9 @@ extern struct storeopt cli_store;
  * else the certs dir (creating it 0755 when `create` and it is missing).
  * Prints the error and returns NULL on failure. */
 struct certstore *issue_open_store(const char *dir, bool create);
+/* The exit code for a NULL from issue_open_store: 2 when the directory
+ * is not trusted (another user's, writable by others), else 1. */
+int issue_store_exit(void);
 
 /* -d DIR together with a --store URL (or $GOPROXY_CERT_STORE) names two
  * stores: prints the usage error of `sub` and returns 64; 0 otherwise. */

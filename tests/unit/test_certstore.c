@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "certstore.h"
+#include "fixtures.h"
 #include "fsutil.h"
 
 static char *mktmp(void)
@@ -506,10 +507,14 @@ static void test_generations(void **state)
 
 	/* plain files (by hand, GoDoxy, an older goproxy-cert) convert; the old
 	 * plain pair is archived */
+	/* (only what parses as a certificate chain / private key is kept) */
+	struct fx_cert fx;
+	static const char *const fx_names[] = { "conv.example.org", NULL };
+	fx_make(&fx, GNUTLS_PK_ECDSA, 256, NULL, fx_names, time(NULL) - 60, time(NULL) + 86400, false, NULL);
 	snprintf(sub, sizeof(sub), "%s/conv", dir);
 	assert_int_equal(mkdir(sub, 0755), 0);
-	put_file(sub, "cert.crt", "CERTP", 0644);
-	put_file(sub, "priv.key", "KEYP", 0600);
+	put_file(sub, "cert.crt", fx.cert_pem, 0644);
+	put_file(sub, "priv.key", fx.key_pem, 0600);
 	assert_int_equal(certstore_paths(cs, "conv", c, sizeof(c), k, sizeof(k)), 0);
 	assert_int_equal(certstore_write_pair(cs, "conv", "CERTQ", 5, "KEYQ", 4, &e), 0);
 	assert_link(c, "..data/cert.crt");
@@ -526,10 +531,11 @@ static void test_generations(void **state)
 			if (strstr(de->d_name, ".key") == NULL)
 				continue;
 			snprintf(p, sizeof(p), "%s/%s", arch, de->d_name);
-			s = slurp(p); assert_string_equal(s, "KEYP"); free(s);
+			s = slurp(p); assert_string_equal(s, fx.key_pem); free(s);
 		}
 		closedir(d);
 	}
+	fx_free(&fx);
 
 	/* a conversion killed half way: priv.key already a link into G0,
 	 * cert.crt still plain, same pair; the next write finishes it */
