@@ -108,10 +108,13 @@ NB=$(gpc_for_nobody)
 if command -v setpriv >/dev/null 2>&1 && setpriv --reuid=65534 --regid=65534 --clear-groups "$NB" account --help >/dev/null 2>&1; then
 	mkdir -p "$WORK/ro"
 	chmod 755 "$WORK/ro"
+	# a CA bundle that user can read (issue checks the paths it is given first)
+	cp "$PEBBLE_CA_BUNDLE" "$WORK/nobody-ca.pem"
+	chmod 644 "$WORK/nobody-ca.pem"
 	before=$(pebble_requests 'calling handler')
 	RC=0
 	setpriv --reuid=65534 --regid=65534 --clear-groups "$NB" issue -d "$WORK/ro" -D w.example.test \
-		--server "$PEBBLE_DIR_URL" --ca-bundle "$PEBBLE_CA_BUNDLE" --standalone "127.0.0.1:$("$FREEPORT" 1)" \
+		--server "$PEBBLE_DIR_URL" --ca-bundle "$WORK/nobody-ca.pem" --standalone "127.0.0.1:$("$FREEPORT" 1)" \
 		>"$WORK/out" 2>"$WORK/err" || RC=$?
 	cat "$WORK/out" "$WORK/err" >>"$WORK/log"
 	sanitizer_check
