@@ -133,7 +133,8 @@ class Relay:
         while True:
             try:
                 c = self.upstream()
-                c.request("GET", self.up_dir_path)
+                # pebble 2.10 refuses a request without User-Agent (400)
+                c.request("GET", self.up_dir_path, headers={"User-Agent": "goproxy-cert-test-relay"})
                 r = c.getresponse()
                 body = r.read()
                 c.close()
@@ -166,6 +167,8 @@ class Relay:
     def rewrite_directory(self, body, host):
         """The directory with renewalInfo / meta.profiles added."""
         d = json.loads(body)
+        if self.args.no_ari:
+            d.pop("renewalInfo", None)
         if self.args.ari:
             d["renewalInfo"] = ("https://%s%s" % (host, self.ari_path) if self.args.ari_url is None
                                 else self.args.ari_url)
@@ -290,7 +293,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         try:
             c = rl.upstream()
             c.request("HEAD", rl.paths.get("newNonce", "/nonce-plz"),
-                      headers={"Host": self.headers.get("Host", "")})
+                      headers={"Host": self.headers.get("Host", ""),
+                               "User-Agent": self.headers.get("User-Agent", "goproxy-cert-test-relay")})
             r = c.getresponse()
             r.read()
             c.close()
@@ -431,7 +435,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                        ("relay: upstream error: %s\n" % e).encode(), method)
             return
 
-        if (a.ari or rl.profiles is not None) and status == 200 and method == "GET" and \
+        if (a.ari or a.no_ari or rl.profiles is not None) and status == 200 and method == "GET" and \
                 path.split("?")[0] == rl.paths["directory"]:
             try:
                 rbody = rl.rewrite_directory(rbody, self.headers.get("Host", ""))
@@ -492,6 +496,8 @@ def main():
     p.add_argument("--wrong-content-type", action="store_true")
     p.add_argument("--html-page", action="store_true")
     p.add_argument("--ari", metavar="SPEC", help="START,END[,retry-after=S][,explanation=URL] or @FILE")
+    p.add_argument("--no-ari", action="store_true",
+                   help="drop renewalInfo from the directory: a CA without ARI (pebble 2.10 always has it)")
     p.add_argument("--ari-url", metavar="URL", help="advertise this renewalInfo URL instead (may be \"\")")
     p.add_argument("--already-replaced", type=int, default=0, metavar="N")
     p.add_argument("--refuse-replaces", metavar="TYPE,...")
