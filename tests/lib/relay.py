@@ -172,6 +172,8 @@ class Relay:
         if self.args.ari:
             d["renewalInfo"] = ("https://%s%s" % (host, self.ari_path) if self.args.ari_url is None
                                 else self.args.ari_url)
+        if self.args.no_profiles and isinstance(d.get("meta"), dict):
+            d["meta"].pop("profiles", None)
         if self.profiles is not None:
             meta = d.get("meta")
             if not isinstance(meta, dict):
@@ -435,7 +437,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                        ("relay: upstream error: %s\n" % e).encode(), method)
             return
 
-        if (a.ari or a.no_ari or rl.profiles is not None) and status == 200 and method == "GET" and \
+        if (a.ari or a.no_ari or a.no_profiles or rl.profiles is not None) and status == 200 and method == "GET" and \
                 path.split("?")[0] == rl.paths["directory"]:
             try:
                 rbody = rl.rewrite_directory(rbody, self.headers.get("Host", ""))
@@ -502,6 +504,8 @@ def main():
     p.add_argument("--already-replaced", type=int, default=0, metavar="N")
     p.add_argument("--refuse-replaces", metavar="TYPE,...")
     p.add_argument("--profiles", metavar="NAME=DESC,...")
+    p.add_argument("--no-profiles", action="store_true",
+                   help="drop meta.profiles from the directory: a CA without profiles")
     p.add_argument("--log-orders", action="store_true", help="log replaces/profile of newOrders")
     p.add_argument("--replace-cert", metavar="FILE",
                    help="serve FILE as every certificate chain")
