@@ -56,7 +56,8 @@
 # pebble_logs (print both logs to stderr), pebble_restart (a CA that forgot
 # everything, same ports), pebble_stop.
 #
-# Skips the test (exit 77) when pebble 2.10, curl or openssl is missing. Needs $FREEPORT (set by tests/meson.build) or freeport on PATH.
+# Skips the test (exit 77) when pebble 2.10, curl or openssl is missing.
+# Needs $FREEPORT (set by tests/meson.build) or freeport on PATH.
 
 PEBBLE_PID=
 CHALLTEST_PID=

@@ -27,7 +27,9 @@ to requests whose path contains SUBSTR ("@newOrder", "@newAccount",
 "@newNonce", "@directory" name the paths read from the upstream directory);
 --fault-limit N applies those faults to the first N matching requests only.
 
-ACME extensions pebble 2.4 lacks (opt-in; without them nothing changes):
+ARI and profiles beyond what pebble 2.10 does itself (any window, Retry-After
+and explanationURL, refusals of replaces, a CA without ARI or profiles;
+opt-in; without them nothing changes):
 
   --ari SPEC              RFC 9773 ARI: the directory gains "renewalInfo"
                           (https://RELAY/relay-ari/renewalInfo) and the relay

@@ -446,7 +446,7 @@ static int mode_errors(void)
 	      acme_last_problem(c)->detail != NULL,
 	      "bad name: %s", err.message);
 	printf("bad identifier -> %s\n", err.message);
-	/* profiles: pebble 2.4 lists none */
+	/* profiles: the test pebble lists only "default" (tests/lib/pebble.sh) */
 	oo.names = ip;
 	oo.profile = "shortlived";
 	gpc_error_clear(&err);
