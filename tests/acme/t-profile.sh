@@ -11,6 +11,9 @@
 #     exits 1, status says due, with the same due_at/next_renewal (half
 #     life), and renew orders once, keeping the profile (a new 6-day
 #     certificate);
+#   issue on pebble's ARI stores pebble's own window for the certificate
+#     (asked here with curl), a time inside it, the RFC 9773 certID
+#     (computed here with openssl) and pebble's Retry-After (6 h);
 #   ARI moved into the past by the CA (POST /set-renewal-info/ on pebble's
 #     management port) for a 90-day certificate that is not otherwise due:
 #     renew sends nothing while the last ARI answer's Retry-After (pebble:
@@ -28,6 +31,21 @@ rfc3339() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 nb_of() { epoch "$(openssl x509 -in "$1" -noout -startdate | sed 's/^notBefore=//')"; }
 na_of() { epoch "$(openssl x509 -in "$1" -noout -enddate | sed 's/^notAfter=//')"; }
 orders() { pebble_requests 'POST /order-plz'; }
+# b64hex HEX: base64url (no padding) of the bytes HEX spells.
+b64hex() {
+	env printf "$(printf %s "$1" | sed 's/../\\x&/g')" | basenc --base64url -w0 | tr -d =
+}
+# certid CERT: RFC 9773 §4.1 certID, base64url(AKI keyIdentifier) "."
+# base64url(serial DER content octets), computed with openssl.
+certid() {
+	_aki=$(openssl x509 -in "$1" -noout -ext authorityKeyIdentifier | sed -n 2p |
+		sed 's/^ *//; s/^keyid://' | tr -d ':')
+	_ser=$(openssl x509 -in "$1" -noout -serial | sed 's/^serial=//')
+	[ $((${#_ser} % 2)) = 0 ] || _ser=0$_ser
+	while case $_ser in 00??*) true ;; *) false ;; esac do _ser=${_ser#00}; done
+	case $_ser in [89a-fA-F]*) _ser=00$_ser ;; esac
+	echo "$(b64hex "$_aki").$(b64hex "$_ser")"
+}
 
 echo "== --profile shortlived: a 6-day certificate, the profile stored"
 issue -n short -D short.example.test --profile shortlived $SA
@@ -79,12 +97,31 @@ L2=$(($(na_of "$C") - $(nb_of "$C")))
 [ "$L2" -gt $((6 * DAY - 60)) ] && [ "$L2" -le $((6 * DAY)) ] || fail "renewed lifetime $L2 s: profile not kept"
 [ "$(jq -r .profile "$CERTS/.state/lineages/short.json")" = shortlived ] || fail "profile lost on renewal"
 
-echo "== ARI window moved into the past by the CA: renew orders once, after Retry-After"
+echo "== issue stores pebble's ARI window, a time in it, the certID, Retry-After"
+Tb=$(date +%s)
 issue -n ari -D ari.example.test --profile default $SA
 expect_rc 0
 T0=$(date +%s)
 A=$CERTS/ari/cert.crt
 [ $(($(na_of "$A") - $(nb_of "$A"))) -gt $((89 * DAY)) ] || fail "the default profile did not give 90 days"
+id=$(certid "$A")
+ri=$(curl -fsS --cacert "$PEBBLE_CA_BUNDLE" "$PEBBLE_DIR_URL" | jq -r .renewalInfo)
+curl -fsS --cacert "$PEBBLE_CA_BUNDLE" "$ri/$id" >"$WORK/ri.json" || fail "pebble has no renewalInfo for $id"
+ws=$(epoch "$(jq -r .suggestedWindow.start "$WORK/ri.json")")
+we=$(epoch "$(jq -r .suggestedWindow.end "$WORK/ri.json")")
+Lj=$CERTS/.state/lineages/ari.json
+[ "$(jq -r .ari.cert_id "$Lj")" = "$id" ] || fail "ari.cert_id $(jq -r .ari.cert_id "$Lj"), computed $id"
+[ "$(epoch "$(jq -r .ari.window_start "$Lj")")" = "$ws" ] && [ "$(epoch "$(jq -r .ari.window_end "$Lj")")" = "$we" ] ||
+	fail "stored window $(jq -c .ari "$Lj") is not pebble's $(cat "$WORK/ri.json")"
+ra=$(epoch "$(jq -r .ari.renew_at "$Lj")")
+[ "$ra" -ge "$ws" ] && [ "$ra" -le "$we" ] || fail "renew_at $(jq -r .ari.renew_at "$Lj") not in pebble's window"
+rt=$(epoch "$(jq -r .ari.retry_after "$Lj")")
+[ "$rt" -ge $((Tb + 21600)) ] && [ "$rt" -le $((T0 + 21601)) ] || fail "retry_after $(jq -r .ari.retry_after "$Lj"), not 6 h on"
+GOPROXY_CERT_NOW=$((ra - 60)) gpc check -d "$CERTS" --json ari
+[ "$RC" = 0 ] && jq -e --arg t "$(rfc3339 "$ra")" '.certificates[0] | .due_at == $t and .due_rule == "ari"' \
+	"$WORK/out" >/dev/null || fail "check does not name the ARI time $(rfc3339 "$ra"): $(cat "$WORK/out")"
+
+echo "== ARI window moved into the past by the CA: renew orders once, after Retry-After"
 S=$(rfc3339 $((T0 - 2 * DAY))) E=$(rfc3339 $((T0 - DAY)))
 pebble_set_renewal_info "$A" "{\"suggestedWindow\":{\"start\":\"$S\",\"end\":\"$E\"}}"
 cp "$A" "$WORK/ari-before.crt"
