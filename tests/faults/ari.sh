@@ -25,7 +25,8 @@
 #   the CA dropping every connection: renew of a lineage that is not due
 #     makes at most a few requests (no 12-retry loop) and reports current;
 #   "renewalInfo": "" in the directory is no ARI (it read out of bounds);
-#   --profile on a CA that lists no profiles: exit 64.
+#   --profile on a CA that lists no profiles: exit 64;
+#   a Retry-After of 2 days is held to 12 h (ARI asked twice a day).
 set -eu
 . "$TESTS_DIR/faults/common.sh"
 faults_init
@@ -313,5 +314,18 @@ expect_rc 0
 [ "$(relay_count '^POST [^ ]+ 201 replaces=- profile=-$')" = 1 ] || fail "replaces sent to a CA without ARI"
 [ "$(relay_count 'certid=')" = 0 ] || fail "renewalInfo asked"
 pair_ok "$F/noari/cert.crt" "$F/noari/priv.key" || fail "renewed pair does not match"
+relay_stop
+
+echo "== a Retry-After of 2 days: renewalInfo asked again within 12 h (twice a day)"
+relay_start --ari "$S,$E,retry-after=172800"
+W=$WORK/w
+before=$(date +%s)
+issue_via "$RELAY_URL" "$W" -n twice -D twice.example.test
+after=$(date +%s)
+expect_rc 0
+eval "$(linvars "$W" twice)"
+[ "$L_retry_after" -ge $((before + 43200)) ] && [ "$L_retry_after" -le $((after + 43200)) ] ||
+	fail "ari.retry_after $L_retry_after is not issue time + 12 h (Retry-After 2 days)"
+relay_stop
 echo "   $(($(date +%s) - T0)) s"
 faults_done
