@@ -1745,15 +1745,16 @@ int acme_ari_fetch(struct acme_client *c, const char *cert_id, struct acme_renew
 	}
 	if (acme_ari_parse(r.body.data, r.body.len, ri, err) < 0)
 		goto out;
-	/* RFC 9773 §4.3: poll again after Retry-After, clamped to a sane range;
-	 * without one, in six hours. */
+	/* RFC 9773 §4.3: poll again after Retry-After, clamped to a sane range
+	 * (at most 12 h: asked at least twice a day, which a 6-day certificate
+	 * needs); without one, in six hours. */
 	now = time_now();
 	if (r.retry_after == 0)
 		ri->retry_after = now + 6 * 3600;
 	else if (r.retry_after < now + 60)
 		ri->retry_after = now + 60;
-	else if (r.retry_after > now + 86400)
-		ri->retry_after = now + 86400;
+	else if (r.retry_after > now + 43200)
+		ri->retry_after = now + 43200;
 	else
 		ri->retry_after = r.retry_after;
 	rc = 0;

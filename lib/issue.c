@@ -1544,7 +1544,10 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 	if (ro != 0 && acme_last_problem(c) != NULL &&
 	    (acme_problem_is(acme_last_problem(c), "accountDoesNotExist") ||
 	     (acme_problem_is(acme_last_problem(c), "unauthorized") && acme_last_problem(c)->detail &&
-	      strcasestr(acme_last_problem(c)->detail, "account") != NULL))) {
+	      strcasestr(acme_last_problem(c)->detail, "account") != NULL &&
+	      /* pebble 2.10: "requester account did not request the certificate
+	       * being replaced": a refused `replaces`, handled below */
+	      (replaces == NULL || strcasestr(acme_last_problem(c)->detail, "replac") == NULL)))) {
 		add_stats(c, out);
 		gpc_error_clear(err);
 		if (account_gone(env, l, o, &c, err) != 0)

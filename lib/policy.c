@@ -1,5 +1,6 @@
 #include "policy.h"
 
+#include <stdbool.h>
 #include <strings.h>
 
 /* ceil(a / b) for a >= 0, b > 0 */
@@ -15,6 +16,8 @@ void policy_due(time_t not_before, time_t not_after, time_t now, long days, time
 
 	if (lifetime < 0)
 		lifetime = 0;
+	bool chosen = ari_time > 0 || days >= 0; /* a time named by ARI or --days */
+
 	if (ari_time > 0) {
 		out->rule = POLICY_RULE_ARI;
 		out->due_at = ari_time;
@@ -22,13 +25,23 @@ void policy_due(time_t not_before, time_t not_after, time_t now, long days, time
 		/* "fewer than N days left": not_after - now < N days */
 		out->rule = POLICY_RULE_DAYS;
 		out->due_at = (time_t)((long long)not_after - (long long)days * 86400LL);
-	} else if (lifetime <= POLICY_SHORT_LIFETIME) {
-		/* not_after - now < lifetime / 2 <=> now > not_after - ceil(lifetime / 2) */
-		out->rule = POLICY_RULE_HALF;
-		out->due_at = (time_t)((long long)not_after - ceil_div(lifetime, 2));
 	} else {
 		out->rule = POLICY_RULE_THIRD;
 		out->due_at = (time_t)((long long)not_after - ceil_div(lifetime, 3));
+	}
+	/* A short certificate is due at half its lifetime at the latest, also
+	 * when an ARI time or --days names a later one (Let's Encrypt: renew
+	 * certificates of under 10 days at half their lifetime; pebble's ARI
+	 * window for a 6-day certificate starts at 2/3 of it). An earlier time
+	 * (a CA asking for renewal now, --days 5 on a 6-day certificate) stays.
+	 * not_after - now < lifetime / 2 <=> now > not_after - ceil(lifetime / 2) */
+	if (lifetime <= POLICY_SHORT_LIFETIME) {
+		time_t half = (time_t)((long long)not_after - ceil_div(lifetime, 2));
+
+		if (!chosen || half < out->due_at) {
+			out->rule = POLICY_RULE_HALF;
+			out->due_at = half;
+		}
 	}
 	out->due = now > out->due_at;
 }

@@ -6,6 +6,8 @@
  *   --days N            -> due when fewer than N days are left    rule "days"
  *   lifetime > 10 days  -> due when less than 1/3 is left         rule "third-of-lifetime"
  *   lifetime <= 10 days -> due when less than 1/2 is left         rule "half-of-lifetime"
+ *                          at the latest: also when an ARI time or --days
+ *                          names a later time (an earlier one stays)
  *
  * 1/3 fits 90-day (due at 30 days left) and 45-day (15 days) certificates;
  * 1/2 fits 6-day ones (3 days), whose renewal needs more slack. */
@@ -32,7 +34,8 @@ struct policy_result {
 
 /* Decide for a certificate valid from not_before to not_after, at `now`.
  * `days` < 0: not given. `ari_time` <= 0: no ARI time; when set it wins over
- * both other rules. Fills *out; never fails. */
+ * both other rules, except that a lifetime <= 10 days is due at half of it
+ * at the latest. Fills *out; never fails. */
 void policy_due(time_t not_before, time_t not_after, time_t now, long days, time_t ari_time,
 		struct policy_result *out);
 

@@ -51,6 +51,23 @@ acme_init() {
 	unset GOPROXY_CERT_SERVER GOPROXY_CERT_CA_BUNDLE GOPROXY_CERTS_DIR GOPROXY_CERT_NOW || :
 }
 
+# acme_no_ari: from here on, issue (and renew, which uses the lineage's
+# server) talk to pebble through tests/lib/relay.py --no-ari, a CA without
+# renewalInfo: pebble 2.10 always offers ARI, and its window for a short test
+# certificate spans the whole lifetime (a random renewal time), so tests of
+# the offline due rule or of renew's mechanics use this. Sets PEBBLE_DIR_URL.
+acme_no_ari() {
+	command -v python3 >/dev/null || { echo "SKIP: python3 missing (tests/lib/relay.py)" >&2; exit 77; }
+	bg_start python3 "$TESTS_DIR/lib/relay.py" --upstream "$PEBBLE_DIR_URL" --upstream-ca "$PEBBLE_CA_BUNDLE" \
+		--cert "$PEBBLE_WORK/server.pem" --key "$PEBBLE_WORK/server.key" --port-file "$WORK/noari.port" \
+		--log "$WORK/noari.log" --no-ari 2>"$WORK/noari.err"
+	_i=0
+	while [ ! -s "$WORK/noari.port" ]; do
+		_i=$((_i + 1)); [ $_i -lt 300 ] || fail "relay did not start: $(cat "$WORK/noari.err")"; sleep 0.1
+	done
+	PEBBLE_DIR_URL="https://127.0.0.1:$(cat "$WORK/noari.port")/${PEBBLE_DIR_URL#https://*/}"
+}
+
 gpc() {
 	run_logged goproxy-cert "$GOPROXY_CERT" "$@"
 }

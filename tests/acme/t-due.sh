@@ -1,11 +1,14 @@
 #!/bin/sh
 # One "is it due" rule for check, status and renew (lib/policy.c
 # policy_lineage_due), against a real pebble with 90-day certificates
-# (certificateValidityPeriod 7776000 s). Lineages:
+# (profile "default", validityPeriod 7776000 s), seen through
+# tests/lib/relay.py --no-ari: a CA without renewalInfo, so that the offline
+# rules decide (pebble 2.10 always offers ARI; tests/faults/ari.sh tests
+# that). Lineages:
 #   d80   issued with --days 80 (stored as "days"): due 80 days before notAfter
 #   dflt  the default rule: due once less than 1/3 of the lifetime is left
 #   ari   an ARI time 15 days after notBefore stored for this certificate
-#         (pebble has no renewalInfo: written into the lineage file the way
+#         (the CA offers no renewalInfo: written into the lineage file the way
 #         issue stores it, ari.renew_at + ari.cert_sha256)
 #   arix  the same time, stored for another certificate: void, lifetime rule
 # At notBefore + K days for several K ($GOPROXY_CERT_NOW; 85, 81, 79, 78, 70,
@@ -21,6 +24,7 @@ command -v jq >/dev/null || { echo "SKIP: jq missing" >&2; exit 77; }
 acme_init --validity 7776000 --authz-reuse 0
 SA="--standalone 127.0.0.1:$PEBBLE_HTTP_PORT"
 DAY=86400
+acme_no_ari
 
 issue -n d80 -D d80.example.test --days 80 $SA
 expect_rc 0

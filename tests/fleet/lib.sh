@@ -2,7 +2,8 @@
 # etcd cluster, a seal key, goproxyd nodes on 127.0.N.1.
 #
 #   . "$TESTS_DIR/fleet/lib.sh"
-#   fleet_init [pebble_start flags]     WORK, pebble, etcd, $S (store URL),
+#   fleet_init [pebble_start flags]     WORK, pebble (seen without ARI:
+#                                       acme_no_ari), etcd, $S (store URL),
 #                                       $STORE (--store + --store-seal), $CA
 #   fissue ARGS...        gpc issue with $STORE and $CA
 #   node_start I          goproxyd on 127.0.I.1 ($TLSP, http-01 on pebble's port,
@@ -24,6 +25,10 @@ fleet_init() {
 	command -v jq >/dev/null 2>&1 || { echo "SKIP: jq not installed" >&2; exit 77; }
 	command -v etcdctl >/dev/null 2>&1 || { echo "SKIP: etcdctl not installed" >&2; exit 77; }
 	acme_init "$@"
+	# The fleet's 600-s test certificates are renewed by the lifetime rule:
+	# pebble 2.10's ARI window for them spans their whole life (a random
+	# renewal time), so the fleet talks to pebble through a relay without ARI.
+	acme_no_ari
 	# set +e: under set -e the (exit $rc) of a failed run would end the trap
 	# before acme_cleanup, leaving goproxyd, pebble and $WORK behind
 	trap 'rc=$?; set +e; etcd_stop; (exit $rc); acme_cleanup' EXIT

@@ -2,13 +2,30 @@
 # ports for one test. Source it (POSIX sh, works under `set -eu`):
 #
 #   . "$TESTS_DIR/lib/pebble.sh"
-#   pebble_start [--eab] [--validity SECONDS] [--nonce-reject PCT] [--sleep]
+#   pebble_start [--eab] [--validity SECONDS] [--profile NAME:SECONDS] ...
 #   trap 'rc=$?; [ "$rc" = 0 ] || pebble_logs; pebble_stop; exit $rc' EXIT
+#
+# The pebble is Debian unstable's 2.10 (ARI, profiles, dns-persist-01,
+# dns-account-01), which .ci/install unpacks into
+# $GOPROXY_CERT_PEBBLE_DIR (default /opt/goproxy-cert-test/pebble-2.10; the
+# binaries are in its usr/bin), never over the system's /usr/bin/pebble
+# (Debian 12's 2.4, which has none of those). Without it the test SKIPs,
+# naming the folder and .ci/install.
+#
+# Profiles: pebble 2.10 ignores certificateValidityPeriod; every
+# certificate's lifetime comes from a profile, and an order that names no
+# profile gets a RANDOM one of those configured. So the config always has
+# exactly one profile, "default" (lifetime from --validity, else pebble's 90
+# days), unless the test adds more with --profile: then a test whose
+# certificate lifetime matters must name the profile in its orders.
 #
 # Options:
 #   --eab            externalAccountBindingRequired with the keys
 #                    PEBBLE_EAB_KID / PEBBLE_EAB_HMAC (exported; kid-1 and kid-2)
-#   --validity N     certificateValidityPeriod N seconds (short-lived certs)
+#   --validity N     the "default" profile's validityPeriod, N seconds
+#                    (short-lived certs; pebble makes notAfter = notBefore + N - 1)
+#   --profile NAME:N one more profile NAME with validityPeriod N seconds
+#                    (repeatable; e.g. shortlived:518400, Let's Encrypt's 6 days)
 #   --nonce-reject N PEBBLE_WFE_NONCEREJECT=N (default here: 0, i.e. none;
 #                    the environment's PEBBLE_WFE_NONCEREJECT wins if set)
 #   --sleep          keep pebble's random 0-15 s validation sleeps
@@ -30,19 +47,24 @@
 #   PEBBLE_MGMT_URL   https://127.0.0.1:PORT (pebble management: /roots/0, ...)
 #   CHALLTEST_MGMT    http://127.0.0.1:PORT (challtestsrv: /set-txt, /clear-txt, ...)
 #   PEBBLE_LOG, CHALLTEST_LOG  log files; PEBBLE_WORK  the temp dir
-# Helpers: pebble_roots FILE (write pebble's issuing root + intermediate PEM to
+# Helpers: pebble_set_renewal_info CERT ARI_TEXT (pebble's management call
+# POST /set-renewal-info/: the renewalInfo answer for the first certificate in
+# the PEM file CERT becomes ARI_TEXT, any text), pebble_roots FILE (write pebble's issuing root + intermediate PEM to
 # FILE, to verify issued chains), pebble_set_txt HOST VALUE, pebble_clear_txt HOST,
 # pebble_add_a NAME ADDRESS (an A record in challtestsrv),
 # pebble_count 'POST /order-plz' (requests of that kind in the log so far),
 # pebble_logs (print both logs to stderr), pebble_restart (a CA that forgot
 # everything, same ports), pebble_stop.
 #
-# Skips the test (exit 77) when pebble, pebble-challtestsrv, curl or openssl is
-# missing. Needs $FREEPORT (set by tests/meson.build) or freeport on PATH.
+# Skips the test (exit 77) when pebble 2.10, curl or openssl is missing.
+# Needs $FREEPORT (set by tests/meson.build) or freeport on PATH.
 
 PEBBLE_PID=
 CHALLTEST_PID=
 PEBBLE_WORK=
+PEBBLE_BINDIR=${GOPROXY_CERT_PEBBLE_DIR:-/opt/goproxy-cert-test/pebble-2.10}/usr/bin
+PEBBLE_BIN=$PEBBLE_BINDIR/pebble
+CHALLTESTSRV_BIN=$PEBBLE_BINDIR/pebble-challtestsrv
 
 _pebble_need() {
 	for _t in "$@"; do
@@ -77,8 +99,20 @@ _pebble_certs() {
 		>>"$_d/openssl.log" 2>&1 || return 1
 }
 
+# SKIP unless pebble 2.10 is where .ci/install puts it.
+_pebble_need_210() {
+	for _t in "$PEBBLE_BIN" "$CHALLTESTSRV_BIN"; do
+		if [ ! -x "$_t" ]; then
+			echo "SKIP: pebble 2.10 not found: $_t (run 'bash .ci/install' as root, which unpacks Debian unstable's pebble there; or set GOPROXY_CERT_PEBBLE_DIR to a folder holding usr/bin/pebble 2.10)" >&2
+			exit 77
+		fi
+	done
+}
+
 pebble_start() {
-	_pebble_need pebble pebble-challtestsrv curl openssl
+	_pebble_need_210
+	_pebble_need curl openssl
+	_profiles=
 	_eab=0 _validity= _reject=${PEBBLE_WFE_NONCEREJECT:-0} _nosleep=${PEBBLE_VA_NOSLEEP:-1}
 	_reuse=${PEBBLE_AUTHZREUSE:-0}
 	_altroots=${PEBBLE_ALTERNATE_ROOTS:-}
@@ -87,6 +121,12 @@ pebble_start() {
 		case $1 in
 		--eab) _eab=1 ;;
 		--validity) _validity=$2; shift ;;
+		--profile)
+			case $2 in
+			[a-z]*:[0-9]*) _profiles="$_profiles $2" ;;
+			*) echo "pebble_start: --profile NAME:SECONDS, not '$2'" >&2; return 64 ;;
+			esac
+			shift ;;
 		--nonce-reject) _reject=$2; shift ;;
 		--sleep) _nosleep=0 ;;
 		--authz-reuse) _reuse=$2; shift ;;
@@ -137,9 +177,12 @@ _pebble_try_start() {
 		printf '    "privateKey": "%s",\n' "$PEBBLE_WORK/server.key"
 		printf '    "httpPort": %s,\n    "tlsPort": %s,\n' "$PEBBLE_HTTP_PORT" "$PEBBLE_TLS_PORT"
 		printf '    "ocspResponderURL": "",\n'
-		if [ -n "$2" ]; then
-			printf '    "certificateValidityPeriod": %s,\n' "$2"
-		fi
+		printf '    "profiles": {\n'
+		printf '      "default": {"description": "goproxy-cert tests", "validityPeriod": %s}' "${2:-7776000}"
+		for _p in $_profiles; do
+			printf ',\n      "%s": {"description": "goproxy-cert tests", "validityPeriod": %s}' "${_p%%:*}" "${_p#*:}"
+		done
+		printf '\n    },\n'
 		if [ "$1" = 1 ]; then
 			printf '    "externalAccountBindingRequired": true,\n'
 			printf '    "externalAccountMACKeys": {\n'
@@ -156,7 +199,7 @@ _pebble_try_start() {
 		export PEBBLE_EAB_HMAC=zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W
 	fi
 
-	pebble-challtestsrv -dns01 "127.0.0.1:$_dport" -defaultIPv4 127.0.0.1 -defaultIPv6 "" \
+	"$CHALLTESTSRV_BIN" -dnsserver "127.0.0.1:$_dport" -doh "" -defaultIPv4 127.0.0.1 -defaultIPv6 "" \
 		-http01 "" -https01 "" -tlsalpn01 "" -management "127.0.0.1:$_cport" \
 		>"$CHALLTEST_LOG" 2>&1 &
 	CHALLTEST_PID=$!
@@ -187,7 +230,7 @@ _pebble_exec() {
 	if [ -n "${3:-}" ]; then export PEBBLE_AUTHZREUSE="$3"; fi
 	if [ -n "$_altroots" ]; then export PEBBLE_ALTERNATE_ROOTS="$_altroots"; fi
 	if [ "$1" != 1 ]; then unset PEBBLE_VA_NOSLEEP; fi
-	exec pebble -config "$_PEBBLE_CFG" -dnsserver "$_PEBBLE_DNS"
+	exec "$PEBBLE_BIN" -config "$_PEBBLE_CFG" -dnsserver "$_PEBBLE_DNS"
 }
 
 # pebble_restart: stop pebble and start it again on the same ports with the
@@ -236,6 +279,16 @@ pebble_logs() {
 			tail -n 200 "$_f" >&2
 		fi
 	done
+}
+
+# pebble_set_renewal_info CERT ARI_TEXT: pebble answers renewalInfo for the
+# first certificate in the PEM file CERT with ARI_TEXT from now on (with
+# Retry-After: 21600, as for every ARI answer of pebble 2.10).
+pebble_set_renewal_info() {
+	_pem=$(sed -n '/-----BEGIN CERTIFICATE-----/,/-----END CERTIFICATE-----/{p;/-----END/q}' "$1")
+	jq -cn --arg c "$_pem" --arg a "$2" '{certificate: $c, ARIResponse: $a}' |
+		curl -fsS -o /dev/null --cacert "$PEBBLE_CA_BUNDLE" --data-binary @- \
+			"$PEBBLE_MGMT_URL/set-renewal-info/"
 }
 
 # Write pebble's current root and intermediate (PEM) to FILE.

@@ -27,7 +27,9 @@ to requests whose path contains SUBSTR ("@newOrder", "@newAccount",
 "@newNonce", "@directory" name the paths read from the upstream directory);
 --fault-limit N applies those faults to the first N matching requests only.
 
-ACME extensions pebble 2.4 lacks (opt-in; without them nothing changes):
+ARI and profiles beyond what pebble 2.10 does itself (any window, Retry-After
+and explanationURL, refusals of replaces, a CA without ARI or profiles;
+opt-in; without them nothing changes):
 
   --ari SPEC              RFC 9773 ARI: the directory gains "renewalInfo"
                           (https://RELAY/relay-ari/renewalInfo) and the relay
@@ -133,7 +135,8 @@ class Relay:
         while True:
             try:
                 c = self.upstream()
-                c.request("GET", self.up_dir_path)
+                # pebble 2.10 refuses a request without User-Agent (400)
+                c.request("GET", self.up_dir_path, headers={"User-Agent": "goproxy-cert-test-relay"})
                 r = c.getresponse()
                 body = r.read()
                 c.close()
@@ -166,9 +169,13 @@ class Relay:
     def rewrite_directory(self, body, host):
         """The directory with renewalInfo / meta.profiles added."""
         d = json.loads(body)
+        if self.args.no_ari:
+            d.pop("renewalInfo", None)
         if self.args.ari:
             d["renewalInfo"] = ("https://%s%s" % (host, self.ari_path) if self.args.ari_url is None
                                 else self.args.ari_url)
+        if self.args.no_profiles and isinstance(d.get("meta"), dict):
+            d["meta"].pop("profiles", None)
         if self.profiles is not None:
             meta = d.get("meta")
             if not isinstance(meta, dict):
@@ -290,7 +297,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         try:
             c = rl.upstream()
             c.request("HEAD", rl.paths.get("newNonce", "/nonce-plz"),
-                      headers={"Host": self.headers.get("Host", "")})
+                      headers={"Host": self.headers.get("Host", ""),
+                               "User-Agent": self.headers.get("User-Agent", "goproxy-cert-test-relay")})
             r = c.getresponse()
             r.read()
             c.close()
@@ -431,7 +439,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                        ("relay: upstream error: %s\n" % e).encode(), method)
             return
 
-        if (a.ari or rl.profiles is not None) and status == 200 and method == "GET" and \
+        if (a.ari or a.no_ari or a.no_profiles or rl.profiles is not None) and status == 200 and method == "GET" and \
                 path.split("?")[0] == rl.paths["directory"]:
             try:
                 rbody = rl.rewrite_directory(rbody, self.headers.get("Host", ""))
@@ -492,10 +500,14 @@ def main():
     p.add_argument("--wrong-content-type", action="store_true")
     p.add_argument("--html-page", action="store_true")
     p.add_argument("--ari", metavar="SPEC", help="START,END[,retry-after=S][,explanation=URL] or @FILE")
+    p.add_argument("--no-ari", action="store_true",
+                   help="drop renewalInfo from the directory: a CA without ARI (pebble 2.10 always has it)")
     p.add_argument("--ari-url", metavar="URL", help="advertise this renewalInfo URL instead (may be \"\")")
     p.add_argument("--already-replaced", type=int, default=0, metavar="N")
     p.add_argument("--refuse-replaces", metavar="TYPE,...")
     p.add_argument("--profiles", metavar="NAME=DESC,...")
+    p.add_argument("--no-profiles", action="store_true",
+                   help="drop meta.profiles from the directory: a CA without profiles")
     p.add_argument("--log-orders", action="store_true", help="log replaces/profile of newOrders")
     p.add_argument("--replace-cert", metavar="FILE",
                    help="serve FILE as every certificate chain")

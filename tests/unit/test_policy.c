@@ -52,6 +52,19 @@ static void test_6_day(void **state)
 	/* lifetime <= 10 days: half, i.e. due with fewer than 3 days left */
 	expect(NB, na, NB + 3 * DAY, -1, 0, false, na - 3 * DAY, POLICY_RULE_HALF);
 	expect(NB, na, NB + 3 * DAY + 1, -1, 0, true, na - 3 * DAY, POLICY_RULE_HALF);
+	/* ... at the latest: an ARI time after half life (pebble's window for a
+	 * 6-day certificate starts at 2/3 of it, 4 days) does not delay it */
+	expect(NB, na, NB + 3 * DAY + 3600, -1, NB + 4 * DAY, true, na - 3 * DAY, POLICY_RULE_HALF);
+	expect(NB, na, NB + 3 * DAY, -1, NB + 4 * DAY, false, na - 3 * DAY, POLICY_RULE_HALF);
+	/* nor does --days 1 (due at 5 days) */
+	expect(NB, na, NB + 3 * DAY + 1, 1, 0, true, na - 3 * DAY, POLICY_RULE_HALF);
+	/* an earlier ARI time (a revoked certificate: now) or --days 5 stays */
+	expect(NB, na, NB + DAY + 1, -1, NB + DAY, true, NB + DAY, POLICY_RULE_ARI);
+	expect(NB, na, NB + DAY + 1, 5, 0, true, na - 5 * DAY, POLICY_RULE_DAYS);
+	/* 9 days: half; 11 days: an ARI time past 1/2 applies (as for 90 days) */
+	expect(NB, NB + 9 * DAY, NB + 5 * DAY, -1, NB + 6 * DAY, true, NB + 9 * DAY - (9 * DAY + 1) / 2,
+	       POLICY_RULE_HALF);
+	expect(NB, NB + 11 * DAY, NB + 6 * DAY, -1, NB + 7 * DAY, false, NB + 7 * DAY, POLICY_RULE_ARI);
 }
 
 static void test_lifetime_boundary(void **state)
@@ -160,6 +173,8 @@ static void test_lineage_due(void **state)
 		{ "6-day, 3 days left", NB, na6, 0, 0, 0, NULL, FP_A, NB + 3 * DAY, false, na6 - 3 * DAY, POLICY_RULE_HALF },
 		{ "6-day, under 3 left", NB, na6, 0, 0, 0, NULL, FP_A, NB + 3 * DAY + 1, true, na6 - 3 * DAY, POLICY_RULE_HALF },
 		{ "6-day, stored 80: always due", NB, na6, 80, 0, 0, NULL, FP_A, NB, true, na6 - 80 * DAY, POLICY_RULE_DAYS },
+		{ "6-day, ARI at 4 days: half wins", NB, na6, 0, 0, NB + 4 * DAY, FP_A, FP_A, NB + 3 * DAY + 3600, true, na6 - 3 * DAY, POLICY_RULE_HALF },
+		{ "6-day, ARI at 1 day: ARI wins", NB, na6, 0, 0, NB + DAY, FP_A, FP_A, NB + DAY, true, NB + DAY, POLICY_RULE_ARI },
 	};
 
 	(void)state;
