@@ -424,6 +424,44 @@ static int layout(const char *file, const struct godoxy_cert *c, const char *mai
 	return 0;
 }
 
+/* lego's options common to every provider: propagation_timeout is
+ * --dns-propagation-timeout; ttl goes to a provider that has a ttl option;
+ * polling_interval and sequence_interval have no counterpart (the check
+ * asks each server on its own schedule; the records are set together) and
+ * are accepted and ignored, said under -v. *ttl_kv: a malloc'd "ttl=N" or
+ * NULL. Returns 0 or 64 (printed). */
+static int godoxy_common_opts(const char *file, const struct godoxy_cert *c, const struct dns_provider_ops *ops,
+			      struct issue_args *a, char **ttl_kv)
+{
+	*ttl_kv = NULL;
+	if (c->propagation_timeout_ms >= 0) {
+		long s = (c->propagation_timeout_ms + 999) / 1000;
+		if (s < 1 || s > 86400)
+			return cli_usage_error("issue", "%s (line %d): propagation_timeout: between 1s and 24h", file,
+					       c->line);
+		a->dns.timeout = (int)s;
+		a->dns.check = true;
+	}
+	if (c->ttl >= 0) {
+		if (ops != NULL && dns_opt_find(ops, "ttl") != NULL) {
+			if (asprintf(ttl_kv, "ttl=%ld", c->ttl) < 0) {
+				*ttl_kv = NULL;
+				return cli_usage_error("issue", "out of memory");
+			}
+		} else if (cli.verbose) {
+			fprintf(stderr, "%s: %s (line %d): ttl: provider %s sets its own TTL; ignored\n", cli.prog, file,
+				c->ttl_line, c->provider);
+		}
+	}
+	if (cli.verbose && c->polling_interval_ms >= 0)
+		fprintf(stderr, "%s: %s (line %d): polling_interval: ignored (the propagation check asks each "
+			"authoritative server on its own schedule)\n", cli.prog, file, c->line);
+	if (cli.verbose && c->sequence_interval_ms >= 0)
+		fprintf(stderr, "%s: %s (line %d): sequence_interval: ignored (all records are set before the "
+			"CA is told)\n", cli.prog, file, c->line);
+	return 0;
+}
+
 /* --godoxy-config FILE: one issue run for each certificate of the file's
  * autocert block (the main one and each of extra:): its values first, the
  * command line's options over them (they win), through the same
@@ -448,15 +486,24 @@ static int issue_godoxy(const char *file, int argc, char **argv)
 	for (size_t i = 0; i < g.n; i++) {
 		const struct godoxy_cert *c = &g.certs[i];
 		char list[256], d[PATH_MAX], n[256];
-		if (c->provider == NULL || dns_provider_find(c->provider) == NULL) {
-			if (c->provider != NULL && strcmp(c->provider, "local") == 0)
-				cli_usage_error("issue", "%s (line %d): provider local: GoDoxy uses the certificate at "
-						"cert_path as it is; there is nothing to issue (goproxy-cert check -d DIR "
-						"checks it)", file, c->line);
-			else
-				cli_usage_error("issue", "%s (line %d): provider '%s' is not supported here (%s); the closest "
-						"is '%s'", file, c->line, c->provider ? c->provider : "(none)",
-						dns_provider_list(list, sizeof(list)), dns_provider_closest(c->provider ? c->provider : ""));
+		/* GoDoxy: no provider is local (use the pair as it is) */
+		if (c->provider == NULL || strcmp(c->provider, "local") == 0 || strcmp(c->provider, "pseudo") == 0) {
+			cli_usage_error("issue", "%s (line %d): provider %s: GoDoxy uses the certificate at cert_path as "
+					"it is; there is nothing to issue (goproxy-cert check -d DIR checks it)", file,
+					c->line, c->provider ? c->provider : "local (none given)");
+			godoxy_finish(&g);
+			return EXIT_USAGE;
+		}
+		if (strcmp(c->provider, "custom") == 0 && c->ca_dir_url == NULL) {
+			cli_usage_error("issue", "%s (line %d): provider custom needs ca_dir_url: the ACME directory URL "
+					"of the CA (GoDoxy's meaning of custom)", file, c->line);
+			godoxy_finish(&g);
+			return EXIT_USAGE;
+		}
+		if (strcmp(c->provider, "custom") != 0 && dns_provider_find(c->provider) == NULL) {
+			cli_usage_error("issue", "%s (line %d): provider '%s' is not supported here (%s, or custom with "
+					"ca_dir_url); the closest is '%s'", file, c->line, c->provider,
+					dns_provider_list(list, sizeof(list)), dns_provider_closest(c->provider));
 			godoxy_finish(&g);
 			return EXIT_USAGE;
 		}
@@ -489,7 +536,17 @@ static int issue_godoxy(const char *file, int argc, char **argv)
 		a.name = n;
 		for (size_t k = 0; k < c->n_domains; k++)
 			a.domains[a.nd++] = c->domains[k];
-		a.dns.provider = c->provider;
+		/* custom: a CA of one's own (ca_dir_url), no DNS provider: the
+		 * default solver, or the command line's */
+		const struct dns_provider_ops *ops = dns_provider_find(c->provider);
+		a.dns.provider = ops ? ops->name : NULL;
+		a.key_type = c->key_type;
+		if (godoxy_common_opts(file, c, ops, &a, &kv[nkv]) != 0) {
+			rc = EXIT_USAGE;
+			goto next;
+		}
+		if (kv[nkv] != NULL)
+			a.dns.opts[a.dns.n_opts++] = kv[nkv++];
 		for (size_t k = 0; k < c->n_opts && nkv < ISSUE_DNS_MAX; k++) {
 			if (asprintf(&kv[nkv], "%s=%s", c->opts[k].key, c->opts[k].value) < 0) {
 				kv[nkv] = NULL;

@@ -1,0 +1,100 @@
+#!/bin/sh
+# issue --godoxy-config reads the autocert: block as GoDoxy does (issue
+# 27): ${VAR} from the environment (an unset one: 64 naming it, the file
+# and the line), keys matched ignoring case and '_', an unknown key named
+# with the closest known one, lego's common options (propagation_timeout
+# as a Go duration, polling_interval, ttl, sequence_interval),
+# certificate_key_type, provider custom; then env -i renew from /.
+# Real knot (RFC 2136) and pebble.
+set -eu
+. "$TESTS_DIR/dns/common.sh"
+dns_init
+knot_start example.test
+pebble_start --dnsserver "$KNOT_PRIMARY:53"
+cd "$WORK"
+mkdir config
+cp "$PEBBLE_CA_BUNDLE" roots.pem
+# ${TSIG_SECRET}: the secret is not in the file; CA_Certs, Email, Domains:
+# GoDoxy matches keys ignoring case and '_'
+cat >config/config.yml <<EOF
+autocert:
+  Provider: rfc2136
+  Email: admin@example.test
+  CA_Certs: [roots.pem]
+  domains: [a.example.test]
+  certificate_key_type: EC384
+  options:
+    nameserver: $KNOT_PRIMARY
+    tsig_key: \${TSIG_KEY_NAME}
+    tsig_secret: \${TSIG_SECRET}
+    tsig_algorithm: hmac-sha256.
+    propagation_timeout: 1m30s
+    polling_interval: 2s
+    ttl: 60
+    sequence_interval: 1s
+  Resolvers: [$KNOT_PRIMARY]
+providers:
+  docker:
+    local: \$DOCKER_HOST
+EOF
+G() { run_logged goproxy-cert "$GOPROXY_CERT" "$@"; }
+
+echo "== an unset \${VAR}: 64, its name, the file and the line"
+G issue --godoxy-config config/config.yml --server "$PEBBLE_DIR_URL"
+expect_rc 64
+expect_err 'config/config.yml:9: \$\{TSIG_KEY_NAME\} is not set'
+
+echo "== \${VAR} set (GODOXY_ prefix too), Go durations, lego's common options, EC384"
+export GODOXY_TSIG_KEY_NAME="$KNOT_KEY_NAME" TSIG_SECRET="$KNOT_KEY_SECRET"
+G issue --godoxy-config config/config.yml --server "$PEBBLE_DIR_URL" -v
+expect_rc 0
+expect_out '^default: issued'
+expect_no "$KNOT_KEY_SECRET"
+openssl pkey -in certs/priv.key -noout -text | grep -q 'NIST CURVE: P-384' || fail "certificate_key_type EC384: not a P-384 key"
+L=certs/.state/lineages/default.json
+[ "$(jq -r .key_type $L)" = ec384 ] || fail "key type stored as $(jq -r .key_type $L)"
+[ "$(jq -r .dns.propagation_timeout $L)" = 90 ] || fail "propagation_timeout 1m30s stored as $(jq -c .dns $L)"
+jq -c .dns $L | grep -q 'polling\|sequence' && fail "polling_interval/sequence_interval passed on: $(jq -c .dns $L)"
+expect_err "polling_interval: ignored"
+
+echo "== env -i renew from / after the config-driven issue: same key type, no environment needed"
+cd /
+run_logged env env -i "$GOPROXY_CERT" renew -d "$WORK/certs" --force
+cd "$WORK"
+expect_rc 0
+expect_out 'default: issued'
+openssl pkey -in certs/priv.key -noout -text | grep -q 'NIST CURVE: P-384' || fail "renewed key is not P-384"
+
+echo "== a misspelled key: 64, the file, the line, the closest key"
+sed 's/  Email:/  emial:/' config/config.yml >config/typo.yml
+G issue --godoxy-config config/typo.yml --server "$PEBBLE_DIR_URL"
+expect_rc 64
+expect_err "config/typo.yml:3: autocert: unknown key 'emial' \\(did you mean email\\?\\)"
+
+echo "== certificate_key_type: lego's tokens and GoDoxy's values; RSA8192 and nonsense are 64"
+for kt in rsa2048 P256 3072; do
+	sed "s/certificate_key_type: EC384/certificate_key_type: $kt/" config/config.yml >config/kt.yml
+	G issue --godoxy-config config/kt.yml --server "$PEBBLE_DIR_URL" --days 1
+	expect_rc 0
+done
+sed 's/certificate_key_type: EC384/certificate_key_type: RSA8192/' config/config.yml >config/kt.yml
+G issue --godoxy-config config/kt.yml --server "$PEBBLE_DIR_URL"
+expect_rc 64
+expect_err 'config/kt.yml:6: certificate_key_type rsa8192: GoDoxy accepts it, but goproxy-cert makes only'
+sed 's/certificate_key_type: EC384/certificate_key_type: EC521/' config/config.yml >config/kt.yml
+G issue --godoxy-config config/kt.yml --server "$PEBBLE_DIR_URL"
+expect_rc 64
+expect_err "certificate_key_type 'ec521' is not one GoDoxy accepts"
+
+echo "== a duration that is not one: 64 naming the option, file and line"
+sed 's/propagation_timeout: 1m30s/propagation_timeout: soon/' config/config.yml >config/dur.yml
+G issue --godoxy-config config/dur.yml --server "$PEBBLE_DIR_URL"
+expect_rc 64
+expect_err "config/dur.yml:12: autocert.options.propagation_timeout 'soon' is not a duration"
+
+echo "== provider custom: ca_dir_url required (GoDoxy's meaning), not 'the closest is cloudflare'"
+printf 'autocert:\n  provider: custom\n  email: a@example.test\n  domains: [a.example.test]\n' >config/custom.yml
+G issue --godoxy-config config/custom.yml
+expect_rc 64
+expect_err 'provider custom needs ca_dir_url'
+echo "ok"
