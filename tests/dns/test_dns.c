@@ -227,7 +227,7 @@ static void test_godoxy(void **st)
 			    "  domains:\n    - '*.example.org'\n    - example.org\n"
 			    "  resolvers: [127.0.0.1:53]\n"
 			    "  options:\n    nameserver: 127.0.1.1:53\n    tsig_key: k1\n    tsig_secret: \"" SECRET "\"\n"
-			    "    ttl: 60\n"
+			    "    TTL: 60\n    propagation_timeout: 1m30s\n    PollingInterval: 500ms\n"
 			    "  extra:\n"
 			    "    - cert_path: certs/other/cert.crt\n"
 			    "      key_path: certs/other/priv.key\n"
@@ -247,22 +247,52 @@ static void test_godoxy(void **st)
 	assert_int_equal(a.certs[0].n_domains, 2);
 	assert_string_equal(a.certs[0].domains[0], "*.example.org");
 	assert_int_equal(a.certs[0].n_resolvers, 1);
-	assert_int_equal(a.certs[0].n_opts, 4);
+	/* lego's common options are taken out of the provider's (issue 27) */
+	assert_int_equal(a.certs[0].n_opts, 3);
 	assert_string_equal(a.certs[0].opts[2].value, SECRET);
-	assert_string_equal(a.certs[0].opts[3].value, "60");
+	assert_int_equal(a.certs[0].ttl, 60);
+	assert_int_equal(a.certs[0].propagation_timeout_ms, 90000);
+	assert_int_equal(a.certs[0].polling_interval_ms, 500);
+	assert_int_equal(a.certs[0].sequence_interval_ms, -1);
 	assert_null(a.certs[0].cert_path);
 	/* extra inherits the provider with its options, the email, the resolvers */
 	assert_string_equal(a.certs[1].provider, "rfc2136");
-	assert_int_equal(a.certs[1].n_opts, 4);
+	assert_int_equal(a.certs[1].n_opts, 3);
+	assert_int_equal(a.certs[1].ttl, 60);
 	assert_string_equal(a.certs[1].email, "admin@example.org");
 	assert_string_equal(a.certs[1].cert_path, "certs/other/cert.crt");
 	/* ...but not another provider's options */
 	assert_string_equal(a.certs[2].provider, "cloudflare");
 	assert_int_equal(a.certs[2].n_opts, 1);
+	assert_int_equal(a.certs[2].ttl, -1);
 	assert_int_equal(a.certs[2].n_domains, 1);
 	godoxy_finish(&a);
 	unlink(p);
 	free(p);
+
+	/* Go durations (time.ParseDuration) and bare seconds */
+	static const struct {
+		const char *text;
+		long ms;
+	} durs[] = { { "2m", 120000 }, { "90", 90000 }, { "1.5h", 5400000 }, { "1h2m3s", 3723000 },
+		     { "250ms", 250 }, { "5x", -2 }, { "-1s", -2 }, { "s", -2 }, { "1m30", -2 } };
+	for (size_t i = 0; i < sizeof(durs) / sizeof(durs[0]); i++) {
+		char y[256];
+		snprintf(y, sizeof(y), "autocert:\n  provider: rfc2136\n  options:\n    propagation_timeout: %s\n",
+			 durs[i].text);
+		p = write_tmp(y);
+		gpc_error_clear(&err);
+		if (durs[i].ms == -2) {
+			assert_int_equal(godoxy_load(p, &a, &err), -1);
+			assert_non_null(strstr(err.message, "is not a duration"));
+		} else {
+			assert_int_equal(godoxy_load(p, &a, &err), 0);
+			assert_int_equal(a.certs[0].propagation_timeout_ms, durs[i].ms);
+			godoxy_finish(&a);
+		}
+		unlink(p);
+		free(p);
+	}
 
 	/* no autocert block; a YAML error with line and column; a list as a string */
 	p = write_tmp("providers:\n  docker: {}\n");
