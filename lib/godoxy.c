@@ -8,12 +8,18 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <gnutls/crypto.h>
 #include <yaml.h>
 
+#include "buf.h"
+#include "certstore.h"
+#include "fsutil.h"
 #include "keygen.h"
+#include "lineage.h"
 #include "log.h"
 
 #define GODOXY_MAX_DEPTH 64
@@ -703,6 +709,49 @@ char *godoxy_acme_key_default(const char *ca_dir_url, char *out, size_t outsz)
 	snprintf(out, outsz, "certs/acme_%02x%02x%02x%02x%02x%02x%02x%02x.key", d[0], d[1], d[2], d[3], d[4], d[5],
 		 d[6], d[7]);
 	return out;
+}
+
+/* The parent directory of path, created (0755) when missing. */
+static int copy_parent(const char *path, struct gpc_error *err)
+{
+	char d[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL || slash == path)
+		return 0;
+	snprintf(d, sizeof(d), "%.*s", (int)(slash - path), path);
+	return fs_mkdirs(d, 0755, 0, err);
+}
+
+void godoxy_write_copy(struct certstore *cs, const struct lineage *l)
+{
+	struct buf cert, key;
+	struct gpc_error err;
+	char tc[PATH_MAX] = "", tk[PATH_MAX] = "";
+
+	if (l->copy_cert == NULL || l->copy_key == NULL)
+		return;
+	buf_init(&cert, CERTSTORE_MAX_FILE);
+	buf_init(&key, CERTSTORE_MAX_FILE);
+	gpc_error_clear(&err);
+	if (certstore_read_pair(cs, l->name, &cert, &key, &err) != 0 || copy_parent(l->copy_cert, &err) != 0 ||
+	    copy_parent(l->copy_key, &err) != 0 ||
+	    fs_stage(l->copy_key, key.data, key.len, 0600, tk, sizeof(tk), &err) != 0 ||
+	    fs_stage(l->copy_cert, cert.data, cert.len, 0644, tc, sizeof(tc), &err) != 0 ||
+	    fs_commit(tk, l->copy_key, &err) != 0 || (tk[0] = '\0', fs_commit(tc, l->copy_cert, &err) != 0)) {
+		if (tk[0])
+			unlink(tk);
+		if (tc[0])
+			unlink(tc);
+		gpc_warn("%s: writing the pair to %s and %s (GoDoxy's cert_path/key_path) failed: %s; the new "
+			 "certificate is in the certs directory", l->name, l->copy_cert, l->copy_key, err.message);
+	} else {
+		gpc_info("%s: also written to %s and %s", l->name, l->copy_cert, l->copy_key);
+	}
+	if (key.data)
+		memset(key.data, 0, key.len);
+	buf_finish(&cert);
+	buf_finish(&key);
 }
 
 int godoxy_load(const char *path, struct godoxy_autocert *out, struct gpc_error *err)

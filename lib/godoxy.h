@@ -59,4 +59,16 @@ int godoxy_load(const char *path, struct godoxy_autocert *out, struct gpc_error 
 	__attribute__((warn_unused_result));
 void godoxy_finish(struct godoxy_autocert *a);
 
+struct certstore;
+struct lineage;
+
+/* After an issuance of l: when it has copy paths (a GoDoxy extra: entry
+ * with its own cert_path/key_path), write the pair just committed there
+ * too, each file staged next to its path (key 0600, certificate 0644),
+ * fsynced, then renamed (key first, then certificate) and the directories
+ * fsynced: each file is whole at every instant; between the two renames
+ * (microseconds) the old certificate goes with the new key. A failure is
+ * a warning (logged): the pair in the certs directory is in place. */
+void godoxy_write_copy(struct certstore *cs, const struct lineage *l);
+
 #endif

@@ -118,6 +118,7 @@ static int set(char **field, const char *v)
 struct issue_args {
 	const char *dir, *name, *server, *ca_bundle, *email, *challenge, *solver, *solver_arg;
 	const char *key_type, *profile, *pref, *deploy;
+	const char *copy_cert, *copy_key; /* a GoDoxy entry's own cert_path/key_path */
 	bool staging, reuse_key, no_reuse_key, json, solver_set, no_profile, no_pref, no_deploy, ephemeral_ok;
 	int hook_timeout;
 	char **domains;
@@ -285,6 +286,7 @@ static int build_lineage(struct certstore *cs, const struct issue_args *a, struc
 		.solver_arg = a->solver_arg, .reuse_key = a->reuse_key, .no_reuse_key = a->no_reuse_key,
 		.no_profile = a->no_profile, .no_preferred_chain = a->no_pref, .no_deploy_hook = a->no_deploy,
 		.days = a->o.days, .hook_timeout = a->hook_timeout,
+		.copy_cert = a->copy_cert, .copy_key = a->copy_key,
 	};
 	if (st.ca_url == NULL && l->ca_url == NULL)
 		st.ca_url = cli_default_server();
@@ -399,20 +401,39 @@ static void split(const char *path, char *d, size_t dsz, char *f, size_t fsz)
 
 /* Where a GoDoxy cert_path/key_path pair lives in goproxy-cert's layout:
  * DIR/cert.crt + DIR/priv.key (lineage default of DIR) or
- * MAIN/NAME/cert.crt + MAIN/NAME/priv.key (lineage NAME of MAIN). */
+ * MAIN/NAME/cert.crt + MAIN/NAME/priv.key (lineage NAME of MAIN). Any
+ * other pair of paths (certs/other.crt + certs/other.key, as GoDoxy's
+ * extra: entries usually have) is lineage NAME of MAIN (the certificate
+ * file's name without its extension; for the main block MAIN is the
+ * certificate's directory) and *copy is set: the pair is also written at
+ * cert_path/key_path after each issuance. */
 static int layout(const char *file, const struct godoxy_cert *c, const char *main_dir, char *dir, size_t dirsz,
-		  char *name, size_t namesz)
+		  char *name, size_t namesz, bool *copy)
 {
 	const char *cp = c->cert_path ? c->cert_path : "certs/cert.crt";
 	const char *kp = c->key_path ? c->key_path : "certs/priv.key";
 	char cd[PATH_MAX], cf[256], kd[PATH_MAX], kf[256], up[PATH_MAX], base[256];
 
+	*copy = false;
 	split(cp, cd, sizeof(cd), cf, sizeof(cf));
 	split(kp, kd, sizeof(kd), kf, sizeof(kf));
-	if (strcmp(cf, "cert.crt") != 0 || strcmp(kf, "priv.key") != 0 || strcmp(cd, kd) != 0)
-		return cli_usage_error("issue", "%s (line %d): cert_path %s and key_path %s: goproxy-cert keeps a pair "
-				       "as DIR/cert.crt and DIR/priv.key (or DIR/NAME/cert.crt and DIR/NAME/priv.key)",
-				       file, c->line, cp, kp);
+	if (strcmp(cf, "cert.crt") != 0 || strcmp(kf, "priv.key") != 0 || strcmp(cd, kd) != 0) {
+		char *dot;
+		snprintf(base, sizeof(base), "%s", cf);
+		if ((dot = strrchr(base, '.')) != NULL && dot != base)
+			*dot = '\0';
+		if (strcmp(cp, kp) == 0)
+			return cli_usage_error("issue", "%s (line %d): cert_path and key_path are the same file %s",
+					       file, c->line, cp);
+		if (!certstore_valid_name(base) || strcmp(base, CERTSTORE_DEFAULT) == 0)
+			return cli_usage_error("issue", "%s (line %d): cert_path %s: '%s' cannot name a lineage (one "
+					       "path component of A-Z a-z 0-9 . _ -, not 'default')", file, c->line, cp,
+					       base);
+		snprintf(dir, dirsz, "%s", main_dir ? main_dir : cd);
+		snprintf(name, namesz, "%s", base);
+		*copy = true;
+		return 0;
+	}
 	split(cd, up, sizeof(up), base, sizeof(base));
 	if (main_dir != NULL && strcmp(up, main_dir) == 0 && certstore_valid_name(base)) {
 		snprintf(dir, dirsz, "%s", main_dir);
@@ -483,20 +504,29 @@ static int issue_godoxy(const char *file, int argc, char **argv)
 		return err.code && strcmp(err.code, GPC_E_NOMEM) == 0 ? 1 : EXIT_USAGE;
 	}
 	/* everything is checked before the first request */
+	char (*seen)[PATH_MAX + 256] = calloc(g.n, sizeof(*seen));
+	if (seen == NULL) {
+		godoxy_finish(&g);
+		fprintf(stderr, "%s: out of memory\n", cli.prog);
+		return 1;
+	}
 	for (size_t i = 0; i < g.n; i++) {
 		const struct godoxy_cert *c = &g.certs[i];
 		char list[256], d[PATH_MAX], n[256];
+		bool copy;
 		/* GoDoxy: no provider is local (use the pair as it is) */
 		if (c->provider == NULL || strcmp(c->provider, "local") == 0 || strcmp(c->provider, "pseudo") == 0) {
 			cli_usage_error("issue", "%s (line %d): provider %s: GoDoxy uses the certificate at cert_path as "
 					"it is; there is nothing to issue (goproxy-cert check -d DIR checks it)", file,
 					c->line, c->provider ? c->provider : "local (none given)");
+			free(seen);
 			godoxy_finish(&g);
 			return EXIT_USAGE;
 		}
 		if (strcmp(c->provider, "custom") == 0 && c->ca_dir_url == NULL) {
 			cli_usage_error("issue", "%s (line %d): provider custom needs ca_dir_url: the ACME directory URL "
 					"of the CA (GoDoxy's meaning of custom)", file, c->line);
+			free(seen);
 			godoxy_finish(&g);
 			return EXIT_USAGE;
 		}
@@ -504,26 +534,42 @@ static int issue_godoxy(const char *file, int argc, char **argv)
 			cli_usage_error("issue", "%s (line %d): provider '%s' is not supported here (%s, or custom with "
 					"ca_dir_url); the closest is '%s'", file, c->line, c->provider,
 					dns_provider_list(list, sizeof(list)), dns_provider_closest(c->provider));
+			free(seen);
 			godoxy_finish(&g);
 			return EXIT_USAGE;
 		}
 		if (c->n_domains == 0) {
 			cli_usage_error("issue", "%s (line %d): no domains", file, c->line);
+			free(seen);
 			godoxy_finish(&g);
 			return EXIT_USAGE;
 		}
-		if (layout(file, c, i == 0 ? NULL : main_dir, d, sizeof(d), n, sizeof(n)) != 0) {
+		if (layout(file, c, i == 0 ? NULL : main_dir, d, sizeof(d), n, sizeof(n), &copy) != 0) {
+			free(seen);
 			godoxy_finish(&g);
 			return EXIT_USAGE;
 		}
 		if (i == 0)
 			snprintf(main_dir, sizeof(main_dir), "%s", d);
+		/* GoDoxy requires distinct paths; two of them must not land on one lineage either */
+		snprintf(seen[i], sizeof(seen[i]), "%s/%s", d, n);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(seen[j], seen[i]) == 0) {
+				cli_usage_error("issue", "%s (line %d): this certificate would be lineage %s like the one at "
+						"line %d; give each its own cert_path file name", file, c->line, seen[i],
+						g.certs[j].line);
+				free(seen);
+				godoxy_finish(&g);
+				return EXIT_USAGE;
+			}
 	}
+	free(seen);
 	for (size_t i = 0; i < g.n; i++) {
 		const struct godoxy_cert *c = &g.certs[i];
 		struct issue_args a = { .name = CERTSTORE_DEFAULT };
 		char d[PATH_MAX], n[256], *kv[ISSUE_DNS_MAX];
 		size_t nkv = 0;
+		bool copy;
 		int rc = 1;
 
 		memset(kv, 0, sizeof(kv));
@@ -531,9 +577,13 @@ static int issue_godoxy(const char *file, int argc, char **argv)
 		a.domains = calloc(c->n_domains + (size_t)argc + 1, sizeof(*a.domains));
 		if (a.domains == NULL)
 			goto oom;
-		(void)layout(file, c, i == 0 ? NULL : main_dir, d, sizeof(d), n, sizeof(n));
+		(void)layout(file, c, i == 0 ? NULL : main_dir, d, sizeof(d), n, sizeof(n), &copy);
 		a.dir = d;
 		a.name = n;
+		if (copy) {
+			a.copy_cert = c->cert_path ? c->cert_path : "certs/cert.crt";
+			a.copy_key = c->key_path ? c->key_path : "certs/priv.key";
+		}
 		for (size_t k = 0; k < c->n_domains; k++)
 			a.domains[a.nd++] = c->domains[k];
 		/* custom: a CA of one's own (ca_dir_url), no DNS provider: the

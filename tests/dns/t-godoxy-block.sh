@@ -33,6 +33,10 @@ autocert:
     ttl: 60
     sequence_interval: 1s
   Resolvers: [$KNOT_PRIMARY]
+  extra:
+    - cert_path: certs/other.crt
+      key_path: certs/other.key
+      domains: [other.example.test]
 providers:
   docker:
     local: \$DOCKER_HOST
@@ -57,6 +61,19 @@ L=certs/.state/lineages/default.json
 jq -c .dns $L | grep -q 'polling\|sequence' && fail "polling_interval/sequence_interval passed on: $(jq -c .dns $L)"
 expect_err "polling_interval: ignored"
 
+echo "== the extra: entry at its own paths: plain files, key 0600, a matching pair; lineage 'other' too"
+expect_out '^other: issued'
+pair_ok() { # CERT KEY NAME
+	[ -f "$1" ] && [ ! -L "$1" ] && [ -f "$2" ] && [ ! -L "$2" ] || fail "$1/$2 are not plain files"
+	[ "$(stat -c %a "$2")" = 600 ] || fail "$2 has mode $(stat -c %a "$2")"
+	openssl x509 -in "$1" -noout -ext subjectAltName | grep -q "DNS:$3" || fail "$1 is not for $3"
+	[ "$(openssl x509 -in "$1" -noout -pubkey)" = "$(openssl pkey -in "$2" -pubout)" ] || fail "$1 and $2 do not match"
+}
+pair_ok certs/other.crt certs/other.key other.example.test
+cmp -s certs/other.crt certs/other/cert.crt || fail "certs/other.crt is not lineage other's certificate"
+[ "$(jq -r .copy_cert certs/.state/lineages/other.json)" = "$WORK/certs/other.crt" ] || fail "copy path not stored absolute"
+before=$(openssl x509 -in certs/other.crt -noout -fingerprint)
+
 echo "== env -i renew from / after the config-driven issue: same key type, no environment needed"
 cd /
 run_logged env env -i "$GOPROXY_CERT" renew -d "$WORK/certs" --force
@@ -64,6 +81,9 @@ cd "$WORK"
 expect_rc 0
 expect_out 'default: issued'
 openssl pkey -in certs/priv.key -noout -text | grep -q 'NIST CURVE: P-384' || fail "renewed key is not P-384"
+expect_out 'other: issued'
+pair_ok certs/other.crt certs/other.key other.example.test
+[ "$(openssl x509 -in certs/other.crt -noout -fingerprint)" != "$before" ] || fail "renew did not rewrite certs/other.crt"
 
 echo "== a misspelled key: 64, the file, the line, the closest key"
 sed 's/  Email:/  emial:/' config/config.yml >config/typo.yml
