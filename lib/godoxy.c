@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <gnutls/crypto.h>
+#include <gnutls/x509.h>
 #include <yaml.h>
 
 #include "buf.h"
@@ -709,6 +710,55 @@ char *godoxy_acme_key_default(const char *ca_dir_url, char *out, size_t outsz)
 	snprintf(out, outsz, "certs/acme_%02x%02x%02x%02x%02x%02x%02x%02x.key", d[0], d[1], d[2], d[3], d[4], d[5],
 		 d[6], d[7]);
 	return out;
+}
+
+int godoxy_account_key_pem(const char *path, char **pem, struct gpc_error *err)
+{
+	struct buf b;
+	gnutls_x509_privkey_t k = NULL;
+	gnutls_datum_t in, out = { NULL, 0 };
+	int ret, rc = -1;
+
+	*pem = NULL;
+	buf_init(&b, 64 * 1024);
+	if (fs_read_file(path, 64 * 1024, &b, err) != 0)
+		goto done;
+	in.data = (unsigned char *)b.data;
+	in.size = (unsigned)b.len;
+	if (gnutls_x509_privkey_init(&k) < 0) {
+		gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+		goto done;
+	}
+	ret = gnutls_x509_privkey_import2(k, &in, GNUTLS_X509_FMT_DER, NULL, GNUTLS_PKCS_PLAIN);
+	if (ret < 0)
+		ret = gnutls_x509_privkey_import2(k, &in, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN);
+	if (ret < 0) {
+		gpc_error_set(err, GPC_E_USAGE, "%s: not a private key GoDoxy wrote (EC key, DER or PEM): %s", path,
+			      gnutls_strerror(ret));
+		gpc_error_hint(err, "point acme_key_path at GoDoxy's account key (certs/acme.key), or remove it to "
+				    "register a new account");
+		goto done;
+	}
+	if ((ret = gnutls_x509_privkey_export2_pkcs8(k, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN, &out)) < 0) {
+		gpc_error_set(err, GPC_E_INTERNAL, "%s: exporting the key: %s", path, gnutls_strerror(ret));
+		goto done;
+	}
+	if ((*pem = strndup((const char *)out.data, out.size)) == NULL) {
+		gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+		goto done;
+	}
+	rc = 0;
+done:
+	if (out.data) {
+		memset(out.data, 0, out.size);
+		gnutls_free(out.data);
+	}
+	if (k)
+		gnutls_x509_privkey_deinit(k);
+	if (b.data)
+		memset(b.data, 0, b.len);
+	buf_finish(&b);
+	return rc;
 }
 
 /* The parent directory of path, created (0755) when missing. */

@@ -59,6 +59,13 @@ int godoxy_load(const char *path, struct godoxy_autocert *out, struct gpc_error 
 	__attribute__((warn_unused_result));
 void godoxy_finish(struct godoxy_autocert *a);
 
+/* GoDoxy's ACME account key at path (x509.MarshalECPrivateKey: SEC1 DER;
+ * PEM too, SEC1 or PKCS#8) as a PKCS#8 PEM (malloc'd, secret) in *pem.
+ * Returns 0, or -1 (GPC_E_MISSING when the file does not exist; a key
+ * that cannot be read names the file). */
+int godoxy_account_key_pem(const char *path, char **pem, struct gpc_error *err)
+	__attribute__((warn_unused_result));
+
 struct certstore;
 struct lineage;
 

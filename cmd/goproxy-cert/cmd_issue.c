@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "acme.h"
+#include "buf.h"
 #include "cli.h"
 #include "issue_opts.h"
 #include "issue.h"
@@ -119,6 +120,8 @@ struct issue_args {
 	const char *dir, *name, *server, *ca_bundle, *email, *challenge, *solver, *solver_arg;
 	const char *key_type, *profile, *pref, *deploy;
 	const char *copy_cert, *copy_key; /* a GoDoxy entry's own cert_path/key_path */
+	const char *acme_key;             /* GoDoxy's account key for the CA, or NULL */
+	bool acme_key_given;              /* acme_key_path was written in the file */
 	bool staging, reuse_key, no_reuse_key, json, solver_set, no_profile, no_pref, no_deploy, ephemeral_ok;
 	int hook_timeout;
 	char **domains;
@@ -334,6 +337,54 @@ static int check_challenge(struct lineage *l)
 	return 0;
 }
 
+/* GoDoxy's account key (acme_key_path) becomes the account key for the
+ * CA when the store has none for it yet, so the CA is not asked for a
+ * second account. A missing file is fine (GoDoxy too makes a new key);
+ * a file that is not a key is 64. Returns 0 or an exit code (printed). */
+static int godoxy_seed_account(struct issue_env *env, const struct lineage *l, const struct issue_args *a)
+{
+	struct gpc_error err;
+	struct buf b;
+	char dn[128], rel[PATH_MAX], *pem = NULL;
+	int rc = 1;
+
+	if (a->acme_key == NULL || l->ca_url == NULL || issue_account_dirname(l->ca_url, dn, sizeof(dn)) != 0)
+		return 0;
+	snprintf(rel, sizeof(rel), "accounts/%s/key.pem", dn);
+	gpc_error_clear(&err);
+	buf_init(&b, 64 * 1024);
+	int r = certstore_state_read(env->cs, rel, 64 * 1024, &b, &err);
+	if (b.data)
+		memset(b.data, 0, b.len);
+	buf_finish(&b);
+	if (r == 0)
+		return 0; /* an account key is stored: it stays */
+	if (err.code == NULL || strcmp(err.code, GPC_E_MISSING) != 0) {
+		cli_print_error(&err);
+		return 1;
+	}
+	gpc_error_clear(&err);
+	if (godoxy_account_key_pem(a->acme_key, &pem, &err) != 0) {
+		if (err.code && strcmp(err.code, GPC_E_MISSING) == 0) {
+			if (a->acme_key_given && !a->o.quiet)
+				fprintf(stderr, "%s: note: acme_key_path %s does not exist; a new account key is made\n",
+					cli.prog, a->acme_key);
+			return 0;
+		}
+		cli_print_error(&err);
+		return err.code && strcmp(err.code, GPC_E_USAGE) == 0 ? EXIT_USAGE : 1;
+	}
+	if (issue_account_store_key(env, l->ca_url, pem, &err) != 0)
+		cli_print_error(&err);
+	else
+		rc = 0;
+	if (rc == 0 && !a->o.quiet)
+		fprintf(stderr, "%s: the account key for %s is GoDoxy's %s\n", cli.prog, l->ca_url, a->acme_key);
+	memset(pem, 0, strlen(pem));
+	free(pem);
+	return rc;
+}
+
 /* One issue run from parsed arguments: open the store, build the
  * lineage, let the library decide and order, print. Returns the exit code. */
 static int issue_run(struct issue_args *a)
@@ -361,6 +412,8 @@ static int issue_run(struct issue_args *a)
 	}
 	env_ok = true;
 	env.quiet = a->o.quiet;
+	if ((rc = godoxy_seed_account(&env, l, a)) != 0)
+		goto out;
 	if (a->ephemeral_ok) {
 		if (issue_opts_ack_ephemeral(cs) != 0) {
 			rc = 1;
@@ -567,7 +620,7 @@ static int issue_godoxy(const char *file, int argc, char **argv)
 	for (size_t i = 0; i < g.n; i++) {
 		const struct godoxy_cert *c = &g.certs[i];
 		struct issue_args a = { .name = CERTSTORE_DEFAULT };
-		char d[PATH_MAX], n[256], *kv[ISSUE_DNS_MAX];
+		char d[PATH_MAX], n[256], *kv[ISSUE_DNS_MAX], acme_key[PATH_MAX];
 		size_t nkv = 0;
 		bool copy;
 		int rc = 1;
@@ -591,6 +644,9 @@ static int issue_godoxy(const char *file, int argc, char **argv)
 		const struct dns_provider_ops *ops = dns_provider_find(c->provider);
 		a.dns.provider = ops ? ops->name : NULL;
 		a.key_type = c->key_type;
+		a.acme_key = c->acme_key_path ? c->acme_key_path
+					      : godoxy_acme_key_default(c->ca_dir_url, acme_key, sizeof(acme_key));
+		a.acme_key_given = c->acme_key_path != NULL;
 		if (godoxy_common_opts(file, c, ops, &a, &kv[nkv]) != 0) {
 			rc = EXIT_USAGE;
 			goto next;

@@ -48,6 +48,9 @@ G issue --godoxy-config config/config.yml --server "$PEBBLE_DIR_URL"
 expect_rc 64
 expect_err 'config/config.yml:9: \$\{TSIG_KEY_NAME\} is not set'
 
+# GoDoxy's account key (certs/acme.key, SEC1 DER as GoDoxy writes it)
+mkdir certs
+openssl ecparam -name prime256v1 -genkey -noout -outform DER -out certs/acme.key
 echo "== \${VAR} set (GODOXY_ prefix too), Go durations, lego's common options, EC384"
 export GODOXY_TSIG_KEY_NAME="$KNOT_KEY_NAME" TSIG_SECRET="$KNOT_KEY_SECRET"
 G issue --godoxy-config config/config.yml --server "$PEBBLE_DIR_URL" -v
@@ -60,6 +63,12 @@ L=certs/.state/lineages/default.json
 [ "$(jq -r .dns.propagation_timeout $L)" = 90 ] || fail "propagation_timeout 1m30s stored as $(jq -c .dns $L)"
 jq -c .dns $L | grep -q 'polling\|sequence' && fail "polling_interval/sequence_interval passed on: $(jq -c .dns $L)"
 expect_err "polling_interval: ignored"
+
+echo "== acme_key_path: GoDoxy's account key became the account key (no second account)"
+expect_err "the account key for .* is GoDoxy's certs/acme.key"
+[ "$(openssl pkey -in certs/.state/accounts/*/key.pem -pubout)" = "$(openssl pkey -inform DER -in certs/acme.key -pubout)" ] ||
+	fail "the stored account key is not certs/acme.key"
+[ "$(grep -c 'the account key for' "$WORK/err")" = 1 ] || fail "the extra: entry took the key again"
 
 echo "== the extra: entry at its own paths: plain files, key 0600, a matching pair; lineage 'other' too"
 expect_out '^other: issued'
