@@ -121,6 +121,26 @@ G issue --godoxy-config config/dur.yml --server "$PEBBLE_DIR_URL"
 expect_rc 64
 expect_err "config/dur.yml:12: autocert.options.propagation_timeout 'soon' is not a duration"
 
+echo "== provider custom with ca_dir_url (GoDoxy's: a CA of one's own, no DNS provider of the file's):"
+echo "   the solver given on the command line answers"
+cat >config/custom-ok.yml <<EOF
+autocert:
+  provider: custom
+  email: admin@example.test
+  ca_dir_url: $PEBBLE_DIR_URL
+  ca_certs: [roots.pem]
+  cert_path: custom/cert.crt
+  key_path: custom/priv.key
+  domains: [c.example.test]
+EOF
+G issue --godoxy-config config/custom-ok.yml --dns rfc2136 --dns-opt nameserver=$KNOT_PRIMARY \
+	--dns-opt tsig_key=$KNOT_KEY_NAME --dns-opt tsig_secret=$KNOT_KEY_SECRET --dns-opt tsig_algorithm=hmac-sha256. \
+	--dns-resolver $KNOT_PRIMARY
+expect_rc 0
+expect_out '^default: issued'
+openssl x509 -in custom/cert.crt -noout -ext subjectAltName | grep -q 'DNS:c.example.test' || fail "custom: SANs"
+[ "$(jq -r .ca_url custom/.state/lineages/default.json)" = "$PEBBLE_DIR_URL" ] || fail "custom: ca_dir_url not the CA"
+
 echo "== provider custom: ca_dir_url required (GoDoxy's meaning), not 'the closest is cloudflare'"
 printf 'autocert:\n  provider: custom\n  email: a@example.test\n  domains: [a.example.test]\n' >config/custom.yml
 G issue --godoxy-config config/custom.yml
