@@ -591,6 +591,14 @@ static int issue_godoxy(const char *file, int argc, char **argv)
 			godoxy_finish(&g);
 			return EXIT_USAGE;
 		}
+		if (c->n_ca_certs > 1) {
+			cli_usage_error("issue", "%s (line %d): ca_certs lists %zu files; goproxy-cert trusts one CA "
+					"bundle file per lineage: concatenate them (cat %s %s ... > roots.pem) and list "
+					"that one", file, c->line, c->n_ca_certs, c->ca_certs[0], c->ca_certs[1]);
+			free(seen);
+			godoxy_finish(&g);
+			return EXIT_USAGE;
+		}
 		if (c->n_domains == 0) {
 			cli_usage_error("issue", "%s (line %d): no domains", file, c->line);
 			free(seen);

@@ -141,6 +141,12 @@ expect_out '^default: issued'
 openssl x509 -in custom/cert.crt -noout -ext subjectAltName | grep -q 'DNS:c.example.test' || fail "custom: SANs"
 [ "$(jq -r .ca_url custom/.state/lineages/default.json)" = "$PEBBLE_DIR_URL" ] || fail "custom: ca_dir_url not the CA"
 
+echo "== ca_certs with two files: 64 saying how to make one bundle"
+sed 's/ca_certs: \[roots.pem\]/ca_certs: [roots.pem, more.pem]/' config/custom-ok.yml >config/cas.yml
+G issue --godoxy-config config/cas.yml
+expect_rc 64
+expect_err 'ca_certs lists 2 files; goproxy-cert trusts one CA bundle file per lineage: concatenate them'
+
 echo "== provider custom: ca_dir_url required (GoDoxy's meaning), not 'the closest is cloudflare'"
 printf 'autocert:\n  provider: custom\n  email: a@example.test\n  domains: [a.example.test]\n' >config/custom.yml
 G issue --godoxy-config config/custom.yml
