@@ -773,6 +773,23 @@ static int copy_parent(const char *path, struct gpc_error *err)
 	return fs_mkdirs(d, 0755, 0, err);
 }
 
+/* path holds exactly b's bytes. */
+static bool same_file(const char *path, const struct buf *b)
+{
+	struct buf f;
+	struct gpc_error e;
+	bool same;
+
+	buf_init(&f, CERTSTORE_MAX_FILE);
+	gpc_error_clear(&e);
+	same = fs_read_file(path, CERTSTORE_MAX_FILE, &f, &e) == 0 && f.len == b->len &&
+	       (f.len == 0 || memcmp(f.data, b->data, f.len) == 0);
+	if (f.data)
+		memset(f.data, 0, f.len);
+	buf_finish(&f);
+	return same;
+}
+
 void godoxy_write_copy(struct certstore *cs, const struct lineage *l)
 {
 	struct buf cert, key;
@@ -784,7 +801,10 @@ void godoxy_write_copy(struct certstore *cs, const struct lineage *l)
 	buf_init(&cert, CERTSTORE_MAX_FILE);
 	buf_init(&key, CERTSTORE_MAX_FILE);
 	gpc_error_clear(&err);
-	if (certstore_read_pair(cs, l->name, &cert, &key, &err) != 0 || copy_parent(l->copy_cert, &err) != 0 ||
+	if (certstore_read_pair(cs, l->name, &cert, &key, &err) == 0 && same_file(l->copy_cert, &cert) &&
+	    same_file(l->copy_key, &key))
+		goto done; /* already there (a run that found the lineage current) */
+	if (err.code != NULL || copy_parent(l->copy_cert, &err) != 0 ||
 	    copy_parent(l->copy_key, &err) != 0 ||
 	    fs_stage(l->copy_key, key.data, key.len, 0600, tk, sizeof(tk), &err) != 0 ||
 	    fs_stage(l->copy_cert, cert.data, cert.len, 0644, tc, sizeof(tc), &err) != 0 ||
@@ -798,6 +818,7 @@ void godoxy_write_copy(struct certstore *cs, const struct lineage *l)
 	} else {
 		gpc_info("%s: also written to %s and %s", l->name, l->copy_cert, l->copy_key);
 	}
+done:
 	if (key.data)
 		memset(key.data, 0, key.len);
 	buf_finish(&cert);

@@ -74,8 +74,11 @@ struct lineage;
  * too, each file staged next to its path (key 0600, certificate 0644),
  * fsynced, then renamed (key first, then certificate) and the directories
  * fsynced: each file is whole at every instant; between the two renames
- * (microseconds) the old certificate goes with the new key. A failure is
- * a warning (logged): the pair in the certs directory is in place. */
+ * (microseconds) the old certificate goes with the new key. Copies that
+ * already hold the pair are left alone; the issuer calls this for a
+ * current lineage too, so a copy torn by a kill between the renames, or
+ * removed, is mended by the next run. A failure is a warning (logged):
+ * the pair in the certs directory is in place. */
 void godoxy_write_copy(struct certstore *cs, const struct lineage *l);
 
 #endif

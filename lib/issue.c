@@ -1697,6 +1697,7 @@ int issue_precheck(struct issue_env *env, struct lineage *l, const struct issue_
 			gpc_warn("%s: renewalInfo: %s", l->name, aerr.message);
 		if (!o->ari_refresh || l->ari_cert_id == NULL || issue_decide(env, l, o, out) == 0) {
 			out->res = ISSUE_CURRENT;
+			godoxy_write_copy(env->cs, l); /* a missing or torn copy is mended */
 			return 0;
 		}
 	}

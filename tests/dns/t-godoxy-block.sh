@@ -4,7 +4,8 @@
 # and the line), keys matched ignoring case and '_', an unknown key named
 # with the closest known one, lego's common options (propagation_timeout
 # as a Go duration, polling_interval, ttl, sequence_interval),
-# certificate_key_type, provider custom; then env -i renew from /.
+# certificate_key_type, provider custom, acme_key_path, an extra: entry
+# with its own cert_path/key_path; env -i renew from /.
 # Real knot (RFC 2136) and pebble.
 set -eu
 . "$TESTS_DIR/dns/common.sh"
@@ -93,6 +94,15 @@ openssl pkey -in certs/priv.key -noout -text | grep -q 'NIST CURVE: P-384' || fa
 expect_out 'other: issued'
 pair_ok certs/other.crt certs/other.key other.example.test
 [ "$(openssl x509 -in certs/other.crt -noout -fingerprint)" != "$before" ] || fail "renew did not rewrite certs/other.crt"
+
+echo "== a torn copy (killed between the two renames: new key, old certificate) or a lost one is mended"
+echo "   by the next run, which finds the lineage current"
+cp certs/cert.crt certs/other.crt
+rm certs/other.key
+G renew -d certs
+expect_rc 0
+expect_out 'other: current'
+pair_ok certs/other.crt certs/other.key other.example.test
 
 echo "== a misspelled key: 64, the file, the line, the closest key"
 sed 's/  Email:/  emial:/' config/config.yml >config/typo.yml
