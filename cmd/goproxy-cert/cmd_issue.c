@@ -591,6 +591,13 @@ static int issue_godoxy(const char *file, int argc, char **argv)
 			godoxy_finish(&g);
 			return EXIT_USAGE;
 		}
+		if ((c->eab_kid == NULL) != (c->eab_hmac == NULL)) {
+			cli_usage_error("issue", "%s (line %d): eab_kid and eab_hmac go together (GoDoxy requires both)",
+					file, c->line);
+			free(seen);
+			godoxy_finish(&g);
+			return EXIT_USAGE;
+		}
 		if (c->n_ca_certs > 1) {
 			cli_usage_error("issue", "%s (line %d): ca_certs lists %zu files; goproxy-cert trusts one CA "
 					"bundle file per lineage: concatenate them (cat %s %s ... > roots.pem) and list "

@@ -162,4 +162,9 @@ printf 'autocert:\n  provider: custom\n  email: a@example.test\n  domains: [a.ex
 G issue --godoxy-config config/custom.yml
 expect_rc 64
 expect_err 'provider custom needs ca_dir_url'
+echo "== eab_kid without eab_hmac: 64, as GoDoxy's required_with"
+printf 'autocert:\n  provider: rfc2136\n  email: a@example.test\n  domains: [a.example.test]\n  EAB_Kid: kid\n' >config/eab.yml
+G issue --godoxy-config config/eab.yml
+expect_rc 64
+expect_err 'eab_kid and eab_hmac go together'
 echo "ok"
