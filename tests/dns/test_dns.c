@@ -294,6 +294,46 @@ static void test_godoxy(void **st)
 		free(p);
 	}
 
+	/* ${VAR}: GODOXY_ first, then GOPROXY_, then the name; $VAR and an
+	 * unclosed ${ stay; keys ignoring case and '_'; an unknown key */
+	setenv("GODOXY_T27_A", "godoxy", 1);
+	setenv("T27_A", "plain", 1);
+	setenv("T27_B", "bee", 1);
+	p = write_tmp("autocert:\n  Provider: rfc2136\n  EMail: x${T27_A}@${T27_B}.org\n  certpath: c/${T27_B}\n"
+		      "  options:\n    nameserver: $T27_B ${T27_B\n");
+	gpc_error_clear(&err);
+	assert_int_equal(godoxy_load(p, &a, &err), 0);
+	assert_string_equal(a.certs[0].email, "xgodoxy@bee.org");
+	assert_string_equal(a.certs[0].cert_path, "c/bee");
+	assert_string_equal(a.certs[0].opts[0].value, "$T27_B ${T27_B");
+	godoxy_finish(&a);
+	unlink(p);
+	free(p);
+	p = write_tmp("autocert:\n  provider: rfc2136\n\n  email: ${T27_UNSET}\n");
+	gpc_error_clear(&err);
+	assert_int_equal(godoxy_load(p, &a, &err), -1);
+	assert_non_null(strstr(err.message, ":4: ${T27_UNSET} is not set"));
+	unlink(p);
+	free(p);
+	p = write_tmp("autocert:\n  provider: rfc2136\n  extra:\n    - cert_path: a.crt\n      kee_path: a.key\n");
+	gpc_error_clear(&err);
+	assert_int_equal(godoxy_load(p, &a, &err), -1);
+	assert_non_null(strstr(err.message, ":5: autocert.extra: unknown key 'kee_path' (did you mean key_path?)"));
+	unlink(p);
+	free(p);
+	/* GoDoxy's account key: missing, not a key */
+	gpc_error_clear(&err);
+	char *pem = NULL;
+	assert_int_equal(godoxy_account_key_pem("/nonexistent/acme.key", &pem, &err), -1);
+	assert_string_equal(err.code, GPC_E_MISSING);
+	p = write_tmp("not a key\n");
+	gpc_error_clear(&err);
+	assert_int_equal(godoxy_account_key_pem(p, &pem, &err), -1);
+	assert_string_equal(err.code, GPC_E_USAGE);
+	assert_null(pem);
+	unlink(p);
+	free(p);
+
 	/* no autocert block; a YAML error with line and column; a list as a string */
 	p = write_tmp("providers:\n  docker: {}\n");
 	gpc_error_clear(&err);
