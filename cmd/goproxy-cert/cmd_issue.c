@@ -684,8 +684,13 @@ static int issue_godoxy(const char *file, int argc, char **argv)
 			a.o.eab_kid = c->eab_kid;
 			a.o.eab_hmac = c->eab_hmac;
 		}
-		/* the command line's own options over the file's */
+		/* the command line's own options over the file's (its
+		 * --no-dns-propagation-check over the file's propagation_timeout) */
+		bool file_check = a.dns.check;
+		int file_timeout = a.dns.timeout;
 		rc = parse_args(argc, argv, &a);
+		if (rc == 0 && file_check && a.dns.no_check && a.dns.timeout == file_timeout && a.dns.wait == 0)
+			a.dns.check = false;
 		if (rc == 0)
 			rc = issue_run(&a);
 		else if (rc == -2)

@@ -104,6 +104,11 @@ expect_rc 0
 expect_out 'other: current'
 pair_ok certs/other.crt certs/other.key other.example.test
 
+echo "== the command line's --no-dns-propagation-check over the file's propagation_timeout"
+G issue --godoxy-config config/config.yml --server "$PEBBLE_DIR_URL" --no-dns-propagation-check
+expect_rc 0
+expect_out '^default: current'
+
 echo "== a misspelled key: 64, the file, the line, the closest key"
 sed 's/  Email:/  emial:/' config/config.yml >config/typo.yml
 G issue --godoxy-config config/typo.yml --server "$PEBBLE_DIR_URL"
