@@ -109,6 +109,21 @@ G issue --godoxy-config config/config.yml --server "$PEBBLE_DIR_URL" --no-dns-pr
 expect_rc 0
 expect_out '^default: current'
 
+echo "== SIGKILL at random moments of renewals of 'other': each file at its own path is whole after"
+echo "   every kill, and the next run leaves a matching pair there"
+for i in 1 2 3 4; do
+	"$GOPROXY_CERT" renew -d certs other --force --rate-limit off -q >/dev/null 2>&1 &
+	kpid=$!
+	sleep "$(awk -v s="$$$i" 'BEGIN { srand(s); printf "%.2f", 0.3 + rand() * 5 }')"
+	kill -9 "$kpid" 2>/dev/null || true
+	wait "$kpid" 2>/dev/null || true
+	openssl x509 -in certs/other.crt -noout || fail "kill $i: certs/other.crt is not a whole certificate"
+	openssl pkey -in certs/other.key -noout || fail "kill $i: certs/other.key is not a whole key"
+done
+G renew -d certs
+expect_rc 0
+pair_ok certs/other.crt certs/other.key other.example.test
+
 echo "== a misspelled key: 64, the file, the line, the closest key"
 sed 's/  Email:/  emial:/' config/config.yml >config/typo.yml
 G issue --godoxy-config config/typo.yml --server "$PEBBLE_DIR_URL"
@@ -118,7 +133,7 @@ expect_err "config/typo.yml:3: autocert: unknown key 'emial' \\(did you mean ema
 echo "== certificate_key_type: lego's tokens and GoDoxy's values; RSA8192 and nonsense are 64"
 for kt in rsa2048 P256 3072; do
 	sed "s/certificate_key_type: EC384/certificate_key_type: $kt/" config/config.yml >config/kt.yml
-	G issue --godoxy-config config/kt.yml --server "$PEBBLE_DIR_URL" --days 1
+	G issue --godoxy-config config/kt.yml --server "$PEBBLE_DIR_URL" --days 1 --rate-limit off
 	expect_rc 0
 done
 sed 's/certificate_key_type: EC384/certificate_key_type: RSA8192/' config/config.yml >config/kt.yml
