@@ -1,5 +1,6 @@
 /* issue: the issuer engine. See issue.h. */
 #include "issue.h"
+#include "godoxy.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1600,6 +1601,7 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 	out->due_at = ari_and_due(c, l, o, chain_pem, chain_len, chain);
 	if (commit(env, l, chain_pem, chain_len, new_key ? key_pem : NULL, replaced, err) != 0)
 		goto fail;
+	godoxy_write_copy(env->cs, l); /* a GoDoxy extra: with its own paths */
 	run_deploy_hook(l, o, env->cs);
 	char ts[32];
 	snprintf(out->reason, sizeof(out->reason), "issued, valid until %s",
@@ -1698,6 +1700,7 @@ int issue_precheck(struct issue_env *env, struct lineage *l, const struct issue_
 			gpc_warn("%s: renewalInfo: %s", l->name, aerr.message);
 		if (!o->ari_refresh || l->ari_cert_id == NULL || issue_decide(env, l, o, out) == 0) {
 			out->res = ISSUE_CURRENT;
+			godoxy_write_copy(env->cs, l); /* a missing or torn copy is mended */
 			return 0;
 		}
 	}

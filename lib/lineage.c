@@ -59,6 +59,8 @@ void lineage_free(struct lineage *l)
 	free(l->profile);
 	free(l->preferred_chain);
 	free(l->deploy_hook);
+	free(l->copy_cert);
+	free(l->copy_key);
 	lineage_clear_dns_opts(l);
 	free(l->dns_provider);
 	free_names(l->dns_resolvers, l->n_dns_resolvers);
@@ -246,6 +248,8 @@ char *lineage_to_json(const struct lineage *l)
 	put_str(o, "profile", l->profile);
 	put_str(o, "preferred_chain", l->preferred_chain);
 	put_str(o, "deploy_hook", l->deploy_hook);
+	put_str(o, "copy_cert", l->copy_cert);
+	put_str(o, "copy_key", l->copy_key);
 	if (l->days > 0)
 		json_object_object_add(o, "days", json_object_new_int(l->days));
 	if (l->hook_timeout > 0)
@@ -383,7 +387,8 @@ int lineage_from_json(const char *name, const char *text, const char *what,
 	    get_str(o, "solver", &l->solver) || get_str(o, "solver_arg", &l->solver_arg) ||
 	    get_str(o, "key_type", &l->key_type) || get_str(o, "profile", &l->profile) ||
 	    get_str(o, "preferred_chain", &l->preferred_chain) ||
-	    get_str(o, "deploy_hook", &l->deploy_hook))
+	    get_str(o, "deploy_hook", &l->deploy_hook) || get_str(o, "copy_cert", &l->copy_cert) ||
+	    get_str(o, "copy_key", &l->copy_key))
 		goto bad;
 	if (json_object_object_get_ex(o, "reuse_key", &v))
 		l->reuse_key = json_object_get_boolean(v);
@@ -804,7 +809,9 @@ int lineage_apply(struct lineage *l, const struct lineage_settings *s, struct gp
 	    (s->key_type && lineage_set_str(&l->key_type, s->key_type)) ||
 	    (s->profile && lineage_set_str(&l->profile, s->profile)) ||
 	    (s->preferred_chain && lineage_set_str(&l->preferred_chain, s->preferred_chain)) ||
-	    (s->deploy_hook && set_deploy(&l->deploy_hook, cwd, s->deploy_hook)))
+	    (s->deploy_hook && set_deploy(&l->deploy_hook, cwd, s->deploy_hook)) ||
+	    (s->copy_cert && set_abs(&l->copy_cert, cwd, s->copy_cert)) ||
+	    (s->copy_key && set_abs(&l->copy_key, cwd, s->copy_key)))
 		goto oom;
 	if (s->solver_set) {
 		/* a hook named without a slash is looked up in PATH, as the shell does */

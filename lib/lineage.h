@@ -28,6 +28,8 @@ struct lineage {
 	char *profile;       /* ACME profile name, or NULL */
 	char *preferred_chain; /* issuer CN, or NULL */
 	char *deploy_hook;   /* sh -c command, or NULL */
+	char *copy_cert, *copy_key; /* GoDoxy extra: cert_path/key_path of its own: the pair is
+	                             * also written there after each issuance (absolute), or NULL */
 	int days;            /* --days N used for this lineage, 0 = policy default */
 	int hook_timeout;    /* --hook-timeout SECONDS for its hooks, 0 = the default (5 min) */
 
@@ -80,6 +82,7 @@ struct lineage_settings {
 	size_t n_names;
 	const char *ca_url, *ca_bundle, *email, *challenge, *key_type, *profile, *preferred_chain;
 	const char *deploy_hook;   /* sh -c command; its first word made absolute when a relative path */
+	const char *copy_cert, *copy_key; /* made absolute */
 	bool solver_set;           /* one of --http-dir, --webroot, --standalone, --hook */
 	const char *solver, *solver_arg;
 	bool reuse_key, no_reuse_key, no_profile, no_preferred_chain, no_deploy_hook;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "acme.h"
+#include "buf.h"
 #include "cli.h"
 #include "issue_opts.h"
 #include "issue.h"
@@ -118,6 +119,9 @@ static int set(char **field, const char *v)
 struct issue_args {
 	const char *dir, *name, *server, *ca_bundle, *email, *challenge, *solver, *solver_arg;
 	const char *key_type, *profile, *pref, *deploy;
+	const char *copy_cert, *copy_key; /* a GoDoxy entry's own cert_path/key_path */
+	const char *acme_key;             /* GoDoxy's account key for the CA, or NULL */
+	bool acme_key_given;              /* acme_key_path was written in the file */
 	bool staging, reuse_key, no_reuse_key, json, solver_set, no_profile, no_pref, no_deploy, ephemeral_ok;
 	int hook_timeout;
 	char **domains;
@@ -285,6 +289,7 @@ static int build_lineage(struct certstore *cs, const struct issue_args *a, struc
 		.solver_arg = a->solver_arg, .reuse_key = a->reuse_key, .no_reuse_key = a->no_reuse_key,
 		.no_profile = a->no_profile, .no_preferred_chain = a->no_pref, .no_deploy_hook = a->no_deploy,
 		.days = a->o.days, .hook_timeout = a->hook_timeout,
+		.copy_cert = a->copy_cert, .copy_key = a->copy_key,
 	};
 	if (st.ca_url == NULL && l->ca_url == NULL)
 		st.ca_url = cli_default_server();
@@ -358,6 +363,54 @@ static int check_given_paths(const struct issue_args *a)
 	return rc;
 }
 
+/* GoDoxy's account key (acme_key_path) becomes the account key for the
+ * CA when the store has none for it yet, so the CA is not asked for a
+ * second account. A missing file is fine (GoDoxy too makes a new key);
+ * a file that is not a key is 64. Returns 0 or an exit code (printed). */
+static int godoxy_seed_account(struct issue_env *env, const struct lineage *l, const struct issue_args *a)
+{
+	struct gpc_error err;
+	struct buf b;
+	char dn[128], rel[PATH_MAX], *pem = NULL;
+	int rc = 1;
+
+	if (a->acme_key == NULL || l->ca_url == NULL || issue_account_dirname(l->ca_url, dn, sizeof(dn)) != 0)
+		return 0;
+	snprintf(rel, sizeof(rel), "accounts/%s/key.pem", dn);
+	gpc_error_clear(&err);
+	buf_init(&b, 64 * 1024);
+	int r = certstore_state_read(env->cs, rel, 64 * 1024, &b, &err);
+	if (b.data)
+		memset(b.data, 0, b.len);
+	buf_finish(&b);
+	if (r == 0)
+		return 0; /* an account key is stored: it stays */
+	if (err.code == NULL || strcmp(err.code, GPC_E_MISSING) != 0) {
+		cli_print_error(&err);
+		return 1;
+	}
+	gpc_error_clear(&err);
+	if (godoxy_account_key_pem(a->acme_key, &pem, &err) != 0) {
+		if (err.code && strcmp(err.code, GPC_E_MISSING) == 0) {
+			if (a->acme_key_given && !a->o.quiet)
+				fprintf(stderr, "%s: note: acme_key_path %s does not exist; a new account key is made\n",
+					cli.prog, a->acme_key);
+			return 0;
+		}
+		cli_print_error(&err);
+		return err.code && strcmp(err.code, GPC_E_USAGE) == 0 ? EXIT_USAGE : 1;
+	}
+	if (issue_account_store_key(env, l->ca_url, pem, &err) != 0)
+		cli_print_error(&err);
+	else
+		rc = 0;
+	if (rc == 0 && !a->o.quiet)
+		fprintf(stderr, "%s: the account key for %s is GoDoxy's %s\n", cli.prog, l->ca_url, a->acme_key);
+	memset(pem, 0, strlen(pem));
+	free(pem);
+	return rc;
+}
+
 /* One issue run from parsed arguments: open the store, build the
  * lineage, let the library decide and order, print. Returns the exit code. */
 static int issue_run(struct issue_args *a)
@@ -386,6 +439,8 @@ static int issue_run(struct issue_args *a)
 	}
 	env_ok = true;
 	env.quiet = a->o.quiet;
+	if ((rc = godoxy_seed_account(&env, l, a)) != 0)
+		goto out;
 	if (a->ephemeral_ok) {
 		if (issue_opts_ack_ephemeral(cs) != 0) {
 			rc = 1;
@@ -426,20 +481,39 @@ static void split(const char *path, char *d, size_t dsz, char *f, size_t fsz)
 
 /* Where a GoDoxy cert_path/key_path pair lives in goproxy-cert's layout:
  * DIR/cert.crt + DIR/priv.key (lineage default of DIR) or
- * MAIN/NAME/cert.crt + MAIN/NAME/priv.key (lineage NAME of MAIN). */
+ * MAIN/NAME/cert.crt + MAIN/NAME/priv.key (lineage NAME of MAIN). Any
+ * other pair of paths (certs/other.crt + certs/other.key, as GoDoxy's
+ * extra: entries usually have) is lineage NAME of MAIN (the certificate
+ * file's name without its extension; for the main block MAIN is the
+ * certificate's directory) and *copy is set: the pair is also written at
+ * cert_path/key_path after each issuance. */
 static int layout(const char *file, const struct godoxy_cert *c, const char *main_dir, char *dir, size_t dirsz,
-		  char *name, size_t namesz)
+		  char *name, size_t namesz, bool *copy)
 {
 	const char *cp = c->cert_path ? c->cert_path : "certs/cert.crt";
 	const char *kp = c->key_path ? c->key_path : "certs/priv.key";
 	char cd[PATH_MAX], cf[256], kd[PATH_MAX], kf[256], up[PATH_MAX], base[256];
 
+	*copy = false;
 	split(cp, cd, sizeof(cd), cf, sizeof(cf));
 	split(kp, kd, sizeof(kd), kf, sizeof(kf));
-	if (strcmp(cf, "cert.crt") != 0 || strcmp(kf, "priv.key") != 0 || strcmp(cd, kd) != 0)
-		return cli_usage_error("issue", "%s (line %d): cert_path %s and key_path %s: goproxy-cert keeps a pair "
-				       "as DIR/cert.crt and DIR/priv.key (or DIR/NAME/cert.crt and DIR/NAME/priv.key)",
-				       file, c->line, cp, kp);
+	if (strcmp(cf, "cert.crt") != 0 || strcmp(kf, "priv.key") != 0 || strcmp(cd, kd) != 0) {
+		char *dot;
+		snprintf(base, sizeof(base), "%s", cf);
+		if ((dot = strrchr(base, '.')) != NULL && dot != base)
+			*dot = '\0';
+		if (strcmp(cp, kp) == 0)
+			return cli_usage_error("issue", "%s (line %d): cert_path and key_path are the same file %s",
+					       file, c->line, cp);
+		if (!certstore_valid_name(base) || strcmp(base, CERTSTORE_DEFAULT) == 0)
+			return cli_usage_error("issue", "%s (line %d): cert_path %s: '%s' cannot name a lineage (one "
+					       "path component of A-Z a-z 0-9 . _ -, not 'default')", file, c->line, cp,
+					       base);
+		snprintf(dir, dirsz, "%s", main_dir ? main_dir : cd);
+		snprintf(name, namesz, "%s", base);
+		*copy = true;
+		return 0;
+	}
 	split(cd, up, sizeof(up), base, sizeof(base));
 	if (main_dir != NULL && strcmp(up, main_dir) == 0 && certstore_valid_name(base)) {
 		snprintf(dir, dirsz, "%s", main_dir);
@@ -448,6 +522,44 @@ static int layout(const char *file, const struct godoxy_cert *c, const char *mai
 		snprintf(dir, dirsz, "%s", cd);
 		snprintf(name, namesz, "%s", CERTSTORE_DEFAULT);
 	}
+	return 0;
+}
+
+/* lego's options common to every provider: propagation_timeout is
+ * --dns-propagation-timeout; ttl goes to a provider that has a ttl option;
+ * polling_interval and sequence_interval have no counterpart (the check
+ * asks each server on its own schedule; the records are set together) and
+ * are accepted and ignored, said under -v. *ttl_kv: a malloc'd "ttl=N" or
+ * NULL. Returns 0 or 64 (printed). */
+static int godoxy_common_opts(const char *file, const struct godoxy_cert *c, const struct dns_provider_ops *ops,
+			      struct issue_args *a, char **ttl_kv)
+{
+	*ttl_kv = NULL;
+	if (c->propagation_timeout_ms >= 0) {
+		long s = (c->propagation_timeout_ms + 999) / 1000;
+		if (s < 1 || s > 86400)
+			return cli_usage_error("issue", "%s (line %d): propagation_timeout: between 1s and 24h", file,
+					       c->line);
+		a->dns.timeout = (int)s;
+		a->dns.check = true;
+	}
+	if (c->ttl >= 0) {
+		if (ops != NULL && dns_opt_find(ops, "ttl") != NULL) {
+			if (asprintf(ttl_kv, "ttl=%ld", c->ttl) < 0) {
+				*ttl_kv = NULL;
+				return cli_usage_error("issue", "out of memory");
+			}
+		} else if (cli.verbose) {
+			fprintf(stderr, "%s: %s (line %d): ttl: provider %s sets its own TTL; ignored\n", cli.prog, file,
+				c->ttl_line, c->provider);
+		}
+	}
+	if (cli.verbose && c->polling_interval_ms >= 0)
+		fprintf(stderr, "%s: %s (line %d): polling_interval: ignored (the propagation check asks each "
+			"authoritative server on its own schedule)\n", cli.prog, file, c->line);
+	if (cli.verbose && c->sequence_interval_ms >= 0)
+		fprintf(stderr, "%s: %s (line %d): sequence_interval: ignored (all records are set before the "
+			"CA is told)\n", cli.prog, file, c->line);
 	return 0;
 }
 
@@ -472,38 +584,87 @@ static int issue_godoxy(const char *file, int argc, char **argv)
 		return err.code && strcmp(err.code, GPC_E_NOMEM) == 0 ? 1 : EXIT_USAGE;
 	}
 	/* everything is checked before the first request */
+	char (*seen)[PATH_MAX + 256] = calloc(g.n, sizeof(*seen));
+	if (seen == NULL) {
+		godoxy_finish(&g);
+		fprintf(stderr, "%s: out of memory\n", cli.prog);
+		return 1;
+	}
 	for (size_t i = 0; i < g.n; i++) {
 		const struct godoxy_cert *c = &g.certs[i];
 		char list[256], d[PATH_MAX], n[256];
-		if (c->provider == NULL || dns_provider_find(c->provider) == NULL) {
-			if (c->provider != NULL && strcmp(c->provider, "local") == 0)
-				cli_usage_error("issue", "%s (line %d): provider local: GoDoxy uses the certificate at "
-						"cert_path as it is; there is nothing to issue (goproxy-cert check -d DIR "
-						"checks it)", file, c->line);
-			else
-				cli_usage_error("issue", "%s (line %d): provider '%s' is not supported here (%s); the closest "
-						"is '%s'", file, c->line, c->provider ? c->provider : "(none)",
-						dns_provider_list(list, sizeof(list)), dns_provider_closest(c->provider ? c->provider : ""));
+		bool copy;
+		/* GoDoxy: no provider is local (use the pair as it is) */
+		if (c->provider == NULL || strcmp(c->provider, "local") == 0 || strcmp(c->provider, "pseudo") == 0) {
+			cli_usage_error("issue", "%s (line %d): provider %s: GoDoxy uses the certificate at cert_path as "
+					"it is; there is nothing to issue (goproxy-cert check -d DIR checks it)", file,
+					c->line, c->provider ? c->provider : "local (none given)");
+			free(seen);
+			godoxy_finish(&g);
+			return EXIT_USAGE;
+		}
+		if (strcmp(c->provider, "custom") == 0 && c->ca_dir_url == NULL) {
+			cli_usage_error("issue", "%s (line %d): provider custom needs ca_dir_url: the ACME directory URL "
+					"of the CA (GoDoxy's meaning of custom)", file, c->line);
+			free(seen);
+			godoxy_finish(&g);
+			return EXIT_USAGE;
+		}
+		if (strcmp(c->provider, "custom") != 0 && dns_provider_find(c->provider) == NULL) {
+			cli_usage_error("issue", "%s (line %d): provider '%s' is not supported here (%s, or custom with "
+					"ca_dir_url); the closest is '%s'", file, c->line, c->provider,
+					dns_provider_list(list, sizeof(list)), dns_provider_closest(c->provider));
+			free(seen);
+			godoxy_finish(&g);
+			return EXIT_USAGE;
+		}
+		if ((c->eab_kid == NULL) != (c->eab_hmac == NULL)) {
+			cli_usage_error("issue", "%s (line %d): eab_kid and eab_hmac go together (GoDoxy requires both)",
+					file, c->line);
+			free(seen);
+			godoxy_finish(&g);
+			return EXIT_USAGE;
+		}
+		if (c->n_ca_certs > 1) {
+			cli_usage_error("issue", "%s (line %d): ca_certs lists %zu files; goproxy-cert trusts one CA "
+					"bundle file per lineage: concatenate them (cat %s %s ... > roots.pem) and list "
+					"that one", file, c->line, c->n_ca_certs, c->ca_certs[0], c->ca_certs[1]);
+			free(seen);
 			godoxy_finish(&g);
 			return EXIT_USAGE;
 		}
 		if (c->n_domains == 0) {
 			cli_usage_error("issue", "%s (line %d): no domains", file, c->line);
+			free(seen);
 			godoxy_finish(&g);
 			return EXIT_USAGE;
 		}
-		if (layout(file, c, i == 0 ? NULL : main_dir, d, sizeof(d), n, sizeof(n)) != 0) {
+		if (layout(file, c, i == 0 ? NULL : main_dir, d, sizeof(d), n, sizeof(n), &copy) != 0) {
+			free(seen);
 			godoxy_finish(&g);
 			return EXIT_USAGE;
 		}
 		if (i == 0)
 			snprintf(main_dir, sizeof(main_dir), "%s", d);
+		/* GoDoxy requires distinct paths; two of them must not land on one lineage either */
+		snprintf(seen[i], sizeof(seen[i]), "%s/%s", d, n);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(seen[j], seen[i]) == 0) {
+				cli_usage_error("issue", "%s (line %d): this certificate would be lineage %s like the one at "
+						"line %d; give each its own cert_path file name", file, c->line, seen[i],
+						g.certs[j].line);
+				free(seen);
+				godoxy_finish(&g);
+				return EXIT_USAGE;
+			}
 	}
+	free(seen);
 	for (size_t i = 0; i < g.n; i++) {
 		const struct godoxy_cert *c = &g.certs[i];
 		struct issue_args a = { .name = CERTSTORE_DEFAULT };
-		char d[PATH_MAX], n[256], *kv[ISSUE_DNS_MAX];
+		char d[PATH_MAX], n[256], *kv[ISSUE_DNS_MAX], acme_key[PATH_MAX];
 		size_t nkv = 0;
+		bool copy;
 		int rc = 1;
 
 		memset(kv, 0, sizeof(kv));
@@ -511,12 +672,29 @@ static int issue_godoxy(const char *file, int argc, char **argv)
 		a.domains = calloc(c->n_domains + (size_t)argc + 1, sizeof(*a.domains));
 		if (a.domains == NULL)
 			goto oom;
-		(void)layout(file, c, i == 0 ? NULL : main_dir, d, sizeof(d), n, sizeof(n));
+		(void)layout(file, c, i == 0 ? NULL : main_dir, d, sizeof(d), n, sizeof(n), &copy);
 		a.dir = d;
 		a.name = n;
+		if (copy) {
+			a.copy_cert = c->cert_path ? c->cert_path : "certs/cert.crt";
+			a.copy_key = c->key_path ? c->key_path : "certs/priv.key";
+		}
 		for (size_t k = 0; k < c->n_domains; k++)
 			a.domains[a.nd++] = c->domains[k];
-		a.dns.provider = c->provider;
+		/* custom: a CA of one's own (ca_dir_url), no DNS provider: the
+		 * default solver, or the command line's */
+		const struct dns_provider_ops *ops = dns_provider_find(c->provider);
+		a.dns.provider = ops ? ops->name : NULL;
+		a.key_type = c->key_type;
+		a.acme_key = c->acme_key_path ? c->acme_key_path
+					      : godoxy_acme_key_default(c->ca_dir_url, acme_key, sizeof(acme_key));
+		a.acme_key_given = c->acme_key_path != NULL;
+		if (godoxy_common_opts(file, c, ops, &a, &kv[nkv]) != 0) {
+			rc = EXIT_USAGE;
+			goto next;
+		}
+		if (kv[nkv] != NULL)
+			a.dns.opts[a.dns.n_opts++] = kv[nkv++];
 		for (size_t k = 0; k < c->n_opts && nkv < ISSUE_DNS_MAX; k++) {
 			if (asprintf(&kv[nkv], "%s=%s", c->opts[k].key, c->opts[k].value) < 0) {
 				kv[nkv] = NULL;
@@ -533,8 +711,13 @@ static int issue_godoxy(const char *file, int argc, char **argv)
 			a.o.eab_kid = c->eab_kid;
 			a.o.eab_hmac = c->eab_hmac;
 		}
-		/* the command line's own options over the file's */
+		/* the command line's own options over the file's (its
+		 * --no-dns-propagation-check over the file's propagation_timeout) */
+		bool file_check = a.dns.check;
+		int file_timeout = a.dns.timeout;
 		rc = parse_args(argc, argv, &a);
+		if (rc == 0 && file_check && a.dns.no_check && a.dns.timeout == file_timeout && a.dns.wait == 0)
+			a.dns.check = false;
 		if (rc == 0)
 			rc = issue_run(&a);
 		else if (rc == -2)

@@ -227,7 +227,7 @@ static void test_godoxy(void **st)
 			    "  domains:\n    - '*.example.org'\n    - example.org\n"
 			    "  resolvers: [127.0.0.1:53]\n"
 			    "  options:\n    nameserver: 127.0.1.1:53\n    tsig_key: k1\n    tsig_secret: \"" SECRET "\"\n"
-			    "    ttl: 60\n"
+			    "    TTL: 60\n    propagation_timeout: 1m30s\n    PollingInterval: 500ms\n"
 			    "  extra:\n"
 			    "    - cert_path: certs/other/cert.crt\n"
 			    "      key_path: certs/other/priv.key\n"
@@ -247,20 +247,90 @@ static void test_godoxy(void **st)
 	assert_int_equal(a.certs[0].n_domains, 2);
 	assert_string_equal(a.certs[0].domains[0], "*.example.org");
 	assert_int_equal(a.certs[0].n_resolvers, 1);
-	assert_int_equal(a.certs[0].n_opts, 4);
+	/* lego's common options are taken out of the provider's (issue 27) */
+	assert_int_equal(a.certs[0].n_opts, 3);
 	assert_string_equal(a.certs[0].opts[2].value, SECRET);
-	assert_string_equal(a.certs[0].opts[3].value, "60");
+	assert_int_equal(a.certs[0].ttl, 60);
+	assert_int_equal(a.certs[0].propagation_timeout_ms, 90000);
+	assert_int_equal(a.certs[0].polling_interval_ms, 500);
+	assert_int_equal(a.certs[0].sequence_interval_ms, -1);
 	assert_null(a.certs[0].cert_path);
 	/* extra inherits the provider with its options, the email, the resolvers */
 	assert_string_equal(a.certs[1].provider, "rfc2136");
-	assert_int_equal(a.certs[1].n_opts, 4);
+	assert_int_equal(a.certs[1].n_opts, 3);
+	assert_int_equal(a.certs[1].ttl, 60);
 	assert_string_equal(a.certs[1].email, "admin@example.org");
 	assert_string_equal(a.certs[1].cert_path, "certs/other/cert.crt");
 	/* ...but not another provider's options */
 	assert_string_equal(a.certs[2].provider, "cloudflare");
 	assert_int_equal(a.certs[2].n_opts, 1);
+	assert_int_equal(a.certs[2].ttl, -1);
 	assert_int_equal(a.certs[2].n_domains, 1);
 	godoxy_finish(&a);
+	unlink(p);
+	free(p);
+
+	/* Go durations (time.ParseDuration) and bare seconds */
+	static const struct {
+		const char *text;
+		long ms;
+	} durs[] = { { "2m", 120000 }, { "90", 90000 }, { "1.5h", 5400000 }, { "1h2m3s", 3723000 },
+		     { "250ms", 250 }, { "5x", -2 }, { "-1s", -2 }, { "s", -2 }, { "1m30", -2 } };
+	for (size_t i = 0; i < sizeof(durs) / sizeof(durs[0]); i++) {
+		char y[256];
+		snprintf(y, sizeof(y), "autocert:\n  provider: rfc2136\n  options:\n    propagation_timeout: %s\n",
+			 durs[i].text);
+		p = write_tmp(y);
+		gpc_error_clear(&err);
+		if (durs[i].ms == -2) {
+			assert_int_equal(godoxy_load(p, &a, &err), -1);
+			assert_non_null(strstr(err.message, "is not a duration"));
+		} else {
+			assert_int_equal(godoxy_load(p, &a, &err), 0);
+			assert_int_equal(a.certs[0].propagation_timeout_ms, durs[i].ms);
+			godoxy_finish(&a);
+		}
+		unlink(p);
+		free(p);
+	}
+
+	/* ${VAR}: GODOXY_ first, then GOPROXY_, then the name; $VAR and an
+	 * unclosed ${ stay; keys ignoring case and '_'; an unknown key */
+	setenv("GODOXY_T27_A", "godoxy", 1);
+	setenv("T27_A", "plain", 1);
+	setenv("T27_B", "bee", 1);
+	p = write_tmp("autocert:\n  Provider: rfc2136\n  EMail: x${T27_A}@${T27_B}.org\n  certpath: c/${T27_B}\n"
+		      "  options:\n    nameserver: $T27_B ${T27_B\n");
+	gpc_error_clear(&err);
+	assert_int_equal(godoxy_load(p, &a, &err), 0);
+	assert_string_equal(a.certs[0].email, "xgodoxy@bee.org");
+	assert_string_equal(a.certs[0].cert_path, "c/bee");
+	assert_string_equal(a.certs[0].opts[0].value, "$T27_B ${T27_B");
+	godoxy_finish(&a);
+	unlink(p);
+	free(p);
+	p = write_tmp("autocert:\n  provider: rfc2136\n\n  email: ${T27_UNSET}\n");
+	gpc_error_clear(&err);
+	assert_int_equal(godoxy_load(p, &a, &err), -1);
+	assert_non_null(strstr(err.message, ":4: ${T27_UNSET} is not set"));
+	unlink(p);
+	free(p);
+	p = write_tmp("autocert:\n  provider: rfc2136\n  extra:\n    - cert_path: a.crt\n      kee_path: a.key\n");
+	gpc_error_clear(&err);
+	assert_int_equal(godoxy_load(p, &a, &err), -1);
+	assert_non_null(strstr(err.message, ":5: autocert.extra: unknown key 'kee_path' (did you mean key_path?)"));
+	unlink(p);
+	free(p);
+	/* GoDoxy's account key: missing, not a key */
+	gpc_error_clear(&err);
+	char *pem = NULL;
+	assert_int_equal(godoxy_account_key_pem("/nonexistent/acme.key", &pem, &err), -1);
+	assert_string_equal(err.code, GPC_E_MISSING);
+	p = write_tmp("not a key\n");
+	gpc_error_clear(&err);
+	assert_int_equal(godoxy_account_key_pem(p, &pem, &err), -1);
+	assert_string_equal(err.code, GPC_E_USAGE);
+	assert_null(pem);
 	unlink(p);
 	free(p);
 
