@@ -1,0 +1,168 @@
+#!/bin/sh
+# Alerts (issue 29) against real pebble and a server speaking the ntfy,
+# Gotify, Discord, Slack and Pushover APIs (notify-server.py), with
+# $GOPROXY_CERT_NOW simulating cron runs: one message per state change over
+# hourly runs, recovery, the daily reminder near expiry, expiry, a pair no
+# issue manages, the target down (renewal still succeeds, the event is sent
+# at the next run), a digest for many lineages failing in one run, notify
+# test, and no secret in any output.
+set -eu
+. "$TESTS_DIR/acme/common.sh"
+command -v python3 >/dev/null || { echo "SKIP: python3 missing" >&2; exit 77; }
+DAY=86400
+acme_init --validity $((30 * DAY)) --authz-reuse 0
+SA="--standalone 127.0.0.1:$PEBBLE_HTTP_PORT"
+now=$(date +%s)
+NPORT=$("$FREEPORT")
+REC=$WORK/received.jsonl
+: >"$REC"
+
+server_start() {
+	python3 "$TESTS_DIR/notify/notify-server.py" "$NPORT" "$REC" GOTIFYSECRET PUSHSECRETAPP 2>>"$WORK/server.err" &
+	SERVER_PID=$!
+	ACME_PIDS="$ACME_PIDS $SERVER_PID"
+	i=0
+	until curl -s -o /dev/null "http://127.0.0.1:$NPORT/"; do
+		i=$((i + 1)); [ $i -lt 100 ] || fail "notify-server did not start"; sleep 0.1
+	done
+}
+server_stop() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || :; }
+server_start
+
+B=http://127.0.0.1:$NPORT
+cat >"$WORK/alert.sh" <<'EOS'
+#!/bin/sh
+echo "$GOPROXY_CERT_EVENT $GOPROXY_CERT_LINEAGE not_after=$GOPROXY_CERT_NOT_AFTER" >>"${0%/*}/program.log"
+EOS
+chmod +x "$WORK/alert.sh"
+: >"$WORK/program.log"
+set -- --notify "ntfy:$B/ntfy/topicSECRETNTFY;token=tk_SECRETBEARER" \
+	--notify "gotify:$B/gotify?token=GOTIFYSECRET" \
+	--notify "discord:$B/discord/api/webhooks/123/DISCORDSECRET" \
+	--notify "slack:$B/slack/services/T0/B0/SLACKSECRET" \
+	--notify "pushover:$B/pushover/1/messages.json?token=PUSHSECRETAPP&user=PUSHSECRETUSER" \
+	--notify "program:$WORK/alert.sh"
+SECRETS='SECRETNTFY SECRETBEARER GOTIFYSECRET DISCORDSECRET SLACKSECRET PUSHSECRETAPP PUSHSECRETUSER'
+
+# n SERVICE: messages received by one service so far (accepted ones).
+n() { grep "\"service\": \"$1\"" "$REC" | grep -c '"status": 2' || :; }
+# last SERVICE: the body of the last message a service received.
+last() { grep "\"service\": \"$1\"" "$REC" | tail -n 1; }
+# expect_msgs COUNT WHAT: every service (and the program) got COUNT in all.
+expect_msgs() {
+	for s in ntfy gotify discord slack pushover; do
+		[ "$(n $s)" = "$1" ] || fail "$2: $s received $(n $s) messages, expected $1"
+	done
+	[ "$(wc -l <"$WORK/program.log")" = "$1" ] || fail "$2: the program ran $(wc -l <"$WORK/program.log") times, expected $1"
+}
+
+issue -n r1 -D r1.example.test $SA
+expect_rc 0
+echo "== a pair no issue manages (hand-placed, GoDoxy style)"
+mkdir -p "$CERTS/hand"
+cp "$CERTS/r1/cert.crt" "$CERTS/r1/priv.key" "$CERTS/hand/"
+cp -L "$CERTS/r1/cert.crt" "$CERTS/hand/cert.crt.tmp" && mv "$CERTS/hand/cert.crt.tmp" "$CERTS/hand/cert.crt"
+
+echo "== --notify on renew stores the targets (0600), shown without secrets"
+gpc renew -d "$CERTS" "$@"
+expect_rc 0
+expect_err 'alerts go to ntfy:http://127.0.0.1:[0-9]+/…'
+[ "$(stat -c %a "$CERTS/.state/notify.json")" = 600 ] || fail "notify.json is not 0600"
+expect_msgs 0 "nothing failed"
+gpc notify list -d "$CERTS"
+expect_rc 0
+[ "$(wc -l <"$WORK/out")" = 6 ] || fail "notify list: 6 targets expected"
+
+echo "== notify test: every target answers"
+gpc notify test -d "$CERTS"
+expect_rc 0
+[ "$(grep -c ': answered$' "$WORK/out")" = 6 ] || fail "6 targets should have answered"
+expect_msgs 1 "notify test"
+last ntfy | grep -q '"Authorization": "Bearer tk_SECRETBEARER"' || fail "ntfy: no Bearer token"
+last ntfy | grep -q '"Title": "goproxy-cert: test message"' || fail "ntfy: no Title header"
+last pushover | grep -q '"title": "goproxy-cert: test message"' || fail "pushover: form title not decoded"
+
+echo "== r1 fails at 2/3 of its life: one message per target, then nothing over 4 hourly runs"
+sed -i "s/127.0.0.1:$PEBBLE_HTTP_PORT/127.0.0.2:$PEBBLE_HTTP_PORT/" "$CERTS/.state/lineages/r1.json"
+T=$((now + 20 * DAY + DAY / 2))
+GOPROXY_CERT_NOW=$T gpc renew -d "$CERTS" -q
+expect_rc 1
+# r1 failed + hand is due and unmanaged
+expect_msgs 3 "first failing run"
+grep "\"service\": \"ntfy\"" "$REC" | grep -q '"Title": "goproxy-cert: renewal of r1 failed"' || fail "no 'renewal of r1 failed'"
+grep "\"service\": \"ntfy\"" "$REC" | grep -q 'http-01 challenge for r1.example.test failed' || fail "the error is not in the message"
+grep -q '"Title": "goproxy-cert: hand is due and nothing renews it"' "$REC" || fail "no message for the unmanaged pair"
+grep -q 'failed r1 not_after=20' "$WORK/program.log" || fail "the program did not get the event in its environment"
+for h in 1 2 3 4; do
+	GOPROXY_CERT_NOW=$((T + h * 3600)) gpc renew -d "$CERTS" -q
+	[ "$RC" = 1 ] || [ "$RC" = 75 ] || fail "hourly run $h: exit $RC"
+done
+expect_msgs 3 "4 more hourly runs of a failing lineage"
+
+echo "== the target is down when r1 recovers: the renewal succeeds, the message waits"
+sed -i "s/127.0.0.2:$PEBBLE_HTTP_PORT/127.0.0.1:$PEBBLE_HTTP_PORT/" "$CERTS/.state/lineages/r1.json"
+server_stop
+T=$((now + 21 * DAY))
+GOPROXY_CERT_NOW=$T gpc renew -d "$CERTS" --force r1
+expect_rc 0
+expect_out '^r1: issued'
+expect_err 'did not answer after 3 tries'
+expect_err 'kept for the next run'
+server_start
+GOPROXY_CERT_NOW=$((T + 3600)) gpc renew -d "$CERTS" r1
+expect_rc 0
+expect_msgs 4 "the recovery after the target came back"
+last ntfy | grep -q 'r1 renewed again' || fail "the pending recovery was not sent"
+GOPROXY_CERT_NOW=$((T + 7200)) gpc renew -d "$CERTS" r1
+expect_msgs 4 "a run after the recovery"
+
+echo "== failing within 7 days of expiry: one message, a reminder each day"
+sed -i "s/127.0.0.1:$PEBBLE_HTTP_PORT/127.0.0.2:$PEBBLE_HTTP_PORT/" "$CERTS/.state/lineages/r1.json"
+na=$(date -d "$(openssl x509 -in "$CERTS/r1/cert.crt" -noout -enddate | cut -d= -f2)" +%s)
+T=$((na - 6 * DAY))
+GOPROXY_CERT_NOW=$T gpc renew -d "$CERTS" r1
+expect_rc 1
+expect_msgs 5 "failing 6 days before expiry"
+last ntfy | grep -q 'expires in [56] days and renewal keeps failing' || fail "no near-expiry message"
+last ntfy | grep -q '"Priority": "5"' || fail "near expiry is not priority 5"
+for h in 2 5 12; do GOPROXY_CERT_NOW=$((T + h * 3600)) gpc renew -d "$CERTS" r1; done
+expect_msgs 5 "runs on the same day"
+GOPROXY_CERT_NOW=$((T + DAY + 600)) gpc renew -d "$CERTS" r1
+expect_msgs 6 "the next day"
+GOPROXY_CERT_NOW=$((T + DAY + 4000)) gpc renew -d "$CERTS" r1
+expect_msgs 6 "later that day"
+echo "== expired: one message"
+GOPROXY_CERT_NOW=$((na + 60)) gpc renew -d "$CERTS" r1
+GOPROXY_CERT_NOW=$((na + 3700)) gpc renew -d "$CERTS" r1
+expect_msgs 7 "expired"
+last slack | grep -q 'the certificate of r1 has expired' || fail "slack: no expiry text"
+last discord | grep -q '"content": "goproxy-cert: the certificate of r1 has expired' || fail "discord: no content"
+last gotify | grep -q '"priority": 10' || fail "gotify: priority"
+
+echo "== --no-notify removes them"
+gpc renew -d "$CERTS" --no-notify r1
+[ ! -e "$CERTS/.state/notify.json" ] || fail "--no-notify left notify.json"
+
+echo "== a digest when 6 lineages fail in one run (GOPROXY_CERT_NOTIFY, as the timer)"
+C2=$WORK/certs2
+for i in 1 2 3 4 5 6; do
+	gpc issue -d "$C2" --server "$PEBBLE_DIR_URL" --ca-bundle "$PEBBLE_CA_BUNDLE" -n "d$i" -D "d$i.example.test" $SA
+	expect_rc 0
+	sed -i "s/127.0.0.1:$PEBBLE_HTTP_PORT/127.0.0.2:$PEBBLE_HTTP_PORT/" "$C2/.state/lineages/d$i.json"
+done
+before=$(n ntfy)
+GOPROXY_CERT_NOTIFY="ntfy:$B/ntfy/digestSECRETNTFY" GOPROXY_CERT_NOW=$((now + 20 * DAY + DAY / 2)) \
+	gpc renew -d "$C2" --concurrency 6
+expect_rc 1
+[ "$(n ntfy)" = $((before + 1)) ] || fail "6 failures: one digest expected, got $(($(n ntfy) - before))"
+last ntfy | grep -q '6 certificates changed state' || fail "not a digest"
+for i in 1 2 3 4 5 6; do last ntfy | grep -q "d$i: failed" || fail "d$i missing from the digest"; done
+
+echo "== no secret in any output"
+status_out=$("$GOPROXY_CERT" status -d "$CERTS" 2>&1 || :)
+for s in $SECRETS; do
+	if grep -v '^\$ ' "$WORK/log" | grep -q "$s" || printf '%s' "$status_out" | grep -q "$s"; then
+		fail "secret $s appears in the output"
+	fi
+done
+echo "ok"
