@@ -33,6 +33,7 @@
 #include "buf.h"
 #include "certstore.h"
 #include "cli.h"
+#include "cmd_notify.h"
 #include "gpc_spawn.h"
 #include "issue_opts.h"
 #include "log.h"
@@ -60,6 +61,7 @@ static const char usage_text[] =
 	"                           GOPROXY_CERT_NAMES (the lineages written) and GOPROXY_CERTS_DIR\n"
 	"                           set; for one lineage also GOPROXY_CERT_NAME, _DOMAINS, _CERT, _KEY\n"
 	"      --hook-timeout SECONDS  limit for each run of the deploy hook (default 300)\n"
+	NOTIFY_HELP
 	"  -q, --quiet              print only errors\n"
 	"  -v, --verbose\n"
 	"  -h, --help\n"
@@ -464,6 +466,7 @@ int cmd_sync(int argc, char **argv)
 		{ "watch", no_argument, NULL, O_WATCH },
 		{ "deploy-hook", required_argument, NULL, O_DEPLOY_HOOK },
 		{ "hook-timeout", required_argument, NULL, O_HOOK_TIMEOUT },
+		NOTIFY_LONGOPTS,
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -471,6 +474,7 @@ int cmd_sync(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sync_ctx x = { 0 };
+	struct notify_args na = { 0 };
 	struct gpc_error err;
 	sigset_t sigs;
 	const char *d = NULL;
@@ -495,7 +499,7 @@ int cmd_sync(int argc, char **argv)
 			x.hook_ms = v * 1000L;
 			break;
 		default:
-			if (storeopt_take(&cli_store, c, optarg))
+			if (storeopt_take(&cli_store, c, optarg) || notify_args_take(&na, c, optarg))
 				break;
 			return cli_usage_error("sync", "unknown option");
 		}
@@ -509,6 +513,8 @@ int cmd_sync(int argc, char **argv)
 		return cli_usage_error("sync", "sync needs --store-seal FILE: the private keys in the store are "
 					       "sealed with it (the file every node holds)");
 	cli_log_init();
+	if (notify_args_check("sync", &na) != 0)
+		return EXIT_USAGE;
 	x.quiet = cli.quiet;
 	x.watching = watch;
 	buf_init(&x.last, 256 * 1024);
@@ -534,6 +540,8 @@ int cmd_sync(int argc, char **argv)
 		rc = err.code != NULL && strcmp(err.code, GPC_E_USAGE) == 0 ? EXIT_USAGE : 1;
 		goto out;
 	}
+	if ((rc = notify_args_store("sync", x.src, &na)) != 0) /* for the store's renewals */
+		goto out;
 	rc = watch ? watch_loop(&x, sfd) : sync_pass(&x);
 out:
 	if (sfd >= 0)

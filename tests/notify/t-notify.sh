@@ -158,6 +158,19 @@ expect_rc 1
 last ntfy | grep -q '6 certificates changed state' || fail "not a digest"
 for i in 1 2 3 4 5 6; do last ntfy | grep -q "d$i: failed" || fail "d$i missing from the digest"; done
 
+echo "== issue --notify stores targets; a failed deploy hook is one message"
+C3=$WORK/certs3
+gpc issue -d "$C3" --server "$PEBBLE_DIR_URL" --ca-bundle "$PEBBLE_CA_BUNDLE" -n dh -D dh.example.test $SA \
+	--deploy-hook 'exit 3' --notify "webhook:$B/webhook/hookDEPLOYSECRET"
+expect_rc 0
+expect_err 'alerts go to webhook:http://127.0.0.1:[0-9]+/…'
+[ "$(n webhook)" = 1 ] || fail "a failed deploy hook: one webhook message expected, got $(n webhook)"
+last webhook | grep -q '"event\\": \\"deploy-failed\\"' || last webhook | grep -q 'deploy-failed' || fail "not a deploy-failed event"
+last webhook | grep -q 'exit status 3' || fail "the deploy hook's exit status is not in the message"
+gpc issue -d "$C3" --server "$PEBBLE_DIR_URL" --ca-bundle "$PEBBLE_CA_BUNDLE" -n dh -D dh.example.test $SA
+[ "$(n webhook)" = 1 ] || fail "a current lineage sent a message"
+SECRETS="$SECRETS DEPLOYSECRET"
+
 echo "== no secret in any output"
 status_out=$("$GOPROXY_CERT" status -d "$CERTS" 2>&1 || :)
 for s in $SECRETS; do
