@@ -102,8 +102,7 @@ static int take_param(struct notify_target *t, const char *kind, char *kv, struc
 	return *f ? 0 : gpc_error_set(err, GPC_E_NOMEM, "out of memory");
 }
 
-/* Check a target's fields; fills defaults. */
-static int target_check(struct notify_target *t, const char *what, struct gpc_error *err)
+int notify_target_check(struct notify_target *t, const char *what, struct gpc_error *err)
 {
 	if (strcmp(t->kind, "program") == 0) {
 		if (t->url[0] != '/')
@@ -202,7 +201,7 @@ int notify_target_parse(const char *spec, struct notify_target **out, struct gpc
 	{
 		char what[64];
 		snprintf(what, sizeof(what), "--notify %s:...", kind);
-		if (target_check(t, what, err) != 0)
+		if (notify_target_check(t, what, err) != 0)
 			goto out;
 	}
 	*out = t;
@@ -374,40 +373,56 @@ static char *json_inner(const char *s)
 	return r;
 }
 
-/* payload with $title and $message replaced, escaped for the MIME type. */
-static char *substitute(const char *payload, const char *title, const char *text, bool form, CURL *curl)
+/* One placeholder's value: form: URL-escaped; JSON: escaped, and quoted
+ * unless the payload quotes it already (GoDoxy's payloads write
+ * "title": $title); else as it is. */
+static int add_value(struct buf *b, const char *v, int mode, bool quoted, CURL *curl)
 {
-	char *et, *em;
-	struct buf b;
-	if (form) {
-		et = curl_easy_escape(curl, title, 0);
-		em = curl_easy_escape(curl, text, 0);
-	} else {
-		et = json_inner(title);
-		em = json_inner(text);
+	char *e;
+	int r;
+	if (mode == 0)
+		return buf_adds(b, v);
+	if (mode == 2) {
+		e = curl_easy_escape(curl, v, 0);
+		r = e ? buf_adds(b, e) : -1;
+		curl_free(e);
+		return r;
 	}
+	e = json_inner(v);
+	r = e ? buf_printf(b, "%s%s%s", quoted ? "" : "\"", e, quoted ? "" : "\"") : -1;
+	free(e);
+	return r;
+}
+
+/* payload with $title and $message (and GoDoxy's $color, $fields) replaced,
+ * escaped for the MIME type. */
+static char *substitute(const char *payload, const char *title, const char *text, const char *mime, CURL *curl)
+{
+	int mode = strncasecmp(mime, "application/x-www-form-urlencoded", 33) == 0 ? 2 :
+		   strncasecmp(mime, "application/json", 16) == 0 ? 1 : 0;
+	struct buf b;
 	buf_init(&b, 1024 * 1024);
-	for (const char *p = payload; et && em && *p;) {
+	for (const char *p = payload; *p;) {
 		int r;
+		bool quoted = p > payload && p[-1] == '"';
 		if (strncmp(p, "$title", 6) == 0) {
-			r = buf_add(&b, et, strlen(et));
+			r = add_value(&b, title, mode, quoted, curl);
 			p += 6;
 		} else if (strncmp(p, "$message", 8) == 0) {
-			r = buf_add(&b, em, strlen(em));
+			r = add_value(&b, text, mode, quoted, curl);
 			p += 8;
+		} else if (strncmp(p, "$color", 6) == 0) {
+			r = buf_adds(&b, "15548997"); /* red, as a decimal RGB */
+			p += 6;
+		} else if (strncmp(p, "$fields", 7) == 0) {
+			r = buf_adds(&b, "[]");
+			p += 7;
 		} else {
 			r = buf_add(&b, p, 1);
 			p++;
 		}
 		if (r != 0)
 			break;
-	}
-		if (form) {
-		curl_free(et);
-		curl_free(em);
-	} else {
-		free(et);
-		free(em);
 	}
 	return buf_take(&b, NULL);
 }
@@ -534,9 +549,16 @@ int notify_send(const struct notify_target *t, const struct notify_message *m, s
 		url = strdup(t->url);
 		if (t->mime)
 			ctype = t->mime;
+		if (t->token) {
+			if (asprintf(&h, "Authorization: Bearer %s", t->token) >= 0)
+				hdr = curl_slist_append(hdr, h);
+			if (h)
+				explicit_bzero(h, strlen(h));
+			free(h);
+			h = NULL;
+		}
 		if (t->payload) {
-			bool form = strncasecmp(ctype, "application/x-www-form-urlencoded", 33) == 0;
-			body = substitute(t->payload, m->title, m->text, form, curl);
+			body = substitute(t->payload, m->title, m->text, ctype, curl);
 		} else {
 			struct json_object *o = json_object_new_object();
 			char *full = NULL;

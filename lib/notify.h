@@ -56,6 +56,19 @@ int notify_target_parse(const char *spec, struct notify_target **out, struct gpc
 	__attribute__((warn_unused_result));
 void notify_target_free(struct notify_target *t);
 
+/* Check a target (from a file): URL scheme, template, method, a gotify
+ * token, a runnable program. `what` names it in err. Returns 0 or -1. */
+int notify_target_check(struct notify_target *t, const char *what, struct gpc_error *err)
+	__attribute__((warn_unused_result));
+
+/* GoDoxy's `providers.notification` list of config.yml FILE (entries with
+ * name, provider ntfy|gotify|webhook, url, topic, token, template, payload,
+ * mime_type, method), as targets. Defined in godoxy.c (its YAML reader).
+ * Returns 0 and *out (possibly empty; notify_list_finish it) or -1 with err
+ * naming file:line. */
+int godoxy_load_notify(const char *path, struct notify_list *out, struct gpc_error *err)
+	__attribute__((warn_unused_result));
+
 /* A form of t without secrets for messages: "ntfy:https://ntfy.sh/…",
  * "program:/usr/local/bin/alert". Writes into out; returns out. */
 char *notify_target_redacted(const struct notify_target *t, char *out, size_t outsz);

@@ -523,6 +523,7 @@ static int issue_godoxy(const char *file, int argc, char **argv)
 		}
 		/* the command line's own options over the file's */
 		rc = parse_args(argc, argv, &a);
+		a.na.godoxy = file; /* its providers.notification, unless --notify */
 		if (rc == 0)
 			rc = issue_run(&a);
 		else if (rc == -2)

@@ -1,6 +1,7 @@
 /* goproxy-cert notify: the stored alert targets (test, list), and the
  * alert options issue, renew and sync share. See cmd_notify.h. */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,9 +86,29 @@ int notify_args_store(const char *sub, struct certstore *cs, const struct notify
 	int rc = 1;
 	bool same;
 
-	if (!a->clear && a->n == 0)
+	if (!a->clear && a->n == 0 && a->godoxy == NULL)
 		return 0;
 	gpc_error_clear(&err);
+	if (!a->clear && a->n == 0) {
+		/* GoDoxy's own alert targets, as its config.yml lists them */
+		if (godoxy_load_notify(a->godoxy, &want, &err) != 0) {
+			cli_print_error(&err);
+			return EXIT_USAGE;
+		}
+		if (want.n == 0)
+			return 0;
+		for (size_t i = 0; i < want.n; i++) {
+			char what[PATH_MAX + 64];
+			snprintf(what, sizeof(what), "%s: providers.notification[%zu]%s%s%s", a->godoxy, i,
+				 want.t[i]->name ? " (" : "", want.t[i]->name ? want.t[i]->name : "",
+				 want.t[i]->name ? ")" : "");
+			if (notify_target_check(want.t[i], what, &err) != 0) {
+				cli_print_error(&err);
+				notify_list_finish(&want);
+				return EXIT_USAGE;
+			}
+		}
+	}
 	for (size_t i = 0; i < a->n; i++) {
 		struct notify_target *t = NULL;
 		if (notify_target_parse(a->specs[i], &t, &err) != 0 || notify_list_add(&want, t, &err) != 0)

@@ -29,6 +29,8 @@ struct notify_args {
 	const char *specs[NOTIFY_MAX_TARGETS];
 	size_t n;
 	bool clear;
+	const char *godoxy; /* issue --godoxy-config FILE: its providers.notification
+	                     * list, when no --notify (or $GOPROXY_CERT_NOTIFY) gives any */
 };
 
 /* Take option c (O_NOTIFY_TARGET / O_NO_NOTIFY) into a. Returns true if it

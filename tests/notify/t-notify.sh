@@ -171,6 +171,69 @@ gpc issue -d "$C3" --server "$PEBBLE_DIR_URL" --ca-bundle "$PEBBLE_CA_BUNDLE" -n
 [ "$(n webhook)" = 1 ] || fail "a current lineage sent a message"
 SECRETS="$SECRETS DEPLOYSECRET"
 
+echo "== GoDoxy's providers.notification from --godoxy-config: a failed issue reaches each entry"
+mkdir -p "$WORK/gd/certs"
+cat >"$WORK/gd/config.yml" <<EOY
+autocert:
+  provider: rfc2136
+  email: admin@example.test
+  ca_dir_url: $PEBBLE_DIR_URL
+  ca_certs: [$PEBBLE_CA_BUNDLE]
+  domains: [gd.example.test]
+  cert_path: $WORK/gd/certs/cert.crt
+  key_path: $WORK/gd/certs/priv.key
+  options:
+    nameserver: 127.0.0.1:1
+    tsig_key: k
+    tsig_secret: "c2VjcmV0c2VjcmV0c2VjcmV0"
+    tsig_algorithm: hmac-sha256.
+providers:
+  notification:
+    - name: my-ntfy
+      provider: ntfy
+      url: $B/ntfy
+      topic: gdSECRETTOPIC
+      token: tk_GDSECRET
+    - name: my-gotify
+      provider: gotify
+      url: $B/gotify
+      token: GOTIFYSECRET
+    - name: discord
+      provider: webhook
+      url: $B/discord/api/webhooks/9/GDDISCORDSECRET
+      template: discord
+    - name: pushover
+      provider: webhook
+      url: $B/pushover/1/messages.json
+      mime_type: application/json
+      payload: |
+        {
+          "token": "PUSHSECRETAPP",
+          "user": "GDPUSHUSER",
+          "title": \$title,
+          "message": \$message
+        }
+EOY
+before_ntfy=$(n ntfy) before_gotify=$(n gotify) before_discord=$(n discord) before_pushover=$(n pushover)
+gpc issue --godoxy-config "$WORK/gd/config.yml" --no-dns-propagation-check
+[ "$RC" = 1 ] || [ "$RC" = 75 ] || fail "issue with an unreachable DNS server: exit $RC"
+expect_err 'alerts go to my-ntfy \(ntfy\):http://127.0.0.1:[0-9]+/…'
+[ "$(stat -c %a "$WORK/gd/certs/.state/notify.json")" = 600 ] || fail "notify.json is not 0600"
+[ "$(n ntfy)" = $((before_ntfy + 1)) ] || fail "GoDoxy ntfy entry: no message"
+last ntfy | grep -q '"path": "/ntfy/gdSECRETTOPIC"' || fail "ntfy: topic not appended to the url"
+last ntfy | grep -q '"Authorization": "Bearer tk_GDSECRET"' || fail "ntfy: token not sent"
+[ "$(n gotify)" = $((before_gotify + 1)) ] || fail "GoDoxy gotify entry: no message"
+[ "$(n discord)" = $((before_discord + 1)) ] || fail "GoDoxy discord entry: no message"
+[ "$(n pushover)" = $((before_pushover + 1)) ] || fail "GoDoxy pushover payload: no message (JSON \$title unquoted as GoDoxy writes it)"
+last pushover | grep -q '"title": "goproxy-cert: renewal of default failed"' || fail "pushover: the title was not substituted"
+gpc notify list -d "$WORK/gd/certs"
+expect_out '^my-gotify \(gotify\):http://127.0.0.1:[0-9]+/…$'
+sed -e 's/provider: gotify/provider: telegram/' "$WORK/gd/config.yml" >"$WORK/gd/bad.yml"
+gpc issue --godoxy-config "$WORK/gd/bad.yml"
+expect_rc 64
+expect_err "bad.yml:[0-9]+: providers.notification\\[1\\]: provider 'telegram' is not one of ntfy, gotify, webhook"
+SECRETS="$SECRETS gdSECRETTOPIC tk_GDSECRET GDDISCORDSECRET GDPUSHUSER"
+
 echo "== no secret in any output"
 status_out=$("$GOPROXY_CERT" status -d "$CERTS" 2>&1 || :)
 for s in $SECRETS; do
