@@ -81,9 +81,9 @@ static int take_param(struct notify_target *t, const char *kind, char *kv, struc
 {
 	char *eq = strchr(kv, '=');
 	char **f = NULL;
-	if (eq == NULL)
-		return gpc_error_set(err, GPC_E_USAGE, "--notify %s:...: parameter '%.40s' is not KEY=VALUE", kind,
-				     strncmp(kv, "token", 5) == 0 ? "token" : kv);
+	if (eq == NULL) /* the value is not quoted: it may be a token */
+		return gpc_error_set(err, GPC_E_USAGE, "--notify %s:...: a ';' parameter is not KEY=VALUE "
+				     "(token, topic, template, payload, mime, method, name)", kind);
 	*eq = '\0';
 	if (strcmp(kv, "token") == 0) f = &t->token;
 	else if (strcmp(kv, "topic") == 0) f = &t->topic;

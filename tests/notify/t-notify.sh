@@ -73,6 +73,20 @@ gpc notify list -d "$CERTS"
 expect_rc 0
 [ "$(wc -l <"$WORK/out")" = 6 ] || fail "notify list: 6 targets expected"
 
+echo "== bad targets: 64, nothing stored, no secret echoed"
+gpc renew -d "$CERTS" --notify "ntfy:$B/ntfy/t;tk_SECRETPARAM"
+expect_rc 64
+expect_err "a ';' parameter is not KEY=VALUE"
+gpc renew -d "$CERTS" --notify "gotify:$B/gotify"
+expect_rc 64
+expect_err 'a gotify target needs the application token'
+GOPROXY_CERT_NOTIFY="telegram:$B/x/SECRETENV" gpc renew -d "$CERTS"
+expect_rc 64
+expect_err "unknown kind 'telegram'"
+gpc notify list -d "$CERTS"
+[ "$(wc -l <"$WORK/out")" = 6 ] || fail "a refused --notify changed the stored targets"
+SECRETS="$SECRETS SECRETPARAM SECRETENV"
+
 echo "== notify test: every target answers"
 gpc notify test -d "$CERTS"
 expect_rc 0
