@@ -817,7 +817,9 @@ int notify_run(struct certstore *cs, const struct notify_observation *obs, size_
 		const struct notify_target *t = tl.t[ti];
 		char id[17], red[320];
 		struct json_object *ts;
-		size_t np = 0;
+		size_t np = 0, nfail0 = rep->failed;
+		struct gpc_error last_fail;
+		gpc_error_clear(&last_fail);
 
 		target_id(t, id);
 		notify_target_redacted(t, red, sizeof(red));
@@ -878,10 +880,11 @@ int notify_run(struct certstore *cs, const struct notify_observation *obs, size_
 				gpc_info("notified %s: %zu changes in one digest", red, np);
 			} else {
 				rep->failed++;
+				last_fail = se;
 				gpc_warn("%s (%zu events kept for the next run)", se.message, np);
 			}
 			free(text);
-			continue;
+			goto undelivered;
 		}
 		for (size_t i = 0; i < np; i++) {
 			char title[256], text[3072];
@@ -904,7 +907,26 @@ int notify_run(struct certstore *cs, const struct notify_observation *obs, size_
 				gpc_info("notified %s: %s %s", red, pend[i].o->key, pend[i].event);
 			} else {
 				rep->failed++;
+				last_fail = se;
 				gpc_warn("%s (%s %s kept for the next run)", se.message, pend[i].o->key, pend[i].event);
+			}
+		}
+undelivered:
+		/* What status shows: a target that did not take this run's
+		 * events, since when and why (redacted: no secret). */
+		{
+			struct json_object *und = obj_child(doc, "undelivered"), *u;
+			if (rep->failed > nfail0) {
+				int64_t since = json_object_object_get_ex(und, id, &u) ? rec_int(u, "since") : 0;
+				u = json_object_new_object();
+				json_object_object_add(u, "target", json_object_new_string(red));
+				json_object_object_add(u, "since", json_object_new_int64(since ? since : (int64_t)now));
+				json_object_object_add(u, "error", json_object_new_string(last_fail.message));
+				json_object_object_add(und, id, u);
+				dirty = true;
+			} else if (json_object_object_get_ex(und, id, NULL)) {
+				json_object_object_del(und, id);
+				dirty = true;
 			}
 		}
 	}

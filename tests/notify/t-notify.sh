@@ -122,11 +122,15 @@ expect_rc 0
 expect_out '^r1: issued'
 expect_err 'did not answer after 3 tries'
 expect_err 'kept for the next run'
+GOPROXY_CERT_NOW=$T gpc status -d "$CERTS"
+expect_out '^alerts: ntfy:http://127.0.0.1:[0-9]+/… has not taken the alerts since .*did not answer after 3 tries'
 server_start
 GOPROXY_CERT_NOW=$((T + 3600)) gpc renew -d "$CERTS" r1
 expect_rc 0
 expect_msgs 4 "the recovery after the target came back"
 last ntfy | grep -q 'r1 renewed again' || fail "the pending recovery was not sent"
+GOPROXY_CERT_NOW=$((T + 3600)) gpc status -d "$CERTS"
+grep -q '^alerts:' "$WORK/out" && fail "status still shows undelivered alerts after they arrived" || :
 GOPROXY_CERT_NOW=$((T + 7200)) gpc renew -d "$CERTS" r1
 expect_msgs 4 "a run after the recovery"
 
