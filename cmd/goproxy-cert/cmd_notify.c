@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "cmd_notify.h"
 #include "issue_opts.h"
+#include "ledger.h"
 #include "lineage.h"
 #include "log.h"
 #include "notify.h"
@@ -209,6 +210,12 @@ void notify_events_send(struct certstore *cs, const struct issue_job *jobs, size
 	struct notify_report rep;
 	struct gpc_error err;
 	time_t now = time_now();
+	struct ledger *lg = NULL;
+
+	gpc_error_clear(&err);
+	if ((ev->n > 0 || n > 0) && ledger_load(cs, &lg, &err) != 0) /* the back-off: when renew tries next */
+		lg = NULL;
+	gpc_error_clear(&err);
 
 	for (size_t i = 0; i < n; i++) {
 		const struct issue_job *j = &jobs[i];
@@ -228,6 +235,8 @@ void notify_events_send(struct certstore *cs, const struct issue_job *jobs, size
 						j->l->last_result, o->not_after, now, 0);
 		if (j->out.res == ISSUE_DEFERRED && j->out.err.retry_after > now)
 			o->next_attempt = j->out.err.retry_after;
+		else if (lg != NULL && strcmp(o->state, NOTIFY_S_OK) != 0)
+			o->next_attempt = ledger_backoff_until(lg, j->l->name, now);
 		if (j->out.deploy_error[0])
 			o->deploy_error = j->out.deploy_error;
 	}
@@ -237,6 +246,7 @@ void notify_events_send(struct certstore *cs, const struct issue_job *jobs, size
 	else if (rep.failed > 0)
 		fprintf(stderr, "%s: warning: %zu alert%s not delivered; kept for the next run\n", cli.prog,
 			rep.failed, rep.failed == 1 ? "" : "s");
+	ledger_free(lg);
 	for (size_t i = 0; i < ev->n_owned; i++)
 		free(ev->owned[i]);
 	free(ev->owned);

@@ -105,6 +105,7 @@ expect_rc 1
 expect_msgs 3 "first failing run"
 grep "\"service\": \"ntfy\"" "$REC" | grep -q '"Title": "goproxy-cert: renewal of r1 failed"' || fail "no 'renewal of r1 failed'"
 grep "\"service\": \"ntfy\"" "$REC" | grep -q 'http-01 challenge for r1.example.test failed' || fail "the error is not in the message"
+grep "\"service\": \"ntfy\"" "$REC" | grep 'renewal of r1 failed' | grep -q 'Next attempt: 20[0-9-]*T' || fail "the next attempt (the back-off) is not in the message"
 grep -q '"Title": "goproxy-cert: hand is due and nothing renews it"' "$REC" || fail "no message for the unmanaged pair"
 grep -q 'failed r1 not_after=20' "$WORK/program.log" || fail "the program did not get the event in its environment"
 for h in 1 2 3 4; do
