@@ -359,9 +359,9 @@ static int issue_run(struct issue_args *a)
 		rc = 1;
 		goto out;
 	}
-	if ((rc = notify_args_store("issue", cs, &a->na)) != 0)
-		goto out;
 	if ((rc = build_lineage(cs, a, &l)) != 0 || (rc = check_challenge(l)) != 0)
+		goto out;
+	if ((rc = notify_args_store("issue", cs, &a->na)) != 0)
 		goto out;
 	if (issue_opts_env_init(&env, cs) != 0) {
 		rc = EXIT_USAGE;

@@ -346,8 +346,6 @@ int cmd_renew(int argc, char **argv)
 	cs = issue_open_store(dir, false);
 	if (cs == NULL)
 		return 1;
-	if ((rc = notify_args_store("renew", cs, &na)) != 0)
-		goto out;
 	if (optind < argc) {
 		n = (size_t)(argc - optind);
 		names = argv + optind;
@@ -360,6 +358,8 @@ int cmd_renew(int argc, char **argv)
 		}
 		from_list = true;
 	}
+	if ((rc = notify_args_store("renew", cs, &na)) != 0)
+		goto out;
 	if (issue_opts_env_init(&env, cs) != 0) {
 		rc = EXIT_USAGE;
 		goto out;
