@@ -45,7 +45,7 @@ _goproxy_cert()
         fi
     fi
 
-    local commands="check status issue renew revoke account store sync help"
+    local commands="check status issue renew revoke account store sync notify help"
     local cmd="" i
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in
@@ -88,7 +88,7 @@ _goproxy_cert()
             COMPREPLY=($(compgen -W "0 1 3 4 5" -- "$cur")); return ;;
         --days | -D | --domain | --server | -m | --email | --eab-kid | --eab-hmac | \
         --standalone | --profile | --preferred-chain | --deploy-hook | --rate-limit | --jitter | \
-        --concurrency | --lock-wait | --hook-timeout | --connect-timeout)
+        --concurrency | --lock-wait | --hook-timeout | --connect-timeout | --notify)
             return ;;
     esac
 
@@ -108,13 +108,13 @@ _goproxy_cert()
                   --no-preferred-chain --days --force --deploy-hook --no-deploy-hook --rate-limit --lock-wait
                   --hook-timeout --dns --dns-opt --dns-resolver --dns-propagation-timeout
                   --dns-propagation-wait --no-dns-propagation-check --godoxy-config --ephemeral-ok
-                  --json -q --quiet -v --verbose -h --help
+                  --notify --no-notify --json -q --quiet -v --verbose -h --help
                   --store --store-cacert --store-cert --store-key --store-seal" ;;
         renew)
             opts="-d --certs-dir --days --force --jitter --concurrency --rate-limit --lock-wait --hook-timeout --json
                   --server --ca-bundle --profile --http-dir --webroot --standalone --hook
                   --dns --dns-opt --dns-resolver --dns-propagation-timeout --dns-propagation-wait
-                  --no-dns-propagation-check --ephemeral-ok
+                  --no-dns-propagation-check --ephemeral-ok --notify --no-notify
                   -q --quiet -v --verbose -h --help --store --store-cacert --store-cert --store-key --store-seal" ;;
         revoke)
             opts="-d --certs-dir --reason --ca-bundle --json -q --quiet -v --verbose -h --help
@@ -124,7 +124,11 @@ _goproxy_cert()
                   --eab-hmac --yes --json -q --quiet -v --verbose -h --help
                   --store --store-cacert --store-cert --store-key --store-seal" ;;
         sync)
-            opts="-d --certs-dir --watch --deploy-hook --hook-timeout -q --quiet -v --verbose -h --help
+            opts="-d --certs-dir --watch --deploy-hook --hook-timeout --notify --no-notify
+                  -q --quiet -v --verbose -h --help
+                  --store --store-cacert --store-cert --store-key --store-seal" ;;
+        notify)
+            opts="test list -d --certs-dir -q --quiet -v --verbose -h --help
                   --store --store-cacert --store-cert --store-key --store-seal" ;;
         store)
             if ((cword == i + 1)); then

@@ -1,6 +1,6 @@
 # fish completion for goproxy-cert(1)
 
-set -l commands check status issue renew revoke account store sync help
+set -l commands check status issue renew revoke account store sync notify help
 
 function __goproxy_cert_lineages
     set -l dir certs
@@ -36,11 +36,12 @@ complete -c goproxy-cert -n "not __fish_seen_subcommand_from $commands" -a revok
 complete -c goproxy-cert -n "not __fish_seen_subcommand_from $commands" -a account -d 'manage the ACME account'
 complete -c goproxy-cert -n "not __fish_seen_subcommand_from $commands" -a store -d 'make the seal key of a shared store'
 complete -c goproxy-cert -n "not __fish_seen_subcommand_from $commands" -a sync -d "write a shared store's pairs into a certs directory"
+complete -c goproxy-cert -n "not __fish_seen_subcommand_from $commands" -a notify -d 'the alert targets: test, list'
 complete -c goproxy-cert -n "not __fish_seen_subcommand_from $commands" -a help -d 'show help for a command'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from help" -a "$commands"
 
 # options every command takes
-for c in check status issue renew revoke account
+for c in check status issue renew revoke account notify
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -s d -l certs-dir -r -a '(__fish_complete_directories)' -d 'certs directory'
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -s h -l help -d 'show help'
 end
@@ -129,7 +130,7 @@ complete -c goproxy-cert -n "__fish_seen_subcommand_from account" -l yes -d 'con
 complete -c goproxy-cert -n "__fish_seen_subcommand_from account; and not __fish_seen_subcommand_from show update rollover deactivate" -a 'show update rollover deactivate'
 
 # a shared store (etcd)
-for c in check status issue renew revoke account store sync
+for c in check status issue renew revoke account store sync notify
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l store -x -a 'etcd:// etcd+https://' -d 'shared store URL'
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l store-cacert -r -F -d 'CA of the etcd members'
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l store-cert -r -F -d 'client certificate for etcd'
@@ -154,3 +155,13 @@ complete -c goproxy-cert -n "__fish_seen_subcommand_from sync" -l store-cacert -
 complete -c goproxy-cert -n "__fish_seen_subcommand_from sync" -l store-cert -r -F -d 'client certificate for etcd'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from sync" -l store-key -r -F -d 'client key for etcd'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from sync" -l store-seal -r -F -d 'seal key of the private keys in the store'
+
+# alerts: stored targets (issue, renew, sync) and the notify command
+for c in issue renew sync
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l notify -x -a 'ntfy: gotify: discord: slack: pushover: webhook: program:' -d 'alert target KIND:WHERE (stored)'
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l no-notify -d 'remove the stored alert targets'
+end
+complete -c goproxy-cert -n "__fish_seen_subcommand_from notify; and not __fish_seen_subcommand_from test list" -a test -d 'send a test message to every target'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from notify; and not __fish_seen_subcommand_from test list" -a list -d 'show the targets without secrets'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from notify" -s q -l quiet -d 'print only failures'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from notify" -s v -l verbose -d 'more detail'

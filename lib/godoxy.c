@@ -879,3 +879,105 @@ out:
 	node_free(root);
 	return rc;
 }
+
+/* ---- providers.notification (issue 29): GoDoxy's alert targets ---- */
+
+#include "notify.h"
+
+/* A scalar value of an entry, copied (NULL when absent or null). */
+static int notif_str(const struct node *m, const char *key, char **out, const char *path, size_t idx,
+		     struct gpc_error *err)
+{
+	struct node *v = map_get(m, key);
+
+	*out = NULL;
+	if (v == NULL || is_null(v))
+		return 0;
+	if (v->kind != N_SCALAR) {
+		gpc_error_set(err, GPC_E_USAGE, "%s:%d: providers.notification[%zu].%s must be a string", path,
+			      v->line, idx, key);
+		return gpc_error_hint(err, "write it as %s: VALUE", key);
+	}
+	*out = strdup(v->text);
+	return *out ? 0 : gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+}
+
+int godoxy_load_notify(const char *path, struct notify_list *out, struct gpc_error *err)
+{
+	struct node *root = parse_file(path, err), *prov, *list;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (root == NULL)
+		return -1;
+	prov = map_get(root, "providers");
+	list = prov ? map_get(prov, "notification") : NULL;
+	if (list == NULL || is_null(list)) {
+		rc = 0; /* no alert targets in this file */
+		goto out;
+	}
+	if (list->kind != N_SEQ) {
+		gpc_error_set(err, GPC_E_USAGE, "%s:%d: providers.notification must be a list", path, list->line);
+		gpc_error_hint(err, "each entry: '- name: ...' with provider (ntfy, gotify, webhook) and url");
+		goto out;
+	}
+	for (size_t i = 0; i < list->n; i++) {
+		const struct node *e = list->kids[i];
+		struct notify_target *t, **nt;
+		char *provider = NULL;
+
+		if (e->kind != N_MAP) {
+			gpc_error_set(err, GPC_E_USAGE, "%s:%d: providers.notification[%zu] is not a mapping", path,
+				      e->line, i);
+			gpc_error_hint(err, "each entry: '- name: ...' with provider (ntfy, gotify, webhook) and url");
+			goto out;
+		}
+		t = calloc(1, sizeof(*t));
+		nt = t ? realloc(out->t, (out->n + 1) * sizeof(*nt)) : NULL;
+		if (nt == NULL) {
+			free(t);
+			gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+			goto out;
+		}
+		out->t = nt;
+		out->t[out->n++] = t;
+		if (notif_str(e, "provider", &provider, path, i, err) != 0 ||
+		    notif_str(e, "name", &t->name, path, i, err) != 0 ||
+		    notif_str(e, "url", &t->url, path, i, err) != 0 ||
+		    notif_str(e, "token", &t->token, path, i, err) != 0 ||
+		    notif_str(e, "topic", &t->topic, path, i, err) != 0 ||
+		    notif_str(e, "template", &t->tmpl, path, i, err) != 0 ||
+		    notif_str(e, "payload", &t->payload, path, i, err) != 0 ||
+		    notif_str(e, "mime_type", &t->mime, path, i, err) != 0 ||
+		    notif_str(e, "method", &t->method, path, i, err) != 0) {
+			free(provider);
+			goto out;
+		}
+		if (provider == NULL || (strcmp(provider, "ntfy") && strcmp(provider, "gotify") &&
+					 strcmp(provider, "webhook"))) {
+			gpc_error_set(err, GPC_E_USAGE, "%s:%d: providers.notification[%zu]: provider '%s' is not one "
+				      "of ntfy, gotify, webhook", path, e->line, i, provider ? provider : "(none)");
+			gpc_error_hint(err, "GoDoxy's notification providers are ntfy, gotify and webhook");
+			free(provider);
+			goto out;
+		}
+		t->kind = provider;
+		if (t->url == NULL) {
+			gpc_error_set(err, GPC_E_USAGE, "%s:%d: providers.notification[%zu]%s%s%s: no url", path,
+				      e->line, i, t->name ? " (" : "", t->name ? t->name : "", t->name ? ")" : "");
+			goto out;
+		}
+		if (t->payload && t->tmpl == NULL && t->mime == NULL)
+			t->mime = strdup("application/json"); /* GoDoxy's default */
+	}
+	rc = 0;
+out:
+	if (rc != 0) {
+		for (size_t i = 0; i < out->n; i++)
+			notify_target_free(out->t[i]);
+		free(out->t);
+		memset(out, 0, sizeof(*out));
+	}
+	node_free(root);
+	return rc;
+}

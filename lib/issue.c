@@ -880,7 +880,8 @@ out:
 /* The deploy hook after a certificate changed: sh -c CMD in its own
  * process group, with the hook limit, the lineage in its environment. A
  * failure is a warning: the new certificate is in place either way. */
-static void run_deploy_hook(const struct lineage *l, const struct issue_opts *o, struct certstore *cs)
+static void run_deploy_hook(const struct lineage *l, const struct issue_opts *o, struct certstore *cs,
+			    struct issue_outcome *out)
 {
 	char cert[PATH_MAX], key[PATH_MAX], phase[128];
 	char *names, *env[5] = { NULL };
@@ -900,11 +901,14 @@ static void run_deploy_hook(const struct lineage *l, const struct issue_opts *o,
 	}
 	snprintf(phase, sizeof(phase), "deploy for %s", l->name);
 	gpc_error_clear(&err);
-	if (spawn_shell(l->deploy_hook, phase, hook_ms(o, l), env, &res, &err) != 0)
+	if (spawn_shell(l->deploy_hook, phase, hook_ms(o, l), env, &res, &err) != 0) {
 		gpc_warn("%s; the new certificate is in place", err.message);
-	else if (res.status != 0)
+		snprintf(out->deploy_error, sizeof(out->deploy_error), "%.200s", err.message);
+	} else if (res.status != 0) {
+		snprintf(out->deploy_error, sizeof(out->deploy_error), "exit status %d", res.status);
 		gpc_warn("%s: deploy hook '%s' failed (exit %d); the new certificate is in place", l->name,
 			 l->deploy_hook, res.status);
+	}
 out:
 	for (int i = 0; i < 4; i++)
 		free(env[i]);
@@ -1602,7 +1606,7 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 	if (commit(env, l, chain_pem, chain_len, new_key ? key_pem : NULL, replaced, err) != 0)
 		goto fail;
 	godoxy_write_copy(env->cs, l); /* a GoDoxy extra: with its own paths */
-	run_deploy_hook(l, o, env->cs);
+	run_deploy_hook(l, o, env->cs, out);
 	char ts[32];
 	snprintf(out->reason, sizeof(out->reason), "issued, valid until %s",
 		 time_rfc3339(out->not_after, ts, sizeof(ts)));

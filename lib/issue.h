@@ -68,6 +68,7 @@ struct issue_outcome {
 	char reason[1400];     /* why it was (not) issued */
 	struct gpc_error err;  /* failure / deferral */
 	unsigned long requests, connections; /* HTTP to the CA */
+	char deploy_error[256]; /* the deploy hook failed: what happened (alerts), else "" */
 };
 
 struct issue_account;

@@ -9,6 +9,7 @@
 #include "acme.h"
 #include "buf.h"
 #include "cli.h"
+#include "cmd_notify.h"
 #include "issue_opts.h"
 #include "issue.h"
 #include "issue_dns.h"
@@ -55,7 +56,10 @@ static const char usage_text[] =
 	"                           lineage (default 900), then exit 75\n"
 	"      --ephemeral-ok       the certs directory is meant to be temporary (CI): no\n"
 	"                           persistence warning, from now on for this directory\n"
-	"      --json               one JSON document with the result\n"
+	"      --json               one JSON document with the result\n";
+/* apart: one string would pass the 4095 bytes C99 promises */
+static const char usage_tail[] =
+	NOTIFY_HELP
 	"  -q, --quiet              print nothing unless it failed\n"
 	"  -v, --verbose            say what is done (twice: debug detail)\n"
 	"Exit: 0 issued or current, 1 failed, 64 usage, 75 deferred (rate limit, Retry-After, CA unreachable).\n";
@@ -99,6 +103,7 @@ static const struct option longopts[] = {
 	{ "hook-timeout", required_argument, NULL, O_HOOK_TIMEOUT },
 	{ "ephemeral-ok", no_argument, NULL, O_EPHEMERAL_OK },
 	ISSUE_DNS_LONGOPTS,
+	NOTIFY_LONGOPTS,
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -128,6 +133,7 @@ struct issue_args {
 	size_t nd;
 	struct issue_opts o;
 	struct issue_dns_args dns;
+	struct notify_args na;
 };
 
 /* A value-taking option that must not be empty (its --no- form drops it). */
@@ -158,7 +164,7 @@ static int parse_one(int c, struct issue_args *a)
 	case 'm': a->email = optarg; break;
 	case 'q': cli.quiet = true; a->o.quiet = true; break;
 	case 'v': cli.verbose++; break;
-	case 'h': fputs(usage_text, stdout); return -2;
+	case 'h': fputs(usage_text, stdout); fputs(usage_tail, stdout); return -2;
 	case O_SERVER: a->server = optarg; break;
 	case O_STAGING: a->staging = true; break;
 	case O_CA_BUNDLE: a->ca_bundle = optarg; break;
@@ -215,7 +221,7 @@ static int parse_one(int c, struct issue_args *a)
 		a->hook_timeout = (int)v;
 		break;
 	default:
-		if (storeopt_take(&cli_store, c, optarg))
+		if (storeopt_take(&cli_store, c, optarg) || notify_args_take(&a->na, c, optarg))
 			break;
 		return cli_usage_error("issue", "unknown option");
 	}
@@ -235,6 +241,8 @@ static int parse_args(int argc, char **argv, struct issue_args *a)
 		if ((r = parse_one(c, a)) != 0)
 			return r;
 	cli_log_init();
+	if (notify_args_check("issue", &a->na) != 0)
+		return EXIT_USAGE;
 	if (optind < argc)
 		return cli_usage_error("issue", "unexpected argument '%s' (names go after -D)", argv[optind]);
 	if (!certstore_valid_name(a->name))
@@ -433,6 +441,8 @@ static int issue_run(struct issue_args *a)
 	certstore_set_lock_wait(cs, a->o.lock_wait_secs);
 	if ((rc = build_lineage(cs, a, &l)) != 0 || (rc = check_challenge(l)) != 0)
 		goto out;
+	if ((rc = notify_args_store("issue", cs, &a->na)) != 0)
+		goto out;
 	if (issue_opts_env_init(&env, cs) != 0) {
 		rc = EXIT_USAGE;
 		goto out;
@@ -455,6 +465,11 @@ static int issue_run(struct issue_args *a)
 	issue_lineage(&env, l, &a->o, &out);
 	issue_print_result(l, &out, a->json, a->o.quiet, stdout);
 	rc = issue_exit_code(out.res);
+	{ /* alerts of the stored targets: never change the exit code */
+		struct issue_job job = { .l = l, .out = out, .todo = true };
+		struct notify_events ev = { 0 };
+		notify_events_send(cs, &job, 1, &ev);
+	}
 out:
 	if (env_ok)
 		issue_env_finish(&env);
@@ -718,6 +733,7 @@ static int issue_godoxy(const char *file, int argc, char **argv)
 		rc = parse_args(argc, argv, &a);
 		if (rc == 0 && file_check && a.dns.no_check && a.dns.timeout == file_timeout && a.dns.wait == 0)
 			a.dns.check = false;
+		a.na.godoxy = file; /* its providers.notification, unless --notify */
 		if (rc == 0)
 			rc = issue_run(&a);
 		else if (rc == -2)

@@ -15,6 +15,7 @@
 #include <gnutls/crypto.h>
 
 #include "cli.h"
+#include "cmd_notify.h"
 #include "issue_opts.h"
 #include "issue_dns.h"
 #include "issue.h"
@@ -50,6 +51,7 @@ static const char usage_text[] =
 	"      --dns PROVIDER, --dns-opt KEY=VALUE, --dns-resolver ADDR[:PORT],\n"
 	"      --dns-propagation-timeout SECONDS, --dns-propagation-wait SECONDS,\n"
 	"      --no-dns-propagation-check\n"
+	NOTIFY_HELP
 	"  -q, --quiet              print nothing unless a lineage failed\n"
 	"  -v, --verbose\n"
 	"Exit: 0 all current or renewed, 1 a lineage failed, 75 none failed but one was deferred.\n";
@@ -78,6 +80,7 @@ static const struct option longopts[] = {
 	{ "hook", required_argument, NULL, O_HOOK },
 	{ "ephemeral-ok", no_argument, NULL, O_EPHEMERAL_OK },
 	ISSUE_DNS_LONGOPTS,
+	NOTIFY_LONGOPTS,
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -143,7 +146,8 @@ static int print_results(const struct issue_job *jobs, size_t n, bool json, bool
  * one that is due or expired is named on stderr -- also under -q, so cron
  * mails -- with how to adopt it (issue 24). Returns how many are due or
  * expired. */
-static int unmanaged_due(struct certstore *cs, const char *dir, char **managed, size_t nm)
+static int unmanaged_due(struct certstore *cs, const char *dir, char **managed, size_t nm,
+			 struct notify_events *ev)
 {
 	char **pairs = NULL;
 	size_t np = 0;
@@ -179,6 +183,7 @@ static int unmanaged_due(struct certstore *cs, const char *dir, char **managed, 
 					strcat(names, " -D ");
 					strcat(names, in->names[k]);
 				}
+				notify_events_unmanaged(ev, pairs[i], now >= in->not_after, in->not_after, names);
 				fprintf(stderr, "%s renew: %s: %s %s, and no 'issue' manages it (no stored settings), "
 					"so renew cannot renew it\n  hint: adopt it once: goproxy-cert issue -d %s%s%s%s "
 					"[--dns PROVIDER | --http-dir | ...]\n",
@@ -242,6 +247,8 @@ int cmd_renew(int argc, char **argv)
 	bool from_list = false, have_settings = false, ephemeral_ok = false;
 	struct lineage_settings st = { 0 };
 	struct issue_dns_args dns;
+	struct notify_args na = { 0 };
+	struct notify_events ev = { 0 };
 
 	memset(&dns, 0, sizeof(dns));
 
@@ -318,12 +325,14 @@ int cmd_renew(int argc, char **argv)
 				have_settings = true;
 				break;
 			}
-			if (storeopt_take(&cli_store, c, optarg))
+			if (storeopt_take(&cli_store, c, optarg) || notify_args_take(&na, c, optarg))
 				break;
 			return cli_usage_error("renew", "unknown option");
 		}
 	}
 	cli_log_init();
+	if (notify_args_check("renew", &na) != 0)
+		return EXIT_USAGE;
 	for (int i = optind; i < argc; i++)
 		if (!certstore_valid_name(argv[i]))
 			return cli_usage_error("renew", "'%s' is not a valid lineage name", argv[i]);
@@ -354,6 +363,8 @@ int cmd_renew(int argc, char **argv)
 		}
 		from_list = true;
 	}
+	if ((rc = notify_args_store("renew", cs, &na)) != 0)
+		goto out;
 	if (issue_opts_env_init(&env, cs) != 0) {
 		rc = EXIT_USAGE;
 		goto out;
@@ -419,8 +430,9 @@ int cmd_renew(int argc, char **argv)
 	}
 
 	rc = print_results(jobs, n, json, o.quiet, certstore_dir(cs));
-	if (from_list && unmanaged_due(cs, certstore_dir(cs), names, n) > 0 && rc == 0)
+	if (from_list && unmanaged_due(cs, certstore_dir(cs), names, n, &ev) > 0 && rc == 0)
 		rc = 1;
+	notify_events_send(cs, jobs, n, &ev); /* alerts never change the exit code */
 out:
 	if (jobs)
 		for (size_t i = 0; i < n; i++)

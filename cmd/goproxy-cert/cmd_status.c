@@ -8,6 +8,7 @@
 
 #include "certstore.h"
 #include "cli.h"
+#include "cmd_notify_status.h"
 #include "report.h"
 #include "storeopt.h"
 
@@ -128,6 +129,8 @@ int cmd_status(int argc, char **argv)
 		break;
 	default:
 		report_print_status_text(stdout, &r);
+		if (url == NULL) /* a directory: alerts that did not arrive */
+			notify_status_print(stdout, certstore_default_dir(dir));
 		break;
 	}
 	if (!r.dir_ok) {

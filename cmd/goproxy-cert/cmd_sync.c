@@ -36,6 +36,7 @@
 #include "fsutil.h"
 #include "gpc_spawn.h"
 #include "issue_opts.h"
+#include "cmd_notify.h"
 #include "log.h"
 #include "storeopt.h"
 #include "x509.h"
@@ -61,6 +62,7 @@ static const char usage_text[] =
 	"                           GOPROXY_CERT_NAMES (the lineages written) and GOPROXY_CERTS_DIR\n"
 	"                           set; for one lineage also GOPROXY_CERT_NAME, _DOMAINS, _CERT, _KEY\n"
 	"      --hook-timeout SECONDS  limit for each run of the deploy hook (default 300)\n"
+	NOTIFY_HELP
 	"  -q, --quiet              print only errors\n"
 	"  -v, --verbose\n"
 	"  -h, --help\n"
@@ -465,6 +467,7 @@ int cmd_sync(int argc, char **argv)
 		{ "watch", no_argument, NULL, O_WATCH },
 		{ "deploy-hook", required_argument, NULL, O_DEPLOY_HOOK },
 		{ "hook-timeout", required_argument, NULL, O_HOOK_TIMEOUT },
+		NOTIFY_LONGOPTS,
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -472,6 +475,7 @@ int cmd_sync(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sync_ctx x = { 0 };
+	struct notify_args na = { 0 };
 	struct gpc_error err;
 	sigset_t sigs;
 	const char *d = NULL;
@@ -496,7 +500,7 @@ int cmd_sync(int argc, char **argv)
 			x.hook_ms = v * 1000L;
 			break;
 		default:
-			if (storeopt_take(&cli_store, c, optarg))
+			if (storeopt_take(&cli_store, c, optarg) || notify_args_take(&na, c, optarg))
 				break;
 			return cli_usage_error("sync", "unknown option");
 		}
@@ -510,6 +514,8 @@ int cmd_sync(int argc, char **argv)
 		return cli_usage_error("sync", "sync needs --store-seal FILE: the private keys in the store are "
 					       "sealed with it (the file every node holds)");
 	cli_log_init();
+	if (notify_args_check("sync", &na) != 0)
+		return EXIT_USAGE;
 	x.quiet = cli.quiet;
 	x.watching = watch;
 	buf_init(&x.last, 256 * 1024);
@@ -536,6 +542,8 @@ int cmd_sync(int argc, char **argv)
 		     err.code != NULL && strcmp(err.code, FS_E_UNTRUSTED) == 0 ? EXIT_BAD : 1;
 		goto out;
 	}
+	if ((rc = notify_args_store("sync", x.src, &na)) != 0) /* for the store's renewals */
+		goto out;
 	rc = watch ? watch_loop(&x, sfd) : sync_pass(&x);
 out:
 	if (sfd >= 0)

@@ -60,6 +60,7 @@ int cli_exec_acme(int argc, char **argv)
 #define cmd_revoke exec_acme
 #define cmd_account exec_acme
 #define cmd_sync exec_acme
+#define cmd_notify exec_acme
 #endif
 
 static const struct subcommand subcommands[] = {
@@ -79,6 +80,8 @@ static const struct subcommand subcommands[] = {
 	  "store seal-key FILE | store import|export --store URL --store-seal FILE [-d DIR]" },
 	{ "sync", cmd_sync, "write a shared store's pairs into a local certs directory (cron, or --watch)",
 	  "sync --store URL --store-seal FILE [-d DIR] [--watch] [--deploy-hook CMD]" },
+	{ "notify", cmd_notify, "the alert targets: send a test message to each (notify test), list them",
+	  "notify test|list [-d DIR | --store URL]" },
 };
 
 #define N_SUB (sizeof(subcommands) / sizeof(subcommands[0]))

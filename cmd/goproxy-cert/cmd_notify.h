@@ -1,0 +1,65 @@
+/* The alert options shared by issue, renew and sync (--notify TARGET,
+ * --no-notify, $GOPROXY_CERT_NOTIFY), the events renew reports, and
+ * `goproxy-cert notify`. See lib/notify.h and goproxy-cert(1), ALERTS. */
+#ifndef GPC_CMD_NOTIFY_H
+#define GPC_CMD_NOTIFY_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include "certstore.h"
+#include "issue.h"
+#include "notify.h"
+
+enum { O_NOTIFY_TARGET = 900, O_NO_NOTIFY };
+
+#define NOTIFY_LONGOPTS                                                      \
+	{ "notify", required_argument, NULL, O_NOTIFY_TARGET },              \
+	{ "no-notify", no_argument, NULL, O_NO_NOTIFY }
+
+#define NOTIFY_HELP                                                                          \
+	"      --notify TARGET      alert TARGET when renewal fails (stored for the directory or\n" \
+	"                           store; repeat for several): ntfy:URL, gotify:URL?token=T,\n"  \
+	"                           discord:URL, slack:URL, pushover:URL?token=A&user=U,\n"       \
+	"                           webhook:URL, program:PATH (see goproxy-cert(1), ALERTS)\n"     \
+	"      --no-notify          remove the stored alert targets\n"
+
+struct notify_args {
+	const char *specs[NOTIFY_MAX_TARGETS];
+	size_t n;
+	bool clear;
+	const char *godoxy; /* issue --godoxy-config FILE: its providers.notification
+	                     * list, when no --notify (or $GOPROXY_CERT_NOTIFY) gives any */
+};
+
+/* Take option c (O_NOTIFY_TARGET / O_NO_NOTIFY) into a. Returns true if it
+ * was one of them. */
+bool notify_args_take(struct notify_args *a, int c, const char *arg);
+
+/* Check the targets given (--notify, else $GOPROXY_CERT_NOTIFY) before
+ * anything else happens. Returns 0 or EXIT_USAGE (printed). */
+int notify_args_check(const char *sub, struct notify_args *a);
+
+/* Store the targets given (or clear them) for the store, when they differ
+ * from the stored ones. Returns 0 or an exit code (printed). */
+int notify_args_store(const char *sub, struct certstore *cs, const struct notify_args *a);
+
+/* Events seen by a run: lineages (from the jobs) and unmanaged pairs. */
+struct notify_events {
+	struct notify_observation *obs;
+	char **owned;      /* strings obs points into */
+	size_t n, n_owned;
+};
+
+/* A pair no issue manages that is due (expired: true when past not_after). */
+void notify_events_unmanaged(struct notify_events *ev, const char *name, bool expired, time_t not_after,
+			     const char *names);
+
+/* Add the jobs' lineages, send what changed (warnings on stderr; never
+ * changes the exit code), free ev. */
+void notify_events_send(struct certstore *cs, const struct issue_job *jobs, size_t n, struct notify_events *ev);
+
+int cmd_notify(int argc, char **argv);
+
+#endif
