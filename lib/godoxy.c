@@ -16,6 +16,7 @@
 #include <gnutls/x509.h>
 #include <yaml.h>
 
+#include "strdist.h"
 #include "buf.h"
 #include "certstore.h"
 #include "fsutil.h"
@@ -222,29 +223,6 @@ static const char *const cert_keys[] = {
 };
 #define N_CERT_KEYS (sizeof(cert_keys) / sizeof(cert_keys[0]))
 
-/* Edit distance of two short strings (for "did you mean"). */
-static size_t distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), row[64];
-
-	if (la >= 63 || lb >= 63)
-		return 64;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t prev = row[0];
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t cur = row[j];
-			size_t sub = prev + ((a[i - 1] | 32) != (b[j - 1] | 32));
-			size_t best = row[j] + 1 < row[j - 1] + 1 ? row[j] + 1 : row[j - 1] + 1;
-			row[j] = sub < best ? sub : best;
-			prev = cur;
-		}
-	}
-	return row[lb];
-}
-
 /* Every key of certificate mapping m is one GoDoxy knows (extra: only in
  * the main block). */
 static int check_keys(const struct node *m, bool main_block, const char *where, const char *path,
@@ -266,7 +244,7 @@ static int check_keys(const struct node *m, bool main_block, const char *where, 
 				known = true;
 				break;
 			}
-			size_t d = distance(k->text, cert_keys[j]);
+			size_t d = str_distance(k->text, strlen(k->text), cert_keys[j], strlen(cert_keys[j]));
 			if (d < bd) {
 				bd = d;
 				best = cert_keys[j];

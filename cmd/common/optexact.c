@@ -4,29 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Levenshtein distance of a[0..na) and b[0..nb), capped at 3 (all we ask). */
-static size_t edit_distance(const char *a, size_t na, const char *b, size_t nb)
-{
-	size_t prev[64], cur[64];
-
-	if (na >= 63 || nb >= 63)
-		return 3;
-	for (size_t j = 0; j <= nb; j++)
-		prev[j] = j;
-	for (size_t i = 1; i <= na; i++) {
-		cur[0] = i;
-		for (size_t j = 1; j <= nb; j++) {
-			size_t d = prev[j - 1] + (a[i - 1] != b[j - 1]);
-			if (prev[j] + 1 < d)
-				d = prev[j] + 1;
-			if (cur[j - 1] + 1 < d)
-				d = cur[j - 1] + 1;
-			cur[j] = d;
-		}
-		memcpy(prev, cur, (nb + 1) * sizeof(*prev));
-	}
-	return prev[nb] > 3 ? 3 : prev[nb];
-}
+#include "strdist.h"
 
 const char *opt_closest(const char *word, size_t len, const struct option *longopts)
 {
@@ -38,7 +16,7 @@ const char *opt_closest(const char *word, size_t len, const struct option *longo
 			n_prefix++;
 			prefix_of = o->name;
 		}
-		size_t d = edit_distance(word, len, o->name, strlen(o->name));
+		size_t d = str_distance(word, len, o->name, strlen(o->name));
 		if (d < best_d) {
 			best_d = d;
 			best = o->name;

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "log.h"
+#include "strdist.h"
 
 #define DNS_MAX_OPT_FILE 16384
 
@@ -36,44 +37,19 @@ const struct dns_provider_ops *dns_provider_find(const char *name)
 	return NULL;
 }
 
-/* Levenshtein distance of two short strings, case-insensitive. */
-static size_t distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), prev[64], cur[64];
-
-	if (la >= 63 || lb >= 63)
-		return (size_t)-1;
-	for (size_t j = 0; j <= lb; j++)
-		prev[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		cur[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t c = tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]) ? 0 : 1;
-			size_t best = prev[j - 1] + c;
-			if (prev[j] + 1 < best)
-				best = prev[j] + 1;
-			if (cur[j - 1] + 1 < best)
-				best = cur[j - 1] + 1;
-			cur[j] = best;
-		}
-		memcpy(prev, cur, (lb + 1) * sizeof(prev[0]));
-	}
-	return prev[lb];
-}
-
 const char *dns_provider_closest(const char *name)
 {
 	const char *best = table[0]->name;
 	size_t bd = (size_t)-1;
 
 	for (size_t i = 0; table[i]; i++) {
-		size_t d = distance(name, table[i]->name);
+		size_t d = str_distance(name, strlen(name), table[i]->name, strlen(table[i]->name));
 		if (d < bd) {
 			bd = d;
 			best = table[i]->name;
 		}
 		for (size_t k = 0; k < 3 && table[i]->aliases[k]; k++) {
-			d = distance(name, table[i]->aliases[k]);
+			d = str_distance(name, strlen(name), table[i]->aliases[k], strlen(table[i]->aliases[k]));
 			if (d < bd) {
 				bd = d;
 				best = table[i]->name;

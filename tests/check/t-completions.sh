@@ -299,7 +299,7 @@ if command -v bash >/dev/null 2>&1; then
 		echo "bash-completion not installed: bash runs the files' fallback only"
 	fi
 else
-	echo "SKIP bash: not installed"
+	echo "SKIP: bash completions (bash not installed)"
 fi
 if command -v fish >/dev/null 2>&1; then
 	run_shell fish fish --no-config -c '
@@ -310,12 +310,12 @@ if command -v fish >/dev/null 2>&1; then
 			complete -C"$line" | string replace -r "\t.*" "" >$argv[2]/$n
 		end' "$COMPDIR"
 else
-	echo "SKIP fish: not installed"
+	echo "SKIP: fish completions (fish not installed)"
 fi
 if command -v zsh >/dev/null 2>&1 && zsh -f -c 'zmodload zsh/zpty' 2>/dev/null; then
 	run_shell zsh zsh -f "$T/drv.zsh"
 else
-	echo "SKIP zsh: not installed (or no zsh/zpty module)"
+	echo "SKIP: zsh completions (zsh not installed, or no zsh/zpty module)"
 fi
 [ -n "$RAN" ] || { echo "SKIP: none of bash, fish, zsh is installed"; exit 77; }
 
