@@ -427,6 +427,20 @@ static char *substitute(const char *payload, const char *title, const char *text
 	return buf_take(&b, NULL);
 }
 
+
+/* hdr with "Authorization: Bearer TOKEN" appended; the formatted copy is
+ * wiped (the token is a secret). */
+static struct curl_slist *add_bearer(struct curl_slist *hdr, const char *token)
+{
+	char *h = NULL;
+
+	if (asprintf(&h, "Authorization: Bearer %s", token) >= 0) {
+		hdr = curl_slist_append(hdr, h);
+		explicit_bzero(h, strlen(h));
+		free(h);
+	}
+	return hdr;
+}
 static int send_program(const struct notify_target *t, const struct notify_message *m, struct gpc_error *err)
 {
 	char *env[10] = { NULL }, na[32] = "", nx[32] = "", phase[96];
@@ -503,14 +517,8 @@ int notify_send(const struct notify_target *t, const struct notify_message *m, s
 			hdr = curl_slist_append(hdr, h);
 		free(h);
 		h = NULL;
-		if (t->token) {
-			if (asprintf(&h, "Authorization: Bearer %s", t->token) >= 0)
-				hdr = curl_slist_append(hdr, h);
-			if (h)
-				explicit_bzero(h, strlen(h));
-			free(h);
-			h = NULL;
-		}
+		if (t->token)
+			hdr = add_bearer(hdr, t->token);
 	} else if (strcmp(t->kind, "gotify") == 0) {
 		/* Gotify: POST URL/message?token=T, JSON {title, message, priority}. */
 		char *base = strdup(t->url), *q, *tok = NULL;
@@ -549,14 +557,8 @@ int notify_send(const struct notify_target *t, const struct notify_message *m, s
 		url = strdup(t->url);
 		if (t->mime)
 			ctype = t->mime;
-		if (t->token) {
-			if (asprintf(&h, "Authorization: Bearer %s", t->token) >= 0)
-				hdr = curl_slist_append(hdr, h);
-			if (h)
-				explicit_bzero(h, strlen(h));
-			free(h);
-			h = NULL;
-		}
+		if (t->token)
+			hdr = add_bearer(hdr, t->token);
 		if (t->payload) {
 			body = substitute(t->payload, m->title, m->text, ctype, curl);
 		} else {
