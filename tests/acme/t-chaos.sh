@@ -3,12 +3,11 @@
 # no PEBBLE_VA_NOSLEEP) and 50 % of good nonces rejected as badNonce: pebble
 # rejected at least one nonce and the client retried each (the issuance
 # succeeds). Kept to one issuance (two names, two challenge types).
-# Retry-After while polling: pebble 2.4 sends none; when the pebble config
-# written by tests/lib/pebble.sh asks for one ("retryAfter", pebble >= 2.5),
-# the polls must wait whole seconds as told; otherwise a SKIP line says so.
+# Retry-After while polling: pebble 2.10 is told to send one (1 s,
+# --retry-after): the polls must wait whole seconds as told.
 set -eu
 . "$TESTS_DIR/acme/common.sh"
-acme_init --sleep --nonce-reject 50 --authz-reuse 0
+acme_init --sleep --nonce-reject 50 --authz-reuse 0 --retry-after 1:1
 hook_script "$WORK/hook.sh"
 
 issue -n chaos -D c1.example.test -D c2.example.test --challenge dns-01 --hook "$WORK/hook.sh" -vv

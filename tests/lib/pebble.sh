@@ -35,6 +35,8 @@
 #                    dice; pebble's own default is 50; the environment wins)
 #   --dnsserver ADDR:PORT  pebble resolves (and validates dns-01) through this
 #                    server instead of challtestsrv (a knot secondary, say)
+#   --retry-after A:O  "retryAfter": pebble sends Retry-After: A seconds while
+#                    an authorization, O while an order is pending/processing
 #   --alternate-roots N  PEBBLE_ALTERNATE_ROOTS=N: N extra chains offered as
 #                    Link rel="alternate" (roots at $PEBBLE_MGMT_URL/roots/1..N)
 #
@@ -117,6 +119,7 @@ pebble_start() {
 	_reuse=${PEBBLE_AUTHZREUSE:-0}
 	_altroots=${PEBBLE_ALTERNATE_ROOTS:-}
 	_dnsserver=
+	_retry=
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--eab) _eab=1 ;;
@@ -132,6 +135,12 @@ pebble_start() {
 		--authz-reuse) _reuse=$2; shift ;;
 		--alternate-roots) _altroots=$2; shift ;;
 		--dnsserver) _dnsserver=$2; shift ;;
+		--retry-after)
+			case $2 in
+			[0-9]*:[0-9]*) _retry=$2 ;;
+			*) echo "pebble_start: --retry-after AUTHZ:ORDER seconds, not '$2'" >&2; return 64 ;;
+			esac
+			shift ;;
 		*) echo "pebble_start: unknown option $1" >&2; return 64 ;;
 		esac
 		shift
@@ -177,6 +186,9 @@ _pebble_try_start() {
 		printf '    "privateKey": "%s",\n' "$PEBBLE_WORK/server.key"
 		printf '    "httpPort": %s,\n    "tlsPort": %s,\n' "$PEBBLE_HTTP_PORT" "$PEBBLE_TLS_PORT"
 		printf '    "ocspResponderURL": "",\n'
+		if [ -n "$_retry" ]; then
+			printf '    "retryAfter": {"authz": %s, "order": %s},\n' "${_retry%%:*}" "${_retry#*:}"
+		fi
 		printf '    "profiles": {\n'
 		printf '      "default": {"description": "goproxy-cert tests", "validityPeriod": %s}' "${2:-7776000}"
 		for _p in $_profiles; do
