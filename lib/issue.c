@@ -980,6 +980,7 @@ static int commit(struct issue_env *env, struct lineage *l, const char *chain_pe
 	(void)lineage_set_str(&l->last_result, "issued");
 	(void)lineage_set_str(&l->last_error, NULL);
 	(void)lineage_set_str(&l->last_code, NULL);
+	(void)lineage_set_str(&l->revoked_sha256, NULL); /* a revocation record names the old pair */
 	gpc_error_clear(&e2);
 	if (certstore_lock(env->cs, true, 60, &e2) == 0) {
 		if (lineage_save(env->cs, l, &e2) != 0)

@@ -31,22 +31,6 @@ rfc3339() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 nb_of() { epoch "$(openssl x509 -in "$1" -noout -startdate | sed 's/^notBefore=//')"; }
 na_of() { epoch "$(openssl x509 -in "$1" -noout -enddate | sed 's/^notAfter=//')"; }
 orders() { pebble_requests 'POST /order-plz'; }
-# b64hex HEX: base64url (no padding) of the bytes HEX spells.
-b64hex() {
-	env printf "$(printf %s "$1" | sed 's/../\\x&/g')" | basenc --base64url -w0 | tr -d =
-}
-# certid CERT: RFC 9773 §4.1 certID, base64url(AKI keyIdentifier) "."
-# base64url(serial DER content octets), computed with openssl.
-certid() {
-	_aki=$(openssl x509 -in "$1" -noout -ext authorityKeyIdentifier | sed -n 2p |
-		sed 's/^ *//; s/^keyid://' | tr -d ':')
-	_ser=$(openssl x509 -in "$1" -noout -serial | sed 's/^serial=//')
-	[ $((${#_ser} % 2)) = 0 ] || _ser=0$_ser
-	while case $_ser in 00??*) true ;; *) false ;; esac do _ser=${_ser#00}; done
-	case $_ser in [89a-fA-F]*) _ser=00$_ser ;; esac
-	echo "$(b64hex "$_aki").$(b64hex "$_ser")"
-}
-
 echo "== --profile shortlived: a 6-day certificate, the profile stored"
 issue -n short -D short.example.test --profile shortlived $SA
 expect_rc 0

@@ -92,6 +92,7 @@ gpc status -d "$SRV/certs" --json abs
 [ "$(jq -r '.certificates[0].state' "$WORK/out")" = revoked ] || fail "status --json state is not revoked"
 gpc renew -d "$SRV/certs" abs
 expect_rc 0
+[ "$(jq -r '.revoked // "none"' "$J")" = none ] || fail "the revocation record outlived the pair it named"
 gpc check -d "$SRV/certs" abs
 expect_rc 0
 echo PASS

@@ -329,3 +329,24 @@ pebble_add_a() {
 pebble_count() {
 	grep -cF -- "$1" "$PEBBLE_LOG" || :
 }
+
+# ---- ARI (RFC 9773) helpers, computed with openssl, apart from the code under test
+
+# b64hex HEX: base64url (no padding) of the bytes HEX spells.
+b64hex() {
+	env printf "$(printf %s "$1" | sed 's/../\\x&/g')" | basenc --base64url -w0 | tr -d =
+}
+
+# certid CERT: RFC 9773 §4.1 certID of the first certificate in CERT,
+# base64url(AKI keyIdentifier) "." base64url(serial DER content octets),
+# computed with openssl, independently of the code under test.
+certid() {
+	_aki=$(openssl x509 -in "$1" -noout -ext authorityKeyIdentifier | sed -n 2p |
+		sed 's/^ *//; s/^keyid://' | tr -d ':')
+	_ser=$(openssl x509 -in "$1" -noout -serial | sed 's/^serial=//')
+	[ $((${#_ser} % 2)) = 0 ] || _ser=0$_ser
+	while case $_ser in 00??*) true ;; *) false ;; esac do _ser=${_ser#00}; done
+	# DER INTEGER: a positive number whose top bit is set keeps a zero byte.
+	case $_ser in [89a-fA-F]*) _ser=00$_ser ;; esac
+	echo "$(b64hex "$_aki").$(b64hex "$_ser")"
+}

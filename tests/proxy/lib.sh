@@ -175,3 +175,14 @@ poll() {
 		sleep 0.1
 	done
 }
+
+# gpc_issue ARGS...: goproxy-cert issue -d $CERTS against the test's pebble
+# (tests/lib/pebble.sh started); fails the test, with its output, unless 0.
+gpc_issue() {
+	set +e
+	"$GOPROXY_CERT" issue -d "$CERTS" --server "$PEBBLE_DIR_URL" --ca-bundle "$PEBBLE_CA_BUNDLE" \
+		"$@" >"$T/issue.log" 2>&1
+	rc=$?
+	set -e
+	[ "$rc" -eq 0 ] || { cat "$T/issue.log"; fail "goproxy-cert issue $*: exit $rc"; }
+}

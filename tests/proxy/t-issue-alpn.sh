@@ -21,14 +21,6 @@ start_gpd -d "$CERTS" -l "127.0.0.1:$PEBBLE_TLS_PORT" -b "127.0.0.1:$NGX_PORT" \
 	--http "127.0.0.1:$PEBBLE_HTTP_PORT" --workers 1
 wait_port "$PEBBLE_HTTP_PORT"
 
-gpc_issue() {
-	set +e
-	"$GOPROXY_CERT" issue -d "$CERTS" --server "$PEBBLE_DIR_URL" --ca-bundle "$PEBBLE_CA_BUNDLE" \
-		"$@" >"$T/issue.log" 2>&1
-	rc=$?
-	set -e
-	[ "$rc" -eq 0 ] || { cat "$T/issue.log"; fail "goproxy-cert issue $*: exit $rc"; }
-}
 
 gpc_issue -n alpn -D alpn.example.test --challenge tls-alpn-01 --http-dir
 grep -q "tls-alpn-01: served the challenge certificate for alpn.example.test" "$T/gpd.log" ||

@@ -78,14 +78,6 @@ grep -q "server name .*: no certificate (none issued yet); handshake refused wit
 ok "1,000 handshakes for unknown names: VmRSS +$((rss1 - rss0)) kB, log +$((lines1 - lines0)) lines"
 
 # ---- the first certificate through goproxyd, served at once -----------------
-gpc_issue() {
-	set +e
-	"$GOPROXY_CERT" issue -d "$CERTS" --server "$PEBBLE_DIR_URL" --ca-bundle "$PEBBLE_CA_BUNDLE" \
-		"$@" >"$T/issue.log" 2>&1
-	rc=$?
-	set -e
-	[ "$rc" -eq 0 ] || { cat "$T/issue.log"; fail "goproxy-cert issue $*: exit $rc"; }
-}
 served_is() { # served_is NAME CERTFILE: goproxyd presents CERTFILE for NAME
 	[ "$(openssl s_client -connect "127.0.0.1:$PEBBLE_TLS_PORT" -servername "$1" </dev/null 2>/dev/null |
 		openssl x509 -noout -fingerprint -sha256 2>/dev/null)" = "$(openssl x509 -noout -fingerprint -sha256 -in "$2")" ]
