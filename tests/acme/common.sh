@@ -56,11 +56,15 @@ acme_init() {
 # renewalInfo: pebble 2.10 always offers ARI, and its window for a short test
 # certificate spans the whole lifetime (a random renewal time), so tests of
 # the offline due rule or of renew's mechanics use this. Sets PEBBLE_DIR_URL.
+# A name written into $WORK/refuse-names (one a line) is refused by the CA
+# (403 rejectedIdentifier) while it is there: a failing renewal that does not
+# hang on a failed validation, which pebble 2.10 skips 1 time in 100 by
+# reusing the account's valid authorization (even at PEBBLE_AUTHZREUSE=0).
 acme_no_ari() {
 	command -v python3 >/dev/null || { echo "SKIP: python3 missing (tests/lib/relay.py)" >&2; exit 77; }
 	bg_start python3 "$TESTS_DIR/lib/relay.py" --upstream "$PEBBLE_DIR_URL" --upstream-ca "$PEBBLE_CA_BUNDLE" \
 		--cert "$PEBBLE_WORK/server.pem" --key "$PEBBLE_WORK/server.key" --port-file "$WORK/noari.port" \
-		--log "$WORK/noari.log" --no-ari 2>"$WORK/noari.err"
+		--log "$WORK/noari.log" --no-ari --refuse-names "$WORK/refuse-names" 2>"$WORK/noari.err"
 	_i=0
 	while [ ! -s "$WORK/noari.port" ]; do
 		_i=$((_i + 1)); [ $_i -lt 300 ] || fail "relay did not start: $(cat "$WORK/noari.err")"; sleep 0.1

@@ -66,6 +66,15 @@ A CA that sends the wrong certificate:
                           as its body instead (a certificate for another key,
                           other names, or expired).
 
+A CA that refuses a name (a failing renewal that does not depend on a
+failed validation: pebble 2.10 reuses a valid authorization of the account
+1 time in 100 even with PEBBLE_AUTHZREUSE=0, so a wrong solver alone may
+still renew):
+
+  --refuse-names FILE     a newOrder with an identifier listed in FILE (one
+                          a line, read at every order; no file: none) gets
+                          403 urn:ietf:params:acme:error:rejectedIdentifier.
+
 --log FILE gets one line per request: "METHOD PATH STATUS" (STATUS is "DROP"
 for a dropped connection). With --ari, --already-replaced, --refuse-replaces,
 --profiles or --log-orders, a newOrder line ends in " replaces=ID profile=NAME" (decoded
@@ -218,6 +227,22 @@ def parse_profiles(spec):
             raise SystemExit("relay: --profiles: NAME=DESC expected, got %r" % item)
         out[name] = desc
     return out
+
+
+def refused_names(fname, payload):
+    """The first identifier of a newOrder payload listed in FILE (one name a
+    line; read at every order so a test can change it), else None."""
+    try:
+        with open(fname) as f:
+            names = {ln.strip() for ln in f if ln.strip()}
+    except FileNotFoundError:
+        return None
+    ids = payload.get("identifiers") if isinstance(payload, dict) else None
+    for i in ids if isinstance(ids, list) else []:
+        v = i.get("value") if isinstance(i, dict) else None
+        if isinstance(v, str) and v in names:
+            return v
+    return None
 
 
 def parse_when(v, now):
@@ -399,6 +424,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     rl.record(method, path, st, order_extra)
                     self.reply(st, hdrs, json.dumps(prob).encode(), method)
                     return
+        if is_neworder and a.refuse_names:
+            bad = refused_names(a.refuse_names, jws_payload(body))
+            if bad:
+                prob = {"type": "urn:ietf:params:acme:error:rejectedIdentifier",
+                        "detail": "%s: the CA refuses to issue for this name (relay --refuse-names)" % bad,
+                        "status": 403}
+                hdrs = [("Content-Type", "application/problem+json")]
+                nonce = self.fresh_nonce()
+                if nonce:
+                    hdrs.append(("Replay-Nonce", nonce))
+                rl.record(method, path, 403, order_extra)
+                self.reply(403, hdrs, json.dumps(prob).encode(), method)
+                return
         if a.ratelimit_neworder is not None and is_neworder and nth > a.ratelimit_after:
             prob = {"type": "urn:ietf:params:acme:error:rateLimited",
                     "detail": "too many certificates already issued for this exact set "
@@ -509,6 +547,8 @@ def main():
     p.add_argument("--no-profiles", action="store_true",
                    help="drop meta.profiles from the directory: a CA without profiles")
     p.add_argument("--log-orders", action="store_true", help="log replaces/profile of newOrders")
+    p.add_argument("--refuse-names", metavar="FILE",
+                   help="answer newOrders naming a name listed in FILE with 403 rejectedIdentifier")
     p.add_argument("--replace-cert", metavar="FILE",
                    help="serve FILE as every certificate chain")
     p.add_argument("--date-offset", type=int, default=0, metavar="S",

@@ -101,14 +101,14 @@ last ntfy | grep -q '"Title": "goproxy-cert: test message"' || fail "ntfy: no Ti
 last pushover | grep -q '"title": "goproxy-cert: test message"' || fail "pushover: form title not decoded"
 
 echo "== r1 fails at 2/3 of its life: one message per target, then nothing over 4 hourly runs"
-sed -i "s/127.0.0.1:$PEBBLE_HTTP_PORT/127.0.0.2:$PEBBLE_HTTP_PORT/" "$CERTS/.state/lineages/r1.json"
+echo r1.example.test >"$WORK/refuse-names"   # the CA refuses it (tests/acme/common.sh)
 T=$((now + 20 * DAY + DAY / 2))
 GOPROXY_CERT_NOW=$T gpc renew -d "$CERTS" -q
 expect_rc 1
 # r1 failed + hand is due and unmanaged
 expect_msgs 3 "first failing run"
 grep "\"service\": \"ntfy\"" "$REC" | grep -q '"Title": "goproxy-cert: renewal of r1 failed"' || fail "no 'renewal of r1 failed'"
-grep "\"service\": \"ntfy\"" "$REC" | grep -q 'http-01 challenge for r1.example.test failed' || fail "the error is not in the message"
+grep "\"service\": \"ntfy\"" "$REC" | grep -q 'r1.example.test: the CA refuses to issue' || fail "the error is not in the message"
 grep "\"service\": \"ntfy\"" "$REC" | grep 'renewal of r1 failed' | grep -q 'Next attempt: 20[0-9-]*T' || fail "the next attempt (the back-off) is not in the message"
 grep -q '"Title": "goproxy-cert: hand is due and nothing renews it"' "$REC" || fail "no message for the unmanaged pair"
 grep -q 'failed r1 not_after=20' "$WORK/program.log" || fail "the program did not get the event in its environment"
@@ -119,7 +119,7 @@ done
 expect_msgs 3 "4 more hourly runs of a failing lineage"
 
 echo "== the target is down when r1 recovers: the renewal succeeds, the message waits"
-sed -i "s/127.0.0.2:$PEBBLE_HTTP_PORT/127.0.0.1:$PEBBLE_HTTP_PORT/" "$CERTS/.state/lineages/r1.json"
+rm "$WORK/refuse-names"
 server_stop
 T=$((now + 21 * DAY))
 GOPROXY_CERT_NOW=$T gpc renew -d "$CERTS" --force r1
@@ -140,7 +140,7 @@ GOPROXY_CERT_NOW=$((T + 7200)) gpc renew -d "$CERTS" r1
 expect_msgs 4 "a run after the recovery"
 
 echo "== failing within 7 days of expiry: one message, a reminder each day"
-sed -i "s/127.0.0.1:$PEBBLE_HTTP_PORT/127.0.0.2:$PEBBLE_HTTP_PORT/" "$CERTS/.state/lineages/r1.json"
+echo r1.example.test >"$WORK/refuse-names"
 na=$(date -d "$(openssl x509 -in "$CERTS/r1/cert.crt" -noout -enddate | cut -d= -f2)" +%s)
 T=$((na - 6 * DAY))
 GOPROXY_CERT_NOW=$T gpc renew -d "$CERTS" r1
