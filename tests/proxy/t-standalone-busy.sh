@@ -43,6 +43,9 @@ start_nginx
 start_gpd -d "$CERTS" -l "127.0.0.1:$PEBBLE_TLS_PORT" -b "127.0.0.1:$NGX_PORT" \
 	--http "127.0.0.1:$PEBBLE_HTTP_PORT" --workers 1
 wait_port "$PEBBLE_HTTP_PORT"
+# a new account: pebble 2.10 reuses sa's valid authorization 1 time in 100
+# (even at PEBBLE_AUTHZREUSE=0), and then nothing would reach goproxyd
+rm -rf "$CERTS/.state/accounts"
 G renew -d "$CERTS" --force --lock-wait 5 sa
 [ "$rc" = 0 ] || fail "renew with goproxyd on the --standalone port: exit $rc: $(cat "$T/out.log" "$T/err.log")"
 grep -q "sa: --standalone 127.0.0.1:$PEBBLE_HTTP_PORT is in use and a goproxyd serves this certs dir: answering http-01 through goproxyd" \
