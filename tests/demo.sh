@@ -2,10 +2,10 @@
 # demo.sh BUILD_DIR: the main job end to end on a local ACME server.
 #
 # Starts pebble + pebble-challtestsrv on free loopback ports, then, as a user
-# would: issues a certificate for two names (http-01, answered by
-# goproxy-cert itself), runs `issue` again (nothing to do, no network),
-# checks it, shows its status, serves a page with it through goproxyd, fetches
-# that page over TLS, renews it (clock moved forward with GOPROXY_CERT_NOW),
+# would: starts goproxyd on the empty certs directory, issues a certificate
+# for two names (http-01, answered by that goproxyd), runs `issue` again
+# (nothing to do, no network), checks it, shows its status, fetches a page
+# through goproxyd over TLS with it, renews it (clock moved forward with GOPROXY_CERT_NOW),
 # and shows goproxyd serving the renewed certificate. Everything lives in a
 # temporary directory removed at the end (KEEP=1 keeps it).
 set -euo pipefail
@@ -50,14 +50,23 @@ export GOPROXY_CERTS_DIR=$WORK/certs
 mkdir -p "$GOPROXY_CERTS_DIR"
 cd "$WORK"
 
-step "issue a certificate for two names (http-01, answered by goproxy-cert on pebble's validation port)"
-run "$GPC" issue -D demo.example.test -D www.demo.example.test -m admin@example.test \
-	--standalone 127.0.0.1:"$PEBBLE_HTTP_PORT"
+step "start goproxyd before any certificate exists: it serves nothing yet, but answers the CA's http-01"
+mkdir -p www && echo "hello from behind goproxyd" > www/index.html
+read -r BPORT TPORT <<<"$("$FREEPORT" 2 | tr '\n' ' ')"
+python3 -m http.server "$BPORT" --bind 127.0.0.1 --directory www >backend.log 2>&1 &
+PIDS="$PIDS $!"
+"$GPD" -l 127.0.0.1:"$TPORT" -b 127.0.0.1:"$BPORT" --http 127.0.0.1:"$PEBBLE_HTTP_PORT" --workers 1 >goproxyd.log 2>&1 &
+PIDS="$PIDS $!"
+for _ in $(seq 100); do grep -q 'no certificate yet' goproxyd.log && break; sleep 0.1; done
+grep 'no certificate yet' goproxyd.log
+
+step "issue a certificate for two names (http-01, answered by that goproxyd on pebble's validation port)"
+run "$GPC" issue -D demo.example.test -D www.demo.example.test -m admin@example.test
+grep -q 'http-01: answered token' goproxyd.log
 before=$(pebble_count 'POST')
 
 step "issue again: the certificate on disk is current, so no request reaches the CA"
-run "$GPC" issue -D www.demo.example.test -D DEMO.example.test -m admin@example.test \
-	--standalone 127.0.0.1:"$PEBBLE_HTTP_PORT"
+run "$GPC" issue -D www.demo.example.test -D DEMO.example.test -m admin@example.test
 after=$(pebble_count 'POST')
 echo "requests to the CA by the second issue: $((after - before))"
 [ "$after" = "$before" ]
@@ -69,13 +78,7 @@ run "$GPC" status
 run "$GPC" status --format prometheus | grep -v '^#'
 ls -l "$GOPROXY_CERTS_DIR"
 
-step "serve a page through goproxyd with that certificate"
-mkdir -p www && echo "hello from behind goproxyd" > www/index.html
-read -r BPORT TPORT <<<"$("$FREEPORT" 2 | tr '\n' ' ')"
-python3 -m http.server "$BPORT" --bind 127.0.0.1 --directory www >backend.log 2>&1 &
-PIDS="$PIDS $!"
-"$GPD" -l 127.0.0.1:"$TPORT" -b 127.0.0.1:"$BPORT" --workers 1 >goproxyd.log 2>&1 &
-PIDS="$PIDS $!"
+step "fetch a page through goproxyd: it serves the pair from the moment it was stored (no restart)"
 pebble_roots roots.pem
 for _ in $(seq 50); do
 	curl -s -o /dev/null --cacert roots.pem --resolve "demo.example.test:$TPORT:127.0.0.1" \
@@ -110,4 +113,4 @@ echo "goproxyd now serves $new"
 run curl -sS --cacert roots.pem --resolve "demo.example.test:$TPORT:127.0.0.1" \
 	"https://demo.example.test:$TPORT/"
 
-step "done: issued, reused without asking the CA, checked, served, renewed and reloaded"
+step "done: goproxyd started first, issued through it, reused without asking the CA, checked, served, renewed and reloaded"
