@@ -1,5 +1,6 @@
 /* lineage: per-certificate settings in DIR/.state/lineages/NAME.json. */
 #include "lineage.h"
+#include "strdist.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -669,6 +670,39 @@ int lineage_list(struct certstore *cs, char ***names, size_t *n, struct gpc_erro
 	*names = keys;
 	*n = k;
 	return 0;
+}
+
+static void closest_in(char **names, size_t n, const char *name, char **best, size_t *bestd, bool *exact)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t d = str_distance(name, strlen(name), names[i], strlen(names[i]));
+		if (strcmp(names[i], name) == 0)
+			*exact = true;
+		else if (d < *bestd) {
+			*bestd = d;
+			*best = names[i];
+		}
+	}
+}
+
+char *lineage_closest(struct certstore *cs, const char *name)
+{
+	char **a = NULL, **b = NULL, *best = NULL, *out = NULL;
+	size_t na = 0, nb = 0, bestd = 3;
+	bool exact = false;
+	struct gpc_error err = {0};
+
+	if (lineage_list(cs, &a, &na, &err) != 0)
+		gpc_error_clear(&err);
+	if (certstore_list(cs, &b, &nb, &err) != 0)
+		gpc_error_clear(&err);
+	closest_in(a, na, name, &best, &bestd, &exact);
+	closest_in(b, nb, name, &best, &bestd, &exact);
+	if (!exact && best != NULL)
+		out = strdup(best);
+	certstore_names_free(a, na);
+	certstore_names_free(b, nb);
+	return out;
 }
 
 /* ---- settings from one run (issue 24) ---- */

@@ -174,6 +174,11 @@ int lineage_from_json(const char *name, const char *text, const char *what,
 int lineage_list(struct certstore *cs, char ***names, size_t *n, struct gpc_error *err)
 	__attribute__((warn_unused_result));
 
+/* The known lineage (with settings, or a pair in the store) closest to
+ * `name`, for "did you mean ...?": a malloc'd name at most 2 edits away, or
+ * NULL (none close, `name` itself exists, or the store cannot be listed). */
+char *lineage_closest(struct certstore *cs, const char *name);
+
 /* True if `s` is a wildcard name ("*.example.org"). */
 bool lineage_is_wildcard(const char *s);
 

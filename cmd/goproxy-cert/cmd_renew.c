@@ -395,9 +395,15 @@ int cmd_renew(int argc, char **argv)
 				goto out;
 			}
 			if (j->out.err.code && strcmp(j->out.err.code, GPC_E_MISSING) == 0) {
+				char *close = lineage_closest(cs, names[i]);
 				gpc_error_set(&j->out.err, GPC_E_MISSING, "%s: no stored settings (.state/lineages/%s.json)",
 					      names[i], names[i]);
-				gpc_error_hint(&j->out.err, "run 'goproxy-cert issue -n %s -D NAME...' once", names[i]);
+				if (close != NULL)
+					gpc_error_hint(&j->out.err, "did you mean '%s'? (renew %s)", close, close);
+				else
+					gpc_error_hint(&j->out.err, "run 'goproxy-cert issue -n %s -D NAME...' once",
+						       names[i]);
+				free(close);
 			}
 			j->out.res = ISSUE_FAILED;
 			continue;

@@ -110,7 +110,13 @@ int cmd_revoke(int argc, char **argv)
 		if (err.code && strcmp(err.code, GPC_E_MISSING) == 0) {
 			gpc_error_set(&err, GPC_E_MISSING, "%s: no stored settings, so the CA and account are unknown",
 				      name);
-			gpc_error_hint(&err, "revoke only what goproxy-cert issued (its .state/lineages/%s.json)", name);
+			char *close = lineage_closest(cs, name);
+			if (close != NULL)
+				gpc_error_hint(&err, "did you mean '%s'?", close);
+			else
+				gpc_error_hint(&err, "revoke only what goproxy-cert issued (its .state/lineages/%s.json)",
+					       name);
+			free(close);
 		}
 		cli_print_error(&err);
 		goto out;

@@ -422,10 +422,14 @@ static void collect_entry(struct certstore *cs, const char *name, const struct r
 	if (!cert_ok && !key_ok && cerr.sys_errno == ENOENT && kerr.sys_errno == ENOENT &&
 	    lstat(cp, &st) != 0 && lstat(kp, &st) != 0) {
 		bool def = strcmp(name, CERTSTORE_DEFAULT) == 0;
+		char *close = lin == NULL ? lineage_closest(cs, name) : NULL;
 		char *m = xasprintf("%s: no certificate: %s and %s do not exist", name, cp, kp);
-		char *h = xasprintf("get one with 'goproxy-cert issue%s%s -D NAME', or point "
-				    "--certs-dir / $GOPROXY_CERTS_DIR at the directory that holds it",
-				    def ? "" : " -n ", def ? "" : name);
+		char *h = close != NULL
+				  ? xasprintf("did you mean '%s'? (no lineage '%s' here)", close, name)
+				  : xasprintf("get one with 'goproxy-cert issue%s%s -D NAME', or point "
+					      "--certs-dir / $GOPROXY_CERTS_DIR at the directory that holds it",
+					      def ? "" : " -n ", def ? "" : name);
+		free(close);
 		add_problem(e, RS_MISSING, RC_NOT_FOUND, m, h);
 		free(m);
 		free(h);
@@ -547,10 +551,14 @@ static void collect_entry_store(struct certstore *cs, const char *name, const st
 	if (!cert_ok) {
 		if (err.code != NULL && strcmp(err.code, GPC_E_MISSING) == 0) {
 			bool def = strcmp(name, CERTSTORE_DEFAULT) == 0;
+			char *close = lin == NULL ? lineage_closest(cs, name) : NULL;
 			char *m = xasprintf("%s: no certificate: %s", name, err.message);
-			char *h = xasprintf("get one with 'goproxy-cert issue --store URL%s%s -D NAME', or check "
-					    "that --store (or $GOPROXY_CERT_STORE) names the store and prefix that "
-					    "hold it", def ? "" : " -n ", def ? "" : name);
+			char *h = close != NULL
+					  ? xasprintf("did you mean '%s'? (no lineage '%s' in this store)", close, name)
+					  : xasprintf("get one with 'goproxy-cert issue --store URL%s%s -D NAME', or "
+						      "check that --store (or $GOPROXY_CERT_STORE) names the store and "
+						      "prefix that hold it", def ? "" : " -n ", def ? "" : name);
+			free(close);
 			add_problem(e, RS_MISSING, RC_NOT_FOUND, m, h);
 			free(m);
 			free(h);

@@ -3,7 +3,8 @@
 # over from GoDoxy (plain cert.crt + priv.key, no .state) whose certificate
 # expired, and a NAME/ pair that is due: renew -q names each on stderr with
 # how to adopt it, and exits 1; a current one is not named; nothing is
-# written and the CA is not asked (no settings: nothing to ask it).
+# written and the CA is not asked (no settings: nothing to ask it). A typo in
+# a lineage's name gets "did you mean" with the closest one.
 . "$TESTS_DIR/check/lib.sh"
 make_ca
 now=$(date +%s)
@@ -31,4 +32,17 @@ rm -f "$C/cert.crt" "$C/priv.key"
 run renew -q -d "$C"
 expect_rc 0 "renew -q with only a current unmanaged pair"
 [ ! -s "$T/err" ] || fail "renew -q said something about a current pair"
+
+# a typo in a lineage's name: check, status and renew name the closest one
+run check -d "$C" fnie
+expect_rc 2 "check of a lineage that does not exist"
+expect_err_has "did you mean 'fine'? (no lineage 'fnie' here)"
+run status -d "$C" fnie
+expect_out_has "hint: did you mean 'fine'?"
+run renew -d "$C" fnie
+expect_rc 1 "renew of a lineage that does not exist"
+expect_err_has "did you mean 'fine'? (renew fine)"
+run check -d "$C" zzzz
+expect_rc 2 "check of a lineage with no close name"
+expect_err_has "get one with 'goproxy-cert issue -n zzzz -D NAME'"
 echo ok
