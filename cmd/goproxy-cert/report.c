@@ -42,6 +42,7 @@
 #define RC_KEY_IN_CERT "private-key-in-cert-file"
 #define RC_DIR_NOT_WRITABLE "certs-dir-not-writable"
 #define RC_KEY_SEALED "key-not-unsealed"  /* a shared store: the key did not open */
+#define RC_SETTINGS_IGNORED "settings-ignored" /* .state/lineages/NAME.json there but not read */
 #define RC_KEY_NOT_CHECKED "key-not-checked" /* a shared store read without its seal key */
 
 static const char *const state_names[RS__COUNT] = {
@@ -235,18 +236,31 @@ static const char *revoke_reason_name(int r)
  * use), or NULL when it is missing or damaged: the ACME side is then
  * unknown and the lifetime rule decides, never a failure of the report.
  * Read once per lineage, by the collecting thread. */
-static struct lineage *lineage_read(struct certstore *cs, const char *name)
+static struct lineage *lineage_read(struct certstore *cs, const char *name, struct gpc_error *err)
 {
 	struct lineage *l = NULL;
-	struct gpc_error err;
 
-	gpc_error_clear(&err);
-	if (lineage_load(cs, name, &l, &err) != 0) {
-		if (err.code == NULL || strcmp(err.code, GPC_E_MISSING) != 0)
-			gpc_debug("%s; its stored settings are ignored", err.message);
+	gpc_error_clear(err);
+	if (lineage_load(cs, name, &l, err) != 0) {
+		if (err->code != NULL && strcmp(err->code, GPC_E_MISSING) == 0)
+			gpc_error_clear(err);
 		return NULL;
 	}
 	return l;
+}
+
+/* Settings that are there but were not read (another user's file, a broken
+ * one): said as a warning, since what renews the lineage is then unknown. */
+static void settings_warning(struct report_entry *e, const struct gpc_error *err)
+{
+	char *m;
+
+	if (err->code == NULL)
+		return;
+	m = xasprintf("%s; its stored settings are ignored here (how it is renewed and by which CA is "
+		      "not shown)", err->message);
+	add_warning(e, RC_SETTINGS_IGNORED, m, err->hint);
+	free(m);
 }
 
 /* Start entry e for lineage `name`: its name and the names of its cert and
@@ -804,13 +818,15 @@ static void *collect_worker(void *arg)
 		if (i >= j->n)
 			return NULL;
 		for (size_t k = i; k < i + 16 && k < j->n; k++) {
-			struct lineage *lin = lineage_read(j->cs, j->names[k]);
+			struct gpc_error lerr;
+			struct lineage *lin = lineage_read(j->cs, j->names[k], &lerr);
 			if (j->shared)
 				collect_entry_store(j->cs, j->names[k], j->opt, lin, j->r->checked_at,
 						    &j->r->entries[k]);
 			else
 				collect_entry(j->cs, j->names[k], j->opt, lin, j->r->checked_at,
 					      &j->r->entries[k]);
+			settings_warning(&j->r->entries[k], &lerr);
 			if (j->opt->detail)
 				lineage_fields(lin, &j->r->entries[k]); /* keeps lin */
 			else

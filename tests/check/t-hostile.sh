@@ -71,6 +71,13 @@ run renew -d "$D" --force --rate-limit off
 [ "$RC" != 0 ] || fail "renew accepted a lineage file uid 65534 owns"
 [ ! -e "$T/hook-ran" ] || fail "root ran the program named in a file uid 65534 owns"
 expect_err_has "$D/.state/lineages/default.json: owned by uid 65534"
+# check and status do not read it either, and say so (not a silent "-")
+run check -d "$D"
+expect_err_has "$D/.state/lineages/default.json: owned by uid 65534"
+expect_err_has "its stored settings are ignored here"
+run status -d "$D" --json
+jq -e '.certificates[0].warnings | map(select(.code == "settings-ignored")) | length == 1' "$T/out" >/dev/null ||
+	fail "status --json: no settings-ignored warning: $(cat "$T/out")"
 echo "ok 2 - a record file another user owns is refused, named with its owner"
 
 # --- 2. The lock files: a link to a root file is never followed (nor
