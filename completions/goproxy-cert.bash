@@ -108,7 +108,7 @@ _goproxy_cert()
                   --no-preferred-chain --days --force --deploy-hook --no-deploy-hook --rate-limit --lock-wait
                   --hook-timeout --dns --dns-opt --dns-resolver --dns-propagation-timeout
                   --dns-propagation-wait --no-dns-propagation-check --godoxy-config --ephemeral-ok
-                  --notify --no-notify --json -q --quiet -v --verbose -h --help
+                  --duplicate --notify --no-notify --json -q --quiet -v --verbose -h --help
                   --store --store-cacert --store-cert --store-key --store-seal" ;;
         renew)
             opts="-d --certs-dir --days --force --jitter --concurrency --rate-limit --lock-wait --hook-timeout --json

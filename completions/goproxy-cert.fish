@@ -93,6 +93,7 @@ complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l no-preferred-
 complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l no-deploy-hook -d 'drop the stored deploy hook'
 
 complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l godoxy-config -r -F -d "GoDoxy's config.yml"
+complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l duplicate -d 'a new lineage may hold the names of another one'
 
 # issue and renew: solver, profile and dns-01 settings (renew: for the lineages named), the decision
 for c in issue renew

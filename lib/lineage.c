@@ -19,6 +19,7 @@
 #include "jsonutil.h"
 #include "log.h"
 #include "timeutil.h"
+#include "x509.h"
 
 #define LINEAGE_MAX_JSON (256 * 1024)
 
@@ -703,6 +704,71 @@ char *lineage_closest(struct certstore *cs, const char *name)
 	certstore_names_free(a, na);
 	certstore_names_free(b, nb);
 	return out;
+}
+
+/* 1 if lineage `name` holds a certificate for exactly l's names, valid at
+ * `now`, of l's key type when l names one (*not_after set); else 0. */
+static int holds_names(struct certstore *cs, const char *name, const struct lineage *l, time_t now,
+		       time_t *not_after)
+{
+	struct buf cert;
+	struct x509_chain *chain = NULL;
+	struct gpc_error err = {0};
+	int rc = 0;
+
+	buf_init(&cert, CERTSTORE_MAX_FILE);
+	if (certstore_read_cert(cs, name, &cert, NULL, &err) == 0 &&
+	    x509_chain_parse(name, cert.data ? cert.data : "", cert.len, &chain, NULL, &err) == 0) {
+		const struct x509_info *leaf = x509_chain_info(chain, 0);
+		if (leaf != NULL && leaf->not_after > now &&
+		    (l->key_type == NULL || strcmp(leaf->key_type, l->key_type) == 0) &&
+		    x509_names_equal((const char *const *)leaf->names, leaf->n_names,
+				     (const char *const *)l->names, l->n_names, NULL, NULL)) {
+			*not_after = leaf->not_after;
+			rc = 1;
+		}
+	}
+	gpc_error_clear(&err);
+	x509_chain_free(chain);
+	buf_finish(&cert);
+	return rc;
+}
+
+int lineage_duplicate_of(struct certstore *cs, const struct lineage *l, time_t now, char **holder,
+			 time_t *not_after)
+{
+	struct buf own;
+	struct gpc_error err = {0};
+	char **names = NULL;
+	size_t n = 0;
+	int found = 0;
+
+	*holder = NULL;
+	if (l->n_names == 0)
+		return 0;
+	buf_init(&own, CERTSTORE_MAX_FILE);
+	/* l has a certificate of its own (or one that cannot be read): its
+	 * own renewal, which issue_decide judges */
+	if (certstore_read_cert(cs, l->name, &own, NULL, &err) == 0 ||
+	    err.code == NULL || strcmp(err.code, GPC_E_MISSING) != 0) {
+		buf_finish(&own);
+		gpc_error_clear(&err);
+		return 0;
+	}
+	buf_finish(&own);
+	gpc_error_clear(&err);
+	if (certstore_list(cs, &names, &n, &err) != 0) {
+		gpc_error_clear(&err);
+		return 0;
+	}
+	for (size_t i = 0; i < n && !found; i++) {
+		if (strcmp(names[i], l->name) != 0 && holds_names(cs, names[i], l, now, not_after)) {
+			*holder = strdup(names[i]);
+			found = *holder != NULL;
+		}
+	}
+	certstore_names_free(names, n);
+	return found;
 }
 
 /* ---- settings from one run (issue 24) ---- */

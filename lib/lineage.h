@@ -179,6 +179,15 @@ int lineage_list(struct certstore *cs, char ***names, size_t *n, struct gpc_erro
  * NULL (none close, `name` itself exists, or the store cannot be listed). */
 char *lineage_closest(struct certstore *cs, const char *name);
 
+/* Another lineage of the store whose certificate is for exactly l's names,
+ * not expired at `now`, and of l's key type (when l names one): a second
+ * certificate for l would be a duplicate (a typo in -n, or a pair moved).
+ * Only asked when l has no certificate of its own. Returns 1 with *holder
+ * (malloc'd name) and *not_after, or 0 (none, or the store cannot be read:
+ * the order then goes ahead as before). */
+int lineage_duplicate_of(struct certstore *cs, const struct lineage *l, time_t now, char **holder,
+			 time_t *not_after);
+
 /* True if `s` is a wildcard name ("*.example.org"). */
 bool lineage_is_wildcard(const char *s);
 

@@ -9,6 +9,7 @@
 #include "acme.h"
 #include "buf.h"
 #include "cli.h"
+#include "timeutil.h"
 #include "cmd_notify.h"
 #include "issue_opts.h"
 #include "issue.h"
@@ -56,6 +57,8 @@ static const char usage_text[] =
 	"                           lineage (default 900), then exit 75\n"
 	"      --ephemeral-ok       the certs directory is meant to be temporary (CI): no\n"
 	"                           persistence warning, from now on for this directory\n"
+	"      --duplicate          a new lineage may hold the same names as another one\n"
+	"                           (refused otherwise: it would ask the CA again)\n"
 	"      --json               one JSON document with the result\n";
 /* apart: one string would pass the 4095 bytes C99 promises */
 static const char usage_tail[] =
@@ -68,7 +71,7 @@ enum {
 	O_SERVER = 256, O_STAGING, O_CA_BUNDLE, O_EAB_KID, O_EAB_HMAC, O_CHALLENGE, O_HTTP_DIR,
 	O_WEBROOT, O_STANDALONE, O_HOOK, O_KEY_TYPE, O_REUSE_KEY, O_PROFILE, O_PREF_CHAIN, O_DAYS,
 	O_FORCE, O_DEPLOY, O_RATE, O_JSON, O_NO_REUSE_KEY, O_NO_PROFILE, O_NO_PREF_CHAIN, O_NO_DEPLOY,
-	O_LOCK_WAIT, O_HOOK_TIMEOUT, O_EPHEMERAL_OK,
+	O_LOCK_WAIT, O_HOOK_TIMEOUT, O_EPHEMERAL_OK, O_DUPLICATE,
 };
 
 static const struct option longopts[] = {
@@ -102,6 +105,7 @@ static const struct option longopts[] = {
 	{ "lock-wait", required_argument, NULL, O_LOCK_WAIT },
 	{ "hook-timeout", required_argument, NULL, O_HOOK_TIMEOUT },
 	{ "ephemeral-ok", no_argument, NULL, O_EPHEMERAL_OK },
+	{ "duplicate", no_argument, NULL, O_DUPLICATE },
 	ISSUE_DNS_LONGOPTS,
 	NOTIFY_LONGOPTS,
 	{ "quiet", no_argument, NULL, 'q' },
@@ -128,6 +132,7 @@ struct issue_args {
 	const char *acme_key;             /* GoDoxy's account key for the CA, or NULL */
 	bool acme_key_given;              /* acme_key_path was written in the file */
 	bool staging, reuse_key, no_reuse_key, json, solver_set, no_profile, no_pref, no_deploy, ephemeral_ok;
+	bool duplicate; /* --duplicate: another lineage may hold the same names */
 	int hook_timeout;
 	char **domains;
 	size_t nd;
@@ -210,6 +215,7 @@ static int parse_one(int c, struct issue_args *a)
 		break;
 	case O_JSON: a->json = true; break;
 	case O_EPHEMERAL_OK: a->ephemeral_ok = true; break;
+	case O_DUPLICATE: a->duplicate = true; break;
 	case O_LOCK_WAIT:
 		if (cli_parse_uint("issue", "--lock-wait", optarg, 86400, &v) != 0)
 			return EXIT_USAGE;
@@ -419,6 +425,27 @@ static int godoxy_seed_account(struct issue_env *env, const struct lineage *l, c
 	return rc;
 }
 
+/* A new lineage for names another lineage already holds a current
+ * certificate for would ask the CA for what is already there (a typo in
+ * -n, or the same names twice in a config): refused unless --duplicate.
+ * Returns 0 or EXIT_USAGE (printed). */
+static int refuse_duplicate(struct certstore *cs, const struct lineage *l, const struct issue_args *a)
+{
+	char *holder = NULL, ts[32];
+	time_t until = 0;
+
+	if (a->duplicate || !lineage_duplicate_of(cs, l, time_now(), &holder, &until))
+		return 0;
+	fprintf(stderr, "%s: error: %s: lineage '%s' already holds a certificate for exactly these names, "
+		"valid until %s; a new lineage '%s' would ask the CA for it again\n", cli.prog, l->name, holder,
+		time_rfc3339(until, ts, sizeof(ts)), l->name);
+	fprintf(stderr, "  hint: to change or renew that one: goproxy-cert issue -n %s ...; to keep a second "
+		"certificate for the same names (each counts against the CA's limit of 5 a week for one set of "
+		"names): add --duplicate\n", holder);
+	free(holder);
+	return EXIT_USAGE;
+}
+
 /* One issue run from parsed arguments: open the store, build the
  * lineage, let the library decide and order, print. Returns the exit code. */
 static int issue_run(struct issue_args *a)
@@ -439,7 +466,8 @@ static int issue_run(struct issue_args *a)
 		goto out;
 	}
 	certstore_set_lock_wait(cs, a->o.lock_wait_secs);
-	if ((rc = build_lineage(cs, a, &l)) != 0 || (rc = check_challenge(l)) != 0)
+	if ((rc = build_lineage(cs, a, &l)) != 0 || (rc = check_challenge(l)) != 0 ||
+	    (rc = refuse_duplicate(cs, l, a)) != 0)
 		goto out;
 	if ((rc = notify_args_store("issue", cs, &a->na)) != 0)
 		goto out;

@@ -10,16 +10,30 @@ SA="--standalone 127.0.0.1:$PEBBLE_HTTP_PORT"
 
 # Pebble 2.10 has ARI: a reissue of a lineage (--force) names the
 # certificate it replaces and is exempt from the count (RFC 9773, as at Let's
-# Encrypt). So each counted issuance is a new lineage for the same name set.
+# Encrypt). So each counted issuance is a new lineage for the same name set
+# (--duplicate: a second lineage for names another one holds is refused).
 echo "== five certificates for {rl.example.test}"
 for n in rl rl-b rl-c rl-d rl-e; do
-	issue -n $n -D rl.example.test $SA
+	issue -n $n -D rl.example.test --duplicate $SA
 	expect_rc 0
 done
+echo "== without --duplicate, a new lineage for names another one holds is refused offline"
+before=$(pebble_requests 'calling handler')
+issue -n rl-typo -D RL.example.test $SA
+expect_rc 64
+expect_err "rl-typo: lineage 'rl' already holds a certificate for exactly these names, valid until 20"
+expect_err 'hint: to change or renew that one: goproxy-cert issue -n rl .*add --duplicate'
+[ "$before" = "$(pebble_requests 'calling handler')" ] || fail "the CA was asked for a duplicate"
+[ ! -e "$CERTS/rl-typo" ] && [ ! -e "$CERTS/.state/lineages/rl-typo.json" ] || fail "the refused run wrote rl-typo"
+echo "== another key type is not a duplicate (an RSA and an EC certificate side by side)"
+issue -n rl-rsa -D rl3.example.test $SA
+expect_rc 0
+issue -n rl-rsa2 -D rl3.example.test --key-type rsa2048 $SA
+expect_rc 0
 echo "== the 6th is refused offline (CA unreachable: no request at all)"
 cp "$CERTS/rl/cert.crt" "$WORK/rl.crt"
 before=$(pebble_requests 'calling handler')
-gpc issue -d "$CERTS" -n rl-f -D rl.example.test --server "$PEBBLE_DIR_URL" --ca-bundle "$PEBBLE_CA_BUNDLE" $SA
+gpc issue -d "$CERTS" -n rl-f -D rl.example.test --duplicate --server "$PEBBLE_DIR_URL" --ca-bundle "$PEBBLE_CA_BUNDLE" $SA
 expect_rc 75
 expect_err '5 certificates for exactly \{rl.example.test\} .* in the last 168 hours \(limit 5\); next issuance allowed at 20[0-9-]+T'
 expect_out '^rl-f: deferred until 20'
@@ -32,14 +46,14 @@ ls -a "$CERTS/rl" | grep -v '^\.\.\?$' | grep -qv '^cert.crt$\|^priv.key$\|^\.\.
 	fail "stray files in $CERTS/rl: $(ls -a "$CERTS/rl")" || :
 [ "$(ls -a "$CERTS/rl" | grep -c '^\.\.[0-9]')" = 1 ] || fail "more than one generation in $CERTS/rl: $(ls -a "$CERTS/rl")"
 echo "== JSON says when"
-issue -n rl-f -D rl.example.test --json $SA
+issue -n rl-f -D rl.example.test --duplicate --json $SA
 expect_rc 75
 expect_out '"result":"deferred".*"retry_after":"20'
 echo "== the guard also holds with the clock 167 h later, not 169 h later"
-GOPROXY_CERT_NOW=$(( $(date +%s) + 167 * 3600 )) gpc issue -d "$CERTS" -n rl-f -D rl.example.test \
+GOPROXY_CERT_NOW=$(( $(date +%s) + 167 * 3600 )) gpc issue -d "$CERTS" -n rl-f -D rl.example.test --duplicate \
 	--server "$PEBBLE_DIR_URL" --ca-bundle "$PEBBLE_CA_BUNDLE" $SA
 expect_rc 75
-GOPROXY_CERT_NOW=$(( $(date +%s) + 169 * 3600 )) gpc issue -d "$CERTS" -n rl-f -D rl.example.test \
+GOPROXY_CERT_NOW=$(( $(date +%s) + 169 * 3600 )) gpc issue -d "$CERTS" -n rl-f -D rl.example.test --duplicate \
 	--server "$PEBBLE_DIR_URL" --ca-bundle "$PEBBLE_CA_BUNDLE" $SA
 expect_rc 0
 echo "== a reissue that replaces a certificate (ARI) is not counted"
@@ -49,11 +63,11 @@ echo "== a different name set is a different count"
 issue -n rl -D rl.example.test -D rl2.example.test $SA
 expect_rc 0
 echo "== --rate-limit 6/168 and off allow more; bad values are usage errors"
-issue -n rl-g -D rl.example.test --rate-limit 6/168 $SA
+issue -n rl-g -D rl.example.test --duplicate --rate-limit 6/168 $SA
 expect_rc 0
-issue -n rl-h -D rl.example.test --rate-limit 6/168 $SA
+issue -n rl-h -D rl.example.test --duplicate --rate-limit 6/168 $SA
 expect_rc 75
-issue -n rl-h -D rl.example.test --rate-limit off $SA
+issue -n rl-h -D rl.example.test --duplicate --rate-limit off $SA
 expect_rc 0
 issue -n rl -D rl.example.test --rate-limit 5/x $SA
 expect_rc 64
