@@ -693,6 +693,9 @@ static void print_settings(FILE *out, const struct report_entry *e)
 		fprintf(out, "  %-14s%s\n", "ca bundle", l->ca_bundle);
 	if (l->deploy_hook)
 		fprintf(out, "  %-14s%s\n", "deploy hook", l->deploy_hook);
+	if (l->copy_cert || l->copy_key) /* a GoDoxy extra: entry's own cert_path/key_path */
+		fprintf(out, "  %-14s%s + %s\n", "also written", l->copy_cert ? l->copy_cert : "-",
+			l->copy_key ? l->copy_key : "-");
 }
 
 /* status: the ACME side of an entry from its lineage settings (ca_url,
@@ -1265,6 +1268,8 @@ static json_object *jsettings(const struct report_entry *e)
 	json_object_object_add(o, "deploy_hook", jstr_or_null(l->deploy_hook));
 	json_object_object_add(o, "days", l->days > 0 ? json_object_new_int(l->days) : NULL);
 	json_object_object_add(o, "hook_timeout", l->hook_timeout > 0 ? json_object_new_int(l->hook_timeout) : NULL);
+	json_object_object_add(o, "copy_cert", jstr_or_null(l->copy_cert));
+	json_object_object_add(o, "copy_key", jstr_or_null(l->copy_key));
 	return o;
 }
 

@@ -83,6 +83,11 @@ pair_ok certs/other.crt certs/other.key other.example.test
 cmp -s certs/other.crt certs/other/cert.crt || fail "certs/other.crt is not lineage other's certificate"
 [ "$(jq -r .copy_cert certs/.state/lineages/other.json)" = "$WORK/certs/other.crt" ] || fail "copy path not stored absolute"
 before=$(openssl x509 -in certs/other.crt -noout -fingerprint)
+gpc status -d certs other
+expect_out "also written +$WORK/certs/other.crt \+ $WORK/certs/other.key"
+gpc status -d certs --json other
+jq -e --arg c "$WORK/certs/other.crt" '.certificates[0].settings.copy_cert == $c' "$WORK/out" >/dev/null ||
+	fail "status --json: no copy_cert: $(cat "$WORK/out")"
 
 echo "== env -i renew from / after the config-driven issue: same key type, no environment needed"
 cd /
