@@ -315,7 +315,7 @@ int cmd_notify(int argc, char **argv)
 	gpc_error_clear(&err);
 	if (notify_list_load(cs, &tl, &err) != 0) {
 		cli_print_error(&err);
-		rc = 1;
+		rc = err.code != NULL && strcmp(err.code, GPC_E_USAGE) == 0 ? EXIT_USAGE : 1;
 		goto out;
 	}
 	if (tl.n == 0) {

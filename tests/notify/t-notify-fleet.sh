@@ -12,12 +12,17 @@ SA="--standalone 127.0.0.1:$PEBBLE_HTTP_PORT"
 NPORT=$("$FREEPORT")
 REC=$WORK/received.jsonl
 : >"$REC"
-python3 "$TESTS_DIR/notify/notify-server.py" "$NPORT" "$REC" 2>>"$WORK/server.err" &
-ACME_PIDS="$ACME_PIDS $!"
-i=0
-until curl -s -o /dev/null "http://127.0.0.1:$NPORT/"; do
-	i=$((i + 1)); [ $i -lt 100 ] || fail "notify-server did not start"; sleep 0.1
-done
+server_start() {
+	python3 "$TESTS_DIR/notify/notify-server.py" "$NPORT" "$REC" 2>>"$WORK/server.err" &
+	SERVER_PID=$!
+	ACME_PIDS="$ACME_PIDS $SERVER_PID"
+	i=0
+	until curl -s -o /dev/null "http://127.0.0.1:$NPORT/"; do
+		i=$((i + 1)); [ $i -lt 100 ] || fail "notify-server did not start"; sleep 0.1
+	done
+}
+server_stop() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || :; }
+server_start
 n() { grep "\"service\": \"$1\"" "$REC" | grep -c '"status": 2' || :; }
 
 fissue -n f1 -D f1.example.test $SA
@@ -31,6 +36,14 @@ gpc notify list $STORE
 expect_rc 0
 expect_out '^ntfy:http://127.0.0.1:[0-9]+/…$'
 [ ! -e "$WORK/local/.state/notify.json" ] || fail "sync stored the targets in the local directory, not the store"
+echo "== the targets are sealed in etcd (the seal key), not a plain record"
+etcdctl_run get /fleet/records/notify.json --print-value-only >"$WORK/notify.rec"
+[ -s "$WORK/notify.rec" ] || fail "no /fleet/records/notify.json in etcd"
+head -c 4 "$WORK/notify.rec" | grep -q '^GPCS$' || fail "notify.json in etcd is not sealed: $(head -c 60 "$WORK/notify.rec")"
+if grep -q -a -e fleetSECRETTOPIC -e ntfy "$WORK/notify.rec"; then fail "etcd holds the target in clear"; fi
+gpc notify list --store "$S"
+expect_rc 64
+expect_err 'no seal key'
 
 echo "== a failing renewal from two runs (as two nodes): one message"
 gpc renew $STORE --force --standalone "127.0.0.2:$PEBBLE_HTTP_PORT" f1
@@ -47,6 +60,22 @@ grep '"service": "ntfy"' "$REC" | tail -n 1 | grep -q 'f1 renewed again' || fail
 gpc notify test $STORE
 expect_rc 0
 expect_out ': answered$'
+echo "== the target down: status --store shows the undelivered alert (text and JSON)"
+server_stop
+gpc renew $STORE --force --standalone "127.0.0.2:$PEBBLE_HTTP_PORT" f1
+expect_rc 1
+expect_err 'kept for the next run'
+gpc status --store "$S"
+expect_out '^alerts: ntfy:http://127.0.0.1:[0-9]+/… has not taken the alerts since .*did not answer after 3 tries'
+gpc status --store "$S" --json
+jq -e '.alerts | length == 1' "$WORK/out" >/dev/null || fail "status --store --json: one undelivered target expected in .alerts"
+jq -e '.alerts[0].error | test("did not answer after 3 tries")' "$WORK/out" >/dev/null || fail "status --store --json: no error in .alerts"
+server_start
+gpc renew $STORE --force --standalone "127.0.0.2:$PEBBLE_HTTP_PORT" f1
+expect_rc 1
+[ "$(n ntfy)" = 4 ] || fail "the pending failure after the target came back: $(n ntfy) messages, expected 4 (test, failure)"
+gpc status --store "$S" --json
+jq -e '.alerts == []' "$WORK/out" >/dev/null || fail "status --store --json still shows undelivered alerts after they arrived"
 if grep -v '^\$ ' "$WORK/log" | grep -q fleetSECRETTOPIC; then
 	fail "the topic (a secret) appears in the output"
 fi

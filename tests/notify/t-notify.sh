@@ -9,6 +9,7 @@
 set -eu
 . "$TESTS_DIR/acme/common.sh"
 command -v python3 >/dev/null || { echo "SKIP: python3 missing" >&2; exit 77; }
+command -v jq >/dev/null || { echo "SKIP: jq missing" >&2; exit 77; }
 DAY=86400
 acme_init --validity $((30 * DAY)) --authz-reuse 0
 # pebble 2.10 offers ARI with a random renewal time in a short certificate's
@@ -102,6 +103,9 @@ last pushover | grep -q '"title": "goproxy-cert: test message"' || fail "pushove
 
 echo "== r1 fails at 2/3 of its life: one message per target, then nothing over 4 hourly runs"
 sed -i "s/127.0.0.1:$PEBBLE_HTTP_PORT/127.0.0.2:$PEBBLE_HTTP_PORT/" "$CERTS/.state/lineages/r1.json"
+# a new account for each failing phase: pebble 2.10 may reuse the valid
+# authorization of r1.example.test the old one holds (r1 would renew)
+rm -rf "$CERTS/.state/accounts"
 T=$((now + 20 * DAY + DAY / 2))
 GOPROXY_CERT_NOW=$T gpc renew -d "$CERTS" -q
 expect_rc 1
@@ -129,6 +133,11 @@ expect_err 'did not answer after 3 tries'
 expect_err 'kept for the next run'
 GOPROXY_CERT_NOW=$T gpc status -d "$CERTS"
 expect_out '^alerts: ntfy:http://127.0.0.1:[0-9]+/… has not taken the alerts since .*did not answer after 3 tries'
+GOPROXY_CERT_NOW=$T gpc status -d "$CERTS" --json
+jq -e '.alerts | length == 5' "$WORK/out" >/dev/null || fail "status --json: 5 undelivered (the program ran) targets expected in .alerts"
+jq -e '[.alerts[] | select(.target | test("^ntfy:http://127.0.0.1:[0-9]+/…$"))] | .[0].error | test("did not answer after 3 tries")' \
+	"$WORK/out" >/dev/null || fail "status --json: the ntfy target's error is not in .alerts"
+jq -e '.alerts[0].since | test("^20[0-9-]+T")' "$WORK/out" >/dev/null || fail "status --json: .alerts[].since is not a time"
 server_start
 GOPROXY_CERT_NOW=$((T + 3600)) gpc renew -d "$CERTS" r1
 expect_rc 0
@@ -136,11 +145,14 @@ expect_msgs 4 "the recovery after the target came back"
 last ntfy | grep -q 'r1 renewed again' || fail "the pending recovery was not sent"
 GOPROXY_CERT_NOW=$((T + 3600)) gpc status -d "$CERTS"
 grep -q '^alerts:' "$WORK/out" && fail "status still shows undelivered alerts after they arrived" || :
+GOPROXY_CERT_NOW=$((T + 3600)) gpc status -d "$CERTS" --json
+jq -e '.alerts == []' "$WORK/out" >/dev/null || fail "status --json still shows undelivered alerts after they arrived"
 GOPROXY_CERT_NOW=$((T + 7200)) gpc renew -d "$CERTS" r1
 expect_msgs 4 "a run after the recovery"
 
 echo "== failing within 7 days of expiry: one message, a reminder each day"
 sed -i "s/127.0.0.1:$PEBBLE_HTTP_PORT/127.0.0.2:$PEBBLE_HTTP_PORT/" "$CERTS/.state/lineages/r1.json"
+rm -rf "$CERTS/.state/accounts"
 na=$(date -d "$(openssl x509 -in "$CERTS/r1/cert.crt" -noout -enddate | cut -d= -f2)" +%s)
 T=$((na - 6 * DAY))
 GOPROXY_CERT_NOW=$T gpc renew -d "$CERTS" r1
