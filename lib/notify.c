@@ -39,7 +39,27 @@ void notify_target_free(struct notify_target *t)
 	free(t->mime);
 	free(t->method);
 	free(t->name);
+	free(t->events);
 	free(t);
+}
+
+static const char *const event_classes[] = { "failed", "issued", "renewed", NULL };
+
+bool notify_target_wants(const struct notify_target *t, const char *cls)
+{
+	const char *p = t->events;
+	size_t n = strlen(cls);
+	if (p == NULL || *p == '\0')
+		return strcmp(cls, "failed") == 0;
+	while (*p) {
+		size_t w = strcspn(p, ",");
+		if (w == n && strncmp(p, cls, n) == 0)
+			return true;
+		p += w;
+		if (*p == ',')
+			p++;
+	}
+	return false;
 }
 
 static bool is_http_url(const char *u)
@@ -92,10 +112,11 @@ static int take_param(struct notify_target *t, const char *kind, char *kv, struc
 	else if (strcmp(kv, "mime") == 0 || strcmp(kv, "mime_type") == 0) f = &t->mime;
 	else if (strcmp(kv, "method") == 0) f = &t->method;
 	else if (strcmp(kv, "name") == 0) f = &t->name;
+	else if (strcmp(kv, "events") == 0) f = &t->events;
 	if (f == NULL) {
 		gpc_error_set(err, GPC_E_USAGE, "--notify %s:...: unknown parameter '%.40s'", kind, kv);
 		return gpc_error_hint(err, "parameters: ;token= ;topic= ;template=discord|slack ;payload= ;mime= "
-				      ";method= ;name=");
+				      ";method= ;name= ;events=failed,issued,renewed");
 	}
 	free(*f);
 	*f = strdup(eq + 1);
@@ -104,6 +125,21 @@ static int take_param(struct notify_target *t, const char *kind, char *kv, struc
 
 int notify_target_check(struct notify_target *t, const char *what, struct gpc_error *err)
 {
+	for (const char *p = t->events; p && *p;) {
+		size_t w = strcspn(p, ","), i;
+		for (i = 0; event_classes[i]; i++)
+			if (strlen(event_classes[i]) == w && strncmp(p, event_classes[i], w) == 0)
+				break;
+		if (event_classes[i] == NULL) {
+			gpc_error_set(err, GPC_E_USAGE, "%s: events: '%.*s' is not an event class", what,
+				      (int)(w > 40 ? 40 : w), p);
+			return gpc_error_hint(err, "events=failed,issued,renewed (failed: every problem and its "
+					      "recovery; the default)");
+		}
+		p += w;
+		if (*p == ',')
+			p++;
+	}
 	if (strcmp(t->kind, "program") == 0) {
 		if (t->url[0] != '/')
 			return gpc_error_set(err, GPC_E_USAGE, "%s: program '%s' is not an absolute path", what, t->url);
@@ -238,8 +274,7 @@ void notify_list_finish(struct notify_list *l)
 	for (size_t i = 0; i < l->n; i++)
 		notify_target_free(l->t[i]);
 	free(l->t);
-	l->t = NULL;
-	l->n = 0;
+	memset(l, 0, sizeof(*l));
 }
 
 /* ---- the stored list ---- */
@@ -282,6 +317,15 @@ int notify_list_load(struct certstore *cs, struct notify_list *l, struct gpc_err
 		gpc_error_hint(err, "store them again: goproxy-cert renew --notify TARGET (or --no-notify)");
 		goto out;
 	}
+	{
+		struct json_object *v;
+		if (json_object_object_get_ex(doc, "warn_days", &v))
+			l->warn_days = json_object_get_int(v);
+		if (json_object_object_get_ex(doc, "digest_over", &v) && json_object_get_int64(v) > 0)
+			l->digest_over = (size_t)json_object_get_int64(v);
+		if (json_object_object_get_ex(doc, "unreachable_secs", &v))
+			l->unreachable_secs = (long)json_object_get_int64(v);
+	}
 	for (size_t i = 0; i < json_object_array_length(arr); i++) {
 		struct json_object *o = json_object_array_get_idx(arr, i);
 		struct notify_target *t = calloc(1, sizeof(*t));
@@ -298,6 +342,7 @@ int notify_list_load(struct certstore *cs, struct notify_list *l, struct gpc_err
 		t->mime = get_str(o, "mime");
 		t->method = get_str(o, "method");
 		t->name = get_str(o, "name");
+		t->events = get_str(o, "events");
 		if (t->kind == NULL || t->url == NULL) {
 			notify_target_free(t);
 			gpc_error_set(err, GPC_E_INVALID, "%s: target %zu has no kind or url", path, i + 1);
@@ -344,9 +389,16 @@ int notify_list_save(struct certstore *cs, const struct notify_list *l, struct g
 		put_str(o, "mime", t->mime);
 		put_str(o, "method", t->method);
 		put_str(o, "name", t->name);
+		put_str(o, "events", t->events);
 		json_object_array_add(arr, o);
 	}
 	json_object_object_add(doc, "targets", arr);
+	if (l->warn_days > 0)
+		json_object_object_add(doc, "warn_days", json_object_new_int(l->warn_days));
+	if (l->digest_over > 0)
+		json_object_object_add(doc, "digest_over", json_object_new_int64((int64_t)l->digest_over));
+	if (l->unreachable_secs > 0)
+		json_object_object_add(doc, "unreachable_secs", json_object_new_int64(l->unreachable_secs));
 	s = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
 	rc = certstore_state_write(cs, NOTIFY_TARGETS_RECORD, s, strlen(s), err);
 	json_object_put(doc);
@@ -513,7 +565,9 @@ int notify_send(const struct notify_target *t, const struct notify_message *m, s
 			hdr = curl_slist_append(hdr, h);
 		free(h);
 		h = NULL;
-		if (asprintf(&h, "Tags: %s", strcmp(m->event, "recovered") == 0 ? "white_check_mark" : "warning") >= 0)
+		if (asprintf(&h, "Tags: %s", strcmp(m->event, "recovered") == 0 || strcmp(m->event, "issued") == 0 ||
+					       strcmp(m->event, "renewed") == 0 || strcmp(m->event, "test") == 0
+				       ? "white_check_mark" : "warning") >= 0)
 			hdr = curl_slist_append(hdr, h);
 		free(h);
 		h = NULL;
@@ -721,6 +775,11 @@ static void describe(const struct notify_observation *o, const char *event, time
 			 "renew it. Adopt it once: goproxy-cert issue -n %s -D NAME ...", o->key, o->names ? o->names : "",
 			 exp ? "expired at" : "expires at", na, o->key);
 		*prio = exp ? 5 : 4;
+	} else if (strcmp(event, "issued") == 0 || strcmp(event, "renewed") == 0) {
+		snprintf(title, tsz, "goproxy-cert: %s %s", o->key, event);
+		snprintf(text, xsz, "A certificate for %s (%s) was %s; it is valid until %s.", o->key,
+			 o->names ? o->names : "", event, na);
+		*prio = 2;
 	} else if (strcmp(event, "deploy-failed") == 0) {
 		snprintf(title, tsz, "goproxy-cert: deploy hook of %s failed", o->key);
 		snprintf(text, xsz, "%s was renewed (valid until %s), but its deploy hook failed: %s", o->key, na,
@@ -737,6 +796,7 @@ struct pending {
 	const char *state;     /* state to record when it arrived (NULL: none) */
 	bool deploy;           /* a deploy-failed event */
 	const char *detail;    /* deploy-failed: what happened (owned by the state doc) */
+	bool done;             /* an issued or renewed event (event says which) */
 };
 
 static struct json_object *obj_child(struct json_object *o, const char *k)
@@ -768,6 +828,10 @@ static void record(struct json_object *tstate, const struct pending *p, time_t n
 		json_object_object_del(rec, "deploy_pending");
 		return;
 	}
+	if (p->done) {
+		json_object_object_del(rec, "done_pending");
+		return;
+	}
 	json_object_object_add(rec, "state", json_object_new_string(p->state));
 	json_object_object_add(rec, "at", json_object_new_int64((int64_t)now));
 }
@@ -781,7 +845,9 @@ int notify_run(struct certstore *cs, const struct notify_observation *obs, size_
 	struct pending *pend = NULL;
 	time_t now = time_now();
 	long remind = p && p->remind_secs > 0 ? p->remind_secs : 86400;
-	size_t digest_over = p && p->digest_over > 0 ? p->digest_over : 5;
+	size_t digest_over;
+	int warn_days;
+	const char **st = NULL; /* each observation's state, judged with warn_days */
 	bool locked = false, dirty = false;
 	int rc = -1;
 
@@ -794,8 +860,12 @@ int notify_run(struct certstore *cs, const struct notify_observation *obs, size_
 		rc = 0;
 		goto out;
 	}
-	pend = calloc(2 * n + 1, sizeof(*pend));
-	if (pend == NULL) {
+	/* the settings stored with the targets, unless the caller overrides */
+	digest_over = p && p->digest_over > 0 ? p->digest_over : tl.digest_over > 0 ? tl.digest_over : NOTIFY_DIGEST_OVER;
+	warn_days = p && p->warn_days > 0 ? p->warn_days : tl.warn_days > 0 ? tl.warn_days : NOTIFY_WARN_DAYS;
+	pend = calloc(3 * n + 1, sizeof(*pend));
+	st = calloc(n + 1, sizeof(*st));
+	if (pend == NULL || st == NULL) {
 		gpc_error_set(err, GPC_E_NOMEM, "out of memory");
 		goto out;
 	}
@@ -814,6 +884,12 @@ int notify_run(struct certstore *cs, const struct notify_observation *obs, size_
 		doc = json_object_new_object();
 	}
 	targets = obj_child(doc, "targets");
+	for (size_t i = 0; i < n; i++) {
+		st[i] = obs[i].state;
+		if (strcmp(st[i], NOTIFY_S_FAILED) == 0 || strcmp(st[i], NOTIFY_S_EXPIRING) == 0)
+			st[i] = obs[i].not_after && obs[i].not_after - now <= (time_t)warn_days * 86400
+					? NOTIFY_S_EXPIRING : NOTIFY_S_FAILED;
+	}
 
 	for (size_t ti = 0; ti < tl.n; ti++) {
 		const struct notify_target *t = tl.t[ti];
@@ -826,28 +902,47 @@ int notify_run(struct certstore *cs, const struct notify_observation *obs, size_
 		target_id(t, id);
 		notify_target_redacted(t, red, sizeof(red));
 		ts = obj_child(targets, id);
+		bool failed_cls = notify_target_wants(t, "failed");
 		for (size_t i = 0; i < n; i++) {
 			const struct notify_observation *o = &obs[i];
+			const char *state = st[i];
 			struct json_object *rec = NULL;
 			const char *last;
+			size_t np0 = np;
 			json_object_object_get_ex(ts, o->key, &rec);
 			last = rec_str(rec, "state");
-			if (o->deploy_error) {
+			if (o->deploy_error && failed_cls) {
 				json_object_object_add(obj_child(ts, o->key), "deploy_pending",
 						       json_object_new_string(o->deploy_error));
 				dirty = true;
 				json_object_object_get_ex(ts, o->key, &rec);
 			}
+			if (o->done && notify_target_wants(t, o->done)) {
+				json_object_object_add(obj_child(ts, o->key), "done_pending", json_object_new_string(o->done));
+				dirty = true;
+				json_object_object_get_ex(ts, o->key, &rec);
+			}
 			if (rec_str(rec, "deploy_pending"))
 				pend[np++] = (struct pending){ o, "deploy-failed", NULL, true,
-							       rec_str(rec, "deploy_pending") };
-			if (last == NULL && !bad_state(o->state)) {
-				record(ts, &(struct pending){ .o = o, .state = o->state }, now);
+							       rec_str(rec, "deploy_pending"), false };
+			if ((last == NULL && !bad_state(state)) || (!failed_cls && (last == NULL || strcmp(last, state)))) {
+				/* nothing to say (or not to this target): recorded */
+				record(ts, &(struct pending){ .o = o, .state = state }, now);
 				dirty = true;
-			} else if (last == NULL || strcmp(last, o->state) != 0) {
-				pend[np++] = (struct pending){ .o = o, .event = bad_state(o->state) ? o->state : "recovered", .state = o->state };
-			} else if (strcmp(o->state, NOTIFY_S_EXPIRING) == 0 && now - (time_t)rec_int(rec, "at") >= remind) {
-				pend[np++] = (struct pending){ .o = o, .event = "reminder", .state = o->state };
+			} else if (last == NULL || strcmp(last, state) != 0) {
+				pend[np++] = (struct pending){ .o = o, .event = bad_state(state) ? state : "recovered", .state = state };
+			} else if (strcmp(state, NOTIFY_S_EXPIRING) == 0 && now - (time_t)rec_int(rec, "at") >= remind) {
+				pend[np++] = (struct pending){ .o = o, .event = "reminder", .state = state };
+			}
+			if (rec_str(rec, "done_pending")) {
+				bool recovered = np > np0 && pend[np - 1].event && strcmp(pend[np - 1].event, "recovered") == 0;
+				if (recovered) { /* "renewed again" says it already */
+					json_object_object_del(rec, "done_pending");
+					dirty = true;
+				} else {
+					const char *ev = strcmp(rec_str(rec, "done_pending"), "issued") == 0 ? "issued" : "renewed";
+					pend[np++] = (struct pending){ .o = o, .event = ev, .done = true };
+				}
 			}
 		}
 		if (np == 0)
@@ -864,8 +959,8 @@ int notify_run(struct certstore *cs, const struct notify_observation *obs, size_
 				if (pend[i].o->not_after)
 					time_rfc3339(pend[i].o->not_after, na, sizeof(na));
 				snprintf(line, sizeof(line), "%s: %s (expires %s)%s%s\n", pend[i].o->key, pend[i].event, na,
-					 pend[i].o->error && bad_state(pend[i].o->state) ? ": " : "",
-					 pend[i].o->error && bad_state(pend[i].o->state) ? pend[i].o->error : "");
+					 pend[i].o->error && bad_state(pend[i].state) ? ": " : "",
+					 pend[i].o->error && bad_state(pend[i].state) ? pend[i].o->error : "");
 				if (buf_add(&d, line, strlen(line)) != 0)
 					break;
 			}
@@ -943,6 +1038,7 @@ out:
 		certstore_unlock(cs);
 	json_object_put(doc);
 	free(pend);
+	free(st);
 	buf_finish(&b);
 	notify_list_finish(&tl);
 	return rc;
