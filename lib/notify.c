@@ -529,7 +529,53 @@ out:
 	return rc;
 }
 
+/* The most characters a service takes in a message's text (0: no limit
+ * worth a cut): Discord's content is 2000 characters (title, newline and
+ * text here), Pushover's message 1024 (each service's published API). */
+static size_t text_limit(const struct notify_target *t, const struct notify_message *m)
+{
+	size_t tl = strlen(m->title) + 1;
+	if (t->tmpl && strcmp(t->tmpl, "discord") == 0)
+		return tl < 1000 ? 2000 - tl : 1000;
+	if ((t->name && strcasecmp(t->name, "pushover") == 0) || strstr(t->url, "api.pushover.net"))
+		return 1024;
+	return 0;
+}
+
+/* text cut to at most `limit` characters (bytes, never inside a UTF-8
+ * sequence) ending in "…", or NULL when it fits (or out of memory). */
+static char *text_cut(const char *text, size_t limit)
+{
+	size_t n = strlen(text), k;
+	char *r;
+	if (limit < 8 || n <= limit)
+		return NULL;
+	k = limit - 3; /* bytes kept: the ellipsis is 3 bytes, 1 character */
+	while (k > 0 && ((unsigned char)text[k] & 0xc0) == 0x80)
+		k--;
+	if ((r = malloc(k + 4)) == NULL)
+		return NULL;
+	memcpy(r, text, k);
+	memcpy(r + k, "\xe2\x80\xa6", 4);
+	return r;
+}
+
+static int notify_send1(const struct notify_target *t, const struct notify_message *m, struct gpc_error *err);
+
 int notify_send(const struct notify_target *t, const struct notify_message *m, struct gpc_error *err)
+{
+	char *cut = text_cut(m->text, text_limit(t, m));
+	int rc;
+	if (cut == NULL)
+		return notify_send1(t, m, err);
+	struct notify_message mc = *m;
+	mc.text = cut;
+	rc = notify_send1(t, &mc, err);
+	free(cut);
+	return rc;
+}
+
+static int notify_send1(const struct notify_target *t, const struct notify_message *m, struct gpc_error *err)
 {
 	CURL *curl = NULL;
 	struct curl_slist *hdr = NULL;
