@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "buf.h"
+#include "fsutil.h"
 #include "gpc_spawn.h"
 #include "log.h"
 #include "notify.h"
@@ -293,39 +294,26 @@ static char *get_str(struct json_object *o, const char *k)
 	return strdup(json_object_get_string(v));
 }
 
-int notify_list_load(struct certstore *cs, struct notify_list *l, struct gpc_error *err)
+/* The targets and settings of a parsed notify.json (or the node's copy)
+ * into l; `path` names it in err. Returns 0 or -1 (l emptied). */
+static int list_from_json(struct json_object *doc, const char *path, struct notify_list *l, struct gpc_error *err)
 {
-	struct buf b;
-	struct json_object *doc = NULL, *arr;
-	char path[PATH_MAX];
+	struct json_object *arr, *v;
 	int rc = -1;
 
 	memset(l, 0, sizeof(*l));
-	buf_init(&b, NOTIFY_MAX_RECORD);
-	if (certstore_state_read(cs, NOTIFY_TARGETS_RECORD, NOTIFY_MAX_RECORD, &b, err) != 0) {
-		if (err->code && strcmp(err->code, GPC_E_MISSING) == 0) {
-			gpc_error_clear(err);
-			rc = 0;
-		}
-		goto out;
-	}
-	certstore_state_path(cs, NOTIFY_TARGETS_RECORD, path, sizeof(path));
-	doc = json_tokener_parse(b.data ? b.data : "");
 	if (doc == NULL || !json_object_object_get_ex(doc, "targets", &arr) ||
 	    !json_object_is_type(arr, json_type_array)) {
 		gpc_error_set(err, GPC_E_INVALID, "%s: not a list of notification targets", path);
 		gpc_error_hint(err, "store them again: goproxy-cert renew --notify TARGET (or --no-notify)");
 		goto out;
 	}
-	{
-		struct json_object *v;
-		if (json_object_object_get_ex(doc, "warn_days", &v))
-			l->warn_days = json_object_get_int(v);
-		if (json_object_object_get_ex(doc, "digest_over", &v) && json_object_get_int64(v) > 0)
-			l->digest_over = (size_t)json_object_get_int64(v);
-		if (json_object_object_get_ex(doc, "unreachable_secs", &v))
-			l->unreachable_secs = (long)json_object_get_int64(v);
-	}
+	if (json_object_object_get_ex(doc, "warn_days", &v))
+		l->warn_days = json_object_get_int(v);
+	if (json_object_object_get_ex(doc, "digest_over", &v) && json_object_get_int64(v) > 0)
+		l->digest_over = (size_t)json_object_get_int64(v);
+	if (json_object_object_get_ex(doc, "unreachable_secs", &v))
+		l->unreachable_secs = (long)json_object_get_int64(v);
 	for (size_t i = 0; i < json_object_array_length(arr); i++) {
 		struct json_object *o = json_object_array_get_idx(arr, i);
 		struct notify_target *t = calloc(1, sizeof(*t));
@@ -355,28 +343,13 @@ int notify_list_load(struct certstore *cs, struct notify_list *l, struct gpc_err
 out:
 	if (rc != 0)
 		notify_list_finish(l);
-	json_object_put(doc);
-	if (b.data)
-		explicit_bzero(b.data, b.len);
-	buf_finish(&b);
 	return rc;
 }
 
-int notify_list_save(struct certstore *cs, const struct notify_list *l, struct gpc_error *err)
+/* l as a new notify.json document. */
+static struct json_object *list_to_json(const struct notify_list *l)
 {
-	struct json_object *doc, *arr;
-	const char *s;
-	int rc;
-
-	if (l->n == 0) {
-		if (certstore_state_remove(cs, NOTIFY_TARGETS_RECORD, err) != 0 && err->code &&
-		    strcmp(err->code, GPC_E_MISSING) != 0)
-			return -1;
-		gpc_error_clear(err);
-		return 0;
-	}
-	doc = json_object_new_object();
-	arr = json_object_new_array();
+	struct json_object *doc = json_object_new_object(), *arr = json_object_new_array();
 	for (size_t i = 0; i < l->n; i++) {
 		const struct notify_target *t = l->t[i];
 		struct json_object *o = json_object_new_object();
@@ -399,6 +372,50 @@ int notify_list_save(struct certstore *cs, const struct notify_list *l, struct g
 		json_object_object_add(doc, "digest_over", json_object_new_int64((int64_t)l->digest_over));
 	if (l->unreachable_secs > 0)
 		json_object_object_add(doc, "unreachable_secs", json_object_new_int64(l->unreachable_secs));
+	return doc;
+}
+
+int notify_list_load(struct certstore *cs, struct notify_list *l, struct gpc_error *err)
+{
+	struct buf b;
+	struct json_object *doc = NULL;
+	char path[PATH_MAX];
+	int rc = -1;
+
+	memset(l, 0, sizeof(*l));
+	buf_init(&b, NOTIFY_MAX_RECORD);
+	if (certstore_state_read(cs, NOTIFY_TARGETS_RECORD, NOTIFY_MAX_RECORD, &b, err) != 0) {
+		if (err->code && strcmp(err->code, GPC_E_MISSING) == 0) {
+			gpc_error_clear(err);
+			rc = 0;
+		}
+		goto out;
+	}
+	certstore_state_path(cs, NOTIFY_TARGETS_RECORD, path, sizeof(path));
+	doc = json_tokener_parse(b.data ? b.data : "");
+	rc = list_from_json(doc, path, l, err);
+out:
+	json_object_put(doc);
+	if (b.data)
+		explicit_bzero(b.data, b.len);
+	buf_finish(&b);
+	return rc;
+}
+
+int notify_list_save(struct certstore *cs, const struct notify_list *l, struct gpc_error *err)
+{
+	struct json_object *doc;
+	const char *s;
+	int rc;
+
+	if (l->n == 0) {
+		if (certstore_state_remove(cs, NOTIFY_TARGETS_RECORD, err) != 0 && err->code &&
+		    strcmp(err->code, GPC_E_MISSING) != 0)
+			return -1;
+		gpc_error_clear(err);
+		return 0;
+	}
+	doc = list_to_json(l);
 	s = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
 	rc = certstore_state_write(cs, NOTIFY_TARGETS_RECORD, s, strlen(s), err);
 	json_object_put(doc);
@@ -1087,5 +1104,181 @@ out:
 	free(st);
 	buf_finish(&b);
 	notify_list_finish(&tl);
+	return rc;
+}
+
+/* ---- a shared store out of reach (the node's copy of its targets) ---- */
+
+/* The node's copy: a JSON object, or a new empty one when there is none
+ * (missing, or unreadable: it is only a copy). */
+static struct json_object *copy_read(const char *file)
+{
+	struct buf b;
+	struct gpc_error e;
+	struct json_object *doc = NULL;
+
+	gpc_error_clear(&e);
+	buf_init(&b, NOTIFY_MAX_RECORD);
+	if (fs_read_file_strict(file, NOTIFY_MAX_RECORD, true, &b, &e) == 0)
+		doc = json_tokener_parse(b.data ? b.data : "");
+	else if (e.sys_errno != ENOENT)
+		gpc_warn("%s (a copy of the store's alert targets; made again when the store answers)", e.message);
+	if (b.data)
+		explicit_bzero(b.data, b.len);
+	buf_finish(&b);
+	if (doc != NULL && !json_object_is_type(doc, json_type_object)) {
+		json_object_put(doc);
+		doc = NULL;
+	}
+	return doc;
+}
+
+static int copy_write(const char *file, struct json_object *doc, struct gpc_error *err)
+{
+	char dir[PATH_MAX];
+	const char *s, *slash = strrchr(file, '/');
+	int rc;
+
+	if (slash != NULL && slash != file) {
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - file), file);
+		if (fs_mkdirs(dir, 0700, 0, err) != 0)
+			return -1;
+	}
+	s = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	rc = fs_write_atomic(file, s, strlen(s), 0600, err);
+	return rc;
+}
+
+static void reach_message(bool down, const char *store, time_t since, const char *why, char *title, size_t tsz,
+			  char *text, size_t xsz)
+{
+	char host[256] = "this node", ts[32];
+	time_t now = time_now();
+
+	if (gethostname(host, sizeof(host) - 1) != 0)
+		snprintf(host, sizeof(host), "this node");
+	time_rfc3339(since, ts, sizeof(ts));
+	if (down) {
+		snprintf(title, tsz, "goproxy-cert: the store %s cannot be reached", store);
+		snprintf(text, xsz, "goproxy-cert on %s has not reached the store %s since %s (%ld minutes): %s\n"
+			 "No certificate is renewed from here while it is out of reach.", host, store, ts,
+			 (long)((now - since) / 60), why ? why : "");
+	} else {
+		snprintf(title, tsz, "goproxy-cert: the store %s is reachable again", store);
+		snprintf(text, xsz, "goproxy-cert on %s reaches the store %s again (out of reach since %s).", host,
+			 store, ts);
+	}
+}
+
+int notify_reach_ok(const char *file, const char *store, const struct notify_list *l, struct notify_report *rep,
+		    struct gpc_error *err)
+{
+	struct json_object *old = copy_read(file), *doc, *told = NULL, *keep = json_object_new_object();
+	time_t since = old ? (time_t)rec_int(old, "down_since") : 0;
+	int rc = -1;
+
+	memset(rep, 0, sizeof(*rep));
+	rep->targets = l->n;
+	if (old && json_object_object_get_ex(old, "told", &told) && json_object_is_type(told, json_type_object)) {
+		/* the targets told that the store was down: it is back */
+		json_object_object_foreach(told, id, v) {
+			const struct notify_target *t = NULL;
+			char title[256], text[1024], tid[17], red[320];
+			struct gpc_error se;
+			for (size_t i = 0; i < l->n && t == NULL; i++) {
+				target_id(l->t[i], tid);
+				if (strcmp(tid, id) == 0)
+					t = l->t[i];
+			}
+			if (t == NULL)
+				continue; /* no longer a target */
+			reach_message(false, store, since ? since : (time_t)json_object_get_int64(v), NULL, title,
+				      sizeof(title), text, sizeof(text));
+			struct notify_message m = { .event = "store-recovered", .title = title, .text = text,
+						    .priority = 3 };
+			gpc_error_clear(&se);
+			if (notify_send(t, &m, &se) == 0) {
+				rep->sent++;
+				gpc_info("notified %s: the store is reachable again",
+					 notify_target_redacted(t, red, sizeof(red)));
+			} else {
+				rep->failed++;
+				gpc_warn("%s (kept for the next run)", se.message);
+				json_object_object_add(keep, id, json_object_get(v));
+			}
+		}
+	}
+	if (l->n == 0 && json_object_object_length(keep) == 0) {
+		json_object_put(keep);
+		json_object_put(old);
+		if (unlink(file) != 0 && errno != ENOENT)
+			return gpc_error_sys(err, errno, "remove", file);
+		return 0;
+	}
+	doc = list_to_json(l);
+	json_object_object_add(doc, "store", json_object_new_string(store));
+	if (json_object_object_length(keep) > 0)
+		json_object_object_add(doc, "told", keep);
+	else
+		json_object_put(keep);
+	rc = copy_write(file, doc, err);
+	json_object_put(doc);
+	json_object_put(old);
+	return rc;
+}
+
+int notify_reach_failed(const char *file, const char *store, const char *why, struct notify_report *rep,
+			struct gpc_error *err)
+{
+	struct json_object *doc = copy_read(file), *told;
+	struct notify_list tl;
+	time_t now = time_now(), since;
+	long threshold;
+	bool dirty = false;
+	int rc = -1;
+
+	memset(rep, 0, sizeof(*rep));
+	if (doc == NULL)
+		return 0; /* no copy: no target known on this node */
+	if (list_from_json(doc, file, &tl, err) != 0) {
+		json_object_put(doc);
+		return -1;
+	}
+	rep->targets = tl.n;
+	threshold = tl.unreachable_secs > 0 ? tl.unreachable_secs : NOTIFY_UNREACHABLE_SECS;
+	since = (time_t)rec_int(doc, "down_since");
+	if (since == 0 || since > now) {
+		since = now;
+		json_object_object_add(doc, "down_since", json_object_new_int64((int64_t)now));
+		dirty = true;
+	}
+	told = obj_child(doc, "told");
+	if (now - since >= threshold) {
+		for (size_t i = 0; i < tl.n; i++) {
+			const struct notify_target *t = tl.t[i];
+			char title[256], text[2048], tid[17], red[320];
+			struct gpc_error se;
+			target_id(t, tid);
+			if (json_object_object_get_ex(told, tid, NULL) || !notify_target_wants(t, "failed"))
+				continue;
+			reach_message(true, store, since, why, title, sizeof(title), text, sizeof(text));
+			struct notify_message m = { .event = "store-unreachable", .error = why, .title = title,
+						    .text = text, .priority = 5 };
+			gpc_error_clear(&se);
+			if (notify_send(t, &m, &se) == 0) {
+				rep->sent++;
+				json_object_object_add(told, tid, json_object_new_int64((int64_t)since));
+				dirty = true;
+				gpc_info("notified %s: the store cannot be reached",
+					 notify_target_redacted(t, red, sizeof(red)));
+			} else {
+				rep->failed++;
+				gpc_warn("%s (kept for the next run)", se.message);
+			}
+		}
+	}
+	rc = dirty ? copy_write(file, doc, err) : 0;
+	notify_list_finish(&tl);
+	json_object_put(doc);
 	return rc;
 }

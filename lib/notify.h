@@ -165,4 +165,26 @@ int notify_run(struct certstore *cs, const struct notify_observation *obs, size_
 	       const struct notify_policy *p, struct notify_report *rep, struct gpc_error *err)
 	__attribute__((warn_unused_result));
 
+/* A shared store out of reach (etcd down or without quorum): the targets
+ * stored in it are out of reach too, so every run that reads them keeps a
+ * copy on this node in `file` (0600, directory 0700; the secrets as in a
+ * certs directory's .state/notify.json), with when the store was first
+ * found out of reach and which targets were told. `store` names the store
+ * in messages (no secret). */
+
+/* The store answered: refresh the copy from l (an empty list removes it)
+ * and tell the targets told that it was down that it is back (one
+ * "store-recovered" message each; a failed one is kept for the next run).
+ * Returns 0, or -1 when the copy could not be written. */
+int notify_reach_ok(const char *file, const char *store, const struct notify_list *l, struct notify_report *rep,
+		    struct gpc_error *err) __attribute__((warn_unused_result));
+
+/* The store could not be reached (`why`: the error's text): remember the
+ * first time; once it has been out of reach for the stored threshold
+ * (unreachable_secs, default NOTIFY_UNREACHABLE_SECS), send one
+ * "store-unreachable" message to each target of the copy not yet told.
+ * No copy: nothing (0). Returns 0 or -1. */
+int notify_reach_failed(const char *file, const char *store, const char *why, struct notify_report *rep,
+			struct gpc_error *err) __attribute__((warn_unused_result));
+
 #endif

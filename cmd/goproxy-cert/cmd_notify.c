@@ -2,9 +2,11 @@
  * alert options issue, renew and sync share. See cmd_notify.h. */
 #include <getopt.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <gnutls/gnutls.h>
 
@@ -25,8 +27,8 @@ bool notify_args_take(struct notify_args *a, int c, const char *arg)
 		a->clear = true;
 		return true;
 	}
-	if (c == O_NOTIFY_DAYS || c == O_NOTIFY_DIGEST) {
-		*(c == O_NOTIFY_DAYS ? &a->days_arg : &a->digest_arg) = arg;
+	if (c == O_NOTIFY_DAYS || c == O_NOTIFY_DIGEST || c == O_NOTIFY_UNREACHABLE) {
+		*(c == O_NOTIFY_DAYS ? &a->days_arg : c == O_NOTIFY_DIGEST ? &a->digest_arg : &a->unreach_arg) = arg;
 		return true;
 	}
 	if (c != O_NOTIFY_TARGET)
@@ -66,7 +68,15 @@ int notify_args_check(const char *sub, struct notify_args *a)
 					       a->digest_arg);
 		a->digest = v;
 	}
-	if (a->clear && (a->days_arg || a->digest_arg))
+	if (a->unreach_arg) {
+		char *end;
+		long v = strtol(a->unreach_arg, &end, 10);
+		if (*a->unreach_arg == '\0' || *end != '\0' || v < 60 || v > 2592000)
+			return cli_usage_error(sub, "--notify-unreachable '%s' is not a number of seconds from 60 to "
+					       "2592000 (30 days)", a->unreach_arg);
+		a->unreach = v;
+	}
+	if (a->clear && (a->days_arg || a->digest_arg || a->unreach_arg))
 		return cli_usage_error(sub, "--no-notify removes the alert settings too; give it alone");
 	if (!a->clear && a->n == 0 && env != NULL && *env != '\0') {
 		env_copy = strdup(env);
@@ -120,7 +130,9 @@ int notify_args_store(const char *sub, struct certstore *cs, const struct notify
 	int rc = 1;
 	bool same, targets_given = a->clear || a->n > 0;
 
-	if (!a->clear && a->n == 0 && a->godoxy == NULL && a->days == 0 && a->digest == 0)
+	bool settings = a->days || a->digest || a->unreach;
+
+	if (!a->clear && a->n == 0 && a->godoxy == NULL && !settings)
 		return 0;
 	gpc_error_clear(&err);
 	if (notify_list_load(cs, &have, &err) != 0) {
@@ -160,13 +172,13 @@ int notify_args_store(const char *sub, struct certstore *cs, const struct notify
 	}
 	if (!targets_given) {
 		/* only settings: for the targets stored */
-		if (a->days == 0 && a->digest == 0) {
+		if (!settings) {
 			rc = 0;
 			goto out;
 		}
 		if (have.n == 0) {
-			fprintf(stderr, "%s %s: --notify-days and --notify-digest are kept with the alert targets, "
-				"and none is stored\n  hint: give the targets too: --notify TARGET\n", cli.prog, sub);
+			fprintf(stderr, "%s %s: --notify-days, --notify-digest and --notify-unreachable are kept "
+				"with the alert targets, and none is stored\n  hint: give the targets too: --notify TARGET\n", cli.prog, sub);
 			rc = EXIT_USAGE;
 			notify_list_finish(&want);
 			notify_list_finish(&have);
@@ -184,9 +196,9 @@ int notify_args_store(const char *sub, struct certstore *cs, const struct notify
 	/* the settings: as given, else as stored */
 	want.warn_days = a->days ? a->days : have.warn_days;
 	want.digest_over = a->digest ? (size_t)a->digest : have.digest_over;
-	want.unreachable_secs = have.unreachable_secs;
+	want.unreachable_secs = a->unreach ? a->unreach : have.unreachable_secs;
 	same = targets_given && have.n == want.n && have.warn_days == want.warn_days &&
-	       have.digest_over == want.digest_over;
+	       have.digest_over == want.digest_over && have.unreachable_secs == want.unreachable_secs;
 	for (size_t i = 0; same && i < want.n; i++)
 		same = same_target(have.t[i], want.t[i]);
 	if (!same) {
@@ -329,6 +341,70 @@ void notify_events_send(struct certstore *cs, const struct issue_job *jobs, size
 	free(ev->owned);
 	free(ev->obs);
 	memset(ev, 0, sizeof(*ev));
+}
+
+/* ---- a shared store out of reach ---- */
+
+/* This node's file for the store `store`: NOTIFY-<hash>.json in the state
+ * directory (see notify_store_reach). Returns 0, or -1 when there is none. */
+static int node_copy_path(const char *store, char *out, size_t outsz)
+{
+	const char *sd = getenv("STATE_DIRECTORY"), *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	char dir[PATH_MAX];
+	uint64_t h = 1469598103934665603ull;
+	int n;
+
+	for (const char *p = store; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	if (sd != NULL && sd[0] == '/')
+		n = snprintf(dir, sizeof(dir), "%.*s", (int)strcspn(sd, ":"), sd); /* the first of a list */
+	else if (geteuid() == 0)
+		n = snprintf(dir, sizeof(dir), "/var/lib/goproxy-cert");
+	else if (xdg != NULL && xdg[0] == '/')
+		n = snprintf(dir, sizeof(dir), "%s/goproxy-cert", xdg);
+	else if (home != NULL && home[0] == '/')
+		n = snprintf(dir, sizeof(dir), "%s/.local/state/goproxy-cert", home);
+	else
+		return -1;
+	if (n < 0 || (size_t)n >= sizeof(dir))
+		return -1;
+	n = snprintf(out, outsz, "%s/notify-store-%016llx.json", dir, (unsigned long long)h);
+	return n < 0 || (size_t)n >= outsz ? -1 : 0;
+}
+
+void notify_store_reach(struct certstore *cs)
+{
+	struct notify_list l = { 0 };
+	struct notify_report rep;
+	struct gpc_error err;
+	char file[PATH_MAX];
+	const char *store = certstore_dir(cs);
+	int r;
+
+	if (storeopt_url(&cli_store) == NULL)
+		return; /* a certs directory: its targets are where its certificates are */
+	if (node_copy_path(store, file, sizeof(file)) != 0) {
+		gpc_debug("no state directory for a copy of the store's alert targets ($STATE_DIRECTORY, "
+			  "$XDG_STATE_HOME or $HOME)");
+		return;
+	}
+	gpc_error_clear(&err);
+	if (notify_list_load(cs, &l, &err) == 0) {
+		r = notify_reach_ok(file, store, &l, &rep, &err);
+		notify_list_finish(&l);
+	} else if (issue_classify(&err) == ISSUE_DEFERRED) {
+		char why[sizeof(err.message)];
+		snprintf(why, sizeof(why), "%s", err.message);
+		gpc_error_clear(&err);
+		r = notify_reach_failed(file, store, why, &rep, &err);
+	} else {
+		return; /* e.g. no seal key: the run says it where it matters */
+	}
+	if (r != 0)
+		fprintf(stderr, "%s: warning: alerts about the store: %s\n", cli.prog, err.message);
+	else if (rep.failed > 0)
+		fprintf(stderr, "%s: warning: %zu alert%s not delivered; kept for the next run\n", cli.prog,
+			rep.failed, rep.failed == 1 ? "" : "s");
 }
 
 /* ---- goproxy-cert notify ---- */
