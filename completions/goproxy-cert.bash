@@ -88,7 +88,8 @@ _goproxy_cert()
             COMPREPLY=($(compgen -W "0 1 3 4 5" -- "$cur")); return ;;
         --days | -D | --domain | --server | -m | --email | --eab-kid | --eab-hmac | \
         --standalone | --profile | --preferred-chain | --deploy-hook | --rate-limit | --jitter | \
-        --concurrency | --lock-wait | --hook-timeout | --connect-timeout | --notify)
+        --concurrency | --lock-wait | --hook-timeout | --connect-timeout | --notify | --notify-days | \
+        --notify-digest | --notify-unreachable)
             return ;;
     esac
 
@@ -108,13 +109,13 @@ _goproxy_cert()
                   --no-preferred-chain --days --force --deploy-hook --no-deploy-hook --rate-limit --lock-wait
                   --hook-timeout --dns --dns-opt --dns-resolver --dns-propagation-timeout
                   --dns-propagation-wait --no-dns-propagation-check --godoxy-config --ephemeral-ok
-                  --duplicate --notify --no-notify --json -q --quiet -v --verbose -h --help
+                  --duplicate --notify --no-notify --notify-days --notify-digest --notify-unreachable --json -q --quiet -v --verbose -h --help
                   --store --store-cacert --store-cert --store-key --store-seal" ;;
         renew)
             opts="-d --certs-dir --days --force --jitter --concurrency --rate-limit --lock-wait --hook-timeout --json
                   --server --ca-bundle --profile --http-dir --webroot --standalone --hook
                   --dns --dns-opt --dns-resolver --dns-propagation-timeout --dns-propagation-wait
-                  --no-dns-propagation-check --ephemeral-ok --notify --no-notify
+                  --no-dns-propagation-check --ephemeral-ok --notify --no-notify --notify-days --notify-digest --notify-unreachable
                   -q --quiet -v --verbose -h --help --store --store-cacert --store-cert --store-key --store-seal" ;;
         revoke)
             opts="-d --certs-dir --reason --ca-bundle --json -q --quiet -v --verbose -h --help
@@ -124,7 +125,7 @@ _goproxy_cert()
                   --eab-hmac --yes --json -q --quiet -v --verbose -h --help
                   --store --store-cacert --store-cert --store-key --store-seal" ;;
         sync)
-            opts="-d --certs-dir --watch --deploy-hook --hook-timeout --notify --no-notify
+            opts="-d --certs-dir --watch --deploy-hook --hook-timeout --notify --no-notify --notify-days --notify-digest --notify-unreachable
                   -q --quiet -v --verbose -h --help
                   --store --store-cacert --store-cert --store-key --store-seal" ;;
         notify)

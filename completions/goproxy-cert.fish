@@ -161,6 +161,9 @@ complete -c goproxy-cert -n "__fish_seen_subcommand_from sync" -l store-seal -r 
 for c in issue renew sync
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l notify -x -a 'ntfy: gotify: discord: slack: pushover: webhook: program:' -d 'alert target KIND:WHERE (stored)'
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l no-notify -d 'remove the stored alert targets'
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l notify-days -x -d 'alert when failing N days before expiry (stored)'
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l notify-digest -x -d 'more than N changes in a run: one digest (stored)'
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l notify-unreachable -x -d 'alert when the store is out of reach this many seconds (stored)'
 end
 complete -c goproxy-cert -n "__fish_seen_subcommand_from notify; and not __fish_seen_subcommand_from test list" -a test -d 'send a test message to every target'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from notify; and not __fish_seen_subcommand_from test list" -a list -d 'show the targets without secrets'

@@ -148,7 +148,11 @@ int certstore_write_pair(struct certstore *cs, const char *name, const char *cer
 /* Named records (REL like "lineages/www.json"; in a directory a file under
  * DIR/.state, written atomically, mode 0600, parent dirs 0700). read: a
  * missing record is -1 with err->code == GPC_E_MISSING. Returns 0 or -1.
- * These are certstore_record_get/put/del without revisions. */
+ * These are certstore_record_get/put/del without revisions. In a shared
+ * store (etcd) a record holding a private key, and the alert targets
+ * (notify.json), are sealed with the seal key like the pairs' keys (the
+ * seal key is then needed to write and read them); a plain one is still
+ * read. */
 int certstore_state_read(struct certstore *cs, const char *rel, size_t max, struct buf *out,
 			 struct gpc_error *err) __attribute__((warn_unused_result));
 int certstore_state_write(struct certstore *cs, const char *rel, const void *data, size_t len,

@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "buf.h"
+#include "fsutil.h"
 #include "gpc_spawn.h"
 #include "log.h"
 #include "notify.h"
@@ -39,7 +40,27 @@ void notify_target_free(struct notify_target *t)
 	free(t->mime);
 	free(t->method);
 	free(t->name);
+	free(t->events);
 	free(t);
+}
+
+static const char *const event_classes[] = { "failed", "issued", "renewed", NULL };
+
+bool notify_target_wants(const struct notify_target *t, const char *cls)
+{
+	const char *p = t->events;
+	size_t n = strlen(cls);
+	if (p == NULL || *p == '\0')
+		return strcmp(cls, "failed") == 0;
+	while (*p) {
+		size_t w = strcspn(p, ",");
+		if (w == n && strncmp(p, cls, n) == 0)
+			return true;
+		p += w;
+		if (*p == ',')
+			p++;
+	}
+	return false;
 }
 
 static bool is_http_url(const char *u)
@@ -92,10 +113,11 @@ static int take_param(struct notify_target *t, const char *kind, char *kv, struc
 	else if (strcmp(kv, "mime") == 0 || strcmp(kv, "mime_type") == 0) f = &t->mime;
 	else if (strcmp(kv, "method") == 0) f = &t->method;
 	else if (strcmp(kv, "name") == 0) f = &t->name;
+	else if (strcmp(kv, "events") == 0) f = &t->events;
 	if (f == NULL) {
 		gpc_error_set(err, GPC_E_USAGE, "--notify %s:...: unknown parameter '%.40s'", kind, kv);
 		return gpc_error_hint(err, "parameters: ;token= ;topic= ;template=discord|slack ;payload= ;mime= "
-				      ";method= ;name=");
+				      ";method= ;name= ;events=failed,issued,renewed");
 	}
 	free(*f);
 	*f = strdup(eq + 1);
@@ -104,6 +126,21 @@ static int take_param(struct notify_target *t, const char *kind, char *kv, struc
 
 int notify_target_check(struct notify_target *t, const char *what, struct gpc_error *err)
 {
+	for (const char *p = t->events; p && *p;) {
+		size_t w = strcspn(p, ","), i;
+		for (i = 0; event_classes[i]; i++)
+			if (strlen(event_classes[i]) == w && strncmp(p, event_classes[i], w) == 0)
+				break;
+		if (event_classes[i] == NULL) {
+			gpc_error_set(err, GPC_E_USAGE, "%s: events: '%.*s' is not an event class", what,
+				      (int)(w > 40 ? 40 : w), p);
+			return gpc_error_hint(err, "events=failed,issued,renewed (failed: every problem and its "
+					      "recovery; the default)");
+		}
+		p += w;
+		if (*p == ',')
+			p++;
+	}
 	if (strcmp(t->kind, "program") == 0) {
 		if (t->url[0] != '/')
 			return gpc_error_set(err, GPC_E_USAGE, "%s: program '%s' is not an absolute path", what, t->url);
@@ -238,8 +275,7 @@ void notify_list_finish(struct notify_list *l)
 	for (size_t i = 0; i < l->n; i++)
 		notify_target_free(l->t[i]);
 	free(l->t);
-	l->t = NULL;
-	l->n = 0;
+	memset(l, 0, sizeof(*l));
 }
 
 /* ---- the stored list ---- */
@@ -258,30 +294,26 @@ static char *get_str(struct json_object *o, const char *k)
 	return strdup(json_object_get_string(v));
 }
 
-int notify_list_load(struct certstore *cs, struct notify_list *l, struct gpc_error *err)
+/* The targets and settings of a parsed notify.json (or the node's copy)
+ * into l; `path` names it in err. Returns 0 or -1 (l emptied). */
+static int list_from_json(struct json_object *doc, const char *path, struct notify_list *l, struct gpc_error *err)
 {
-	struct buf b;
-	struct json_object *doc = NULL, *arr;
-	char path[PATH_MAX];
+	struct json_object *arr, *v;
 	int rc = -1;
 
 	memset(l, 0, sizeof(*l));
-	buf_init(&b, NOTIFY_MAX_RECORD);
-	if (certstore_state_read(cs, NOTIFY_TARGETS_RECORD, NOTIFY_MAX_RECORD, &b, err) != 0) {
-		if (err->code && strcmp(err->code, GPC_E_MISSING) == 0) {
-			gpc_error_clear(err);
-			rc = 0;
-		}
-		goto out;
-	}
-	certstore_state_path(cs, NOTIFY_TARGETS_RECORD, path, sizeof(path));
-	doc = json_tokener_parse(b.data ? b.data : "");
 	if (doc == NULL || !json_object_object_get_ex(doc, "targets", &arr) ||
 	    !json_object_is_type(arr, json_type_array)) {
 		gpc_error_set(err, GPC_E_INVALID, "%s: not a list of notification targets", path);
 		gpc_error_hint(err, "store them again: goproxy-cert renew --notify TARGET (or --no-notify)");
 		goto out;
 	}
+	if (json_object_object_get_ex(doc, "warn_days", &v))
+		l->warn_days = json_object_get_int(v);
+	if (json_object_object_get_ex(doc, "digest_over", &v) && json_object_get_int64(v) > 0)
+		l->digest_over = (size_t)json_object_get_int64(v);
+	if (json_object_object_get_ex(doc, "unreachable_secs", &v))
+		l->unreachable_secs = (long)json_object_get_int64(v);
 	for (size_t i = 0; i < json_object_array_length(arr); i++) {
 		struct json_object *o = json_object_array_get_idx(arr, i);
 		struct notify_target *t = calloc(1, sizeof(*t));
@@ -298,6 +330,7 @@ int notify_list_load(struct certstore *cs, struct notify_list *l, struct gpc_err
 		t->mime = get_str(o, "mime");
 		t->method = get_str(o, "method");
 		t->name = get_str(o, "name");
+		t->events = get_str(o, "events");
 		if (t->kind == NULL || t->url == NULL) {
 			notify_target_free(t);
 			gpc_error_set(err, GPC_E_INVALID, "%s: target %zu has no kind or url", path, i + 1);
@@ -310,28 +343,13 @@ int notify_list_load(struct certstore *cs, struct notify_list *l, struct gpc_err
 out:
 	if (rc != 0)
 		notify_list_finish(l);
-	json_object_put(doc);
-	if (b.data)
-		explicit_bzero(b.data, b.len);
-	buf_finish(&b);
 	return rc;
 }
 
-int notify_list_save(struct certstore *cs, const struct notify_list *l, struct gpc_error *err)
+/* l as a new notify.json document. */
+static struct json_object *list_to_json(const struct notify_list *l)
 {
-	struct json_object *doc, *arr;
-	const char *s;
-	int rc;
-
-	if (l->n == 0) {
-		if (certstore_state_remove(cs, NOTIFY_TARGETS_RECORD, err) != 0 && err->code &&
-		    strcmp(err->code, GPC_E_MISSING) != 0)
-			return -1;
-		gpc_error_clear(err);
-		return 0;
-	}
-	doc = json_object_new_object();
-	arr = json_object_new_array();
+	struct json_object *doc = json_object_new_object(), *arr = json_object_new_array();
 	for (size_t i = 0; i < l->n; i++) {
 		const struct notify_target *t = l->t[i];
 		struct json_object *o = json_object_new_object();
@@ -344,9 +362,60 @@ int notify_list_save(struct certstore *cs, const struct notify_list *l, struct g
 		put_str(o, "mime", t->mime);
 		put_str(o, "method", t->method);
 		put_str(o, "name", t->name);
+		put_str(o, "events", t->events);
 		json_object_array_add(arr, o);
 	}
 	json_object_object_add(doc, "targets", arr);
+	if (l->warn_days > 0)
+		json_object_object_add(doc, "warn_days", json_object_new_int(l->warn_days));
+	if (l->digest_over > 0)
+		json_object_object_add(doc, "digest_over", json_object_new_int64((int64_t)l->digest_over));
+	if (l->unreachable_secs > 0)
+		json_object_object_add(doc, "unreachable_secs", json_object_new_int64(l->unreachable_secs));
+	return doc;
+}
+
+int notify_list_load(struct certstore *cs, struct notify_list *l, struct gpc_error *err)
+{
+	struct buf b;
+	struct json_object *doc = NULL;
+	char path[PATH_MAX];
+	int rc = -1;
+
+	memset(l, 0, sizeof(*l));
+	buf_init(&b, NOTIFY_MAX_RECORD);
+	if (certstore_state_read(cs, NOTIFY_TARGETS_RECORD, NOTIFY_MAX_RECORD, &b, err) != 0) {
+		if (err->code && strcmp(err->code, GPC_E_MISSING) == 0) {
+			gpc_error_clear(err);
+			rc = 0;
+		}
+		goto out;
+	}
+	certstore_state_path(cs, NOTIFY_TARGETS_RECORD, path, sizeof(path));
+	doc = json_tokener_parse(b.data ? b.data : "");
+	rc = list_from_json(doc, path, l, err);
+out:
+	json_object_put(doc);
+	if (b.data)
+		explicit_bzero(b.data, b.len);
+	buf_finish(&b);
+	return rc;
+}
+
+int notify_list_save(struct certstore *cs, const struct notify_list *l, struct gpc_error *err)
+{
+	struct json_object *doc;
+	const char *s;
+	int rc;
+
+	if (l->n == 0) {
+		if (certstore_state_remove(cs, NOTIFY_TARGETS_RECORD, err) != 0 && err->code &&
+		    strcmp(err->code, GPC_E_MISSING) != 0)
+			return -1;
+		gpc_error_clear(err);
+		return 0;
+	}
+	doc = list_to_json(l);
 	s = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
 	rc = certstore_state_write(cs, NOTIFY_TARGETS_RECORD, s, strlen(s), err);
 	json_object_put(doc);
@@ -477,7 +546,53 @@ out:
 	return rc;
 }
 
+/* The most characters a service takes in a message's text (0: no limit
+ * worth a cut): Discord's content is 2000 characters (title, newline and
+ * text here), Pushover's message 1024 (each service's published API). */
+static size_t text_limit(const struct notify_target *t, const struct notify_message *m)
+{
+	size_t tl = strlen(m->title) + 1;
+	if (t->tmpl && strcmp(t->tmpl, "discord") == 0)
+		return tl < 1000 ? 2000 - tl : 1000;
+	if ((t->name && strcasecmp(t->name, "pushover") == 0) || strstr(t->url, "api.pushover.net"))
+		return 1024;
+	return 0;
+}
+
+/* text cut to at most `limit` characters (bytes, never inside a UTF-8
+ * sequence) ending in "…", or NULL when it fits (or out of memory). */
+static char *text_cut(const char *text, size_t limit)
+{
+	size_t n = strlen(text), k;
+	char *r;
+	if (limit < 8 || n <= limit)
+		return NULL;
+	k = limit - 3; /* bytes kept: the ellipsis is 3 bytes, 1 character */
+	while (k > 0 && ((unsigned char)text[k] & 0xc0) == 0x80)
+		k--;
+	if ((r = malloc(k + 4)) == NULL)
+		return NULL;
+	memcpy(r, text, k);
+	memcpy(r + k, "\xe2\x80\xa6", 4);
+	return r;
+}
+
+static int notify_send1(const struct notify_target *t, const struct notify_message *m, struct gpc_error *err);
+
 int notify_send(const struct notify_target *t, const struct notify_message *m, struct gpc_error *err)
+{
+	char *cut = text_cut(m->text, text_limit(t, m));
+	int rc;
+	if (cut == NULL)
+		return notify_send1(t, m, err);
+	struct notify_message mc = *m;
+	mc.text = cut;
+	rc = notify_send1(t, &mc, err);
+	free(cut);
+	return rc;
+}
+
+static int notify_send1(const struct notify_target *t, const struct notify_message *m, struct gpc_error *err)
 {
 	CURL *curl = NULL;
 	struct curl_slist *hdr = NULL;
@@ -513,7 +628,9 @@ int notify_send(const struct notify_target *t, const struct notify_message *m, s
 			hdr = curl_slist_append(hdr, h);
 		free(h);
 		h = NULL;
-		if (asprintf(&h, "Tags: %s", strcmp(m->event, "recovered") == 0 ? "white_check_mark" : "warning") >= 0)
+		if (asprintf(&h, "Tags: %s", strcmp(m->event, "recovered") == 0 || strcmp(m->event, "issued") == 0 ||
+					       strcmp(m->event, "renewed") == 0 || strcmp(m->event, "test") == 0
+				       ? "white_check_mark" : "warning") >= 0)
 			hdr = curl_slist_append(hdr, h);
 		free(h);
 		h = NULL;
@@ -721,6 +838,11 @@ static void describe(const struct notify_observation *o, const char *event, time
 			 "renew it. Adopt it once: goproxy-cert issue -n %s -D NAME ...", o->key, o->names ? o->names : "",
 			 exp ? "expired at" : "expires at", na, o->key);
 		*prio = exp ? 5 : 4;
+	} else if (strcmp(event, "issued") == 0 || strcmp(event, "renewed") == 0) {
+		snprintf(title, tsz, "goproxy-cert: %s %s", o->key, event);
+		snprintf(text, xsz, "A certificate for %s (%s) was %s; it is valid until %s.", o->key,
+			 o->names ? o->names : "", event, na);
+		*prio = 2;
 	} else if (strcmp(event, "deploy-failed") == 0) {
 		snprintf(title, tsz, "goproxy-cert: deploy hook of %s failed", o->key);
 		snprintf(text, xsz, "%s was renewed (valid until %s), but its deploy hook failed: %s", o->key, na,
@@ -737,6 +859,7 @@ struct pending {
 	const char *state;     /* state to record when it arrived (NULL: none) */
 	bool deploy;           /* a deploy-failed event */
 	const char *detail;    /* deploy-failed: what happened (owned by the state doc) */
+	bool done;             /* an issued or renewed event (event says which) */
 };
 
 static struct json_object *obj_child(struct json_object *o, const char *k)
@@ -768,6 +891,10 @@ static void record(struct json_object *tstate, const struct pending *p, time_t n
 		json_object_object_del(rec, "deploy_pending");
 		return;
 	}
+	if (p->done) {
+		json_object_object_del(rec, "done_pending");
+		return;
+	}
 	json_object_object_add(rec, "state", json_object_new_string(p->state));
 	json_object_object_add(rec, "at", json_object_new_int64((int64_t)now));
 }
@@ -781,7 +908,9 @@ int notify_run(struct certstore *cs, const struct notify_observation *obs, size_
 	struct pending *pend = NULL;
 	time_t now = time_now();
 	long remind = p && p->remind_secs > 0 ? p->remind_secs : 86400;
-	size_t digest_over = p && p->digest_over > 0 ? p->digest_over : 5;
+	size_t digest_over;
+	int warn_days;
+	const char **st = NULL; /* each observation's state, judged with warn_days */
 	bool locked = false, dirty = false;
 	int rc = -1;
 
@@ -794,8 +923,12 @@ int notify_run(struct certstore *cs, const struct notify_observation *obs, size_
 		rc = 0;
 		goto out;
 	}
-	pend = calloc(2 * n + 1, sizeof(*pend));
-	if (pend == NULL) {
+	/* the settings stored with the targets, unless the caller overrides */
+	digest_over = p && p->digest_over > 0 ? p->digest_over : tl.digest_over > 0 ? tl.digest_over : NOTIFY_DIGEST_OVER;
+	warn_days = p && p->warn_days > 0 ? p->warn_days : tl.warn_days > 0 ? tl.warn_days : NOTIFY_WARN_DAYS;
+	pend = calloc(3 * n + 1, sizeof(*pend));
+	st = calloc(n + 1, sizeof(*st));
+	if (pend == NULL || st == NULL) {
 		gpc_error_set(err, GPC_E_NOMEM, "out of memory");
 		goto out;
 	}
@@ -814,6 +947,12 @@ int notify_run(struct certstore *cs, const struct notify_observation *obs, size_
 		doc = json_object_new_object();
 	}
 	targets = obj_child(doc, "targets");
+	for (size_t i = 0; i < n; i++) {
+		st[i] = obs[i].state;
+		if (strcmp(st[i], NOTIFY_S_FAILED) == 0 || strcmp(st[i], NOTIFY_S_EXPIRING) == 0)
+			st[i] = obs[i].not_after && obs[i].not_after - now <= (time_t)warn_days * 86400
+					? NOTIFY_S_EXPIRING : NOTIFY_S_FAILED;
+	}
 
 	for (size_t ti = 0; ti < tl.n; ti++) {
 		const struct notify_target *t = tl.t[ti];
@@ -826,28 +965,47 @@ int notify_run(struct certstore *cs, const struct notify_observation *obs, size_
 		target_id(t, id);
 		notify_target_redacted(t, red, sizeof(red));
 		ts = obj_child(targets, id);
+		bool failed_cls = notify_target_wants(t, "failed");
 		for (size_t i = 0; i < n; i++) {
 			const struct notify_observation *o = &obs[i];
+			const char *state = st[i];
 			struct json_object *rec = NULL;
 			const char *last;
+			size_t np0 = np;
 			json_object_object_get_ex(ts, o->key, &rec);
 			last = rec_str(rec, "state");
-			if (o->deploy_error) {
+			if (o->deploy_error && failed_cls) {
 				json_object_object_add(obj_child(ts, o->key), "deploy_pending",
 						       json_object_new_string(o->deploy_error));
 				dirty = true;
 				json_object_object_get_ex(ts, o->key, &rec);
 			}
+			if (o->done && notify_target_wants(t, o->done)) {
+				json_object_object_add(obj_child(ts, o->key), "done_pending", json_object_new_string(o->done));
+				dirty = true;
+				json_object_object_get_ex(ts, o->key, &rec);
+			}
 			if (rec_str(rec, "deploy_pending"))
 				pend[np++] = (struct pending){ o, "deploy-failed", NULL, true,
-							       rec_str(rec, "deploy_pending") };
-			if (last == NULL && !bad_state(o->state)) {
-				record(ts, &(struct pending){ .o = o, .state = o->state }, now);
+							       rec_str(rec, "deploy_pending"), false };
+			if ((last == NULL && !bad_state(state)) || (!failed_cls && (last == NULL || strcmp(last, state)))) {
+				/* nothing to say (or not to this target): recorded */
+				record(ts, &(struct pending){ .o = o, .state = state }, now);
 				dirty = true;
-			} else if (last == NULL || strcmp(last, o->state) != 0) {
-				pend[np++] = (struct pending){ .o = o, .event = bad_state(o->state) ? o->state : "recovered", .state = o->state };
-			} else if (strcmp(o->state, NOTIFY_S_EXPIRING) == 0 && now - (time_t)rec_int(rec, "at") >= remind) {
-				pend[np++] = (struct pending){ .o = o, .event = "reminder", .state = o->state };
+			} else if (last == NULL || strcmp(last, state) != 0) {
+				pend[np++] = (struct pending){ .o = o, .event = bad_state(state) ? state : "recovered", .state = state };
+			} else if (strcmp(state, NOTIFY_S_EXPIRING) == 0 && now - (time_t)rec_int(rec, "at") >= remind) {
+				pend[np++] = (struct pending){ .o = o, .event = "reminder", .state = state };
+			}
+			if (rec_str(rec, "done_pending")) {
+				bool recovered = np > np0 && pend[np - 1].event && strcmp(pend[np - 1].event, "recovered") == 0;
+				if (recovered) { /* "renewed again" says it already */
+					json_object_object_del(rec, "done_pending");
+					dirty = true;
+				} else {
+					const char *ev = strcmp(rec_str(rec, "done_pending"), "issued") == 0 ? "issued" : "renewed";
+					pend[np++] = (struct pending){ .o = o, .event = ev, .done = true };
+				}
 			}
 		}
 		if (np == 0)
@@ -864,8 +1022,8 @@ int notify_run(struct certstore *cs, const struct notify_observation *obs, size_
 				if (pend[i].o->not_after)
 					time_rfc3339(pend[i].o->not_after, na, sizeof(na));
 				snprintf(line, sizeof(line), "%s: %s (expires %s)%s%s\n", pend[i].o->key, pend[i].event, na,
-					 pend[i].o->error && bad_state(pend[i].o->state) ? ": " : "",
-					 pend[i].o->error && bad_state(pend[i].o->state) ? pend[i].o->error : "");
+					 pend[i].o->error && bad_state(pend[i].state) ? ": " : "",
+					 pend[i].o->error && bad_state(pend[i].state) ? pend[i].o->error : "");
 				if (buf_add(&d, line, strlen(line)) != 0)
 					break;
 			}
@@ -943,7 +1101,184 @@ out:
 		certstore_unlock(cs);
 	json_object_put(doc);
 	free(pend);
+	free(st);
 	buf_finish(&b);
 	notify_list_finish(&tl);
+	return rc;
+}
+
+/* ---- a shared store out of reach (the node's copy of its targets) ---- */
+
+/* The node's copy: a JSON object, or a new empty one when there is none
+ * (missing, or unreadable: it is only a copy). */
+static struct json_object *copy_read(const char *file)
+{
+	struct buf b;
+	struct gpc_error e;
+	struct json_object *doc = NULL;
+
+	gpc_error_clear(&e);
+	buf_init(&b, NOTIFY_MAX_RECORD);
+	if (fs_read_file_strict(file, NOTIFY_MAX_RECORD, true, &b, &e) == 0)
+		doc = json_tokener_parse(b.data ? b.data : "");
+	else if (e.sys_errno != ENOENT)
+		gpc_warn("%s (a copy of the store's alert targets; made again when the store answers)", e.message);
+	if (b.data)
+		explicit_bzero(b.data, b.len);
+	buf_finish(&b);
+	if (doc != NULL && !json_object_is_type(doc, json_type_object)) {
+		json_object_put(doc);
+		doc = NULL;
+	}
+	return doc;
+}
+
+static int copy_write(const char *file, struct json_object *doc, struct gpc_error *err)
+{
+	char dir[PATH_MAX];
+	const char *s, *slash = strrchr(file, '/');
+	int rc;
+
+	if (slash != NULL && slash != file) {
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - file), file);
+		if (fs_mkdirs(dir, 0700, 0, err) != 0)
+			return -1;
+	}
+	s = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	rc = fs_write_atomic(file, s, strlen(s), 0600, err);
+	return rc;
+}
+
+static void reach_message(bool down, const char *store, time_t since, const char *why, char *title, size_t tsz,
+			  char *text, size_t xsz)
+{
+	char host[256] = "this node", ts[32];
+	time_t now = time_now();
+
+	if (gethostname(host, sizeof(host) - 1) != 0)
+		snprintf(host, sizeof(host), "this node");
+	time_rfc3339(since, ts, sizeof(ts));
+	if (down) {
+		snprintf(title, tsz, "goproxy-cert: the store %s cannot be reached", store);
+		snprintf(text, xsz, "goproxy-cert on %s has not reached the store %s since %s (%ld minutes): %s\n"
+			 "No certificate is renewed from here while it is out of reach.", host, store, ts,
+			 (long)((now - since) / 60), why ? why : "");
+	} else {
+		snprintf(title, tsz, "goproxy-cert: the store %s is reachable again", store);
+		snprintf(text, xsz, "goproxy-cert on %s reaches the store %s again (out of reach since %s).", host,
+			 store, ts);
+	}
+}
+
+int notify_reach_ok(const char *file, const char *store, const struct notify_list *l, struct notify_report *rep,
+		    struct gpc_error *err)
+{
+	struct json_object *old = copy_read(file), *doc, *told = NULL, *keep = json_object_new_object();
+	time_t since = old ? (time_t)rec_int(old, "down_since") : 0;
+	int rc = -1;
+
+	memset(rep, 0, sizeof(*rep));
+	rep->targets = l->n;
+	if (old && json_object_object_get_ex(old, "told", &told) && json_object_is_type(told, json_type_object)) {
+		/* the targets told that the store was down: it is back */
+		json_object_object_foreach(told, id, v) {
+			const struct notify_target *t = NULL;
+			char title[256], text[1024], tid[17], red[320];
+			struct gpc_error se;
+			for (size_t i = 0; i < l->n && t == NULL; i++) {
+				target_id(l->t[i], tid);
+				if (strcmp(tid, id) == 0)
+					t = l->t[i];
+			}
+			if (t == NULL)
+				continue; /* no longer a target */
+			reach_message(false, store, since ? since : (time_t)json_object_get_int64(v), NULL, title,
+				      sizeof(title), text, sizeof(text));
+			struct notify_message m = { .event = "store-recovered", .title = title, .text = text,
+						    .priority = 3 };
+			gpc_error_clear(&se);
+			if (notify_send(t, &m, &se) == 0) {
+				rep->sent++;
+				gpc_info("notified %s: the store is reachable again",
+					 notify_target_redacted(t, red, sizeof(red)));
+			} else {
+				rep->failed++;
+				gpc_warn("%s (kept for the next run)", se.message);
+				json_object_object_add(keep, id, json_object_get(v));
+			}
+		}
+	}
+	if (l->n == 0 && json_object_object_length(keep) == 0) {
+		json_object_put(keep);
+		json_object_put(old);
+		if (unlink(file) != 0 && errno != ENOENT)
+			return gpc_error_sys(err, errno, "remove", file);
+		return 0;
+	}
+	doc = list_to_json(l);
+	json_object_object_add(doc, "store", json_object_new_string(store));
+	if (json_object_object_length(keep) > 0)
+		json_object_object_add(doc, "told", keep);
+	else
+		json_object_put(keep);
+	rc = copy_write(file, doc, err);
+	json_object_put(doc);
+	json_object_put(old);
+	return rc;
+}
+
+int notify_reach_failed(const char *file, const char *store, const char *why, struct notify_report *rep,
+			struct gpc_error *err)
+{
+	struct json_object *doc = copy_read(file), *told;
+	struct notify_list tl;
+	time_t now = time_now(), since;
+	long threshold;
+	bool dirty = false;
+	int rc = -1;
+
+	memset(rep, 0, sizeof(*rep));
+	if (doc == NULL)
+		return 0; /* no copy: no target known on this node */
+	if (list_from_json(doc, file, &tl, err) != 0) {
+		json_object_put(doc);
+		return -1;
+	}
+	rep->targets = tl.n;
+	threshold = tl.unreachable_secs > 0 ? tl.unreachable_secs : NOTIFY_UNREACHABLE_SECS;
+	since = (time_t)rec_int(doc, "down_since");
+	if (since == 0 || since > now) {
+		since = now;
+		json_object_object_add(doc, "down_since", json_object_new_int64((int64_t)now));
+		dirty = true;
+	}
+	told = obj_child(doc, "told");
+	if (now - since >= threshold) {
+		for (size_t i = 0; i < tl.n; i++) {
+			const struct notify_target *t = tl.t[i];
+			char title[256], text[2048], tid[17], red[320];
+			struct gpc_error se;
+			target_id(t, tid);
+			if (json_object_object_get_ex(told, tid, NULL) || !notify_target_wants(t, "failed"))
+				continue;
+			reach_message(true, store, since, why, title, sizeof(title), text, sizeof(text));
+			struct notify_message m = { .event = "store-unreachable", .error = why, .title = title,
+						    .text = text, .priority = 5 };
+			gpc_error_clear(&se);
+			if (notify_send(t, &m, &se) == 0) {
+				rep->sent++;
+				json_object_object_add(told, tid, json_object_new_int64((int64_t)since));
+				dirty = true;
+				gpc_info("notified %s: the store cannot be reached",
+					 notify_target_redacted(t, red, sizeof(red)));
+			} else {
+				rep->failed++;
+				gpc_warn("%s (kept for the next run)", se.message);
+			}
+		}
+	}
+	rc = dirty ? copy_write(file, doc, err) : 0;
+	notify_list_finish(&tl);
+	json_object_put(doc);
 	return rc;
 }

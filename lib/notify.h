@@ -36,19 +36,31 @@ struct notify_target {
 	char *mime;     /* webhook: Content-Type (default application/json) */
 	char *method;   /* webhook: HTTP method (default POST) */
 	char *name;     /* a name for messages (GoDoxy's entry name), or NULL */
+	char *events;   /* comma list of event classes: failed (every problem and
+	                 * its recovery), issued, renewed; NULL: failed */
 };
 
+/* The stored targets and the settings kept with them. */
 struct notify_list {
 	struct notify_target **t;
 	size_t n;
+	int warn_days;       /* --notify-days: "expiring" this close to expiry (0: NOTIFY_WARN_DAYS) */
+	size_t digest_over;  /* --notify-digest: more changes than this in one run: a digest (0: 5) */
+	long unreachable_secs; /* --notify-unreachable: the store down this long: one alert (0: 3600) */
 };
+
+#define NOTIFY_DIGEST_OVER 5
+#define NOTIFY_UNREACHABLE_SECS 3600L
+
+/* True when t takes events of class `cls` ("failed", "issued", "renewed"). */
+bool notify_target_wants(const struct notify_target *t, const char *cls);
 
 /* Parse a --notify TARGET (see goproxy-cert(1), ALERTS):
  *   ntfy:URL[/TOPIC]  gotify:URL?token=T  discord:URL  slack:URL
  *   pushover:https://api.pushover.net/1/messages.json?token=APP&user=USER
  *   webhook:URL  program:PATH
  * each optionally followed by ";KEY=VALUE" parameters (token, topic,
- * template, payload, mime, method, name). A relative program path is made
+ * template, payload, mime, method, name, events). A relative program path is made
  * absolute against the working directory. Returns 0 and a new target in
  * *out (notify_target_free), or -1 (err names the value, redacted).
  * `spec` is never copied into err. */
@@ -114,6 +126,8 @@ struct notify_observation {
 	time_t not_after;
 	time_t next_attempt;      /* 0: the next run */
 	const char *deploy_error; /* a deploy hook failed in this run: what happened */
+	const char *done;         /* "issued" or "renewed" in this run, or NULL (sent only to
+	                           * targets that take that class) */
 };
 
 #define NOTIFY_S_OK "ok"
@@ -125,9 +139,10 @@ struct notify_observation {
 
 struct notify_policy {
 	int warn_days;       /* a failing certificate this close to expiry: "expiring"
-	                      * (0: NOTIFY_WARN_DAYS) */
+	                      * (0: the stored --notify-days, else NOTIFY_WARN_DAYS) */
 	long remind_secs;    /* reminder while expiring (0: 86400) */
-	size_t digest_over;  /* more changes than this in one run: one digest (0: 5) */
+	size_t digest_over;  /* more changes than this in one run: one digest (0: the
+	                      * stored --notify-digest, else NOTIFY_DIGEST_OVER) */
 };
 #define NOTIFY_WARN_DAYS 7
 
@@ -142,11 +157,34 @@ struct notify_report {
 };
 
 /* Compare obs[0..n) with what each stored target was last told, send what
- * changed, and record what arrived, under the store lock. Returns 0 (also
+ * changed, and record what arrived, under the store lock. An observation in
+ * state "failed" or "expiring" is judged again with the stored warn_days. Returns 0 (also
  * when nothing is stored or sending failed: rep says it, warnings are
  * logged) or -1 when the store could not be read or written. */
 int notify_run(struct certstore *cs, const struct notify_observation *obs, size_t n,
 	       const struct notify_policy *p, struct notify_report *rep, struct gpc_error *err)
 	__attribute__((warn_unused_result));
+
+/* A shared store out of reach (etcd down or without quorum): the targets
+ * stored in it are out of reach too, so every run that reads them keeps a
+ * copy on this node in `file` (0600, directory 0700; the secrets as in a
+ * certs directory's .state/notify.json), with when the store was first
+ * found out of reach and which targets were told. `store` names the store
+ * in messages (no secret). */
+
+/* The store answered: refresh the copy from l (an empty list removes it)
+ * and tell the targets told that it was down that it is back (one
+ * "store-recovered" message each; a failed one is kept for the next run).
+ * Returns 0, or -1 when the copy could not be written. */
+int notify_reach_ok(const char *file, const char *store, const struct notify_list *l, struct notify_report *rep,
+		    struct gpc_error *err) __attribute__((warn_unused_result));
+
+/* The store could not be reached (`why`: the error's text): remember the
+ * first time; once it has been out of reach for the stored threshold
+ * (unreachable_secs, default NOTIFY_UNREACHABLE_SECS), send one
+ * "store-unreachable" message to each target of the copy not yet told.
+ * No copy: nothing (0). Returns 0 or -1. */
+int notify_reach_failed(const char *file, const char *store, const char *why, struct notify_report *rep,
+			struct gpc_error *err) __attribute__((warn_unused_result));
 
 #endif

@@ -121,8 +121,8 @@ static int need_seal(struct store_etcd *se, const char *what, struct gpc_error *
 {
 	if (se->seal != NULL)
 		return 0;
-	gpc_error_set(err, GPC_E_USAGE, "%s: %s: private keys in the store are sealed, and no seal key "
-					"was given", se->url.text, what);
+	gpc_error_set(err, GPC_E_USAGE, "%s: %s: private keys and alert targets in the store are sealed, "
+					"and no seal key was given", se->url.text, what);
 	return gpc_error_hint(err, "give every node the same seal key with --store-seal FILE (make one "
 				   "with 'goproxy-cert store seal-key FILE')");
 }
@@ -406,6 +406,13 @@ out:
 static bool holds_private_key(const void *data, size_t len)
 {
 	return memmem(data, len, "PRIVATE KEY-----", 16) != NULL;
+}
+
+/* Records that hold secrets without a PEM key in them, sealed like the
+ * keys (certstore.h): the alert targets (notify.h: webhook URLs, tokens). */
+static bool secret_record(const char *rel)
+{
+	return strcmp(rel, "notify.json") == 0;
 }
 
 /* ---- goproxyd's cache of the pairs (store_cache.h) ---- */
@@ -1091,8 +1098,8 @@ static int record_change(struct store_etcd *se, const char *rel, const void *dat
 	if (keyf(key, se, "records/", rel, NULL) != 0)
 		return gpc_error_set(err, GPC_E_INVALID, "%s: record name too long", se->url.text);
 	buf_init(&sealed, 4 * CERTSTORE_MAX_FILE);
-	if (data != NULL && holds_private_key(data, len)) {
-		/* an account key, a tls-alpn-01 key: sealed like pairs */
+	if (data != NULL && (holds_private_key(data, len) || secret_record(rel))) {
+		/* an account key, a tls-alpn-01 key, the alert targets: sealed like pairs */
 		snprintf(ad, sizeof(ad), "record/%s", rel);
 		if (need_seal(se, rel, err) != 0 || seal_seal(se->seal, ad, data, len, &sealed, err) != 0)
 			goto out;

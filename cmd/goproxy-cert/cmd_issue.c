@@ -495,7 +495,7 @@ static int issue_run(struct issue_args *a)
 	rc = issue_exit_code(out.res);
 	{ /* alerts of the stored targets: never change the exit code */
 		struct issue_job job = { .l = l, .out = out, .todo = true };
-		struct notify_events ev = { 0 };
+		struct notify_events ev = { .done = "issued" };
 		notify_events_send(cs, &job, 1, &ev);
 	}
 out:

@@ -2,9 +2,11 @@
  * alert options issue, renew and sync share. See cmd_notify.h. */
 #include <getopt.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <gnutls/gnutls.h>
 
@@ -23,6 +25,10 @@ bool notify_args_take(struct notify_args *a, int c, const char *arg)
 {
 	if (c == O_NO_NOTIFY) {
 		a->clear = true;
+		return true;
+	}
+	if (c == O_NOTIFY_DAYS || c == O_NOTIFY_DIGEST || c == O_NOTIFY_UNREACHABLE) {
+		*(c == O_NOTIFY_DAYS ? &a->days_arg : c == O_NOTIFY_DIGEST ? &a->digest_arg : &a->unreach_arg) = arg;
 		return true;
 	}
 	if (c != O_NOTIFY_TARGET)
@@ -46,6 +52,32 @@ int notify_args_check(const char *sub, struct notify_args *a)
 		return cli_usage_error(sub, "give either --notify or --no-notify");
 	if (a->n > NOTIFY_MAX_TARGETS)
 		return cli_usage_error(sub, "more than %d --notify targets", NOTIFY_MAX_TARGETS);
+	if (a->days_arg) {
+		char *end;
+		long v = strtol(a->days_arg, &end, 10);
+		if (*a->days_arg == '\0' || *end != '\0' || v < 1 || v > 365)
+			return cli_usage_error(sub, "--notify-days '%s' is not a number of days from 1 to 365",
+					       a->days_arg);
+		a->days = (int)v;
+	}
+	if (a->digest_arg) {
+		char *end;
+		long v = strtol(a->digest_arg, &end, 10);
+		if (*a->digest_arg == '\0' || *end != '\0' || v < 1 || v > 10000)
+			return cli_usage_error(sub, "--notify-digest '%s' is not a number of changes from 1 to 10000",
+					       a->digest_arg);
+		a->digest = v;
+	}
+	if (a->unreach_arg) {
+		char *end;
+		long v = strtol(a->unreach_arg, &end, 10);
+		if (*a->unreach_arg == '\0' || *end != '\0' || v < 60 || v > 2592000)
+			return cli_usage_error(sub, "--notify-unreachable '%s' is not a number of seconds from 60 to "
+					       "2592000 (30 days)", a->unreach_arg);
+		a->unreach = v;
+	}
+	if (a->clear && (a->days_arg || a->digest_arg || a->unreach_arg))
+		return cli_usage_error(sub, "--no-notify removes the alert settings too; give it alone");
 	if (!a->clear && a->n == 0 && env != NULL && *env != '\0') {
 		env_copy = strdup(env);
 		for (char *sp, *w = strtok_r(env_copy, " \t\n", &sp); w && a->n < NOTIFY_MAX_TARGETS;
@@ -77,7 +109,18 @@ static bool same_target(const struct notify_target *a, const struct notify_targe
 {
 	return same_str(a->kind, b->kind) && same_str(a->url, b->url) && same_str(a->token, b->token) &&
 	       same_str(a->topic, b->topic) && same_str(a->tmpl, b->tmpl) && same_str(a->payload, b->payload) &&
-	       same_str(a->mime, b->mime) && same_str(a->method, b->method) && same_str(a->name, b->name);
+	       same_str(a->mime, b->mime) && same_str(a->method, b->method) && same_str(a->name, b->name) &&
+	       same_str(a->events, b->events);
+}
+
+/* Move the targets of `from` into `to` (emptied first). */
+static void list_move(struct notify_list *to, struct notify_list *from)
+{
+	notify_list_finish(to);
+	to->t = from->t;
+	to->n = from->n;
+	from->t = NULL;
+	from->n = 0;
 }
 
 int notify_args_store(const char *sub, struct certstore *cs, const struct notify_args *a)
@@ -85,49 +128,93 @@ int notify_args_store(const char *sub, struct certstore *cs, const struct notify
 	struct notify_list want = { 0 }, have = { 0 };
 	struct gpc_error err;
 	int rc = 1;
-	bool same;
+	bool same, targets_given = a->clear || a->n > 0;
 
-	if (!a->clear && a->n == 0 && a->godoxy == NULL)
+	bool settings = a->days || a->digest || a->unreach;
+
+	if (!a->clear && a->n == 0 && a->godoxy == NULL && !settings)
 		return 0;
 	gpc_error_clear(&err);
-	if (!a->clear && a->n == 0) {
+	if (notify_list_load(cs, &have, &err) != 0) {
+		gpc_error_clear(&err); /* an unreadable list is replaced */
+		notify_list_finish(&have);
+	}
+	if (!targets_given && a->godoxy != NULL) {
 		/* GoDoxy's own alert targets, as its config.yml lists them */
-		if (godoxy_load_notify(a->godoxy, &want, &err) != 0) {
+		struct notify_list gd = { 0 };
+		if (godoxy_load_notify(a->godoxy, &gd, &err) != 0) {
 			cli_print_error(&err);
+			notify_list_finish(&have);
 			return EXIT_USAGE;
 		}
-		if (want.n == 0)
-			return 0;
-		for (size_t i = 0; i < want.n; i++) {
+		for (size_t i = 0; i < gd.n; i++) {
 			char what[PATH_MAX + 64];
 			snprintf(what, sizeof(what), "%s: providers.notification[%zu]%s%s%s", a->godoxy, i,
-				 want.t[i]->name ? " (" : "", want.t[i]->name ? want.t[i]->name : "",
-				 want.t[i]->name ? ")" : "");
-			if (notify_target_check(want.t[i], what, &err) != 0) {
+				 gd.t[i]->name ? " (" : "", gd.t[i]->name ? gd.t[i]->name : "",
+				 gd.t[i]->name ? ")" : "");
+			if (notify_target_check(gd.t[i], what, &err) != 0) {
 				cli_print_error(&err);
-				notify_list_finish(&want);
+				notify_list_finish(&gd);
+				notify_list_finish(&have);
 				return EXIT_USAGE;
 			}
 		}
+		if (gd.n > 0) {
+			list_move(&want, &gd);
+			targets_given = true;
+		}
+		notify_list_finish(&gd);
 	}
 	for (size_t i = 0; i < a->n; i++) {
 		struct notify_target *t = NULL;
 		if (notify_target_parse(a->specs[i], &t, &err) != 0 || notify_list_add(&want, t, &err) != 0)
 			goto out;
 	}
-	if (notify_list_load(cs, &have, &err) != 0) {
-		gpc_error_clear(&err); /* an unreadable list is replaced */
-		have.n = 0;
+	if (!targets_given) {
+		/* only settings: for the targets stored */
+		if (!settings) {
+			rc = 0;
+			goto out;
+		}
+		if (have.n == 0) {
+			fprintf(stderr, "%s %s: --notify-days, --notify-digest and --notify-unreachable are kept "
+				"with the alert targets, and none is stored\n  hint: give the targets too: --notify TARGET\n", cli.prog, sub);
+			rc = EXIT_USAGE;
+			notify_list_finish(&want);
+			notify_list_finish(&have);
+			return rc;
+		}
+		for (size_t i = 0; i < have.n; i++) {
+			struct notify_target *t = have.t[i];
+			have.t[i] = NULL;
+			if (notify_list_add(&want, t, &err) != 0)
+				goto out;
+		}
+		have.n = 0; /* moved: nothing to compare */
+		same = false;
 	}
-	same = have.n == want.n;
+	/* the settings: as given, else as stored */
+	want.warn_days = a->days ? a->days : have.warn_days;
+	want.digest_over = a->digest ? (size_t)a->digest : have.digest_over;
+	want.unreachable_secs = a->unreach ? a->unreach : have.unreachable_secs;
+	same = targets_given && have.n == want.n && have.warn_days == want.warn_days &&
+	       have.digest_over == want.digest_over && have.unreachable_secs == want.unreachable_secs;
 	for (size_t i = 0; same && i < want.n; i++)
 		same = same_target(have.t[i], want.t[i]);
 	if (!same) {
+		if (a->clear) {
+			want.warn_days = 0;
+			want.digest_over = 0;
+			want.unreachable_secs = 0;
+		}
 		if (notify_list_save(cs, &want, &err) != 0)
 			goto out;
 		if (want.n == 0) {
 			if (!cli.quiet)
 				fprintf(stderr, "%s %s: alert targets removed\n", cli.prog, sub);
+		} else if (!targets_given) {
+			if (!cli.quiet)
+				fprintf(stderr, "%s %s: alert settings stored\n", cli.prog, sub);
 		} else {
 			for (size_t i = 0; i < want.n; i++) {
 				char red[320];
@@ -239,6 +326,8 @@ void notify_events_send(struct certstore *cs, const struct issue_job *jobs, size
 			o->next_attempt = ledger_backoff_until(lg, j->l->name, now);
 		if (j->out.deploy_error[0])
 			o->deploy_error = j->out.deploy_error;
+		if (j->out.res == ISSUE_ISSUED)
+			o->done = ev->done ? ev->done : "renewed";
 	}
 	gpc_error_clear(&err);
 	if (notify_run(cs, ev->obs, ev->n, NULL, &rep, &err) != 0)
@@ -252,6 +341,70 @@ void notify_events_send(struct certstore *cs, const struct issue_job *jobs, size
 	free(ev->owned);
 	free(ev->obs);
 	memset(ev, 0, sizeof(*ev));
+}
+
+/* ---- a shared store out of reach ---- */
+
+/* This node's file for the store `store`: NOTIFY-<hash>.json in the state
+ * directory (see notify_store_reach). Returns 0, or -1 when there is none. */
+static int node_copy_path(const char *store, char *out, size_t outsz)
+{
+	const char *sd = getenv("STATE_DIRECTORY"), *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	char dir[PATH_MAX];
+	uint64_t h = 1469598103934665603ull;
+	int n;
+
+	for (const char *p = store; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	if (sd != NULL && sd[0] == '/')
+		n = snprintf(dir, sizeof(dir), "%.*s", (int)strcspn(sd, ":"), sd); /* the first of a list */
+	else if (geteuid() == 0)
+		n = snprintf(dir, sizeof(dir), "/var/lib/goproxy-cert");
+	else if (xdg != NULL && xdg[0] == '/')
+		n = snprintf(dir, sizeof(dir), "%s/goproxy-cert", xdg);
+	else if (home != NULL && home[0] == '/')
+		n = snprintf(dir, sizeof(dir), "%s/.local/state/goproxy-cert", home);
+	else
+		return -1;
+	if (n < 0 || (size_t)n >= sizeof(dir))
+		return -1;
+	n = snprintf(out, outsz, "%s/notify-store-%016llx.json", dir, (unsigned long long)h);
+	return n < 0 || (size_t)n >= outsz ? -1 : 0;
+}
+
+void notify_store_reach(struct certstore *cs)
+{
+	struct notify_list l = { 0 };
+	struct notify_report rep;
+	struct gpc_error err;
+	char file[PATH_MAX];
+	const char *store = certstore_dir(cs);
+	int r;
+
+	if (storeopt_url(&cli_store) == NULL)
+		return; /* a certs directory: its targets are where its certificates are */
+	if (node_copy_path(store, file, sizeof(file)) != 0) {
+		gpc_debug("no state directory for a copy of the store's alert targets ($STATE_DIRECTORY, "
+			  "$XDG_STATE_HOME or $HOME)");
+		return;
+	}
+	gpc_error_clear(&err);
+	if (notify_list_load(cs, &l, &err) == 0) {
+		r = notify_reach_ok(file, store, &l, &rep, &err);
+		notify_list_finish(&l);
+	} else if (issue_classify(&err) == ISSUE_DEFERRED) {
+		char why[sizeof(err.message)];
+		snprintf(why, sizeof(why), "%s", err.message);
+		gpc_error_clear(&err);
+		r = notify_reach_failed(file, store, why, &rep, &err);
+	} else {
+		return; /* e.g. no seal key: the run says it where it matters */
+	}
+	if (r != 0)
+		fprintf(stderr, "%s: warning: alerts about the store: %s\n", cli.prog, err.message);
+	else if (rep.failed > 0)
+		fprintf(stderr, "%s: warning: %zu alert%s not delivered; kept for the next run\n", cli.prog,
+			rep.failed, rep.failed == 1 ? "" : "s");
 }
 
 /* ---- goproxy-cert notify ---- */
@@ -315,7 +468,7 @@ int cmd_notify(int argc, char **argv)
 	gpc_error_clear(&err);
 	if (notify_list_load(cs, &tl, &err) != 0) {
 		cli_print_error(&err);
-		rc = 1;
+		rc = err.code != NULL && strcmp(err.code, GPC_E_USAGE) == 0 ? EXIT_USAGE : 1;
 		goto out;
 	}
 	if (tl.n == 0) {

@@ -359,12 +359,14 @@ int cmd_renew(int argc, char **argv)
 			cli_print_error(&err);
 			/* a store that cannot be reached now (etcd without quorum) */
 			rc = issue_exit_code(issue_classify(&err));
+			notify_store_reach(cs); /* out of reach for long: alert */
 			goto out;
 		}
 		from_list = true;
 	}
 	if ((rc = notify_args_store("renew", cs, &na)) != 0)
 		goto out;
+	notify_store_reach(cs); /* --store: this node's copy of its targets */
 	if (issue_opts_env_init(&env, cs) != 0) {
 		rc = EXIT_USAGE;
 		goto out;

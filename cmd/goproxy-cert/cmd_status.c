@@ -120,6 +120,21 @@ int cmd_status(int argc, char **argv)
 			return EXIT_BAD;
 		}
 	}
+	if (fmt != FMT_PROM && !(url != NULL && r.deferred)) {
+		/* alerts that did not arrive, from the directory or the store
+		 * (not from one that could not be reached just now) */
+		struct certstore *acs = NULL;
+		gpc_error_clear(&err);
+#ifdef GPC_ACME_TOOL
+		if (url != NULL ? storeopt_open(&so, dir, &acs, &err) != 0
+				: certstore_open(certstore_default_dir(dir), &acs, &err) != 0)
+#else
+		if (certstore_open(certstore_default_dir(dir), &acs, &err) != 0)
+#endif
+			acs = NULL;
+		r.alerts = notify_status_undelivered(acs);
+		certstore_free(acs);
+	}
 	switch (fmt) {
 	case FMT_JSON:
 		report_print_json(stdout, &r, true);
@@ -129,8 +144,7 @@ int cmd_status(int argc, char **argv)
 		break;
 	default:
 		report_print_status_text(stdout, &r);
-		if (url == NULL) /* a directory: alerts that did not arrive */
-			notify_status_print(stdout, certstore_default_dir(dir));
+		notify_status_print(stdout, r.alerts);
 		break;
 	}
 	if (!r.dir_ok) {
@@ -142,6 +156,7 @@ int cmd_status(int argc, char **argv)
 	}
 	if (report_deferred(&r))
 		rc = EXIT_DEFER; /* what was printed is incomplete: try later */
+	json_object_put(r.alerts);
 	report_finish(&r);
 	return rc;
 }

@@ -544,6 +544,7 @@ int cmd_sync(int argc, char **argv)
 	}
 	if ((rc = notify_args_store("sync", x.src, &na)) != 0) /* for the store's renewals */
 		goto out;
+	notify_store_reach(x.src); /* this node's copy of the store's targets */
 	rc = watch ? watch_loop(&x, sfd) : sync_pass(&x);
 out:
 	if (sfd >= 0)

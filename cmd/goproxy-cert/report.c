@@ -1361,6 +1361,8 @@ int report_print_json(FILE *out, const struct report *r, bool detail)
 	json_object_object_add(head, "problems",
 			       r->dir_ok ? json_object_new_array() : jproblems(&r->dir_problem, 1));
 	json_object_object_add(head, "warnings", jproblems(r->warnings, r->n_warnings));
+	if (r->alerts != NULL)
+		json_object_object_add(head, "alerts", json_object_get(r->alerts));
 	s = json_object_to_json_string_ext(head, JSON_FLAGS);
 	len = strlen(s);
 	fwrite(s, 1, len - 1, out); /* without the final '}' */

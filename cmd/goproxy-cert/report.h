@@ -104,6 +104,8 @@ struct report {
 	size_t n_warnings;
 	struct report_entry *entries;
 	size_t n_entries;
+	struct json_object *alerts;  /* status: undelivered alerts (issue 29), shown by
+	                              * report_print_json when set; the caller's */
 };
 
 /* Collect the report for `dir` (already resolved): the named lineages, or

@@ -14,7 +14,8 @@ Written from each service's published API:
   Slack     POST /slack/services/T/B/X, JSON with "text"; 200 "ok",
             400 "no_text".
   Pushover  POST /pushover/1/messages.json, form fields token, user,
-            message (required), title; {"status":1,...}; 400 with
+            message (required, at most 1024 characters), title (at most
+            250); {"status":1,...}; 400 with
             {"status":0,"errors":[...]} otherwise.
   webhook   POST /webhook/..., anything; 200.
 
@@ -121,6 +122,10 @@ class Handler(BaseHTTPRequestHandler):
                 errors.append("user identifier is not a valid user, group, or subscribed user key")
             if not form.get("message"):
                 errors.append("message cannot be blank")
+            elif len(form.get("message")) > 1024:
+                errors.append("message cannot be longer than 1024 characters")
+            if len(form.get("title") or "") > 250:
+                errors.append("title cannot be longer than 250 characters")
             if errors:
                 status, body = 400, json.dumps({"status": 0, "errors": errors, "request": "r"})
             else:

@@ -9,6 +9,7 @@
 set -eu
 . "$TESTS_DIR/acme/common.sh"
 command -v python3 >/dev/null || { echo "SKIP: python3 missing" >&2; exit 77; }
+command -v jq >/dev/null || { echo "SKIP: jq missing" >&2; exit 77; }
 DAY=86400
 acme_init --validity $((30 * DAY)) --authz-reuse 0
 # pebble 2.10 offers ARI with a random renewal time in a short certificate's
@@ -129,6 +130,11 @@ expect_err 'did not answer after 3 tries'
 expect_err 'kept for the next run'
 GOPROXY_CERT_NOW=$T gpc status -d "$CERTS"
 expect_out '^alerts: ntfy:http://127.0.0.1:[0-9]+/… has not taken the alerts since .*did not answer after 3 tries'
+GOPROXY_CERT_NOW=$T gpc status -d "$CERTS" --json
+jq -e '.alerts | length == 5' "$WORK/out" >/dev/null || fail "status --json: 5 undelivered (the program ran) targets expected in .alerts"
+jq -e '[.alerts[] | select(.target | test("^ntfy:http://127.0.0.1:[0-9]+/…$"))] | .[0].error | test("did not answer after 3 tries")' \
+	"$WORK/out" >/dev/null || fail "status --json: the ntfy target's error is not in .alerts"
+jq -e '.alerts[0].since | test("^20[0-9-]+T")' "$WORK/out" >/dev/null || fail "status --json: .alerts[].since is not a time"
 server_start
 GOPROXY_CERT_NOW=$((T + 3600)) gpc renew -d "$CERTS" r1
 expect_rc 0
@@ -136,6 +142,8 @@ expect_msgs 4 "the recovery after the target came back"
 last ntfy | grep -q 'r1 renewed again' || fail "the pending recovery was not sent"
 GOPROXY_CERT_NOW=$((T + 3600)) gpc status -d "$CERTS"
 grep -q '^alerts:' "$WORK/out" && fail "status still shows undelivered alerts after they arrived" || :
+GOPROXY_CERT_NOW=$((T + 3600)) gpc status -d "$CERTS" --json
+jq -e '.alerts == []' "$WORK/out" >/dev/null || fail "status --json still shows undelivered alerts after they arrived"
 GOPROXY_CERT_NOW=$((T + 7200)) gpc renew -d "$CERTS" r1
 expect_msgs 4 "a run after the recovery"
 
@@ -166,9 +174,10 @@ echo "== --no-notify removes them"
 gpc renew -d "$CERTS" --no-notify r1
 [ ! -e "$CERTS/.state/notify.json" ] || fail "--no-notify left notify.json"
 
-echo "== a digest when 6 lineages fail in one run (GOPROXY_CERT_NOTIFY, as the timer)"
+echo "== a digest when 20 lineages fail in one run (GOPROXY_CERT_NOTIFY, as the timer)"
 C2=$WORK/certs2
-for i in 1 2 3 4 5 6; do
+L20=$(seq 1 20)
+for i in $L20; do
 	gpc issue -d "$C2" --server "$PEBBLE_DIR_URL" --ca-bundle "$PEBBLE_CA_BUNDLE" -n "d$i" -D "d$i.example.test" $SA
 	expect_rc 0
 	sed -i "s/127.0.0.1:$PEBBLE_HTTP_PORT/127.0.0.2:$PEBBLE_HTTP_PORT/" "$C2/.state/lineages/d$i.json"
@@ -177,13 +186,26 @@ done
 # the account validated seconds ago, and a lineage would then renew (seen in
 # CI: d6 issued, 5 messages instead of one digest)
 rm -rf "$C2/.state/accounts"
-before=$(n ntfy)
-GOPROXY_CERT_NOTIFY="ntfy:$B/ntfy/digestSECRETNTFY" GOPROXY_CERT_NOW=$((now + 20 * DAY + DAY / 2)) \
-	gpc renew -d "$C2" --concurrency 6
+before=$(n ntfy) before_discord=$(n discord) before_pushover=$(n pushover)
+GOPROXY_CERT_NOTIFY="ntfy:$B/ntfy/digestSECRETNTFY discord:$B/discord/api/webhooks/7/DIGESTDISCORDSECRET
+	pushover:$B/pushover/1/messages.json?token=PUSHSECRETAPP&user=PUSHSECRETUSER" \
+	GOPROXY_CERT_NOW=$((now + 20 * DAY + DAY / 2)) gpc renew -d "$C2" --concurrency 10
 expect_rc 1
-[ "$(n ntfy)" = $((before + 1)) ] || fail "6 failures: one digest expected, got $(($(n ntfy) - before))"
-last ntfy | grep -q '6 certificates changed state' || fail "not a digest"
-for i in 1 2 3 4 5 6; do last ntfy | grep -q "d$i: failed" || fail "d$i missing from the digest"; done
+[ "$(grep -c ': failed$' "$WORK/out")" = 20 ] || fail "20 lineages should have failed: $(grep -c ': failed$' "$WORK/out")"
+[ "$(n ntfy)" = $((before + 1)) ] || fail "20 failures: one ntfy digest expected, got $(($(n ntfy) - before))"
+last ntfy | grep -q '20 certificates changed state' || fail "not a digest"
+for i in $L20; do last ntfy | grep -q "d$i: failed" || fail "d$i missing from the digest"; done
+# Discord takes 2000 characters, Pushover 1024: the digest is cut to fit,
+# or those services would refuse it (400) at every run
+[ "$(n discord)" = $((before_discord + 1)) ] || fail "20 failures: one Discord digest expected (cut to 2000 characters), got $(($(n discord) - before_discord))"
+last discord | jq -e '.json.content | length <= 2000 and endswith("…") and test("20 certificates changed state")' >/dev/null ||
+	fail "the Discord digest is not cut to 2000 characters with an ellipsis"
+[ "$(n pushover)" = $((before_pushover + 1)) ] || fail "20 failures: one Pushover digest expected (cut to 1024 characters), got $(($(n pushover) - before_pushover))"
+last pushover | jq -e '.form.message | length <= 1024 and endswith("…")' >/dev/null ||
+	fail "the Pushover digest is not cut to 1024 characters"
+GOPROXY_CERT_NOTIFY= GOPROXY_CERT_NOW=$((now + 20 * DAY + DAY / 2 + 3600)) gpc renew -d "$C2" --concurrency 10
+[ "$(n ntfy)" = $((before + 1)) ] || fail "the next hourly run over 20 failing lineages sent again"
+SECRETS="$SECRETS DIGESTDISCORDSECRET"
 
 echo "== issue --notify stores targets; a failed deploy hook is one message"
 C3=$WORK/certs3
