@@ -121,7 +121,7 @@ static int need_seal(struct store_etcd *se, const char *what, struct gpc_error *
 {
 	if (se->seal != NULL)
 		return 0;
-	gpc_error_set(err, GPC_E_USAGE, "%s: %s: private keys and alert targets in the store are sealed, "
+	gpc_error_set(err, GPC_E_USAGE, "%s: %s: private keys, DNS secrets and alert targets in the store are sealed, "
 					"and no seal key was given", se->url.text, what);
 	return gpc_error_hint(err, "give every node the same seal key with --store-seal FILE (make one "
 				   "with 'goproxy-cert store seal-key FILE')");
@@ -412,7 +412,8 @@ static bool holds_private_key(const void *data, size_t len)
  * keys (certstore.h): the alert targets (notify.h: webhook URLs, tokens). */
 static bool secret_record(const char *rel)
 {
-	return strcmp(rel, "notify.json") == 0;
+	/* the alert targets; a lineage's DNS provider secrets (API tokens) */
+	return strcmp(rel, "notify.json") == 0 || strncmp(rel, "secrets/", 8) == 0;
 }
 
 /* ---- goproxyd's cache of the pairs (store_cache.h) ---- */
@@ -1099,7 +1100,7 @@ static int record_change(struct store_etcd *se, const char *rel, const void *dat
 		return gpc_error_set(err, GPC_E_INVALID, "%s: record name too long", se->url.text);
 	buf_init(&sealed, 4 * CERTSTORE_MAX_FILE);
 	if (data != NULL && (holds_private_key(data, len) || secret_record(rel))) {
-		/* an account key, a tls-alpn-01 key, the alert targets: sealed like pairs */
+		/* an account key, a tls-alpn-01 key, the alert targets, DNS secrets: sealed like pairs */
 		snprintf(ad, sizeof(ad), "record/%s", rel);
 		if (need_seal(se, rel, err) != 0 || seal_seal(se->seal, ad, data, len, &sealed, err) != 0)
 			goto out;

@@ -225,6 +225,21 @@ static void mode_store(void)
 		CHECK(certstore_record_put(none, "accounts/ca/key.pem", acct, strlen(acct), CERTSTORE_REV_ANY,
 					   &err) == -1,
 		      "a private key written without a seal key");
+		/* a DNS provider's secrets (secrets/NAME.json: API tokens): sealed too */
+		{
+			static const char sec[] = "{\"auth_token\":\"DNSTOKENSECRET\"}";
+			MUST(certstore_record_put(a, "secrets/www.json", sec, strlen(sec), CERTSTORE_REV_ANY, &err) == 0,
+			     "%s", err.message);
+			MUST(etcd_range(c, "/gpc-test/records/secrets/www.json", NULL, &r, &err) == 0 && r.n == 1, "%s",
+			     err.message);
+			CHECK(memmem(r.kvs[0].value, r.kvs[0].value_len, "DNSTOKENSECRET", 14) == NULL,
+			      "a DNS provider's token in etcd in clear");
+			etcd_range_finish(&r);
+			buf_reset(&rb);
+			MUST(certstore_record_get(b, "secrets/www.json", 1 << 20, &rb, NULL, &err) == 0, "%s",
+			     err.message);
+			CHECK(strcmp(rb.data, sec) == 0, "DNS secrets read back");
+		}
 		buf_reset(&rb);
 		CHECK(certstore_record_get(a, "ledger.json", 1 << 20, &rb, NULL, &err) == -1 &&
 			      strcmp(err.code, GPC_E_MISSING) == 0,
