@@ -317,6 +317,10 @@ int acme_directory_parse(const char *json, size_t len, const char *url, struct a
 
 		d->terms_of_service = jdup(meta, "termsOfService");
 		d->website = jdup(meta, "website");
+		if (json_object_object_get_ex(meta, "caaIdentities", &v) && json_object_is_type(v, json_type_array) &&
+		    json_object_array_length(v) > 0 &&
+		    json_object_is_type(json_object_array_get_idx(v, 0), json_type_string))
+			d->caa_identity = strdup(json_object_get_string(json_object_array_get_idx(v, 0)));
 		if (json_object_object_get_ex(meta, "externalAccountRequired", &v))
 			d->external_account_required = json_object_get_boolean(v);
 		/* draft-aaron-acme-profiles: "profiles": {"name": "description", ...} */
@@ -370,6 +374,7 @@ void acme_directory_finish(struct acme_directory *d)
 	free(d->renewal_info);
 	free(d->terms_of_service);
 	free(d->website);
+	free(d->caa_identity);
 	for (size_t i = 0; i < d->n_profiles; i++) {
 		free(d->profiles[i].name);
 		free(d->profiles[i].description);
@@ -390,6 +395,7 @@ int acme_directory_copy(const struct acme_directory *src, struct acme_directory 
 	dst->renewal_info = xstrdup(src->renewal_info);
 	dst->terms_of_service = xstrdup(src->terms_of_service);
 	dst->website = xstrdup(src->website);
+	dst->caa_identity = xstrdup(src->caa_identity);
 	dst->external_account_required = src->external_account_required;
 	if (src->n_profiles > 0) {
 		dst->profiles = calloc(src->n_profiles, sizeof(*dst->profiles));
@@ -1154,10 +1160,33 @@ void acme_authz_finish(struct acme_authz *a)
 		free(a->challenges[i].url);
 		free(a->challenges[i].token);
 		free(a->challenges[i].status);
+		for (size_t k = 0; k < a->challenges[i].n_issuers; k++)
+			free(a->challenges[i].issuers[k]);
+		free(a->challenges[i].issuers);
+		free(a->challenges[i].account_uri);
 		acme_problem_finish(&a->challenges[i].error);
 	}
 	free(a->challenges);
 	memset(a, 0, sizeof(*a));
+}
+
+/* dns-persist-01: the issuer domain names the CA accepts and, from CAs
+ * that send it, the account URI the record must name. */
+static void challenge_persist_from_json(struct json_object *ch, struct acme_challenge *c)
+{
+	struct json_object *arr;
+
+	c->account_uri = jdup(ch, "accounturi");
+	if (!json_object_object_get_ex(ch, "issuer-domain-names", &arr) || !json_object_is_type(arr, json_type_array))
+		return;
+	size_t n = json_object_array_length(arr);
+	c->issuers = n ? calloc(n, sizeof(char *)) : NULL;
+	for (size_t i = 0; c->issuers != NULL && i < n; i++) {
+		struct json_object *v = json_object_array_get_idx(arr, i);
+		if (json_object_is_type(v, json_type_string) &&
+		    (c->issuers[c->n_issuers] = strdup(json_object_get_string(v))) != NULL)
+			c->n_issuers++;
+	}
 }
 
 static void authz_from_json(struct json_object *j, char *url, struct acme_authz *a)
@@ -1187,6 +1216,7 @@ static void authz_from_json(struct json_object *j, char *url, struct acme_authz 
 			c->status = jdup(ch, "status");
 			if (json_object_object_get_ex(ch, "error", &e) && json_object_is_type(e, json_type_object))
 				problem_from_json(e, &c->error);
+			challenge_persist_from_json(ch, c);
 			a->n_challenges++;
 		}
 	}

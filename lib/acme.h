@@ -76,6 +76,7 @@ struct acme_directory {
 	bool external_account_required; /* meta.externalAccountRequired */
 	struct acme_profile *profiles; /* meta.profiles (draft-aaron-acme-profiles) */
 	size_t n_profiles;
+	char *caa_identity;   /* meta.caaIdentities[0] (the issuer domain name), NULL if absent */
 };
 
 /* Parse a directory object. Returns 0 or -1 (err GPC_E_CA naming `url` when
@@ -245,6 +246,11 @@ struct acme_challenge {
 	char *token;  /* may be NULL for unknown types */
 	char *status; /* pending, processing, valid, invalid */
 	struct acme_problem error; /* error.type NULL if none */
+	/* dns-persist-01 (draft-ietf-acme-dns-persist): "issuer-domain-names",
+	 * and "accounturi" when the CA sends it (NULL otherwise) */
+	char **issuers;
+	size_t n_issuers;
+	char *account_uri;
 };
 
 struct acme_authz {

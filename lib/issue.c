@@ -24,6 +24,7 @@
 #include "jsonutil.h"
 #include "keygen.h"
 #include "log.h"
+#include "persist.h"
 #include "policy.h"
 #include "solver.h"
 #include "timeutil.h"
@@ -1522,7 +1523,8 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 	if (keygen_type_parse(l->key_type ? l->key_type : "ec256", &kt, err) != 0)
 		goto fail;
 	for (size_t i = 0; i < l->n_names; i++)
-		if (lineage_is_wildcard(l->names[i]) && l->challenge && strcmp(l->challenge, "dns-01") != 0) {
+		if (lineage_is_wildcard(l->names[i]) && l->challenge && strcmp(l->challenge, "dns-01") != 0 &&
+		    !persist_lineage(l)) {
 			gpc_error_set(err, GPC_E_USAGE, "%s is a wildcard: only dns-01 can validate it, "
 				      "not %s", l->names[i], l->challenge);
 			gpc_error_hint(err, "%s", solver_flags_for("dns-01"));
@@ -1530,8 +1532,8 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 		}
 	if (l->dns_provider != NULL && !l->dns_secrets_loaded && lineage_load_secrets(env->cs, l, err) != 0)
 		goto fail;
-	s = get_solver(env, l, o, err);
-	if (s == NULL)
+	s = persist_lineage(l) ? NULL : get_solver(env, l, o, err); /* dns-persist-01 writes nothing */
+	if (s == NULL && !persist_lineage(l))
 		goto fail;
 	if (check_profile(env, l, out) != 0)
 		goto fail;
@@ -1590,7 +1592,8 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 		gpc_error_set(err, GPC_E_NOMEM, "out of memory");
 		goto fail;
 	}
-	if (authorize(c, s, l, &ord, pres, &npres, failed, &nfailed, err) != 0)
+	if (persist_lineage(l) ? persist_authorize(c, l, &ord, failed, &nfailed, &l->persist_until, err) != 0
+			       : authorize(c, s, l, &ord, pres, &npres, failed, &nfailed, err) != 0)
 		goto fail;
 	order_ok = true;
 	/* every answer goes once its authorization is final (DNS records too) */

@@ -34,7 +34,8 @@ static const char usage_text[] =
 	"      --ca-bundle FILE     trust anchors for the CA's HTTPS (pebble, private CAs)\n"
 	"  -m, --email ADDR         account contact (default $GOPROXY_CERT_EMAIL)\n"
 	"      --eab-kid ID, --eab-hmac KEY   External Account Binding\n"
-	"      --challenge TYPE     http-01, dns-01 or tls-alpn-01\n"
+	"      --challenge TYPE     http-01, dns-01, tls-alpn-01 or dns-persist-01 (a standing\n"
+	"                           record: goproxy-cert persist-record prints it)\n"
 	"      --http-dir           let goproxyd answer (files under DIR/.state/challenges/)\n"
 	"      --webroot DIR        write DIR/.well-known/acme-challenge/TOKEN\n"
 	"      --standalone ADDR:PORT  answer http-01 (or tls-alpn-01) itself\n"
@@ -171,8 +172,10 @@ static int parse_one(int c, struct issue_args *a)
 	case O_EAB_KID: a->o.eab_kid = optarg; break;
 	case O_EAB_HMAC: a->o.eab_hmac = optarg; break;
 	case O_CHALLENGE:
-		if (strcmp(optarg, "http-01") && strcmp(optarg, "dns-01") && strcmp(optarg, "tls-alpn-01"))
-			return cli_usage_error("issue", "--challenge: '%s' is not http-01, dns-01 or tls-alpn-01", optarg);
+		if (strcmp(optarg, "http-01") && strcmp(optarg, "dns-01") && strcmp(optarg, "tls-alpn-01") &&
+		    strcmp(optarg, "dns-persist-01"))
+			return cli_usage_error("issue", "--challenge: '%s' is not http-01, dns-01, tls-alpn-01 or "
+					       "dns-persist-01", optarg);
 		a->challenge = optarg;
 		break;
 	case O_HTTP_DIR: case O_WEBROOT: case O_STANDALONE: case O_HOOK:
