@@ -329,6 +329,8 @@ static int check_challenge(struct lineage *l)
 {
 	bool dns_solver = l->solver && (strcmp(l->solver, "hook") == 0 || strcmp(l->solver, "dns") == 0);
 
+	if (l->challenge && strcmp(l->challenge, "dns-persist-01") == 0)
+		return 0; /* any name, wildcards too: the standing record, no solver */
 	if (l->challenge && strcmp(l->challenge, "dns-01") == 0 && !dns_solver)
 		return cli_usage_error("issue", "--challenge dns-01 needs --dns PROVIDER or --hook PROGRAM (a uacme-style "
 				       "hook that sets the TXT record _acme-challenge.NAME); %s cannot answer it",

@@ -61,6 +61,7 @@ int cli_exec_acme(int argc, char **argv)
 #define cmd_account exec_acme
 #define cmd_sync exec_acme
 #define cmd_notify exec_acme
+#define cmd_persist exec_acme
 #endif
 
 static const struct subcommand subcommands[] = {
@@ -82,6 +83,8 @@ static const struct subcommand subcommands[] = {
 	  "sync --store URL --store-seal FILE [-d DIR] [--watch] [--deploy-hook CMD]" },
 	{ "notify", cmd_notify, "the alert targets: send a test message to each (notify test), list them",
 	  "notify test|list [-d DIR | --store URL]" },
+	{ "persist-record", cmd_persist, "print the dns-persist-01 TXT record to create once for the account",
+	  "persist-record [-D NAME]... [-d DIR] [-n LINEAGE] [--server URL] [--wildcard] [--persist-until TIME] [--json]" },
 };
 
 #define N_SUB (sizeof(subcommands) / sizeof(subcommands[0]))
