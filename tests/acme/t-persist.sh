@@ -101,4 +101,20 @@ issue -n f -D f.example.test $P
 expect_rc 0
 [ "$(jq -r .persist.until "$CERTS/.state/lineages/f.json")" = "$(date -u -d "@$until" +%Y-%m-%dT%H:%M:%SZ)" ] ||
 	fail "persistUntil not stored: $(jq -c .persist "$CERTS/.state/lineages/f.json")"
+
+echo "== status: the method, persistUntil, and a warning before it lapses"
+gpc status -d "$CERTS" f
+expect_rc 0
+expect_out 'renewed by +dns-persist-01'
+expect_out "persist until +$(date -u -d "@$until" +%Y-%m-%dT%H:%M:%SZ)"
+expect_out "warning: f: the dns-persist-01 record of f.example.test lapses at"
+gpc status -d "$CERTS" --json f
+expect_rc 0
+[ "$(jq -r '.certificates[0].settings.persist_until' "$WORK/out")" = "$(date -u -d "@$until" +%Y-%m-%dT%H:%M:%SZ)" ] ||
+	fail "status --json persist_until: $(jq -c '.certificates[0].settings' "$WORK/out")"
+gpc status -d "$CERTS" default
+expect_rc 0
+if grep -q 'dns-persist-01 record' "$WORK/out"; then fail "a persistUntil warning for a record without one"; fi
+GOPROXY_CERT_NOW=$((until + 60)) gpc check -d "$CERTS" f
+expect_err "f: the dns-persist-01 record of f.example.test lapsed at .*renewals are deferred"
 echo "PASS"
