@@ -110,8 +110,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: %s COMMAND [OPTIONS]\n\ncommands:\n", cli.prog);
 	for (size_t i = 0; i < N_SUB; i++)
-		fprintf(f, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
-	fprintf(f, "  %-8s %s\n", "help", "show help for a command");
+		fprintf(f, "  %-15s %s\n", subcommands[i].name, subcommands[i].summary);
+	fprintf(f, "  %-15s %s\n", "help", "show help for a command");
 	fprintf(f, "\nRun '%s help COMMAND' or '%s COMMAND --help' for the options of a command.\n"
 		   "See goproxy-cert(1) and goproxy-cert(5).\n", cli.prog, cli.prog);
 }
