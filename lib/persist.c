@@ -114,8 +114,12 @@ int persist_authorize(struct acme_client *c, const struct lineage *l, const stru
 				      az[i].identifier.value, ni == 0 ? "issuer-domain-names" : "account");
 			goto out;
 		}
+		/* NAME and *.NAME share one record: the wildcard's (policy=wildcard) */
+		bool wild = az[i].wildcard;
+		for (size_t k = 0; k < n; k++)
+			wild |= az[k].wildcard && strcmp(az[k].identifier.value, az[i].identifier.value) == 0;
 		fqdn = persist_record_name(az[i].identifier.value);
-		value = persist_record_value(issuers[0], acct, az[i].wildcard, 0);
+		value = persist_record_value(issuers[0], acct, wild, 0);
 		if (fqdn == NULL || value == NULL) {
 			free(fqdn);
 			free(value);
@@ -135,8 +139,12 @@ int persist_authorize(struct acme_client *c, const struct lineage *l, const stru
 			free(value);
 			goto out;
 		} else {
+			char needle[300];
+			snprintf(needle, sizeof(needle), "create %s IN", fqdn);
 			nmissing++;
-			if (buf_printf(&missing, "%screate %s IN TXT \"%s\" (%s)", missing.len ? "; " : "", fqdn,
+			if (missing.data != NULL && strstr(missing.data, needle) != NULL)
+				; /* named already (NAME and *.NAME) */
+			else if (buf_printf(&missing, "%screate %s IN TXT \"%s\" (%s)", missing.len ? "; " : "", fqdn,
 				       value, e.message) != 0)
 				gpc_debug("dns-persist-01: the message is cut short");
 		}

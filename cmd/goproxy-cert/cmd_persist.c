@@ -198,6 +198,11 @@ int cmd_persist(int argc, char **argv)
 	arr = json_object_new_array();
 	for (size_t i = 0; i < nd; i++) {
 		bool wild = wildcard || strncmp(domains[i], "*.", 2) == 0;
+		bool covered = false; /* NAME next to *.NAME: the wildcard's record serves both */
+		for (size_t k = 0; k < nd && !wild; k++)
+			covered |= strncmp(domains[k], "*.", 2) == 0 && strcmp(domains[k] + 2, domains[i]) == 0;
+		if (covered)
+			continue;
 		char *fqdn = persist_record_name(domains[i]);
 		char *value = persist_record_value(issuer, acme_client_kid(c), wild, until);
 		if (fqdn == NULL || value == NULL) {

@@ -83,6 +83,21 @@ issue -n w -D '*.w.example.test' $P
 expect_rc 0
 [ "$(cert_names "$CERTS/w/cert.crt")" = "*.w.example.test" ] || fail "names: $(cert_names "$CERTS/w/cert.crt")"
 
+echo "== NAME and *.NAME: one record, the wildcard's, serves both"
+gpc persist-record -d "$CERTS" --server "$PEBBLE_DIR_URL" --ca-bundle "$PEBBLE_CA_BUNDLE" -D b.example.test -D '*.b.example.test'
+expect_rc 0
+[ "$(wc -l <"$WORK/out")" = 1 ] || fail "two records for NAME and *.NAME"
+expect_out '^_validation-persist\.b\.example\.test\. IN TXT "[^"]*; policy=wildcard"$'
+issue -n b -D b.example.test -D '*.b.example.test' $P
+expect_rc 75
+expect_err '2 names without a record'
+[ "$(grep -o 'create _validation-persist\.b\.example\.test\.' "$WORK/err" | wc -l)" = 1 ] || fail "the record named twice"
+gpc persist-record -d "$CERTS" --server "$PEBBLE_DIR_URL" --ca-bundle "$PEBBLE_CA_BUNDLE" -D '*.b.example.test' --json
+pebble_set_txt _validation-persist.b.example.test "$(jq -r '.[0].value' "$WORK/out")"
+issue -n b -D b.example.test -D '*.b.example.test' $P
+expect_rc 0
+[ "$(cert_names "$CERTS/b/cert.crt" | tr '\n' ' ')" = "*.b.example.test b.example.test " ] || fail "names: $(cert_names "$CERTS/b/cert.crt")"
+
 echo "== persistUntil: passed, then in the future"
 pebble_set_txt _validation-persist.e.example.test "$value; persistUntil=1000000000"
 issue -n e -D e.example.test $P
