@@ -1299,6 +1299,28 @@ char *acme_dns01_name(const char *ident)
 	return buf_take(&b, NULL);
 }
 
+char *acme_dns_account_name(const char *account_url, const char *ident)
+{
+	static const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";
+	unsigned char h[32];
+	char label[17], *out = NULL;
+	size_t k = 0;
+
+	if (account_url == NULL || gnutls_hash_fast(GNUTLS_DIG_SHA256, account_url, strlen(account_url), h) < 0)
+		return NULL;
+	/* RFC 4648 §6 over 10 bytes: 80 bits, 16 characters, no padding */
+	for (size_t bit = 0; bit < 80; bit += 5) {
+		unsigned v = ((unsigned)h[bit / 8] << 8 | (bit / 8 + 1 < 10 ? h[bit / 8 + 1] : 0)) >> (11 - bit % 8);
+		label[k++] = b32[v & 31];
+	}
+	label[k] = '\0';
+	if (strncmp(ident, "*.", 2) == 0)
+		ident += 2;
+	if (asprintf(&out, "_%s._acme-challenge.%s", label, ident) < 0)
+		return NULL;
+	return out;
+}
+
 int acme_challenge_respond(struct acme_client *c, const char *challenge_url, struct gpc_error *err)
 {
 	struct http_response r;

@@ -280,6 +280,12 @@ char *acme_key_authorization(const struct acme_client *c, const char *token)
  * malloc'd string (caller frees) or NULL. */
 char *acme_dns01_txt(const char *key_authorization) __attribute__((warn_unused_result));
 
+/* dns-account-01 (draft-ietf-acme-dns-account-label): the record name
+ * "_LABEL._acme-challenge.NAME" (a leading "*." removed, no trailing dot),
+ * LABEL the lowercase base32 (no padding) of the first 10 bytes of
+ * SHA-256(account_url). Malloc'd or NULL. */
+char *acme_dns_account_name(const char *account_url, const char *ident) __attribute__((warn_unused_result));
+
 /* "_acme-challenge.NAME" with a leading "*." removed. Malloc'd, caller frees. */
 char *acme_dns01_name(const char *ident) __attribute__((warn_unused_result));
 

@@ -837,7 +837,7 @@ static int choose_challenge(struct solver *s, struct acme_client *c, const struc
 			gpc_error_set(err, GPC_E_NOMEM, "out of memory");
 			goto out;
 		}
-		int r = solver_present(s, ch->type, az->identifier.value, ch->token, ka, err);
+		int r = solver_present_account(s, ch->type, az->identifier.value, ch->token, ka, acme_client_kid(c), err);
 		if (r < 0) {
 			free(ka);
 			goto out;
@@ -1336,8 +1336,9 @@ static int propagate(struct solver *s, const struct lineage *l, const struct pre
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (strcmp(pres[i].type, "dns-01") == 0) {
-			idents[k] = pres[i].ident;
+		if (strcmp(pres[i].type, "dns-01") == 0 || strcmp(pres[i].type, "dns-account-01") == 0) {
+			const char *rec = solver_account_record(s, pres[i].ident, pres[i].key_auth);
+			idents[k] = rec ? rec : pres[i].ident;
 			kas[k++] = pres[i].key_auth;
 		}
 	rc = solver_dns_propagation(s, l, idents, kas, k, err);
@@ -1524,7 +1525,7 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 		goto fail;
 	for (size_t i = 0; i < l->n_names; i++)
 		if (lineage_is_wildcard(l->names[i]) && l->challenge && strcmp(l->challenge, "dns-01") != 0 &&
-		    !persist_lineage(l)) {
+		    strcmp(l->challenge, "dns-account-01") != 0 && !persist_lineage(l)) {
 			gpc_error_set(err, GPC_E_USAGE, "%s is a wildcard: only dns-01 can validate it, "
 				      "not %s", l->names[i], l->challenge);
 			gpc_error_hint(err, "%s", solver_flags_for("dns-01"));

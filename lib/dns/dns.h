@@ -169,7 +169,9 @@ struct dns_check_opts {
 	int query_timeout_ms;  /* one query; 0: 1500 */
 };
 
-/* Find where the TXT record for domain goes: _acme-challenge.DOMAIN., or
+/* Find where the TXT record for domain goes: _acme-challenge.DOMAIN. (a
+ * domain that already is such a name, dns-account-01's
+ * _LABEL._acme-challenge.DOMAIN, is taken as it is), or
  * the target of a CNAME there (followed up to 8 times), and the zone
  * holding that name (by SOA), both through the resolvers. *fqdn and *zone
  * are malloc'd (caller frees). Returns 0, or -1 (err names the name, the

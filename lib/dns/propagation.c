@@ -242,7 +242,10 @@ int dns_find_target(const struct dns_check_opts *o, const char *domain, char **f
 	*fqdn = *zone = NULL;
 	if (d[0] == '*' && d[1] == '.')
 		d += 2;
-	snprintf(start, sizeof(start), "_acme-challenge.%s", d);
+	if (d[0] == '_' && strstr(d, "._acme-challenge.") != NULL)
+		snprintf(start, sizeof(start), "%s", d); /* dns-account-01: the record's own name */
+	else
+		snprintf(start, sizeof(start), "_acme-challenge.%s", d);
 	dnsq_absolute(start, name, sizeof(name));
 	snprintf(start, sizeof(start), "%s", name);
 	if (resolvers_init(&r, o, err) != 0)
@@ -709,7 +712,7 @@ static int persist_probe(const struct dns_check_opts *o, const struct dnsq_serve
 		ntxt++;
 		found = dns_persist_match(txt, w, until, why, sizeof(why));
 		if (!found)
-			snprintf(answer, asz, "\"%.200s\": %s", txt, why);
+			snprintf(answer, asz, "\"%.200s\": %.180s", txt, why);
 	}
 	ldns_pkt_free(a);
 	return found;
