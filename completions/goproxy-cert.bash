@@ -75,7 +75,7 @@ _goproxy_cert()
         -n | --name)
             COMPREPLY=($(compgen -W "$(_goproxy_cert_lineages)" -- "$cur")); return ;;
         --challenge)
-            COMPREPLY=($(compgen -W "http-01 dns-01 tls-alpn-01 dns-persist-01" -- "$cur")); return ;;
+            COMPREPLY=($(compgen -W "http-01 dns-01 tls-alpn-01 dns-account-01 dns-persist-01" -- "$cur")); return ;;
         --dns)
             COMPREPLY=($(compgen -W "rfc2136 dnsupdate pdns acmedns acme-dns cloudflare duckdns hetzner" -- "$cur")); return ;;
         --godoxy-config)

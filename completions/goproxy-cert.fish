@@ -83,7 +83,7 @@ end
 
 # issue
 complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -s D -l domain -x -d 'a name for the certificate'
-complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l challenge -x -a 'http-01 dns-01 tls-alpn-01 dns-persist-01' -d 'challenge type'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l challenge -x -a 'http-01 dns-01 tls-alpn-01 dns-account-01 dns-persist-01' -d 'challenge type'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l key-type -x -a 'ec256 ec384 rsa2048 rsa3072 rsa4096' -d 'key type'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l reuse-key -d 'keep the current key'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l no-reuse-key -d 'make a new key'

@@ -83,7 +83,7 @@ in_help() { # HELPFILE WORD...
 	done
 }
 KEYTYPES="ec256 ec384 rsa2048 rsa3072 rsa4096"
-CHALLENGES="http-01 dns-01 tls-alpn-01 dns-persist-01"
+CHALLENGES="http-01 dns-01 tls-alpn-01 dns-account-01 dns-persist-01"
 FORMATS="text json prometheus"
 ACTIONS="show update rollover deactivate"
 PP="v1 v2"
