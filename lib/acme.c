@@ -240,6 +240,31 @@ static const char *short_type(const char *type)
 	return strncmp(type, ACME_ERR_PREFIX, n) == 0 ? type + n : type;
 }
 
+/* A rate-limit answer that carries a link for the user (Let's Encrypt:
+ * "... Please visit: https://portal.letsencrypt.org/sfe/v1/unpause?jwt=..."):
+ * the link, whole, in the hint; one too long for it is logged whole and the
+ * hint points there. True when there was one. */
+static bool problem_action_hint(const struct acme_problem *p, struct gpc_error *err)
+{
+	const char *u = p && p->detail ? strstr(p->detail, "https://") : NULL;
+	size_t n;
+
+	if (u == NULL || err == NULL)
+		return false;
+	n = strcspn(u, " \t\r\n\"'<>");
+	while (n > 0 && (u[n - 1] == '.' || u[n - 1] == ',' || u[n - 1] == ')'))
+		n--; /* the sentence's end, not the link's */
+	if (n + 120 < sizeof(err->hint)) {
+		gpc_error_hint(err, "the CA paused new orders for these names on this account; to go on, open %.*s "
+			       "(the CA's link, whole), then run again", (int)n, u);
+	} else {
+		gpc_warn("the CA's link for this limit: %.*s", (int)n, u);
+		gpc_error_hint(err, "the CA paused new orders for these names on this account; to go on, open the "
+			       "link logged above (the CA's, whole), then run again");
+	}
+	return true;
+}
+
 int acme_problem_to_error(const struct acme_problem *p, const char *step, long http_status,
 			  time_t retry_after, struct gpc_error *err)
 {
@@ -266,7 +291,9 @@ int acme_problem_to_error(const struct acme_problem *p, const char *step, long h
 	if (err == NULL)
 		return -1;
 	err->retry_after = limited ? (long)retry_after : 0;
-	if (limited && retry_after > 0)
+	if (limited && problem_action_hint(p, err))
+		; /* an unpause link: the one thing that helps */
+	else if (limited && retry_after > 0)
 		gpc_error_hint(err, "the CA asks to wait until %s; try again after that",
 			       time_rfc3339(retry_after, when, sizeof(when)));
 	else if (limited)
@@ -274,6 +301,9 @@ int acme_problem_to_error(const struct acme_problem *p, const char *step, long h
 	else if (acme_problem_is(p, "badCSR") || problem_any_is(p, "rejectedIdentifier") ||
 		 (p != NULL && p->n_sub > 0 && problem_any_is(p, "malformed")))
 		gpc_error_hint(err, "the CA will not issue for these names; check their spelling");
+	else if (acme_problem_is(p, "invalidProfile"))
+		gpc_error_hint(err, "the CA will not issue this order under that profile (its reason is quoted above); "
+			       "choose another it lists with --profile NAME, or --no-profile");
 	else if (acme_problem_is(p, "externalAccountRequired"))
 		gpc_error_hint(err, "this CA needs External Account Binding: pass --eab-kid and --eab-hmac");
 	else if (acme_problem_is(p, "userActionRequired"))

@@ -1573,8 +1573,8 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 		if (replaces == NULL || p == NULL || !code_is(err, GPC_E_CA))
 			goto fail;
 		if (acme_problem_is(p, "alreadyReplaced"))
-			gpc_info("%s: the CA says the certificate was already replaced; ordering without 'replaces'",
-				 l->name);
+			gpc_info("%s: the CA says the certificate was already replaced (%s); ordering without "
+				 "'replaces'", l->name, err->message);
 		else
 			gpc_info("%s: %s; ordering again without 'replaces'", l->name, err->message);
 		free(replaces);
