@@ -882,8 +882,10 @@ void solver_cleanup(struct solver *s, const char *type, const char *ident, const
 char *solver_describe(const struct solver *s, const char *type, const char *ident,
 		      const char *token, const char *key_auth, char *out, size_t outsz)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], host[300];
 
+	/* an IPv6 address goes in brackets in a URL (RFC 3986 §3.2.2) */
+	snprintf(host, sizeof(host), strchr(ident, ':') ? "[%s]" : "%s", ident);
 	switch (s->kind) {
 	case SOLVER_DNS: {
 		char *v = auth_digest(key_auth);
@@ -902,7 +904,7 @@ char *solver_describe(const struct solver *s, const char *type, const char *iden
 		if (webroot_path(s, token, path, sizeof(path)) != 0)
 			path[0] = '\0';
 		snprintf(out, outsz, "the answer for http://%s" HTTP01_PREFIX "%s was written to %s; "
-			 "the web server serving %s must serve that directory on port 80", ident, token, path, ident);
+			 "the web server serving %s must serve that directory on port 80", host, token, path, ident);
 		break;
 	case SOLVER_HTTP_DIR:
 		{
@@ -914,7 +916,7 @@ char *solver_describe(const struct solver *s, const char *type, const char *iden
 		if (strcmp(type, "http-01") == 0)
 			snprintf(out, outsz, "the answer for http://%s" HTTP01_PREFIX "%s was written to %s "
 				 "for goproxyd; goproxyd must serve this certs directory on port 80 of %s",
-				 ident, token, path, ident);
+				 host, token, path, ident);
 		else
 			snprintf(out, outsz, "the acme-tls/1 certificate for %s was written to %s for goproxyd; "
 				 "goproxyd must serve this certs directory on port 443 of %s", ident, path, ident);
@@ -927,7 +929,7 @@ char *solver_describe(const struct solver *s, const char *type, const char *iden
 		else
 			snprintf(out, outsz, "http://%s" HTTP01_PREFIX "%s was answered by the built-in responder "
 				 "on %s (%lu requests seen); the CA must reach it on port 80 of %s",
-				 ident, token, s->bound, s->served, ident);
+				 host, token, s->bound, s->served, ident);
 		break;
 	}
 	return out;

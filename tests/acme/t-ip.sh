@@ -2,6 +2,7 @@
 # IP address certificates (RFC 8738) on pebble 2.10 with a 6-day
 # "shortlived" profile (Let's Encrypt issues IP certificates only there).
 # Asserted:
+#   a failed ::1 validation's hint names http://[::1]/... (brackets);
 #   -D 127.0.0.1 through tls-alpn-01 and -D ::1 through http-01 (when this
 #     machine has IPv6 loopback): an iPAddress SAN (pebble puts one only
 #     for an identifier of type "ip"), a 6-day certificate, the profile stored;
@@ -34,6 +35,13 @@ l=$(life "$CERTS/ip4/cert.crt")
 [ "$(jq -r .profile "$CERTS/.state/lineages/ip4.json")" = shortlived ] || fail "profile not stored"
 
 if [ $V6 = 1 ]; then
+	echo "== ::1 refused (nothing on the port the CA asks): the hint's URL has brackets"
+	# its own certs dir (ledger, account): the success below is not held back
+	set -- $("$FREEPORT" 1)
+	gpc issue -d "$WORK/fail6" --server "$PEBBLE_DIR_URL" --ca-bundle "$PEBBLE_CA_BUNDLE" -n f6 -D ::1 \
+		--profile shortlived --standalone "[::1]:$1"
+	expect_rc 1
+	expect_err 'hint: http://\[::1\]/\.well-known/acme-challenge/'
 	echo "== ::1 through http-01"
 	issue -n ip6 -D ::1 --profile shortlived --standalone "[::1]:$PEBBLE_HTTP_PORT"
 	expect_rc 0
