@@ -61,8 +61,9 @@ int persist_authorize(struct acme_client *c, const struct lineage *l, const stru
 	size_t n = 0, nmissing = 0;
 	const char *kid = acme_client_kid(c);
 	int rc = -1;
+	size_t checked = 0;
+	time_t earliest = 0;
 
-	*until = 0;
 	buf_init(&missing, sizeof(err->message) - 200);
 	if (az == NULL || ch == NULL) {
 		gpc_error_set(err, GPC_E_NOMEM, "out of memory");
@@ -131,8 +132,9 @@ int persist_authorize(struct acme_client *c, const struct lineage *l, const stru
 		gpc_error_clear(&e);
 		int r = dns_persist_check(&co, &w, &u, &e);
 		if (r == 0) {
-			if (u != 0 && (*until == 0 || u < *until))
-				*until = u;
+			checked++;
+			if (u != 0 && (earliest == 0 || u < earliest))
+				earliest = u;
 		} else if (e.code != NULL && strcmp(e.code, GPC_E_USAGE) == 0) {
 			*err = e;
 			free(fqdn);
@@ -158,6 +160,8 @@ int persist_authorize(struct acme_client *c, const struct lineage *l, const stru
 			       nmissing == 1 ? "" : "s", nmissing == 1 ? "it" : "them");
 		goto out;
 	}
+	if (checked > 0)
+		*until = earliest; /* all reused: what the last check saw stays */
 	/* 3. answer, then wait for each */
 	for (size_t i = 0; i < n; i++)
 		if (ch[i] != NULL && acme_challenge_respond(c, ch[i]->url, err) != 0)

@@ -33,7 +33,8 @@ char *persist_record_value(const char *issuer, const char *account_uri, bool wil
 /* RFC 8555 §7.5 with dns-persist-01: for every pending authorization of
  * ord, check the record (lineage l's resolvers), and only when every name
  * has one, answer the challenges and wait until each is final. *until gets
- * the earliest persistUntil of the records (0: none). failed[] gets the
+ * the earliest persistUntil of the records checked (0: none; unchanged when
+ * every authorization was valid already, nothing checked). failed[] gets the
  * names whose authorization failed (strdup'd; room for every
  * authorization). Returns 0, or -1: a missing or wrong record is
  * GPC_E_NETWORK (deferred, nothing answered) naming the record to create
