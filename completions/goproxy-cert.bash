@@ -125,7 +125,8 @@ _goproxy_cert()
                   --store --store-cacert --store-cert --store-key --store-seal" ;;
         persist-record)
             opts="-D --domain -d --certs-dir -n --name --server --staging --ca-bundle -m --email
-                  --eab-kid --eab-hmac --wildcard --persist-until --json -q --quiet -v --verbose -h --help
+                  --eab-kid --eab-hmac --wildcard --persist-until --dns --dns-opt --dns-resolver
+                  --json -q --quiet -v --verbose -h --help
                   --store --store-cacert --store-cert --store-key --store-seal" ;;
         sync)
             opts="-d --certs-dir --watch --deploy-hook --hook-timeout --notify --no-notify

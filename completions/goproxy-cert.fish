@@ -134,6 +134,9 @@ complete -c goproxy-cert -n "__fish_seen_subcommand_from account; and not __fish
 complete -c goproxy-cert -n "__fish_seen_subcommand_from persist-record" -s D -l domain -x -d 'a name (*.NAME: policy=wildcard)'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from persist-record" -l wildcard -d 'policy=wildcard on every record'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from persist-record" -l persist-until -x -d 'the record lapses then (Unix seconds or RFC 3339)'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from persist-record" -l dns -x -a 'rfc2136 pdns cloudflare hetzner' -d 'also create the record through this provider'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from persist-record" -l dns-opt -x -d 'provider option KEY=VALUE'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from persist-record" -l dns-resolver -x -d 'recursive resolver ADDR[:PORT]'
 
 # a shared store (etcd)
 for c in check status issue renew revoke account store sync notify persist-record

@@ -193,3 +193,55 @@ out:
 	buf_finish(&missing);
 	return rc;
 }
+
+int persist_publish(const struct lineage *l, const char *ident, const char *value, char **where,
+		    struct gpc_error *err)
+{
+	const struct dns_provider_ops *ops = l->dns_provider ? dns_provider_find(l->dns_provider) : NULL;
+	struct dns_check_opts co = { .resolvers = l->dns_resolvers, .n_resolvers = l->n_dns_resolvers };
+	struct dns_options o = { 0 };
+	struct dns_provider *p = NULL;
+	char *name = NULL, *fqdn = NULL, *zone = NULL;
+	int rc = -1;
+
+	*where = NULL;
+	if (ops == NULL)
+		return gpc_error_set(err, GPC_E_USAGE, "no DNS provider to create the record with");
+	if (ops->target != NULL || strcmp(ops->name, "duckdns") == 0) {
+		gpc_error_set(err, GPC_E_USAGE, "%s writes only _acme-challenge records: it cannot create a "
+			      "dns-persist-01 record", ops->name);
+		return gpc_error_hint(err, "create the printed record by hand, or with rfc2136, pdns, cloudflare "
+				      "or hetzner");
+	}
+	for (size_t i = 0; i < l->n_dns_opts; i++)
+		if (dns_options_set(&o, l->dns_opts[i].key, l->dns_opts[i].value, l->dns_opts[i].secret) != 0) {
+			gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+			goto out;
+		}
+	if (dns_options_validate(ops, &o, err) != 0)
+		goto out;
+	name = persist_record_name(ident);
+	if (name == NULL) {
+		gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+		goto out;
+	}
+	name[strlen(name) - 1] = '\0'; /* dns_find_target takes it without the root's dot */
+	if (dns_find_target(&co, name, &fqdn, &zone, err) != 0 || dns_provider_new(ops, &o, &p, err) != 0)
+		goto out;
+	struct dns_record r = { .domain = ident[0] == '*' && ident[1] == '.' ? ident + 2 : ident, .fqdn = fqdn,
+				.zone = zone, .value = value };
+	if (dns_provider_present(p, &r, err) != 0)
+		goto out;
+	gpc_info("dns-persist-01: TXT record for %s created at %s (zone %s) through %s", ident, fqdn,
+		 zone ? zone : "?", ops->name);
+	*where = fqdn;
+	fqdn = NULL;
+	rc = 0;
+out:
+	dns_provider_free(p);
+	dns_options_finish(&o);
+	free(name);
+	free(fqdn);
+	free(zone);
+	return rc;
+}

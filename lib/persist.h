@@ -43,4 +43,13 @@ int persist_authorize(struct acme_client *c, const struct lineage *l, const stru
 		      char **failed, size_t *nfailed, time_t *until, struct gpc_error *err)
 	__attribute__((warn_unused_result));
 
+/* Create the record for ident with value once, through lineage l's DNS
+ * provider (l->dns_provider, its options with the secrets, its resolvers
+ * to find the zone and follow a CNAME at the name). Nothing is stored
+ * about it: it stays until removed by hand. *where gets the name written
+ * (malloc'd). Returns 0, or -1 (a usage error for a provider that writes
+ * only _acme-challenge records: acmedns, duckdns). */
+int persist_publish(const struct lineage *l, const char *ident, const char *value, char **where,
+		    struct gpc_error *err) __attribute__((warn_unused_result));
+
 #endif

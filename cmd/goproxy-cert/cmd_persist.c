@@ -13,6 +13,7 @@
 #include "acme.h"
 #include "cli.h"
 #include "issue.h"
+#include "issue_dns.h"
 #include "issue_opts.h"
 #include "lineage.h"
 #include "log.h"
@@ -29,6 +30,10 @@ static const char usage_text[] =
 	"                           default: the names of lineage -n\n"
 	"      --wildcard           policy=wildcard on every record (NAME and *.NAME)\n"
 	"      --persist-until TIME the record lapses at TIME (Unix seconds or RFC 3339 UTC)\n"
+	"      --dns PROVIDER       also create the record(s) once through this provider (rfc2136,\n"
+	"                           pdns, cloudflare, hetzner; options as for issue --dns); nothing\n"
+	"                           about it is stored, renewals never write DNS\n"
+	"      --dns-opt KEY=VALUE  a provider option   --dns-resolver ADDR[:PORT]  to find the zone\n"
 	"  -d, --certs-dir DIR   -n, --name LINEAGE   --server URL   --staging   --ca-bundle FILE\n"
 	"  -m, --email ADDR      --eab-kid ID --eab-hmac KEY   --json\n"
 	"  -q, --quiet   -v, --verbose   -h, --help\n"
@@ -49,6 +54,9 @@ static const struct option longopts[] = {
 	{ "json", no_argument, NULL, O_JSON },
 	{ "wildcard", no_argument, NULL, O_WILDCARD },
 	{ "persist-until", required_argument, NULL, O_UNTIL },
+	{ "dns", required_argument, NULL, 512 },
+	{ "dns-opt", required_argument, NULL, 513 },
+	{ "dns-resolver", required_argument, NULL, 514 },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -99,7 +107,11 @@ int cmd_persist(int argc, char **argv)
 	struct acme_client *c = NULL;
 	struct gpc_error err;
 	struct json_object *arr = NULL;
+	struct issue_dns_args dargs;
+	struct lineage *pub = NULL;
 	int ch, rc = EXIT_USAGE;
+
+	memset(&dargs, 0, sizeof(dargs));
 
 	gpc_error_clear(&err);
 	optind = 1;
@@ -131,6 +143,12 @@ int cmd_persist(int argc, char **argv)
 						       "nor an RFC 3339 time (2027-06-01T00:00:00Z)", optarg);
 			break;
 		default:
+			if (issue_dns_is_opt(ch)) {
+				int r = issue_dns_parse(ch, optarg, &dargs);
+				if (r != 0)
+					return r;
+				break;
+			}
 			if (storeopt_take(&cli_store, ch, optarg))
 				break;
 			return cli_usage_error("persist-record", "unknown option");
@@ -143,6 +161,10 @@ int cmd_persist(int argc, char **argv)
 		return cli_usage_error("persist-record", "-n: '%s' is not a valid lineage name", name);
 	if ((eab_kid == NULL) != (eab_hmac == NULL))
 		return cli_usage_error("persist-record", "--eab-kid and --eab-hmac go together");
+	if (dargs.provider != NULL && (strcmp(dargs.provider, "acmedns") == 0 || strcmp(dargs.provider, "duckdns") == 0))
+		return cli_usage_error("persist-record", "--dns %s: %s writes only _acme-challenge records, not a "
+				       "dns-persist-01 record; create it by hand, or with rfc2136, pdns, cloudflare or "
+				       "hetzner", dargs.provider, dargs.provider);
 	if (nd > 0) {
 		/* the names as issue takes them: checked, lower case, sorted */
 		given = lineage_new(name);
@@ -188,6 +210,17 @@ int cmd_persist(int argc, char **argv)
 	env_ok = true;
 	if (issue_account_client(&env, server, ca_bundle, email, eab_kid, eab_hmac, true, &c, &err) != 0)
 		goto fail;
+	if (dargs.provider != NULL || dargs.n_opts > 0) {
+		/* the provider's options as issue --dns takes them, checked before anything is written */
+		pub = lineage_new(name);
+		if (pub == NULL) {
+			gpc_error_set(&err, GPC_E_NOMEM, "out of memory");
+			goto fail;
+		}
+		if ((rc = issue_dns_apply(cs, &dargs, false, pub)) != 0)
+			goto out;
+		rc = 1;
+	}
 	const char *issuer = acme_client_directory(c)->caa_identity;
 	if (issuer == NULL) {
 		gpc_error_set(&err, GPC_E_CA, "%s: the directory names no issuer domain (meta.caaIdentities): this CA "
@@ -210,6 +243,18 @@ int cmd_persist(int argc, char **argv)
 			free(value);
 			gpc_error_set(&err, GPC_E_NOMEM, "out of memory");
 			goto fail;
+		}
+		if (pub != NULL) {
+			char *where = NULL;
+			if (persist_publish(pub, domains[i], value, &where, &err) != 0) {
+				free(fqdn);
+				free(value);
+				goto fail;
+			}
+			if (!cli.quiet)
+				fprintf(stderr, "%s: created %s IN TXT \"%s\" through %s\n", cli.prog, where, value,
+					pub->dns_provider);
+			free(where);
 		}
 		if (json) {
 			struct json_object *o = json_object_new_object();
@@ -241,6 +286,7 @@ out:
 		issue_env_finish(&env);
 	lineage_free(l);
 	lineage_free(given);
+	lineage_free(pub);
 	certstore_free(cs);
 	return rc;
 }

@@ -170,8 +170,9 @@ struct dns_check_opts {
 };
 
 /* Find where the TXT record for domain goes: _acme-challenge.DOMAIN. (a
- * domain that already is such a name, dns-account-01's
- * _LABEL._acme-challenge.DOMAIN, is taken as it is), or
+ * domain that already is a record's name, dns-account-01's
+ * _LABEL._acme-challenge.DOMAIN or dns-persist-01's
+ * _validation-persist.DOMAIN, is taken as it is), or
  * the target of a CNAME there (followed up to 8 times), and the zone
  * holding that name (by SOA), both through the resolvers. *fqdn and *zone
  * are malloc'd (caller frees). Returns 0, or -1 (err names the name, the

@@ -242,8 +242,8 @@ int dns_find_target(const struct dns_check_opts *o, const char *domain, char **f
 	*fqdn = *zone = NULL;
 	if (d[0] == '*' && d[1] == '.')
 		d += 2;
-	if (d[0] == '_' && strstr(d, "._acme-challenge.") != NULL)
-		snprintf(start, sizeof(start), "%s", d); /* dns-account-01: the record's own name */
+	if (d[0] == '_' && (strstr(d, "._acme-challenge.") != NULL || strncmp(d, "_validation-persist.", 20) == 0))
+		snprintf(start, sizeof(start), "%s", d); /* dns-account-01, dns-persist-01: the record's own name */
 	else
 		snprintf(start, sizeof(start), "_acme-challenge.%s", d);
 	dnsq_absolute(start, name, sizeof(name));
