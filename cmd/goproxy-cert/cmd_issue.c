@@ -312,6 +312,12 @@ static int build_lineage(struct certstore *cs, const struct issue_args *a, struc
 				err.message);
 		goto out;
 	}
+	if (a->challenge != NULL && strcmp(a->challenge, "dns-persist-01") == 0 && (a->dns.provider || a->solver_set)) {
+		cli_usage_error("issue", "--challenge dns-persist-01 writes no DNS and answers nothing itself: drop %s "
+				"(goproxy-cert persist-record --dns PROVIDER creates the record once)",
+				a->dns.provider ? "--dns" : "the solver option");
+		goto out;
+	}
 	if ((rc = issue_dns_apply(cs, &a->dns, a->solver_set, l)) != 0)
 		goto out;
 

@@ -29,6 +29,10 @@ expect_err '_validation-persist\.a\.example\.test\. IN TXT "pebble\.letsencrypt\
 [ ! -e "$CERTS/cert.crt" ] || fail "a certificate without validation"
 want=$(sed -n 's/.*\(_validation-persist\.a\.example\.test\. IN TXT "[^"]*"\).*/\1/p' "$WORK/err" | head -n 1)
 
+issue -D a.example.test $P --hook /bin/true
+expect_rc 64
+expect_err 'dns-persist-01 writes no DNS and answers nothing itself: drop the solver option'
+
 echo "== persist-record prints the same record"
 accounts_before=$(pebble_count 'POST /sign-me-up')
 gpc persist-record -d "$CERTS" --server "$PEBBLE_DIR_URL" --ca-bundle "$PEBBLE_CA_BUNDLE" -D a.example.test
