@@ -45,7 +45,7 @@ _goproxy_cert()
         fi
     fi
 
-    local commands="check status issue renew revoke account store sync notify help"
+    local commands="check status issue renew revoke account store sync notify persist-record help"
     local cmd="" i
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in
@@ -75,7 +75,7 @@ _goproxy_cert()
         -n | --name)
             COMPREPLY=($(compgen -W "$(_goproxy_cert_lineages)" -- "$cur")); return ;;
         --challenge)
-            COMPREPLY=($(compgen -W "http-01 dns-01 tls-alpn-01" -- "$cur")); return ;;
+            COMPREPLY=($(compgen -W "http-01 dns-01 tls-alpn-01 dns-account-01 dns-persist-01" -- "$cur")); return ;;
         --dns)
             COMPREPLY=($(compgen -W "rfc2136 dnsupdate pdns acmedns acme-dns cloudflare duckdns hetzner" -- "$cur")); return ;;
         --godoxy-config)
@@ -89,7 +89,7 @@ _goproxy_cert()
         --days | -D | --domain | --server | -m | --email | --eab-kid | --eab-hmac | \
         --standalone | --profile | --preferred-chain | --deploy-hook | --rate-limit | --jitter | \
         --concurrency | --lock-wait | --hook-timeout | --connect-timeout | --notify | --notify-days | \
-        --notify-digest | --notify-unreachable)
+        --notify-digest | --notify-unreachable | --persist-until)
             return ;;
     esac
 
@@ -123,6 +123,11 @@ _goproxy_cert()
         account)
             opts="-d --certs-dir -n --name --server --staging --ca-bundle -m --email --eab-kid
                   --eab-hmac --yes --json -q --quiet -v --verbose -h --help
+                  --store --store-cacert --store-cert --store-key --store-seal" ;;
+        persist-record)
+            opts="-D --domain -d --certs-dir -n --name --server --staging --ca-bundle -m --email
+                  --eab-kid --eab-hmac --wildcard --persist-until --dns --dns-opt --dns-resolver
+                  --json -q --quiet -v --verbose -h --help
                   --store --store-cacert --store-cert --store-key --store-seal" ;;
         sync)
             opts="-d --certs-dir --watch --deploy-hook --hook-timeout --notify --no-notify --notify-days --notify-digest --notify-unreachable

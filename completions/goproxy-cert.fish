@@ -1,6 +1,6 @@
 # fish completion for goproxy-cert(1)
 
-set -l commands check status issue renew revoke account store sync notify help
+set -l commands check status issue renew revoke account store sync notify persist-record help
 
 function __goproxy_cert_lineages
     set -l dir certs
@@ -37,15 +37,16 @@ complete -c goproxy-cert -n "not __fish_seen_subcommand_from $commands" -a accou
 complete -c goproxy-cert -n "not __fish_seen_subcommand_from $commands" -a store -d 'make the seal key of a shared store'
 complete -c goproxy-cert -n "not __fish_seen_subcommand_from $commands" -a sync -d "write a shared store's pairs into a certs directory"
 complete -c goproxy-cert -n "not __fish_seen_subcommand_from $commands" -a notify -d 'the alert targets: test, list'
+complete -c goproxy-cert -n "not __fish_seen_subcommand_from $commands" -a persist-record -d 'print the dns-persist-01 record to create'
 complete -c goproxy-cert -n "not __fish_seen_subcommand_from $commands" -a help -d 'show help for a command'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from help" -a "$commands"
 
 # options every command takes
-for c in check status issue renew revoke account notify
+for c in check status issue renew revoke account notify persist-record
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -s d -l certs-dir -r -a '(__fish_complete_directories)' -d 'certs directory'
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -s h -l help -d 'show help'
 end
-for c in issue renew revoke account
+for c in issue renew revoke account persist-record
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l json -d 'print JSON'
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -s q -l quiet -d 'print only failures'
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -s v -l verbose -d 'more detail'
@@ -70,7 +71,7 @@ complete -c goproxy-cert -n "__fish_seen_subcommand_from status" -l json -d 'sam
 complete -c goproxy-cert -n "__fish_seen_subcommand_from status" -l format -x -a 'text json prometheus' -d 'output format'
 
 # issue and account: the CA
-for c in issue account
+for c in issue account persist-record
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l server -x -d 'ACME directory URL'
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l staging -d "Let's Encrypt staging"
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l ca-bundle -r -F -d 'CA certificates for the ACME server'
@@ -82,7 +83,7 @@ end
 
 # issue
 complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -s D -l domain -x -d 'a name for the certificate'
-complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l challenge -x -a 'http-01 dns-01 tls-alpn-01' -d 'challenge type'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l challenge -x -a 'http-01 dns-01 tls-alpn-01 dns-account-01 dns-persist-01' -d 'challenge type'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l key-type -x -a 'ec256 ec384 rsa2048 rsa3072 rsa4096' -d 'key type'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l reuse-key -d 'keep the current key'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from issue" -l no-reuse-key -d 'make a new key'
@@ -130,8 +131,16 @@ complete -c goproxy-cert -n "__fish_seen_subcommand_from revoke" -l ca-bundle -r
 complete -c goproxy-cert -n "__fish_seen_subcommand_from account" -l yes -d 'confirm deactivate'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from account; and not __fish_seen_subcommand_from show update rollover deactivate" -a 'show update rollover deactivate'
 
+# persist-record
+complete -c goproxy-cert -n "__fish_seen_subcommand_from persist-record" -s D -l domain -x -d 'a name (*.NAME: policy=wildcard)'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from persist-record" -l wildcard -d 'policy=wildcard on every record'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from persist-record" -l persist-until -x -d 'the record lapses then (Unix seconds or RFC 3339)'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from persist-record" -l dns -x -a 'rfc2136 pdns cloudflare hetzner' -d 'also create the record through this provider'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from persist-record" -l dns-opt -x -d 'provider option KEY=VALUE'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from persist-record" -l dns-resolver -x -d 'recursive resolver ADDR[:PORT]'
+
 # a shared store (etcd)
-for c in check status issue renew revoke account store sync notify
+for c in check status issue renew revoke account store sync notify persist-record
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l store -x -a 'etcd:// etcd+https://' -d 'shared store URL'
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l store-cacert -r -F -d 'CA of the etcd members'
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l store-cert -r -F -d 'client certificate for etcd'

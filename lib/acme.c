@@ -240,6 +240,31 @@ static const char *short_type(const char *type)
 	return strncmp(type, ACME_ERR_PREFIX, n) == 0 ? type + n : type;
 }
 
+/* A rate-limit answer that carries a link for the user (Let's Encrypt:
+ * "... Please visit: https://portal.letsencrypt.org/sfe/v1/unpause?jwt=..."):
+ * the link, whole, in the hint; one too long for it is logged whole and the
+ * hint points there. True when there was one. */
+static bool problem_action_hint(const struct acme_problem *p, struct gpc_error *err)
+{
+	const char *u = p && p->detail ? strstr(p->detail, "https://") : NULL;
+	size_t n;
+
+	if (u == NULL || err == NULL)
+		return false;
+	n = strcspn(u, " \t\r\n\"'<>");
+	while (n > 0 && (u[n - 1] == '.' || u[n - 1] == ',' || u[n - 1] == ')'))
+		n--; /* the sentence's end, not the link's */
+	if (n + 120 < sizeof(err->hint)) {
+		gpc_error_hint(err, "the CA paused new orders for these names on this account; to go on, open %.*s "
+			       "(the CA's link, whole), then run again", (int)n, u);
+	} else {
+		gpc_warn("the CA's link for this limit: %.*s", (int)n, u);
+		gpc_error_hint(err, "the CA paused new orders for these names on this account; to go on, open the "
+			       "link logged above (the CA's, whole), then run again");
+	}
+	return true;
+}
+
 int acme_problem_to_error(const struct acme_problem *p, const char *step, long http_status,
 			  time_t retry_after, struct gpc_error *err)
 {
@@ -266,7 +291,9 @@ int acme_problem_to_error(const struct acme_problem *p, const char *step, long h
 	if (err == NULL)
 		return -1;
 	err->retry_after = limited ? (long)retry_after : 0;
-	if (limited && retry_after > 0)
+	if (limited && problem_action_hint(p, err))
+		; /* an unpause link: the one thing that helps */
+	else if (limited && retry_after > 0)
 		gpc_error_hint(err, "the CA asks to wait until %s; try again after that",
 			       time_rfc3339(retry_after, when, sizeof(when)));
 	else if (limited)
@@ -274,6 +301,9 @@ int acme_problem_to_error(const struct acme_problem *p, const char *step, long h
 	else if (acme_problem_is(p, "badCSR") || problem_any_is(p, "rejectedIdentifier") ||
 		 (p != NULL && p->n_sub > 0 && problem_any_is(p, "malformed")))
 		gpc_error_hint(err, "the CA will not issue for these names; check their spelling");
+	else if (acme_problem_is(p, "invalidProfile"))
+		gpc_error_hint(err, "the CA will not issue this order under that profile (its reason is quoted above); "
+			       "choose another it lists with --profile NAME, or --no-profile");
 	else if (acme_problem_is(p, "externalAccountRequired"))
 		gpc_error_hint(err, "this CA needs External Account Binding: pass --eab-kid and --eab-hmac");
 	else if (acme_problem_is(p, "userActionRequired"))
@@ -317,6 +347,10 @@ int acme_directory_parse(const char *json, size_t len, const char *url, struct a
 
 		d->terms_of_service = jdup(meta, "termsOfService");
 		d->website = jdup(meta, "website");
+		if (json_object_object_get_ex(meta, "caaIdentities", &v) && json_object_is_type(v, json_type_array) &&
+		    json_object_array_length(v) > 0 &&
+		    json_object_is_type(json_object_array_get_idx(v, 0), json_type_string))
+			d->caa_identity = strdup(json_object_get_string(json_object_array_get_idx(v, 0)));
 		if (json_object_object_get_ex(meta, "externalAccountRequired", &v))
 			d->external_account_required = json_object_get_boolean(v);
 		/* draft-aaron-acme-profiles: "profiles": {"name": "description", ...} */
@@ -370,6 +404,7 @@ void acme_directory_finish(struct acme_directory *d)
 	free(d->renewal_info);
 	free(d->terms_of_service);
 	free(d->website);
+	free(d->caa_identity);
 	for (size_t i = 0; i < d->n_profiles; i++) {
 		free(d->profiles[i].name);
 		free(d->profiles[i].description);
@@ -390,6 +425,7 @@ int acme_directory_copy(const struct acme_directory *src, struct acme_directory 
 	dst->renewal_info = xstrdup(src->renewal_info);
 	dst->terms_of_service = xstrdup(src->terms_of_service);
 	dst->website = xstrdup(src->website);
+	dst->caa_identity = xstrdup(src->caa_identity);
 	dst->external_account_required = src->external_account_required;
 	if (src->n_profiles > 0) {
 		dst->profiles = calloc(src->n_profiles, sizeof(*dst->profiles));
@@ -1154,10 +1190,33 @@ void acme_authz_finish(struct acme_authz *a)
 		free(a->challenges[i].url);
 		free(a->challenges[i].token);
 		free(a->challenges[i].status);
+		for (size_t k = 0; k < a->challenges[i].n_issuers; k++)
+			free(a->challenges[i].issuers[k]);
+		free(a->challenges[i].issuers);
+		free(a->challenges[i].account_uri);
 		acme_problem_finish(&a->challenges[i].error);
 	}
 	free(a->challenges);
 	memset(a, 0, sizeof(*a));
+}
+
+/* dns-persist-01: the issuer domain names the CA accepts and, from CAs
+ * that send it, the account URI the record must name. */
+static void challenge_persist_from_json(struct json_object *ch, struct acme_challenge *c)
+{
+	struct json_object *arr;
+
+	c->account_uri = jdup(ch, "accounturi");
+	if (!json_object_object_get_ex(ch, "issuer-domain-names", &arr) || !json_object_is_type(arr, json_type_array))
+		return;
+	size_t n = json_object_array_length(arr);
+	c->issuers = n ? calloc(n, sizeof(char *)) : NULL;
+	for (size_t i = 0; c->issuers != NULL && i < n; i++) {
+		struct json_object *v = json_object_array_get_idx(arr, i);
+		if (json_object_is_type(v, json_type_string) &&
+		    (c->issuers[c->n_issuers] = strdup(json_object_get_string(v))) != NULL)
+			c->n_issuers++;
+	}
 }
 
 static void authz_from_json(struct json_object *j, char *url, struct acme_authz *a)
@@ -1187,6 +1246,7 @@ static void authz_from_json(struct json_object *j, char *url, struct acme_authz 
 			c->status = jdup(ch, "status");
 			if (json_object_object_get_ex(ch, "error", &e) && json_object_is_type(e, json_type_object))
 				problem_from_json(e, &c->error);
+			challenge_persist_from_json(ch, c);
 			a->n_challenges++;
 		}
 	}
@@ -1267,6 +1327,28 @@ char *acme_dns01_name(const char *ident)
 		return NULL;
 	}
 	return buf_take(&b, NULL);
+}
+
+char *acme_dns_account_name(const char *account_url, const char *ident)
+{
+	static const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";
+	unsigned char h[32];
+	char label[17], *out = NULL;
+	size_t k = 0;
+
+	if (account_url == NULL || gnutls_hash_fast(GNUTLS_DIG_SHA256, account_url, strlen(account_url), h) < 0)
+		return NULL;
+	/* RFC 4648 §6 over 10 bytes: 80 bits, 16 characters, no padding */
+	for (size_t bit = 0; bit < 80; bit += 5) {
+		unsigned v = ((unsigned)h[bit / 8] << 8 | (bit / 8 + 1 < 10 ? h[bit / 8 + 1] : 0)) >> (11 - bit % 8);
+		label[k++] = b32[v & 31];
+	}
+	label[k] = '\0';
+	if (strncmp(ident, "*.", 2) == 0)
+		ident += 2;
+	if (asprintf(&out, "_%s._acme-challenge.%s", label, ident) < 0)
+		return NULL;
+	return out;
 }
 
 int acme_challenge_respond(struct acme_client *c, const char *challenge_url, struct gpc_error *err)

@@ -76,6 +76,7 @@ struct acme_directory {
 	bool external_account_required; /* meta.externalAccountRequired */
 	struct acme_profile *profiles; /* meta.profiles (draft-aaron-acme-profiles) */
 	size_t n_profiles;
+	char *caa_identity;   /* meta.caaIdentities[0] (the issuer domain name), NULL if absent */
 };
 
 /* Parse a directory object. Returns 0 or -1 (err GPC_E_CA naming `url` when
@@ -245,6 +246,11 @@ struct acme_challenge {
 	char *token;  /* may be NULL for unknown types */
 	char *status; /* pending, processing, valid, invalid */
 	struct acme_problem error; /* error.type NULL if none */
+	/* dns-persist-01 (draft-ietf-acme-dns-persist): "issuer-domain-names",
+	 * and "accounturi" when the CA sends it (NULL otherwise) */
+	char **issuers;
+	size_t n_issuers;
+	char *account_uri;
 };
 
 struct acme_authz {
@@ -273,6 +279,12 @@ char *acme_key_authorization(const struct acme_client *c, const char *token)
 /* dns-01 TXT value: base64url(SHA-256(key_authorization)) (§8.4). Returns
  * malloc'd string (caller frees) or NULL. */
 char *acme_dns01_txt(const char *key_authorization) __attribute__((warn_unused_result));
+
+/* dns-account-01 (draft-ietf-acme-dns-account-label): the record name
+ * "_LABEL._acme-challenge.NAME" (a leading "*." removed, no trailing dot),
+ * LABEL the lowercase base32 (no padding) of the first 10 bytes of
+ * SHA-256(account_url). Malloc'd or NULL. */
+char *acme_dns_account_name(const char *account_url, const char *ident) __attribute__((warn_unused_result));
 
 /* "_acme-challenge.NAME" with a leading "*." removed. Malloc'd, caller frees. */
 char *acme_dns01_name(const char *ident) __attribute__((warn_unused_result));

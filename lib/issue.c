@@ -24,6 +24,7 @@
 #include "jsonutil.h"
 #include "keygen.h"
 #include "log.h"
+#include "persist.h"
 #include "policy.h"
 #include "solver.h"
 #include "timeutil.h"
@@ -836,7 +837,7 @@ static int choose_challenge(struct solver *s, struct acme_client *c, const struc
 			gpc_error_set(err, GPC_E_NOMEM, "out of memory");
 			goto out;
 		}
-		int r = solver_present(s, ch->type, az->identifier.value, ch->token, ka, err);
+		int r = solver_present_account(s, ch->type, az->identifier.value, ch->token, ka, acme_client_kid(c), err);
 		if (r < 0) {
 			free(ka);
 			goto out;
@@ -1335,8 +1336,9 @@ static int propagate(struct solver *s, const struct lineage *l, const struct pre
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (strcmp(pres[i].type, "dns-01") == 0) {
-			idents[k] = pres[i].ident;
+		if (strcmp(pres[i].type, "dns-01") == 0 || strcmp(pres[i].type, "dns-account-01") == 0) {
+			const char *rec = solver_account_record(s, pres[i].ident, pres[i].key_auth);
+			idents[k] = rec ? rec : pres[i].ident;
 			kas[k++] = pres[i].key_auth;
 		}
 	rc = solver_dns_propagation(s, l, idents, kas, k, err);
@@ -1522,7 +1524,8 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 	if (keygen_type_parse(l->key_type ? l->key_type : "ec256", &kt, err) != 0)
 		goto fail;
 	for (size_t i = 0; i < l->n_names; i++)
-		if (lineage_is_wildcard(l->names[i]) && l->challenge && strcmp(l->challenge, "dns-01") != 0) {
+		if (lineage_is_wildcard(l->names[i]) && l->challenge && strcmp(l->challenge, "dns-01") != 0 &&
+		    strcmp(l->challenge, "dns-account-01") != 0 && !persist_lineage(l)) {
 			gpc_error_set(err, GPC_E_USAGE, "%s is a wildcard: only dns-01 can validate it, "
 				      "not %s", l->names[i], l->challenge);
 			gpc_error_hint(err, "%s", solver_flags_for("dns-01"));
@@ -1530,8 +1533,8 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 		}
 	if (l->dns_provider != NULL && !l->dns_secrets_loaded && lineage_load_secrets(env->cs, l, err) != 0)
 		goto fail;
-	s = get_solver(env, l, o, err);
-	if (s == NULL)
+	s = persist_lineage(l) ? NULL : get_solver(env, l, o, err); /* dns-persist-01 writes nothing */
+	if (s == NULL && !persist_lineage(l))
 		goto fail;
 	if (check_profile(env, l, out) != 0)
 		goto fail;
@@ -1570,8 +1573,8 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 		if (replaces == NULL || p == NULL || !code_is(err, GPC_E_CA))
 			goto fail;
 		if (acme_problem_is(p, "alreadyReplaced"))
-			gpc_info("%s: the CA says the certificate was already replaced; ordering without 'replaces'",
-				 l->name);
+			gpc_info("%s: the CA says the certificate was already replaced (%s); ordering without "
+				 "'replaces'", l->name, err->message);
 		else
 			gpc_info("%s: %s; ordering again without 'replaces'", l->name, err->message);
 		free(replaces);
@@ -1590,7 +1593,8 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 		gpc_error_set(err, GPC_E_NOMEM, "out of memory");
 		goto fail;
 	}
-	if (authorize(c, s, l, &ord, pres, &npres, failed, &nfailed, err) != 0)
+	if (persist_lineage(l) ? persist_authorize(c, l, &ord, failed, &nfailed, &l->persist_until, err) != 0
+			       : authorize(c, s, l, &ord, pres, &npres, failed, &nfailed, err) != 0)
 		goto fail;
 	order_ok = true;
 	/* every answer goes once its authorization is final (DNS records too) */

@@ -277,6 +277,12 @@ char *lineage_to_json(const struct lineage *l)
 		json_object_object_add(o, "dns", d);
 	}
 
+	if (l->persist_until != 0) {
+		json_object *pu = json_object_new_object();
+		put_time(pu, "until", l->persist_until);
+		json_object_object_add(o, "persist", pu);
+	}
+
 	ari = json_object_new_object();
 	put_str(ari, "cert_id", l->ari_cert_id);
 	put_str(ari, "cert_sha256", l->ari_cert_sha256);
@@ -438,6 +444,9 @@ int lineage_from_json(const char *name, const char *text, const char *what,
 		if (l->hook_timeout < 0 || l->hook_timeout > 86400)
 			l->hook_timeout = 0; /* out of range: the default */
 	}
+	if (json_object_object_get_ex(o, "persist", &v) && json_object_is_type(v, json_type_object) &&
+	    get_time(v, "until", &l->persist_until))
+		goto bad;
 	if (json_object_object_get_ex(o, "ari", &ari) && json_object_is_type(ari, json_type_object)) {
 		if (get_str(ari, "cert_id", &l->ari_cert_id) || get_str(ari, "cert_sha256", &l->ari_cert_sha256) ||
 		    get_time(ari, "renew_at", &l->ari_renew_at) ||

@@ -49,6 +49,8 @@ struct lineage {
 	int dns_timeout;          /* --dns-propagation-timeout SECONDS, 0 = default */
 	int dns_wait;             /* --dns-propagation-wait SECONDS, 0 = check instead */
 	bool dns_no_check;        /* --no-dns-propagation-check */
+	time_t persist_until;     /* dns-persist-01: the earliest persistUntil of the records
+	                           * the last validation checked, 0 = none (lasts) */
 
 	/* ARI, RFC 9773 */
 	char *ari_cert_id;   /* base64url(AKI) "." base64url(serial) of the current cert */

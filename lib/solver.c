@@ -22,6 +22,7 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
+#include "acme.h"
 #include "b64.h"
 #include "fsutil.h"
 #include "keygen.h"
@@ -52,6 +53,7 @@ struct solver {
 	pthread_mutex_t mu;
 	struct entry *entries;
 	struct dns_solver *dns; /* SOLVER_DNS */
+	struct acct_rec *acct;  /* dns-account-01 records presented (solver_present_account) */
 
 	/* standalone */
 	int lfd;
@@ -120,7 +122,7 @@ bool solver_handles(const struct solver *s, const char *type)
 	case SOLVER_STANDALONE:
 		return strcmp(type, s->tls ? "tls-alpn-01" : "http-01") == 0;
 	case SOLVER_DNS:
-		return strcmp(type, "dns-01") == 0;
+		return strcmp(type, "dns-01") == 0 || strcmp(type, "dns-account-01") == 0;
 	}
 	return false;
 }
@@ -217,9 +219,68 @@ static int run_hook(const struct solver *s, const char *method, const char *type
 	return 0;
 }
 
+/* run_hook for dns-account-01: the record's name in $GOPROXY_CERT_DNS_RECORD
+ * (absolute), as a uacme-style hook has no argument for it. record NULL:
+ * run_hook. */
+static int run_hook_record(const struct solver *s, const char *method, const char *type, const char *ident,
+			   const char *token, const char *auth, const char *record, int *status,
+			   struct gpc_error *err)
+{
+	char *argv[] = { s->arg, (char *)method, (char *)type, (char *)ident, (char *)token, (char *)auth, NULL };
+	char *env[2] = { NULL, NULL }, phase[320];
+	struct spawn_result res;
+	int rc;
+
+	if (record == NULL)
+		return run_hook(s, method, type, ident, token, auth, status, err);
+	if (asprintf(&env[0], "GOPROXY_CERT_DNS_RECORD=%s.", record) < 0)
+		return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+	snprintf(phase, sizeof(phase), "%s %s for %s", type, method, ident);
+	rc = spawn_run(argv, phase, s->hook_timeout_ms, env, &res, err);
+	free(env[0]);
+	if (rc != 0)
+		return -1;
+	*status = res.status;
+	gpc_debug("hook %s %s %s %s (%s): exit %d", s->arg, method, type, ident, record, *status);
+	return 0;
+}
+
+/* ---- dns-account-01: which record each presented answer went to ---- */
+
+struct acct_rec {
+	char *ident, *key_auth, *record;
+	struct acct_rec *next;
+};
+
+static void acct_free_all(struct solver *s)
+{
+	while (s->acct) {
+		struct acct_rec *a = s->acct;
+		s->acct = a->next;
+		free(a->ident);
+		free(a->key_auth);
+		free(a->record);
+		free(a);
+	}
+}
+
+/* The record name presented for (ident, key_auth), or NULL. Valid while
+ * the solver lives (records are kept until solver_free). */
+static const char *acct_record(struct solver *s, const char *ident, const char *key_auth)
+{
+	const char *r = NULL;
+
+	pthread_mutex_lock(&s->mu);
+	for (struct acct_rec *a = s->acct; a && !r; a = a->next)
+		if (strcmp(a->ident, ident) == 0 && strcmp(a->key_auth, key_auth) == 0)
+			r = a->record;
+	pthread_mutex_unlock(&s->mu);
+	return r;
+}
+
 static char *hook_auth(const char *type, const char *key_auth)
 {
-	if (strcmp(type, "dns-01") == 0 || strcmp(type, "tls-alpn-01") == 0)
+	if (strcmp(type, "dns-01") == 0 || strcmp(type, "tls-alpn-01") == 0 || strcmp(type, "dns-account-01") == 0)
 		return auth_digest(key_auth);
 	return strdup(key_auth);
 }
@@ -614,6 +675,7 @@ void solver_free(struct solver *s)
 		s->entries = e->next;
 		entry_free(e);
 	}
+	acct_free_all(s);
 	pthread_cond_destroy(&s->conn_cv);
 	pthread_mutex_destroy(&s->mu);
 	free(s->arg);
@@ -767,8 +829,9 @@ void solver_cleanup(struct solver *s, const char *type, const char *ident, const
 	switch (s->kind) {
 	case SOLVER_DNS: {
 		char *v = auth_digest(key_auth);
+		const char *rec = acct_record(s, ident, key_auth);
 		if (v != NULL)
-			dns_solver_cleanup(s->dns, ident, v);
+			dns_solver_cleanup(s->dns, rec ? rec : ident, v);
 		free(v);
 		return;
 	}
@@ -776,7 +839,8 @@ void solver_cleanup(struct solver *s, const char *type, const char *ident, const
 		char *auth = hook_auth(type, key_auth);
 		if (auth == NULL)
 			return;
-		if (run_hook(s, ok ? "done" : "failed", type, ident, token, auth, &status, &err) != 0)
+		if (run_hook_record(s, ok ? "done" : "failed", type, ident, token, auth,
+				    acct_record(s, ident, key_auth), &status, &err) != 0)
 			gpc_warn("%s", err.message);
 		else if (status != 0)
 			gpc_warn("hook %s %s %s %s: exit %d", s->arg, ok ? "done" : "failed", type, ident, status);
@@ -818,8 +882,10 @@ void solver_cleanup(struct solver *s, const char *type, const char *ident, const
 char *solver_describe(const struct solver *s, const char *type, const char *ident,
 		      const char *token, const char *key_auth, char *out, size_t outsz)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], host[300];
 
+	/* an IPv6 address goes in brackets in a URL (RFC 3986 §3.2.2) */
+	snprintf(host, sizeof(host), strchr(ident, ':') ? "[%s]" : "%s", ident);
 	switch (s->kind) {
 	case SOLVER_DNS: {
 		char *v = auth_digest(key_auth);
@@ -838,7 +904,7 @@ char *solver_describe(const struct solver *s, const char *type, const char *iden
 		if (webroot_path(s, token, path, sizeof(path)) != 0)
 			path[0] = '\0';
 		snprintf(out, outsz, "the answer for http://%s" HTTP01_PREFIX "%s was written to %s; "
-			 "the web server serving %s must serve that directory on port 80", ident, token, path, ident);
+			 "the web server serving %s must serve that directory on port 80", host, token, path, ident);
 		break;
 	case SOLVER_HTTP_DIR:
 		{
@@ -850,7 +916,7 @@ char *solver_describe(const struct solver *s, const char *type, const char *iden
 		if (strcmp(type, "http-01") == 0)
 			snprintf(out, outsz, "the answer for http://%s" HTTP01_PREFIX "%s was written to %s "
 				 "for goproxyd; goproxyd must serve this certs directory on port 80 of %s",
-				 ident, token, path, ident);
+				 host, token, path, ident);
 		else
 			snprintf(out, outsz, "the acme-tls/1 certificate for %s was written to %s for goproxyd; "
 				 "goproxyd must serve this certs directory on port 443 of %s", ident, path, ident);
@@ -863,7 +929,7 @@ char *solver_describe(const struct solver *s, const char *type, const char *iden
 		else
 			snprintf(out, outsz, "http://%s" HTTP01_PREFIX "%s was answered by the built-in responder "
 				 "on %s (%lu requests seen); the CA must reach it on port 80 of %s",
-				 ident, token, s->bound, s->served, ident);
+				 host, token, s->bound, s->served, ident);
 		break;
 	}
 	return out;
@@ -889,6 +955,57 @@ int solver_dns_propagation(struct solver *s, const struct lineage *l, const char
 out:
 	for (size_t i = 0; i < n; i++)
 		free(v[i]);
+	free(v);
+	return rc;
+}
+
+const char *solver_account_record(struct solver *s, const char *ident, const char *key_auth)
+{
+	return acct_record(s, ident, key_auth);
+}
+
+int solver_present_account(struct solver *s, const char *type, const char *ident, const char *token,
+			   const char *key_auth, const char *account_url, struct gpc_error *err)
+{
+	struct acct_rec *a;
+	int status;
+
+	if (strcmp(type, "dns-account-01") != 0)
+		return solver_present(s, type, ident, token, key_auth, err);
+	if (!solver_handles(s, type) || (s->kind != SOLVER_DNS && s->kind != SOLVER_HOOK))
+		return 1;
+	if (!safe_token(token))
+		return gpc_error_set(err, GPC_E_CA, "the CA sent a challenge token that is not base64url: '%.40s'", token);
+	if (account_url == NULL)
+		return gpc_error_set(err, GPC_E_INTERNAL, "dns-account-01 for %s: no account URL", ident);
+	a = calloc(1, sizeof(*a));
+	if (a == NULL || !(a->ident = strdup(ident)) || !(a->key_auth = strdup(key_auth)) ||
+	    !(a->record = acme_dns_account_name(account_url, ident))) {
+		if (a != NULL) {
+			free(a->ident);
+			free(a->key_auth);
+			free(a);
+		}
+		return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+	}
+	pthread_mutex_lock(&s->mu);
+	a->next = s->acct;
+	s->acct = a;
+	pthread_mutex_unlock(&s->mu);
+	gpc_info("dns-account-01: the TXT record for %s goes to %s", ident, a->record);
+	char *v = auth_digest(key_auth);
+	if (v == NULL)
+		return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+	int rc;
+	if (s->kind == SOLVER_DNS) {
+		rc = dns_solver_present(s->dns, a->record, v, err);
+	} else {
+		rc = run_hook_record(s, "begin", type, ident, token, v, a->record, &status, err);
+		if (rc == 0 && status != 0) {
+			gpc_info("hook %s declined %s for %s (exit %d)", s->arg, type, ident, status);
+			rc = 1;
+		}
+	}
 	free(v);
 	return rc;
 }

@@ -107,4 +107,18 @@ enum solver_kind solver_get_kind(const struct solver *s);
 /* Number of requests the standalone responder answered (for tests/benchmarks). */
 unsigned long solver_served(const struct solver *s);
 
+/* dns-account-01 (draft-ietf-acme-dns-account-label): like solver_present,
+ * for the TXT record _LABEL._acme-challenge.NAME of the account at
+ * account_url (a built-in provider writes it there; a hook gets the usual
+ * arguments, AUTH the TXT value, and the record's name in
+ * $GOPROXY_CERT_DNS_RECORD). Any other type: solver_present. Returns as
+ * solver_present. solver_cleanup removes it. */
+int solver_present_account(struct solver *s, const char *type, const char *ident, const char *token,
+			   const char *key_auth, const char *account_url, struct gpc_error *err)
+	__attribute__((warn_unused_result));
+
+/* The dns-account-01 record name presented for ident and key_auth (owned
+ * by s), or NULL (another type). */
+const char *solver_account_record(struct solver *s, const char *ident, const char *key_auth);
+
 #endif

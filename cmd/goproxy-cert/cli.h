@@ -41,6 +41,7 @@ int cmd_account(int argc, char **argv);
 int cmd_store(int argc, char **argv);
 int cmd_sync(int argc, char **argv);
 int cmd_notify(int argc, char **argv);
+int cmd_persist(int argc, char **argv);
 
 /* In goproxy-cert (not goproxy-cert-acme): run goproxy-cert-acme with the
  * same subcommand arguments (argv[0] is the subcommand) in place of this

@@ -35,7 +35,9 @@ static const char usage_text[] =
 	"      --ca-bundle FILE     trust anchors for the CA's HTTPS (pebble, private CAs)\n"
 	"  -m, --email ADDR         account contact (default $GOPROXY_CERT_EMAIL)\n"
 	"      --eab-kid ID, --eab-hmac KEY   External Account Binding\n"
-	"      --challenge TYPE     http-01, dns-01 or tls-alpn-01\n"
+	"      --challenge TYPE     http-01, dns-01, tls-alpn-01, dns-account-01 (the TXT record\n"
+	"                           _LABEL._acme-challenge.NAME of this account: --dns or --hook)\n"
+	"                           or dns-persist-01 (a standing record: see persist-record)\n"
 	"      --http-dir           let goproxyd answer (files under DIR/.state/challenges/)\n"
 	"      --webroot DIR        write DIR/.well-known/acme-challenge/TOKEN\n"
 	"      --standalone ADDR:PORT  answer http-01 (or tls-alpn-01) itself\n"
@@ -57,11 +59,11 @@ static const char usage_text[] =
 	"                           lineage (default 900), then exit 75\n"
 	"      --ephemeral-ok       the certs directory is meant to be temporary (CI): no\n"
 	"                           persistence warning, from now on for this directory\n"
-	"      --duplicate          a new lineage may hold the same names as another one\n"
-	"                           (refused otherwise: it would ask the CA again)\n"
 	"      --json               one JSON document with the result\n";
 /* apart: one string would pass the 4095 bytes C99 promises */
 static const char usage_tail[] =
+	"      --duplicate          a new lineage may hold the same names as another one\n"
+	"                           (refused otherwise: it would ask the CA again)\n"
 	NOTIFY_HELP
 	"  -q, --quiet              print nothing unless it failed\n"
 	"  -v, --verbose            say what is done (twice: debug detail)\n"
@@ -176,8 +178,10 @@ static int parse_one(int c, struct issue_args *a)
 	case O_EAB_KID: a->o.eab_kid = optarg; break;
 	case O_EAB_HMAC: a->o.eab_hmac = optarg; break;
 	case O_CHALLENGE:
-		if (strcmp(optarg, "http-01") && strcmp(optarg, "dns-01") && strcmp(optarg, "tls-alpn-01"))
-			return cli_usage_error("issue", "--challenge: '%s' is not http-01, dns-01 or tls-alpn-01", optarg);
+		if (strcmp(optarg, "http-01") && strcmp(optarg, "dns-01") && strcmp(optarg, "tls-alpn-01") &&
+		    strcmp(optarg, "dns-persist-01") && strcmp(optarg, "dns-account-01"))
+			return cli_usage_error("issue", "--challenge: '%s' is not http-01, dns-01, tls-alpn-01, "
+					       "dns-account-01 or dns-persist-01", optarg);
 		a->challenge = optarg;
 		break;
 	case O_HTTP_DIR: case O_WEBROOT: case O_STANDALONE: case O_HOOK:
@@ -314,6 +318,12 @@ static int build_lineage(struct certstore *cs, const struct issue_args *a, struc
 				err.message);
 		goto out;
 	}
+	if (a->challenge != NULL && strcmp(a->challenge, "dns-persist-01") == 0 && (a->dns.provider || a->solver_set)) {
+		cli_usage_error("issue", "--challenge dns-persist-01 writes no DNS and answers nothing itself: drop %s "
+				"(goproxy-cert persist-record --dns PROVIDER creates the record once)",
+				a->dns.provider ? "--dns" : "the solver option");
+		goto out;
+	}
 	if ((rc = issue_dns_apply(cs, &a->dns, a->solver_set, l)) != 0)
 		goto out;
 
@@ -332,6 +342,12 @@ static int check_challenge(struct lineage *l)
 {
 	bool dns_solver = l->solver && (strcmp(l->solver, "hook") == 0 || strcmp(l->solver, "dns") == 0);
 
+	if (l->challenge && strcmp(l->challenge, "dns-persist-01") == 0)
+		return 0; /* any name, wildcards too: the standing record, no solver */
+	if (l->challenge && strcmp(l->challenge, "dns-account-01") == 0 && !dns_solver)
+		return cli_usage_error("issue", "--challenge dns-account-01 needs --dns PROVIDER or --hook PROGRAM (it "
+				       "gets the record's name in $GOPROXY_CERT_DNS_RECORD); %s cannot answer it",
+				       l->solver ? l->solver : "the default solver");
 	if (l->challenge && strcmp(l->challenge, "dns-01") == 0 && !dns_solver)
 		return cli_usage_error("issue", "--challenge dns-01 needs --dns PROVIDER or --hook PROGRAM (a uacme-style "
 				       "hook that sets the TXT record _acme-challenge.NAME); %s cannot answer it",
@@ -341,7 +357,8 @@ static int check_challenge(struct lineage *l)
 	for (size_t i = 0; i < l->n_names; i++) {
 		if (!lineage_is_wildcard(l->names[i]))
 			continue;
-		if ((l->challenge && strcmp(l->challenge, "dns-01") != 0) || !dns_solver)
+		if ((l->challenge && strcmp(l->challenge, "dns-01") != 0 && strcmp(l->challenge, "dns-account-01") != 0) ||
+		    !dns_solver)
 			return cli_usage_error("issue", "%s is a wildcard name: only the dns-01 challenge can validate it; "
 					       "use --dns PROVIDER or --challenge dns-01 --hook PROGRAM (a uacme-style hook "
 					       "that sets the TXT record)",

@@ -141,8 +141,10 @@ int issue_dns_apply(struct certstore *cs, const struct issue_dns_args *d, bool o
 		if (lineage_set_dns_opt(l, o.v[i].key, o.v[i].value, o.v[i].secret) != 0)
 			goto oom;
 	l->dns_secrets_loaded = true;
+	/* a provider answers dns-01, or dns-account-01 when that was asked for */
 	if (lineage_set_str(&l->solver, "dns") != 0 || lineage_set_str(&l->solver_arg, l->dns_provider) != 0 ||
-	    lineage_set_str(&l->challenge, "dns-01") != 0)
+	    ((l->challenge == NULL || strcmp(l->challenge, "dns-account-01") != 0) &&
+	     lineage_set_str(&l->challenge, "dns-01") != 0))
 		goto oom;
 	rc = 0;
 	goto out;

@@ -61,6 +61,7 @@ int cli_exec_acme(int argc, char **argv)
 #define cmd_account exec_acme
 #define cmd_sync exec_acme
 #define cmd_notify exec_acme
+#define cmd_persist exec_acme
 #endif
 
 static const struct subcommand subcommands[] = {
@@ -82,6 +83,8 @@ static const struct subcommand subcommands[] = {
 	  "sync --store URL --store-seal FILE [-d DIR] [--watch] [--deploy-hook CMD]" },
 	{ "notify", cmd_notify, "the alert targets: send a test message to each (notify test), list them",
 	  "notify test|list [-d DIR | --store URL]" },
+	{ "persist-record", cmd_persist, "print the dns-persist-01 TXT record to create once for the account",
+	  "persist-record [-D NAME]... [-d DIR] [-n LINEAGE] [--server URL] [--wildcard] [--persist-until TIME] [--json]" },
 };
 
 #define N_SUB (sizeof(subcommands) / sizeof(subcommands[0]))
@@ -107,8 +110,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: %s COMMAND [OPTIONS]\n\ncommands:\n", cli.prog);
 	for (size_t i = 0; i < N_SUB; i++)
-		fprintf(f, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
-	fprintf(f, "  %-8s %s\n", "help", "show help for a command");
+		fprintf(f, "  %-15s %s\n", subcommands[i].name, subcommands[i].summary);
+	fprintf(f, "  %-15s %s\n", "help", "show help for a command");
 	fprintf(f, "\nRun '%s help COMMAND' or '%s COMMAND --help' for the options of a command.\n"
 		   "See goproxy-cert(1) and goproxy-cert(5).\n", cli.prog, cli.prog);
 }

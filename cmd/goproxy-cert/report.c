@@ -40,6 +40,7 @@
 #define RC_KEY_PERMS "key-permissions"
 #define RC_NO_INTERMEDIATES "no-intermediates"
 #define RC_KEY_IN_CERT "private-key-in-cert-file"
+#define RC_PERSIST_LAPSES "persist-record-lapses"
 #define RC_DIR_NOT_WRITABLE "certs-dir-not-writable"
 #define RC_KEY_SEALED "key-not-unsealed"  /* a shared store: the key did not open */
 #define RC_SETTINGS_IGNORED "settings-ignored" /* .state/lineages/NAME.json there but not read */
@@ -657,6 +658,10 @@ static const char *describe_challenge(const struct lineage *l, char *out, size_t
 {
 	const char *type = l->challenge ? l->challenge : "any challenge";
 
+	if (l->challenge != NULL && strcmp(l->challenge, "dns-persist-01") == 0) {
+		snprintf(out, outsz, "dns-persist-01 (the standing TXT record _validation-persist.NAME; no DNS write)");
+		return out;
+	}
 	if (l->dns_provider != NULL)
 		snprintf(out, outsz, "dns-01 through %s", l->dns_provider);
 	else if (l->solver != NULL && l->solver_arg != NULL)
@@ -674,6 +679,8 @@ static bool names_differ(const struct report_entry *e)
 	return e->lineage != NULL && e->have_cert &&
 	       !lineage_same_names(e->lineage->names, e->lineage->n_names, e->domains, e->n_domains);
 }
+
+static void print_time_or_dash(FILE *out, const char *label, time_t t);
 
 /* status text: what renew will do, from the stored settings (issue 24). */
 static void print_settings(FILE *out, const struct report_entry *e)
@@ -696,6 +703,38 @@ static void print_settings(FILE *out, const struct report_entry *e)
 	if (l->copy_cert || l->copy_key) /* a GoDoxy extra: entry's own cert_path/key_path */
 		fprintf(out, "  %-14s%s + %s\n", "also written", l->copy_cert ? l->copy_cert : "-",
 			l->copy_key ? l->copy_key : "-");
+	if (l->persist_until != 0)
+		print_time_or_dash(out, "persist until", l->persist_until);
+}
+
+#define PERSIST_WARN_SECS (14 * 86400)
+
+/* dns-persist-01: the standing record's persistUntil (kept by the last
+ * validation) lapses before the next renewal or within 14 days: from
+ * then on renew is deferred until a new record is published. */
+static void persist_warning(const struct lineage *l, struct report_entry *e, time_t now)
+{
+	char at[32], due[32], *msg, *hint;
+
+	if (l == NULL || l->persist_until == 0 || l->challenge == NULL || strcmp(l->challenge, "dns-persist-01") != 0)
+		return;
+	bool before_due = e->due_at > 0 && l->persist_until <= e->due_at;
+	if (!before_due && l->persist_until - now > PERSIST_WARN_SECS)
+		return;
+	time_rfc3339(l->persist_until, at, sizeof(at));
+	time_rfc3339(e->due_at, due, sizeof(due));
+	if (l->persist_until <= now)
+		msg = xasprintf("%s: the dns-persist-01 record of %s lapsed at %s (persistUntil): renewals are deferred "
+				"until a new one is published", e->name, l->n_names ? l->names[0] : e->name, at);
+	else
+		msg = xasprintf("%s: the dns-persist-01 record of %s lapses at %s (persistUntil)%s%s", e->name,
+				l->n_names ? l->names[0] : e->name, at, before_due ? ", before the renewal at " : "",
+				before_due ? due : "");
+	hint = xasprintf("publish the record 'goproxy-cert persist-record -n %s' prints (with a later "
+			 "--persist-until, or none) in place of the old one", e->name);
+	add_warning(e, RC_PERSIST_LAPSES, msg, hint);
+	free(msg);
+	free(hint);
 }
 
 /* status: the ACME side of an entry from its lineage settings (ca_url,
@@ -830,6 +869,7 @@ static void *collect_worker(void *arg)
 				collect_entry(j->cs, j->names[k], j->opt, lin, j->r->checked_at,
 					      &j->r->entries[k]);
 			settings_warning(&j->r->entries[k], &lerr);
+			persist_warning(lin, &j->r->entries[k], j->r->checked_at);
 			if (j->opt->detail)
 				lineage_fields(lin, &j->r->entries[k]); /* keeps lin */
 			else
@@ -1261,6 +1301,7 @@ static json_object *jsettings(const struct report_entry *e)
 	json_object_object_add(o, "solver", jstr_or_null(l->solver));
 	json_object_object_add(o, "solver_arg", jstr_or_null(l->solver_arg));
 	json_object_object_add(o, "dns_provider", jstr_or_null(l->dns_provider));
+	json_object_object_add(o, "persist_until", l->persist_until ? jtime(l->persist_until) : NULL);
 	json_object_object_add(o, "key_type", jstr_or_null(l->key_type ? l->key_type : "ec256"));
 	json_object_object_add(o, "reuse_key", json_object_new_boolean(l->reuse_key));
 	json_object_object_add(o, "profile", jstr_or_null(l->profile));

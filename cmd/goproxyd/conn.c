@@ -797,6 +797,8 @@ static int on_client_hello(gnutls_session_t s)
 
 	if (c == NULL || c->magic != CONN_MAGIC)
 		return GNUTLS_E_INTERNAL_ERROR;
+	if (c->creds == NULL)
+		c->creds = sni_select_local(s, c->cr.fd); /* no SNI: an IP certificate for this address */
 	r = sni_choose(s, gpd_cfg.sni_strict, &c->creds, sni, sizeof(sni), &acme);
 	if (r == GNUTLS_E_UNRECOGNIZED_NAME) {
 		log_refused(c, sni, acme);

@@ -12,7 +12,10 @@
  * lineage; a lineage that disappears from disk leaves the set. */
 #include "sni.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -127,7 +130,19 @@ static int add_dnsname(struct gpd_creds *c, const char *name)
 	return 0;
 }
 
-/* Names the certificate is for: its SAN dNSNames, else its CN. */
+/* An iPAddress SAN (4 or 16 bytes) as text ("192.0.2.1", "2001:db8::1"):
+ * a client that connects to that address without SNI gets this pair
+ * (sni_select_local). Returns 0 or -1 (ENOMEM). */
+static int add_ipname(struct gpd_creds *c, const char *raw, size_t size)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	if ((size != 4 && size != 16) || inet_ntop(size == 4 ? AF_INET : AF_INET6, raw, ip, sizeof(ip)) == NULL)
+		return 0;
+	return add_dnsname(c, ip);
+}
+
+/* Names the certificate is for: its SAN dNSNames and iPAddresses, else its CN. */
 static int read_names(struct gpd_creds *c, gnutls_x509_crt_t crt)
 {
 	char buf[512];
@@ -147,6 +162,8 @@ static int read_names(struct gpd_creds *c, gnutls_x509_crt_t crt)
 			if (add_dnsname(c, buf) != 0)
 				return -1;
 		}
+		if (type == GNUTLS_SAN_IPADDRESS && add_ipname(c, buf, size) != 0)
+			return -1;
 	}
 	if (c->ndnsnames == 0) {
 		size = sizeof(buf) - 1;
@@ -556,6 +573,40 @@ struct gpd_creds *sni_select(const char *sni, bool acme, bool strict)
 		if (c == NULL && !strict)
 			c = s->fallback;
 	}
+	if (c != NULL)
+		creds_ref(c);
+	pthread_mutex_unlock(&set_lock);
+	return c;
+}
+
+struct gpd_creds *sni_select_local(gnutls_session_t s, int fd)
+{
+	char sni[256], ip[INET6_ADDRSTRLEN];
+	size_t l = sizeof(sni) - 1;
+	unsigned type;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct gpd_creds *c = NULL;
+
+	if (gnutls_server_name_get(s, sni, &l, &type, 0) == 0 && l > 0)
+		return NULL; /* a name was asked for: sni_select */
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
+		return NULL;
+	if (ss.ss_family == AF_INET) {
+		if (inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, ip, sizeof(ip)) == NULL)
+			return NULL;
+	} else if (ss.ss_family == AF_INET6) {
+		const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+		/* a dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d */
+		if (IN6_IS_ADDR_V4MAPPED(a) ? inet_ntop(AF_INET, &a->s6_addr[12], ip, sizeof(ip)) == NULL
+					    : inet_ntop(AF_INET6, a, ip, sizeof(ip)) == NULL)
+			return NULL;
+	} else {
+		return NULL;
+	}
+	pthread_mutex_lock(&set_lock);
+	if (cur_set != NULL)
+		c = ent_find(cur_set->exact, cur_set->nexact, ip);
 	if (c != NULL)
 		creds_ref(c);
 	pthread_mutex_unlock(&set_lock);

@@ -68,6 +68,12 @@ struct gpd_creds *sni_select(const char *sni, bool acme, bool strict);
 /* Number of lineages in the current set. */
 size_t sni_count(void);
 
+/* No SNI in the ClientHello: the pair whose certificate holds the local
+ * address of the connection fd as an iPAddress SAN (an IP address
+ * certificate), with a reference (creds_unref), or NULL (SNI given, or no
+ * such pair: sni_choose decides). */
+struct gpd_creds *sni_select_local(gnutls_session_t s, int fd);
+
 /* In a post-ClientHello function: read the SNI (into sni, size snisz) and
  * whether ALPN selected acme-tls/1 (*acme); if *out is NULL, choose with
  * sni_select (the reference goes to *out, for the caller to unref after

@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "error.h"
 
@@ -168,7 +169,10 @@ struct dns_check_opts {
 	int query_timeout_ms;  /* one query; 0: 1500 */
 };
 
-/* Find where the TXT record for domain goes: _acme-challenge.DOMAIN., or
+/* Find where the TXT record for domain goes: _acme-challenge.DOMAIN. (a
+ * domain that already is a record's name, dns-account-01's
+ * _LABEL._acme-challenge.DOMAIN or dns-persist-01's
+ * _validation-persist.DOMAIN, is taken as it is), or
  * the target of a CNAME there (followed up to 8 times), and the zone
  * holding that name (by SOA), both through the resolvers. *fqdn and *zone
  * are malloc'd (caller frees). Returns 0, or -1 (err names the name, the
@@ -201,5 +205,32 @@ int dns_parse_hostport(const char *s, unsigned def_port, char *host, size_t host
 /* The nameservers of a resolv.conf file (path NULL: /etc/resolv.conf), at
  * most max, malloc'd strings into out. Returns how many, or -1 (err). */
 int dns_resolv_conf(const char *path, char **out, size_t max, struct gpc_error *err);
+
+/* ---- dns-persist-01 (draft-ietf-acme-dns-persist) ---- */
+
+/* What a standing record must say: "ISSUER; accounturi=URL[; policy=wildcard]
+ * [; persistUntil=UNIX]" at _validation-persist.NAME. */
+struct dns_persist_want {
+	const char *fqdn;           /* "_validation-persist.NAME." */
+	const char *const *issuers; /* the CA's issuer domain names */
+	size_t n_issuers;
+	const char *account_uri;
+	bool wildcard;              /* policy=wildcard needed */
+	time_t now;                 /* a persistUntil before this has lapsed */
+};
+
+/* Whether one TXT value authorizes w (RFC 8659 issue-value syntax, tags
+ * case-insensitive, as the CA reads it): 1 (*until: its persistUntil, 0
+ * none), or 0 with why saying what is wrong with it. */
+int dns_persist_match(const char *txt, const struct dns_persist_want *w, time_t *until, char *why,
+		      size_t whysz);
+
+/* Read-only: does every authoritative server of the zone (else, when the
+ * resolvers show none, every resolver) serve a record matching w? Asks
+ * once, writes nothing. Returns 0 (*until: the earliest persistUntil of
+ * the matching records, 0 none), or -1: GPC_E_NETWORK naming each server
+ * and what it answered, or a usage error (resolvers). */
+int dns_persist_check(const struct dns_check_opts *o, const struct dns_persist_want *w, time_t *until,
+		      struct gpc_error *err) __attribute__((warn_unused_result));
 
 #endif

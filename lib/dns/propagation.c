@@ -242,7 +242,10 @@ int dns_find_target(const struct dns_check_opts *o, const char *domain, char **f
 	*fqdn = *zone = NULL;
 	if (d[0] == '*' && d[1] == '.')
 		d += 2;
-	snprintf(start, sizeof(start), "_acme-challenge.%s", d);
+	if (d[0] == '_' && (strstr(d, "._acme-challenge.") != NULL || strncmp(d, "_validation-persist.", 20) == 0))
+		snprintf(start, sizeof(start), "%s", d); /* dns-account-01, dns-persist-01: the record's own name */
+	else
+		snprintf(start, sizeof(start), "_acme-challenge.%s", d);
 	dnsq_absolute(start, name, sizeof(name));
 	snprintf(start, sizeof(start), "%s", name);
 	if (resolvers_init(&r, o, err) != 0)
@@ -584,5 +587,194 @@ out:
 		probes_free(p, n, zones);
 	else
 		free(zones);
+	return rc;
+}
+
+/* ---- dns-persist-01 (draft-ietf-acme-dns-persist): a standing record ---- */
+
+static const char *trim_wsp(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+		*--e = '\0';
+	return s;
+}
+
+int dns_persist_match(const char *txt, const struct dns_persist_want *w, time_t *until, char *why, size_t whysz)
+{
+	char buf[1024], *save = NULL, *tok;
+	const char *issuer;
+	bool first = true, issuer_ok = false, acct = false, wild = false;
+	int rc = 0;
+
+	*until = 0;
+	if (strlen(txt) >= sizeof(buf)) {
+		snprintf(why, whysz, "a value of %zu bytes", strlen(txt));
+		return 0;
+	}
+	snprintf(buf, sizeof(buf), "%s", txt);
+	/* RFC 8659 issue-value: issuer-domain-name *(";" tag "=" value) */
+	for (tok = strtok_r(buf, ";", &save); tok != NULL; tok = strtok_r(NULL, ";", &save)) {
+		const char *t = trim_wsp(tok);
+		if (first) {
+			first = false;
+			issuer = t;
+			for (size_t i = 0; i < w->n_issuers; i++)
+				issuer_ok |= strcmp(issuer, w->issuers[i]) == 0;
+			if (!issuer_ok) {
+				snprintf(why, whysz, "issuer '%.80s' is not %s", issuer, w->n_issuers ? w->issuers[0] : "?");
+				return 0;
+			}
+			continue;
+		}
+		char *eq = strchr(tok, '=');
+		if (eq == NULL) {
+			snprintf(why, whysz, "parameter '%.60s' is not tag=value", t);
+			return 0;
+		}
+		*eq = '\0';
+		const char *tag = trim_wsp(tok), *val = trim_wsp(eq + 1);
+		if (strcasecmp(tag, "accounturi") == 0) {
+			acct = strcmp(val, w->account_uri) == 0;
+			if (!acct) {
+				snprintf(why, whysz, "accounturi=%.200s is another account", val);
+				return 0;
+			}
+		} else if (strcasecmp(tag, "policy") == 0) {
+			wild = strcasecmp(val, "wildcard") == 0;
+		} else if (strcasecmp(tag, "persistUntil") == 0) {
+			char *end;
+			errno = 0;
+			long long v = strtoll(val, &end, 10);
+			if (*val == '\0' || *end != '\0' || errno != 0) {
+				snprintf(why, whysz, "persistUntil=%.40s is not a Unix time", val);
+				return 0;
+			}
+			*until = (time_t)v;
+		}
+	}
+	if (!issuer_ok)
+		snprintf(why, whysz, "an empty value");
+	else if (!acct)
+		snprintf(why, whysz, "no accounturi");
+	else if (w->wildcard && !wild)
+		snprintf(why, whysz, "no policy=wildcard (the name is a wildcard)");
+	else if (*until != 0 && *until < w->now)
+		snprintf(why, whysz, "persistUntil=%lld has passed", (long long)*until);
+	else
+		rc = 1;
+	return rc;
+}
+
+/* Ask one server (rd: a resolver) for w->fqdn TXT: 1 a matching record
+ * (*until its persistUntil, 0 none), 0 none (answer says what it had). */
+static int persist_probe(const struct dns_check_opts *o, const struct dnsq_server *s, bool rd,
+			 const struct dns_persist_want *w, time_t *until, char *answer, size_t asz)
+{
+	ldns_pkt *a = NULL;
+	struct gpc_error e;
+	size_t ntxt = 0;
+	int found = 0;
+
+	gpc_error_clear(&e);
+	snprintf(answer, asz, "it has no TXT record there");
+	if (dnsq_query(s, w->fqdn, LDNS_RR_TYPE_TXT, rd, o->query_timeout_ms, &a, &e) != 0) {
+		snprintf(answer, asz, "%.300s", e.message);
+		return 0;
+	}
+	unsigned rc = ldns_pkt_get_rcode(a);
+	if (rc != LDNS_RCODE_NOERROR) {
+		snprintf(answer, asz, "it answered %s", dnsq_rcode_name(rc));
+		ldns_pkt_free(a);
+		return 0;
+	}
+	ldns_rr_list *an = ldns_pkt_answer(a);
+	for (size_t i = 0; an && i < ldns_rr_list_rr_count(an) && !found; i++) {
+		ldns_rr *rr = ldns_rr_list_rr(an, i);
+		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_TXT)
+			continue;
+		char txt[1024] = "", why[300];
+		size_t tl = 0;
+		for (size_t k = 0; k < ldns_rr_rd_count(rr); k++) {
+			const ldns_rdf *f = ldns_rr_rdf(rr, k);
+			const uint8_t *d = ldns_rdf_data(f);
+			size_t l = ldns_rdf_size(f) > 0 ? d[0] : 0;
+			if (l + 1 > ldns_rdf_size(f) || tl + l >= sizeof(txt))
+				break;
+			memcpy(txt + tl, d + 1, l);
+			tl += l;
+		}
+		txt[tl] = '\0';
+		ntxt++;
+		found = dns_persist_match(txt, w, until, why, sizeof(why));
+		if (!found)
+			snprintf(answer, asz, "\"%.200s\": %.180s", txt, why);
+	}
+	ldns_pkt_free(a);
+	return found;
+}
+
+int dns_persist_check(const struct dns_check_opts *o, const struct dns_persist_want *w, time_t *until,
+		      struct gpc_error *err)
+{
+	struct resolvers r;
+	struct auth_server *sv = NULL;
+	size_t nsv = 0;
+	char *zone = NULL;
+	bool rd = false;
+	struct buf bad;
+	int rc = -1;
+
+	*until = 0;
+	if (resolvers_init(&r, o, err) != 0)
+		return -1;
+	buf_init(&bad, sizeof(err->message) - 200);
+	/* every authoritative server, as for dns-01; where the resolvers
+	 * show no zone with servers (split horizon, a test server) the CA
+	 * can only ask its resolvers too: ask them. */
+	if (find_zone(&r, o, w->fqdn, &zone, err) != 0 || zone_servers(&r, o, zone, &sv, &nsv, err) != 0) {
+		gpc_info("dns: %s: %s; asking the resolvers (%s) instead", w->fqdn, err->message, r.label);
+		gpc_error_clear(err);
+		free(sv);
+		sv = calloc(r.n, sizeof(*sv));
+		if (sv == NULL) {
+			gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < r.n; i++) {
+			sv[i].addr = r.s[i];
+		}
+		nsv = r.n;
+		rd = true;
+	}
+	for (size_t i = 0; i < nsv; i++) {
+		char answer[400];
+		time_t u = 0;
+		if (persist_probe(o, &sv[i].addr, rd, w, &u, answer, sizeof(answer)) == 1) {
+			if (*until == 0 || (u != 0 && u < *until))
+				*until = u;
+			continue;
+		}
+		int pr = rd ? buf_printf(&bad, "%sresolver %s: %s", bad.len ? "; " : "", sv[i].addr.label, answer)
+			    : buf_printf(&bad, "%sNS %s (%s): %s", bad.len ? "; " : "", sv[i].ns, sv[i].addr.label,
+					 answer);
+		if (pr != 0)
+			break;
+	}
+	if (bad.len == 0) {
+		gpc_info("dns: %s: every %s serves the dns-persist-01 record", w->fqdn,
+			 rd ? "resolver" : "authoritative server");
+		rc = 0;
+		goto out;
+	}
+	gpc_error_set(err, GPC_E_NETWORK, "no dns-persist-01 record for this account at %s: %s", w->fqdn, bad.data);
+out:
+	buf_finish(&bad);
+	free(sv);
+	free(zone);
 	return rc;
 }

@@ -61,12 +61,12 @@ export GOPROXY_CERTS_DIR="$CD"
 
 # --- what the programs say -------------------------------------------------
 "$G" --help >"$T/help.top" 2>&1 || { cat "$T/help.top" >&2; echo "FAIL: goproxy-cert --help" >&2; exit 1; }
-SUBS=$(sed -n 's/^  \([a-z]\+\) .*/\1/p' "$T/help.top")
+SUBS=$(sed -n 's/^  \([a-z][a-z-]*\) .*/\1/p' "$T/help.top")
 [ -n "$SUBS" ] || { echo "FAIL: no subcommands in goproxy-cert --help" >&2; exit 1; }
 long_opts() { # FILE: the long options a --help output names
 	grep -oE -- '--[a-z][a-z0-9-]+' "$1" | sort -u
 }
-for s in check status issue renew revoke account; do
+for s in check status issue renew revoke account persist-record; do
 	echo "$SUBS" | grep -qx "$s" || { echo "FAIL: goproxy-cert --help lacks $s" >&2; exit 1; }
 	"$G" "$s" --help >"$T/help.$s" 2>&1 || { cat "$T/help.$s" >&2; echo "FAIL: $s --help" >&2; exit 1; }
 	[ -n "$(long_opts "$T/help.$s")" ] || { echo "FAIL: $s --help names no long option" >&2; exit 1; }
@@ -83,7 +83,7 @@ in_help() { # HELPFILE WORD...
 	done
 }
 KEYTYPES="ec256 ec384 rsa2048 rsa3072 rsa4096"
-CHALLENGES="http-01 dns-01 tls-alpn-01"
+CHALLENGES="http-01 dns-01 tls-alpn-01 dns-account-01 dns-persist-01"
 FORMATS="text json prometheus"
 ACTIONS="show update rollover deactivate"
 PP="v1 v2"
@@ -110,7 +110,7 @@ add_case top-ch "goproxy-cert ch"
 add_case top-re "goproxy-cert re"
 add_case top-dash "goproxy-cert -"
 add_case help-cmds "goproxy-cert help "
-for s in check status issue renew revoke account; do
+for s in check status issue renew revoke account persist-record; do
 	add_case "opts-$s" "goproxy-cert $s --"
 done
 add_case issue-ke "goproxy-cert issue --ke"

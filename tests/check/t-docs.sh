@@ -28,7 +28,7 @@ done
 
 run --help
 expect_rc 0 "--help"
-subs=$(sed -n 's/^  \([a-z]\+\) .*/\1/p' "$T/out")
+subs=$(sed -n 's/^  \([a-z][a-z-]*\) .*/\1/p' "$T/out")
 [ -n "$subs" ] || fail "no subcommands in --help"
 for s in $subs; do
 	for f in $COMPS; do

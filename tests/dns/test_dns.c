@@ -363,6 +363,54 @@ static void test_godoxy(void **st)
 	free(p);
 }
 
+/* dns-persist-01 record values as pebble's va reads them (RFC 8659
+ * issue-value: whitespace around tags, tags in any case). */
+static void test_persist_match(void **state)
+{
+	const char *iss[] = { "authority.example", "other.example" };
+	struct dns_persist_want w = { .fqdn = "_validation-persist.example.com.", .issuers = iss, .n_issuers = 2,
+				      .account_uri = "https://ca.example/acct/123", .wildcard = false,
+				      .now = 2000000000 };
+	char why[300];
+	time_t u;
+
+	(void)state;
+	assert_int_equal(dns_persist_match("authority.example; accounturi=https://ca.example/acct/123", &w, &u, why,
+					   sizeof(why)), 1);
+	assert_int_equal(u, 0);
+	assert_int_equal(dns_persist_match("   other.example   ;   ACCOUNTURI   =   https://ca.example/acct/123   ;   "
+					   "policy   =   wildcard   ;   PersistUntil   =   4102444800   ", &w, &u, why,
+					   sizeof(why)), 1);
+	assert_int_equal(u, 4102444800);
+	/* not ours */
+	assert_int_equal(dns_persist_match("letsencrypt.org; accounturi=https://ca.example/acct/123", &w, &u, why,
+					   sizeof(why)), 0);
+	assert_non_null(strstr(why, "issuer 'letsencrypt.org'"));
+	assert_int_equal(dns_persist_match("authority.example; accounturi=https://ca.example/acct/124", &w, &u, why,
+					   sizeof(why)), 0);
+	assert_non_null(strstr(why, "another account"));
+	assert_int_equal(dns_persist_match("authority.example", &w, &u, why, sizeof(why)), 0);
+	assert_non_null(strstr(why, "no accounturi"));
+	assert_int_equal(dns_persist_match("authority.example; accounturi", &w, &u, why, sizeof(why)), 0);
+	assert_non_null(strstr(why, "tag=value"));
+	/* persistUntil */
+	assert_int_equal(dns_persist_match("authority.example; accounturi=https://ca.example/acct/123; persistUntil=1",
+					   &w, &u, why, sizeof(why)), 0);
+	assert_non_null(strstr(why, "persistUntil=1 has passed"));
+	assert_int_equal(dns_persist_match("authority.example; accounturi=https://ca.example/acct/123; "
+					   "persistUntil=soon", &w, &u, why, sizeof(why)), 0);
+	assert_non_null(strstr(why, "not a Unix time"));
+	/* a wildcard needs policy=wildcard (any case); another policy is none */
+	w.wildcard = true;
+	assert_int_equal(dns_persist_match("authority.example; accounturi=https://ca.example/acct/123", &w, &u, why,
+					   sizeof(why)), 0);
+	assert_non_null(strstr(why, "policy=wildcard"));
+	assert_int_equal(dns_persist_match("authority.example; accounturi=https://ca.example/acct/123; policy=other",
+					   &w, &u, why, sizeof(why)), 0);
+	assert_int_equal(dns_persist_match("authority.example; accounturi=https://ca.example/acct/123; policy=WildCard",
+					   &w, &u, why, sizeof(why)), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -374,6 +422,7 @@ int main(void)
 		cmocka_unit_test(test_hostport),
 		cmocka_unit_test(test_resolv_conf),
 		cmocka_unit_test(test_godoxy),
+		cmocka_unit_test(test_persist_match),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -48,6 +48,7 @@
 #   PEBBLE_TLS_PORT   port pebble connects to for tls-alpn-01
 #   PEBBLE_MGMT_URL   https://127.0.0.1:PORT (pebble management: /roots/0, ...)
 #   CHALLTEST_MGMT    http://127.0.0.1:PORT (challtestsrv: /set-txt, /clear-txt, ...)
+#   CHALLTEST_DNS     127.0.0.1:PORT (challtestsrv's DNS server, for --dns-resolver)
 #   PEBBLE_LOG, CHALLTEST_LOG  log files; PEBBLE_WORK  the temp dir
 # Helpers: pebble_set_renewal_info CERT ARI_TEXT (pebble's management call
 # POST /set-renewal-info/: the renewalInfo answer for the first certificate in
@@ -175,7 +176,7 @@ _pebble_try_start() {
 	export PEBBLE_HTTP_PORT PEBBLE_TLS_PORT
 	export PEBBLE_DIR_URL="https://127.0.0.1:$PEBBLE_PORT/dir"
 	export PEBBLE_MGMT_URL="https://127.0.0.1:$_mport"
-	export CHALLTEST_MGMT="http://127.0.0.1:$_cport"
+	export CHALLTEST_MGMT="http://127.0.0.1:$_cport" CHALLTEST_DNS="127.0.0.1:$_dport"
 
 	_cfg=$PEBBLE_WORK/pebble-config.json
 	{

@@ -9,7 +9,9 @@ relay can break things on purpose:
   --ratelimit-neworder S  answer POST newOrder with 429 urn:ietf:params:acme:
                           error:rateLimited and "Retry-After: S" (RFC 8555
                           §6.6); nothing reaches pebble. With
-                          --ratelimit-after K the first K newOrders pass.
+                          --ratelimit-after K the first K newOrders pass;
+                          --ratelimit-detail TEXT is its detail (say, Let's
+                          Encrypt's "... Please visit: UNPAUSE-URL").
   --fail-first N          answer the first N requests with 503 and
                           "Retry-After: --retry-after" (a plain-text body, as
                           a load balancer would send).
@@ -439,8 +441,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return
         if a.ratelimit_neworder is not None and is_neworder and nth > a.ratelimit_after:
             prob = {"type": "urn:ietf:params:acme:error:rateLimited",
-                    "detail": "too many certificates already issued for this exact set "
-                              "of identifiers (relay)",
+                    "detail": a.ratelimit_detail or "too many certificates already issued for this "
+                              "exact set of identifiers (relay)",
                     "status": 429}
             hdrs = [("Content-Type", "application/problem+json"),
                     ("Retry-After", str(a.ratelimit_neworder))]
@@ -530,6 +532,7 @@ def main():
     p.add_argument("--log", help="append 'METHOD PATH STATUS' per request")
     p.add_argument("--ratelimit-neworder", type=int, metavar="S")
     p.add_argument("--ratelimit-after", type=int, default=0, metavar="K")
+    p.add_argument("--ratelimit-detail", metavar="TEXT", help="the rateLimited problem's detail")
     p.add_argument("--fail-first", type=int, default=0, metavar="N")
     p.add_argument("--retry-after", type=int, default=1, metavar="S")
     p.add_argument("--drop-every", type=int, default=0, metavar="N")

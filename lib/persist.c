@@ -1,0 +1,247 @@
+/* persist: dns-persist-01 (see persist.h). */
+#include "persist.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "dns.h"
+#include "log.h"
+#include "timeutil.h"
+
+bool persist_lineage(const struct lineage *l)
+{
+	return l->challenge != NULL && strcmp(l->challenge, PERSIST_CHALLENGE) == 0;
+}
+
+char *persist_record_name(const char *ident)
+{
+	char *s = NULL;
+
+	if (ident[0] == '*' && ident[1] == '.')
+		ident += 2;
+	if (asprintf(&s, "_validation-persist.%s.", ident) < 0)
+		return NULL;
+	return s;
+}
+
+char *persist_record_value(const char *issuer, const char *account_uri, bool wildcard, time_t until)
+{
+	char *s = NULL, u[40] = "";
+
+	if (until != 0)
+		snprintf(u, sizeof(u), "; persistUntil=%lld", (long long)until);
+	if (asprintf(&s, "%s; accounturi=%s%s%s", issuer, account_uri, wildcard ? "; policy=wildcard" : "", u) < 0)
+		return NULL;
+	return s;
+}
+
+/* The issuer domain names of the challenge, else the directory's CAA
+ * identity (a CA that sends none). */
+static size_t issuers_of(struct acme_client *c, const struct acme_challenge *ch, const char **one,
+			 const char *const **list)
+{
+	if (ch->n_issuers > 0) {
+		*list = (const char *const *)ch->issuers;
+		return ch->n_issuers;
+	}
+	*one = acme_client_directory(c)->caa_identity;
+	*list = one;
+	return *one != NULL ? 1 : 0;
+}
+
+int persist_authorize(struct acme_client *c, const struct lineage *l, const struct acme_order *ord,
+		      char **failed, size_t *nfailed, time_t *until, struct gpc_error *err)
+{
+	struct acme_authz *az = calloc(ord->n_authorizations ? ord->n_authorizations : 1, sizeof(*az));
+	const struct acme_challenge **ch = calloc(ord->n_authorizations ? ord->n_authorizations : 1, sizeof(*ch));
+	struct dns_check_opts co = { .resolvers = l->dns_resolvers, .n_resolvers = l->n_dns_resolvers };
+	struct buf missing;
+	size_t n = 0, nmissing = 0;
+	const char *kid = acme_client_kid(c);
+	int rc = -1;
+	size_t checked = 0;
+	time_t earliest = 0;
+
+	buf_init(&missing, sizeof(err->message) - 200);
+	if (az == NULL || ch == NULL) {
+		gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+		goto out;
+	}
+	/* 1. the pending authorizations and their dns-persist-01 challenge */
+	for (size_t i = 0; i < ord->n_authorizations; i++) {
+		struct acme_authz *a = &az[n];
+		if (acme_authz_get(c, ord->authorizations[i], a, err) != 0)
+			goto out;
+		n++;
+		if (strcmp(a->status, "valid") == 0) {
+			gpc_debug("%s: authorization for %s already valid", l->name, a->identifier.value);
+			continue;
+		}
+		if (strcmp(a->status, "pending") != 0) {
+			gpc_error_set(err, GPC_E_CA, "authorization for %s is %s", a->identifier.value, a->status);
+			failed[(*nfailed)++] = strdup(a->identifier.value);
+			goto out;
+		}
+		ch[n - 1] = acme_authz_challenge(a, PERSIST_CHALLENGE);
+		if (ch[n - 1] == NULL) {
+			struct buf offered;
+			buf_init(&offered, 512);
+			for (size_t k = 0; k < a->n_challenges; k++)
+				if (buf_printf(&offered, "%s%s", offered.len ? ", " : "", a->challenges[k].type) != 0)
+					break;
+			gpc_error_set(err, GPC_E_CA, "the CA does not offer dns-persist-01 for %s%s (it offered %s)",
+				      a->wildcard ? "*." : "", a->identifier.value,
+				      offered.len ? offered.data : "nothing");
+			gpc_error_hint(err, "choose another with --challenge http-01, dns-01 or tls-alpn-01");
+			buf_finish(&offered);
+			goto out;
+		}
+	}
+	/* 2. read-only: every name has its record, before anything is answered */
+	for (size_t i = 0; i < n; i++) {
+		const char *one = NULL, *const *issuers;
+		char *fqdn, *value;
+		time_t u = 0;
+		struct gpc_error e;
+
+		if (ch[i] == NULL)
+			continue;
+		size_t ni = issuers_of(c, ch[i], &one, &issuers);
+		const char *acct = ch[i]->account_uri ? ch[i]->account_uri : kid;
+		if (ni == 0 || acct == NULL) {
+			gpc_error_set(err, GPC_E_CA, "the CA's dns-persist-01 challenge for %s names no %s",
+				      az[i].identifier.value, ni == 0 ? "issuer-domain-names" : "account");
+			goto out;
+		}
+		/* NAME and *.NAME share one record: the wildcard's (policy=wildcard) */
+		bool wild = az[i].wildcard;
+		for (size_t k = 0; k < n; k++)
+			wild |= az[k].wildcard && strcmp(az[k].identifier.value, az[i].identifier.value) == 0;
+		fqdn = persist_record_name(az[i].identifier.value);
+		value = persist_record_value(issuers[0], acct, wild, 0);
+		if (fqdn == NULL || value == NULL) {
+			free(fqdn);
+			free(value);
+			gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+			goto out;
+		}
+		struct dns_persist_want w = { .fqdn = fqdn, .issuers = issuers, .n_issuers = ni,
+					      .account_uri = acct, .wildcard = az[i].wildcard, .now = time_now() };
+		gpc_error_clear(&e);
+		int r = dns_persist_check(&co, &w, &u, &e);
+		if (r == 0) {
+			checked++;
+			if (u != 0 && (earliest == 0 || u < earliest))
+				earliest = u;
+		} else if (e.code != NULL && strcmp(e.code, GPC_E_USAGE) == 0) {
+			*err = e;
+			free(fqdn);
+			free(value);
+			goto out;
+		} else {
+			char needle[300];
+			snprintf(needle, sizeof(needle), "create %s IN", fqdn);
+			nmissing++;
+			if (missing.data != NULL && strstr(missing.data, needle) != NULL)
+				; /* named already (NAME and *.NAME) */
+			else if (buf_printf(&missing, "%screate %s IN TXT \"%s\" (%s)", missing.len ? "; " : "", fqdn,
+				       value, e.message) != 0)
+				gpc_debug("dns-persist-01: the message is cut short");
+		}
+		free(fqdn);
+		free(value);
+	}
+	if (nmissing > 0) {
+		gpc_error_set(err, GPC_E_NETWORK, "dns-persist-01: %zu name%s without a record for this account, "
+			      "nothing was answered: %s", nmissing, nmissing == 1 ? "" : "s", missing.data);
+		gpc_error_hint(err, "publish the record%s (goproxy-cert persist-record prints %s), then run again",
+			       nmissing == 1 ? "" : "s", nmissing == 1 ? "it" : "them");
+		goto out;
+	}
+	if (checked > 0)
+		*until = earliest; /* all reused: what the last check saw stays */
+	/* 3. answer, then wait for each */
+	for (size_t i = 0; i < n; i++)
+		if (ch[i] != NULL && acme_challenge_respond(c, ch[i]->url, err) != 0)
+			goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (ch[i] == NULL)
+			continue;
+		char *ident = strdup(az[i].identifier.value);
+		if (ident == NULL) {
+			gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+			goto out;
+		}
+		ch[i] = NULL; /* points into az[i], refreshed by the poll */
+		if (acme_authz_poll(c, &az[i], err) != 0) {
+			char msg[sizeof(err->message)];
+			snprintf(msg, sizeof(msg), "%s", err->message);
+			gpc_error_set(err, GPC_E_CA, "dns-persist-01 challenge for %s failed: %s", ident, msg);
+			failed[(*nfailed)++] = ident;
+			goto out;
+		}
+		free(ident);
+	}
+	rc = 0;
+out:
+	for (size_t i = 0; az != NULL && i < n; i++)
+		acme_authz_finish(&az[i]);
+	free(az);
+	free(ch);
+	buf_finish(&missing);
+	return rc;
+}
+
+int persist_publish(const struct lineage *l, const char *ident, const char *value, char **where,
+		    struct gpc_error *err)
+{
+	const struct dns_provider_ops *ops = l->dns_provider ? dns_provider_find(l->dns_provider) : NULL;
+	struct dns_check_opts co = { .resolvers = l->dns_resolvers, .n_resolvers = l->n_dns_resolvers };
+	struct dns_options o = { 0 };
+	struct dns_provider *p = NULL;
+	char *name = NULL, *fqdn = NULL, *zone = NULL;
+	int rc = -1;
+
+	*where = NULL;
+	if (ops == NULL)
+		return gpc_error_set(err, GPC_E_USAGE, "no DNS provider to create the record with");
+	if (ops->target != NULL || strcmp(ops->name, "duckdns") == 0) {
+		gpc_error_set(err, GPC_E_USAGE, "%s writes only _acme-challenge records: it cannot create a "
+			      "dns-persist-01 record", ops->name);
+		return gpc_error_hint(err, "create the printed record by hand, or with rfc2136, pdns, cloudflare "
+				      "or hetzner");
+	}
+	for (size_t i = 0; i < l->n_dns_opts; i++)
+		if (dns_options_set(&o, l->dns_opts[i].key, l->dns_opts[i].value, l->dns_opts[i].secret) != 0) {
+			gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+			goto out;
+		}
+	if (dns_options_validate(ops, &o, err) != 0)
+		goto out;
+	name = persist_record_name(ident);
+	if (name == NULL) {
+		gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+		goto out;
+	}
+	name[strlen(name) - 1] = '\0'; /* dns_find_target takes it without the root's dot */
+	if (dns_find_target(&co, name, &fqdn, &zone, err) != 0 || dns_provider_new(ops, &o, &p, err) != 0)
+		goto out;
+	struct dns_record r = { .domain = ident[0] == '*' && ident[1] == '.' ? ident + 2 : ident, .fqdn = fqdn,
+				.zone = zone, .value = value };
+	if (dns_provider_present(p, &r, err) != 0)
+		goto out;
+	gpc_info("dns-persist-01: TXT record for %s created at %s (zone %s) through %s", ident, fqdn,
+		 zone ? zone : "?", ops->name);
+	*where = fqdn;
+	fqdn = NULL;
+	rc = 0;
+out:
+	dns_provider_free(p);
+	dns_options_finish(&o);
+	free(name);
+	free(fqdn);
+	free(zone);
+	return rc;
+}
