@@ -12,12 +12,20 @@
 #include "dns.h"
 #include "error.h"
 
+/* The providers of rest_providers.c, X(ops variable), most used first. */
+#define DNS_REST_PROVIDERS(X) \
+	X(dns_digitalocean) X(dns_linode) X(dns_vultr) X(dns_porkbun) X(dns_ionos) X(dns_netlify) \
+	X(dns_vercel) X(dns_infomaniak) X(dns_scaleway) X(dns_spaceship)
+
 extern const struct dns_provider_ops dns_rfc2136;
 extern const struct dns_provider_ops dns_pdns;
 extern const struct dns_provider_ops dns_acmedns;
 extern const struct dns_provider_ops dns_cloudflare;
 extern const struct dns_provider_ops dns_duckdns;
 extern const struct dns_provider_ops dns_hetzner;
+extern const struct dns_provider_ops dns_httpreq;
+#define DNS_REST_EXTERN(x) extern const struct dns_provider_ops x;
+DNS_REST_PROVIDERS(DNS_REST_EXTERN)
 
 /* ---- provider.c: what the providers' option checks and state share ---- */
 
@@ -39,6 +47,54 @@ char *dns_url_base(const char *u);
 
 /* Zero and free a secret string (a token, a header carrying one). NULL: nothing. */
 void dns_secret_free(char *s);
+
+/* ---- rest.c: the engine of the common REST shape ---- */
+
+#define DNS_REST_MAX_HEADERS 3
+
+/* One request: method, path after the base URL and JSON body (NULL:
+ * none), templates as rest.c describes. */
+struct dns_rest_call {
+	const char *method;
+	const char *path;
+	const char *body;
+};
+
+/* A provider of the common shape, described (rest_providers.c). */
+struct dns_rest_desc {
+	const char *name;  /* "digitalocean", in messages */
+	const char *title; /* "DigitalOcean" */
+	const char *base;  /* default base URL */
+	const char *base_opt; /* the option overriding it; NULL: "base_url" */
+	const struct dns_opt_desc *opts;
+	size_t n_opts;
+	unsigned ttl_min;  /* the smallest TTL the API takes */
+	const char *headers[DNS_REST_MAX_HEADERS]; /* "Authorization: Bearer {opt:auth_token}" */
+	const char *auth_hint; /* the fix for 401/403 */
+	/* the zone's id: zones.path NULL means the zone's name is its id */
+	struct dns_rest_call zones;
+	const char *zones_array, *zone_name_key, *zone_id_key; /* dotted JSON paths */
+	/* list.path NULL: no ids; del removes by name and value in one call */
+	struct dns_rest_call list, create, del;
+	const char *records_array, *rec_id, *rec_name, *rec_type, *rec_value;
+	/* pages: next_path (a non-empty value: another page, given as
+	 * {cursor}) or pages_path (the number of pages); both NULL: one page */
+	const char *next_path, *pages_path;
+	const char *apex;           /* {rel} of the apex; NULL: "@" */
+	const char *err_paths[3];   /* where the API's own error text is */
+	const char *fail_path, *fail_value; /* a 2xx answer with this value is an error */
+};
+
+/* The provider ops over a description: check (base_url, ttl >= ttl_min),
+ * create (keeps a copy of the options for {opt:NAME}), present, cleanup,
+ * destroy. */
+int dns_rest_check(const struct dns_rest_desc *d, const struct dns_options *o, struct gpc_error *err)
+	__attribute__((warn_unused_result));
+int dns_rest_create(const struct dns_rest_desc *d, const struct dns_options *o, void **state,
+		    struct gpc_error *err) __attribute__((warn_unused_result));
+int dns_rest_present(void *state, const struct dns_record *r, struct gpc_error *err);
+int dns_rest_cleanup(void *state, const struct dns_record *r, struct gpc_error *err);
+void dns_rest_destroy(void *state);
 
 /* ---- query.c ---- */
 

@@ -1,0 +1,124 @@
+#!/bin/sh
+# t-rest.sh PROVIDER [issue]: one provider of the REST engine (or httpreq)
+# against tests/dns/rest-api.py, which follows that provider's published
+# API (its paths, its authentication, its answers, pages and error bodies)
+# and mirrors the records into a real knot zone: two values on one name
+# (a wildcard and its apex) seen by the propagation check, presenting again
+# adds no duplicate, cleanup removes that one value only (found across
+# pages where the API pages), bad credentials and an API error name the
+# provider, the HTTP status and the provider's own text and never the
+# secret, the options (NAME_FILE, a missing one is 64). With "issue":
+# goproxy-cert issue --dns PROVIDER through pebble, validating for real.
+set -eu
+. "$TESTS_DIR/dns/common.sh"
+P=${1:?provider}
+dns_init
+command -v python3 >/dev/null || { echo "SKIP: python3" >&2; exit 77; }
+knot_start --lag 1 example.test
+TOKEN=$P-token-$$-secret SECRET=$P-second-$$-secret
+USER_ARG=
+SEC_ENV=
+PAGED=
+LISTS=1
+# per provider: the token's option and environment name, the base URL's
+# environment name and path, how the API refuses a bad token
+case $P in
+digitalocean) OPT=auth_token TOK_ENV=DO_AUTH_TOKEN BASE_ENV=DO_API_URL BASE=
+	DENY='401: Unable to authenticate you' PAGED='records?type=TXT&name=_acme-challenge.example.test&per_page=200&page=4' ;;
+linode) OPT=token TOK_ENV=LINODE_TOKEN BASE_ENV=LINODE_BASE_URL BASE=/v4 DENY='401: Invalid Token' PAGED='/records?page=4&page_size=100' ;;
+vultr) OPT=api_key TOK_ENV=VULTR_API_KEY BASE_ENV=VULTR_BASE_URL BASE=/v2 DENY='401: Invalid API token.' PAGED='records?per_page=500&cursor=Ng' ;;
+porkbun) OPT=api_key TOK_ENV=PORKBUN_API_KEY SEC_ENV=PORKBUN_SECRET_API_KEY BASE_ENV=PORKBUN_BASE_URL BASE=/api/json/v3
+	DENY='400: Invalid API key. \(002\)' ;;
+ionos) OPT=api_key TOK_ENV=IONOS_API_KEY BASE_ENV=IONOS_BASE_URL BASE=/dns DENY='401: Missing or invalid API key.' ;;
+netlify) OPT=token TOK_ENV=NETLIFY_TOKEN BASE_ENV=NETLIFY_BASE_URL BASE=/api/v1 DENY='401: Access Denied: Invalid token' ;;
+vercel) OPT=auth_token TOK_ENV=VERCEL_API_TOKEN BASE_ENV=VERCEL_BASE_URL BASE= DENY='403: Not authorized' PAGED='&until=500[0-9]' ;;
+infomaniak) OPT=access_token TOK_ENV=INFOMANIAK_ACCESS_TOKEN BASE_ENV=INFOMANIAK_ENDPOINT BASE= DENY='401: Authorization required' ;;
+scaleway) OPT=secret_key TOK_ENV=SCW_SECRET_KEY BASE_ENV=SCALEWAY_BASE_URL BASE=/domain/v2beta1 DENY='401: authentication is denied' LISTS= ;;
+spaceship) OPT=api_key TOK_ENV=SPACESHIP_API_KEY SEC_ENV=SPACESHIP_API_SECRET BASE_ENV=SPACESHIP_BASE_URL BASE=/api/v1
+	DENY='401: Invalid API key or secret' LISTS= ;;
+httpreq) OPT=endpoint TOK_ENV=HTTPREQ_PASSWORD BASE_ENV=HTTPREQ_ENDPOINT BASE= DENY='401: Unauthorized' LISTS=
+	USER_ARG="--user acme"
+	export HTTPREQ_USERNAME=acme ;;
+*) fail "no case for $P" ;;
+esac
+# shellcheck disable=SC2086
+api_start rest --provider "$P" --token "$TOKEN" --secret "$SECRET" $USER_ARG --zone example.test --zone other.test \
+	--max-per-page 2 --knot-server "$KNOT_PRIMARY" --knot-key "hmac-sha256:$KNOT_KEY_NAME:$KNOT_KEY_SECRET"
+export "$TOK_ENV=$TOKEN" "$BASE_ENV=$API_URL$BASE"
+[ -z "$SEC_ENV" ] || export "$SEC_ENV=$SECRET"
+R="-r $KNOT_PRIMARY"
+state() { curl -fsS "$API_URL/_state"; }
+# how many records hold a value starting with $1 (plain or in quotes)
+n_values() { state | jq --arg v "$1" '[.[] | select(.value | ltrimstr("\"") | startswith($v))] | length'; }
+
+echo "== $P: two values on one name; five other values there (pages of 2)"
+[ -z "$LISTS" ] || curl -fsS -o /dev/null -d '{"fqdn":"_acme-challenge.example.test","value":"filler","n":5}' "$API_URL/_seed"
+tool $R present "$P" example.test value-apex
+expect_rc 0
+tool $R present "$P" '*.example.test' value-wild
+expect_rc 0
+tool -t 30 $R check example.test value-apex '*.example.test' value-wild
+expect_rc 0
+[ "$(knot_txt "$KNOT_SECONDARY" _acme-challenge.example.test | grep -c value-)" = 2 ] || fail "not both values in knot"
+
+echo "== presenting again (a killed run's value is there): no duplicate"
+tool $R present "$P" example.test value-apex
+expect_rc 0
+[ "$(n_values value-apex)" = 1 ] || fail "value-apex $(n_values value-apex) times: $(state)"
+
+echo "== cleanup removes that value only"
+tool $R cleanup "$P" example.test value-apex
+expect_rc 0
+[ -z "$PAGED" ] || grep -q -- "$PAGED" "$API_LOG" || fail "did not read every page ($PAGED)"
+[ "$(n_values value-apex)" = 0 ] || fail "value-apex still there"
+[ "$(n_values value-wild)" = 1 ] || fail "value-wild removed too"
+[ -z "$LISTS" ] || [ "$(n_values filler-)" = 5 ] || fail "other records touched"
+[ "$(knot_txt "$KNOT_PRIMARY" _acme-challenge.example.test | grep -c value-)" = 1 ] || fail "knot mirror"
+tool $R cleanup "$P" '*.example.test' value-wild
+expect_rc 0
+[ "$(n_values value-wild)" = 0 ] || fail "value-wild still there"
+
+echo "== bad credentials: the provider, the status and its text named, no secret"
+run_logged dnstool env "$TOK_ENV=wrong-$$-xyz" "$DNSTOOL" $R present "$P" example.test value-x
+expect_rc 1
+expect_err "^error: $P: [A-Za-z ]+: http://127.0.0.1:[0-9]+/[^ ]* answered HTTP $DENY\$"
+expect_no "wrong-$$-xyz"
+expect_no "$TOKEN"
+expect_no "$SECRET"
+
+echo "== an API error on create: the provider's own text"
+curl -fsS -o /dev/null -d "{\"status\":422,\"text\":\"$P refuses this record ($$)\"}" "$API_URL/_fail"
+tool $R present "$P" example.test value-y
+expect_rc 1
+expect_err "^error: $P: (create the TXT record|present): .* answered HTTP 422: $P refuses this record \\($$\\)\$"
+expect_no "$TOKEN"
+expect_no "$SECRET"
+
+echo "== options: the token from ${TOK_ENV}_FILE; none is 64 naming it"
+printf '%s\n' "$TOKEN" >"$WORK/token"
+run_logged dnstool env "$TOK_ENV=" "${TOK_ENV}_FILE=$WORK/token" "$DNSTOOL" validate "$P"
+expect_rc 0
+[ "$P" = httpreq ] || expect_out "^$OPT=\\(secret\\)\$"
+if [ "$P" = httpreq ]; then
+	run_logged dnstool env HTTPREQ_ENDPOINT= "$DNSTOOL" validate "$P"
+	expect_rc 64
+	expect_err "option endpoint \\(HTTPREQ_ENDPOINT\\) is missing"
+else
+	run_logged dnstool env "$TOK_ENV=" "$DNSTOOL" validate "$P"
+	expect_rc 64
+	expect_err "option $OPT \\($TOK_ENV\\) is missing"
+fi
+
+if [ "${2:-}" = issue ]; then
+	echo "== issue --dns $P: pebble validates the wildcard and its apex"
+	pebble_start --dnsserver "$KNOT_SECONDARY:53"
+	CERTS=$WORK/certs
+	issue -v -D example.test -D '*.example.test' --dns "$P" --dns-resolver "$KNOT_PRIMARY"
+	expect_rc 0
+	expect_out '^default: issued'
+	[ "$(grep -c 'set INVALID' "$PEBBLE_LOG" || :)" = 0 ] || fail "a validation failed"
+	[ -z "$(knot_txt "$KNOT_PRIMARY" _acme-challenge.example.test | grep -v filler)" ] || fail "records left"
+	expect_no "$TOKEN"
+	! grep -rqF "$TOKEN" "$CERTS/.state/lineages" || fail "the token is in the lineage file"
+fi
+echo "ok"
