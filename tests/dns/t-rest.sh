@@ -113,7 +113,38 @@ if [ "${2:-}" = issue ]; then
 	echo "== issue --dns $P: pebble validates the wildcard and its apex"
 	pebble_start --dnsserver "$KNOT_SECONDARY:53"
 	CERTS=$WORK/certs
-	issue -v -D example.test -D '*.example.test' --dns "$P" --dns-resolver "$KNOT_PRIMARY"
+	case $P in
+	porkbun | httpreq)
+		# as a GoDoxy user has it: config.yml's autocert block, GoDoxy's
+		# provider name and option names, the secrets as ${VAR}
+		cd "$WORK"
+		mkdir -p config
+		if [ "$P" = porkbun ]; then
+			OPTS="api_key: \${PB_KEY}
+    secret_api_key: \${PB_SECRET}
+    base_url: $API_URL$BASE"
+		else
+			OPTS="endpoint: $API_URL
+    username: acme
+    password: \${PB_KEY}"
+		fi
+		cat >config/config.yml <<EOF
+autocert:
+  provider: $P
+  email: admin@example.test
+  domains: [example.test, '*.example.test']
+  resolvers: [$KNOT_PRIMARY]
+  options:
+    $OPTS
+    propagation_timeout: 1m
+EOF
+		run_logged goproxy-cert env -u "$TOK_ENV" ${SEC_ENV:+-u "$SEC_ENV"} PB_KEY="$TOKEN" PB_SECRET="$SECRET" \
+			"$GOPROXY_CERT" issue -v --godoxy-config config/config.yml --server "$PEBBLE_DIR_URL" \
+			--ca-bundle "$PEBBLE_CA_BUNDLE"
+		! grep -qF "$TOKEN" config/config.yml || fail "the token is in config.yml"
+		;;
+	*) issue -v -D example.test -D '*.example.test' --dns "$P" --dns-resolver "$KNOT_PRIMARY" ;;
+	esac
 	expect_rc 0
 	expect_out '^default: issued'
 	[ "$(grep -c 'set INVALID' "$PEBBLE_LOG" || :)" = 0 ] || fail "a validation failed"
