@@ -14,8 +14,8 @@
 
 /* The providers of rest_providers.c, X(ops variable), most used first. */
 #define DNS_REST_PROVIDERS(X) \
-	X(dns_digitalocean) X(dns_linode) X(dns_vultr) X(dns_porkbun) X(dns_ionos) X(dns_netlify) \
-	X(dns_vercel) X(dns_infomaniak) X(dns_scaleway) X(dns_spaceship)
+	X(dns_digitalocean) X(dns_porkbun) X(dns_desec) X(dns_godaddy) X(dns_linode) X(dns_vultr) \
+	X(dns_ionos) X(dns_netlify) X(dns_vercel) X(dns_infomaniak) X(dns_scaleway) X(dns_spaceship)
 
 extern const struct dns_provider_ops dns_rfc2136;
 extern const struct dns_provider_ops dns_pdns;
@@ -81,6 +81,12 @@ struct dns_rest_desc {
 	 * {cursor}) or pages_path (the number of pages); both NULL: one page */
 	const char *next_path, *pages_path;
 	const char *apex;           /* {rel} of the apex; NULL: "@" */
+	/* set APIs (set_item non-NULL): list reads the name's set (404: empty;
+	 * rec_value NULL: the elements are the values), create writes it with
+	 * a value added and del with it removed ({items}: each value through
+	 * set_item), del_empty (if any) removes an emptied set */
+	const char *set_item;
+	struct dns_rest_call del_empty;
 	const char *err_paths[3];   /* where the API's own error text is */
 	const char *fail_path, *fail_value; /* a 2xx answer with this value is an error */
 };

@@ -4,12 +4,14 @@
  * (rest_providers.c). Templates name what goes where:
  *
  *   {zone} {zone_id} {rel} {fqdn} {value} {qvalue} {ttl} {id} {page}
- *   {cursor} {opt:NAME}
+ *   {cursor} {items} {opt:NAME}
  *
  * {rel} is the name relative to the zone (desc->apex for the apex),
  * {fqdn} has no trailing dot, {qvalue} is the value in double quotes.
  * In a path each value is percent-encoded, in a body it is a JSON string
- * ({ttl} and {page} are numbers), in a header it is as is. */
+ * ({ttl} and {page} are numbers), in a header it is as is. {items} is
+ * the whole record set, each value through desc->set_item, joined by
+ * commas: for the APIs that replace a name's set at once (desc->set). */
 #include "dns_int.h"
 
 #include <stdio.h>
@@ -30,11 +32,12 @@ struct rest {
 	struct dns_options o; /* {opt:NAME}; zeroed when freed */
 	char *base;
 	unsigned ttl;
+	long status; /* of the last answer */
 };
 
 /* What the templates of one request may name. */
 struct vars {
-	const char *zone, *zone_id, *rel, *fqdn, *value, *id, *cursor;
+	const char *zone, *zone_id, *rel, *fqdn, *value, *id, *cursor, *items;
 	unsigned ttl;
 	int page;
 };
@@ -88,6 +91,11 @@ static int expand(struct buf *b, const struct rest *st, const struct vars *v, co
 			char q[600];
 			snprintf(q, sizeof(q), "\"%s\"", v->value ? v->value : "");
 			if (put_str(b, q, e) != 0)
+				return -1;
+			continue;
+		}
+		if (strcmp(key, "items") == 0) {
+			if (buf_adds(b, v->items ? v->items : "") != 0)
 				return -1;
 			continue;
 		}
@@ -214,8 +222,10 @@ static int call(struct rest *st, const char *what, const struct dns_rest_call *c
 			      x == -1 ? "out of memory" : "a request template names an unknown value");
 		goto out;
 	}
+	st->status = 0;
 	if (dnshttp_request(st->d->name, c->method, url.data, hdr, c->body ? body.data : NULL, &r, err) != 0)
 		goto out;
+	st->status = r.status;
 	rc = answer(st, what, url.data, &r, need_json, out, err);
 out:
 	dnshttp_resp_finish(&r);
@@ -388,6 +398,108 @@ out:
 	return rc;
 }
 
+/* ---- APIs that replace a name's whole record set ---- */
+
+/* A value as the set lists it: without one pair of double quotes. */
+static char *unquoted(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n >= 2 && s[0] == '"' && s[n - 1] == '"')
+		return strndup(s + 1, n - 2);
+	return strdup(s);
+}
+
+/* The name's current values (the list call; 404: none). */
+static int set_read(struct rest *st, struct vars *v, char ***vals, size_t *n, struct gpc_error *err)
+{
+	const struct dns_rest_desc *d = st->d;
+	struct json_object *o = NULL, *a;
+
+	*vals = NULL;
+	*n = 0;
+	if (call(st, "read the TXT record set", &d->list, v, true, &o, err) != 0)
+		return st->status == 404 ? (gpc_error_clear(err), 0) : -1;
+	a = jpath(o, d->records_array);
+	for (size_t i = 0; a && json_object_is_type(a, json_type_array) && i < json_object_array_length(a); i++) {
+		struct json_object *e = json_object_array_get_idx(a, i);
+		const char *t = d->rec_type ? jstr(e, d->rec_type) : "TXT";
+		const char *val = d->rec_value ? jstr(e, d->rec_value) : json_object_get_string(e);
+		if (val == NULL || t == NULL || strcasecmp(t, "TXT") != 0)
+			continue;
+		char **nv = realloc(*vals, (*n + 1) * sizeof(*nv));
+		if (nv != NULL)
+			*vals = nv;
+		if (nv == NULL || (nv[*n] = unquoted(val)) == NULL) {
+			json_object_put(o);
+			free_ids(*vals, *n);
+			*vals = NULL;
+			*n = 0;
+			return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+		}
+		(*n)++;
+	}
+	json_object_put(o);
+	return 0;
+}
+
+/* Write the set: vals without `drop` (NULL: none) plus `add` (NULL:
+ * none), through c; an empty set through d->del_empty when it has one. */
+static int set_write(struct rest *st, struct vars *v, char **vals, size_t n, const char *drop, const char *add,
+		     struct gpc_error *err)
+{
+	const struct dns_rest_desc *d = st->d;
+	const struct dns_rest_call *c = add ? &d->create : &d->del;
+	struct buf items;
+	struct json_object *o = NULL;
+	const char *keep = v->value;
+	size_t count = 0;
+	int rc = -1;
+
+	buf_init(&items, 65536);
+	for (size_t i = 0; i <= n; i++) {
+		const char *x = i < n ? vals[i] : add;
+		if (x == NULL || (i < n && drop != NULL && strcmp(x, drop) == 0))
+			continue;
+		v->value = x;
+		if ((count++ && buf_adds(&items, ",") != 0) || expand(&items, st, v, d->set_item, ESC_JSON) != 0) {
+			gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+			goto out;
+		}
+	}
+	v->value = keep;
+	v->items = items.data ? items.data : "";
+	if (count == 0 && d->del_empty.path != NULL)
+		c = &d->del_empty;
+	rc = call(st, add ? "write the TXT record set" : "remove the value from the TXT record set", c, v, false,
+		  &o, err);
+	json_object_put(o);
+out:
+	v->value = keep;
+	v->items = NULL;
+	buf_finish(&items);
+	return rc;
+}
+
+static int set_change(struct rest *st, struct vars *v, bool add, struct gpc_error *err)
+{
+	char **vals = NULL;
+	size_t n = 0;
+	bool there = false;
+	int rc;
+
+	if (set_read(st, v, &vals, &n, err) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		there = there || strcmp(vals[i], v->value) == 0;
+	if (there == add) /* already there / already gone */
+		rc = 0;
+	else
+		rc = set_write(st, v, vals, n, add ? NULL : v->value, add ? v->value : NULL, err);
+	free_ids(vals, n);
+	return rc;
+}
+
 int dns_rest_present(void *state, const struct dns_record *rec, struct gpc_error *err)
 {
 	struct rest *st = state;
@@ -403,6 +515,10 @@ int dns_rest_present(void *state, const struct dns_record *rec, struct gpc_error
 	if (zone_id(st, rec->zone, &zid, err) != 0)
 		goto out;
 	v.zone_id = zid;
+	if (st->d->set_item != NULL) {
+		rc = set_change(st, &v, true, err);
+		goto out;
+	}
 	/* a value left by a killed run is there already: keep it */
 	if (st->d->list.path != NULL && find_records(st, &v, &ids, &nids, err) != 0)
 		goto out;
@@ -436,6 +552,10 @@ int dns_rest_cleanup(void *state, const struct dns_record *rec, struct gpc_error
 	if (zone_id(st, rec->zone, &zid, err) != 0)
 		goto out;
 	v.zone_id = zid;
+	if (st->d->set_item != NULL) {
+		rc = set_change(st, &v, false, err);
+		goto out;
+	}
 	if (st->d->list.path == NULL) {
 		/* no ids: the API deletes by name, type and value */
 		struct json_object *o = NULL;

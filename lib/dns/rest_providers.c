@@ -255,3 +255,49 @@ static const struct dns_rest_desc spaceship_desc = {
 };
 REST_OPS(dns_spaceship, spaceship_desc, spaceship_opts, "spaceship", NULL, "Spaceship DNS API",
 	 "an API key with dnsrecords:write");
+
+/* ---- GoDaddy: api.godaddy.com/v1, the name's TXT set replaced at once ---- */
+static const struct dns_opt_desc godaddy_opts[] = {
+	{ "api_key", "GODADDY_API_KEY", NULL, R | S, NULL, "a production API key (developer.godaddy.com)" },
+	{ "api_secret", "GODADDY_API_SECRET", NULL, R | S, NULL, "its secret" },
+	{ "base_url", "GODADDY_BASE_URL", NULL, 0, "https://api.godaddy.com", "the API's base URL" },
+	{ "ttl", "GODADDY_TTL", NULL, 0, "600", "the TXT record's TTL in seconds (at least 600)" },
+};
+static const struct dns_rest_desc godaddy_desc = {
+	.name = "godaddy", .title = "GoDaddy", .base = "https://api.godaddy.com",
+	.opts = godaddy_opts, .n_opts = N(godaddy_opts), .ttl_min = 600,
+	.headers = { "Authorization: sso-key {opt:api_key}:{opt:api_secret}" },
+	.auth_hint = "GODADDY_API_KEY and GODADDY_API_SECRET must be a production key of the account "
+		     "(GoDaddy gives DNS API access only to some accounts)",
+	.list = { "GET", "/v1/domains/{zone}/records/TXT/{rel}", NULL },
+	.create = { "PUT", "/v1/domains/{zone}/records/TXT/{rel}", "[{items}]" },
+	.del = { "PUT", "/v1/domains/{zone}/records/TXT/{rel}", "[{items}]" },
+	.del_empty = { "DELETE", "/v1/domains/{zone}/records/TXT/{rel}", NULL },
+	.set_item = "{\"data\":{value},\"ttl\":{ttl}}",
+	.records_array = "", .rec_value = "data", .rec_type = NULL,
+	.err_paths = { "message", "code" },
+};
+REST_OPS(dns_godaddy, godaddy_desc, godaddy_opts, "godaddy", NULL, "GoDaddy Domains API v1",
+	 "a production API key and secret");
+
+/* ---- deSEC: desec.io/api/v1, RRsets written whole ---- */
+static const struct dns_opt_desc desec_opts[] = {
+	{ "token", "DESEC_TOKEN", NULL, R | S, NULL, "an API token of the account" },
+	{ "base_url", "DESEC_BASE_URL", NULL, 0, "https://desec.io/api/v1", "the API's base URL" },
+	{ "ttl", "DESEC_TTL", NULL, 0, "3600", "the TXT record's TTL in seconds (deSEC's minimum is 3600)" },
+};
+static const struct dns_rest_desc desec_desc = {
+	.name = "desec", .title = "deSEC", .base = "https://desec.io/api/v1",
+	.opts = desec_opts, .n_opts = N(desec_opts), .ttl_min = 1,
+	.headers = { "Authorization: Token {opt:token}" },
+	.auth_hint = "DESEC_TOKEN must be a deSEC API token allowed to write the domain's RRsets",
+	.list = { "GET", "/domains/{zone}/rrsets/{rel}/TXT/", NULL },
+	.create = { "PUT", "/domains/{zone}/rrsets/",
+		    "[{\"subname\":{rel},\"type\":\"TXT\",\"ttl\":{ttl},\"records\":[{items}]}]" },
+	.del = { "PUT", "/domains/{zone}/rrsets/",
+		 "[{\"subname\":{rel},\"type\":\"TXT\",\"ttl\":{ttl},\"records\":[{items}]}]" },
+	.set_item = "{qvalue}",
+	.records_array = "records",
+	.err_paths = { "detail", "0.ttl.0", "0.records.0" },
+};
+REST_OPS(dns_desec, desec_desc, desec_opts, "desec", NULL, "deSEC DNS API v1", "an API token");

@@ -15,6 +15,8 @@ bodies and its own pagination:
   infomaniak    /2/zones/Z/records               Bearer; {"result":"error","error":{"code","description"}}
   scaleway      PATCH /domain/v2beta1/dns-zones/Z/records  X-Auth-Token; {"message","type"}
   spaceship     PUT/DELETE /api/v1/dns/records/Z X-Api-Key + X-Api-Secret; {"detail","data"}
+  godaddy       /v1/domains/Z/records/TXT/NAME   sso-key K:S; the set PUT whole; {"code","message"}
+  desec         /api/v1/domains/Z/rrsets/        Token; RRsets PUT whole (empty: gone); {"detail"}
   httpreq       POST /present, /cleanup          basic auth (--user); text errors
 
 Test-only extras: GET / (alive), GET /_state (every record), POST /_seed
@@ -119,6 +121,8 @@ def err_body(status, text):
                                                     "description": text}},
         "scaleway": {"message": text, "type": "denied_authentication" if status == 401 else "invalid_arguments"},
         "spaceship": {"detail": text, "data": []},
+        "godaddy": {"code": "UNABLE_TO_AUTHENTICATE" if status == 401 else "INVALID_BODY", "message": text},
+        "desec": {"detail": text},
         "httpreq": text,
     }[P]
 
@@ -427,6 +431,67 @@ def r_spaceship(h, m, parts, q, body):
                     delete(r["id"])
         return 204, None
     fail(405, "Method not allowed")
+
+
+def replace_set(z, fqdn, values, ttl):
+    for r in in_zone(z, fqdn):
+        if r["value"] not in values:
+            delete(r["id"])
+    have = [r["value"] for r in in_zone(z, fqdn)]
+    for v in values:
+        if v not in have:
+            add(z, fqdn, v, ttl)
+
+
+def r_godaddy(h, m, parts, q, body):
+    if h.headers.get("Authorization") != "sso-key %s:%s" % (args.token, args.secret):
+        fail(401, "Unable to authenticate")
+    if parts[:2] != ["v1", "domains"] or len(parts) != 6 or parts[3:5] != ["records", "TXT"]:
+        fail(404, "Not found")
+    z = need_zone(parts[2], 404, "The given domain is not registered, or does not have a zone file")
+    f = absolute(parts[5], z)
+    if m == "GET":
+        return 200, [{"data": r["value"], "name": parts[5], "ttl": r["ttl"], "type": "TXT"} for r in in_zone(z, f)]
+    if m == "PUT":
+        maybe_injected()
+        if not isinstance(body, list) or any("data" not in b for b in body):
+            fail(422, "Request body doesn't fulfill schema")
+        if any(b.get("ttl", 3600) < 600 for b in body):
+            fail(422, "ttl must be at least 600")
+        replace_set(z, f, [b["data"] for b in body], body[0]["ttl"] if body else 600)
+        return 200, None
+    if m == "DELETE":
+        maybe_injected()
+        if not in_zone(z, f):
+            fail(404, "The record was not found")
+        replace_set(z, f, [], 0)
+        return 204, None
+    fail(405, "Method not allowed")
+
+
+def r_desec(h, m, parts, q, body):
+    if h.headers.get("Authorization") != "Token " + args.token:
+        fail(401, "Invalid token.")
+    if parts[:3] != ["api", "v1", "domains"] or len(parts) < 5 or parts[4] != "rrsets":
+        fail(404, "Not found.")
+    z = need_zone(parts[3], 404, "Not found.")
+    if m == "GET" and len(parts) == 7 and parts[6] == "TXT":
+        f = absolute(parts[5], z)
+        sel = in_zone(z, f)
+        if not sel:
+            fail(404, "Not found.")
+        return 200, {"subname": "" if f == z else rel(f, z), "type": "TXT", "ttl": sel[0]["ttl"],
+                     "records": [r["value"] for r in sel]}
+    if m == "PUT" and len(parts) == 5:
+        maybe_injected()
+        for rr in body:
+            if rr.get("ttl", 3600) < 3600:
+                raise Reply(400, [{"ttl": ["Ensure this value is greater than or equal to 3600."]}])
+            if any(not (v.startswith('"') and v.endswith('"')) for v in rr.get("records", [])):
+                raise Reply(400, [{"records": ["Text records must be quoted."]}])
+            replace_set(z, absolute(rr.get("subname", ""), z), rr.get("records", []), rr.get("ttl", 3600))
+        return 200, body
+    fail(404, "Not found.")
 
 
 def r_httpreq(h, m, parts, q, body):

@@ -36,6 +36,9 @@ infomaniak) OPT=access_token TOK_ENV=INFOMANIAK_ACCESS_TOKEN BASE_ENV=INFOMANIAK
 scaleway) OPT=secret_key TOK_ENV=SCW_SECRET_KEY BASE_ENV=SCALEWAY_BASE_URL BASE=/domain/v2beta1 DENY='401: authentication is denied' LISTS= ;;
 spaceship) OPT=api_key TOK_ENV=SPACESHIP_API_KEY SEC_ENV=SPACESHIP_API_SECRET BASE_ENV=SPACESHIP_BASE_URL BASE=/api/v1
 	DENY='401: Invalid API key or secret' LISTS= ;;
+godaddy) OPT=api_key TOK_ENV=GODADDY_API_KEY SEC_ENV=GODADDY_API_SECRET BASE_ENV=GODADDY_BASE_URL BASE=
+	DENY='401: Unable to authenticate' LISTS= ;;
+desec) OPT=token TOK_ENV=DESEC_TOKEN BASE_ENV=DESEC_BASE_URL BASE=/api/v1 DENY='401: Invalid token.' LISTS= ;;
 httpreq) OPT=endpoint TOK_ENV=HTTPREQ_PASSWORD BASE_ENV=HTTPREQ_ENDPOINT BASE= DENY='401: Unauthorized' LISTS=
 	USER_ARG="--user acme"
 	export HTTPREQ_USERNAME=acme ;;
@@ -90,7 +93,7 @@ echo "== an API error on create: the provider's own text"
 curl -fsS -o /dev/null -d "{\"status\":422,\"text\":\"$P refuses this record ($$)\"}" "$API_URL/_fail"
 tool $R present "$P" example.test value-y
 expect_rc 1
-expect_err "^error: $P: (create the TXT record|present): .* answered HTTP 422: $P refuses this record \\($$\\)\$"
+expect_err "^error: $P: (create the TXT record|write the TXT record set|present): .* answered HTTP 422: $P refuses this record \\($$\\)\$"
 expect_no "$TOKEN"
 expect_no "$SECRET"
 
