@@ -15,7 +15,7 @@
 /* The providers of rest_providers.c, X(ops variable), most used first. */
 #define DNS_REST_PROVIDERS(X) \
 	X(dns_digitalocean) X(dns_porkbun) X(dns_desec) X(dns_godaddy) X(dns_linode) X(dns_vultr) \
-	X(dns_ionos) X(dns_netlify) X(dns_vercel) X(dns_infomaniak) X(dns_scaleway) X(dns_spaceship)
+	X(dns_ionos) X(dns_netlify) X(dns_vercel) X(dns_infomaniak) X(dns_scaleway) X(dns_spaceship) X(dns_cloudns)
 
 extern const struct dns_provider_ops dns_rfc2136;
 extern const struct dns_provider_ops dns_pdns;
@@ -88,6 +88,10 @@ struct dns_rest_desc {
 	const char *set_item;
 	struct dns_rest_call del_empty;
 	const char *err_paths[3];   /* where the API's own error text is */
+	/* options derived for the templates (on the state's copy); 0 or -1 */
+	int (*prepare)(struct dns_options *o);
+	/* the provider's own offline check after the common one, or NULL */
+	int (*check)(const struct dns_options *o, struct gpc_error *err);
 	const char *fail_path, *fail_value; /* a 2xx answer with this value is an error */
 };
 

@@ -348,6 +348,25 @@ static void free_ids(char **ids, size_t n)
 	free(ids);
 }
 
+/* The records of a list answer as a new array (json_object_put it): the
+ * array itself, or the values of an object keyed by id (ClouDNS). */
+static struct json_object *records_of(struct json_object *x)
+{
+	struct json_object *a;
+
+	if (x != NULL && json_object_is_type(x, json_type_array))
+		return json_object_get(x);
+	a = json_object_new_array();
+	if (a != NULL && x != NULL && json_object_is_type(x, json_type_object)) {
+		json_object_object_foreach(x, k, e)
+		{
+			(void)k;
+			json_object_array_add(a, json_object_get(e));
+		}
+	}
+	return a;
+}
+
 /* The ids of the TXT records at the name holding the value, every page. */
 static int find_records(struct rest *st, struct vars *v, char ***ids, size_t *nids, struct gpc_error *err)
 {
@@ -362,8 +381,8 @@ static int find_records(struct rest *st, struct vars *v, char ***ids, size_t *ni
 		struct json_object *o = NULL, *a;
 		if (call(st, "list the TXT records", &d->list, v, true, &o, err) != 0)
 			goto out;
-		a = jpath(o, d->records_array);
-		for (size_t i = 0; a && json_object_is_type(a, json_type_array) && i < json_object_array_length(a); i++) {
+		a = records_of(jpath(o, d->records_array));
+		for (size_t i = 0; a && i < json_object_array_length(a); i++) {
 			struct json_object *e = json_object_array_get_idx(a, i);
 			const char *id = jstr(e, d->rec_id), *n = jstr(e, d->rec_name), *val = jstr(e, d->rec_value);
 			const char *t = d->rec_type ? jstr(e, d->rec_type) : "TXT";
@@ -382,6 +401,7 @@ static int find_records(struct rest *st, struct vars *v, char ***ids, size_t *ni
 		}
 		bool more = next_page(d, o, v->page, &cursor);
 		v->cursor = cursor;
+		json_object_put(a);
 		json_object_put(o);
 		if (!more)
 			break;
@@ -617,7 +637,7 @@ int dns_rest_check(const struct dns_rest_desc *d, const struct dns_options *o, s
 			return gpc_error_hint(err, "leave it unset (%s)", td->def ? td->def : "the default");
 		}
 	}
-	return 0;
+	return d->check ? d->check(o, err) : 0;
 }
 
 int dns_rest_create(const struct dns_rest_desc *d, const struct dns_options *o, void **state,
@@ -631,7 +651,7 @@ int dns_rest_create(const struct dns_rest_desc *d, const struct dns_options *o, 
 	st->d = d;
 	st->ttl = ttl ? (unsigned)strtoul(ttl, NULL, 10) : 120;
 	st->base = dns_url_base(u && *u ? u : d->base);
-	if (st->base == NULL || dns_options_copy(&st->o, o) != 0) {
+	if (st->base == NULL || dns_options_copy(&st->o, o) != 0 || (d->prepare && d->prepare(&st->o) != 0)) {
 		dns_rest_destroy(st);
 		return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
 	}

@@ -301,3 +301,55 @@ static const struct dns_rest_desc desec_desc = {
 	.err_paths = { "detail", "0.ttl.0", "0.records.0" },
 };
 REST_OPS(dns_desec, desec_desc, desec_opts, "desec", NULL, "deSEC DNS API v1", "an API token");
+
+/* ---- ClouDNS: api.cloudns.net, credentials in the query, HTTP 200 with
+ * {"status": "Failed"} for errors, records keyed by id ---- */
+static const struct dns_opt_desc cloudns_opts[] = {
+	{ "auth_id", "CLOUDNS_AUTH_ID", NULL, 0, NULL, "the API user's auth-id (or sub_auth_id)" },
+	{ "sub_auth_id", "CLOUDNS_SUB_AUTH_ID", NULL, 0, NULL, "a sub-user's sub-auth-id (instead of auth_id)" },
+	{ "auth_password", "CLOUDNS_AUTH_PASSWORD", NULL, R | S, NULL, "the API user's password" },
+	{ "base_url", "CLOUDNS_BASE_URL", NULL, 0, "https://api.cloudns.net", "the API's base URL" },
+	{ "ttl", "CLOUDNS_TTL", NULL, 0, "60", "the TXT record's TTL (60, 300, 900, 1800, 3600, ...)" },
+};
+
+/* auth-id or sub-auth-id, whichever is given, as {opt:auth_param}={opt:auth_value} */
+static int cloudns_prepare(struct dns_options *o)
+{
+	const char *sub = dns_options_get(o, "sub_auth_id");
+	bool use_sub = sub != NULL && *sub != '\0';
+	const char *v = use_sub ? sub : dns_options_get(o, "auth_id");
+
+	if (dns_options_set(o, "auth_param", use_sub ? "sub-auth-id" : "auth-id", false) != 0)
+		return -1;
+	return dns_options_set(o, "auth_value", v ? v : "", false);
+}
+
+static int cloudns_check(const struct dns_options *o, struct gpc_error *err)
+{
+	const char *a = dns_options_get(o, "auth_id"), *s = dns_options_get(o, "sub_auth_id");
+
+	if ((a != NULL && *a) || (s != NULL && *s))
+		return 0;
+	gpc_error_set(err, GPC_E_USAGE, "dns provider cloudns: option auth_id (CLOUDNS_AUTH_ID) is missing");
+	return gpc_error_hint(err, "set CLOUDNS_AUTH_ID (an API user's auth-id) or CLOUDNS_SUB_AUTH_ID (a "
+				   "sub-user's), with CLOUDNS_AUTH_PASSWORD");
+}
+
+#define CLOUDNS_AUTH "{opt:auth_param}={opt:auth_value}&auth-password={opt:auth_password}"
+static const struct dns_rest_desc cloudns_desc = {
+	.name = "cloudns", .title = "ClouDNS", .base = "https://api.cloudns.net",
+	.opts = cloudns_opts, .n_opts = N(cloudns_opts), .ttl_min = 60, .prepare = cloudns_prepare,
+	.check = cloudns_check,
+	.auth_hint = "CLOUDNS_AUTH_ID (or CLOUDNS_SUB_AUTH_ID) and CLOUDNS_AUTH_PASSWORD must be an API user "
+		     "of the account (API & Resellers), allowed from this address",
+	.list = { "GET", "/dns/records.json?" CLOUDNS_AUTH "&domain-name={zone}&host={rel}&type=TXT", NULL },
+	.create = { "POST", "/dns/add-record.json?" CLOUDNS_AUTH "&domain-name={zone}&record-type=TXT&host={rel}"
+			    "&record={value}&ttl={ttl}", NULL },
+	.del = { "POST", "/dns/delete-record.json?" CLOUDNS_AUTH "&domain-name={zone}&record-id={id}", NULL },
+	.records_array = "", .rec_id = "id", .rec_name = "host", .rec_type = "type", .rec_value = "record",
+	.apex = "",
+	.err_paths = { "statusDescription" },
+	.fail_path = "status", .fail_value = "Failed",
+};
+REST_OPS(dns_cloudns, cloudns_desc, cloudns_opts, "cloudns", NULL, "ClouDNS API",
+	 "an API user (auth-id or sub-auth-id) allowed from this address");

@@ -17,6 +17,7 @@ bodies and its own pagination:
   spaceship     PUT/DELETE /api/v1/dns/records/Z X-Api-Key + X-Api-Secret; {"detail","data"}
   godaddy       /v1/domains/Z/records/TXT/NAME   sso-key K:S; the set PUT whole; {"code","message"}
   desec         /api/v1/domains/Z/rrsets/        Token; RRsets PUT whole (empty: gone); {"detail"}
+  cloudns       /dns/*.json?auth-id=..&auth-password=..  HTTP 200 {"status":"Failed","statusDescription"}
   httpreq       POST /present, /cleanup          basic auth (--user); text errors
 
 Test-only extras: GET / (alive), GET /_state (every record), POST /_seed
@@ -123,6 +124,7 @@ def err_body(status, text):
         "spaceship": {"detail": text, "data": []},
         "godaddy": {"code": "UNABLE_TO_AUTHENTICATE" if status == 401 else "INVALID_BODY", "message": text},
         "desec": {"detail": text},
+        "cloudns": {"status": "Failed", "statusDescription": text},
         "httpreq": text,
     }[P]
 
@@ -492,6 +494,38 @@ def r_desec(h, m, parts, q, body):
             replace_set(z, absolute(rr.get("subname", ""), z), rr.get("records", []), rr.get("ttl", 3600))
         return 200, body
     fail(404, "Not found.")
+
+
+def r_cloudns(h, m, parts, q, body):
+    if q.get("auth-id") != "4242" or q.get("auth-password") != args.token:
+        fail(200, "Invalid authentication, incorrect auth-id or auth-password.")
+    if len(parts) != 2 or parts[0] != "dns":
+        fail(404, "Invalid request.")
+    z = q.get("domain-name")
+    if z not in zones:
+        fail(200, "Missing domain-name")
+    if parts[1] == "records.json":
+        f = absolute(q.get("host", ""), z)
+        sel = [r for r in in_zone(z, f) if q.get("type", "TXT") == "TXT"]
+        if not sel:
+            return 200, []
+        return 200, {str(r["id"]): {"id": str(r["id"]), "type": "TXT", "host": rel(r["fqdn"], z, ""),
+                                    "record": r["value"], "ttl": str(r["ttl"]), "status": 1} for r in sel}
+    if parts[1] == "add-record.json" and m == "POST":
+        maybe_injected()
+        if q.get("ttl") not in ("60", "300", "900", "1800", "3600", "21600", "43200", "86400"):
+            fail(200, "Invalid TTL. Choose from the list of the values we support.")
+        r = add(z, absolute(q.get("host", ""), z), q["record"], int(q["ttl"]))
+        return 200, {"status": "Success", "statusDescription": "The record was added successfully.",
+                     "data": {"id": r["id"]}}
+    if parts[1] == "delete-record.json" and m == "POST":
+        maybe_injected()
+        rid = int(q.get("record-id", "0"))
+        if rid not in records:
+            fail(200, "Invalid record-id param.")
+        delete(rid)
+        return 200, {"status": "Success", "statusDescription": "The record was deleted successfully."}
+    fail(404, "Invalid request.")
 
 
 def r_httpreq(h, m, parts, q, body):

@@ -39,6 +39,9 @@ spaceship) OPT=api_key TOK_ENV=SPACESHIP_API_KEY SEC_ENV=SPACESHIP_API_SECRET BA
 godaddy) OPT=api_key TOK_ENV=GODADDY_API_KEY SEC_ENV=GODADDY_API_SECRET BASE_ENV=GODADDY_BASE_URL BASE=
 	DENY='401: Unable to authenticate' LISTS= ;;
 desec) OPT=token TOK_ENV=DESEC_TOKEN BASE_ENV=DESEC_BASE_URL BASE=/api/v1 DENY='401: Invalid token.' LISTS= ;;
+cloudns) OPT=auth_password TOK_ENV=CLOUDNS_AUTH_PASSWORD BASE_ENV=CLOUDNS_BASE_URL BASE=
+	DENY='200: Invalid authentication, incorrect auth-id or auth-password.'
+	export CLOUDNS_AUTH_ID=4242 ;;
 httpreq) OPT=endpoint TOK_ENV=HTTPREQ_PASSWORD BASE_ENV=HTTPREQ_ENDPOINT BASE= DENY='401: Unauthorized' LISTS=
 	USER_ARG="--user acme"
 	export HTTPREQ_USERNAME=acme ;;
@@ -110,6 +113,13 @@ else
 	run_logged dnstool env "$TOK_ENV=" "$DNSTOOL" validate "$P"
 	expect_rc 64
 	expect_err "option $OPT \\($TOK_ENV\\) is missing"
+fi
+if [ "$P" = cloudns ]; then
+	run_logged dnstool env CLOUDNS_AUTH_ID= "$DNSTOOL" validate cloudns
+	expect_rc 64
+	expect_err "option auth_id \\(CLOUDNS_AUTH_ID\\) is missing"
+	run_logged dnstool env CLOUDNS_AUTH_ID= CLOUDNS_SUB_AUTH_ID=77 "$DNSTOOL" validate cloudns
+	expect_rc 0
 fi
 
 if [ "${2:-}" = issue ]; then
