@@ -9,6 +9,13 @@
  *   cloudflare.c   Cloudflare API v4
  *   duckdns.c      Duck DNS (one TXT value per domain)
  *   hetzner.c      Hetzner DNS API
+ *   rest.c         one engine for the common REST shape (zone, list, create,
+ *                  delete by id; or a name's whole set), driven by a
+ *                  description per provider: rest_providers.c (digitalocean,
+ *                  porkbun, desec, godaddy, linode, vultr, ionos, netlify,
+ *                  vercel, infomaniak, scaleway, spaceship, cloudns) and
+ *                  ovh.c (signed requests)
+ *   httpreq.c      lego's generic HTTP provider (POST /present, /cleanup)
  *   query.c        DNS messages to one server (UDP, TCP on truncation)
  *   propagation.c  the zone (SOA), a CNAME at _acme-challenge.NAME, every
  *                  authoritative server, and the check that each serves

@@ -15,7 +15,7 @@
 /* The providers of rest_providers.c, X(ops variable), most used first. */
 #define DNS_REST_PROVIDERS(X) \
 	X(dns_digitalocean) X(dns_porkbun) X(dns_desec) X(dns_godaddy) X(dns_linode) X(dns_vultr) \
-	X(dns_ionos) X(dns_netlify) X(dns_vercel) X(dns_infomaniak) X(dns_scaleway) X(dns_spaceship) X(dns_cloudns)
+	X(dns_ionos) X(dns_netlify) X(dns_vercel) X(dns_infomaniak) X(dns_scaleway) X(dns_spaceship) X(dns_cloudns) X(dns_ovh)
 
 extern const struct dns_provider_ops dns_rfc2136;
 extern const struct dns_provider_ops dns_pdns;
@@ -51,6 +51,7 @@ void dns_secret_free(char *s);
 /* ---- rest.c: the engine of the common REST shape ---- */
 
 #define DNS_REST_MAX_HEADERS 3
+#define DNS_REST_SIGN_HEADERS 4
 
 /* One request: method, path after the base URL and JSON body (NULL:
  * none), templates as rest.c describes. */
@@ -90,6 +91,14 @@ struct dns_rest_desc {
 	const char *err_paths[3];   /* where the API's own error text is */
 	/* options derived for the templates (on the state's copy); 0 or -1 */
 	int (*prepare)(struct dns_options *o);
+	/* the list answer holds ids only: each record is read through detail ({id}) */
+	struct dns_rest_call detail;
+	/* called after a create or delete (OVH applies a zone's changes on refresh) */
+	struct dns_rest_call after;
+	/* headers signing one request (method, URL, body: "" for none) into
+	 * h[0..DNS_REST_SIGN_HEADERS-1]; NULL: none. Returns 0 or -1. */
+	int (*sign)(const struct dns_options *o, const char *method, const char *url, const char *body,
+		    struct buf *h);
 	/* the provider's own offline check after the common one, or NULL */
 	int (*check)(const struct dns_options *o, struct gpc_error *err);
 	const char *fail_path, *fail_value; /* a 2xx answer with this value is an error */

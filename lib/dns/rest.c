@@ -197,8 +197,8 @@ static int call(struct rest *st, const char *what, const struct dns_rest_call *c
 		bool need_json, struct json_object **out, struct gpc_error *err)
 {
 	struct buf url, body;
-	struct buf hb[DNS_REST_MAX_HEADERS];
-	const char *hdr[DNS_REST_MAX_HEADERS + 1] = { 0 };
+	struct buf hb[DNS_REST_MAX_HEADERS + DNS_REST_SIGN_HEADERS];
+	const char *hdr[DNS_REST_MAX_HEADERS + DNS_REST_SIGN_HEADERS + 1] = { 0 };
 	struct dnshttp_resp r = { 0 };
 	int rc = -1, x = 0;
 	size_t nh = 0;
@@ -206,7 +206,7 @@ static int call(struct rest *st, const char *what, const struct dns_rest_call *c
 	*out = NULL;
 	buf_init(&url, 8192);
 	buf_init(&body, 65536);
-	for (size_t i = 0; i < DNS_REST_MAX_HEADERS; i++)
+	for (size_t i = 0; i < DNS_REST_MAX_HEADERS + DNS_REST_SIGN_HEADERS; i++)
 		buf_init(&hb[i], 8192);
 	x = buf_adds(&url, st->base);
 	if (x == 0)
@@ -216,6 +216,12 @@ static int call(struct rest *st, const char *what, const struct dns_rest_call *c
 	for (size_t i = 0; x == 0 && i < DNS_REST_MAX_HEADERS && st->d->headers[i]; i++) {
 		x = expand(&hb[i], st, v, st->d->headers[i], ESC_NONE);
 		hdr[nh++] = hb[i].data;
+	}
+	if (x == 0 && st->d->sign != NULL) {
+		x = st->d->sign(&st->o, c->method, url.data, c->body ? body.data : "", &hb[DNS_REST_MAX_HEADERS]);
+		for (size_t i = 0; x == 0 && i < DNS_REST_SIGN_HEADERS; i++)
+			if (hb[DNS_REST_MAX_HEADERS + i].data)
+				hdr[nh++] = hb[DNS_REST_MAX_HEADERS + i].data;
 	}
 	if (x != 0) {
 		gpc_error_set(err, x == -1 ? GPC_E_NOMEM : GPC_E_INTERNAL, "%s: %s", st->d->name,
@@ -233,7 +239,7 @@ out:
 	if (body.data)
 		memset(body.data, 0, body.len); /* porkbun's keys travel in it */
 	buf_finish(&body);
-	for (size_t i = 0; i < DNS_REST_MAX_HEADERS; i++) {
+	for (size_t i = 0; i < DNS_REST_MAX_HEADERS + DNS_REST_SIGN_HEADERS; i++) {
 		if (hb[i].data)
 			memset(hb[i].data, 0, hb[i].len);
 		buf_finish(&hb[i]);
@@ -383,7 +389,20 @@ static int find_records(struct rest *st, struct vars *v, char ***ids, size_t *ni
 			goto out;
 		a = records_of(jpath(o, d->records_array));
 		for (size_t i = 0; a && i < json_object_array_length(a); i++) {
-			struct json_object *e = json_object_array_get_idx(a, i);
+			struct json_object *e = json_object_array_get_idx(a, i), *det = NULL;
+			if (d->detail.path != NULL) {
+				/* the list gave an id: read the record */
+				v->id = json_object_get_string(e);
+				int x = call(st, "read a TXT record", &d->detail, v, true, &det, err);
+				v->id = NULL;
+				if (x != 0) {
+					json_object_put(a);
+					json_object_put(o);
+					goto out;
+				}
+				json_object_array_put_idx(a, i, det);
+				e = det;
+			}
 			const char *id = jstr(e, d->rec_id), *n = jstr(e, d->rec_name), *val = jstr(e, d->rec_value);
 			const char *t = d->rec_type ? jstr(e, d->rec_type) : "TXT";
 			if (id == NULL || n == NULL || val == NULL || t == NULL || strcasecmp(t, "TXT") != 0 ||
@@ -520,6 +539,19 @@ static int set_change(struct rest *st, struct vars *v, bool add, struct gpc_erro
 	return rc;
 }
 
+/* desc->after, when it has one: the API applies the zone's changes. */
+static int apply(struct rest *st, struct vars *v, struct gpc_error *err)
+{
+	struct json_object *o = NULL;
+	int rc;
+
+	if (st->d->after.path == NULL)
+		return 0;
+	rc = call(st, "apply the zone's changes", &st->d->after, v, false, &o, err);
+	json_object_put(o);
+	return rc;
+}
+
 int dns_rest_present(void *state, const struct dns_record *rec, struct gpc_error *err)
 {
 	struct rest *st = state;
@@ -547,7 +579,8 @@ int dns_rest_present(void *state, const struct dns_record *rec, struct gpc_error
 		rc = 0;
 		goto out;
 	}
-	if (call(st, "create the TXT record", &st->d->create, &v, false, &o, err) != 0)
+	if (call(st, "create the TXT record", &st->d->create, &v, false, &o, err) != 0 ||
+	    apply(st, &v, err) != 0)
 		goto out;
 	gpc_debug("%s: added TXT %s at %s", st->d->name, rec->value, rec->fqdn);
 	rc = 0;
@@ -592,6 +625,8 @@ int dns_rest_cleanup(void *state, const struct dns_record *rec, struct gpc_error
 			goto out;
 		json_object_put(o);
 	}
+	if (nids > 0 && apply(st, &v, err) != 0)
+		goto out;
 	rc = 0;
 out:
 	free_ids(ids, nids);
@@ -650,8 +685,13 @@ int dns_rest_create(const struct dns_rest_desc *d, const struct dns_options *o, 
 		return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
 	st->d = d;
 	st->ttl = ttl ? (unsigned)strtoul(ttl, NULL, 10) : 120;
-	st->base = dns_url_base(u && *u ? u : d->base);
-	if (st->base == NULL || dns_options_copy(&st->o, o) != 0 || (d->prepare && d->prepare(&st->o) != 0)) {
+	if (dns_options_copy(&st->o, o) != 0 || (d->prepare && d->prepare(&st->o) != 0)) {
+		dns_rest_destroy(st);
+		return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+	}
+	/* prepare may have set it (OVH: an endpoint's name) */
+	u = dns_options_get(&st->o, d->base_opt ? d->base_opt : "base_url");
+	if ((st->base = dns_url_base(u && *u ? u : d->base)) == NULL) {
 		dns_rest_destroy(st);
 		return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
 	}

@@ -18,6 +18,7 @@ bodies and its own pagination:
   godaddy       /v1/domains/Z/records/TXT/NAME   sso-key K:S; the set PUT whole; {"code","message"}
   desec         /api/v1/domains/Z/rrsets/        Token; RRsets PUT whole (empty: gone); {"detail"}
   cloudns       /dns/*.json?auth-id=..&auth-password=..  HTTP 200 {"status":"Failed","statusDescription"}
+  ovh           /1.0/domain/zone/Z/record[/ID], /refresh  X-Ovh-* signed (SHA-1); ids, then each record; {"message"}
   httpreq       POST /present, /cleanup          basic auth (--user); text errors
 
 Test-only extras: GET / (alive), GET /_state (every record), POST /_seed
@@ -25,7 +26,7 @@ Test-only extras: GET / (alive), GET /_state (every record), POST /_seed
 next create or delete fails with the provider's own error body), and
 --knot-* to mirror TXT changes into a knot primary with knsupdate.
 """
-import argparse, base64, json, subprocess, sys, threading
+import argparse, base64, hashlib, json, subprocess, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit, parse_qs, unquote
 
@@ -125,6 +126,8 @@ def err_body(status, text):
         "godaddy": {"code": "UNABLE_TO_AUTHENTICATE" if status == 401 else "INVALID_BODY", "message": text},
         "desec": {"detail": text},
         "cloudns": {"status": "Failed", "statusDescription": text},
+        "ovh": {"errorCode": "INVALID_CREDENTIAL" if status == 403 else "BAD_REQUEST", "httpCode": str(status),
+                "message": text},
         "httpreq": text,
     }[P]
 
@@ -528,6 +531,54 @@ def r_cloudns(h, m, parts, q, body):
     fail(404, "Invalid request.")
 
 
+ovh_dirty = set()
+
+
+def r_ovh(h, m, parts, q, body, raw=b""):
+    if h.headers.get("X-Ovh-Application") != "ak-test" or h.headers.get("X-Ovh-Consumer") != args.token:
+        fail(403, "This credential does not exist")
+    ts = h.headers.get("X-Ovh-Timestamp", "0")
+    if abs(int(ts) - time.time()) > 300:
+        fail(400, "Query out of time")
+    url = "http://%s%s" % (h.headers.get("Host"), h.path)
+    want = "$1$" + hashlib.sha1(("%s+%s+%s+%s+%s+%s" % (args.secret, args.token, m, url, raw.decode(), ts)).encode()).hexdigest()
+    if h.headers.get("X-Ovh-Signature") != want:
+        fail(400, "Invalid signature")
+    if parts[:3] != ["1.0", "domain", "zone"] or len(parts) < 5:
+        fail(404, "This service does not exist")
+    z = need_zone(parts[3], 404, "This service does not exist")
+    if parts[4] == "refresh" and m == "POST":
+        ovh_dirty.discard(z)
+        return 200, None
+    if parts[4] != "record":
+        fail(404, "Got an invalid (or empty) URL")
+    if m == "GET" and len(parts) == 5:
+        return 200, [r["id"] for r in in_zone(z, absolute(q.get("subDomain", ""), z) if "subDomain" in q else None)
+                     if q.get("fieldType", "TXT") == "TXT"]
+    if m == "GET" and len(parts) == 6:
+        r = records.get(int(parts[5]))
+        if r is None or r["zone"] != z:
+            fail(404, "This service does not exist")
+        return 200, {"id": r["id"], "zone": z, "fieldType": "TXT", "subDomain": rel(r["fqdn"], z, ""),
+                     "target": r["value"], "ttl": r["ttl"]}
+    if m == "POST" and len(parts) == 5:
+        maybe_injected()
+        if body.get("fieldType") != "TXT" or "target" not in body:
+            fail(400, "Invalid fieldType")
+        r = add(z, absolute(body.get("subDomain", ""), z), body["target"], body.get("ttl", 0))
+        ovh_dirty.add(z)
+        return 200, {"id": r["id"], "zone": z, "fieldType": "TXT", "subDomain": body.get("subDomain", ""),
+                     "target": r["value"], "ttl": r["ttl"]}
+    if m == "DELETE" and len(parts) == 6:
+        maybe_injected()
+        if int(parts[5]) not in records:
+            fail(404, "This service does not exist")
+        delete(int(parts[5]))
+        ovh_dirty.add(z)
+        return 200, None
+    fail(404, "This service does not exist")
+
+
 def r_httpreq(h, m, parts, q, body):
     if args.user is not None:
         want = "Basic " + base64.b64encode(("%s:%s" % (args.user, args.token)).encode()).decode()
@@ -583,6 +634,8 @@ class H(BaseHTTPRequestHandler):
         with lock:
             if parts == [] and self.command == "GET":
                 return self.send(200, {"ok": True})
+            if parts == ["_dirty"]:
+                return self.send(200, sorted(ovh_dirty))
             if parts == ["_state"]:
                 return self.send(200, sorted(records.values(), key=lambda r: r["id"]))
             if parts == ["_seed"]:
@@ -599,7 +652,10 @@ class H(BaseHTTPRequestHandler):
             except ValueError:
                 return self.send(400, err_body(400, "malformed JSON"))
             try:
-                status, obj = ROUTES[P](self, self.command, parts, q, body)
+                if P == "ovh":
+                    status, obj = r_ovh(self, self.command, parts, q, body, raw)
+                else:
+                    status, obj = ROUTES[P](self, self.command, parts, q, body)
             except Reply as r:
                 status, obj = r.status, r.body
             self.send(status, obj)

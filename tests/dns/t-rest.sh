@@ -42,6 +42,9 @@ desec) OPT=token TOK_ENV=DESEC_TOKEN BASE_ENV=DESEC_BASE_URL BASE=/api/v1 DENY='
 cloudns) OPT=auth_password TOK_ENV=CLOUDNS_AUTH_PASSWORD BASE_ENV=CLOUDNS_BASE_URL BASE=
 	DENY='200: Invalid authentication, incorrect auth-id or auth-password.'
 	export CLOUDNS_AUTH_ID=4242 ;;
+ovh) OPT=consumer_key TOK_ENV=OVH_CONSUMER_KEY SEC_ENV=OVH_APPLICATION_SECRET BASE_ENV=OVH_ENDPOINT BASE=/1.0
+	DENY='403: This credential does not exist'
+	export OVH_APPLICATION_KEY=ak-test ;;
 httpreq) OPT=endpoint TOK_ENV=HTTPREQ_PASSWORD BASE_ENV=HTTPREQ_ENDPOINT BASE= DENY='401: Unauthorized' LISTS=
 	USER_ARG="--user acme"
 	export HTTPREQ_USERNAME=acme ;;
@@ -83,6 +86,7 @@ expect_rc 0
 tool $R cleanup "$P" '*.example.test' value-wild
 expect_rc 0
 [ "$(n_values value-wild)" = 0 ] || fail "value-wild still there"
+[ "$P" != ovh ] || [ "$(curl -fsS "$API_URL/_dirty")" = "[]" ] || fail "ovh: the zone was not refreshed"
 
 echo "== bad credentials: the provider, the status and its text named, no secret"
 run_logged dnstool env "$TOK_ENV=wrong-$$-xyz" "$DNSTOOL" $R present "$P" example.test value-x
