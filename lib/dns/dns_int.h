@@ -15,7 +15,7 @@
 /* The providers of rest_providers.c, X(ops variable), most used first. */
 #define DNS_REST_PROVIDERS(X) \
 	X(dns_digitalocean) X(dns_porkbun) X(dns_desec) X(dns_godaddy) X(dns_linode) X(dns_vultr) \
-	X(dns_ionos) X(dns_netlify) X(dns_vercel) X(dns_infomaniak) X(dns_scaleway) X(dns_spaceship) X(dns_cloudns) X(dns_ovh)
+	X(dns_ionos) X(dns_netlify) X(dns_vercel) X(dns_infomaniak) X(dns_scaleway) X(dns_spaceship) X(dns_cloudns) X(dns_ovh) X(dns_namecheap)
 
 extern const struct dns_provider_ops dns_rfc2136;
 extern const struct dns_provider_ops dns_pdns;
@@ -156,7 +156,8 @@ struct dnshttp_resp {
 };
 
 /* One request: method ("GET", "POST", "PATCH", "PUT", "DELETE"), url,
- * extra headers (NULL-terminated array or NULL), JSON body or NULL.
+ * extra headers (NULL-terminated array or NULL), body or NULL (JSON unless
+ * a header gives another Content-Type).
  * `provider` names the provider in errors. Returns 0 when an HTTP answer
  * came (any status; r->body filled; dnshttp_resp_finish it), or -1
  * (GPC_E_NETWORK naming the host; the URL's query string is never

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 
@@ -74,9 +75,12 @@ int dnshttp_request(const char *provider, const char *method, const char *url,
 	dnshttp_url_label(url, label, sizeof(label));
 	if (c == NULL)
 		return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
-	for (size_t i = 0; headers && headers[i]; i++)
+	bool own_type = false;
+	for (size_t i = 0; headers && headers[i]; i++) {
 		h = curl_slist_append(h, headers[i]);
-	if (body != NULL)
+		own_type = own_type || strncasecmp(headers[i], "Content-Type:", 13) == 0;
+	}
+	if (body != NULL && !own_type)
 		h = curl_slist_append(h, "Content-Type: application/json");
 	h = curl_slist_append(h, "Accept: application/json");
 	curl_easy_setopt(c, CURLOPT_URL, url);

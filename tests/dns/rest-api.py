@@ -19,6 +19,8 @@ bodies and its own pagination:
   desec         /api/v1/domains/Z/rrsets/        Token; RRsets PUT whole (empty: gone); {"detail"}
   cloudns       /dns/*.json?auth-id=..&auth-password=..  HTTP 200 {"status":"Failed","statusDescription"}
   ovh           /1.0/domain/zone/Z/record[/ID], /refresh  X-Ovh-* signed (SHA-1); ids, then each record; {"message"}
+  namecheap     POST /xml.response (form; getHosts, setHosts replacing every host)  XML; HTTP 200
+                Status="ERROR" <Errors><Error Number>; GET /getip (this machine's address)
   httpreq       POST /present, /cleanup          basic auth (--user); text errors
 
 Test-only extras: GET / (alive), GET /_state (every record), POST /_seed
@@ -27,6 +29,7 @@ next create or delete fails with the provider's own error body), and
 --knot-* to mirror TXT changes into a knot primary with knsupdate.
 """
 import argparse, base64, hashlib, json, subprocess, sys, threading, time
+from xml.sax.saxutils import quoteattr, escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit, parse_qs, unquote
 
@@ -128,6 +131,7 @@ def err_body(status, text):
         "cloudns": {"status": "Failed", "statusDescription": text},
         "ovh": {"errorCode": "INVALID_CREDENTIAL" if status == 403 else "BAD_REQUEST", "httpCode": str(status),
                 "message": text},
+        "namecheap": nc_error("2030166", text),
         "httpreq": text,
     }[P]
 
@@ -579,6 +583,59 @@ def r_ovh(h, m, parts, q, body, raw=b""):
     fail(404, "This service does not exist")
 
 
+def nc_error(num, text):
+    return ('<?xml version="1.0" encoding="utf-8"?>\n<ApiResponse Status="ERROR" '
+            'xmlns="http://api.namecheap.com/xml.response"><Errors><Error Number="%s">%s</Error></Errors>'
+            '<Warnings /><RequestedCommand /></ApiResponse>' % (num, escape(text)))
+
+
+# the hosts that are not TXT records: setHosts must send them back
+nc_other = {}  # zone -> [(name, type, address, mxpref, ttl)]
+
+
+def r_namecheap(h, m, parts, q, body, raw=b""):
+    if parts == ["getip"]:
+        return 200, "127.0.0.1"
+    if parts != ["xml.response"] or m != "POST":
+        raise Reply(404, "not found")
+    f = {k: v[0] for k, v in parse_qs(raw.decode(), keep_blank_values=True).items()}
+    if f.get("ApiUser") != "nc-user" or f.get("ApiKey") != args.token or f.get("UserName") != "nc-user":
+        raise Reply(200, nc_error("1011102", "API Key is invalid or API access has not been enabled"))
+    if f.get("ClientIp") != "127.0.0.1":
+        raise Reply(200, nc_error("1011150", "Invalid request IP: %s" % f.get("ClientIp")))
+    z = "%s.%s" % (f.get("SLD"), f.get("TLD"))
+    if z not in zones:
+        raise Reply(200, nc_error("2019166", "The domain (%s) doesn't seem to be associated with your account." % z))
+    cmd = f.get("Command")
+    head = '<?xml version="1.0" encoding="utf-8"?>\n<ApiResponse Status="OK" xmlns="http://api.namecheap.com/xml.response"><Errors /><Warnings /><RequestedCommand>%s</RequestedCommand><CommandResponse Type=%s>' % (cmd, quoteattr(cmd))
+    tail = '</CommandResponse><Server>TEST</Server><ExecutionTime>0.01</ExecutionTime></ApiResponse>'
+    if cmd == "namecheap.domains.dns.getHosts":
+        hosts = [(rel(r["fqdn"], z), "TXT", r["value"], "10", str(r["ttl"]), r["id"]) for r in in_zone(z)]
+        hosts += [o + (9000 + i,) for i, o in enumerate(nc_other.get(z, []))]
+        items = "".join('<host HostId="%d" Name=%s Type=%s Address=%s MXPref=%s TTL=%s IsActive="true" />' % (
+            hid, quoteattr(n), quoteattr(t), quoteattr(a), quoteattr(mx), quoteattr(ttl)) for n, t, a, mx, ttl, hid in hosts)
+        return 200, head + '<DomainDNSGetHostsResult Domain=%s IsUsingOurDNS="true">%s</DomainDNSGetHostsResult>' % (
+            quoteattr(z), items) + tail
+    if cmd == "namecheap.domains.dns.setHosts":
+        maybe_injected()
+        txt, other, i = {}, [], 1
+        while "HostName%d" % i in f:
+            n, t, a = f["HostName%d" % i], f.get("RecordType%d" % i, ""), f.get("Address%d" % i, "")
+            ttl = f.get("TTL%d" % i, "1800")
+            if not (60 <= int(ttl or "1800") <= 60000):
+                raise Reply(200, nc_error("2050900", "Invalid TTL value"))
+            if t == "TXT":
+                txt.setdefault(absolute("" if n == "@" else n, z), []).append(a)
+            else:
+                other.append((n, t, a, f.get("MXPref%d" % i, "10"), ttl))
+            i += 1
+        nc_other[z] = other
+        for fq in set([r["fqdn"] for r in in_zone(z)]) | set(txt):
+            replace_set(z, fq, txt.get(fq, []), 60)
+        return 200, head + '<DomainDNSSetHostsResult Domain=%s IsSuccess="true"><Warnings /></DomainDNSSetHostsResult>' % quoteattr(z) + tail
+    raise Reply(200, nc_error("1010101", "Parameter Command is missing"))
+
+
 def r_httpreq(h, m, parts, q, body):
     if args.user is not None:
         want = "Basic " + base64.b64encode(("%s:%s" % (args.user, args.token)).encode()).decode()
@@ -634,6 +691,11 @@ class H(BaseHTTPRequestHandler):
         with lock:
             if parts == [] and self.command == "GET":
                 return self.send(200, {"ok": True})
+            if parts == ["_other"]:
+                b = json.loads(raw) if raw else None
+                if b is not None:
+                    nc_other[b["zone"]] = [tuple(x) for x in b["hosts"]]
+                return self.send(200, nc_other)
             if parts == ["_dirty"]:
                 return self.send(200, sorted(ovh_dirty))
             if parts == ["_state"]:
@@ -648,12 +710,12 @@ class H(BaseHTTPRequestHandler):
                 fail_next.append((b["status"], b["text"]))
                 return self.send(200, {})
             try:
-                body = json.loads(raw) if raw else {}
+                body = json.loads(raw) if raw and P != "namecheap" else {}
             except ValueError:
                 return self.send(400, err_body(400, "malformed JSON"))
             try:
-                if P == "ovh":
-                    status, obj = r_ovh(self, self.command, parts, q, body, raw)
+                if P in ("ovh", "namecheap"):
+                    status, obj = ROUTES[P](self, self.command, parts, q, body, raw)
                 else:
                     status, obj = ROUTES[P](self, self.command, parts, q, body)
             except Reply as r:
