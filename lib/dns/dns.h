@@ -16,6 +16,7 @@
  *                  vercel, infomaniak, scaleway, spaceship, cloudns) and
  *                  ovh.c (signed requests)
  *   namecheap.c    Namecheap's XML API (libxml2; the hosts written whole)
+ *   netcup.c       netcup's CCP API (a session per change)
  *   httpreq.c      lego's generic HTTP provider (POST /present, /cleanup)
  *   query.c        DNS messages to one server (UDP, TCP on truncation)
  *   propagation.c  the zone (SOA), a CNAME at _acme-challenge.NAME, every

@@ -21,6 +21,8 @@ bodies and its own pagination:
   ovh           /1.0/domain/zone/Z/record[/ID], /refresh  X-Ovh-* signed (SHA-1); ids, then each record; {"message"}
   namecheap     POST /xml.response (form; getHosts, setHosts replacing every host)  XML; HTTP 200
                 Status="ERROR" <Errors><Error Number>; GET /getip (this machine's address)
+  netcup        POST /endpoint.php?JSON {"action","param"}: login, infoDnsRecords, updateDnsRecords,
+                logout; HTTP 200 {"status":"error","statuscode","longmessage"}
   httpreq       POST /present, /cleanup          basic auth (--user); text errors
 
 Test-only extras: GET / (alive), GET /_state (every record), POST /_seed
@@ -132,6 +134,8 @@ def err_body(status, text):
         "ovh": {"errorCode": "INVALID_CREDENTIAL" if status == 403 else "BAD_REQUEST", "httpCode": str(status),
                 "message": text},
         "namecheap": nc_error("2030166", text),
+        "netcup": {"serverrequestid": "srv", "clientrequestid": "", "action": "", "status": "error",
+                   "statuscode": 4013, "shortmessage": "Validation Error.", "longmessage": text, "responsedata": ""},
         "httpreq": text,
     }[P]
 
@@ -636,6 +640,51 @@ def r_namecheap(h, m, parts, q, body, raw=b""):
     raise Reply(200, nc_error("1010101", "Parameter Command is missing"))
 
 
+nc_sessions = set()
+
+
+def r_netcup(h, m, parts, q, body):
+    def ok(act, data=""):
+        return 200, {"serverrequestid": "srv", "clientrequestid": "", "action": act, "status": "success",
+                     "statuscode": 2000, "shortmessage": "ok", "longmessage": "", "responsedata": data}
+    if parts != ["endpoint.php"] or m != "POST" or "JSON" not in q:
+        raise Reply(404, "not found")
+    act, p = body.get("action"), body.get("param", {})
+    if p.get("customernumber") != "12345":
+        fail(200, "The customer number is invalid.")
+    if act == "login":
+        if p.get("apikey") != args.token or p.get("apipassword") != args.secret:
+            fail(200, "The login credentials are invalid.")
+        sid = "sess-%d" % next_id[0]
+        next_id[0] += 1
+        nc_sessions.add(sid)
+        return ok(act, {"apisessionid": sid})
+    if p.get("apikey") != args.token or p.get("apisessionid") not in nc_sessions:
+        fail(200, "The session id is not in a valid format.")
+    if act == "logout":
+        nc_sessions.discard(p["apisessionid"])
+        return ok(act)
+    z = p.get("domainname")
+    if z not in zones:
+        fail(200, "Domain not found")
+    if act == "infoDnsRecords":
+        return ok(act, {"dnsrecords": [{"id": str(r["id"]), "hostname": rel(r["fqdn"], z), "type": "TXT",
+                                        "priority": "0", "destination": r["value"], "deleterecord": False,
+                                        "state": "yes"} for r in in_zone(z)]})
+    if act == "updateDnsRecords":
+        maybe_injected()
+        for rr in p.get("dnsrecordset", {}).get("dnsrecords", []):
+            if rr.get("deleterecord"):
+                rid = int(rr.get("id", "0"))
+                if rid not in records:
+                    fail(200, "DNS record not found")
+                delete(rid)
+            else:
+                add(z, absolute(rr["hostname"], z), rr["destination"], 300)
+        return ok(act, {"dnsrecords": []})
+    fail(200, "Unknown action")
+
+
 def r_httpreq(h, m, parts, q, body):
     if args.user is not None:
         want = "Basic " + base64.b64encode(("%s:%s" % (args.user, args.token)).encode()).decode()
@@ -696,6 +745,8 @@ class H(BaseHTTPRequestHandler):
                 if b is not None:
                     nc_other[b["zone"]] = [tuple(x) for x in b["hosts"]]
                 return self.send(200, nc_other)
+            if parts == ["_sessions"]:
+                return self.send(200, sorted(nc_sessions))
             if parts == ["_dirty"]:
                 return self.send(200, sorted(ovh_dirty))
             if parts == ["_state"]:

@@ -48,6 +48,9 @@ ovh) OPT=consumer_key TOK_ENV=OVH_CONSUMER_KEY SEC_ENV=OVH_APPLICATION_SECRET BA
 namecheap) OPT=api_key TOK_ENV=NAMECHEAP_API_KEY BASE_ENV=NAMECHEAP_BASE_URL BASE=/xml.response
 	DENY='200: error 1011102 API Key is invalid or API access has not been enabled'
 	export NAMECHEAP_API_USER=nc-user ;;
+netcup) OPT=key TOK_ENV=NETCUP_API_KEY SEC_ENV=NETCUP_API_PASSWORD BASE_ENV=NETCUP_BASE_URL BASE='/endpoint.php?JSON'
+	DENY='200: 4013 The login credentials are invalid.'
+	export NETCUP_CUSTOMER_NUMBER=12345 ;;
 httpreq) OPT=endpoint TOK_ENV=HTTPREQ_PASSWORD BASE_ENV=HTTPREQ_ENDPOINT BASE= DENY='401: Unauthorized' LISTS=
 	USER_ARG="--user acme"
 	export HTTPREQ_USERNAME=acme ;;
@@ -96,6 +99,7 @@ tool $R cleanup "$P" '*.example.test' value-wild
 expect_rc 0
 [ "$(n_values value-wild)" = 0 ] || fail "value-wild still there"
 [ "$P" != ovh ] || [ "$(curl -fsS "$API_URL/_dirty")" = "[]" ] || fail "ovh: the zone was not refreshed"
+[ "$P" != netcup ] || [ "$(curl -fsS "$API_URL/_sessions")" = "[]" ] || fail "netcup: a session was not logged out"
 [ "$P" != namecheap ] || [ "$(curl -fsS "$API_URL/_other" | jq -c '.["example.test"]')" = \
 	'[["@","A","192.0.2.1","10","1800"],["@","MX","mx.example.test.","5","1800"]]' ] || fail "namecheap: other hosts lost"
 
@@ -111,7 +115,7 @@ echo "== an API error on create: the provider's own text"
 curl -fsS -o /dev/null -d "{\"status\":422,\"text\":\"$P refuses this record ($$)\"}" "$API_URL/_fail"
 tool $R present "$P" example.test value-y
 expect_rc 1
-expect_err "^error: $P: [^:]+: .* answered HTTP 422: (error [0-9]+ )?$P refuses this record \\($$\\)\$"
+expect_err "^error: $P: [^:]+: .* answered HTTP 422: (error )?([0-9]+ )?$P refuses this record \\($$\\)\$"
 expect_no "$TOKEN"
 expect_no "$SECRET"
 
