@@ -13,7 +13,8 @@
  *                  delete by id; or a name's whole set), driven by a
  *                  description per provider: rest_providers.c (digitalocean,
  *                  porkbun, desec, godaddy, linode, vultr, ionos, netlify,
- *                  vercel, infomaniak, scaleway, spaceship, cloudns) and
+ *                  vercel, infomaniak, hostinger, scaleway, spaceship,
+ *                  cloudns) and
  *                  ovh.c (signed requests)
  *   namecheap.c    Namecheap's XML API (libxml2; the hosts written whole)
  *   netcup.c       netcup's CCP API (a session per change)

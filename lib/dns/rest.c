@@ -460,9 +460,20 @@ static int set_read(struct rest *st, struct vars *v, char ***vals, size_t *n, st
 	if (call(st, "read the TXT record set", &d->list, v, true, &o, err) != 0)
 		return st->status == 404 ? (gpc_error_clear(err), 0) : -1;
 	a = jpath(o, d->records_array);
+	if (d->set_values != NULL) {
+		/* the zone's sets: the values of the one with this name and TXT */
+		struct json_object *x = a;
+		a = NULL;
+		for (size_t i = 0; x && json_object_is_type(x, json_type_array) && i < json_object_array_length(x); i++) {
+			struct json_object *e = json_object_array_get_idx(x, i);
+			const char *nm = jstr(e, d->rec_name), *t = jstr(e, d->rec_type);
+			if (nm && t && same_name(nm, v) && strcasecmp(t, "TXT") == 0)
+				a = jpath(e, d->set_values);
+		}
+	}
 	for (size_t i = 0; a && json_object_is_type(a, json_type_array) && i < json_object_array_length(a); i++) {
 		struct json_object *e = json_object_array_get_idx(a, i);
-		const char *t = d->rec_type ? jstr(e, d->rec_type) : "TXT";
+		const char *t = d->rec_type && !d->set_values ? jstr(e, d->rec_type) : "TXT";
 		const char *val = d->rec_value ? jstr(e, d->rec_value) : json_object_get_string(e);
 		if (val == NULL || t == NULL || strcasecmp(t, "TXT") != 0)
 			continue;

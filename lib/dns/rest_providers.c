@@ -353,3 +353,27 @@ static const struct dns_rest_desc cloudns_desc = {
 };
 REST_OPS(dns_cloudns, cloudns_desc, cloudns_opts, "cloudns", NULL, "ClouDNS API",
 	 "an API user (auth-id or sub-auth-id) allowed from this address");
+
+/* ---- Hostinger: developers.hostinger.com/api/dns/v1/zones/ZONE, the
+ * zone's sets listed at once, one set replaced (overwrite) ---- */
+static const struct dns_opt_desc hostinger_opts[] = {
+	{ "api_token", "HOSTINGER_API_TOKEN", NULL, R | S, NULL, "an API token (hPanel, Account, API)" },
+	{ "base_url", "HOSTINGER_BASE_URL", NULL, 0, "https://developers.hostinger.com", "the API's base URL" },
+	{ "ttl", "HOSTINGER_TTL", NULL, 0, "300", "the TXT record's TTL in seconds (at least 60)" },
+};
+#define HOSTINGER_SET "{\"overwrite\":true,\"zone\":[{\"name\":{rel},\"type\":\"TXT\",\"ttl\":{ttl},\"records\":[{items}]}]}"
+static const struct dns_rest_desc hostinger_desc = {
+	.name = "hostinger", .title = "Hostinger", .base = "https://developers.hostinger.com",
+	.opts = hostinger_opts, .n_opts = N(hostinger_opts), .ttl_min = 60,
+	.headers = { "Authorization: Bearer {opt:api_token}" },
+	.auth_hint = "HOSTINGER_API_TOKEN must be a Hostinger API token of the account holding the domain",
+	.list = { "GET", "/api/dns/v1/zones/{zone}", NULL },
+	.create = { "PUT", "/api/dns/v1/zones/{zone}", HOSTINGER_SET },
+	.del = { "PUT", "/api/dns/v1/zones/{zone}", HOSTINGER_SET },
+	.del_empty = { "DELETE", "/api/dns/v1/zones/{zone}", "{\"filters\":[{\"name\":{rel},\"type\":\"TXT\"}]}" },
+	.set_item = "{\"content\":{value}}",
+	.records_array = "", .rec_name = "name", .rec_type = "type", .set_values = "records", .rec_value = "content",
+	.err_paths = { "message", "error" },
+};
+REST_OPS(dns_hostinger, hostinger_desc, hostinger_opts, "hostinger", NULL, "Hostinger DNS API v1",
+	 "an API token of the account");

@@ -23,6 +23,8 @@ bodies and its own pagination:
                 Status="ERROR" <Errors><Error Number>; GET /getip (this machine's address)
   netcup        POST /endpoint.php?JSON {"action","param"}: login, infoDnsRecords, updateDnsRecords,
                 logout; HTTP 200 {"status":"error","statuscode","longmessage"}
+  hostinger     /api/dns/v1/zones/Z: GET every set; PUT {"overwrite","zone":[sets]}; DELETE {"filters"}
+                Bearer; {"message","correlation_id"}
   httpreq       POST /present, /cleanup          basic auth (--user); text errors
 
 Test-only extras: GET / (alive), GET /_state (every record), POST /_seed
@@ -136,6 +138,7 @@ def err_body(status, text):
         "namecheap": nc_error("2030166", text),
         "netcup": {"serverrequestid": "srv", "clientrequestid": "", "action": "", "status": "error",
                    "statuscode": 4013, "shortmessage": "Validation Error.", "longmessage": text, "responsedata": ""},
+        "hostinger": {"message": text, "correlation_id": "c0ffee"},
         "httpreq": text,
     }[P]
 
@@ -683,6 +686,39 @@ def r_netcup(h, m, parts, q, body):
                 add(z, absolute(rr["hostname"], z), rr["destination"], 300)
         return ok(act, {"dnsrecords": []})
     fail(200, "Unknown action")
+
+
+def r_hostinger(h, m, parts, q, body):
+    bearer(h, 401, "Unauthenticated.")
+    if parts[:4] != ["api", "dns", "v1", "zones"] or len(parts) != 5:
+        fail(404, "Not found")
+    z = need_zone(parts[4], 404, "Zone not found")
+    if m == "GET":
+        sets = {}
+        for r in in_zone(z):
+            sets.setdefault(r["fqdn"], []).append(r)
+        out = [{"name": "@", "records": [{"content": "192.0.2.1", "is_disabled": False}], "ttl": 3600, "type": "A"}]
+        out += [{"name": rel(f, z), "records": [{"content": r["value"], "is_disabled": False} for r in rs],
+                 "ttl": rs[0]["ttl"], "type": "TXT"} for f, rs in sets.items()]
+        return 200, out
+    if m == "PUT":
+        maybe_injected()
+        for s in body.get("zone", []):
+            if s.get("ttl", 3600) < 60:
+                fail(422, "The zone.0.ttl field must be at least 60.")
+            f = absolute(s["name"], z)
+            vals = [x["content"] for x in s.get("records", [])]
+            if not body.get("overwrite"):
+                vals = [r["value"] for r in in_zone(z, f)] + vals
+            replace_set(z, f, vals, s.get("ttl", 3600))
+        return 200, {"message": "Request accepted"}
+    if m == "DELETE":
+        maybe_injected()
+        for flt in body.get("filters", []):
+            if flt.get("type") == "TXT":
+                replace_set(z, absolute(flt["name"], z), [], 0)
+        return 200, {"message": "Request accepted"}
+    fail(405, "Method not allowed")
 
 
 def r_httpreq(h, m, parts, q, body):
