@@ -185,8 +185,10 @@ static int answer(const struct rest *st, const char *what, const char *url, cons
 		msg[n - 1] = '\0';
 	gpc_error_set(err, r->status == 401 || r->status == 403 ? GPC_E_PERMISSION : GPC_E_INVALID,
 		      "%s: %s: %s answered HTTP %ld%s", d->name, what, label, r->status, msg);
-	if (r->status == 401 || r->status == 403 || failed)
+	if (r->status == 401 || r->status == 403)
 		gpc_error_hint(err, "%s", d->auth_hint);
+	else if (failed) /* the API says what in its text; credentials are a common cause */
+		gpc_error_hint(err, "see the %s API's message above; credentials: %s", d->title, d->auth_hint);
 	else
 		gpc_error_hint(err, "see the %s API's message above", d->title);
 	return -1;
