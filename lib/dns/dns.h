@@ -18,6 +18,7 @@
  *                  ovh.c (signed requests)
  *   namecheap.c    Namecheap's XML API (libxml2; the hosts written whole)
  *   netcup.c       netcup's CCP API (a session per change)
+ *   inwx.c         INWX's JSON-RPC API (a cookie session, TOTP unlock)
  *   httpreq.c      lego's generic HTTP provider (POST /present, /cleanup)
  *   query.c        DNS messages to one server (UDP, TCP on truncation)
  *   propagation.c  the zone (SOA), a CNAME at _acme-challenge.NAME, every

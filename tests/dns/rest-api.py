@@ -25,6 +25,8 @@ bodies and its own pagination:
                 logout; HTTP 200 {"status":"error","statuscode","longmessage"}
   hostinger     /api/dns/v1/zones/Z: GET every set; PUT {"overwrite","zone":[sets]}; DELETE {"filters"}
                 Bearer; {"message","correlation_id"}
+  inwx          POST /jsonrpc/ {"method","params"}: account.login (cookie), account.unlock (TOTP),
+                nameserver.info/createRecord/deleteRecord, account.logout; HTTP 200 {"code","msg"}
   httpreq       POST /present, /cleanup          basic auth (--user); text errors
 
 Test-only extras: GET / (alive), GET /_state (every record), POST /_seed
@@ -32,7 +34,7 @@ Test-only extras: GET / (alive), GET /_state (every record), POST /_seed
 next create or delete fails with the provider's own error body), and
 --knot-* to mirror TXT changes into a knot primary with knsupdate.
 """
-import argparse, base64, hashlib, json, subprocess, sys, threading, time
+import argparse, base64, hashlib, hmac, json, struct, subprocess, sys, threading, time
 from xml.sax.saxutils import quoteattr, escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit, parse_qs, unquote
@@ -139,6 +141,7 @@ def err_body(status, text):
         "netcup": {"serverrequestid": "srv", "clientrequestid": "", "action": "", "status": "error",
                    "statuscode": 4013, "shortmessage": "Validation Error.", "longmessage": text, "responsedata": ""},
         "hostinger": {"message": text, "correlation_id": "c0ffee"},
+        "inwx": {"code": 2200 if "Authentication" in text else 2302, "msg": text},
         "httpreq": text,
     }[P]
 
@@ -721,6 +724,72 @@ def r_hostinger(h, m, parts, q, body):
     fail(405, "Method not allowed")
 
 
+INWX_TOTP = "JBSWY3DPEHPK3PXP"
+inwx_unlocked = set()
+
+
+def totp(secret, t):
+    mac = hmac.new(base64.b32decode(secret), struct.pack(">Q", int(t) // 30), hashlib.sha1).digest()
+    off = mac[19] & 15
+    return "%06d" % ((struct.unpack(">I", mac[off:off + 4])[0] & 0x7fffffff) % 1000000)
+
+
+def r_inwx(h, m, parts, q, body):
+    if parts != ["jsonrpc"] or m != "POST":
+        raise Reply(404, "not found")
+    meth, p = body.get("method"), body.get("params", {})
+    ok = lambda data=None: (200, dict({"code": 1000, "msg": "Command completed successfully"},
+                                      **({"resData": data} if data is not None else {})))
+    if meth == "account.login":
+        if p.get("user") != "inwx-user" or p.get("pass") != args.token:
+            fail(200, "Authentication error")
+        sid = "dr%d" % next_id[0]
+        next_id[0] += 1
+        nc_sessions.add(sid)
+        h.cookie = "domrobot=%s; path=/; HttpOnly" % sid
+        return ok({"customerId": 1, "accountId": 2, "tfa": "GOOGLE-AUTH"})
+    c = h.headers.get("Cookie", "")
+    sid = c[len("domrobot="):] if c.startswith("domrobot=") else None
+    if sid not in nc_sessions:
+        raise Reply(200, {"code": 2200, "msg": "Authentication error"})
+    if meth == "account.unlock":
+        now = time.time()
+        if p.get("tan") not in (totp(INWX_TOTP, now - 30), totp(INWX_TOTP, now), totp(INWX_TOTP, now + 30)):
+            raise Reply(200, {"code": 2200, "msg": "Authentication error: invalid tan"})
+        inwx_unlocked.add(sid)
+        return ok()
+    if meth == "account.logout":
+        nc_sessions.discard(sid)
+        inwx_unlocked.discard(sid)
+        return 200, {"code": 1500, "msg": "Command completed successfully; ending session"}
+    if sid not in inwx_unlocked:
+        raise Reply(200, {"code": 2200, "msg": "Authentication error: account locked, unlock it first"})
+    if meth == "nameserver.info":
+        z = p.get("domain")
+        if z not in zones:
+            raise Reply(200, {"code": 2303, "msg": "Object does not exist"})
+        sel = [r for r in in_zone(z, p["name"].rstrip(".") if "name" in p else None)]
+        return ok({"domain": z, "count": len(sel), "record": [{"id": r["id"], "name": r["fqdn"], "type": "TXT",
+                                                               "content": r["value"], "ttl": r["ttl"], "prio": 0}
+                                                              for r in sel]})
+    if meth == "nameserver.createRecord":
+        maybe_injected()
+        z = p.get("domain")
+        if z not in zones:
+            raise Reply(200, {"code": 2303, "msg": "Object does not exist"})
+        if p.get("ttl", 3600) < 300:
+            raise Reply(200, {"code": 2004, "msg": "Parameter value range error; ttl"})
+        r = add(z, absolute(p["name"], z), p["content"], p.get("ttl", 3600))
+        return ok({"id": r["id"]})
+    if meth == "nameserver.deleteRecord":
+        maybe_injected()
+        if int(p.get("id", 0)) not in records:
+            raise Reply(200, {"code": 2303, "msg": "Object does not exist"})
+        delete(int(p["id"]))
+        return ok()
+    raise Reply(200, {"code": 2000, "msg": "Unknown command"})
+
+
 def r_httpreq(h, m, parts, q, body):
     if args.user is not None:
         want = "Basic " + base64.b64encode(("%s:%s" % (args.user, args.token)).encode()).decode()
@@ -761,6 +830,9 @@ class H(BaseHTTPRequestHandler):
         else:
             data = json.dumps(obj).encode()
         self.send_response(status)
+        if getattr(self, "cookie", None):
+            self.send_header("Set-Cookie", self.cookie)
+            self.cookie = None
         if data:
             self.send_header("Content-Type", "text/plain" if isinstance(obj, str) else "application/json")
         self.send_header("Content-Length", str(len(data)))

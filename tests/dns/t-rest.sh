@@ -52,6 +52,9 @@ netcup) OPT=key TOK_ENV=NETCUP_API_KEY SEC_ENV=NETCUP_API_PASSWORD BASE_ENV=NETC
 	DENY='200: 4013 The login credentials are invalid.'
 	export NETCUP_CUSTOMER_NUMBER=12345 ;;
 hostinger) OPT=api_token TOK_ENV=HOSTINGER_API_TOKEN BASE_ENV=HOSTINGER_BASE_URL BASE= DENY='401: Unauthenticated.' ;;
+inwx) OPT=password TOK_ENV=INWX_PASSWORD BASE_ENV=INWX_BASE_URL BASE=/jsonrpc/
+	DENY='200: 2200 Authentication error'
+	export INWX_USERNAME=inwx-user INWX_SHARED_SECRET=JBSWY3DPEHPK3PXP ;;
 httpreq) OPT=endpoint TOK_ENV=HTTPREQ_PASSWORD BASE_ENV=HTTPREQ_ENDPOINT BASE= DENY='401: Unauthorized' LISTS=
 	USER_ARG="--user acme"
 	export HTTPREQ_USERNAME=acme ;;
@@ -100,7 +103,7 @@ tool $R cleanup "$P" '*.example.test' value-wild
 expect_rc 0
 [ "$(n_values value-wild)" = 0 ] || fail "value-wild still there"
 [ "$P" != ovh ] || [ "$(curl -fsS "$API_URL/_dirty")" = "[]" ] || fail "ovh: the zone was not refreshed"
-[ "$P" != netcup ] || [ "$(curl -fsS "$API_URL/_sessions")" = "[]" ] || fail "netcup: a session was not logged out"
+case $P in netcup | inwx) [ "$(curl -fsS "$API_URL/_sessions")" = "[]" ] || fail "$P: a session was not logged out" ;; esac
 [ "$P" != namecheap ] || [ "$(curl -fsS "$API_URL/_other" | jq -c '.["example.test"]')" = \
 	'[["@","A","192.0.2.1","10","1800"],["@","MX","mx.example.test.","5","1800"]]' ] || fail "namecheap: other hosts lost"
 
@@ -133,6 +136,13 @@ else
 	run_logged dnstool env "$TOK_ENV=" "$DNSTOOL" validate "$P"
 	expect_rc 64
 	expect_err "option $OPT \\($TOK_ENV\\) is missing"
+fi
+if [ "$P" = inwx ]; then
+	# the account has two-factor authentication on: without the secret, say so
+	run_logged dnstool env INWX_SHARED_SECRET= "$DNSTOOL" $R present inwx example.test value-z
+	expect_rc 64
+	expect_err "inwx: the account has two-factor authentication on and shared_secret \\(INWX_SHARED_SECRET\\) is not set"
+	[ "$(curl -fsS "$API_URL/_sessions")" = "[]" ] || fail "inwx: the locked session was not logged out"
 fi
 if [ "$P" = cloudns ]; then
 	run_logged dnstool env CLOUDNS_AUTH_ID= "$DNSTOOL" validate cloudns
