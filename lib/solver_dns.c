@@ -193,7 +193,7 @@ int dns_solver_new(struct certstore *cs, const struct lineage *l, struct dns_sol
 	int rc = -1;
 
 	if (ops == NULL) {
-		char list[256];
+		char list[1024];
 		gpc_error_set(err, GPC_E_USAGE, "%s: unknown dns provider '%s'", l->name,
 			      l->dns_provider ? l->dns_provider : "");
 		return gpc_error_hint(err, "supported here: %s", dns_provider_list(list, sizeof(list)));

@@ -652,7 +652,7 @@ static int issue_godoxy(const char *file, int argc, char **argv)
 	}
 	for (size_t i = 0; i < g.n; i++) {
 		const struct godoxy_cert *c = &g.certs[i];
-		char list[256], d[PATH_MAX], n[256];
+		char list[1024], d[PATH_MAX], n[256];
 		bool copy;
 		/* GoDoxy: no provider is local (use the pair as it is) */
 		if (c->provider == NULL || strcmp(c->provider, "local") == 0 || strcmp(c->provider, "pseudo") == 0) {

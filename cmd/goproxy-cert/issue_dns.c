@@ -32,7 +32,7 @@ int issue_dns_parse(int c, const char *arg, struct issue_dns_args *d)
 {
 	switch (c) {
 	case 512: {
-		char list[256];
+		char list[1024];
 		if (dns_provider_find(arg) == NULL)
 			return cli_usage_error("issue", "--dns: '%s' is not a provider supported here (%s); the closest "
 					       "is '%s'", arg, dns_provider_list(list, sizeof(list)),

@@ -9,6 +9,17 @@
  *   cloudflare.c   Cloudflare API v4
  *   duckdns.c      Duck DNS (one TXT value per domain)
  *   hetzner.c      Hetzner DNS API
+ *   rest.c         one engine for the common REST shape (zone, list, create,
+ *                  delete by id; or a name's whole set), driven by a
+ *                  description per provider: rest_providers.c (digitalocean,
+ *                  porkbun, desec, godaddy, linode, vultr, ionos, netlify,
+ *                  vercel, infomaniak, hostinger, scaleway, spaceship,
+ *                  cloudns) and
+ *                  ovh.c (signed requests)
+ *   namecheap.c    Namecheap's XML API (libxml2; the hosts written whole)
+ *   netcup.c       netcup's CCP API (a session per change)
+ *   inwx.c         INWX's JSON-RPC API (a cookie session, TOTP unlock)
+ *   httpreq.c      lego's generic HTTP provider (POST /present, /cleanup)
  *   query.c        DNS messages to one server (UDP, TCP on truncation)
  *   propagation.c  the zone (SOA), a CNAME at _acme-challenge.NAME, every
  *                  authoritative server, and the check that each serves

@@ -12,12 +12,20 @@
 #include "dns.h"
 #include "error.h"
 
+/* The providers of rest_providers.c, X(ops variable), most used first. */
+#define DNS_REST_PROVIDERS(X) \
+	X(dns_digitalocean) X(dns_porkbun) X(dns_desec) X(dns_godaddy) X(dns_linode) X(dns_vultr) \
+	X(dns_ionos) X(dns_netlify) X(dns_vercel) X(dns_infomaniak) X(dns_hostinger) X(dns_scaleway) X(dns_spaceship) X(dns_cloudns) X(dns_ovh) X(dns_namecheap) X(dns_netcup) X(dns_inwx)
+
 extern const struct dns_provider_ops dns_rfc2136;
 extern const struct dns_provider_ops dns_pdns;
 extern const struct dns_provider_ops dns_acmedns;
 extern const struct dns_provider_ops dns_cloudflare;
 extern const struct dns_provider_ops dns_duckdns;
 extern const struct dns_provider_ops dns_hetzner;
+extern const struct dns_provider_ops dns_httpreq;
+#define DNS_REST_EXTERN(x) extern const struct dns_provider_ops x;
+DNS_REST_PROVIDERS(DNS_REST_EXTERN)
 
 /* ---- provider.c: what the providers' option checks and state share ---- */
 
@@ -39,6 +47,76 @@ char *dns_url_base(const char *u);
 
 /* Zero and free a secret string (a token, a header carrying one). NULL: nothing. */
 void dns_secret_free(char *s);
+
+/* ---- rest.c: the engine of the common REST shape ---- */
+
+#define DNS_REST_MAX_HEADERS 3
+#define DNS_REST_SIGN_HEADERS 4
+
+/* One request: method, path after the base URL and JSON body (NULL:
+ * none), templates as rest.c describes. */
+struct dns_rest_call {
+	const char *method;
+	const char *path;
+	const char *body;
+};
+
+/* A provider of the common shape, described (rest_providers.c). */
+struct dns_rest_desc {
+	const char *name;  /* "digitalocean", in messages */
+	const char *title; /* "DigitalOcean" */
+	const char *base;  /* default base URL */
+	const char *base_opt; /* the option overriding it; NULL: "base_url" */
+	const struct dns_opt_desc *opts;
+	size_t n_opts;
+	unsigned ttl_min;  /* the smallest TTL the API takes */
+	const char *headers[DNS_REST_MAX_HEADERS]; /* "Authorization: Bearer {opt:auth_token}" */
+	const char *auth_hint; /* the fix for 401/403 */
+	/* the zone's id: zones.path NULL means the zone's name is its id */
+	struct dns_rest_call zones;
+	const char *zones_array, *zone_name_key, *zone_id_key; /* dotted JSON paths */
+	/* list.path NULL: no ids; del removes by name and value in one call */
+	struct dns_rest_call list, create, del;
+	const char *records_array, *rec_id, *rec_name, *rec_type, *rec_value;
+	/* pages: next_path (a non-empty value: another page, given as
+	 * {cursor}) or pages_path (the number of pages); both NULL: one page */
+	const char *next_path, *pages_path;
+	const char *apex;           /* {rel} of the apex; NULL: "@" */
+	/* set APIs (set_item non-NULL): list reads the name's set (404: empty;
+	 * rec_value NULL: the elements are the values), create writes it with
+	 * a value added and del with it removed ({items}: each value through
+	 * set_item), del_empty (if any) removes an emptied set */
+	const char *set_item;
+	struct dns_rest_call del_empty;
+	/* the list gives every set of the zone: the one whose rec_name and
+	 * rec_type match holds its values at set_values (each at rec_value) */
+	const char *set_values;
+	const char *err_paths[3];   /* where the API's own error text is */
+	/* options derived for the templates (on the state's copy); 0 or -1 */
+	int (*prepare)(struct dns_options *o);
+	/* the list answer holds ids only: each record is read through detail ({id}) */
+	struct dns_rest_call detail;
+	/* called after a create or delete (OVH applies a zone's changes on refresh) */
+	struct dns_rest_call after;
+	/* headers signing one request (method, URL, body: "" for none) into
+	 * h[0..DNS_REST_SIGN_HEADERS-1]; NULL: none. Returns 0 or -1. */
+	int (*sign)(const struct dns_options *o, const char *method, const char *url, const char *body,
+		    struct buf *h);
+	/* the provider's own offline check after the common one, or NULL */
+	int (*check)(const struct dns_options *o, struct gpc_error *err);
+	const char *fail_path, *fail_value; /* a 2xx answer with this value is an error */
+};
+
+/* The provider ops over a description: check (base_url, ttl >= ttl_min),
+ * create (keeps a copy of the options for {opt:NAME}), present, cleanup,
+ * destroy. */
+int dns_rest_check(const struct dns_rest_desc *d, const struct dns_options *o, struct gpc_error *err)
+	__attribute__((warn_unused_result));
+int dns_rest_create(const struct dns_rest_desc *d, const struct dns_options *o, void **state,
+		    struct gpc_error *err) __attribute__((warn_unused_result));
+int dns_rest_present(void *state, const struct dns_record *r, struct gpc_error *err);
+int dns_rest_cleanup(void *state, const struct dns_record *r, struct gpc_error *err);
+void dns_rest_destroy(void *state);
 
 /* ---- query.c ---- */
 
@@ -78,10 +156,12 @@ void dnsq_absolute(const char *name, char *out, size_t outsz);
 struct dnshttp_resp {
 	long status;
 	struct buf body;
+	char *cookie; /* "NAME=VALUE" of the answer's first Set-Cookie, or NULL */
 };
 
 /* One request: method ("GET", "POST", "PATCH", "PUT", "DELETE"), url,
- * extra headers (NULL-terminated array or NULL), JSON body or NULL.
+ * extra headers (NULL-terminated array or NULL), body or NULL (JSON unless
+ * a header gives another Content-Type).
  * `provider` names the provider in errors. Returns 0 when an HTTP answer
  * came (any status; r->body filled; dnshttp_resp_finish it), or -1
  * (GPC_E_NETWORK naming the host; the URL's query string is never

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 
@@ -53,8 +54,28 @@ int dnshttp_escape(struct buf *b, const char *s)
 	return 0;
 }
 
+/* The first Set-Cookie's NAME=VALUE (a session: INWX). */
+static size_t header_cb(char *p, size_t size, size_t n, void *ud)
+{
+	struct dnshttp_resp *r = ud;
+	size_t len = size * n;
+
+	if (r->cookie == NULL && len > 11 && strncasecmp(p, "Set-Cookie:", 11) == 0) {
+		const char *v = p + 11;
+		while (v < p + len && (*v == ' ' || *v == '\t'))
+			v++;
+		size_t vl = 0;
+		while (v + vl < p + len && v[vl] != ';' && v[vl] != '\r' && v[vl] != '\n')
+			vl++;
+		r->cookie = strndup(v, vl);
+	}
+	return len;
+}
+
 void dnshttp_resp_finish(struct dnshttp_resp *r)
 {
+	dns_secret_free(r->cookie);
+	r->cookie = NULL;
 	buf_finish(&r->body);
 	r->status = 0;
 }
@@ -71,12 +92,16 @@ int dnshttp_request(const char *provider, const char *method, const char *url,
 
 	buf_init(&r->body, DNSHTTP_MAX_BODY);
 	r->status = 0;
+	r->cookie = NULL;
 	dnshttp_url_label(url, label, sizeof(label));
 	if (c == NULL)
 		return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
-	for (size_t i = 0; headers && headers[i]; i++)
+	bool own_type = false;
+	for (size_t i = 0; headers && headers[i]; i++) {
 		h = curl_slist_append(h, headers[i]);
-	if (body != NULL)
+		own_type = own_type || strncasecmp(headers[i], "Content-Type:", 13) == 0;
+	}
+	if (body != NULL && !own_type)
 		h = curl_slist_append(h, "Content-Type: application/json");
 	h = curl_slist_append(h, "Accept: application/json");
 	curl_easy_setopt(c, CURLOPT_URL, url);
@@ -96,6 +121,8 @@ int dnshttp_request(const char *provider, const char *method, const char *url,
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->body);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
 	gpc_debug("%s: %s %s", provider, method, label);
 	cc = curl_easy_perform(c);
 	if (cc != CURLE_OK) {
@@ -114,6 +141,6 @@ out:
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
 	if (rc != 0)
-		buf_finish(&r->body);
+		dnshttp_resp_finish(r);
 	return rc;
 }

@@ -15,7 +15,9 @@
 #define DNS_MAX_OPT_FILE 16384
 
 static const struct dns_provider_ops *const table[] = {
-	&dns_rfc2136, &dns_pdns, &dns_acmedns, &dns_cloudflare, &dns_duckdns, &dns_hetzner, NULL,
+#define DNS_REST_ENTRY(x) &x,
+	&dns_rfc2136, &dns_pdns, &dns_acmedns, &dns_cloudflare, &dns_duckdns, &dns_hetzner,
+	DNS_REST_PROVIDERS(DNS_REST_ENTRY) &dns_httpreq, NULL,
 };
 
 const struct dns_provider_ops *const *dns_providers(void)

@@ -4,6 +4,8 @@
  *   dnstool [-r RESOLVER]... [-t SECONDS] [-v] check DOMAIN VALUE [DOMAIN VALUE]...
  *   dnstool [-r RESOLVER]... target DOMAIN        prints "FQDN ZONE"
  *   dnstool [-o KEY=VALUE]... validate PROVIDER    exit 64 on a usage error
+ *   dnstool list        every provider: "provider NAME [ALIAS]...", then
+ *                       "option NAME ENV [ENV_ALT]" for each of its options
  *
  * Options come from the environment (lego's names, NAME_FILE) and -o, as
  * goproxy-cert issue takes them. Errors print "error: MESSAGE" and
@@ -63,6 +65,18 @@ int main(int argc, char **argv)
 	if (optind >= argc)
 		return 64;
 	const char *cmd = argv[optind++];
+	if (strcmp(cmd, "list") == 0) {
+		for (const struct dns_provider_ops *const *p = dns_providers(); *p; p++) {
+			printf("provider %s", (*p)->name);
+			for (size_t k = 0; k < 3 && (*p)->aliases[k]; k++)
+				printf(" %s", (*p)->aliases[k]);
+			printf("\n");
+			for (size_t i = 0; i < (*p)->n_opts; i++)
+				printf("option %s %s%s%s\n", (*p)->opts[i].name, (*p)->opts[i].env,
+				       (*p)->opts[i].env_alt ? " " : "", (*p)->opts[i].env_alt ? (*p)->opts[i].env_alt : "");
+		}
+		return 0;
+	}
 	if (strcmp(cmd, "target") == 0 && optind < argc) {
 		char *fqdn, *zone;
 		if (dns_find_target(&co, argv[optind], &fqdn, &zone, &err) != 0)

@@ -73,7 +73,8 @@ echo "== an unknown provider: 64, the file, the value, the providers, the closes
 sed 's/provider: rfc2136/provider: rfc2163/' config/config.yml >config/typo.yml
 G issue --godoxy-config config/typo.yml --server "$PEBBLE_DIR_URL" --ca-bundle "$PEBBLE_CA_BUNDLE"
 expect_rc 64
-expect_err "config/typo.yml \\(line [0-9]+\\): provider 'rfc2163' is not supported here \\(rfc2136, pdns, acmedns, cloudflare, duckdns, hetzner, or custom with ca_dir_url\\); the closest is 'rfc2136'"
+# every provider, the list whole (its last one, httpreq, then custom)
+expect_err "config/typo.yml \\(line [0-9]+\\): provider 'rfc2163' is not supported here \\(rfc2136, pdns, acmedns, cloudflare, duckdns, hetzner, digitalocean, [a-z, ]+, httpreq, or custom with ca_dir_url\\); the closest is 'rfc2136'"
 printf 'autocert:\n  provider: local\n' >config/local.yml
 G issue --godoxy-config config/local.yml
 expect_rc 64

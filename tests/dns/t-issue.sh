@@ -90,7 +90,7 @@ expect_rc 64
 expect_err 'dns provider rfc2136: option nameserver \(RFC2136_NAMESERVER\) is missing'
 issue -n typo -D typo.example.test --dns cloudflar
 expect_rc 64
-expect_err "the closest is 'cloudflare'"
+expect_err "--dns: 'cloudflar' is not a provider supported here \\(rfc2136, pdns, [a-z, ]+, httpreq\\); the closest is 'cloudflare'"
 [ "$(pebble_count 'POST /order-plz')" = "$N" ] || fail "an order was placed"
 
 echo "== --hook dns-01 gets the propagation check too"

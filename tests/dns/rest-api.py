@@ -1,0 +1,887 @@
+#!/usr/bin/env python3
+"""Small servers following the published DNS APIs of the providers that
+lib/dns/rest_providers.c describes, and lego's httpreq, for the dns tests.
+One provider per run (--provider NAME), each with its own paths, its own
+authentication (header, body keys, basic auth), its own answer and error
+bodies and its own pagination:
+
+  digitalocean  /v2/domains/Z/records           Bearer; links.pages.next; {"id","message"}
+  linode        /v4/domains[/ID/records]         Bearer; page/pages; {"errors":[{"reason"}]}
+  vultr         /v2/domains/Z/records            Bearer; meta.links.next cursor; {"error","status"}
+  porkbun       /api/json/v3/dns/...             keys in the POST body; {"status":"ERROR","message"}
+  ionos         /dns/v1/zones[/ID[/records]]     X-API-Key; [{"code","message"}]
+  netlify       /api/v1/dns_zones[/ID/dns_records]  Bearer; {"code","message"}
+  vercel        /v4 list, /v2 create/delete      Bearer; pagination.next; {"error":{"code","message"}}
+  infomaniak    /2/zones/Z/records               Bearer; {"result":"error","error":{"code","description"}}
+  scaleway      PATCH /domain/v2beta1/dns-zones/Z/records  X-Auth-Token; {"message","type"}
+  spaceship     PUT/DELETE /api/v1/dns/records/Z X-Api-Key + X-Api-Secret; {"detail","data"}
+  godaddy       /v1/domains/Z/records/TXT/NAME   sso-key K:S; the set PUT whole; {"code","message"}
+  desec         /api/v1/domains/Z/rrsets/        Token; RRsets PUT whole (empty: gone); {"detail"}
+  cloudns       /dns/*.json?auth-id=..&auth-password=..  HTTP 200 {"status":"Failed","statusDescription"}
+  ovh           /1.0/domain/zone/Z/record[/ID], /refresh  X-Ovh-* signed (SHA-1); ids, then each record; {"message"}
+  namecheap     POST /xml.response (form; getHosts, setHosts replacing every host)  XML; HTTP 200
+                Status="ERROR" <Errors><Error Number>; GET /getip (this machine's address)
+  netcup        POST /endpoint.php?JSON {"action","param"}: login, infoDnsRecords, updateDnsRecords,
+                logout; HTTP 200 {"status":"error","statuscode","longmessage"}
+  hostinger     /api/dns/v1/zones/Z: GET every set; PUT {"overwrite","zone":[sets]}; DELETE {"filters"}
+                Bearer; {"message","correlation_id"}
+  inwx          POST /jsonrpc/ {"method","params"}: account.login (cookie), account.unlock (TOTP),
+                nameserver.info/createRecord/deleteRecord, account.logout; HTTP 200 {"code","msg"}
+  httpreq       POST /present, /cleanup          basic auth (--user); text errors
+
+Test-only extras: GET / (alive), GET /_state (every record), POST /_seed
+{"fqdn","value","n"} (filler records), POST /_fail {"status","text"} (the
+next create or delete fails with the provider's own error body), and
+--knot-* to mirror TXT changes into a knot primary with knsupdate.
+"""
+import argparse, base64, hashlib, hmac, json, struct, subprocess, sys, threading, time
+from xml.sax.saxutils import quoteattr, escape
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit, parse_qs, unquote
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--port", type=int, required=True)
+ap.add_argument("--provider", required=True)
+ap.add_argument("--token", default="token")
+ap.add_argument("--secret", default="secret")  # porkbun, spaceship: the second key
+ap.add_argument("--user")                      # httpreq basic auth user (password: --token)
+ap.add_argument("--zone", action="append", default=[])
+ap.add_argument("--max-per-page", type=int, default=100)
+ap.add_argument("--knot-server")
+ap.add_argument("--knot-key")  # hmac-sha256:NAME:SECRET
+args = ap.parse_args()
+P = args.provider
+lock = threading.Lock()
+zones = {z: 1000 + i for i, z in enumerate(args.zone)}
+records = {}  # id -> {"id", "zone", "fqdn", "value", "ttl"}
+next_id = [5000]
+fail_next = []
+
+
+def knot(zone, cmd):
+    if not args.knot_server:
+        return
+    text = "server %s 53\nzone %s.\n%s\nsend\n" % (args.knot_server, zone, cmd)
+    subprocess.run(["knsupdate", "-y", args.knot_key], input=text.encode(), check=True)
+
+
+def zone_of(fqdn):
+    for z in sorted(zones, key=len, reverse=True):
+        if fqdn == z or fqdn.endswith("." + z):
+            return z
+    return None
+
+
+def rel(fqdn, zone, apex="@"):
+    return apex if fqdn == zone else fqdn[: -len(zone) - 1]
+
+
+def absolute(name, zone):
+    name = name.rstrip(".")
+    if name in ("", "@"):
+        return zone
+    return name if name == zone or name.endswith("." + zone) else name + "." + zone
+
+
+def unquote_txt(v):
+    return v[1:-1] if len(v) >= 2 and v[0] == '"' and v[-1] == '"' else v
+
+
+def add(zone, fqdn, value, ttl):
+    rid = next_id[0]
+    next_id[0] += 1
+    r = {"id": rid, "zone": zone, "fqdn": fqdn, "value": value, "ttl": ttl}
+    records[rid] = r
+    knot(zone, 'update add %s. 60 TXT "%s"' % (fqdn, unquote_txt(value)))
+    return r
+
+
+def delete(rid):
+    r = records.pop(rid)
+    knot(r["zone"], 'update delete %s. TXT "%s"' % (r["fqdn"], unquote_txt(r["value"])))
+
+
+def in_zone(zone, fqdn=None):
+    return sorted((r for r in records.values() if r["zone"] == zone and (fqdn is None or r["fqdn"] == fqdn)),
+                  key=lambda r: r["id"])
+
+
+def page(items, n, per):
+    per = max(1, min(per, args.max_per_page))
+    pages = max(1, (len(items) + per - 1) // per)
+    return items[(n - 1) * per: n * per], pages
+
+
+# ---- each provider: an error body, an auth check, routes ----
+
+class Reply(Exception):
+    def __init__(self, status, body):
+        self.status, self.body = status, body
+
+
+def err_body(status, text):
+    return {
+        "digitalocean": {"id": "unprocessable_entity" if status == 422 else "unauthorized", "message": text},
+        "linode": {"errors": [{"reason": text}]},
+        "vultr": {"error": text, "status": status},
+        "porkbun": {"status": "ERROR", "message": text},
+        "ionos": [{"code": "INVALID_RECORDS" if status == 400 else "UNAUTHORIZED", "message": text}],
+        "netlify": {"code": status, "message": text},
+        "vercel": {"error": {"code": "forbidden" if status == 403 else "bad_request", "message": text}},
+        "infomaniak": {"result": "error", "error": {"code": "not_authorized" if status == 401 else "validation_failed",
+                                                    "description": text}},
+        "scaleway": {"message": text, "type": "denied_authentication" if status == 401 else "invalid_arguments"},
+        "spaceship": {"detail": text, "data": []},
+        "godaddy": {"code": "UNABLE_TO_AUTHENTICATE" if status == 401 else "INVALID_BODY", "message": text},
+        "desec": {"detail": text},
+        "cloudns": {"status": "Failed", "statusDescription": text},
+        "ovh": {"errorCode": "INVALID_CREDENTIAL" if status == 403 else "BAD_REQUEST", "httpCode": str(status),
+                "message": text},
+        "namecheap": nc_error("2030166", text),
+        "netcup": {"serverrequestid": "srv", "clientrequestid": "", "action": "", "status": "error",
+                   "statuscode": 4013, "shortmessage": "Validation Error.", "longmessage": text, "responsedata": ""},
+        "hostinger": {"message": text, "correlation_id": "c0ffee"},
+        "inwx": {"code": 2200 if "Authentication" in text else 2302, "msg": text},
+        "httpreq": text,
+    }[P]
+
+
+def fail(status, text):
+    raise Reply(status, err_body(status, text))
+
+
+def maybe_injected():
+    if fail_next:
+        st, text = fail_next.pop()
+        fail(st, text)
+
+
+def bearer(h, status, text):
+    if h.headers.get("Authorization") != "Bearer " + args.token:
+        fail(status, text)
+
+
+def need_zone(z, status, text):
+    if z not in zones:
+        fail(status, text)
+    return z
+
+
+def r_digitalocean(h, m, parts, q, body):
+    bearer(h, 401, "Unable to authenticate you")
+    if parts[:2] != ["v2", "domains"] or len(parts) < 4 or parts[3] != "records":
+        fail(404, "The resource you were accessing could not be found.")
+    z = need_zone(parts[2], 404, "The resource you were accessing could not be found.")
+    if m == "GET":
+        sel = [r for r in in_zone(z, q.get("name")) if q.get("type", "TXT") == "TXT"]
+        n = int(q.get("page", 1))
+        chunk, pages = page(sel, n, int(q.get("per_page", 20)))
+        links = {"pages": {"next": "%s?page=%d" % (h.path.split("?")[0], n + 1)}} if n < pages else {}
+        return 200, {"domain_records": [{"id": r["id"], "type": "TXT", "name": rel(r["fqdn"], z), "data": r["value"],
+                                         "ttl": r["ttl"]} for r in chunk], "links": links, "meta": {"total": len(sel)}}
+    if m == "POST":
+        maybe_injected()
+        if body.get("type") != "TXT" or "data" not in body or not body.get("name"):
+            fail(422, "Data needs to be set for TXT records")
+        if body.get("ttl", 1800) < 30:
+            fail(422, "Ttl must be greater than or equal to 30.")
+        r = add(z, absolute(body["name"], z), body["data"], body.get("ttl", 1800))
+        return 201, {"domain_record": {"id": r["id"], "type": "TXT", "name": body["name"], "data": r["value"]}}
+    if m == "DELETE" and len(parts) == 5:
+        maybe_injected()
+        if int(parts[4]) not in records:
+            fail(404, "The resource you were accessing could not be found.")
+        delete(int(parts[4]))
+        return 204, None
+    fail(405, "method not allowed")
+
+
+def r_linode(h, m, parts, q, body):
+    bearer(h, 401, "Invalid Token")
+    n, per = int(q.get("page", 1)), int(q.get("page_size", 100))
+    if parts == ["v4", "domains"]:
+        chunk, pages = page(sorted(zones), n, per)
+        return 200, {"data": [{"id": zones[z], "domain": z, "type": "master"} for z in chunk], "page": n,
+                     "pages": pages, "results": len(zones)}
+    if len(parts) >= 4 and parts[:2] == ["v4", "domains"] and parts[3] == "records":
+        z = {v: k for k, v in zones.items()}.get(int(parts[2]))
+        if z is None:
+            fail(404, "Not found")
+        if m == "GET":
+            chunk, pages = page(in_zone(z), n, per)
+            return 200, {"data": [{"id": r["id"], "type": "TXT", "name": rel(r["fqdn"], z, ""), "target": r["value"],
+                                   "ttl_sec": r["ttl"]} for r in chunk], "page": n, "pages": pages}
+        if m == "POST":
+            maybe_injected()
+            if body.get("type") != "TXT" or "target" not in body:
+                fail(400, "target is required")
+            r = add(z, absolute(body.get("name", ""), z), body["target"], body.get("ttl_sec", 0))
+            return 200, {"id": r["id"], "type": "TXT", "name": body.get("name", ""), "target": r["value"]}
+        if m == "DELETE" and len(parts) == 5:
+            maybe_injected()
+            if int(parts[4]) not in records:
+                fail(404, "Not found")
+            delete(int(parts[4]))
+            return 200, {}
+    fail(404, "Not found")
+
+
+def r_vultr(h, m, parts, q, body):
+    bearer(h, 401, "Invalid API token.")
+    if parts[:2] != ["v2", "domains"] or len(parts) < 4 or parts[3] != "records":
+        fail(404, "Invalid domain.")
+    z = need_zone(parts[2], 404, "Invalid domain.")
+    if m == "GET":
+        start = int(base64.b64decode(q["cursor"]).decode()) if q.get("cursor") else 0
+        per = max(1, min(int(q.get("per_page", 100)), args.max_per_page))
+        sel = in_zone(z)
+        chunk = sel[start:start + per]
+        nxt = base64.b64encode(str(start + per).encode()).decode() if start + per < len(sel) else ""
+        return 200, {"records": [{"id": str(r["id"]), "type": "TXT", "name": rel(r["fqdn"], z, ""), "data": r["value"],
+                                  "priority": -1, "ttl": r["ttl"]} for r in chunk],
+                     "meta": {"total": len(sel), "links": {"next": nxt, "prev": ""}}}
+    if m == "POST":
+        maybe_injected()
+        if body.get("type") != "TXT" or "data" not in body:
+            fail(400, "Unable to create record: data is required")
+        r = add(z, absolute(body.get("name", ""), z), body["data"], body.get("ttl", 300))
+        return 201, {"record": {"id": str(r["id"]), "type": "TXT", "name": body.get("name", ""), "data": r["value"]}}
+    if m == "DELETE" and len(parts) == 5:
+        maybe_injected()
+        if int(parts[4]) not in records:
+            fail(404, "Invalid record.")
+        delete(int(parts[4]))
+        return 204, None
+    fail(404, "Invalid domain.")
+
+
+def r_porkbun(h, m, parts, q, body):
+    if m != "POST":
+        fail(400, "All API requests must be POST.")
+    if body.get("apikey") != args.token or body.get("secretapikey") != args.secret:
+        fail(400, "Invalid API key. (002)")
+    if parts[:4] != ["api", "json", "v3", "dns"] or len(parts) < 6:
+        fail(400, "Invalid endpoint.")
+    op, z = parts[4], need_zone(parts[5], 400, "Invalid domain.")
+    if op == "retrieveByNameType":
+        sub = parts[7] if len(parts) > 7 else ""
+        sel = [r for r in in_zone(z, absolute(sub, z))]
+        return 200, {"status": "SUCCESS", "records": [{"id": str(r["id"]), "name": r["fqdn"], "type": "TXT",
+                                                        "content": r["value"], "ttl": str(r["ttl"]), "prio": "0",
+                                                        "notes": ""} for r in sel]}
+    if op == "create":
+        maybe_injected()
+        if body.get("type") != "TXT" or "content" not in body:
+            fail(400, "Invalid type.")
+        r = add(z, absolute(body.get("name", ""), z), body["content"], int(body.get("ttl", 600)))
+        return 200, {"status": "SUCCESS", "id": r["id"]}
+    if op == "delete" and len(parts) == 7:
+        maybe_injected()
+        if int(parts[6]) not in records:
+            fail(400, "Invalid record ID.")
+        delete(int(parts[6]))
+        return 200, {"status": "SUCCESS"}
+    fail(400, "Invalid endpoint.")
+
+
+def r_ionos(h, m, parts, q, body):
+    if h.headers.get("X-API-Key") != args.token:
+        fail(401, "Missing or invalid API key.")
+    ids = {"z-%d" % v: k for k, v in zones.items()}
+    if parts == ["dns", "v1", "zones"] and m == "GET":
+        return 200, [{"id": "z-%d" % v, "name": k, "type": "NATIVE"} for k, v in zones.items()]
+    if parts[:3] != ["dns", "v1", "zones"] or len(parts) < 4 or parts[3] not in ids:
+        fail(404, "Zone not found")
+    z = ids[parts[3]]
+    if len(parts) == 4 and m == "GET":
+        sel = [r for r in in_zone(z, q.get("recordName")) if q.get("recordType", "TXT") == "TXT"]
+        return 200, {"id": parts[3], "name": z, "type": "NATIVE",
+                     "records": [{"id": "r-%d" % r["id"], "name": r["fqdn"], "rootName": z, "type": "TXT",
+                                  "content": r["value"], "ttl": r["ttl"], "prio": 0, "disabled": False} for r in sel]}
+    if len(parts) == 5 and parts[4] == "records" and m == "POST":
+        maybe_injected()
+        if not isinstance(body, list):
+            fail(400, "The request body must be a list of records")
+        out = []
+        for b in body:
+            if b.get("ttl", 3600) < 60:
+                fail(400, "ttl must be at least 60")
+            r = add(z, b["name"].rstrip("."), b["content"], b.get("ttl", 3600))
+            out.append({"id": "r-%d" % r["id"], "name": r["fqdn"], "type": "TXT", "content": r["value"]})
+        return 201, out
+    if len(parts) == 6 and parts[4] == "records" and m == "DELETE":
+        maybe_injected()
+        rid = int(parts[5][2:]) if parts[5].startswith("r-") else -1
+        if rid not in records:
+            fail(404, "Record not found")
+        delete(rid)
+        return 200, None
+    fail(404, "Not found")
+
+
+def r_netlify(h, m, parts, q, body):
+    bearer(h, 401, "Access Denied: Invalid token")
+    ids = {z.replace(".", "_"): z for z in zones}
+    if parts == ["api", "v1", "dns_zones"]:
+        return 200, [{"id": i, "name": z} for i, z in ids.items()]
+    if parts[:3] != ["api", "v1", "dns_zones"] or len(parts) < 5 or parts[3] not in ids or parts[4] != "dns_records":
+        fail(404, "Not Found")
+    z = ids[parts[3]]
+    if m == "GET" and len(parts) == 5:
+        return 200, [{"id": "%x" % r["id"], "hostname": r["fqdn"], "type": "TXT", "value": r["value"], "ttl": r["ttl"],
+                      "dns_zone_id": parts[3]} for r in in_zone(z)]
+    if m == "POST" and len(parts) == 5:
+        maybe_injected()
+        if body.get("type") != "TXT" or not body.get("hostname"):
+            fail(422, "hostname is required")
+        r = add(z, body["hostname"].rstrip("."), body["value"], body.get("ttl", 3600))
+        return 201, {"id": "%x" % r["id"], "hostname": r["fqdn"], "type": "TXT", "value": r["value"]}
+    if m == "DELETE" and len(parts) == 6:
+        maybe_injected()
+        rid = int(parts[5], 16)
+        if rid not in records:
+            fail(404, "Not Found")
+        delete(rid)
+        return 204, None
+    fail(404, "Not Found")
+
+
+def r_vercel(h, m, parts, q, body):
+    bearer(h, 403, "Not authorized")
+    if len(parts) < 4 or parts[1] != "domains" or parts[3] != "records":
+        fail(404, "Not found")
+    z = need_zone(parts[2], 404, "The domain was not found")
+    if m == "GET" and parts[0] == "v4":
+        sel = in_zone(z)
+        until = int(q["until"]) if q.get("until") else None
+        if until is not None:
+            sel = [r for r in sel if r["id"] > until]
+        per = max(1, min(int(q.get("limit", 20)), args.max_per_page))
+        chunk = sel[:per]
+        nxt = chunk[-1]["id"] if len(sel) > per else None
+        return 200, {"records": [{"id": "rec_%d" % r["id"], "slug": "", "name": rel(r["fqdn"], z, ""), "type": "TXT",
+                                  "value": r["value"], "ttl": r["ttl"]} for r in chunk],
+                     "pagination": {"count": len(chunk), "next": nxt, "prev": None}}
+    if m == "POST" and parts[0] == "v2":
+        maybe_injected()
+        if body.get("type") != "TXT" or "value" not in body:
+            fail(400, "Invalid request: missing required property `value`")
+        if body.get("ttl", 60) < 60:
+            fail(400, "Invalid request: `ttl` should be >= 60")
+        r = add(z, absolute(body.get("name", ""), z), body["value"], body.get("ttl", 60))
+        return 200, {"uid": "rec_%d" % r["id"], "updated": 1}
+    if m == "DELETE" and parts[0] == "v2" and len(parts) == 5:
+        maybe_injected()
+        rid = int(parts[4][4:]) if parts[4].startswith("rec_") else -1
+        if rid not in records:
+            fail(404, "The DNS record was not found")
+        delete(rid)
+        return 200, {}
+    fail(404, "Not found")
+
+
+def r_infomaniak(h, m, parts, q, body):
+    bearer(h, 401, "Authorization required")
+    if parts[:2] != ["2", "zones"] or len(parts) < 4 or parts[3] != "records":
+        fail(404, "Not found")
+    z = need_zone(parts[2], 404, "Zone not found")
+    if m == "GET":
+        return 200, {"result": "success", "data": [{"id": r["id"], "source": rel(r["fqdn"], z, "."), "type": "TXT",
+                                                     "target": r["value"], "ttl": r["ttl"]} for r in in_zone(z)]}
+    if m == "POST":
+        maybe_injected()
+        if body.get("type") != "TXT" or "target" not in body:
+            fail(422, "The target field is required")
+        src = body.get("source", ".")
+        r = add(z, absolute("" if src == "." else src, z), body["target"], body.get("ttl", 3600))
+        return 201, {"result": "success", "data": {"id": r["id"]}}
+    if m == "DELETE" and len(parts) == 5:
+        maybe_injected()
+        if int(parts[4]) not in records:
+            fail(404, "Record not found")
+        delete(int(parts[4]))
+        return 200, {"result": "success", "data": True}
+    fail(404, "Not found")
+
+
+def r_scaleway(h, m, parts, q, body):
+    if h.headers.get("X-Auth-Token") != args.token:
+        fail(401, "authentication is denied")
+    if parts[:3] != ["domain", "v2beta1", "dns-zones"] or len(parts) != 5 or parts[4] != "records" or m != "PATCH":
+        fail(404, "resource is not found")
+    z = need_zone(parts[3], 404, "resource is not found")
+    maybe_injected()
+    for c in body.get("changes", []):
+        if "add" in c:
+            for rr in c["add"]["records"]:
+                if rr.get("ttl", 3600) < 60:
+                    fail(400, "ttl must be at least 60")
+                f = absolute(rr.get("name", ""), z)
+                if not any(r["value"] == rr["data"] for r in in_zone(z, f)):
+                    add(z, f, rr["data"], rr.get("ttl", 3600))
+        if "delete" in c:
+            idf = c["delete"]["id_fields"]
+            for r in in_zone(z, absolute(idf.get("name", ""), z)):
+                if r["value"] == idf.get("data"):
+                    delete(r["id"])
+    return 200, {"records": []}
+
+
+def r_spaceship(h, m, parts, q, body):
+    if h.headers.get("X-Api-Key") != args.token or h.headers.get("X-Api-Secret") != args.secret:
+        fail(401, "Invalid API key or secret")
+    if parts[:4] != ["api", "v1", "dns", "records"] or len(parts) != 5:
+        fail(404, "Not found")
+    z = need_zone(parts[4], 404, "Domain not found")
+    if m == "PUT":
+        maybe_injected()
+        for it in body.get("items", []):
+            if it.get("ttl", 3600) < 60:
+                raise Reply(422, {"detail": "Validation failed", "data": [{"field": "ttl", "details": "ttl must be 60 or more"}]})
+            f = absolute(it.get("name", ""), z)
+            if not any(r["value"] == it["value"] for r in in_zone(z, f)):
+                add(z, f, it["value"], it.get("ttl", 3600))
+        return 204, None
+    if m == "DELETE":
+        maybe_injected()
+        for it in body:
+            for r in in_zone(z, absolute(it.get("name", ""), z)):
+                if r["value"] == it.get("value"):
+                    delete(r["id"])
+        return 204, None
+    fail(405, "Method not allowed")
+
+
+def replace_set(z, fqdn, values, ttl):
+    for r in in_zone(z, fqdn):
+        if r["value"] not in values:
+            delete(r["id"])
+    have = [r["value"] for r in in_zone(z, fqdn)]
+    for v in values:
+        if v not in have:
+            add(z, fqdn, v, ttl)
+
+
+def r_godaddy(h, m, parts, q, body):
+    if h.headers.get("Authorization") != "sso-key %s:%s" % (args.token, args.secret):
+        fail(401, "Unable to authenticate")
+    if parts[:2] != ["v1", "domains"] or len(parts) != 6 or parts[3:5] != ["records", "TXT"]:
+        fail(404, "Not found")
+    z = need_zone(parts[2], 404, "The given domain is not registered, or does not have a zone file")
+    f = absolute(parts[5], z)
+    if m == "GET":
+        return 200, [{"data": r["value"], "name": parts[5], "ttl": r["ttl"], "type": "TXT"} for r in in_zone(z, f)]
+    if m == "PUT":
+        maybe_injected()
+        if not isinstance(body, list) or any("data" not in b for b in body):
+            fail(422, "Request body doesn't fulfill schema")
+        if any(b.get("ttl", 3600) < 600 for b in body):
+            fail(422, "ttl must be at least 600")
+        replace_set(z, f, [b["data"] for b in body], body[0]["ttl"] if body else 600)
+        return 200, None
+    if m == "DELETE":
+        maybe_injected()
+        if not in_zone(z, f):
+            fail(404, "The record was not found")
+        replace_set(z, f, [], 0)
+        return 204, None
+    fail(405, "Method not allowed")
+
+
+def r_desec(h, m, parts, q, body):
+    if h.headers.get("Authorization") != "Token " + args.token:
+        fail(401, "Invalid token.")
+    if parts[:3] != ["api", "v1", "domains"] or len(parts) < 5 or parts[4] != "rrsets":
+        fail(404, "Not found.")
+    z = need_zone(parts[3], 404, "Not found.")
+    if m == "GET" and len(parts) == 7 and parts[6] == "TXT":
+        f = absolute(parts[5], z)
+        sel = in_zone(z, f)
+        if not sel:
+            fail(404, "Not found.")
+        return 200, {"subname": "" if f == z else rel(f, z), "type": "TXT", "ttl": sel[0]["ttl"],
+                     "records": [r["value"] for r in sel]}
+    if m == "PUT" and len(parts) == 5:
+        maybe_injected()
+        for rr in body:
+            if rr.get("ttl", 3600) < 3600:
+                raise Reply(400, [{"ttl": ["Ensure this value is greater than or equal to 3600."]}])
+            if any(not (v.startswith('"') and v.endswith('"')) for v in rr.get("records", [])):
+                raise Reply(400, [{"records": ["Text records must be quoted."]}])
+            replace_set(z, absolute(rr.get("subname", ""), z), rr.get("records", []), rr.get("ttl", 3600))
+        return 200, body
+    fail(404, "Not found.")
+
+
+def r_cloudns(h, m, parts, q, body):
+    if q.get("auth-id") != "4242" or q.get("auth-password") != args.token:
+        fail(200, "Invalid authentication, incorrect auth-id or auth-password.")
+    if len(parts) != 2 or parts[0] != "dns":
+        fail(404, "Invalid request.")
+    z = q.get("domain-name")
+    if z not in zones:
+        fail(200, "Missing domain-name")
+    if parts[1] == "records.json":
+        f = absolute(q.get("host", ""), z)
+        sel = [r for r in in_zone(z, f) if q.get("type", "TXT") == "TXT"]
+        if not sel:
+            return 200, []
+        return 200, {str(r["id"]): {"id": str(r["id"]), "type": "TXT", "host": rel(r["fqdn"], z, ""),
+                                    "record": r["value"], "ttl": str(r["ttl"]), "status": 1} for r in sel}
+    if parts[1] == "add-record.json" and m == "POST":
+        maybe_injected()
+        if q.get("ttl") not in ("60", "300", "900", "1800", "3600", "21600", "43200", "86400"):
+            fail(200, "Invalid TTL. Choose from the list of the values we support.")
+        r = add(z, absolute(q.get("host", ""), z), q["record"], int(q["ttl"]))
+        return 200, {"status": "Success", "statusDescription": "The record was added successfully.",
+                     "data": {"id": r["id"]}}
+    if parts[1] == "delete-record.json" and m == "POST":
+        maybe_injected()
+        rid = int(q.get("record-id", "0"))
+        if rid not in records:
+            fail(200, "Invalid record-id param.")
+        delete(rid)
+        return 200, {"status": "Success", "statusDescription": "The record was deleted successfully."}
+    fail(404, "Invalid request.")
+
+
+ovh_dirty = set()
+
+
+def r_ovh(h, m, parts, q, body, raw=b""):
+    if h.headers.get("X-Ovh-Application") != "ak-test" or h.headers.get("X-Ovh-Consumer") != args.token:
+        fail(403, "This credential does not exist")
+    ts = h.headers.get("X-Ovh-Timestamp", "0")
+    if abs(int(ts) - time.time()) > 300:
+        fail(400, "Query out of time")
+    url = "http://%s%s" % (h.headers.get("Host"), h.path)
+    want = "$1$" + hashlib.sha1(("%s+%s+%s+%s+%s+%s" % (args.secret, args.token, m, url, raw.decode(), ts)).encode()).hexdigest()
+    if h.headers.get("X-Ovh-Signature") != want:
+        fail(400, "Invalid signature")
+    if parts[:3] != ["1.0", "domain", "zone"] or len(parts) < 5:
+        fail(404, "This service does not exist")
+    z = need_zone(parts[3], 404, "This service does not exist")
+    if parts[4] == "refresh" and m == "POST":
+        ovh_dirty.discard(z)
+        return 200, None
+    if parts[4] != "record":
+        fail(404, "Got an invalid (or empty) URL")
+    if m == "GET" and len(parts) == 5:
+        return 200, [r["id"] for r in in_zone(z, absolute(q.get("subDomain", ""), z) if "subDomain" in q else None)
+                     if q.get("fieldType", "TXT") == "TXT"]
+    if m == "GET" and len(parts) == 6:
+        r = records.get(int(parts[5]))
+        if r is None or r["zone"] != z:
+            fail(404, "This service does not exist")
+        return 200, {"id": r["id"], "zone": z, "fieldType": "TXT", "subDomain": rel(r["fqdn"], z, ""),
+                     "target": r["value"], "ttl": r["ttl"]}
+    if m == "POST" and len(parts) == 5:
+        maybe_injected()
+        if body.get("fieldType") != "TXT" or "target" not in body:
+            fail(400, "Invalid fieldType")
+        r = add(z, absolute(body.get("subDomain", ""), z), body["target"], body.get("ttl", 0))
+        ovh_dirty.add(z)
+        return 200, {"id": r["id"], "zone": z, "fieldType": "TXT", "subDomain": body.get("subDomain", ""),
+                     "target": r["value"], "ttl": r["ttl"]}
+    if m == "DELETE" and len(parts) == 6:
+        maybe_injected()
+        if int(parts[5]) not in records:
+            fail(404, "This service does not exist")
+        delete(int(parts[5]))
+        ovh_dirty.add(z)
+        return 200, None
+    fail(404, "This service does not exist")
+
+
+def nc_error(num, text):
+    return ('<?xml version="1.0" encoding="utf-8"?>\n<ApiResponse Status="ERROR" '
+            'xmlns="http://api.namecheap.com/xml.response"><Errors><Error Number="%s">%s</Error></Errors>'
+            '<Warnings /><RequestedCommand /></ApiResponse>' % (num, escape(text)))
+
+
+# the hosts that are not TXT records: setHosts must send them back
+nc_other = {}  # zone -> [(name, type, address, mxpref, ttl)]
+
+
+def r_namecheap(h, m, parts, q, body, raw=b""):
+    if parts == ["getip"]:
+        return 200, "127.0.0.1"
+    if parts != ["xml.response"] or m != "POST":
+        raise Reply(404, "not found")
+    f = {k: v[0] for k, v in parse_qs(raw.decode(), keep_blank_values=True).items()}
+    if f.get("ApiUser") != "nc-user" or f.get("ApiKey") != args.token or f.get("UserName") != "nc-user":
+        raise Reply(200, nc_error("1011102", "API Key is invalid or API access has not been enabled"))
+    if f.get("ClientIp") != "127.0.0.1":
+        raise Reply(200, nc_error("1011150", "Invalid request IP: %s" % f.get("ClientIp")))
+    z = "%s.%s" % (f.get("SLD"), f.get("TLD"))
+    if z not in zones:
+        raise Reply(200, nc_error("2019166", "The domain (%s) doesn't seem to be associated with your account." % z))
+    cmd = f.get("Command")
+    head = '<?xml version="1.0" encoding="utf-8"?>\n<ApiResponse Status="OK" xmlns="http://api.namecheap.com/xml.response"><Errors /><Warnings /><RequestedCommand>%s</RequestedCommand><CommandResponse Type=%s>' % (cmd, quoteattr(cmd))
+    tail = '</CommandResponse><Server>TEST</Server><ExecutionTime>0.01</ExecutionTime></ApiResponse>'
+    if cmd == "namecheap.domains.dns.getHosts":
+        hosts = [(rel(r["fqdn"], z), "TXT", r["value"], "10", str(r["ttl"]), r["id"]) for r in in_zone(z)]
+        hosts += [o + (9000 + i,) for i, o in enumerate(nc_other.get(z, []))]
+        items = "".join('<host HostId="%d" Name=%s Type=%s Address=%s MXPref=%s TTL=%s IsActive="true" />' % (
+            hid, quoteattr(n), quoteattr(t), quoteattr(a), quoteattr(mx), quoteattr(ttl)) for n, t, a, mx, ttl, hid in hosts)
+        return 200, head + '<DomainDNSGetHostsResult Domain=%s IsUsingOurDNS="true">%s</DomainDNSGetHostsResult>' % (
+            quoteattr(z), items) + tail
+    if cmd == "namecheap.domains.dns.setHosts":
+        maybe_injected()
+        txt, other, i = {}, [], 1
+        while "HostName%d" % i in f:
+            n, t, a = f["HostName%d" % i], f.get("RecordType%d" % i, ""), f.get("Address%d" % i, "")
+            ttl = f.get("TTL%d" % i, "1800")
+            if not (60 <= int(ttl or "1800") <= 60000):
+                raise Reply(200, nc_error("2050900", "Invalid TTL value"))
+            if t == "TXT":
+                txt.setdefault(absolute("" if n == "@" else n, z), []).append(a)
+            else:
+                other.append((n, t, a, f.get("MXPref%d" % i, "10"), ttl))
+            i += 1
+        nc_other[z] = other
+        for fq in set([r["fqdn"] for r in in_zone(z)]) | set(txt):
+            replace_set(z, fq, txt.get(fq, []), 60)
+        return 200, head + '<DomainDNSSetHostsResult Domain=%s IsSuccess="true"><Warnings /></DomainDNSSetHostsResult>' % quoteattr(z) + tail
+    raise Reply(200, nc_error("1010101", "Parameter Command is missing"))
+
+
+nc_sessions = set()
+
+
+def r_netcup(h, m, parts, q, body):
+    def ok(act, data=""):
+        return 200, {"serverrequestid": "srv", "clientrequestid": "", "action": act, "status": "success",
+                     "statuscode": 2000, "shortmessage": "ok", "longmessage": "", "responsedata": data}
+    if parts != ["endpoint.php"] or m != "POST" or "JSON" not in q:
+        raise Reply(404, "not found")
+    act, p = body.get("action"), body.get("param", {})
+    if p.get("customernumber") != "12345":
+        fail(200, "The customer number is invalid.")
+    if act == "login":
+        if p.get("apikey") != args.token or p.get("apipassword") != args.secret:
+            fail(200, "The login credentials are invalid.")
+        sid = "sess-%d" % next_id[0]
+        next_id[0] += 1
+        nc_sessions.add(sid)
+        return ok(act, {"apisessionid": sid})
+    if p.get("apikey") != args.token or p.get("apisessionid") not in nc_sessions:
+        fail(200, "The session id is not in a valid format.")
+    if act == "logout":
+        nc_sessions.discard(p["apisessionid"])
+        return ok(act)
+    z = p.get("domainname")
+    if z not in zones:
+        fail(200, "Domain not found")
+    if act == "infoDnsRecords":
+        return ok(act, {"dnsrecords": [{"id": str(r["id"]), "hostname": rel(r["fqdn"], z), "type": "TXT",
+                                        "priority": "0", "destination": r["value"], "deleterecord": False,
+                                        "state": "yes"} for r in in_zone(z)]})
+    if act == "updateDnsRecords":
+        maybe_injected()
+        for rr in p.get("dnsrecordset", {}).get("dnsrecords", []):
+            if rr.get("deleterecord"):
+                rid = int(rr.get("id", "0"))
+                if rid not in records:
+                    fail(200, "DNS record not found")
+                delete(rid)
+            else:
+                add(z, absolute(rr["hostname"], z), rr["destination"], 300)
+        return ok(act, {"dnsrecords": []})
+    fail(200, "Unknown action")
+
+
+def r_hostinger(h, m, parts, q, body):
+    bearer(h, 401, "Unauthenticated.")
+    if parts[:4] != ["api", "dns", "v1", "zones"] or len(parts) != 5:
+        fail(404, "Not found")
+    z = need_zone(parts[4], 404, "Zone not found")
+    if m == "GET":
+        sets = {}
+        for r in in_zone(z):
+            sets.setdefault(r["fqdn"], []).append(r)
+        out = [{"name": "@", "records": [{"content": "192.0.2.1", "is_disabled": False}], "ttl": 3600, "type": "A"}]
+        out += [{"name": rel(f, z), "records": [{"content": r["value"], "is_disabled": False} for r in rs],
+                 "ttl": rs[0]["ttl"], "type": "TXT"} for f, rs in sets.items()]
+        return 200, out
+    if m == "PUT":
+        maybe_injected()
+        for s in body.get("zone", []):
+            if s.get("ttl", 3600) < 60:
+                fail(422, "The zone.0.ttl field must be at least 60.")
+            f = absolute(s["name"], z)
+            vals = [x["content"] for x in s.get("records", [])]
+            if not body.get("overwrite"):
+                vals = [r["value"] for r in in_zone(z, f)] + vals
+            replace_set(z, f, vals, s.get("ttl", 3600))
+        return 200, {"message": "Request accepted"}
+    if m == "DELETE":
+        maybe_injected()
+        for flt in body.get("filters", []):
+            if flt.get("type") == "TXT":
+                replace_set(z, absolute(flt["name"], z), [], 0)
+        return 200, {"message": "Request accepted"}
+    fail(405, "Method not allowed")
+
+
+INWX_TOTP = "JBSWY3DPEHPK3PXP"
+inwx_unlocked = set()
+
+
+def totp(secret, t):
+    mac = hmac.new(base64.b32decode(secret), struct.pack(">Q", int(t) // 30), hashlib.sha1).digest()
+    off = mac[19] & 15
+    return "%06d" % ((struct.unpack(">I", mac[off:off + 4])[0] & 0x7fffffff) % 1000000)
+
+
+def r_inwx(h, m, parts, q, body):
+    if parts != ["jsonrpc"] or m != "POST":
+        raise Reply(404, "not found")
+    meth, p = body.get("method"), body.get("params", {})
+    ok = lambda data=None: (200, dict({"code": 1000, "msg": "Command completed successfully"},
+                                      **({"resData": data} if data is not None else {})))
+    if meth == "account.login":
+        if p.get("user") != "inwx-user" or p.get("pass") != args.token:
+            fail(200, "Authentication error")
+        sid = "dr%d" % next_id[0]
+        next_id[0] += 1
+        nc_sessions.add(sid)
+        h.cookie = "domrobot=%s; path=/; HttpOnly" % sid
+        return ok({"customerId": 1, "accountId": 2, "tfa": "GOOGLE-AUTH"})
+    c = h.headers.get("Cookie", "")
+    sid = c[len("domrobot="):] if c.startswith("domrobot=") else None
+    if sid not in nc_sessions:
+        raise Reply(200, {"code": 2200, "msg": "Authentication error"})
+    if meth == "account.unlock":
+        now = time.time()
+        if p.get("tan") not in (totp(INWX_TOTP, now - 30), totp(INWX_TOTP, now), totp(INWX_TOTP, now + 30)):
+            raise Reply(200, {"code": 2200, "msg": "Authentication error: invalid tan"})
+        inwx_unlocked.add(sid)
+        return ok()
+    if meth == "account.logout":
+        nc_sessions.discard(sid)
+        inwx_unlocked.discard(sid)
+        return 200, {"code": 1500, "msg": "Command completed successfully; ending session"}
+    if sid not in inwx_unlocked:
+        raise Reply(200, {"code": 2200, "msg": "Authentication error: account locked, unlock it first"})
+    if meth == "nameserver.info":
+        z = p.get("domain")
+        if z not in zones:
+            raise Reply(200, {"code": 2303, "msg": "Object does not exist"})
+        sel = [r for r in in_zone(z, p["name"].rstrip(".") if "name" in p else None)]
+        return ok({"domain": z, "count": len(sel), "record": [{"id": r["id"], "name": r["fqdn"], "type": "TXT",
+                                                               "content": r["value"], "ttl": r["ttl"], "prio": 0}
+                                                              for r in sel]})
+    if meth == "nameserver.createRecord":
+        maybe_injected()
+        z = p.get("domain")
+        if z not in zones:
+            raise Reply(200, {"code": 2303, "msg": "Object does not exist"})
+        if p.get("ttl", 3600) < 300:
+            raise Reply(200, {"code": 2004, "msg": "Parameter value range error; ttl"})
+        r = add(z, absolute(p["name"], z), p["content"], p.get("ttl", 3600))
+        return ok({"id": r["id"]})
+    if meth == "nameserver.deleteRecord":
+        maybe_injected()
+        if int(p.get("id", 0)) not in records:
+            raise Reply(200, {"code": 2303, "msg": "Object does not exist"})
+        delete(int(p["id"]))
+        return ok()
+    raise Reply(200, {"code": 2000, "msg": "Unknown command"})
+
+
+def r_httpreq(h, m, parts, q, body):
+    if args.user is not None:
+        want = "Basic " + base64.b64encode(("%s:%s" % (args.user, args.token)).encode()).decode()
+        if h.headers.get("Authorization") != want:
+            fail(401, "Unauthorized")
+    if m != "POST" or parts not in (["present"], ["cleanup"]):
+        fail(404, "not found")
+    maybe_injected()
+    fqdn = body.get("fqdn", "")
+    if not fqdn.endswith(".") or "value" not in body:
+        fail(400, "fqdn must be absolute and value given")
+    fqdn = fqdn.rstrip(".")
+    z = zone_of(fqdn)
+    if z is None:
+        fail(400, "no zone for " + fqdn)
+    if parts == ["present"]:
+        if not any(r["value"] == body["value"] for r in in_zone(z, fqdn)):
+            add(z, fqdn, body["value"], 60)
+    else:
+        for r in in_zone(z, fqdn):
+            if r["value"] == body["value"]:
+                delete(r["id"])
+    return 200, None
+
+
+ROUTES = {k[2:]: v for k, v in globals().items() if k.startswith("r_")}
+
+
+class H(BaseHTTPRequestHandler):
+    def log_message(self, fmt, *a):
+        sys.stderr.write("%s %s\n" % (self.command, self.path))
+
+    def send(self, status, obj):
+        if obj is None:
+            data = b""
+        elif isinstance(obj, str):
+            data = obj.encode()
+        else:
+            data = json.dumps(obj).encode()
+        self.send_response(status)
+        if getattr(self, "cookie", None):
+            self.send_header("Set-Cookie", self.cookie)
+            self.cookie = None
+        if data:
+            self.send_header("Content-Type", "text/plain" if isinstance(obj, str) else "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def handle_any(self):
+        u = urlsplit(self.path)
+        q = {k: v[0] for k, v in parse_qs(u.query, keep_blank_values=True).items()}
+        parts = [unquote(p) for p in u.path.split("/") if p]
+        n = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(n) if n else b""
+        with lock:
+            if parts == [] and self.command == "GET":
+                return self.send(200, {"ok": True})
+            if parts == ["_other"]:
+                b = json.loads(raw) if raw else None
+                if b is not None:
+                    nc_other[b["zone"]] = [tuple(x) for x in b["hosts"]]
+                return self.send(200, nc_other)
+            if parts == ["_sessions"]:
+                return self.send(200, sorted(nc_sessions))
+            if parts == ["_dirty"]:
+                return self.send(200, sorted(ovh_dirty))
+            if parts == ["_state"]:
+                return self.send(200, sorted(records.values(), key=lambda r: r["id"]))
+            if parts == ["_seed"]:
+                b = json.loads(raw)
+                for k in range(b.get("n", 1)):
+                    add(zone_of(b["fqdn"]), b["fqdn"], "%s-%d" % (b["value"], k), 300)
+                return self.send(200, {"n": len(records)})
+            if parts == ["_fail"]:
+                b = json.loads(raw)
+                fail_next.append((b["status"], b["text"]))
+                return self.send(200, {})
+            try:
+                body = json.loads(raw) if raw and P != "namecheap" else {}
+            except ValueError:
+                return self.send(400, err_body(400, "malformed JSON"))
+            try:
+                if P in ("ovh", "namecheap"):
+                    status, obj = ROUTES[P](self, self.command, parts, q, body, raw)
+                else:
+                    status, obj = ROUTES[P](self, self.command, parts, q, body)
+            except Reply as r:
+                status, obj = r.status, r.body
+            self.send(status, obj)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any
+
+
+ThreadingHTTPServer(("127.0.0.1", args.port), H).serve_forever()
