@@ -3,6 +3,7 @@
  * backend's table; nothing here knows about files or etcd. */
 #include "certstore_backend.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -153,6 +154,15 @@ int certstore_state_path(const struct certstore *cs, const char *rel, char *out,
 	if (rel != NULL && rel[0] != '\0' && !valid_key(rel, false) && !valid_key(rel, true))
 		return -1;
 	return cs->ops->record_name(cs->be, rel, out, outsz);
+}
+
+const char *certstore_describe(const struct certstore *cs, const char *key, char *out, size_t outsz)
+{
+	if (outsz == 0)
+		return out;
+	if (certstore_state_path(cs, key, out, outsz) != 0)
+		snprintf(out, outsz, "%s", key ? key : "");
+	return out;
 }
 
 int certstore_state_mkdir(struct certstore *cs, const char *subdir, struct gpc_error *err)

@@ -83,6 +83,12 @@ int certstore_paths(const struct certstore *cs, const char *name, char *cert, si
  * Creates nothing. Returns 0 or -1. */
 int certstore_state_path(const struct certstore *cs, const char *rel, char *out, size_t outsz);
 
+/* Record KEY named for a message, as the store shows it: DIR/.state/KEY in
+ * a directory, the store URL with records/KEY in etcd (never ".state"
+ * pasted onto a URL). Writes into `out` (always terminated; the bare key
+ * when the backend cannot name it) and returns `out`. */
+const char *certstore_describe(const struct certstore *cs, const char *key, char *out, size_t outsz);
+
 /* Make the store ready for records under SUBDIR (NULL: the state itself):
  * in a directory, create DIR/.state (0700) and DIR/.state/SUBDIR (0700) if
  * missing, fixing a wrong mode on .state. SUBDIR may be nested
