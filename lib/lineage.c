@@ -481,6 +481,17 @@ static int rel_path(const char *name, char *rel, size_t relsz)
 	return (n < 0 || (size_t)n >= relsz) ? -1 : 0;
 }
 
+const char *lineage_describe(const struct certstore *cs, const char *name, char *out, size_t outsz)
+{
+	char rel[PATH_MAX];
+
+	if (rel_path(name, rel, sizeof(rel)) != 0) {
+		snprintf(out, outsz, "%s", name);
+		return out;
+	}
+	return certstore_describe(cs, rel, out, outsz);
+}
+
 int lineage_load(struct certstore *cs, const char *name, struct lineage **out,
 		 struct gpc_error *err)
 {
