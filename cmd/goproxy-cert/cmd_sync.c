@@ -38,6 +38,7 @@
 #include "issue_opts.h"
 #include "cmd_notify.h"
 #include "log.h"
+#include "storecopy.h"
 #include "storeopt.h"
 #include "x509.h"
 
