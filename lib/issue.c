@@ -1729,8 +1729,7 @@ static void warn_ephemeral(struct issue_env *env)
 	first = !env->warned_ephemeral;
 	env->warned_ephemeral = true;
 	pthread_mutex_unlock(&env->mu);
-	if (!first || env->ephemeral_ok || strcmp(certstore_kind(env->cs), "dir") != 0 ||
-	    fs_ephemeral(certstore_dir(env->cs), &e) != 1)
+	if (!first || env->ephemeral_ok || certstore_ephemeral(env->cs, &e) != 1)
 		return;
 	/* acknowledged once for this directory (--ephemeral-ok) */
 	struct buf ack;

@@ -98,7 +98,7 @@ int issue_opts_ack_ephemeral(struct certstore *cs)
 				   "(goproxy-cert --ephemeral-ok)\n";
 
 	gpc_error_clear(&err);
-	if (strcmp(certstore_kind(cs), "dir") != 0)
+	if (certstore_shared(cs))
 		return 0;
 	if (certstore_state_write(cs, ISSUE_EPHEMERAL_OK_RECORD, text, sizeof(text) - 1, &err) != 0) {
 		cli_print_error(&err);

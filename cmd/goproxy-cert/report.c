@@ -255,7 +255,7 @@ static struct lineage *lineage_read(struct certstore *cs, const char *name)
 static int entry_begin(struct report_entry *e, struct certstore *cs, const char *name, char *cp, size_t cpsz,
 		       char *kp, size_t kpsz)
 {
-	bool dir = strcmp(certstore_kind(cs), "dir") == 0;
+	bool dir = !certstore_shared(cs);
 
 	memset(e, 0, sizeof(*e));
 	e->name = xstrdup(name);
@@ -869,7 +869,7 @@ static void collect(struct report *r, struct certstore *cs, char *const *names, 
 	static char *const def[] = { (char *)CERTSTORE_DEFAULT };
 
 	gpc_error_clear(&e);
-	r->shared = strcmp(certstore_kind(cs), "dir") != 0;
+	r->shared = certstore_shared(cs);
 	if (n_names == 0) {
 		if (certstore_list(cs, &listed, &n_listed, &e) != 0) {
 			problem_set(&r->dir_problem, e.code, e.message, e.hint);
@@ -892,7 +892,7 @@ static void collect(struct report *r, struct certstore *cs, char *const *names, 
 		if (opt->detail) {
 			struct gpc_error why;
 			gpc_error_clear(&why);
-			if (fs_ephemeral(r->certs_dir, &why) == 1 && !ephemeral_acknowledged(cs))
+			if (certstore_ephemeral(cs, &why) == 1 && !ephemeral_acknowledged(cs))
 				push_problem(&r->warnings, &r->n_warnings, why.code, why.message, why.hint);
 		}
 
@@ -960,7 +960,7 @@ int report_collect_store(struct report *r, struct certstore *cs, char *const *na
 
 	if (collect_begin(r, certstore_dir(cs), names, n_names, err) != 0)
 		return -1;
-	if (strcmp(certstore_kind(cs), "dir") != 0)
+	if (certstore_shared(cs))
 		o.store_url = certstore_dir(cs);
 	collect(r, cs, names, n_names, &o);
 	return 0;
