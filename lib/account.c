@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "certstore.h"
 #include "keygen.h"
+#include "records.h"
 #include "timeutil.h"
 
 struct account {
@@ -96,7 +97,7 @@ static void remove_quietly(struct certstore *cs, const char *key)
 int account_rollover(struct account *a, char *archived, size_t archivedsz, struct gpc_error *err)
 {
 	struct certstore *cs = a->env->cs;
-	char dn[256], rel_next[PATH_MAX], rel_old[PATH_MAX], rel_key[PATH_MAX], stamp[32];
+	char dn[256], rel_next[PATH_MAX], rel_old[PATH_MAX], rel_key[PATH_MAX], stamp[32], old[64];
 	char d_next[PATH_MAX], d_key[PATH_MAX];
 	char *newkey = NULL;
 	struct buf oldkey;
@@ -112,9 +113,10 @@ int account_rollover(struct account *a, char *archived, size_t archivedsz, struc
 		gpc_error_set(err, GPC_E_INTERNAL, "%s: no account directory name", a->server);
 		goto out;
 	}
-	snprintf(rel_key, sizeof(rel_key), "accounts/%s/key.pem", dn);
-	snprintf(rel_next, sizeof(rel_next), "accounts/%s/key-next.pem", dn);
-	snprintf(rel_old, sizeof(rel_old), "accounts/%s/key-old-%s.pem", dn, stamp);
+	snprintf(old, sizeof(old), RECORD_ACCOUNT_KEY_OLD_FMT, stamp);
+	snprintf(rel_key, sizeof(rel_key), RECORD_ACCOUNT_FMT, dn, RECORD_ACCOUNT_KEY);
+	snprintf(rel_next, sizeof(rel_next), RECORD_ACCOUNT_FMT, dn, RECORD_ACCOUNT_KEY_NEXT);
+	snprintf(rel_old, sizeof(rel_old), RECORD_ACCOUNT_FMT, dn, old);
 	if (keygen_generate(KEYGEN_EC256, &newkey, NULL, err) != 0 || certstore_lock(cs, true, 60, err) != 0)
 		goto out;
 	locked = true;

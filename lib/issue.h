@@ -22,6 +22,7 @@
 #include "error.h"
 #include "ledger.h"
 #include "lineage.h"
+#include "records.h"
 
 /* How long a run waits for another run's issuer lock on the same lineage
  * before it gives up (exit 75) by default, in seconds: longer than an order
@@ -190,12 +191,8 @@ const char *issue_result_name(enum issue_result r);
 bool issue_goproxyd_running(struct certstore *cs);
 
 /* What a live goproxyd serving this store answers, from its presence
- * record ("answers: http-01 tls-alpn-01"): a mask of GOPROXYD_* bits; 0
- * when no goproxyd runs. Presence without that line (a plain pidfile of
- * another program) counts as answering both. */
-#define GOPROXYD_RUNNING 1
-#define GOPROXYD_HTTP01 2
-#define GOPROXYD_TLSALPN01 4
+ * record (records_presence_parse): a mask of GOPROXYD_* bits (records.h);
+ * 0 when no goproxyd runs. */
 int issue_goproxyd_answers(struct certstore *cs);
 
 #endif

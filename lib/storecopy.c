@@ -8,6 +8,7 @@
 
 #include "issue.h"
 #include "lineage.h"
+#include "records.h"
 #include "x509.h"
 
 static time_t leaf_not_after(const struct buf *cert)
@@ -155,16 +156,16 @@ static int copy_lineage(struct certstore *src, struct certstore *dst, const char
 	char key[300], dn[128];
 	int r, rc = 0;
 
-	snprintf(key, sizeof(key), "lineages/%s.json", name);
+	snprintf(key, sizeof(key), RECORD_LINEAGE_FMT, name);
 	if ((r = copy_record(src, dst, key, err)) < 0)
 		return -1;
 	if (r == 1)
 		emit(note, ud, STORECOPY_SETTINGS_COPIED, name, NULL, NULL);
 	if (lineage_load(src, name, &l, err) == 0 && l->ca_url != NULL &&
 	    issue_account_dirname(l->ca_url, dn, sizeof(dn)) == 0) {
-		const char *files[] = { "key.pem", "account.json" };
+		const char *files[] = { RECORD_ACCOUNT_KEY, RECORD_ACCOUNT_JSON };
 		for (size_t f = 0; f < 2 && rc == 0; f++) {
-			snprintf(key, sizeof(key), "accounts/%s/%s", dn, files[f]);
+			snprintf(key, sizeof(key), RECORD_ACCOUNT_FMT, dn, files[f]);
 			if ((r = copy_record(src, dst, key, err)) < 0)
 				rc = -1;
 			else if (r == 1)
@@ -195,7 +196,7 @@ int storecopy_all(struct certstore *src, struct certstore *dst,
 	for (size_t i = 0; i < nl; i++)
 		if (copy_lineage(src, dst, lins[i], note, ud, err) != 0)
 			goto unlock;
-	if ((r = copy_record(src, dst, "ledger.json", err)) < 0)
+	if ((r = copy_record(src, dst, RECORD_LEDGER, err)) < 0)
 		goto unlock;
 	emit(note, ud, r == 1 ? STORECOPY_LEDGER_COPIED : STORECOPY_LEDGER_KEPT, "ledger", NULL, NULL);
 	rc = 0;

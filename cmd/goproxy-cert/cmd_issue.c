@@ -384,7 +384,7 @@ static int godoxy_seed_account(struct issue_env *env, const struct lineage *l, c
 
 	if (a->acme_key == NULL || l->ca_url == NULL || issue_account_dirname(l->ca_url, dn, sizeof(dn)) != 0)
 		return 0;
-	snprintf(rel, sizeof(rel), "accounts/%s/key.pem", dn);
+	snprintf(rel, sizeof(rel), RECORD_ACCOUNT_FMT, dn, RECORD_ACCOUNT_KEY);
 	gpc_error_clear(&err);
 	buf_init(&b, 64 * 1024);
 	int r = certstore_state_read(env->cs, rel, 64 * 1024, &b, &err);

@@ -395,8 +395,9 @@ int cmd_renew(int argc, char **argv)
 				goto out;
 			}
 			if (j->out.err.code && strcmp(j->out.err.code, GPC_E_MISSING) == 0) {
-				gpc_error_set(&j->out.err, GPC_E_MISSING, "%s: no stored settings (.state/lineages/%s.json)",
-					      names[i], names[i]);
+				char d[512];
+				gpc_error_set(&j->out.err, GPC_E_MISSING, "%s: no stored settings (%s)", names[i],
+					      lineage_describe(cs, names[i], d, sizeof(d)));
 				gpc_error_hint(&j->out.err, "run 'goproxy-cert issue -n %s -D NAME...' once", names[i]);
 			}
 			j->out.res = ISSUE_FAILED;

@@ -26,6 +26,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "optexact.h"
+#include "records.h"
 #include "storeopt.h"
 
 /* TLS 1.2 and 1.3, AEAD ciphers, ECDHE only. X25519 first: it is what
@@ -300,9 +301,9 @@ static void write_pidfiles(void)
 	struct gpc_error err;
 	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
 
-	snprintf(info, sizeof(info), "answers: %stls-alpn-01", gpd_cfg.has_http ? "http-01 " : "");
+	(void)records_presence_format(gpd_cfg.has_http, info, sizeof(info));
 	gpc_error_clear(&err);
-	if (certstore_presence_set(cs, "goproxyd", info, &err) == 0)
+	if (certstore_presence_set(cs, PRESENCE_GOPROXYD, info, &err) == 0)
 		state_pid_written = true;
 	else
 		gpc_warn("cannot record goproxyd's presence in %s: %s", certstore_dir(cs), err.message);
@@ -321,7 +322,7 @@ static void remove_pidfiles(void)
 
 	gpc_error_clear(&err);
 	if (state_pid_written)
-		certstore_presence_clear(cs, "goproxyd");
+		certstore_presence_clear(cs, PRESENCE_GOPROXYD);
 	if (pidfile_written)
 		(void)unlink(gpd_cfg.pidfile);
 }
