@@ -22,6 +22,19 @@ struct account {
 	char *server;
 };
 
+const char *account_ca_url(const char *flag, bool staging, const char *stored)
+{
+	const char *env = getenv("GOPROXY_CERT_SERVER");
+
+	if (flag != NULL)
+		return flag;
+	if (staging)
+		return ACME_LE_STAGING;
+	if (env != NULL && *env != '\0')
+		return env;
+	return stored != NULL ? stored : ACME_LE_PRODUCTION;
+}
+
 int account_open(struct issue_env *env, const struct account_params *p, bool create, struct account **out,
 		 struct gpc_error *err)
 {

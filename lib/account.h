@@ -12,6 +12,15 @@
 #include "error.h"
 #include "issue.h"
 
+/* The CA's directory URL, by one rule for every subcommand that chooses a
+ * CA (issue, account): `flag` (--server) if given, else Let's Encrypt's
+ * staging CA with `staging`, else $GOPROXY_CERT_SERVER if set and not
+ * empty, else `stored` (the lineage's CA; may be NULL), else Let's
+ * Encrypt. renew and revoke act on each lineage's stored CA (renew
+ * --server changes it). Returns one of the strings given, the
+ * environment's or a static string. */
+const char *account_ca_url(const char *flag, bool staging, const char *stored);
+
 /* An open account of one CA: the client on the stored key and URL. */
 struct account;
 

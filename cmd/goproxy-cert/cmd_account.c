@@ -17,7 +17,8 @@
 
 static const char usage_text[] =
 	"usage: goproxy-cert account [-d DIR] show|update|rollover|deactivate [options]\n"
-	"The ACME account of a CA (from --server/--staging, else lineage -n's CA, else the default).\n"
+	"The ACME account of a CA (--server/--staging, else $GOPROXY_CERT_SERVER, else lineage -n's CA,\n"
+	"else Let's Encrypt).\n"
 	"\n"
 	"  show          print the account URL, status and contacts\n"
 	"  update        set the contact (-m ADDR; none removes it); registers the account if needed\n"
@@ -169,9 +170,7 @@ int cmd_account(int argc, char **argv)
 	if (lineage_load(cs, name, &l, &err) != 0)
 		l = NULL;
 	gpc_error_clear(&err);
-	if (server == NULL)
-		server = staging ? ACME_LE_STAGING : (l && l->ca_url && !getenv("GOPROXY_CERT_SERVER")) ?
-			 l->ca_url : cli_default_server();
+	server = account_ca_url(server, staging, l ? l->ca_url : NULL);
 	if (ca_bundle == NULL)
 		ca_bundle = getenv("GOPROXY_CERT_CA_BUNDLE") && *getenv("GOPROXY_CERT_CA_BUNDLE") ?
 			    getenv("GOPROXY_CERT_CA_BUNDLE") : (l ? l->ca_bundle : NULL);

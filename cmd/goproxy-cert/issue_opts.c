@@ -77,13 +77,6 @@ int issue_exit_code(enum issue_result r)
 	return 1;
 }
 
-const char *cli_default_server(void)
-{
-	const char *s = getenv("GOPROXY_CERT_SERVER");
-
-	return (s != NULL && *s != '\0') ? s : ACME_LE_PRODUCTION;
-}
-
 bool issue_opts_ephemeral_ok_env(void)
 {
 	const char *v = getenv("GOPROXY_CERT_EPHEMERAL_OK");
