@@ -22,7 +22,7 @@
 #include "buf.h"
 #include "cli.h"
 #include "fsutil.h"
-#include "issue.h" /* ISSUE_EPHEMERAL_OK_RECORD (a name only) */
+#include "records.h"
 #include "ledger.h"
 #include "lineage.h"
 #include "log.h"
@@ -213,7 +213,7 @@ static bool ephemeral_acknowledged(struct certstore *cs)
 		return true;
 	buf_init(&b, 4096);
 	gpc_error_clear(&err);
-	acked = certstore_state_read(cs, ISSUE_EPHEMERAL_OK_RECORD, 4096, &b, &err) == 0;
+	acked = certstore_state_read(cs, RECORD_EPHEMERAL_OK, 4096, &b, &err) == 0;
 	buf_finish(&b);
 	return acked;
 }

@@ -98,7 +98,7 @@ void issue_env_finish(struct issue_env *env);
 
 /* The record whose presence says "this certs directory is meant to be
  * temporary" (--ephemeral-ok once): no persistence warning for it. */
-#define ISSUE_EPHEMERAL_OK_RECORD "ephemeral-ok"
+#define ISSUE_EPHEMERAL_OK_RECORD RECORD_EPHEMERAL_OK
 
 /* The whole job for one lineage (see the top of this file): returns the
  * result, also in out->res; out->reason says why, out->err what failed or

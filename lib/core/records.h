@@ -35,9 +35,13 @@
 /* sync's lineages that still owe a deploy hook run (cmd_sync.c) */
 #define RECORD_SYNC_PENDING "sync/hook-pending"
 
-/* Kept by their modules: NOTIFY_STATE_RECORD (notify.h),
- * ISSUE_EPHEMERAL_OK_RECORD (issue.h); the directory backend's own
- * bookkeeping (lock, issue.lock, txn/, archive/) in store_dir.c. */
+/* "this certs directory is meant to be temporary" (--ephemeral-ok once):
+ * no persistence warning for it */
+#define RECORD_EPHEMERAL_OK "ephemeral-ok"
+
+/* Kept by their modules: NOTIFY_STATE_RECORD (notify.h); the directory
+ * backend's own bookkeeping (lock, issue.lock, txn/, archive/) in
+ * store_dir.c. */
 
 /* goproxyd's presence (certstore_presence_*): WHO and the information line
  * "answers: http-01 tls-alpn-01" naming the challenge types it answers. */
