@@ -1,5 +1,5 @@
 /* connect: check --connect. For each HOST[:PORT]: take the chain the server
- * serves (lib/tlsprobe.c), judge it like a stored certificate (report.c's
+ * serves (lib/core/tlsprobe.c), judge it like a stored certificate (report.c's
  * rules: dates, due, --domain), check its order, trust and names, and say
  * how it relates to the store's lineage for that name: the same
  * certificate, an older one (the server was not reloaded), a newer one, or
