@@ -473,7 +473,7 @@ static void collect_entry(struct certstore *cs, const char *name, const struct r
 			? xasprintf("%s: does not belong to %s (both %s, but different keys)", kp, cp, kt)
 			: xasprintf("%s: does not belong to %s (the key is %s, the certificate's is %s)",
 				    kp, cp, kt, ct);
-		char rel[PATH_MAX], txn[PATH_MAX];
+		char rel[PATH_MAX], txn[PATH_MAX], arch[PATH_MAX];
 		char *h;
 		/* .state/txn/NAME: a writer was killed between renaming the new
 		 * key and the new certificate (see certstore_write_pair). */
@@ -483,8 +483,8 @@ static void collect_entry(struct certstore *cs, const char *name, const struct r
 				      "or 'issue' to complete it", txn);
 		else
 			h = xasprintf("put back the key that was issued with this certificate "
-				      "(previous pairs are in %s/.state/archive/), or get a new pair with "
-				      "'goproxy-cert issue --force'", certstore_dir(cs));
+				      "(previous pairs are in %s), or get a new pair with "
+				      "'goproxy-cert issue --force'", certstore_archive_describe(cs, arch, sizeof(arch)));
 		add_problem(e, RS_INVALID, X509_E_KEY_MISMATCH, m, h);
 		free(m);
 		free(h);

@@ -1006,6 +1006,13 @@ static int op_check_writable(void *be, const char *name, struct gpc_error *err)
 	return 0;
 }
 
+static int op_archive_name(void *be, char *out, size_t outsz)
+{
+	struct store_etcd *se = be;
+
+	return (size_t)snprintf(out, outsz, "%s/archive/", se->url.text) < outsz ? 0 : -1;
+}
+
 static int op_record_name(void *be, const char *key, char *out, size_t outsz)
 {
 	struct store_etcd *se = be;
@@ -1623,6 +1630,7 @@ static const struct certstore_ops etcd_ops = {
 	.presence_get = op_presence_get,
 	.finish_interrupted = NULL,
 	.shared = true,
+	.archive_name = op_archive_name,
 };
 
 static int etcd_open(const struct store_options *o, struct certstore **out, struct gpc_error *err)

@@ -159,6 +159,13 @@ int certstore_open_url(const struct store_options *o, struct certstore **out, st
 	return -1;
 }
 
+const char *certstore_archive_describe(const struct certstore *cs, char *out, size_t outsz)
+{
+	if (outsz > 0 && (cs->ops->archive_name == NULL || cs->ops->archive_name(cs->be, out, outsz) != 0))
+		snprintf(out, outsz, "%s (archive)", certstore_dir(cs));
+	return out;
+}
+
 bool certstore_shared(const struct certstore *cs)
 {
 	return cs->ops->shared;

@@ -74,6 +74,11 @@ struct store_options {
 int certstore_open_url(const struct store_options *o, struct certstore **out, struct gpc_error *err)
 	__attribute__((warn_unused_result));
 
+/* Where the store keeps the pairs a write replaced, named for a message
+ * (DIR/.state/archive/ in a directory, the store URL with archive/ in
+ * etcd). Writes into `out` (always terminated) and returns `out`. */
+const char *certstore_archive_describe(const struct certstore *cs, char *out, size_t outsz);
+
 /* A store shared by hosts (etcd), rather than a directory of this one. */
 bool certstore_shared(const struct certstore *cs);
 

@@ -72,6 +72,8 @@ struct certstore_ops {
 	/* 1 when the store will not survive a reboot (certstore_ephemeral);
 	 * may be NULL (never) */
 	int (*ephemeral)(void *be, struct gpc_error *why);
+	/* where previous pairs are kept, for messages (certstore_archive_describe) */
+	int (*archive_name)(void *be, char *out, size_t outsz);
 };
 
 /* A row of the backend table (certstore.c): a store URL beginning with one

@@ -1775,6 +1775,11 @@ static int op_check_trust(void *be, struct gpc_error *err)
 	return dir_trusted(be, err);
 }
 
+static int op_archive_name(void *be, char *out, size_t outsz)
+{
+	return dir_state_path(be, ARCHIVE_DIR "/", out, outsz);
+}
+
 static int op_ephemeral(void *be, struct gpc_error *why)
 {
 	return fs_ephemeral(dir_dir(be), why);
@@ -1811,6 +1816,7 @@ static const struct certstore_ops dir_ops = {
 	.check_trust = op_check_trust,
 	.shared = false,
 	.ephemeral = op_ephemeral,
+	.archive_name = op_archive_name,
 };
 
 int store_dir_open(const char *dir, struct certstore **out, struct gpc_error *err)
