@@ -8,6 +8,7 @@
 
 #include <json-c/json.h>
 
+#include "account.h"
 #include "acme.h"
 #include "cli.h"
 #include "fsutil.h"
@@ -75,6 +76,11 @@ int issue_exit_code(enum issue_result r)
 	case ISSUE_USAGE: return EXIT_USAGE;
 	}
 	return 1;
+}
+
+const char *cli_default_server(void)
+{
+	return account_ca_url(NULL, false, NULL);
 }
 
 bool issue_opts_ephemeral_ok_env(void)
