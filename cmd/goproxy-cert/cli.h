@@ -74,29 +74,4 @@ int cli_parse_range(const char *sub, const char *opt, const char *val, long min,
 /* Print the full help of a subcommand (its usage line and summary). */
 void cli_print_sub_usage(FILE *f, const char *name);
 
-#ifdef GPC_ACME_TOOL
-/* Copying pairs between stores, shared by store import/export and sync
- * (cmd_store.c). */
-struct buf;
-struct certstore;
-
-/* Read lineage `name`'s pair from `src` into cert and key (appended) and
- * check that the key belongs to the leaf certificate: a pair that does not
- * match is never copied anywhere. Returns 0, or -1 with err naming the
- * entry (the caller zeroes and frees the buffers either way). */
-int store_pair_read_checked(struct certstore *src, const char *name, struct buf *cert, struct buf *key,
-			    struct gpc_error *err) __attribute__((warn_unused_result));
-
-enum store_pair_rule {
-	STORE_PAIR_NEWER,     /* replace unless dst's certificate expires as late or later */
-	STORE_PAIR_DIFFERENT, /* replace unless dst holds these very bytes (a mirror) */
-};
-
-/* Should (cert, key) replace what `dst` holds for `name` under `rule`? A
- * pair that is missing or cannot be read in dst is replaced (the write then
- * names what is wrong). Reads dst only. */
-bool store_pair_wanted(struct certstore *dst, const char *name, const struct buf *cert, const struct buf *key,
-		       enum store_pair_rule rule);
-#endif
-
 #endif

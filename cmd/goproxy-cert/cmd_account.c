@@ -5,24 +5,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include <gnutls/gnutls.h>
 #include <json-c/json.h>
 
-#include "acme.h"
-#include "buf.h"
+#include "account.h"
 #include "cli.h"
 #include "issue_opts.h"
 #include "issue.h"
-#include "keygen.h"
 #include "lineage.h"
 #include "log.h"
-#include "timeutil.h"
 
 static const char usage_text[] =
 	"usage: goproxy-cert account [-d DIR] show|update|rollover|deactivate [options]\n"
-	"The ACME account of a CA (from --server/--staging, else lineage -n's CA, else the default).\n"
+	"The ACME account of a CA (--server/--staging, else $GOPROXY_CERT_SERVER, else lineage -n's CA,\n"
+	"else Let's Encrypt).\n"
 	"\n"
 	"  show          print the account URL, status and contacts\n"
 	"  update        set the contact (-m ADDR; none removes it); registers the account if needed\n"
@@ -76,6 +72,43 @@ static void print_account(const char *server, const struct acme_account *a, bool
 		printf("contact: -\n");
 }
 
+/* The action on an open account; prints the result. Returns 0 or -1 (err set). */
+static int run_action(const char *action, struct account *a, const char *email, bool json,
+		      struct gpc_error *err)
+{
+	const char *server = account_server(a);
+	struct acme_account info;
+	char archived[PATH_MAX];
+	int rc = -1;
+
+	memset(&info, 0, sizeof(info));
+	if (strcmp(action, "show") == 0 || strcmp(action, "update") == 0) {
+		if ((strcmp(action, "show") == 0 ? account_show(a, &info, err) : account_update(a, email, &info, err)) != 0)
+			goto out;
+		print_account(server, &info, json);
+	} else if (strcmp(action, "rollover") == 0) {
+		if (account_rollover(a, archived, sizeof(archived), err) != 0)
+			goto out;
+		if (!json && !cli.quiet)
+			fprintf(stderr, "%s: previous account key archived as %s\n", cli.prog, archived);
+		if (json)
+			printf("{\"server\":\"%s\",\"url\":\"%s\",\"result\":\"rolled-over\"}\n", server, account_url(a));
+		else if (!cli.quiet)
+			printf("%s: account key replaced for %s\n", server, account_url(a));
+	} else {
+		if (account_deactivate(a, err) != 0)
+			goto out;
+		if (json)
+			printf("{\"server\":\"%s\",\"url\":\"%s\",\"result\":\"deactivated\"}\n", server, account_url(a));
+		else if (!cli.quiet)
+			printf("%s: account %s deactivated\n", server, account_url(a));
+	}
+	rc = 0;
+out:
+	account_info_finish(&info);
+	return rc;
+}
+
 int cmd_account(int argc, char **argv)
 {
 	const char *dir = NULL, *name = CERTSTORE_DEFAULT, *server = NULL, *ca_bundle = NULL;
@@ -85,13 +118,10 @@ int cmd_account(int argc, char **argv)
 	struct lineage *l = NULL;
 	struct issue_env env;
 	bool env_ok = false;
-	struct acme_client *c = NULL;
-	struct acme_account acct;
+	struct account *a = NULL;
 	struct gpc_error err;
-	char *newkey = NULL;
 	int ch, rc = EXIT_USAGE;
 
-	memset(&acct, 0, sizeof(acct));
 	gpc_error_clear(&err);
 	optind = 1;
 	if (cli_exact_options("account", argc, argv, "d:n:m:qvh", longopts) != 0)
@@ -140,9 +170,7 @@ int cmd_account(int argc, char **argv)
 	if (lineage_load(cs, name, &l, &err) != 0)
 		l = NULL;
 	gpc_error_clear(&err);
-	if (server == NULL)
-		server = staging ? ACME_LE_STAGING : (l && l->ca_url && !getenv("GOPROXY_CERT_SERVER")) ?
-			 l->ca_url : cli_default_server();
+	server = account_ca_url(server, staging, l ? l->ca_url : NULL);
 	if (ca_bundle == NULL)
 		ca_bundle = getenv("GOPROXY_CERT_CA_BUNDLE") && *getenv("GOPROXY_CERT_CA_BUNDLE") ?
 			    getenv("GOPROXY_CERT_CA_BUNDLE") : (l ? l->ca_bundle : NULL);
@@ -155,101 +183,22 @@ int cmd_account(int argc, char **argv)
 		goto out;
 	}
 	env_ok = true;
-	if (issue_account_client(&env, server, ca_bundle, email, eab_kid, eab_hmac,
-				 strcmp(action, "update") == 0, &c, &err) != 0)
-		goto fail;
-
-	if (strcmp(action, "show") == 0) {
-		if (acme_account_get(c, &acct, &err) != 0)
-			goto fail;
-		print_account(server, &acct, json);
-	} else if (strcmp(action, "update") == 0) {
-		const char *contact[1] = { email };
-		if (acme_account_update(c, contact, email ? 1 : 0, &acct, &err) != 0)
-			goto fail;
-		print_account(server, &acct, json);
-	} else if (strcmp(action, "rollover") == 0) {
-		/* RFC 8555 §7.3.5. The new key is on disk (key-next.pem) before the
-		 * CA switches to it, so a crash or a full disk afterwards never
-		 * leaves an account whose only key was in memory; the old key is
-		 * archived as key-old-<UTC>.pem. */
-		char dn[256], rel_next[PATH_MAX], rel_old[PATH_MAX], rel_key[PATH_MAX], stamp[32];
-		struct buf oldkey;
-		time_t now = time_now();
-		struct tm tm;
-
-		gmtime_r(&now, &tm);
-		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-		if (issue_account_dirname(server, dn, sizeof(dn)) != 0) {
-			gpc_error_set(&err, GPC_E_INTERNAL, "%s: no account directory name", server);
-			goto fail;
-		}
-		snprintf(rel_key, sizeof(rel_key), "accounts/%s/key.pem", dn);
-		snprintf(rel_next, sizeof(rel_next), "accounts/%s/key-next.pem", dn);
-		snprintf(rel_old, sizeof(rel_old), "accounts/%s/key-old-%s.pem", dn, stamp);
-		if (keygen_generate(KEYGEN_EC256, &newkey, NULL, &err) != 0 ||
-		    certstore_lock(cs, true, 60, &err) != 0 ||
-		    certstore_state_write(cs, rel_next, newkey, strlen(newkey), &err) != 0)
-			goto fail;
-		if (acme_account_rollover(c, newkey, strlen(newkey), &err) != 0) {
-			struct gpc_error e2;
-			gpc_error_clear(&e2);
-			(void)certstore_state_remove(cs, rel_next, &e2);
-			goto fail;
-		}
-		buf_init(&oldkey, 64 * 1024);
-		if (certstore_state_read(cs, rel_key, 64 * 1024, &oldkey, &err) != 0 ||
-		    certstore_state_write(cs, rel_old, oldkey.data ? oldkey.data : "", oldkey.len, &err) != 0 ||
-		    issue_account_store_key(&env, server, newkey, &err) != 0) {
-			if (oldkey.data != NULL)
-				gnutls_memset(oldkey.data, 0, oldkey.len);
-			buf_finish(&oldkey);
-			cli_print_error(&err);
-			fprintf(stderr, "%s: the CA switched to the new account key; it is kept in %s/.state/%s: "
-					"move it to %s/.state/%s\n", cli.prog, certstore_dir(cs), rel_next,
-				certstore_dir(cs), rel_key);
-			goto out;
-		}
-		gnutls_memset(oldkey.data, 0, oldkey.len);
-		buf_finish(&oldkey);
-		{
-			struct gpc_error e2;
-			gpc_error_clear(&e2);
-			(void)certstore_state_remove(cs, rel_next, &e2);
-		}
-		certstore_unlock(cs);
-		if (!json && !cli.quiet)
-			fprintf(stderr, "%s: previous account key archived as %s/.state/%s\n", cli.prog,
-				certstore_dir(cs), rel_old);
-		if (json)
-			printf("{\"server\":\"%s\",\"url\":\"%s\",\"result\":\"rolled-over\"}\n", server, acme_client_kid(c));
-		else if (!cli.quiet)
-			printf("%s: account key replaced for %s\n", server, acme_client_kid(c));
-	} else {
-		if (acme_account_deactivate(c, &err) != 0)
-			goto fail;
-		if (json)
-			printf("{\"server\":\"%s\",\"url\":\"%s\",\"result\":\"deactivated\"}\n", server, acme_client_kid(c));
-		else if (!cli.quiet)
-			printf("%s: account %s deactivated\n", server, acme_client_kid(c));
+	struct account_params p = { .server = server, .ca_bundle = ca_bundle, .email = email,
+				    .eab_kid = eab_kid, .eab_hmac = eab_hmac };
+	if (account_open(&env, &p, strcmp(action, "update") == 0, &a, &err) != 0 ||
+	    run_action(action, a, email, json, &err) != 0) {
+		cli_print_error(&err);
+		rc = issue_exit_code(issue_classify(&err));
+		if (rc == 0 || rc == EXIT_USAGE)
+			rc = 1;
+		goto out;
 	}
 	rc = 0;
-	goto out;
-fail:
-	cli_print_error(&err);
-	rc = issue_exit_code(issue_classify(&err));
-	if (rc == 0 || rc == EXIT_USAGE)
-		rc = 1;
 out:
-	acme_account_finish(&acct);
-	acme_client_free(c);
+	account_close(a);
 	if (env_ok)
 		issue_env_finish(&env);
 	lineage_free(l);
 	certstore_free(cs);
-	if (newkey) {
-		gnutls_memset(newkey, 0, strlen(newkey));
-		free(newkey);
-	}
 	return rc;
 }

@@ -52,7 +52,20 @@ static void check_help(FILE *f)
 
 enum { O_CONNECT = 256, O_SERVERNAME, O_STARTTLS, O_CA_BUNDLE, O_CONNECT_TIMEOUT };
 
-int cmd_check(int argc, char **argv)
+/* check's command line. */
+struct check_args {
+	struct report_options ro;
+	const char *dir;
+	const char **domains;
+	size_t n_domains;
+	bool json, quiet;
+	struct connect_args ca;
+	struct storeopt so;
+};
+
+/* The options into *a. Returns -1 to go on, or an exit code (a's arrays
+ * freed). */
+static int parse_check_options(int argc, char **argv, struct check_args *a)
 {
 	static const struct option opts[] = {
 		{ "certs-dir", required_argument, NULL, 'd' },
@@ -69,17 +82,7 @@ int cmd_check(int argc, char **argv)
 		STOREOPT_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
-	struct report_options ro = { .days = -1 };
-	const char *dir = NULL;
-	const char **domains = NULL;
-	size_t n_domains = 0;
-	bool json = false, quiet = false;
-	struct report r;
-	struct gpc_error err;
-	struct connect_args ca = { 0 };
-	struct storeopt so = { 0 };
-	const char *url;
-	int c, rc;
+	int c;
 
 	optind = 1;
 	opterr = 0;
@@ -88,86 +91,99 @@ int cmd_check(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":d:D:qh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
-			dir = optarg;
+			a->dir = optarg;
 			break;
 		case 'n':
-			if (cli_parse_uint("check", "--days", optarg, 36500, &ro.days) != 0) {
-				free(domains);
-				free(ca.targets);
+			if (cli_parse_uint("check", "--days", optarg, 36500, &a->ro.days) != 0) {
+				free(a->domains);
+				free(a->ca.targets);
 				return EXIT_USAGE;
 			}
 			break;
 		case 'D': {
-			const char **p = realloc(domains, (n_domains + 1) * sizeof(*p));
+			const char **p = realloc(a->domains, (a->n_domains + 1) * sizeof(*p));
 			if (p == NULL)
 				abort();
-			domains = p;
+			a->domains = p;
 			if (*optarg == '\0') {
-				free(domains);
-				free(ca.targets);
+				free(a->domains);
+				free(a->ca.targets);
 				return cli_usage_error("check", "--domain: empty name");
 			}
-			domains[n_domains++] = optarg;
+			a->domains[a->n_domains++] = optarg;
 			break;
 		}
 		case 'j':
-			json = true;
+			a->json = true;
 			break;
 		case 'q':
-			quiet = true;
+			a->quiet = true;
 			break;
 		case O_CONNECT: {
-			const char **p = realloc(ca.targets, (ca.n_targets + 1) * sizeof(*p));
+			const char **p = realloc(a->ca.targets, (a->ca.n_targets + 1) * sizeof(*p));
 			if (p == NULL)
 				abort();
-			ca.targets = p;
-			ca.targets[ca.n_targets++] = optarg;
+			a->ca.targets = p;
+			a->ca.targets[a->ca.n_targets++] = optarg;
 			break;
 		}
 		case O_SERVERNAME:
-			ca.servername = optarg;
+			a->ca.servername = optarg;
 			break;
 		case O_STARTTLS:
-			ca.starttls = optarg;
+			a->ca.starttls = optarg;
 			break;
 		case O_CA_BUNDLE:
-			ca.ca_bundle = optarg;
+			a->ca.ca_bundle = optarg;
 			break;
 		case O_CONNECT_TIMEOUT:
-			ca.timeout = optarg;
+			a->ca.timeout = optarg;
 			break;
 		/* as storeopt_take, which only goproxy-cert-acme links */
-		case STOREOPT_STORE: so.url = optarg; break;
-		case STOREOPT_CACERT: so.cacert = optarg; break;
-		case STOREOPT_CERT: so.cert = optarg; break;
-		case STOREOPT_KEY: so.key = optarg; break;
-		case STOREOPT_SEAL: so.seal = optarg; break;
+		case STOREOPT_STORE: a->so.url = optarg; break;
+		case STOREOPT_CACERT: a->so.cacert = optarg; break;
+		case STOREOPT_CERT: a->so.cert = optarg; break;
+		case STOREOPT_KEY: a->so.key = optarg; break;
+		case STOREOPT_SEAL: a->so.seal = optarg; break;
 		case 'h':
-			free(domains);
-			free(ca.targets);
+			free(a->domains);
+			free(a->ca.targets);
 			check_help(stdout);
 			return 0;
 		case ':':
-			free(domains);
-			free(ca.targets);
+			free(a->domains);
+			free(a->ca.targets);
 			return cli_usage_error("check", "option '%s' needs a value", argv[optind - 1]);
 		default:
-			free(domains);
-			free(ca.targets);
+			free(a->domains);
+			free(a->ca.targets);
 			return cli_usage_error("check", "unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	ro.domains = domains;
-	ro.n_domains = n_domains;
-	url = so.url != NULL && so.url[0] != '\0' ? so.url : getenv("GOPROXY_CERT_STORE");
+	return -1;
+}
+
+int cmd_check(int argc, char **argv)
+{
+	struct check_args a = { .ro = { .days = -1 } };
+	struct report r;
+	struct gpc_error err;
+	const char *url;
+	int rc;
+
+	if ((rc = parse_check_options(argc, argv, &a)) != -1)
+		return rc;
+	a.ro.domains = a.domains;
+	a.ro.n_domains = a.n_domains;
+	url = a.so.url != NULL && a.so.url[0] != '\0' ? a.so.url : getenv("GOPROXY_CERT_STORE");
 	if (url != NULL && url[0] == '\0')
 		url = NULL;
-	if (url != NULL || so.cacert || so.cert || so.key || so.seal) {
+	if (url != NULL || a.so.cacert || a.so.cert || a.so.key || a.so.seal) {
 		rc = -1;
-		if (url != NULL && dir != NULL)
+		if (url != NULL && a.dir != NULL)
 			rc = cli_usage_error("check", "-d %s and --store %s (or $GOPROXY_CERT_STORE) name two "
-					     "stores; give one (GOPROXY_CERT_STORE= for the directory)", dir, url);
-		else if (connect_wanted(&ca))
+					     "stores; give one (GOPROXY_CERT_STORE= for the directory)", a.dir, url);
+		else if (connect_wanted(&a.ca))
 			rc = cli_usage_error("check", "--connect compares servers with a certs directory (-d), "
 					     "not with --store");
 #ifndef GPC_ACME_TOOL
@@ -175,24 +191,25 @@ int cmd_check(int argc, char **argv)
 			rc = cli_exec_acme(argc, argv);
 #else
 		else
-			rc = report_collect_storeopt("check", &so, dir, argv + optind, (size_t)(argc - optind), &ro, &r);
+			rc = report_collect_storeopt("check", &a.so, a.dir, argv + optind, (size_t)(argc - optind),
+						     &a.ro, &r);
 #endif
 		if (rc != 0) {
-			free(ca.targets);
-			free(domains);
+			free(a.ca.targets);
+			free(a.domains);
 			return rc;
 		}
-	} else if (connect_wanted(&ca)) {
+	} else if (connect_wanted(&a.ca)) {
 		/* only --connect opens a socket; without it check stays offline */
-		rc = connect_check(&ca, dir, argv + optind, (size_t)(argc - optind), &ro, json, quiet);
-		free(ca.targets);
-		free(domains);
+		rc = connect_check(&a.ca, a.dir, argv + optind, (size_t)(argc - optind), &a.ro, a.json, a.quiet);
+		free(a.ca.targets);
+		free(a.domains);
 		return rc;
 	} else {
 		gpc_error_clear(&err);
-		if (report_collect(&r, certstore_default_dir(dir), argv + optind, (size_t)(argc - optind),
-				   &ro, &err) != 0) {
-			free(domains);
+		if (report_collect(&r, certstore_default_dir(a.dir), argv + optind, (size_t)(argc - optind),
+				   &a.ro, &err) != 0) {
+			free(a.domains);
 			if (err.code != NULL && strcmp(err.code, "usage") == 0)
 				return cli_usage_error("check", "%s", err.message);
 			cli_print_error(&err);
@@ -200,8 +217,8 @@ int cmd_check(int argc, char **argv)
 		}
 	}
 	rc = report_check_exit(&r);
-	if (!quiet) {
-		if (json) {
+	if (!a.quiet) {
+		if (a.json) {
 			report_print_json(stdout, &r, false);
 		} else {
 			report_print_check_text(stdout, &r);
@@ -210,6 +227,6 @@ int cmd_check(int argc, char **argv)
 		}
 	}
 	report_finish(&r);
-	free(domains);
+	free(a.domains);
 	return rc;
 }

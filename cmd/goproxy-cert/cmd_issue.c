@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "account.h"
 #include "acme.h"
 #include "buf.h"
 #include "cli.h"
@@ -298,9 +299,11 @@ static int build_lineage(struct certstore *cs, const struct issue_args *a, struc
 			goto out;
 		}
 	}
+	/* the CA by the rule every subcommand uses (NULL: the stored one stays) */
+	const char *ca = account_ca_url(a->server, a->staging, l->ca_url);
 	struct lineage_settings st = {
 		.names = a->domains, .n_names = a->nd,
-		.ca_url = a->server ? a->server : a->staging ? ACME_LE_STAGING : NULL,
+		.ca_url = ca == l->ca_url ? NULL : ca,
 		.ca_bundle = a->ca_bundle, .email = a->email, .challenge = a->challenge,
 		.key_type = a->key_type, .profile = a->profile, .preferred_chain = a->pref,
 		.deploy_hook = a->deploy, .solver_set = a->solver_set, .solver = a->solver,
@@ -309,8 +312,6 @@ static int build_lineage(struct certstore *cs, const struct issue_args *a, struc
 		.days = a->o.days, .hook_timeout = a->hook_timeout,
 		.copy_cert = a->copy_cert, .copy_key = a->copy_key,
 	};
-	if (st.ca_url == NULL && l->ca_url == NULL)
-		st.ca_url = cli_default_server();
 	if (lineage_apply(l, &st, &err) != 0) {
 		if (err.code && strcmp(err.code, GPC_E_NOMEM) == 0)
 			goto oom;
@@ -407,7 +408,7 @@ static int godoxy_seed_account(struct issue_env *env, const struct lineage *l, c
 
 	if (a->acme_key == NULL || l->ca_url == NULL || issue_account_dirname(l->ca_url, dn, sizeof(dn)) != 0)
 		return 0;
-	snprintf(rel, sizeof(rel), "accounts/%s/key.pem", dn);
+	snprintf(rel, sizeof(rel), RECORD_ACCOUNT_FMT, dn, RECORD_ACCOUNT_KEY);
 	gpc_error_clear(&err);
 	buf_init(&b, 64 * 1024);
 	int r = certstore_state_read(env->cs, rel, 64 * 1024, &b, &err);

@@ -1,6 +1,6 @@
 /* The alert options shared by issue, renew and sync (--notify TARGET,
  * --no-notify, $GOPROXY_CERT_NOTIFY), the events renew reports, and
- * `goproxy-cert notify`. See lib/notify.h and goproxy-cert(1), ALERTS. */
+ * `goproxy-cert notify`. See lib/acme/notify.h and goproxy-cert(1), ALERTS. */
 #ifndef GPC_CMD_NOTIFY_H
 #define GPC_CMD_NOTIFY_H
 
@@ -79,7 +79,7 @@ void notify_events_send(struct certstore *cs, const struct issue_job *jobs, size
  * $STATE_DIRECTORY, else /var/lib/goproxy-cert as root, else
  * $XDG_STATE_HOME/goproxy-cert or ~/.local/state/goproxy-cert) and say
  * "reachable again" where "out of reach" was said; out of reach: remember
- * since when and alert once past the threshold (lib/notify.h). Warnings
+ * since when and alert once past the threshold (lib/acme/notify.h). Warnings
  * on stderr; never changes the exit code. */
 void notify_store_reach(struct certstore *cs);
 

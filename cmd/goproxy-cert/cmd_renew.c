@@ -231,126 +231,182 @@ static int apply_settings(struct certstore *cs, const struct lineage_settings *s
 	return 0;
 }
 
-int cmd_renew(int argc, char **argv)
-{
-	const char *dir = NULL;
+/* renew's command line. */
+struct renew_args {
+	const char *dir;
 	struct issue_opts o;
-	struct issue_env env;
-	bool env_ok = false, json = false;
-	long v, jitter = 0, conc = 4;
-	struct certstore *cs = NULL;
-	struct gpc_error err;
-	char **names = NULL;
-	size_t n = 0, ndue = 0;
-	struct issue_job *jobs = NULL;
-	int c, rc = EXIT_USAGE;
-	bool from_list = false, have_settings = false, ephemeral_ok = false;
-	struct lineage_settings st = { 0 };
+	bool json, ephemeral_ok;
+	long jitter, conc;
+	bool have_settings;          /* settings options for the lineages named */
+	struct lineage_settings st;
 	struct issue_dns_args dns;
-	struct notify_args na = { 0 };
-	struct notify_events ev = { 0 };
+	struct notify_args na;
+};
 
-	memset(&dns, 0, sizeof(dns));
+/* The options into *a. Returns -1 to go on, or an exit code. */
+static int parse_renew_options(int argc, char **argv, struct renew_args *a)
+{
+	struct gpc_error err;
+	long v;
+	int c;
 
-	issue_opts_default(&o);
-	o.backoff = true;
-	o.ari_refresh = true;
-	o.reload = true;
+	memset(a, 0, sizeof(*a));
+	a->conc = 4;
+	issue_opts_default(&a->o);
+	a->o.backoff = true;
+	a->o.ari_refresh = true;
+	a->o.reload = true;
 	gpc_error_clear(&err);
 	optind = 1;
 	if (cli_exact_options("renew", argc, argv, "d:qvh", longopts) != 0)
 		return EXIT_USAGE;
 	while ((c = getopt_long(argc, argv, "d:qvh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'd': dir = optarg; break;
-		case 'q': cli.quiet = true; o.quiet = true; break;
+		case 'd': a->dir = optarg; break;
+		case 'q': cli.quiet = true; a->o.quiet = true; break;
 		case 'v': cli.verbose++; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		case O_DAYS:
 			if (cli_parse_uint("renew", "--days", optarg, 3650, &v) != 0)
 				return EXIT_USAGE;
-			o.days = (int)v;
+			a->o.days = (int)v;
 			break;
-		case O_FORCE: o.force = true; break;
+		case O_FORCE: a->o.force = true; break;
 		case O_JITTER:
-			if (cli_parse_uint("renew", "--jitter", optarg, 86400, &jitter) != 0)
+			if (cli_parse_uint("renew", "--jitter", optarg, 86400, &a->jitter) != 0)
 				return EXIT_USAGE;
 			break;
 		case O_CONC:
-			if (cli_parse_uint("renew", "--concurrency", optarg, 64, &conc) != 0)
+			if (cli_parse_uint("renew", "--concurrency", optarg, 64, &a->conc) != 0)
 				return EXIT_USAGE;
-			if (conc < 1)
-				conc = 1;
+			if (a->conc < 1)
+				a->conc = 1;
 			break;
 		case O_RATE:
-			if (ledger_limits_parse(optarg, &o.lim, &err) != 0)
+			if (ledger_limits_parse(optarg, &a->o.lim, &err) != 0)
 				return cli_usage_error("renew", "%s", err.message);
 			break;
-		case O_JSON: json = true; break;
+		case O_JSON: a->json = true; break;
 		case O_LOCK_WAIT:
 			if (cli_parse_uint("renew", "--lock-wait", optarg, 86400, &v) != 0)
 				return EXIT_USAGE;
-			o.lock_wait_secs = (int)v;
+			a->o.lock_wait_secs = (int)v;
 			break;
 		case O_HOOK_TIMEOUT:
 			if (cli_parse_range("renew", "--hook-timeout", optarg, 1, 86400, &v) != 0)
 				return EXIT_USAGE;
-			o.hook_timeout_ms = v * 1000L;
+			a->o.hook_timeout_ms = v * 1000L;
 			break;
-		case O_EPHEMERAL_OK: ephemeral_ok = true; break;
-		case O_SERVER: st.ca_url = optarg; have_settings = true; break;
-		case O_CA_BUNDLE: st.ca_bundle = optarg; have_settings = true; break;
+		case O_EPHEMERAL_OK: a->ephemeral_ok = true; break;
+		case O_SERVER: a->st.ca_url = optarg; a->have_settings = true; break;
+		case O_CA_BUNDLE: a->st.ca_bundle = optarg; a->have_settings = true; break;
 		case O_PROFILE:
 			if (*optarg == '\0')
 				return cli_usage_error("renew", "--profile: empty value");
-			st.profile = optarg;
-			have_settings = true;
+			a->st.profile = optarg;
+			a->have_settings = true;
 			break;
 		case O_HTTP_DIR: case O_WEBROOT: case O_STANDALONE: case O_HOOK:
-			if (st.solver_set)
+			if (a->st.solver_set)
 				return cli_usage_error("renew", "give only one of --http-dir, --webroot, --standalone, --hook");
-			st.solver_set = have_settings = true;
-			st.solver = c == O_HTTP_DIR ? "http-dir" : c == O_WEBROOT ? "webroot" :
+			a->st.solver_set = a->have_settings = true;
+			a->st.solver = c == O_HTTP_DIR ? "http-dir" : c == O_WEBROOT ? "webroot" :
 				    c == O_STANDALONE ? "standalone" : "hook";
-			st.solver_arg = c == O_HTTP_DIR ? NULL : optarg;
+			a->st.solver_arg = c == O_HTTP_DIR ? NULL : optarg;
 			break;
 		default:
 			if (issue_dns_is_opt(c)) {
-				int r = issue_dns_parse(c, optarg, &dns);
+				int r = issue_dns_parse(c, optarg, &a->dns);
 				if (r != 0)
 					return r;
-				if (dns.godoxy != NULL)
+				if (a->dns.godoxy != NULL)
 					return cli_usage_error("renew", "--godoxy-config is an issue option: "
 							       "goproxy-cert issue --godoxy-config FILE");
-				have_settings = true;
+				a->have_settings = true;
 				break;
 			}
-			if (storeopt_take(&cli_store, c, optarg) || notify_args_take(&na, c, optarg))
+			if (storeopt_take(&cli_store, c, optarg) || notify_args_take(&a->na, c, optarg))
 				break;
 			return cli_usage_error("renew", "unknown option");
 		}
 	}
 	cli_log_init();
-	if (notify_args_check("renew", &na) != 0)
+	if (notify_args_check("renew", &a->na) != 0)
 		return EXIT_USAGE;
 	for (int i = optind; i < argc; i++)
 		if (!certstore_valid_name(argv[i]))
 			return cli_usage_error("renew", "'%s' is not a valid lineage name", argv[i]);
-	if (have_settings && optind >= argc)
+	if (a->have_settings && optind >= argc)
 		return cli_usage_error("renew", "settings options (--server, --webroot, --dns, ...) apply to the "
 				       "lineages named: give them (goproxy-cert renew [options] LINEAGE...)");
 	/* The run's settings replace the stored ones for the lineages named;
 	 * they are stored only when a lineage is renewed with them, so the
 	 * stored ones must not be re-read over them under the lock. */
-	if (have_settings)
-		o.reload = false;
+	if (a->have_settings)
+		a->o.reload = false;
+	return -1;
+}
 
-	if ((rc = issue_store_conflict("renew", dir)) != 0)
+/* Offline: which lineages are due (the library decides again under each
+ * lineage's issuer lock). Fills jobs[0..n) and *ndue. Returns 0 or an exit
+ * code. */
+static int plan_jobs(struct certstore *cs, struct issue_env *env, struct renew_args *a, char **names, size_t n,
+		     struct issue_job *jobs, size_t *ndue)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct issue_job *j = &jobs[i];
+		if (lineage_load(cs, names[i], &j->l, &j->out.err) != 0) {
+			j->l = lineage_new(names[i]);
+			if (j->l == NULL)
+				return 1;
+			if (j->out.err.code && strcmp(j->out.err.code, GPC_E_MISSING) == 0) {
+				char d[512];
+				char *close = lineage_closest(cs, names[i]);
+				gpc_error_set(&j->out.err, GPC_E_MISSING, "%s: no stored settings (%s)", names[i],
+					      lineage_describe(cs, names[i], d, sizeof(d)));
+				if (close != NULL)
+					gpc_error_hint(&j->out.err, "did you mean '%s'? (renew %s)", close, close);
+				else
+					gpc_error_hint(&j->out.err, "run 'goproxy-cert issue -n %s -D NAME...' once",
+						       names[i]);
+				free(close);
+			}
+			j->out.res = ISSUE_FAILED;
+			continue;
+		}
+		if (a->have_settings && apply_settings(cs, &a->st, &a->dns, j) != 0)
+			return EXIT_USAGE;
+		if (issue_precheck(env, j->l, &a->o, &j->out) == 1) {
+			j->todo = true;
+			(*ndue)++;
+		}
+	}
+	return 0;
+}
+
+int cmd_renew(int argc, char **argv)
+{
+	struct renew_args a;
+	struct issue_env env;
+	bool env_ok = false;
+	struct certstore *cs = NULL;
+	struct gpc_error err;
+	char **names = NULL;
+	size_t n = 0, ndue = 0;
+	struct issue_job *jobs = NULL;
+	int rc;
+	bool from_list = false;
+	struct notify_events ev = { 0 };
+
+	if ((rc = parse_renew_options(argc, argv, &a)) != -1)
 		return rc;
-	cs = issue_open_store(dir, false);
+	gpc_error_clear(&err);
+	if ((rc = issue_store_conflict("renew", a.dir)) != 0)
+		return rc;
+	cs = issue_open_store(a.dir, false);
 	if (cs == NULL)
 		return issue_store_exit();
-	certstore_set_lock_wait(cs, o.lock_wait_secs);
+	certstore_set_lock_wait(cs, a.o.lock_wait_secs);
 	if (optind < argc) {
 		n = (size_t)(argc - optind);
 		names = argv + optind;
@@ -364,7 +420,7 @@ int cmd_renew(int argc, char **argv)
 		}
 		from_list = true;
 	}
-	if ((rc = notify_args_store("renew", cs, &na)) != 0)
+	if ((rc = notify_args_store("renew", cs, &a.na)) != 0)
 		goto out;
 	notify_store_reach(cs); /* --store: this node's copy of its targets */
 	if (issue_opts_env_init(&env, cs) != 0) {
@@ -372,8 +428,8 @@ int cmd_renew(int argc, char **argv)
 		goto out;
 	}
 	env_ok = true;
-	env.quiet = o.quiet;
-	if (ephemeral_ok) {
+	env.quiet = a.o.quiet;
+	if (a.ephemeral_ok) {
 		if (issue_opts_ack_ephemeral(cs) != 0) {
 			rc = 1;
 			goto out;
@@ -385,59 +441,27 @@ int cmd_renew(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
-
-	/* Offline: which lineages are due (the library decides again under
-	 * each lineage's issuer lock). */
-	for (size_t i = 0; i < n; i++) {
-		struct issue_job *j = &jobs[i];
-		if (lineage_load(cs, names[i], &j->l, &j->out.err) != 0) {
-			j->l = lineage_new(names[i]);
-			if (j->l == NULL) {
-				rc = 1;
-				goto out;
-			}
-			if (j->out.err.code && strcmp(j->out.err.code, GPC_E_MISSING) == 0) {
-				char *close = lineage_closest(cs, names[i]);
-				gpc_error_set(&j->out.err, GPC_E_MISSING, "%s: no stored settings (.state/lineages/%s.json)",
-					      names[i], names[i]);
-				if (close != NULL)
-					gpc_error_hint(&j->out.err, "did you mean '%s'? (renew %s)", close, close);
-				else
-					gpc_error_hint(&j->out.err, "run 'goproxy-cert issue -n %s -D NAME...' once",
-						       names[i]);
-				free(close);
-			}
-			j->out.res = ISSUE_FAILED;
-			continue;
-		}
-		if (have_settings && apply_settings(cs, &st, &dns, j) != 0) {
-			rc = EXIT_USAGE;
-			goto out;
-		}
-		if (issue_precheck(&env, j->l, &o, &j->out) == 1) {
-			j->todo = true;
-			ndue++;
-		}
-	}
+	if ((rc = plan_jobs(cs, &env, &a, names, n, jobs, &ndue)) != 0)
+		goto out;
 
 	if (ndue > 0) {
-		if (jitter > 0) {
+		if (a.jitter > 0) {
 			unsigned int r = 0;
 			if (gnutls_rnd(GNUTLS_RND_NONCE, &r, sizeof(r)) < 0)
 				r = (unsigned int)getpid();
-			unsigned int secs = r % (unsigned int)jitter;
+			unsigned int secs = r % (unsigned int)a.jitter;
 			gpc_info("%zu due; waiting %u s (--jitter)", ndue, secs);
 			sleep(secs);
 		}
-		o.ari_refresh = false; /* asked above */
+		a.o.ari_refresh = false; /* asked above */
 		for (size_t i = 0; i < n; i++)
 			if (jobs[i].todo)
 				memset(&jobs[i].out, 0, sizeof(jobs[i].out));
-		issue_renew(&env, jobs, n, &o, (int)conc,
-			    !json && !o.quiet && isatty(STDERR_FILENO) ? progress : NULL, NULL);
+		issue_renew(&env, jobs, n, &a.o, (int)a.conc,
+			    !a.json && !a.o.quiet && isatty(STDERR_FILENO) ? progress : NULL, NULL);
 	}
 
-	rc = print_results(jobs, n, json, o.quiet, certstore_dir(cs));
+	rc = print_results(jobs, n, a.json, a.o.quiet, certstore_dir(cs));
 	if (from_list && unmanaged_due(cs, certstore_dir(cs), names, n, &ev) > 0 && rc == 0)
 		rc = 1;
 	notify_events_send(cs, jobs, n, &ev); /* alerts never change the exit code */

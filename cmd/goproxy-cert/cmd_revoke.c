@@ -7,16 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <gnutls/gnutls.h>
-
-#include "acme.h"
 #include "cli.h"
 #include "issue_opts.h"
 #include "issue.h"
-#include "lineage.h"
 #include "log.h"
-#include "timeutil.h"
-#include "x509.h"
+#include "revoke.h"
 
 static const char usage_text[] =
 	"usage: goproxy-cert revoke [-d DIR] LINEAGE [--reason N]\n"
@@ -53,17 +48,12 @@ int cmd_revoke(int argc, char **argv)
 	long reason = -1;
 	bool json = false;
 	struct certstore *cs = NULL;
-	struct lineage *l = NULL;
 	struct issue_env env;
 	bool env_ok = false;
-	struct acme_client *c = NULL;
 	struct gpc_error err;
-	struct buf cert, key;
 	int ch, rc = EXIT_USAGE;
 
 	gpc_error_clear(&err);
-	buf_init(&cert, CERTSTORE_MAX_FILE);
-	buf_init(&key, CERTSTORE_MAX_FILE);
 	optind = 1;
 	if (cli_exact_options("revoke", argc, argv, "d:qvh", longopts) != 0)
 		return EXIT_USAGE;
@@ -106,61 +96,26 @@ int cmd_revoke(int argc, char **argv)
 	cs = issue_open_store(dir, false);
 	if (cs == NULL)
 		goto out;
-	if (lineage_load(cs, name, &l, &err) != 0) {
-		if (err.code && strcmp(err.code, GPC_E_MISSING) == 0) {
-			gpc_error_set(&err, GPC_E_MISSING, "%s: no stored settings, so the CA and account are unknown",
-				      name);
-			char *close = lineage_closest(cs, name);
-			if (close != NULL)
-				gpc_error_hint(&err, "did you mean '%s'?", close);
-			else
-				gpc_error_hint(&err, "revoke only what goproxy-cert issued (its .state/lineages/%s.json)",
-					       name);
-			free(close);
-		}
-		cli_print_error(&err);
-		goto out;
-	}
-	if (ca_bundle && lineage_set_str(&l->ca_bundle, ca_bundle) != 0)
-		goto out;
-	if (certstore_read_pair(cs, name, &cert, &key, &err) != 0) {
-		cli_print_error(&err);
-		goto out;
-	}
 	if (issue_opts_env_init(&env, cs) != 0) {
 		rc = EXIT_USAGE;
 		goto out;
 	}
 	env_ok = true;
-	if (issue_account_client(&env, l->ca_url, l->ca_bundle, NULL, NULL, NULL, false, &c, &err) != 0 ||
-	    acme_revoke(c, (const unsigned char *)cert.data, cert.len, (int)reason, &err) != 0) {
+	switch (revoke_lineage(&env, name, ca_bundle, reason, &err)) {
+	case 0:
+		break;
+	case 1: /* revoked; the lineage record not updated */
+		cli_print_error(&err);
+		break;
+	case -1: /* nothing asked of the CA */
+		cli_print_error(&err);
+		goto out;
+	default:
 		cli_print_error(&err);
 		rc = issue_exit_code(issue_classify(&err));
 		if (rc == 0 || rc == EXIT_USAGE)
 			rc = 1;
 		goto out;
-	}
-	/* Due now: the next renew/issue replaces it. The record names this
-	 * very certificate: check and status say "revoked" until it is
-	 * replaced. */
-	struct x509_chain *rch = NULL;
-	struct gpc_error perr;
-	gpc_error_clear(&perr);
-	if (x509_chain_parse(name, cert.data, cert.len, &rch, NULL, &perr) == 0) {
-		(void)lineage_set_str(&l->revoked_sha256, x509_chain_info(rch, 0)->fingerprint_sha256);
-		l->revoked_at = time_now();
-		l->revoked_reason = reason < 0 ? 0 : (int)reason;
-	}
-	x509_chain_free(rch);
-	l->days = 0;
-	(void)lineage_set_str(&l->last_result, "revoked");
-	l->last_attempt = time_now();
-	if (certstore_lock(cs, true, 60, &err) == 0) {
-		/* Make the certificate due by moving its renewal time to now. */
-		l->ari_renew_at = time_now() - 1;
-		if (lineage_save(cs, l, &err) != 0)
-			cli_print_error(&err);
-		certstore_unlock(cs);
 	}
 	if (json)
 		printf("{\"lineage\":\"%s\",\"result\":\"revoked\",\"reason\":%ld}\n", name, reason < 0 ? 0 : reason);
@@ -169,14 +124,8 @@ int cmd_revoke(int argc, char **argv)
 		       name, name);
 	rc = 0;
 out:
-	acme_client_free(c);
 	if (env_ok)
 		issue_env_finish(&env);
-	lineage_free(l);
 	certstore_free(cs);
-	buf_finish(&cert);
-	if (key.data)
-		gnutls_memset(key.data, 0, key.len);
-	buf_finish(&key);
 	return rc;
 }

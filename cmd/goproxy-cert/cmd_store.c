@@ -14,11 +14,8 @@
 #include "seal.h"
 #include "storeopt.h"
 #ifdef GPC_ACME_TOOL
-#include "buf.h"
-#include "issue.h"
 #include "issue_opts.h"
-#include "lineage.h"
-#include "x509.h"
+#include "storecopy.h"
 #endif
 
 static const char usage_text[] =
@@ -35,193 +32,37 @@ static const char usage_text[] =
 	STOREOPT_HELP;
 
 #ifdef GPC_ACME_TOOL
-static time_t leaf_not_after(const struct buf *cert)
+/* What the copy did with each entry, on stdout; errors on stderr. */
+static void print_event(void *ud, const struct storecopy_event *ev)
 {
-	struct x509_chain *ch = NULL;
-	struct gpc_error e;
-	time_t t = 0;
+	const char *into = ud;
 
-	gpc_error_clear(&e);
-	if (x509_chain_parse("pair", cert->data, cert->len, &ch, NULL, &e) == 0 && x509_chain_info(ch, 0) != NULL)
-		t = x509_chain_info(ch, 0)->not_after;
-	x509_chain_free(ch);
-	return t;
-}
-
-int store_pair_read_checked(struct certstore *src, const char *name, struct buf *cert, struct buf *key,
-			    struct gpc_error *err)
-{
-	char cp[PATH_MAX], kp[PATH_MAX];
-	struct x509_chain *ch = NULL;
-	struct x509_key *k = NULL;
-	int rc = -1;
-
-	if (certstore_read_pair(src, name, cert, key, err) != 0)
-		return -1;
-	if (certstore_paths(src, name, cp, sizeof(cp), kp, sizeof(kp)) != 0) {
-		snprintf(cp, sizeof(cp), "%s: lineage %s", certstore_dir(src), name);
-		snprintf(kp, sizeof(kp), "%s", cp);
+	switch (ev->what) {
+	case STORECOPY_PAIR_COPIED: printf("%s: pair copied\n", ev->name); break;
+	case STORECOPY_PAIR_KEPT:
+		printf("%s: kept (the certificate in %s expires as late or later)\n", ev->name, into);
+		break;
+	case STORECOPY_PAIR_FAILED: cli_print_error(ev->err); break;
+	case STORECOPY_SETTINGS_COPIED: printf("%s: settings copied\n", ev->name); break;
+	case STORECOPY_ACCOUNT_COPIED: printf("account %s: %s copied\n", ev->name, ev->file); break;
+	case STORECOPY_LEDGER_COPIED: printf("ledger: copied\n"); break;
+	case STORECOPY_LEDGER_KEPT: printf("ledger: kept\n"); break;
 	}
-	if (x509_chain_parse(cp, cert->data ? cert->data : "", cert->len, &ch, NULL, err) != 0 ||
-	    x509_key_parse(kp, key->data ? key->data : "", key->len, &k, err) != 0)
-		goto out;
-	if (!x509_key_matches(k, ch)) {
-		gpc_error_set(err, X509_E_KEY_MISMATCH, "%s: the private key does not belong to the certificate; "
-			      "not copied", cp);
-		gpc_error_hint(err, "write the pair again where it comes from (goproxy-cert renew --force %s)", name);
-		goto out;
-	}
-	rc = 0;
-out:
-	x509_key_free(k);
-	x509_chain_free(ch);
-	return rc;
-}
-
-bool store_pair_wanted(struct certstore *dst, const char *name, const struct buf *cert, const struct buf *key,
-		       enum store_pair_rule rule)
-{
-	struct buf dc, dk;
-	struct gpc_error e;
-	bool want = true;
-
-	buf_init(&dc, CERTSTORE_MAX_FILE);
-	buf_init(&dk, CERTSTORE_MAX_FILE);
-	gpc_error_clear(&e);
-	if (certstore_read_pair(dst, name, &dc, &dk, &e) == 0) {
-		if (rule == STORE_PAIR_NEWER)
-			want = leaf_not_after(&dc) < leaf_not_after(cert);
-		else
-			want = dc.len != cert->len || dk.len != key->len ||
-			       (cert->len > 0 && memcmp(dc.data, cert->data, cert->len) != 0) ||
-			       (key->len > 0 && memcmp(dk.data, key->data, key->len) != 0);
-	}
-	if (dk.data != NULL)
-		explicit_bzero(dk.data, dk.len);
-	buf_finish(&dc);
-	buf_finish(&dk);
-	return want;
-}
-
-/* A record from src to dst unless dst has it. Returns 1 copied, 0 kept or
- * absent in src, -1 error. */
-static int copy_record(struct certstore *src, struct certstore *dst, const char *key, struct gpc_error *err)
-{
-	struct buf b;
-	int rc = 0;
-
-	buf_init(&b, 4 * 1024 * 1024);
-	if (certstore_record_get(src, key, 4 * 1024 * 1024, &b, NULL, err) != 0) {
-		rc = err->code != NULL && strcmp(err->code, GPC_E_MISSING) == 0 ? 0 : -1;
-		goto out;
-	}
-	if (certstore_record_put(dst, key, b.data, b.len, 0, err) == 0)
-		rc = 1;
-	else if (err->code != NULL && strcmp(err->code, GPC_E_CONFLICT) == 0)
-		rc = 0; /* already there: kept */
-	else
-		rc = -1;
-out:
-	if (b.data != NULL)
-		explicit_bzero(b.data, b.len);
-	buf_finish(&b);
-	if (rc >= 0)
-		gpc_error_clear(err);
-	return rc;
 }
 
 /* Copy every lineage (pair, settings, its CA's account) and the ledger. */
 static int copy_store(struct certstore *src, struct certstore *dst, const char *into)
 {
+	struct storecopy_counts counts;
 	struct gpc_error err;
-	char **names = NULL, **lins = NULL;
-	size_t n = 0, nl = 0, copied = 0, kept = 0, failed = 0;
-	int rc = 1;
 
 	gpc_error_clear(&err);
-	if (certstore_list(src, &names, &n, &err) != 0 || lineage_list(src, &lins, &nl, &err) != 0) {
+	if (storecopy_all(src, dst, print_event, (void *)into, &counts, &err) != 0) {
 		cli_print_error(&err);
-		goto out;
+		return 1;
 	}
-	if (certstore_lock(dst, true, 60, &err) != 0) {
-		cli_print_error(&err);
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct buf c, k;
-
-		buf_init(&c, CERTSTORE_MAX_FILE);
-		buf_init(&k, CERTSTORE_MAX_FILE);
-		if (store_pair_read_checked(src, names[i], &c, &k, &err) != 0) {
-			cli_print_error(&err);
-			failed++;
-		} else if (!store_pair_wanted(dst, names[i], &c, &k, STORE_PAIR_NEWER)) {
-			printf("%s: kept (the certificate in %s expires as late or later)\n", names[i], into);
-			kept++;
-		} else if (certstore_write_pair(dst, names[i], c.data, c.len, k.data, k.len, &err) != 0) {
-			cli_print_error(&err);
-			certstore_unlock(dst);
-			explicit_bzero(k.data ? k.data : c.data, k.data ? k.len : 0);
-			buf_finish(&c);
-			buf_finish(&k);
-			goto out;
-		} else {
-			printf("%s: pair copied\n", names[i]);
-			copied++;
-		}
-		explicit_bzero(k.data ? k.data : c.data, k.data ? k.len : 0);
-		buf_finish(&c);
-		buf_finish(&k);
-	}
-	for (size_t i = 0; i < nl; i++) {
-		struct lineage *l = NULL;
-		char key[300];
-		int r;
-
-		snprintf(key, sizeof(key), "lineages/%s.json", lins[i]);
-		if ((r = copy_record(src, dst, key, &err)) < 0) {
-			cli_print_error(&err);
-			certstore_unlock(dst);
-			goto out;
-		}
-		if (r == 1)
-			printf("%s: settings copied\n", lins[i]);
-		if (lineage_load(src, lins[i], &l, &err) == 0 && l->ca_url != NULL) {
-			char dn[128];
-			if (issue_account_dirname(l->ca_url, dn, sizeof(dn)) == 0) {
-				const char *files[] = { "key.pem", "account.json" };
-				for (size_t f = 0; f < 2; f++) {
-					snprintf(key, sizeof(key), "accounts/%s/%s", dn, files[f]);
-					if ((r = copy_record(src, dst, key, &err)) < 0) {
-						cli_print_error(&err);
-						lineage_free(l);
-						certstore_unlock(dst);
-						goto out;
-					}
-					if (r == 1)
-						printf("account %s: %s copied\n", dn, files[f]);
-				}
-			}
-		}
-		lineage_free(l);
-		gpc_error_clear(&err);
-	}
-	{
-		int r = copy_record(src, dst, "ledger.json", &err);
-		if (r < 0) {
-			cli_print_error(&err);
-			certstore_unlock(dst);
-			goto out;
-		}
-		printf("ledger: %s\n", r == 1 ? "copied" : "kept");
-	}
-	certstore_unlock(dst);
-	printf("%zu pair(s) copied, %zu kept, into %s\n", copied, kept, into);
-	rc = failed > 0 ? 1 : 0;
-out:
-	certstore_names_free(names, n);
-	certstore_names_free(lins, nl);
-	return rc;
+	printf("%zu pair(s) copied, %zu kept, into %s\n", counts.copied, counts.kept, into);
+	return counts.failed > 0 ? 1 : 0;
 }
 
 static int store_copy(int argc, char **argv, bool import)

@@ -38,13 +38,15 @@
 #include "issue_opts.h"
 #include "cmd_notify.h"
 #include "log.h"
+#include "records.h"
+#include "storecopy.h"
 #include "storeopt.h"
 #include "x509.h"
 
 #define SYNC_FULL_SECS 60   /* a full pass this often even when the watch is quiet */
 #define SYNC_RETRY_SECS 5   /* while the store is unreachable */
 #define SYNC_SETTLE_MS 200  /* changes this close together make one pass (one hook run) */
-#define SYNC_PENDING "sync/hook-pending"
+#define SYNC_PENDING RECORD_SYNC_PENDING
 
 static const char usage_text[] =
 	"usage: goproxy-cert sync --store URL --store-seal FILE [-d DIR] [--watch] [--deploy-hook CMD]\n"

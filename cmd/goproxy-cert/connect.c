@@ -1,5 +1,5 @@
 /* connect: check --connect. For each HOST[:PORT]: take the chain the server
- * serves (lib/tlsprobe.c), judge it like a stored certificate (report.c's
+ * serves (lib/core/tlsprobe.c), judge it like a stored certificate (report.c's
  * rules: dates, due, --domain), check its order, trust and names, and say
  * how it relates to the store's lineage for that name: the same
  * certificate, an older one (the server was not reloaded), a newer one, or
@@ -618,6 +618,53 @@ static void print_json(FILE *out, const struct report *sub, const struct served 
 
 /* ---- the command ---- */
 
+/* One --connect target: the lineage to compare with (with a store, from
+ * its report r; marked in `compared`), the probe, the comparison. */
+static void check_target(struct served *s, const char *target, const struct conn_opts *o,
+			 struct tlsprobe_trust *trust, const struct report_options *ro, struct report *r,
+			 const char *store, bool named, bool *compared)
+{
+	const struct report_entry *st = NULL;
+	char msg[1024], hint[512];
+
+	s->e.name = sdup(CERTSTORE_DEFAULT);
+	s->e.cert_path = sdup(s->label);
+	s->e.key_path = sdup("");
+	s->e.cert_mode = s->e.key_mode = -1;
+	s->e.issuances_168h = -1;
+	if (store != NULL && r->dir_ok) {
+		st = pick_lineage(r, s->servername, named);
+		if (st == NULL) {
+			snprintf(msg, sizeof(msg), "%s: no lineage in %s covers %s", s->label, store,
+				 s->servername);
+			snprintf(hint, sizeof(hint), "name the lineage to compare with (goproxy-cert check "
+				 "-d %s LINEAGE --connect %s), or get a certificate for this name "
+				 "(goproxy-cert issue -D %s)", store, target, s->servername);
+			served_add(s, SV_UNRELATED, false, CC_NO_LINEAGE, msg, hint);
+		} else {
+			compared[st - r->entries] = true;
+			free(s->e.name);
+			s->e.name = sdup(st->name); /* for report.c's hints ("issue -n NAME") */
+		}
+	}
+	probe_one(s, o, trust, ro, r->checked_at);
+	if (st != NULL && s->connected)
+		compare(s, st);
+}
+
+/* sub: r with the lineages named, or those compared with (shallow copies
+ * of r's entries: free sub->entries alone). */
+static void stored_side(const struct report *r, bool named, const bool *compared, struct report *sub)
+{
+	sub->entries = calloc(r->n_entries + 1, sizeof(*sub->entries));
+	if (sub->entries == NULL)
+		abort();
+	sub->n_entries = 0;
+	for (size_t i = 0; i < r->n_entries; i++)
+		if (named || compared[i])
+			sub->entries[sub->n_entries++] = r->entries[i];
+}
+
 int connect_check(const struct connect_args *a, const char *dir, char *const *names, size_t n_names,
 		  const struct report_options *ro, bool json, bool quiet)
 {
@@ -676,47 +723,15 @@ int connect_check(const struct connect_args *a, const char *dir, char *const *na
 
 	rc = 0;
 	for (size_t i = 0; i < a->n_targets; i++) {
-		struct served *s = &sv[i];
-		const struct report_entry *st = NULL;
-		char msg[1024], hint[512];
-
-		s->e.name = sdup(CERTSTORE_DEFAULT);
-		s->e.cert_path = sdup(s->label);
-		s->e.key_path = sdup("");
-		s->e.cert_mode = s->e.key_mode = -1;
-		s->e.issuances_168h = -1;
-		if (store != NULL && r.dir_ok) {
-			st = pick_lineage(&r, s->servername, n_names > 0);
-			if (st == NULL) {
-				snprintf(msg, sizeof(msg), "%s: no lineage in %s covers %s", s->label, store,
-					 s->servername);
-				snprintf(hint, sizeof(hint), "name the lineage to compare with (goproxy-cert check "
-					 "-d %s LINEAGE --connect %s), or get a certificate for this name "
-					 "(goproxy-cert issue -D %s)", store, a->targets[i], s->servername);
-				served_add(s, SV_UNRELATED, false, CC_NO_LINEAGE, msg, hint);
-			} else {
-				compared[st - r.entries] = true;
-				free(s->e.name);
-				s->e.name = sdup(st->name); /* for report.c's hints ("issue -n NAME") */
-			}
-		}
-		probe_one(s, &o, trust, ro, r.checked_at);
-		if (st != NULL && s->connected)
-			compare(s, st);
-		if (served_exit(s->state) > rc)
-			rc = served_exit(s->state);
+		check_target(&sv[i], a->targets[i], &o, trust, ro, &r, store, n_names > 0, compared);
+		if (served_exit(sv[i].state) > rc)
+			rc = served_exit(sv[i].state);
 	}
 
 	/* The stored side: the lineages named, or the ones compared with. */
 	sub = r;
 	if (store != NULL) {
-		sub.entries = calloc(r.n_entries + 1, sizeof(*sub.entries));
-		if (sub.entries == NULL)
-			abort();
-		sub.n_entries = 0;
-		for (size_t i = 0; i < r.n_entries; i++)
-			if (n_names > 0 || compared[i])
-				sub.entries[sub.n_entries++] = r.entries[i];
+		stored_side(&r, n_names > 0, compared, &sub);
 		if (report_check_exit(&sub) > rc)
 			rc = report_check_exit(&sub);
 	}

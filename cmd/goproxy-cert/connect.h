@@ -1,6 +1,6 @@
 /* connect: `check --connect HOST[:PORT]`: is the certificate a server
  * actually serves the one in the store, and is it valid? The probe itself is
- * lib/tlsprobe.c; this file judges, compares and prints. */
+ * lib/core/tlsprobe.c; this file judges, compares and prints. */
 #ifndef GPC_CONNECT_H
 #define GPC_CONNECT_H
 

@@ -8,6 +8,7 @@
 
 #include <json-c/json.h>
 
+#include "account.h"
 #include "acme.h"
 #include "cli.h"
 #include "fsutil.h"
@@ -79,9 +80,7 @@ int issue_exit_code(enum issue_result r)
 
 const char *cli_default_server(void)
 {
-	const char *s = getenv("GOPROXY_CERT_SERVER");
-
-	return (s != NULL && *s != '\0') ? s : ACME_LE_PRODUCTION;
+	return account_ca_url(NULL, false, NULL);
 }
 
 bool issue_opts_ephemeral_ok_env(void)
@@ -98,7 +97,7 @@ int issue_opts_ack_ephemeral(struct certstore *cs)
 				   "(goproxy-cert --ephemeral-ok)\n";
 
 	gpc_error_clear(&err);
-	if (strcmp(certstore_kind(cs), "dir") != 0)
+	if (certstore_shared(cs))
 		return 0;
 	if (certstore_state_write(cs, ISSUE_EPHEMERAL_OK_RECORD, text, sizeof(text) - 1, &err) != 0) {
 		cli_print_error(&err);

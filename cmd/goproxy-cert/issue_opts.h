@@ -30,7 +30,8 @@ int issue_store_conflict(const char *sub, const char *dir);
 /* Exit code for a result (issue: 0/1/64/75). */
 int issue_exit_code(enum issue_result r);
 
-/* The CA URL from $GOPROXY_CERT_SERVER, else Let's Encrypt's. */
+/* The CA URL when no flag and no stored CA choose it: $GOPROXY_CERT_SERVER,
+ * else Let's Encrypt (account_ca_url's rule; prefer calling that). */
 const char *cli_default_server(void);
 
 /* issue_env_init with the per-request timeout from $GOPROXY_CERT_TIMEOUT

@@ -1,5 +1,5 @@
 /* status: alerts that did not arrive (issue 29). Read from the state record
- * renew writes (lib/notify.c, NOTIFY_STATE_RECORD: only redacted target
+ * renew writes (lib/acme/notify.c, NOTIFY_STATE_RECORD: only redacted target
  * names and error texts are kept there, never sealed), so this part needs no
  * libcurl and no seal key, and goproxy-cert (check/status) links it too. */
 #include <stdio.h>

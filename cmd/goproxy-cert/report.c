@@ -5,7 +5,7 @@
  * created one, so a pair is never seen half-replaced; no per-lineage
  * locking. In a shared store (etcd) each pair is one entry read through
  * certstore_read_pair: whole by itself. Lineage settings and the ledger come
- * through lib/lineage.c and lib/ledger.c in both. */
+ * through lib/core/lineage.c and lib/core/ledger.c in both. */
 #include "report.h"
 
 #include <errno.h>
@@ -22,7 +22,7 @@
 #include "buf.h"
 #include "cli.h"
 #include "fsutil.h"
-#include "issue.h" /* ISSUE_EPHEMERAL_OK_RECORD (a name only) */
+#include "records.h"
 #include "ledger.h"
 #include "lineage.h"
 #include "log.h"
@@ -215,7 +215,7 @@ static bool ephemeral_acknowledged(struct certstore *cs)
 		return true;
 	buf_init(&b, 4096);
 	gpc_error_clear(&err);
-	acked = certstore_state_read(cs, ISSUE_EPHEMERAL_OK_RECORD, 4096, &b, &err) == 0;
+	acked = certstore_state_read(cs, RECORD_EPHEMERAL_OK, 4096, &b, &err) == 0;
 	buf_finish(&b);
 	return acked;
 }
@@ -233,7 +233,7 @@ static const char *revoke_reason_name(int r)
 	}
 }
 
-/* .state/lineages/NAME.json through lib/lineage.c (the reader issue/renew
+/* .state/lineages/NAME.json through lib/core/lineage.c (the reader issue/renew
  * use), or NULL when it is missing or damaged: the ACME side is then
  * unknown and the lifetime rule decides, never a failure of the report.
  * Read once per lineage, by the collecting thread. */
@@ -270,7 +270,7 @@ static void settings_warning(struct report_entry *e, const struct gpc_error *err
 static int entry_begin(struct report_entry *e, struct certstore *cs, const char *name, char *cp, size_t cpsz,
 		       char *kp, size_t kpsz)
 {
-	bool dir = strcmp(certstore_kind(cs), "dir") == 0;
+	bool dir = !certstore_shared(cs);
 
 	memset(e, 0, sizeof(*e));
 	e->name = xstrdup(name);
@@ -492,7 +492,7 @@ static void collect_entry(struct certstore *cs, const char *name, const struct r
 			? xasprintf("%s: does not belong to %s (both %s, but different keys)", kp, cp, kt)
 			: xasprintf("%s: does not belong to %s (the key is %s, the certificate's is %s)",
 				    kp, cp, kt, ct);
-		char rel[PATH_MAX], txn[PATH_MAX];
+		char rel[PATH_MAX], txn[PATH_MAX], arch[PATH_MAX];
 		char *h;
 		/* .state/txn/NAME: a writer was killed between renaming the new
 		 * key and the new certificate (see certstore_write_pair). */
@@ -502,8 +502,8 @@ static void collect_entry(struct certstore *cs, const char *name, const struct r
 				      "or 'issue' to complete it", txn);
 		else
 			h = xasprintf("put back the key that was issued with this certificate "
-				      "(previous pairs are in %s/.state/archive/), or get a new pair with "
-				      "'goproxy-cert issue --force'", certstore_dir(cs));
+				      "(previous pairs are in %s), or get a new pair with "
+				      "'goproxy-cert issue --force'", certstore_archive_describe(cs, arch, sizeof(arch)));
 		add_problem(e, RS_INVALID, X509_E_KEY_MISMATCH, m, h);
 		free(m);
 		free(h);
@@ -621,7 +621,7 @@ out:
 }
 
 /* .state/ledger.json is read and parsed once per report (through
- * lib/ledger.c), not once per lineage: 10,000 lineages with a ledger of
+ * lib/core/ledger.c), not once per lineage: 10,000 lineages with a ledger of
  * 10,000 issuances would otherwise parse it 10,000 times. count_issuances
  * runs on one thread. */
 enum { LEDGER_UNREAD, LEDGER_OK, LEDGER_BAD };
@@ -936,7 +936,7 @@ static void collect(struct report *r, struct certstore *cs, char *const *names, 
 	static char *const def[] = { (char *)CERTSTORE_DEFAULT };
 
 	gpc_error_clear(&e);
-	r->shared = strcmp(certstore_kind(cs), "dir") != 0;
+	r->shared = certstore_shared(cs);
 	if (n_names == 0) {
 		if (certstore_list(cs, &listed, &n_listed, &e) != 0) {
 			problem_set(&r->dir_problem, e.code, e.message, e.hint);
@@ -959,7 +959,7 @@ static void collect(struct report *r, struct certstore *cs, char *const *names, 
 		if (opt->detail) {
 			struct gpc_error why;
 			gpc_error_clear(&why);
-			if (fs_ephemeral(r->certs_dir, &why) == 1 && !ephemeral_acknowledged(cs))
+			if (certstore_ephemeral(cs, &why) == 1 && !ephemeral_acknowledged(cs))
 				push_problem(&r->warnings, &r->n_warnings, why.code, why.message, why.hint);
 		}
 
@@ -1027,7 +1027,7 @@ int report_collect_store(struct report *r, struct certstore *cs, char *const *na
 
 	if (collect_begin(r, certstore_dir(cs), names, n_names, err) != 0)
 		return -1;
-	if (strcmp(certstore_kind(cs), "dir") != 0)
+	if (certstore_shared(cs))
 		o.store_url = certstore_dir(cs);
 	collect(r, cs, names, n_names, &o);
 	return 0;

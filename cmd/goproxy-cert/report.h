@@ -64,7 +64,7 @@ struct report_entry {
 	int key_mode;
 
 	/* From the ACME side (.state/lineages/NAME.json, .state/ledger.json,
-	 * read through lib/lineage.c and lib/ledger.c), filled for status
+	 * read through lib/core/lineage.c and lib/core/ledger.c), filled for status
 	 * (report_options.detail). NULL / 0 / -1 mean unknown (JSON null). */
 	char *ca_url;
 	time_t last_attempt;

@@ -41,7 +41,7 @@ static int rl_watch = -1; /* the store's change watch */
  * through it. */
 static void say_no_certificate(struct certstore *cs)
 {
-	bool dir = strcmp(certstore_kind(cs), "dir") == 0;
+	bool dir = !certstore_shared(cs);
 
 	gpc_warn("%s: no certificate yet; answering ACME challenges (%s%s%stls-alpn-01 on the TLS port) and "
 		 "refusing TLS handshakes (alert unrecognized_name) until the first pair is committed, which is "

@@ -27,6 +27,7 @@
 #include "buf.h"
 #include "httpreq.h"
 #include "log.h"
+#include "records.h"
 
 #define HTTP_MAX_HEAD 8192   /* request line + header fields: more is 414 or 431 */
 #define HTTP_MAX_TARGET 8000 /* RFC 9112 §3: at least 8000 octets of request-line */
@@ -250,7 +251,7 @@ static void handle(struct ev_loop *loop, struct hconn *h, const struct httpreq *
 	}
 	switch (httpreq_route(req, out, sizeof(out))) {
 	case HTTPREQ_TOKEN:
-		if (snprintf(rel, sizeof(rel), "challenges/http-01/%s", out) >= (int)sizeof(rel))
+		if (snprintf(rel, sizeof(rel), RECORD_HTTP01_FMT, out) >= (int)sizeof(rel))
 			goto notfound;
 		buf_init(&body, 64 * 1024);
 		gpc_error_clear(&err);

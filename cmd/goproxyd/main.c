@@ -26,6 +26,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "optexact.h"
+#include "records.h"
 #include "storeopt.h"
 
 /* TLS 1.2 and 1.3, AEAD ciphers, ECDHE only. X25519 first: it is what
@@ -300,9 +301,9 @@ static void write_pidfiles(void)
 	struct gpc_error err;
 	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
 
-	snprintf(info, sizeof(info), "answers: %stls-alpn-01", gpd_cfg.has_http ? "http-01 " : "");
+	(void)records_presence_format(gpd_cfg.has_http, info, sizeof(info));
 	gpc_error_clear(&err);
-	if (certstore_presence_set(cs, "goproxyd", info, &err) == 0)
+	if (certstore_presence_set(cs, PRESENCE_GOPROXYD, info, &err) == 0)
 		state_pid_written = true;
 	else
 		gpc_warn("cannot record goproxyd's presence in %s: %s", certstore_dir(cs), err.message);
@@ -321,7 +322,7 @@ static void remove_pidfiles(void)
 
 	gpc_error_clear(&err);
 	if (state_pid_written)
-		certstore_presence_clear(cs, "goproxyd");
+		certstore_presence_clear(cs, PRESENCE_GOPROXYD);
 	if (pidfile_written)
 		(void)unlink(gpd_cfg.pidfile);
 }
@@ -425,14 +426,143 @@ static int parse_route(const char *arg)
 	return 0;
 }
 
-/* The command line into gpd_cfg. Returns -1 to go on, or an exit code
- * (0 after --help / --version). */
 static struct storeopt store_opts;
 
+enum { O_ROUTE = 256, O_HTTP, O_PP, O_ALPN, O_WORKERS, O_MAXC, O_HST, O_IDLE, O_DRAIN,
+       O_USER, O_PIDFILE, O_STRICT, O_STORE_CACHE };
+
+/* One option into gpd_cfg. Returns -1 to go on, or an exit code (0 after
+ * --help / --version). */
+static int take_option(int opt, const char **certs_dir, bool *max_given, const char **backend)
+{
+	char why[256];
+	unsigned long ul;
+	int r;
+
+	switch (opt) {
+	case 'd':
+		*certs_dir = optarg;
+		break;
+	case 'l':
+		if (gpd_cfg.nlisten >= GPD_MAX_LISTEN)
+			return usage_error("-l: at most %d listeners", GPD_MAX_LISTEN);
+		if (parse_addr(optarg, false, true, &gpd_cfg.listen[gpd_cfg.nlisten], why,
+			       sizeof(why)) != 0)
+			return usage_error("-l %s: %s", optarg, why);
+		gpd_cfg.nlisten++;
+		break;
+	case 'b':
+		*backend = optarg;
+		if (parse_addr(optarg, true, false, &gpd_cfg.backend, why, sizeof(why)) != 0)
+			return usage_error("-b %s: %s", optarg, why);
+		break;
+	case O_ROUTE:
+		if ((r = parse_route(optarg)) != 0)
+			return r;
+		break;
+	case O_HTTP:
+		if (parse_addr(optarg, false, true, &gpd_cfg.http, why, sizeof(why)) != 0)
+			return usage_error("--http %s: %s", optarg, why);
+		gpd_cfg.has_http = true;
+		break;
+	case O_PP:
+		if (strcmp(optarg, "v1") == 0 || strcmp(optarg, "1") == 0)
+			gpd_cfg.proxy_proto = 1;
+		else if (strcmp(optarg, "v2") == 0 || strcmp(optarg, "2") == 0)
+			gpd_cfg.proxy_proto = 2;
+		else
+			return usage_error("--proxy-protocol: '%s' is not v1 or v2", optarg);
+		break;
+	case O_ALPN:
+		if (parse_alpn(optarg) != 0)
+			return GPD_EXIT_USAGE;
+		break;
+	case O_WORKERS:
+		if (parse_ulong("--workers", optarg, 1, 256, &ul) != 0)
+			return GPD_EXIT_USAGE;
+		gpd_cfg.workers = (unsigned)ul;
+		break;
+	case O_MAXC:
+		if (parse_ulong("--max-conns", optarg, 1, 10000000, &ul) != 0)
+			return GPD_EXIT_USAGE;
+		gpd_cfg.max_conns = ul;
+		*max_given = true;
+		break;
+	case O_HST:
+		if (parse_seconds("--handshake-timeout", optarg, &gpd_cfg.handshake_timeout))
+			return GPD_EXIT_USAGE;
+		if (gpd_cfg.handshake_timeout <= 0)
+			return usage_error("--handshake-timeout: must be more than 0");
+		break;
+	case O_IDLE:
+		if (parse_seconds("--idle-timeout", optarg, &gpd_cfg.idle_timeout))
+			return GPD_EXIT_USAGE;
+		break;
+	case O_DRAIN:
+		if (parse_seconds("--drain-timeout", optarg, &gpd_cfg.drain_timeout))
+			return GPD_EXIT_USAGE;
+		break;
+	case O_USER:
+		gpd_cfg.user = optarg;
+		break;
+	case O_PIDFILE:
+		gpd_cfg.pidfile = optarg;
+		break;
+	case O_STRICT:
+		gpd_cfg.sni_strict = true;
+		break;
+	case O_STORE_CACHE:
+		if (optarg[0] == '\0')
+			return usage_error("--store-cache: empty directory name");
+		gpd_cfg.store_cache = optarg;
+		break;
+	case 'v':
+		gpd_cfg.verbose++;
+		break;
+	case 'h':
+		usage(stdout);
+		return GPD_EXIT_OK;
+	case 'V':
+		printf("goproxyd %s\n", GPC_VERSION);
+		return GPD_EXIT_OK;
+	default:
+		if (storeopt_take(&store_opts, opt, optarg))
+			break;
+		fprintf(stderr, "Try 'goproxyd --help'.\n");
+		return GPD_EXIT_USAGE;
+	}
+	return -1;
+}
+
+/* What the options say together, once all are read. Returns -1 to go on,
+ * or an exit code. */
+static int check_options(int argc, char **argv, const char *certs_dir, const char *backend)
+{
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (gpd_cfg.nlisten == 0)
+		return usage_error("missing -l [ADDR:]PORT (where to accept TLS)");
+	if (backend == NULL)
+		return usage_error("missing -b HOST:PORT (where to forward)");
+	if (gpd_cfg.store_cache != NULL && storeopt_url(&store_opts) == NULL)
+		return usage_error("--store-cache needs --store URL (a certs directory is local already)");
+	if (certs_dir != NULL && storeopt_url(&store_opts) != NULL)
+		return usage_error("-d %s and --store %s (or $GOPROXY_CERT_STORE) name two stores; give one "
+				   "(GOPROXY_CERT_STORE= for the directory)", certs_dir, storeopt_url(&store_opts));
+	if (gpd_cfg.nalpn == 0 && parse_alpn("http/1.1") != 0)
+		return GPD_EXIT_USAGE;
+	/* acme-tls/1 last: chosen only when the client offers nothing else
+	 * (RFC 8737 §3: the validation ClientHello offers only acme-tls/1) */
+	gpd_cfg.alpn[gpd_cfg.nalpn].data = (unsigned char *)"acme-tls/1";
+	gpd_cfg.alpn[gpd_cfg.nalpn].size = 10;
+	gpd_cfg.nalpn++;
+	return -1;
+}
+
+/* The command line into gpd_cfg. Returns -1 to go on, or an exit code
+ * (0 after --help / --version). */
 static int parse_options(int argc, char **argv, const char **certs_dir, bool *max_given)
 {
-	enum { O_ROUTE = 256, O_HTTP, O_PP, O_ALPN, O_WORKERS, O_MAXC, O_HST, O_IDLE, O_DRAIN,
-	       O_USER, O_PIDFILE, O_STRICT, O_STORE_CACHE };
 	static const struct option opts[] = {
 		{ "certs-dir", required_argument, NULL, 'd' },
 		{ "listen", required_argument, NULL, 'l' },
@@ -457,8 +587,6 @@ static int parse_options(int argc, char **argv, const char **certs_dir, bool *ma
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *backend = NULL;
-	char why[256];
-	unsigned long ul;
 	int opt, r;
 	long n;
 
@@ -471,119 +599,10 @@ static int parse_options(int argc, char **argv, const char **certs_dir, bool *ma
 	char msg[256];
 	if (opt_exact_check(argc, argv, "d:l:b:vhV", opts, msg, sizeof(msg)) != 0)
 		return usage_error("%s", msg);
-	while ((opt = getopt_long(argc, argv, "d:l:b:vhV", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'd':
-			*certs_dir = optarg;
-			break;
-		case 'l':
-			if (gpd_cfg.nlisten >= GPD_MAX_LISTEN)
-				return usage_error("-l: at most %d listeners", GPD_MAX_LISTEN);
-			if (parse_addr(optarg, false, true, &gpd_cfg.listen[gpd_cfg.nlisten], why,
-				       sizeof(why)) != 0)
-				return usage_error("-l %s: %s", optarg, why);
-			gpd_cfg.nlisten++;
-			break;
-		case 'b':
-			backend = optarg;
-			if (parse_addr(optarg, true, false, &gpd_cfg.backend, why, sizeof(why)) != 0)
-				return usage_error("-b %s: %s", optarg, why);
-			break;
-		case O_ROUTE:
-			if ((r = parse_route(optarg)) != 0)
-				return r;
-			break;
-		case O_HTTP:
-			if (parse_addr(optarg, false, true, &gpd_cfg.http, why, sizeof(why)) != 0)
-				return usage_error("--http %s: %s", optarg, why);
-			gpd_cfg.has_http = true;
-			break;
-		case O_PP:
-			if (strcmp(optarg, "v1") == 0 || strcmp(optarg, "1") == 0)
-				gpd_cfg.proxy_proto = 1;
-			else if (strcmp(optarg, "v2") == 0 || strcmp(optarg, "2") == 0)
-				gpd_cfg.proxy_proto = 2;
-			else
-				return usage_error("--proxy-protocol: '%s' is not v1 or v2", optarg);
-			break;
-		case O_ALPN:
-			if (parse_alpn(optarg) != 0)
-				return GPD_EXIT_USAGE;
-			break;
-		case O_WORKERS:
-			if (parse_ulong("--workers", optarg, 1, 256, &ul) != 0)
-				return GPD_EXIT_USAGE;
-			gpd_cfg.workers = (unsigned)ul;
-			break;
-		case O_MAXC:
-			if (parse_ulong("--max-conns", optarg, 1, 10000000, &ul) != 0)
-				return GPD_EXIT_USAGE;
-			gpd_cfg.max_conns = ul;
-			*max_given = true;
-			break;
-		case O_HST:
-			if (parse_seconds("--handshake-timeout", optarg, &gpd_cfg.handshake_timeout))
-				return GPD_EXIT_USAGE;
-			if (gpd_cfg.handshake_timeout <= 0)
-				return usage_error("--handshake-timeout: must be more than 0");
-			break;
-		case O_IDLE:
-			if (parse_seconds("--idle-timeout", optarg, &gpd_cfg.idle_timeout))
-				return GPD_EXIT_USAGE;
-			break;
-		case O_DRAIN:
-			if (parse_seconds("--drain-timeout", optarg, &gpd_cfg.drain_timeout))
-				return GPD_EXIT_USAGE;
-			break;
-		case O_USER:
-			gpd_cfg.user = optarg;
-			break;
-		case O_PIDFILE:
-			gpd_cfg.pidfile = optarg;
-			break;
-		case O_STRICT:
-			gpd_cfg.sni_strict = true;
-			break;
-		case O_STORE_CACHE:
-			if (optarg[0] == '\0')
-				return usage_error("--store-cache: empty directory name");
-			gpd_cfg.store_cache = optarg;
-			break;
-		case 'v':
-			gpd_cfg.verbose++;
-			break;
-		case 'h':
-			usage(stdout);
-			return GPD_EXIT_OK;
-		case 'V':
-			printf("goproxyd %s\n", GPC_VERSION);
-			return GPD_EXIT_OK;
-		default:
-			if (storeopt_take(&store_opts, opt, optarg))
-				break;
-			fprintf(stderr, "Try 'goproxyd --help'.\n");
-			return GPD_EXIT_USAGE;
-		}
-	}
-	if (optind < argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
-	if (gpd_cfg.nlisten == 0)
-		return usage_error("missing -l [ADDR:]PORT (where to accept TLS)");
-	if (backend == NULL)
-		return usage_error("missing -b HOST:PORT (where to forward)");
-	if (gpd_cfg.store_cache != NULL && storeopt_url(&store_opts) == NULL)
-		return usage_error("--store-cache needs --store URL (a certs directory is local already)");
-	if (*certs_dir != NULL && storeopt_url(&store_opts) != NULL)
-		return usage_error("-d %s and --store %s (or $GOPROXY_CERT_STORE) name two stores; give one "
-				   "(GOPROXY_CERT_STORE= for the directory)", *certs_dir, storeopt_url(&store_opts));
-	if (gpd_cfg.nalpn == 0 && parse_alpn("http/1.1") != 0)
-		return GPD_EXIT_USAGE;
-	/* acme-tls/1 last: chosen only when the client offers nothing else
-	 * (RFC 8737 §3: the validation ClientHello offers only acme-tls/1) */
-	gpd_cfg.alpn[gpd_cfg.nalpn].data = (unsigned char *)"acme-tls/1";
-	gpd_cfg.alpn[gpd_cfg.nalpn].size = 10;
-	gpd_cfg.nalpn++;
-	return -1;
+	while ((opt = getopt_long(argc, argv, "d:l:b:vhV", opts, NULL)) != -1)
+		if ((r = take_option(opt, certs_dir, max_given, &backend)) != -1)
+			return r;
+	return check_options(argc, argv, *certs_dir, backend);
 }
 
 /* Every listener, once per worker (SO_REUSEPORT), and the HTTP one. Returns
@@ -666,26 +685,17 @@ static void log_listening(void)
 		gpc_info("listening on %s (HTTP: http-01 answers and redirects)", gpd_cfg.http.text);
 }
 
-int main(int argc, char **argv)
+/* The --user to run as, the store's cache and the store itself: the
+ * certs directory must open before anything binds. Returns -1 to go on,
+ * or an exit code. */
+static int open_store(const char *certs_dir, struct passwd **pw)
 {
-	const char *certs_dir = NULL;
-	struct passwd *pw = NULL;
 	struct gpc_error err;
-	struct rlimit rl;
-	struct ev_loop *loop;
-	ev_signal sig_term, sig_int, sig_hup;
-	int *fds = NULL, http_fd = -1, rc = GPD_EXIT_RUNTIME, r;
-	bool max_given = false;
-
-	if ((r = parse_options(argc, argv, &certs_dir, &max_given)) >= 0)
-		return r;
-	gpc_log_set_handler(log_stderr, NULL, gpd_cfg.verbose ? GPC_LOG_DEBUG : GPC_LOG_INFO);
-	signal(SIGPIPE, SIG_IGN);
 
 	if (gpd_cfg.user != NULL) {
 		errno = 0;
-		pw = getpwnam(gpd_cfg.user);
-		if (pw == NULL) {
+		*pw = getpwnam(gpd_cfg.user);
+		if (*pw == NULL) {
 			gpc_err("--user %s: no such user", gpd_cfg.user);
 			return GPD_EXIT_NOUSER;
 		}
@@ -701,7 +711,6 @@ int main(int argc, char **argv)
 		store_opts.cache = gpd_cfg.store_cache;
 	}
 
-	/* The certs directory must open before anything binds. */
 	gpc_error_clear(&err);
 	gpd_cfg.certs_dir = certstore_default_dir(certs_dir);
 	if (storeopt_open(&store_opts, certs_dir, &cs, &err) != 0) {
@@ -709,8 +718,14 @@ int main(int argc, char **argv)
 		return GPD_EXIT_CERTS;
 	}
 	gpd_cfg.certs_dir = certstore_dir(cs); /* the directory, or the store's URL */
+	return -1;
+}
 
-	/* More descriptors: two per connection. */
+/* More descriptors: two per connection. */
+static void raise_fd_limit(bool max_given)
+{
+	struct rlimit rl;
+
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
@@ -719,6 +734,51 @@ int main(int argc, char **argv)
 		rlim_t lim = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
 		gpd_cfg.max_conns = lim > 128 ? (unsigned long)(lim - 64) / 2 : 32;
 	}
+}
+
+/* The one teardown: everything main set up, whatever got that far. */
+static void release_all(int *fds, int http_fd)
+{
+	remove_pidfiles();
+	if (fds != NULL)
+		for (size_t i = 0; i < (size_t)gpd_cfg.workers * gpd_cfg.nlisten; i++)
+			if (fds[i] > 0)
+				close(fds[i]);
+	if (http_fd >= 0)
+		close(http_fd);
+	free(fds);
+	free(workers);
+	free(threads);
+	creds_shutdown();
+	if (gpd_priority != NULL)
+		gnutls_priority_deinit(gpd_priority);
+	if (gpd_ticket_key.data != NULL)
+		gnutls_free(gpd_ticket_key.data);
+	for (size_t i = 0; i < gpd_cfg.nroutes; i++)
+		free(gpd_cfg.routes[i].name);
+	free(gpd_cfg.routes);
+	for (unsigned i = 0; i + 1 < gpd_cfg.nalpn; i++)
+		free(gpd_cfg.alpn[i].data);
+	certstore_free(cs);
+}
+
+int main(int argc, char **argv)
+{
+	const char *certs_dir = NULL;
+	struct passwd *pw = NULL;
+	struct ev_loop *loop;
+	ev_signal sig_term, sig_int, sig_hup;
+	int *fds = NULL, http_fd = -1, rc = GPD_EXIT_RUNTIME, r;
+	bool max_given = false;
+
+	if ((r = parse_options(argc, argv, &certs_dir, &max_given)) >= 0)
+		return r;
+	gpc_log_set_handler(log_stderr, NULL, gpd_cfg.verbose ? GPC_LOG_DEBUG : GPC_LOG_INFO);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((r = open_store(certs_dir, &pw)) >= 0)
+		return r;
+	raise_fd_limit(max_given);
 
 	/* Bind everything first, then drop privileges, then load the
 	 * certificates as that user (reloads will read them as that user too). */
@@ -774,26 +834,6 @@ int main(int argc, char **argv)
 	gpc_info("stopped");
 	rc = GPD_EXIT_OK;
 out:
-	remove_pidfiles();
-	if (fds != NULL)
-		for (size_t i = 0; i < (size_t)gpd_cfg.workers * gpd_cfg.nlisten; i++)
-			if (fds[i] > 0)
-				close(fds[i]);
-	if (http_fd >= 0)
-		close(http_fd);
-	free(fds);
-	free(workers);
-	free(threads);
-	creds_shutdown();
-	if (gpd_priority != NULL)
-		gnutls_priority_deinit(gpd_priority);
-	if (gpd_ticket_key.data != NULL)
-		gnutls_free(gpd_ticket_key.data);
-	for (size_t i = 0; i < gpd_cfg.nroutes; i++)
-		free(gpd_cfg.routes[i].name);
-	free(gpd_cfg.routes);
-	for (unsigned i = 0; i + 1 < gpd_cfg.nalpn; i++)
-		free(gpd_cfg.alpn[i].data);
-	certstore_free(cs);
+	release_all(fds, http_fd);
 	return rc;
 }

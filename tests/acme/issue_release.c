@@ -1,5 +1,5 @@
 /* issue_release: a run gives up its --standalone port together with the
- * issuer lock (lib/issue.c), against a real pebble (run by
+ * issuer lock (lib/acme/issue.c), against a real pebble (run by
  * tests/protocol/acme_pebble.sh, which exports PEBBLE_*).
  *
  * Two "runs" on one certs directory, each its own certstore and issue_env,

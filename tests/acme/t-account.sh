@@ -101,4 +101,14 @@ expect_rc 0
 expect_out '^default: issued'
 expect_err 'registered a new account'
 [ "$(ls "$CERTS"/.state/accounts/*/ | grep -c '^archive-')" = 1 ] || fail "the old account files were not archived"
+
+echo "== one CA rule: \$GOPROXY_CERT_SERVER wins over the lineage's stored CA in issue, as in account"
+GOPROXY_CERT_SERVER=https://127.0.0.1:1/directory gpc issue -d "$CERTS" --ca-bundle "$PEBBLE_CA_BUNDLE" \
+	--force $SA --eab-kid "$PEBBLE_EAB_KID" --eab-hmac "$PEBBLE_EAB_HMAC"
+expect_rc 75
+expect_err '127\.0\.0\.1:1'
+grep -q "\"ca_url\": \"$PEBBLE_DIR_URL\"" "$CERTS/.state/lineages/default.json" || fail "a failed issue changed the stored CA"
+GOPROXY_CERT_SERVER=https://127.0.0.1:1/directory gpc account -d "$CERTS" show --ca-bundle "$PEBBLE_CA_BUNDLE"
+expect_rc 75
+expect_err '127\.0\.0\.1:1'
 echo "ok"

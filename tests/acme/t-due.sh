@@ -1,5 +1,5 @@
 #!/bin/sh
-# One "is it due" rule for check, status and renew (lib/policy.c
+# One "is it due" rule for check, status and renew (lib/core/policy.c
 # policy_lineage_due), against a real pebble with 90-day certificates
 # (profile "default", validityPeriod 7776000 s), seen through
 # tests/lib/relay.py --no-ari: a CA without renewalInfo, so that the offline

@@ -5,7 +5,7 @@
 # one a random profile. Asserted:
 #   --profile shortlived: a 6-day certificate, the profile stored;
 #   --profile not listed: exit 64 naming it and the listed ones, no order;
-#   the 6-day certificate is due at half its lifetime (lib/policy.c), not
+#   the 6-day certificate is due at half its lifetime (lib/core/policy.c), not
 #     at pebble's ARI window (2/3 of it): at notBefore + 3 d - 1 h check
 #     exits 0, status says ok, renew orders nothing; at + 3 d + 1 h check
 #     exits 1, status says due, with the same due_at/next_renewal (half

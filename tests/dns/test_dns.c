@@ -1,5 +1,5 @@
 /* Unit tests of lib/dns (options, environment, secrets in messages) and
- * lib/godoxy.c (GoDoxy's autocert block). */
+ * lib/dns/godoxy.c (GoDoxy's autocert block). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

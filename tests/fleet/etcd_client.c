@@ -1,4 +1,4 @@
-/* etcd_client: drives lib/etcd.c against a real etcd cluster started by
+/* etcd_client: drives lib/etcd/etcd.c against a real etcd cluster started by
  * etcd_client.sh (tests/lib/etcd.sh). Modes:
  *   kv        put/range/prefix/delete, txn compare-and-swap (two racing
  *             writers: one wins), serializable reads, errors of bad setups

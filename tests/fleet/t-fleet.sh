@@ -100,4 +100,15 @@ expect_rc 0
 expect_out '^0 pair\(s\) copied, 4 kept'
 ! etcdctl_run get --prefix /fleet | grep -q 'PRIVATE KEY' || fail "a private key in etcd in clear after import"
 node_serves 1 local.example.test "$(stored_serial local)" "(the imported lineage)"
+
+echo "== messages name the store's records as the store shows them (never .state/ on a URL)"
+gpc revoke $STORE nosuch
+expect_rc 1
+expect_err 'nosuch: no stored settings'
+expect_err 'etcd://[^ ]*/records/lineages/nosuch\.json'
+! grep -q '\.state' "$WORK/err" || fail "an etcd record named with .state: $(cat "$WORK/err")"
+gpc renew $STORE nosuch
+expect_rc 1
+expect_err 'etcd://[^ ]*/records/lineages/nosuch\.json'
+! grep -q '\.state' "$WORK/err" || fail "an etcd record named with .state: $(cat "$WORK/err")"
 echo PASS

@@ -1,5 +1,5 @@
 /* fuzz-acme-json: what the CA (or anything between it and us) sends back,
- * fed to the parsers lib/acme.c runs on responses: the directory (RFC 8555
+ * fed to the parsers lib/acme/acme.c runs on responses: the directory (RFC 8555
  * §7.1.1), problem documents (§6.7, with subproblems), ARI renewalInfo
  * (RFC 9773 §4.2), the Retry-After header (RFC 9110 §10.2.3), base64url
  * (RFC 4648 §5) and JWK thumbprints (RFC 7638). Never a crash; an accepted

@@ -231,7 +231,7 @@ static void test_exit_codes(void **state)
 
 /* The lineage's stored settings decide with the certificate, as renew
  * decides (policy_lineage_due): stored --days, this --days, the ARI time
- * for this very certificate. The ledger counts through lib/ledger.c. */
+ * for this very certificate. The ledger counts through lib/core/ledger.c. */
 static void put_lineage(const char *days, const char *ari_at, const char *ari_fp)
 {
 	char js[1024];
@@ -295,7 +295,7 @@ static void test_lineage_rule(void **state)
 	assert_int_equal(report_check_exit(&r), 1);
 	report_finish(&r);
 
-	/* status: next_renewal is the same answer; ledger counted by lib/ledger.c */
+	/* status: next_renewal is the same answer; ledger counted by lib/core/ledger.c */
 	put(".state/ledger.json", "{\"issuances\": [{\"ca\": \"https://ca.test/dir\", "
 	    "\"names\": \"example.org,www.example.org\", \"time\": 1800860000},"
 	    " {\"ca\": \"https://ca.test/dir\", \"names\": \"example.org\", \"time\": 1800860000},"

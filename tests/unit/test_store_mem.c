@@ -20,6 +20,7 @@
 #include "issue.h"
 #include "ledger.h"
 #include "lineage.h"
+#include "records.h"
 
 #define MAXE 64
 
@@ -437,11 +438,44 @@ static void test_callers(void **state)
 	certstore_free(cs);
 }
 
+/* Messages name records through the backend (never DIR/.state pasted on
+ * the store's name); the table refuses a URL no backend takes; goproxyd's
+ * presence line reads back as written. */
+static void test_describe(void **state)
+{
+	struct mem *m;
+	struct certstore *cs = open_mem(&m);
+	struct store_options o = { .url = "http://127.0.0.1:2379" };
+	struct certstore *none = NULL;
+	struct gpc_error err;
+	char out[256], line[96];
+
+	(void)state;
+	assert_string_equal(certstore_describe(cs, "accounts/x/key.pem", out, sizeof(out)), "mem:accounts/x/key.pem");
+	assert_string_equal(lineage_describe(cs, "www", out, sizeof(out)), "mem:lineages/www.json");
+	assert_false(certstore_shared(cs));
+	assert_int_equal(certstore_ephemeral(cs, &err), 0);
+	gpc_error_clear(&err);
+	assert_int_equal(certstore_open_url(&o, &none, &err), -1);
+	assert_null(none);
+	assert_string_equal(err.code, GPC_E_USAGE);
+	assert_non_null(strstr(err.message, "http://127.0.0.1:2379"));
+
+	assert_int_equal(records_presence_format(true, line, sizeof(line)), 0);
+	assert_int_equal(records_presence_parse(line), GOPROXYD_HTTP01 | GOPROXYD_TLSALPN01);
+	assert_int_equal(records_presence_format(false, line, sizeof(line)), 0);
+	assert_int_equal(records_presence_parse(line), GOPROXYD_TLSALPN01);
+	assert_int_equal(records_presence_parse("12345\n"), GOPROXYD_HTTP01 | GOPROXYD_TLSALPN01);
+	assert_int_equal(records_presence_parse("answers: "), GOPROXYD_RUNNING);
+	certstore_free(cs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_records),
 		cmocka_unit_test(test_callers),
+		cmocka_unit_test(test_describe),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

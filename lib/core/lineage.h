@@ -139,6 +139,10 @@ int lineage_set_str(char **field, const char *value);
 /* The names joined by ", " into a malloc'd string (caller frees), or NULL. */
 char *lineage_names_joined(const struct lineage *l, const char *sep);
 
+/* The lineage record of NAME named for a message, as the store shows it
+ * (certstore_describe). Writes into out and returns it. */
+const char *lineage_describe(const struct certstore *cs, const char *name, char *out, size_t outsz);
+
 /* Load .state/lineages/NAME.json. Returns 0 and *out (caller frees with
  * lineage_free), or -1: err->code GPC_E_MISSING when no file exists,
  * GPC_E_INVALID naming the file when it cannot be parsed. */

@@ -19,10 +19,11 @@
 #include "buf.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "records.h"
 #include "timeutil.h"
 
 #define LEDGER_MAX_JSON (8 * 1024 * 1024)
-#define LEDGER_REL "ledger.json"
+#define LEDGER_REL RECORD_LEDGER
 
 struct ledger {
 	struct json_object *root;

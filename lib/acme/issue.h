@@ -22,6 +22,7 @@
 #include "error.h"
 #include "ledger.h"
 #include "lineage.h"
+#include "records.h"
 
 /* How long a run waits for another run's issuer lock on the same lineage
  * before it gives up (exit 75) by default, in seconds: longer than an order
@@ -97,7 +98,7 @@ void issue_env_finish(struct issue_env *env);
 
 /* The record whose presence says "this certs directory is meant to be
  * temporary" (--ephemeral-ok once): no persistence warning for it. */
-#define ISSUE_EPHEMERAL_OK_RECORD "ephemeral-ok"
+#define ISSUE_EPHEMERAL_OK_RECORD RECORD_EPHEMERAL_OK
 
 /* The whole job for one lineage (see the top of this file): returns the
  * result, also in out->res; out->reason says why, out->err what failed or
@@ -162,13 +163,15 @@ int issue_ari_refresh(struct issue_env *env, struct lineage *l, struct gpc_error
 /* Map a failure's error code to a result (network/rate limit: deferred). */
 enum issue_result issue_classify(const struct gpc_error *e);
 
-/* Directory name under .state/accounts/ for a CA directory URL: a readable,
+/* The account directory (RECORD_ACCOUNT_FMT) for a CA directory URL: a readable,
  * filesystem-safe form plus a hash. Writes into out; returns 0 or -1. */
 int issue_account_dirname(const char *url, char *out, size_t outsz);
 
-/* Load the CA account of `url` (key + URL), creating it on first use.
- * On success *key_pem (malloc'd, secret) and *kid (malloc'd) are set.
- * Used by the account subcommand too. */
+/* A client on the CA account of `url` (the stored key and URL), registering
+ * it (with `create`) on first use; one account per CA is shared by the
+ * env's threads. Returns 0 and *out (free with acme_client_free), or -1
+ * (GPC_E_MISSING without an account and without `create`). Used by
+ * account.c and revoke.c too. */
 struct acme_client;
 int issue_account_client(struct issue_env *env, const char *url, const char *ca_bundle,
 			 const char *email, const char *eab_kid, const char *eab_hmac,
@@ -186,16 +189,13 @@ int issue_account_store_kid(struct issue_env *env, const char *url, const char *
 /* "issued", "current", "failed", "deferred", "usage". */
 const char *issue_result_name(enum issue_result r);
 
-/* The default solver: http-dir when a live goproxyd pidfile is in .state. */
+/* The default solver: http-dir when a live goproxyd has its presence in
+ * the store (certstore_presence_get). */
 bool issue_goproxyd_running(struct certstore *cs);
 
 /* What a live goproxyd serving this store answers, from its presence
- * record ("answers: http-01 tls-alpn-01"): a mask of GOPROXYD_* bits; 0
- * when no goproxyd runs. Presence without that line (a plain pidfile of
- * another program) counts as answering both. */
-#define GOPROXYD_RUNNING 1
-#define GOPROXYD_HTTP01 2
-#define GOPROXYD_TLSALPN01 4
+ * record (records_presence_parse): a mask of GOPROXYD_* bits (records.h);
+ * 0 when no goproxyd runs. */
 int issue_goproxyd_answers(struct certstore *cs);
 
 #endif

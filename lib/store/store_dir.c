@@ -1775,6 +1775,16 @@ static int op_check_trust(void *be, struct gpc_error *err)
 	return dir_trusted(be, err);
 }
 
+static int op_archive_name(void *be, char *out, size_t outsz)
+{
+	return dir_state_path(be, ARCHIVE_DIR "/", out, outsz);
+}
+
+static int op_ephemeral(void *be, struct gpc_error *why)
+{
+	return fs_ephemeral(dir_dir(be), why);
+}
+
 static const struct certstore_ops dir_ops = {
 	.kind = "dir",
 	.free = op_free,
@@ -1804,6 +1814,9 @@ static const struct certstore_ops dir_ops = {
 	.presence_get = op_presence_get,
 	.finish_interrupted = op_finish_interrupted,
 	.check_trust = op_check_trust,
+	.shared = false,
+	.ephemeral = op_ephemeral,
+	.archive_name = op_archive_name,
 };
 
 int store_dir_open(const char *dir, struct certstore **out, struct gpc_error *err)
@@ -1815,3 +1828,15 @@ int store_dir_open(const char *dir, struct certstore **out, struct gpc_error *er
 		return -1;
 	return certstore_from_backend(&dir_ops, sd, out, err);
 }
+
+static int open_from_options(const struct store_options *o, struct certstore **out, struct gpc_error *err)
+{
+	return store_dir_open(certstore_default_dir(o->dir), out, err);
+}
+
+static const char *const no_schemes[] = { NULL };
+const struct certstore_backend store_dir_backend = {
+	.kind = "dir",
+	.schemes = no_schemes,
+	.open = open_from_options,
+};

@@ -14,6 +14,7 @@
 #include "dns.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "records.h"
 
 #define PENDING_MAX (256 * 1024)
 
@@ -60,7 +61,7 @@ static const char *bare(const char *ident)
 
 static int pending_rel(const struct dns_solver *d, char *rel, size_t relsz)
 {
-	int n = snprintf(rel, relsz, "dns-records/%s.json", d->lineage);
+	int n = snprintf(rel, relsz, RECORD_DNS_RECORDS_FMT, d->lineage);
 	return (n < 0 || (size_t)n >= relsz) ? -1 : 0;
 }
 

@@ -48,6 +48,45 @@ struct certstore;
  * filesystem. Returns `dir`, the environment string or a static string. */
 const char *certstore_default_dir(const char *dir);
 
+/* What names a store: a URL, whose scheme chooses the backend from the
+ * table in certstore.c, else a certs directory. */
+struct store_options {
+	const char *url;       /* etcd://... or etcd+https://...; NULL or "": the directory */
+	const char *dir;       /* the certs directory when there is no URL (certstore_default_dir) */
+	const char *cacert;    /* --store-cacert */
+	const char *cert;      /* --store-cert */
+	const char *key;       /* --store-key */
+	const char *user;      /* GOPROXY_CERT_STORE_USER */
+	const char *password;  /* GOPROXY_CERT_STORE_PASSWORD(_FILE) */
+	const char *seal_file; /* --store-seal: needed to read or write private keys */
+	long timeout_ms;       /* per etcd request; 0: the client's default */
+	long lease_ttl;        /* lock and presence leases; 0: 15 s */
+	const char *cache_dir; /* goproxyd's --store-cache: a local copy of the pairs
+	                        * (store_cache.h), saved after every full read of
+	                        * PREFIX/pairs/ and listed from when no member answers
+	                        * before the store was read once; NULL: none */
+};
+
+/* Open the store `o` names: the backend whose scheme begins o->url, else
+ * (no URL) the directory certstore_default_dir(o->dir). Returns 0 and *out
+ * (free with certstore_free), or -1 with err (GPC_E_USAGE for a URL no
+ * backend of this program takes). */
+int certstore_open_url(const struct store_options *o, struct certstore **out, struct gpc_error *err)
+	__attribute__((warn_unused_result));
+
+/* Where the store keeps the pairs a write replaced, named for a message
+ * (DIR/.state/archive/ in a directory, the store URL with archive/ in
+ * etcd). Writes into `out` (always terminated) and returns `out`. */
+const char *certstore_archive_describe(const struct certstore *cs, char *out, size_t outsz);
+
+/* A store shared by hosts (etcd), rather than a directory of this one. */
+bool certstore_shared(const struct certstore *cs);
+
+/* Is the store somewhere that will not survive a reboot or a new container
+ * (a directory on tmpfs, in a container's writable layer)? Returns 1 and
+ * `why` (the place, the cause and the fix), else 0. */
+int certstore_ephemeral(const struct certstore *cs, struct gpc_error *why);
+
 /* Open a certs directory for reading (and, later, writing). Fails with a
  * clear error if it does not exist, is not a directory, or is not readable
  * and searchable. Returns 0 and *out (free with certstore_free) or -1. */
@@ -82,6 +121,12 @@ int certstore_paths(const struct certstore *cs, const char *name, char *cert, si
 /* The name of record REL for messages (in a directory: DIR/.state/REL).
  * Creates nothing. Returns 0 or -1. */
 int certstore_state_path(const struct certstore *cs, const char *rel, char *out, size_t outsz);
+
+/* Record KEY named for a message, as the store shows it: DIR/.state/KEY in
+ * a directory, the store URL with records/KEY in etcd (never ".state"
+ * pasted onto a URL). Writes into `out` (always terminated; the bare key
+ * when the backend cannot name it) and returns `out`. */
+const char *certstore_describe(const struct certstore *cs, const char *key, char *out, size_t outsz);
 
 /* Make the store ready for records under SUBDIR (NULL: the state itself):
  * in a directory, create DIR/.state (0700) and DIR/.state/SUBDIR (0700) if

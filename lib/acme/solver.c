@@ -28,6 +28,7 @@
 #include "keygen.h"
 #include "log.h"
 #include "gpc_spawn.h"
+#include "records.h"
 #include "solver_dns.h"
 
 #define HTTP01_PREFIX "/.well-known/acme-challenge/"
@@ -186,9 +187,9 @@ static int http_dir_key(const char *type, const char *ident, const char *token, 
 	int n;
 
 	if (strcmp(type, "http-01") == 0)
-		n = snprintf(out, outsz, "challenges/http-01/%s", token);
+		n = snprintf(out, outsz, RECORD_HTTP01_FMT, token);
 	else
-		n = snprintf(out, outsz, "challenges/tls-alpn-01/%s%s", ident, ext);
+		n = snprintf(out, outsz, RECORD_TLSALPN01_FMT, ident, ext);
 	return (n < 0 || (size_t)n >= outsz) ? -1 : 0;
 }
 

@@ -198,21 +198,8 @@ int issue_goproxyd_answers(struct certstore *cs)
 	int answers = 0;
 
 	buf_init(&info, 256);
-	if (certstore_presence_get(cs, "goproxyd", &info) == 1) {
-		if (info.data == NULL || strncmp(info.data, "answers:", 8) != 0) {
-			/* a plain pidfile: assume both */
-			answers = GOPROXYD_HTTP01 | GOPROXYD_TLSALPN01;
-		} else {
-			char tmp[160];
-			snprintf(tmp, sizeof(tmp), "%s ", info.data + 8);
-			if (strstr(tmp, " http-01 ") != NULL)
-				answers |= GOPROXYD_HTTP01;
-			if (strstr(tmp, " tls-alpn-01 ") != NULL)
-				answers |= GOPROXYD_TLSALPN01;
-			if (answers == 0)
-				answers = GOPROXYD_RUNNING;
-		}
-	}
+	if (certstore_presence_get(cs, PRESENCE_GOPROXYD, &info) == 1)
+		answers = records_presence_parse(info.data);
 	buf_finish(&info);
 	return answers;
 }
@@ -411,7 +398,7 @@ static int account_rel(const char *url, const char *file, char *rel, size_t rels
 
 	if (issue_account_dirname(url, dn, sizeof(dn)) != 0)
 		return -1;
-	n = snprintf(rel, relsz, "accounts/%s/%s", dn, file);
+	n = snprintf(rel, relsz, RECORD_ACCOUNT_FMT, dn, file);
 	return (n < 0 || (size_t)n >= relsz) ? -1 : 0;
 }
 
@@ -609,8 +596,9 @@ int issue_account_client(struct issue_env *env, const char *url, const char *ca_
 	} else if (code_is(err, GPC_E_MISSING)) {
 		buf_finish(&kb);
 		if (!create) {
-			gpc_error_set(err, GPC_E_MISSING, "no account for %s in %s/.state/accounts", url,
-				      certstore_dir(env->cs));
+			char d[PATH_MAX];
+			gpc_error_set(err, GPC_E_MISSING, "no account for %s in %s", url,
+				      certstore_describe(env->cs, rel, d, sizeof(d)));
 			gpc_error_hint(err, "run 'goproxy-cert issue' or 'goproxy-cert account update' first");
 			goto out;
 		}
@@ -1733,8 +1721,7 @@ static void warn_ephemeral(struct issue_env *env)
 	first = !env->warned_ephemeral;
 	env->warned_ephemeral = true;
 	pthread_mutex_unlock(&env->mu);
-	if (!first || env->ephemeral_ok || strcmp(certstore_kind(env->cs), "dir") != 0 ||
-	    fs_ephemeral(certstore_dir(env->cs), &e) != 1)
+	if (!first || env->ephemeral_ok || certstore_ephemeral(env->cs, &e) != 1)
 		return;
 	/* acknowledged once for this directory (--ephemeral-ok) */
 	struct buf ack;

@@ -1,8 +1,11 @@
-/* certstore: the front end over a store backend (certstore_backend.h).
- * It checks lineage names and record keys, then hands the call to the
- * backend's table; nothing here knows about files or etcd. */
+/* certstore: the front end over the store backends (certstore_backend.h).
+ * certstore_open_url chooses the backend from the table below by the URL's
+ * scheme (no URL: the directory); every other call checks lineage names
+ * and record keys, then hands the call to the backend's operations. Nothing
+ * here reads files or talks to etcd. */
 #include "certstore_backend.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,9 +113,67 @@ int certstore_from_backend(const struct certstore_ops *ops, void *be, struct cer
 	return 0;
 }
 
+/* The backends: the directory (no URL) first, then those a program adds
+ * (certstore_add_backend: the etcd part is linked by some programs only). */
+#define MAX_BACKENDS 8
+static const struct certstore_backend *backends[MAX_BACKENDS] = { &store_dir_backend };
+
+int certstore_add_backend(const struct certstore_backend *b)
+{
+	for (size_t i = 0; i < MAX_BACKENDS; i++) {
+		if (backends[i] == b)
+			return 0;
+		if (backends[i] == NULL) {
+			backends[i] = b;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 int certstore_open(const char *dir, struct certstore **out, struct gpc_error *err)
 {
 	return store_dir_open(dir, out, err);
+}
+
+int certstore_open_url(const struct store_options *o, struct certstore **out, struct gpc_error *err)
+{
+	char known[256] = "";
+	size_t kl = 0;
+
+	*out = NULL;
+	if (o->url == NULL || o->url[0] == '\0')
+		return store_dir_backend.open(o, out, err);
+	for (size_t i = 1; i < MAX_BACKENDS && backends[i] != NULL; i++)
+		for (const char *const *sc = backends[i]->schemes; *sc != NULL; sc++) {
+			if (strncmp(o->url, *sc, strlen(*sc)) == 0)
+				return backends[i]->open(o, out, err);
+			if (kl < sizeof(known))
+				kl += (size_t)snprintf(known + kl, sizeof(known) - kl, "%s%s", kl ? ", " : "", *sc);
+		}
+	gpc_error_set(err, GPC_E_USAGE, "--store '%.300s': %s", o->url,
+		      strstr(o->url, "://") == NULL ? "not a URL (for a directory, use -d DIR)"
+		      : known[0] ? "not a store URL this program knows" : "this program has no shared store backend");
+	if (known[0])
+		gpc_error_hint(err, "give a URL beginning with %s", known);
+	return -1;
+}
+
+const char *certstore_archive_describe(const struct certstore *cs, char *out, size_t outsz)
+{
+	if (outsz > 0 && (cs->ops->archive_name == NULL || cs->ops->archive_name(cs->be, out, outsz) != 0))
+		snprintf(out, outsz, "%s (archive)", certstore_dir(cs));
+	return out;
+}
+
+bool certstore_shared(const struct certstore *cs)
+{
+	return cs->ops->shared;
+}
+
+int certstore_ephemeral(const struct certstore *cs, struct gpc_error *why)
+{
+	return cs->ops->ephemeral != NULL ? cs->ops->ephemeral(cs->be, why) : 0;
 }
 
 void certstore_free(struct certstore *cs)
@@ -153,6 +214,15 @@ int certstore_state_path(const struct certstore *cs, const char *rel, char *out,
 	if (rel != NULL && rel[0] != '\0' && !valid_key(rel, false) && !valid_key(rel, true))
 		return -1;
 	return cs->ops->record_name(cs->be, rel, out, outsz);
+}
+
+const char *certstore_describe(const struct certstore *cs, const char *key, char *out, size_t outsz)
+{
+	if (outsz == 0)
+		return out;
+	if (certstore_state_path(cs, key, out, outsz) != 0)
+		snprintf(out, outsz, "%s", key ? key : "");
+	return out;
 }
 
 int certstore_state_mkdir(struct certstore *cs, const char *subdir, struct gpc_error *err)

@@ -1014,6 +1014,13 @@ static int op_check_writable(void *be, const char *name, struct gpc_error *err)
 	return 0;
 }
 
+static int op_archive_name(void *be, char *out, size_t outsz)
+{
+	struct store_etcd *se = be;
+
+	return (size_t)snprintf(out, outsz, "%s/archive/", se->url.text) < outsz ? 0 : -1;
+}
+
 static int op_record_name(void *be, const char *key, char *out, size_t outsz)
 {
 	struct store_etcd *se = be;
@@ -1630,17 +1637,17 @@ static const struct certstore_ops etcd_ops = {
 	.presence_clear = op_presence_clear,
 	.presence_get = op_presence_get,
 	.finish_interrupted = NULL,
+	.shared = true,
+	.archive_name = op_archive_name,
 };
 
-int store_open(const struct store_options *o, struct certstore **out, struct gpc_error *err)
+static int etcd_open(const struct store_options *o, struct certstore **out, struct gpc_error *err)
 {
 	struct store_etcd *se;
 	const char *eps[STOREURL_MAX_MEMBERS];
 	struct etcd_options eo = { 0 };
 
 	*out = NULL;
-	if (o->url == NULL || o->url[0] == '\0')
-		return certstore_open(certstore_default_dir(o->dir), out, err);
 	se = calloc(1, sizeof(*se));
 	if (se == NULL)
 		return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
@@ -1687,4 +1694,19 @@ int store_open(const struct store_options *o, struct certstore **out, struct gpc
 fail:
 	op_free(se);
 	return -1;
+}
+
+static const char *const etcd_schemes[] = { "etcd://", "etcd+http://", "etcd+https://", NULL };
+const struct certstore_backend store_etcd_backend = {
+	.kind = "etcd",
+	.schemes = etcd_schemes,
+	.open = etcd_open,
+};
+
+int store_open(const struct store_options *o, struct certstore **out, struct gpc_error *err)
+{
+	*out = NULL;
+	if (certstore_add_backend(&store_etcd_backend) != 0)
+		return gpc_error_set(err, GPC_E_INTERNAL, "the store backend table is full");
+	return certstore_open_url(o, out, err);
 }

@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "records.h"
 #include "timeutil.h"
 #include "x509.h"
 
@@ -488,8 +489,19 @@ out:
 
 static int rel_path(const char *name, char *rel, size_t relsz)
 {
-	int n = snprintf(rel, relsz, "lineages/%s.json", name);
+	int n = snprintf(rel, relsz, RECORD_LINEAGE_FMT, name);
 	return (n < 0 || (size_t)n >= relsz) ? -1 : 0;
+}
+
+const char *lineage_describe(const struct certstore *cs, const char *name, char *out, size_t outsz)
+{
+	char rel[PATH_MAX];
+
+	if (rel_path(name, rel, sizeof(rel)) != 0) {
+		snprintf(out, outsz, "%s", name);
+		return out;
+	}
+	return certstore_describe(cs, rel, out, outsz);
 }
 
 int lineage_load(struct certstore *cs, const char *name, struct lineage **out,
@@ -556,7 +568,7 @@ void lineage_clear_dns_opts(struct lineage *l)
 
 static int secrets_rel(const char *name, char *rel, size_t relsz)
 {
-	int n = snprintf(rel, relsz, "secrets/%s.json", name);
+	int n = snprintf(rel, relsz, RECORD_SECRETS_FMT, name);
 	return (n < 0 || (size_t)n >= relsz) ? -1 : 0;
 }
 
@@ -580,7 +592,8 @@ int lineage_load_secrets(struct certstore *cs, struct lineage *l, struct gpc_err
 	}
 	o = jsonutil_parse_object(b.data);
 	if (o == NULL || !json_object_is_type(o, json_type_object)) {
-		gpc_error_set(err, GPC_E_INVALID, "%s/.state/%s: not a JSON object", certstore_dir(cs), rel);
+		char rn[PATH_MAX];
+		gpc_error_set(err, GPC_E_INVALID, "%s: not a JSON object", certstore_describe(cs, rel, rn, sizeof(rn)));
 		gpc_error_hint(err, "run 'goproxy-cert issue -n %s' again with the provider's secrets", l->name);
 		goto out;
 	}
@@ -657,11 +670,11 @@ int lineage_list(struct certstore *cs, char ***names, size_t *n, struct gpc_erro
 
 	*names = NULL;
 	*n = 0;
-	if (certstore_record_list(cs, "lineages/", &keys, &nk, err) != 0)
+	if (certstore_record_list(cs, RECORD_LINEAGES_DIR, &keys, &nk, err) != 0)
 		return -1;
 	/* "lineages/NAME.json" -> NAME, in place (the keys come sorted) */
 	for (size_t i = 0; i < nk; i++) {
-		char *base = keys[i] + strlen("lineages/");
+		char *base = keys[i] + strlen(RECORD_LINEAGES_DIR);
 		size_t len = strlen(base);
 		if (len > 5 && strcmp(base + len - 5, ".json") == 0) {
 			memmove(keys[i], base, len - 5);

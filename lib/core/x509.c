@@ -508,26 +508,19 @@ void x509_chain_free(struct x509_chain *c)
 	free(c);
 }
 
-int x509_chain_parse(const char *path, const char *pem, size_t len, struct x509_chain **out,
-		     bool *has_key, struct gpc_error *err)
+/* Classify what is in the file before asking GnuTLS, so the message says
+ * what the user did rather than "base64 decoding error". Returns the
+ * number of BEGIN CERTIFICATE lines, or 0 with err set. */
+static size_t classify_pem(const char *path, const char *pem, size_t len, struct gpc_error *err)
 {
-	struct x509_chain *c = NULL;
-	gnutls_datum_t d;
 	size_t begins, ends;
-	int ret, rc = -1;
 
-	*out = NULL;
-	if (has_key != NULL)
-		*has_key = has_key_block(pem, len);
-
-	/* Classify what is in the file before asking GnuTLS, so the message
-	 * says what the user did rather than "base64 decoding error". */
 	if (len == 0 || all_space(pem, len)) {
 		gpc_error_set(err, X509_E_EMPTY, "%s: empty file", path);
 		gpc_error_hint(err, "an interrupted write or a full disk leaves an empty file; "
 				    "restore the certificate (the previous one is kept in .state/archive/) "
 				    "or get a new one with 'goproxy-cert issue --force'");
-		return -1;
+		return 0;
 	}
 	begins = count_str(pem, len, PEM_BEGIN_CERT);
 	ends = count_str(pem, len, PEM_END_CERT);
@@ -549,7 +542,7 @@ int x509_chain_parse(const char *path, const char *pem, size_t len, struct x509_
 			gpc_error_hint(err, "%s must hold a PEM certificate chain, leaf first; replace it "
 					    "with the certificate your CA issued", path);
 		}
-		return -1;
+		return 0;
 	}
 	if (ends < begins) {
 		gpc_error_set(err, X509_E_TRUNCATED,
@@ -557,82 +550,115 @@ int x509_chain_parse(const char *path, const char *pem, size_t len, struct x509_
 			      path, begins, begins == 1 ? "" : "s", ends, ends == 1 ? "" : "s");
 		gpc_error_hint(err, "the file was cut off (interrupted copy or full disk); restore it "
 				    "or get a new certificate with 'goproxy-cert issue --force'");
+		return 0;
+	}
+	return begins;
+}
+
+static struct x509_chain *chain_alloc(size_t n)
+{
+	struct x509_chain *c = calloc(1, sizeof(*c));
+
+	if (c == NULL || (c->crts = calloc(n, sizeof(*c->crts))) == NULL ||
+	    (c->info = calloc(n, sizeof(*c->info))) == NULL ||
+	    (c->blocks = calloc(n, sizeof(*c->blocks))) == NULL ||
+	    (c->block_lens = calloc(n, sizeof(*c->block_lens))) == NULL ||
+	    (c->facts = calloc(n, sizeof(*c->facts))) == NULL) {
+		x509_chain_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Block [b, e) as certificate c->n: decoded to DER once, imported as DER
+ * and (the leaf) hashed as is; an issuer certificate seen before comes
+ * from the cache without decoding. Returns 0 (c->n counts it), -1 (err:
+ * it does not decode) or -2 (out of memory). */
+static int chain_add_block(struct x509_chain *c, const char *path, const char *b, const char *e,
+			   struct gpc_error *err)
+{
+	gnutls_datum_t d, der = { NULL, 0 };
+	unsigned i = c->n;
+	uint64_t h = 0;
+	int ret;
+
+	if (i > 0) {
+		h = fnv1a(b, (size_t)(e - b));
+		c->block_lens[i] = (size_t)(e - b);
+		if ((c->blocks[i] = malloc(c->block_lens[i])) == NULL)
+			return -2;
+		memcpy(c->blocks[i], b, c->block_lens[i]);
+		if ((c->facts[i] = cache_get(b, (size_t)(e - b), h)) != NULL) {
+			c->n++;
+			return fill_info(NULL, NULL, false, c->facts[i], &c->info[i]) != 0 ? -2 : 0;
+		}
+	}
+	d.data = (unsigned char *)(uintptr_t)b;
+	d.size = (unsigned)(e - b);
+	ret = gnutls_pem_base64_decode2("CERTIFICATE", &d, &der);
+	if (ret >= 0) {
+		ret = gnutls_x509_crt_init(&c->crts[i]);
+		if (ret >= 0) {
+			ret = gnutls_x509_crt_import(c->crts[i], &der, GNUTLS_X509_FMT_DER);
+			if (ret < 0) {
+				gnutls_x509_crt_deinit(c->crts[i]);
+				c->crts[i] = NULL;
+			}
+		}
+	}
+	if (ret < 0) {
+		gnutls_free(der.data);
+		free(c->blocks[i]);
+		c->blocks[i] = NULL;
+		gpc_error_set(err, X509_E_TRUNCATED, "%s: PEM certificate block %u does not decode: %s", path,
+			      i + 1, gnutls_strerror(ret));
+		gpc_error_hint(err, "the file is damaged (edited, cut off or mixed up); restore "
+				    "it or get a new certificate with 'goproxy-cert issue --force'");
 		return -1;
 	}
+	c->n++;
+	c->facts[i] = facts_of(c->crts[i], i > 0);
+	if (c->facts[i] == NULL || fill_info(c->crts[i], &der, i == 0, c->facts[i], &c->info[i]) != 0) {
+		gnutls_free(der.data);
+		return -2;
+	}
+	gnutls_free(der.data);
+	if (i > 0)
+		cache_put(b, (size_t)(e - b), h, c->facts[i]);
+	return 0;
+}
 
-	c = calloc(1, sizeof(*c));
-	if (c == NULL || (c->crts = calloc(begins, sizeof(*c->crts))) == NULL ||
-	    (c->info = calloc(begins, sizeof(*c->info))) == NULL ||
-	    (c->blocks = calloc(begins, sizeof(*c->blocks))) == NULL ||
-	    (c->block_lens = calloc(begins, sizeof(*c->block_lens))) == NULL ||
-	    (c->facts = calloc(begins, sizeof(*c->facts))) == NULL)
+int x509_chain_parse(const char *path, const char *pem, size_t len, struct x509_chain **out,
+		     bool *has_key, struct gpc_error *err)
+{
+	struct x509_chain *c = NULL;
+	const char *p = pem, *end = pem + len;
+	size_t begins;
+	int rc = -1;
+
+	*out = NULL;
+	if (has_key != NULL)
+		*has_key = has_key_block(pem, len);
+	if ((begins = classify_pem(path, pem, len, err)) == 0)
+		return -1;
+	if ((c = chain_alloc(begins)) == NULL)
 		goto nomem;
-	/* Walk the CERTIFICATE blocks ourselves: each is decoded to DER once,
-	 * imported as DER, and (the leaf) hashed as is; an issuer certificate
-	 * seen before comes from the cache without decoding. */
-	{
-		const char *p = pem, *end = pem + len;
-		while (c->n < begins) {
-			const char *b = memmem(p, (size_t)(end - p), PEM_BEGIN_CERT, strlen(PEM_BEGIN_CERT));
-			const char *e;
-			gnutls_datum_t der = { NULL, 0 };
-			unsigned i = c->n;
-			uint64_t h = 0;
-			if (b == NULL)
-				break;
-			e = memmem(b, (size_t)(end - b), PEM_END_CERT, strlen(PEM_END_CERT));
-			if (e == NULL)
-				break;
-			e += strlen(PEM_END_CERT);
-			p = e;
-			if (i > 0) {
-				h = fnv1a(b, (size_t)(e - b));
-				c->block_lens[i] = (size_t)(e - b);
-				if ((c->blocks[i] = malloc(c->block_lens[i])) == NULL)
-					goto nomem;
-				memcpy(c->blocks[i], b, c->block_lens[i]);
-				if ((c->facts[i] = cache_get(b, (size_t)(e - b), h)) != NULL) {
-					c->n++;
-					if (fill_info(NULL, NULL, false, c->facts[i], &c->info[i]) != 0)
-						goto nomem;
-					continue;
-				}
-			}
-			d.data = (unsigned char *)(uintptr_t)b;
-			d.size = (unsigned)(e - b);
-			ret = gnutls_pem_base64_decode2("CERTIFICATE", &d, &der);
-			if (ret >= 0) {
-				ret = gnutls_x509_crt_init(&c->crts[i]);
-				if (ret >= 0) {
-					ret = gnutls_x509_crt_import(c->crts[i], &der, GNUTLS_X509_FMT_DER);
-					if (ret < 0) {
-						gnutls_x509_crt_deinit(c->crts[i]);
-						c->crts[i] = NULL;
-					}
-				}
-			}
-			if (ret < 0) {
-				gnutls_free(der.data);
-				free(c->blocks[i]);
-				c->blocks[i] = NULL;
-				gpc_error_set(err, X509_E_TRUNCATED,
-					      "%s: PEM certificate block %u does not decode: %s", path,
-					      i + 1, gnutls_strerror(ret));
-				gpc_error_hint(err, "the file is damaged (edited, cut off or mixed up); restore "
-						    "it or get a new certificate with 'goproxy-cert issue --force'");
-				goto out;
-			}
-			c->n++;
-			c->facts[i] = facts_of(c->crts[i], i > 0);
-			if (c->facts[i] == NULL ||
-			    fill_info(c->crts[i], &der, i == 0, c->facts[i], &c->info[i]) != 0) {
-				gnutls_free(der.data);
-				goto nomem;
-			}
-			gnutls_free(der.data);
-			if (i > 0)
-				cache_put(b, (size_t)(e - b), h, c->facts[i]);
-		}
+	/* Walk the CERTIFICATE blocks ourselves (chain_add_block). */
+	while (c->n < begins) {
+		const char *b = memmem(p, (size_t)(end - p), PEM_BEGIN_CERT, strlen(PEM_BEGIN_CERT));
+		const char *e;
+		int r;
+		if (b == NULL)
+			break;
+		e = memmem(b, (size_t)(end - b), PEM_END_CERT, strlen(PEM_END_CERT));
+		if (e == NULL)
+			break;
+		e += strlen(PEM_END_CERT);
+		p = e;
+		if ((r = chain_add_block(c, path, b, e, err)) == -2)
+			goto nomem;
+		if (r != 0)
+			goto out;
 	}
 	if (c->n == 0) {
 		gpc_error_set(err, X509_E_TRUNCATED, "%s: no complete PEM certificate block", path);

@@ -67,15 +67,37 @@ struct certstore_ops {
 	/* may the effective user trust what the store holds (its local
 	 * directories: owner, mode, no links)? may be NULL (always) */
 	int (*check_trust)(void *be, struct gpc_error *err);
+	/* shared by hosts (etcd) rather than a directory of this one */
+	bool shared;
+	/* 1 when the store will not survive a reboot (certstore_ephemeral);
+	 * may be NULL (never) */
+	int (*ephemeral)(void *be, struct gpc_error *why);
+	/* where previous pairs are kept, for messages (certstore_archive_describe) */
+	int (*archive_name)(void *be, char *out, size_t outsz);
 };
+
+/* A row of the backend table (certstore.c): a store URL beginning with one
+ * of `schemes` ("etcd://", ...) is opened by `open`. */
+struct certstore_backend {
+	const char *kind;
+	const char *const *schemes;  /* NULL-terminated */
+	int (*open)(const struct store_options *o, struct certstore **out, struct gpc_error *err);
+};
+
+/* Add a backend to the table (once; later calls with the same row do
+ * nothing). Programs add the backends they link before opening stores, from
+ * one thread. Returns 0, or -1 when the table is full. */
+int certstore_add_backend(const struct certstore_backend *b);
 
 /* Wrap a backend in a struct certstore (takes `be`; ops->free frees it
  * with the store). Returns 0 and *out, or -1 (ENOMEM; `be` freed). */
 int certstore_from_backend(const struct certstore_ops *ops, void *be, struct certstore **out,
 			   struct gpc_error *err) __attribute__((warn_unused_result));
 
-/* The directory backend (store_dir.c): opens DIR as certstore_open does. */
+/* The directory backend (store_dir.c): opens DIR as certstore_open does;
+ * the table's row for a store without a URL. */
 int store_dir_open(const char *dir, struct certstore **out, struct gpc_error *err)
 	__attribute__((warn_unused_result));
+extern const struct certstore_backend store_dir_backend;
 
 #endif

@@ -30,32 +30,19 @@
 #ifndef GPC_STORE_ETCD_H
 #define GPC_STORE_ETCD_H
 
-#include "certstore.h"
+#include "certstore_backend.h"
 #include "error.h"
 
-struct store_options {
-	const char *url;       /* etcd://... or etcd+https://...; NULL or "": the directory */
-	const char *dir;       /* the certs directory when there is no URL (certstore_default_dir) */
-	const char *cacert;    /* --store-cacert */
-	const char *cert;      /* --store-cert */
-	const char *key;       /* --store-key */
-	const char *user;      /* GOPROXY_CERT_STORE_USER */
-	const char *password;  /* GOPROXY_CERT_STORE_PASSWORD(_FILE) */
-	const char *seal_file; /* --store-seal: needed to read or write private keys */
-	long timeout_ms;       /* per etcd request; 0: the client's default */
-	long lease_ttl;        /* lock and presence leases; 0: 15 s */
-	const char *cache_dir; /* goproxyd's --store-cache: a local copy of the pairs
-	                        * (store_cache.h), saved after every full read of
-	                        * PREFIX/pairs/ and listed from when no member answers
-	                        * before the store was read once; NULL: none */
-};
+/* The etcd backend's entry for certstore_open_url (etcd://, etcd+http://,
+ * etcd+https://). For etcd nothing is contacted at open except to check the
+ * seal key file (and to create the cache directory); the first operation
+ * talks to the members. */
+extern const struct certstore_backend store_etcd_backend;
 
-/* Open the store the options name: etcd when a URL is given, else the
- * directory (certstore_open). For etcd nothing is contacted yet except to
- * check the seal key file (and to create the cache directory); the first
- * operation talks to the members.
- * Returns 0 and *out (free with certstore_free), or -1 with err (GPC_E_USAGE
- * for a bad URL or option, the seal key's own errors). */
+/* certstore_open_url with the etcd backend added to the table (for the
+ * programs that link this part): etcd when a URL is given, else the
+ * directory. Returns 0 and *out (free with certstore_free), or -1 with err
+ * (GPC_E_USAGE for a bad URL or option, the seal key's own errors). */
 int store_open(const struct store_options *o, struct certstore **out, struct gpc_error *err)
 	__attribute__((warn_unused_result));
 
