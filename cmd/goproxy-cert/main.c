@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "strdist.h"
 
 struct cli_ctx cli = { .prog = "goproxy-cert" };
 
@@ -97,6 +98,29 @@ static const struct subcommand *find_sub(const char *name)
 	return NULL;
 }
 
+/* An unknown command: every command named (from the table), and the
+ * closest one when it is a typo away. */
+static int unknown_command(const char *name)
+{
+	char list[512] = "";
+	const char *best = NULL;
+	size_t bestd = 3, len = 0;
+
+	for (size_t i = 0; i < N_SUB; i++) {
+		size_t d = str_distance(name, strlen(name), subcommands[i].name, strlen(subcommands[i].name));
+		if (d < bestd) {
+			bestd = d;
+			best = subcommands[i].name;
+		}
+		len += (size_t)snprintf(list + len, len < sizeof(list) ? sizeof(list) - len : 0, "%s, ",
+					subcommands[i].name);
+	}
+	if (best != NULL)
+		return cli_usage_error(NULL, "unknown command '%s' (did you mean '%s'? commands: %shelp)", name,
+				       best, list);
+	return cli_usage_error(NULL, "unknown command '%s' (commands: %shelp)", name, list);
+}
+
 void cli_print_sub_usage(FILE *f, const char *name)
 {
 	const struct subcommand *s = find_sub(name);
@@ -148,7 +172,7 @@ int main(int argc, char **argv)
 	}
 	s = find_sub(argv[1]);
 	if (s == NULL)
-		return cli_usage_error(NULL, "unknown command '%s' (commands: check, status, issue, renew, revoke, account, store, sync, help)", argv[1]);
+		return unknown_command(argv[1]);
 	cli_log_init();
 	rc = s->fn(argc - 1, argv + 1);
 	if (fflush(stdout) != 0 || ferror(stdout)) {

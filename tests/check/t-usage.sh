@@ -21,7 +21,9 @@ usage "--domain: empty name" check -d "$T/certs" --domain ''
 usage "--format: 'xml' is not one of text, json, prometheus" status -d "$T/certs" --format xml
 usage "conflict" status -d "$T/certs" --json --format text
 usage "unknown option '-x'" status -x
-usage "unknown command 'chek'" chek
+usage "unknown command 'chek' (did you mean 'check'?" chek
+usage "unknown command 'persist-recrod' (did you mean 'persist-record'?" persist-recrod
+usage "commands: check, status, issue, renew, revoke, account, store, sync, notify, persist-record, help)" frobnicate
 # Long options only in full (issue 24): getopt_long would take a unique
 # prefix ('--stagin' as --staging, stored for the lineage). Every
 # subcommand refuses it before it does anything, with the full name.
