@@ -387,6 +387,24 @@ static void probes_free(struct probe *p, size_t n, char **zones)
 	free(zones);
 }
 
+/* A TXT record's value (several strings are one value: concatenated), cut
+ * at sz - 1 bytes; always NUL-terminated. */
+static void txt_value(const ldns_rr *rr, char *txt, size_t sz)
+{
+	size_t tl = 0;
+
+	for (size_t k = 0; k < ldns_rr_rd_count(rr); k++) {
+		const ldns_rdf *f = ldns_rr_rdf(rr, k);
+		const uint8_t *d = ldns_rdf_data(f);
+		size_t l = ldns_rdf_size(f) > 0 ? d[0] : 0;
+		if (l + 1 > ldns_rdf_size(f) || tl + l >= sz)
+			break;
+		memcpy(txt + tl, d + 1, l);
+		tl += l;
+	}
+	txt[tl] = '\0';
+}
+
 /* Ask one server for fqdn TXT without recursion. 1 serves all values, 0 not
  * (answer says what it had), -1 no answer (answer says why). */
 static int probe_one(const struct dns_check_opts *o, const struct auth_server *s, const struct probe *p,
@@ -415,19 +433,8 @@ static int probe_one(const struct dns_check_opts *o, const struct auth_server *s
 			ldns_rr *rr = ldns_rr_list_rr(an, i);
 			if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_TXT || ldns_rr_rd_count(rr) < 1)
 				continue;
-			/* a TXT value of several strings is their concatenation */
-			char txt[512] = "";
-			size_t tl = 0;
-			for (size_t k = 0; k < ldns_rr_rd_count(rr); k++) {
-				const ldns_rdf *f = ldns_rr_rdf(rr, k);
-				const uint8_t *d = ldns_rdf_data(f);
-				size_t l = ldns_rdf_size(f) > 0 ? d[0] : 0;
-				if (l + 1 > ldns_rdf_size(f) || tl + l >= sizeof(txt))
-					break;
-				memcpy(txt + tl, d + 1, l);
-				tl += l;
-			}
-			txt[tl] = '\0';
+			char txt[512];
+			txt_value(rr, txt, sizeof(txt));
 			if (v == 0 && first[0] == '\0')
 				snprintf(first, sizeof(first), "\"%.100s\"", txt);
 			if (strcmp(txt, p->values[v]) == 0)
@@ -697,18 +704,8 @@ static int persist_probe(const struct dns_check_opts *o, const struct dnsq_serve
 		ldns_rr *rr = ldns_rr_list_rr(an, i);
 		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_TXT)
 			continue;
-		char txt[1024] = "", why[300];
-		size_t tl = 0;
-		for (size_t k = 0; k < ldns_rr_rd_count(rr); k++) {
-			const ldns_rdf *f = ldns_rr_rdf(rr, k);
-			const uint8_t *d = ldns_rdf_data(f);
-			size_t l = ldns_rdf_size(f) > 0 ? d[0] : 0;
-			if (l + 1 > ldns_rdf_size(f) || tl + l >= sizeof(txt))
-				break;
-			memcpy(txt + tl, d + 1, l);
-			tl += l;
-		}
-		txt[tl] = '\0';
+		char txt[1024], why[300];
+		txt_value(rr, txt, sizeof(txt));
 		ntxt++;
 		found = dns_persist_match(txt, w, until, why, sizeof(why));
 		if (!found)
