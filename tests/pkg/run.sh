@@ -87,6 +87,19 @@ expect_mode() {
 	[ "$got" = "$2" ] || { : >"$T/out"; fail "$1 is $got, expected $2"; }
 }
 
+# ---- 0. every library meson.build asks pkg-config for is a Build-Depends ---
+# (the build below runs on this host, which has them all from .ci/packages: a
+# missing one would only show on a clean machine, at 'apt-get build-dep .')
+step "Build-Depends names every pkg-config dependency"
+bd=$(sed -n '/^Build-Depends:/,/^[A-Z]/p' "$SRC/debian/control")
+for dep in $(sed -n "s/.*dependency('\([a-z0-9._+-]*\)'.*/\1/p" "$SRC/meson.build" "$SRC"/*/meson.build | sort -u); do
+	pc=$(pkg-config --variable=pcfiledir "$dep" 2>/dev/null) || continue # threads, or not here
+	debpkg=$(dpkg -S "$pc/$dep.pc" 2>/dev/null | cut -d: -f1 | head -n 1)
+	[ -n "$debpkg" ] || continue
+	printf '%s\n' "$bd" | grep -Eq "(^|[ ,])$debpkg([ ,<]|$)" ||
+		fail "meson.build needs $dep ($debpkg), which debian/control's Build-Depends does not name"
+done
+
 # ---- 1. build -------------------------------------------------------------
 step "build the packages"
 mkdir "$T/src"
