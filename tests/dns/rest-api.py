@@ -28,6 +28,10 @@ bodies and its own pagination:
   inwx          POST /jsonrpc/ {"method","params"}: account.login (cookie), account.unlock (TOTP),
                 nameserver.info/createRecord/deleteRecord, account.logout; HTTP 200 {"code","msg"}
   httpreq       POST /present, /cleanup          basic auth (--user); text errors
+  azuredns      POST /TENANT/oauth2/v2.0/token (client credentials: --user client id, --token secret)
+                {"error","error_description"}; /subscriptions/S/resourceGroups/G/providers/
+                Microsoft.Network/dnsZones/Z/TXT/NAME?api-version=2018-05-01 GET/PUT whole/DELETE,
+                Bearer (an issued token); {"error":{"code","message"}}
 
 Test-only extras: GET / (alive), GET /_state (every record), POST /_seed
 {"fqdn","value","n"} (filler records), POST /_fail {"status","text"} (the
@@ -143,6 +147,7 @@ def err_body(status, text):
         "hostinger": {"message": text, "correlation_id": "c0ffee"},
         "inwx": {"code": 2200 if "Authentication" in text else 2302, "msg": text},
         "httpreq": text,
+        "azuredns": {"error": {"code": "AuthenticationFailed" if status == 401 else "BadRequest", "message": text}},
     }[P]
 
 
@@ -815,8 +820,84 @@ def r_httpreq(h, m, parts, q, body):
     return 200, None
 
 
+
+
+# ---- azuredns: the identity platform's token endpoint and Resource Manager ----
+AZ_TENANT, AZ_SUB, AZ_RG = "azure-tenant", "azure-sub", "dns-rg"
+issued = set()
+
+
+def oauth_fail(status, code, text):
+    raise Reply(status, {"error": code, "error_description": text + "\r\nTrace ID: 0c0a\r\nTimestamp: now",
+                         "error_codes": [7000215]})
+
+
+def r_azuredns(h, m, parts, q, body, raw=b""):
+    if parts[1:] == ["oauth2", "v2.0", "token"] and m == "POST":
+        f = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+        if parts[0] != AZ_TENANT:
+            oauth_fail(400, "invalid_request", "AADSTS90002: Tenant '%s' not found." % parts[0])
+        if f.get("grant_type") != "client_credentials" or not f.get("scope", "").endswith("/.default"):
+            oauth_fail(400, "unsupported_grant_type", "AADSTS70003: unsupported grant or scope")
+        if f.get("client_id") != args.user:
+            oauth_fail(400, "unauthorized_client", "AADSTS700016: Application not found in the directory.")
+        if f.get("client_secret") != args.token:
+            oauth_fail(401, "invalid_client", "AADSTS7000215: Invalid client secret provided.")
+        tok = "az-%d-%s" % (len(issued), hashlib.sha256(raw).hexdigest()[:16])
+        issued.add(tok)
+        return 200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": tok}
+    a = h.headers.get("Authorization", "")
+    if not a.startswith("Bearer ") or a[7:] not in issued:
+        fail(401, "The access token is invalid.")
+    if q.get("api-version") != "2018-05-01":
+        fail(400, "The api-version '%s' is invalid." % q.get("api-version"))
+    if (len(parts) != 10 or parts[0] != "subscriptions" or parts[1] != AZ_SUB or parts[2] != "resourceGroups"
+            or parts[4:7] != ["providers", "Microsoft.Network", "dnsZones"] or parts[8] != "TXT"):
+        fail(404, "No route for %s" % "/".join(parts))
+    if parts[3] != AZ_RG:
+        raise Reply(404, {"error": {"code": "ResourceGroupNotFound",
+                                    "message": "Resource group '%s' could not be found." % parts[3]}})
+    z = parts[7]
+    if z not in zones:
+        raise Reply(404, {"error": {"code": "ParentResourceNotFound",
+                                    "message": "Can not perform requested operation on nested resource. "
+                                               "Parent resource '%s' not found." % z}})
+    f = absolute(parts[9], z)
+
+    def rset():
+        rs = in_zone(z, f)
+        return {"id": "/" + "/".join(parts[:10]), "name": parts[9], "type": "Microsoft.Network/dnszones/TXT",
+                "etag": "e%d" % len(rs), "properties": {"fqdn": f + ".", "TTL": rs[0]["ttl"] if rs else 0,
+                "provisioningState": "Succeeded", "TXTRecords": [{"value": [r["value"]]} for r in rs]}}
+    if m == "GET":
+        if not in_zone(z, f):
+            raise Reply(404, {"error": {"code": "NotFound", "message": "The resource record '%s' does not exist "
+                                        "in resource group '%s' of subscription '%s'." % (parts[9], AZ_RG, AZ_SUB)}})
+        return 200, rset()
+    if m == "PUT":
+        maybe_injected()
+        try:
+            p = body["properties"]
+            vals = ["".join(t["value"]) for t in p["TXTRecords"]]
+            ttl = int(p["TTL"])
+        except (KeyError, TypeError, ValueError):
+            fail(400, "The request body is not a valid record set.")
+        if not vals:
+            fail(400, "The record set must hold at least one record.")
+        replace_set(z, f, vals, ttl)
+        return 200, rset()
+    if m == "DELETE":
+        maybe_injected()
+        replace_set(z, f, [], 0)
+        return 200, None
+    fail(405, "The requested method is not allowed.")
+
+
 ROUTES = {k[2:]: v for k, v in globals().items() if k.startswith("r_")}
 
+
+# token endpoints take forms: the raw body, JSON parsed where JSON came
+FORMS = ("azuredns",)
 
 class H(BaseHTTPRequestHandler):
     def log_message(self, fmt, *a):
@@ -869,11 +950,11 @@ class H(BaseHTTPRequestHandler):
                 fail_next.append((b["status"], b["text"]))
                 return self.send(200, {})
             try:
-                body = json.loads(raw) if raw and P != "namecheap" else {}
+                body = json.loads(raw) if raw and P != "namecheap" and not raw.startswith(b"grant_type=") else {}
             except ValueError:
                 return self.send(400, err_body(400, "malformed JSON"))
             try:
-                if P in ("ovh", "namecheap"):
+                if P in ("ovh", "namecheap") or P in FORMS:
                     status, obj = ROUTES[P](self, self.command, parts, q, body, raw)
                 else:
                     status, obj = ROUTES[P](self, self.command, parts, q, body)

@@ -58,6 +58,11 @@ inwx) OPT=password TOK_ENV=INWX_PASSWORD BASE_ENV=INWX_BASE_URL BASE=/jsonrpc/
 httpreq) OPT=endpoint TOK_ENV=HTTPREQ_PASSWORD BASE_ENV=HTTPREQ_ENDPOINT BASE= DENY='401: Unauthorized' LISTS=
 	USER_ARG="--user acme"
 	export HTTPREQ_USERNAME=acme ;;
+azuredns) OPT=client_secret TOK_ENV=AZURE_CLIENT_SECRET BASE_ENV=AZURE_BASE_URL BASE=
+	DENY='401: AADSTS7000215: Invalid client secret provided.'
+	USER_ARG="--user azure-client"
+	export AZURE_TENANT_ID=azure-tenant AZURE_CLIENT_ID=azure-client AZURE_SUBSCRIPTION_ID=azure-sub \
+		AZURE_RESOURCE_GROUP=dns-rg ;;
 *) fail "no case for $P" ;;
 esac
 # shellcheck disable=SC2086
@@ -65,6 +70,8 @@ api_start rest --provider "$P" --token "$TOKEN" --secret "$SECRET" $USER_ARG --z
 	--max-per-page 2 --knot-server "$KNOT_PRIMARY" --knot-key "hmac-sha256:$KNOT_KEY_NAME:$KNOT_KEY_SECRET"
 export "$TOK_ENV=$TOKEN" "$BASE_ENV=$API_URL$BASE"
 [ -z "$SEC_ENV" ] || export "$SEC_ENV=$SECRET"
+# azuredns: the token endpoint is there too
+[ "$P" != azuredns ] || export AZURE_AUTH_URL="$API_URL"
 # namecheap asks this machine's public address there
 [ "$P" != namecheap ] || export NAMECHEAP_IP_URL="$API_URL/getip"
 R="-r $KNOT_PRIMARY"
