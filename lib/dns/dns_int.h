@@ -15,7 +15,7 @@
 /* The providers of rest_providers.c, X(ops variable), most used first. */
 #define DNS_REST_PROVIDERS(X) \
 	X(dns_digitalocean) X(dns_porkbun) X(dns_desec) X(dns_godaddy) X(dns_linode) X(dns_vultr) \
-	X(dns_ionos) X(dns_netlify) X(dns_vercel) X(dns_infomaniak) X(dns_hostinger) X(dns_scaleway) X(dns_spaceship) X(dns_cloudns) X(dns_ovh) X(dns_namecheap) X(dns_netcup) X(dns_inwx) X(dns_azuredns)
+	X(dns_ionos) X(dns_netlify) X(dns_vercel) X(dns_infomaniak) X(dns_hostinger) X(dns_scaleway) X(dns_spaceship) X(dns_cloudns) X(dns_ovh) X(dns_namecheap) X(dns_netcup) X(dns_inwx) X(dns_azuredns) X(dns_gcloud)
 
 extern const struct dns_provider_ops dns_rfc2136;
 extern const struct dns_provider_ops dns_pdns;
@@ -91,6 +91,10 @@ struct dns_rest_desc {
 	/* the list gives every set of the zone: the one whose rec_name and
 	 * rec_type match holds its values at set_values (each at rec_value) */
 	const char *set_values;
+	/* APIs that delete the set exactly as it is before adding the new one
+	 * (Cloud DNS changes): set_old is the old set as {old} (expanded with
+	 * {items} of its values and {ttl} as set_ttl found it; "" when none) */
+	const char *set_old, *set_ttl;
 	const char *err_paths[3];   /* where the API's own error text is */
 	/* options derived for the templates (on the state's copy); 0 or -1 */
 	int (*prepare)(struct dns_options *o);

@@ -32,6 +32,10 @@ bodies and its own pagination:
                 {"error","error_description"}; /subscriptions/S/resourceGroups/G/providers/
                 Microsoft.Network/dnsZones/Z/TXT/NAME?api-version=2018-05-01 GET/PUT whole/DELETE,
                 Bearer (an issued token); {"error":{"code","message"}}
+  gcloud        POST /token (a JWT bearer assertion, RS256 checked against --secret: the service
+                account's RSA modulus in hex; --user its client_email); /dns/v1/projects/P/
+                managedZones?dnsName=, .../Z/rrsets?name=&type=, .../Z/changes {"deletions",
+                "additions"} (deletions must match the set exactly); {"error":{"code","message"}}
 
 Test-only extras: GET / (alive), GET /_state (every record), POST /_seed
 {"fqdn","value","n"} (filler records), POST /_fail {"status","text"} (the
@@ -148,6 +152,8 @@ def err_body(status, text):
         "inwx": {"code": 2200 if "Authentication" in text else 2302, "msg": text},
         "httpreq": text,
         "azuredns": {"error": {"code": "AuthenticationFailed" if status == 401 else "BadRequest", "message": text}},
+        "gcloud": {"error": {"code": status, "message": text,
+                             "status": "UNAUTHENTICATED" if status == 401 else "INVALID_ARGUMENT"}},
     }[P]
 
 
@@ -893,11 +899,110 @@ def r_azuredns(h, m, parts, q, body, raw=b""):
     fail(405, "The requested method is not allowed.")
 
 
+# ---- gcloud: Google's token endpoint (RFC 7523) and Cloud DNS v1 ----
+GC_PROJECT = "goproxy-test"
+SHA256_INFO = bytes.fromhex("3031300d060960864801650304020105000420")
+
+
+def b64u(s):
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def rs256_ok(signed, sig):
+    n = int(args.secret, 16)
+    k = (n.bit_length() + 7) // 8
+    if len(sig) != k:
+        return False
+    em = pow(int.from_bytes(sig, "big"), 65537, n).to_bytes(k, "big")
+    t = SHA256_INFO + hashlib.sha256(signed).digest()
+    return em == b"\x00\x01" + b"\xff" * (k - len(t) - 3) + b"\x00" + t
+
+
+def r_gcloud(h, m, parts, q, body, raw=b""):
+    if parts == ["token"] and m == "POST":
+        f = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+        if f.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer":
+            raise Reply(400, {"error": "unsupported_grant_type", "error_description": "Invalid grant_type."})
+        try:
+            hs, cs, ss = f["assertion"].split(".")
+            hd, cl = json.loads(b64u(hs)), json.loads(b64u(cs))
+            sig = b64u(ss)
+        except (KeyError, ValueError):
+            raise Reply(400, {"error": "invalid_request", "error_description": "Invalid JWT."})
+        if hd.get("alg") != "RS256" or not rs256_ok((hs + "." + cs).encode(), sig):
+            raise Reply(400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."})
+        now = time.time()
+        if cl.get("iss") != args.user:
+            raise Reply(400, {"error": "invalid_grant", "error_description": "Invalid email or User ID"})
+        if cl.get("aud") != "http://%s/token" % h.headers.get("Host"):
+            raise Reply(400, {"error": "invalid_grant", "error_description": "Invalid JWT: audience"})
+        if not (cl.get("iat", 0) - 60 <= now <= cl.get("exp", 0) <= cl.get("iat", 0) + 3600):
+            raise Reply(400, {"error": "invalid_grant", "error_description": "Invalid JWT: Token must be a "
+                              "short-lived token (60 minutes) and in a reasonable timeframe."})
+        if "https://www.googleapis.com/auth/ndev.clouddns.readwrite" not in cl.get("scope", "").split():
+            raise Reply(400, {"error": "invalid_scope", "error_description": "Invalid OAuth scope."})
+        tok = "ya29.%d-%s" % (len(issued), hashlib.sha256(raw).hexdigest()[:16])
+        issued.add(tok)
+        return 200, {"access_token": tok, "expires_in": 3599, "token_type": "Bearer"}
+    a = h.headers.get("Authorization", "")
+    if not a.startswith("Bearer ") or a[7:] not in issued:
+        fail(401, "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie "
+                  "or other valid authentication credential.")
+    if parts[:4] != ["dns", "v1", "projects", GC_PROJECT] or len(parts) < 5 or parts[4] != "managedZones":
+        fail(403, "Forbidden: the caller does not have permission")
+    if len(parts) == 5 and m == "GET":
+        dn = q.get("dnsName")
+        if dn is not None and not dn.endswith("."):
+            fail(400, "Invalid value for 'dnsName': '%s'" % dn)
+        return 200, {"kind": "dns#managedZonesListResponse", "managedZones": [
+            {"kind": "dns#managedZone", "name": "zone-" + z.replace(".", "-"), "dnsName": z + ".", "id": str(i),
+             "visibility": "public"} for z, i in sorted(zones.items()) if dn is None or dn == z + "."]}
+    byname = {"zone-" + z.replace(".", "-"): z for z in zones}
+    if len(parts) != 7 or parts[5] not in byname:
+        fail(404, "The 'parameters.managedZone' resource named '%s' does not exist." % (parts[5:6] or [""])[0])
+    z = byname[parts[5]]
+
+    def rrset(f):
+        rs = in_zone(z, f)
+        return {"kind": "dns#resourceRecordSet", "name": f + ".", "type": "TXT", "ttl": rs[0]["ttl"],
+                "rrdatas": ['"%s"' % unquote_txt(r["value"]) for r in rs]} if rs else None
+    if parts[6] == "rrsets" and m == "GET":
+        n, t = q.get("name"), q.get("type")
+        if n is None or not n.endswith(".") or t != "TXT":
+            fail(400, "Invalid value for 'name' or 'type'")
+        s = rrset(n[:-1])
+        return 200, {"kind": "dns#resourceRecordSetsListResponse", "rrsets": [s] if s else []}
+    if parts[6] == "changes" and m == "POST":
+        maybe_injected()
+        dels, adds = body.get("deletions") or [], body.get("additions") or []
+        for i, d in enumerate(dels + adds):
+            if not d.get("name", "").endswith(".") or d.get("type") != "TXT" or not d.get("rrdatas"):
+                fail(400, "Invalid value for 'entity.change.%s[%d]'" % ("deletions" if i < len(dels) else
+                                                                        "additions", i % max(1, len(dels))))
+        have = {}
+        for d in dels:
+            f = d["name"][:-1]
+            cur = rrset(f)
+            if cur is None or cur["ttl"] != d.get("ttl") or sorted(cur["rrdatas"]) != sorted(d["rrdatas"]):
+                fail(412, "Precondition not met for 'entity.change.deletions[0]'")
+            have[f] = []
+        for a in adds:
+            f = a["name"][:-1]
+            if f not in have and rrset(f) is not None:
+                fail(409, "The resource 'entity.change.additions[0]' named '%s (TXT)' already exists" % a["name"])
+            have[f] = a
+        for f, a in have.items():
+            replace_set(z, f, a["rrdatas"] if a else [], a["ttl"] if a else 0)
+        return 200, {"kind": "dns#change", "id": str(next_id[0]), "status": "pending",
+                     "additions": adds, "deletions": dels}
+    fail(404, "Not Found")
+
+
 ROUTES = {k[2:]: v for k, v in globals().items() if k.startswith("r_")}
 
 
 # token endpoints take forms: the raw body, JSON parsed where JSON came
-FORMS = ("azuredns",)
+FORMS = ("azuredns", "gcloud")
 
 class H(BaseHTTPRequestHandler):
     def log_message(self, fmt, *a):
