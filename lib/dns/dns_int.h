@@ -15,7 +15,7 @@
 /* The providers of rest_providers.c, X(ops variable), most used first. */
 #define DNS_REST_PROVIDERS(X) \
 	X(dns_digitalocean) X(dns_porkbun) X(dns_desec) X(dns_godaddy) X(dns_linode) X(dns_vultr) \
-	X(dns_ionos) X(dns_netlify) X(dns_vercel) X(dns_infomaniak) X(dns_hostinger) X(dns_scaleway) X(dns_spaceship) X(dns_cloudns) X(dns_ovh) X(dns_namecheap) X(dns_netcup) X(dns_inwx)
+	X(dns_ionos) X(dns_netlify) X(dns_vercel) X(dns_infomaniak) X(dns_hostinger) X(dns_scaleway) X(dns_spaceship) X(dns_cloudns) X(dns_ovh) X(dns_namecheap) X(dns_netcup) X(dns_inwx) X(dns_azuredns) X(dns_gcloud)
 
 extern const struct dns_provider_ops dns_rfc2136;
 extern const struct dns_provider_ops dns_pdns;
@@ -91,6 +91,10 @@ struct dns_rest_desc {
 	/* the list gives every set of the zone: the one whose rec_name and
 	 * rec_type match holds its values at set_values (each at rec_value) */
 	const char *set_values;
+	/* APIs that delete the set exactly as it is before adding the new one
+	 * (Cloud DNS changes): set_old is the old set as {old} (expanded with
+	 * {items} of its values and {ttl} as set_ttl found it; "" when none) */
+	const char *set_old, *set_ttl;
 	const char *err_paths[3];   /* where the API's own error text is */
 	/* options derived for the templates (on the state's copy); 0 or -1 */
 	int (*prepare)(struct dns_options *o);
@@ -117,6 +121,16 @@ int dns_rest_create(const struct dns_rest_desc *d, const struct dns_options *o, 
 int dns_rest_present(void *state, const struct dns_record *r, struct gpc_error *err);
 int dns_rest_cleanup(void *state, const struct dns_record *r, struct gpc_error *err);
 void dns_rest_destroy(void *state);
+
+/* ---- oauth.c: an OAuth2 access token ---- */
+
+/* POST the form (application/x-www-form-urlencoded) to the token endpoint
+ * url and return the answer's access_token in *token (dns_secret_free
+ * it). On failure err names prov, the URL, the HTTP status and the
+ * endpoint's error_description (or error), with auth_hint as the fix; the
+ * form and the token never appear. Returns 0 or -1. */
+int dns_oauth_token(const char *prov, const char *url, const char *form, const char *auth_hint, char **token,
+		    struct gpc_error *err) __attribute__((warn_unused_result));
 
 /* ---- query.c ---- */
 

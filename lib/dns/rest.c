@@ -4,14 +4,15 @@
  * (rest_providers.c). Templates name what goes where:
  *
  *   {zone} {zone_id} {rel} {fqdn} {value} {qvalue} {ttl} {id} {page}
- *   {cursor} {items} {opt:NAME}
+ *   {cursor} {items} {old} {fqdn_dot} {opt:NAME}
  *
  * {rel} is the name relative to the zone (desc->apex for the apex),
- * {fqdn} has no trailing dot, {qvalue} is the value in double quotes.
+ * {fqdn} has no trailing dot ({fqdn_dot} has one), {qvalue} is the value in double quotes.
  * In a path each value is percent-encoded, in a body it is a JSON string
  * ({ttl} and {page} are numbers), in a header it is as is. {items} is
  * the whole record set, each value through desc->set_item, joined by
- * commas: for the APIs that replace a name's set at once (desc->set). */
+ * commas: for the APIs that replace a name's set at once (desc->set);
+ * {old} is the set as it was, through desc->set_old. */
 #include "dns_int.h"
 
 #include <stdio.h>
@@ -33,11 +34,12 @@ struct rest {
 	char *base;
 	unsigned ttl;
 	long status; /* of the last answer */
+	unsigned old_ttl; /* the set's TTL as set_read found it (desc->set_ttl) */
 };
 
 /* What the templates of one request may name. */
 struct vars {
-	const char *zone, *zone_id, *rel, *fqdn, *value, *id, *cursor, *items;
+	const char *zone, *zone_id, *rel, *fqdn, *value, *id, *cursor, *items, *old;
 	unsigned ttl;
 	int page;
 };
@@ -94,8 +96,8 @@ static int expand(struct buf *b, const struct rest *st, const struct vars *v, co
 				return -1;
 			continue;
 		}
-		if (strcmp(key, "items") == 0) {
-			if (buf_adds(b, v->items ? v->items : "") != 0)
+		if (strcmp(key, "items") == 0 || strcmp(key, "old") == 0) {
+			if (buf_adds(b, (key[0] == 'i' ? v->items : v->old) ? (key[0] == 'i' ? v->items : v->old) : "") != 0)
 				return -1;
 			continue;
 		}
@@ -107,6 +109,13 @@ static int expand(struct buf *b, const struct rest *st, const struct vars *v, co
 			s = v->rel;
 		else if (strcmp(key, "fqdn") == 0)
 			s = v->fqdn;
+		else if (strcmp(key, "fqdn_dot") == 0) {
+			char f[300];
+			snprintf(f, sizeof(f), "%s.", v->fqdn ? v->fqdn : "");
+			if (put_str(b, f, e) != 0)
+				return -1;
+			continue;
+		}
 		else if (strcmp(key, "value") == 0)
 			s = v->value;
 		else if (strcmp(key, "id") == 0)
@@ -469,8 +478,11 @@ static int set_read(struct rest *st, struct vars *v, char ***vals, size_t *n, st
 		for (size_t i = 0; x && json_object_is_type(x, json_type_array) && i < json_object_array_length(x); i++) {
 			struct json_object *e = json_object_array_get_idx(x, i);
 			const char *nm = jstr(e, d->rec_name), *t = jstr(e, d->rec_type);
-			if (nm && t && same_name(nm, v) && strcasecmp(t, "TXT") == 0)
+			if (nm && t && same_name(nm, v) && strcasecmp(t, "TXT") == 0) {
 				a = jpath(e, d->set_values);
+				if (d->set_ttl != NULL)
+					st->old_ttl = (unsigned)json_object_get_int(jpath(e, d->set_ttl));
+			}
 		}
 	}
 	for (size_t i = 0; a && json_object_is_type(a, json_type_array) && i < json_object_array_length(a); i++) {
@@ -502,13 +514,37 @@ static int set_write(struct rest *st, struct vars *v, char **vals, size_t n, con
 {
 	const struct dns_rest_desc *d = st->d;
 	const struct dns_rest_call *c = add ? &d->create : &d->del;
-	struct buf items;
+	struct buf items, old, olds;
 	struct json_object *o = NULL;
 	const char *keep = v->value;
+	unsigned ttl = v->ttl;
 	size_t count = 0;
 	int rc = -1;
 
 	buf_init(&items, 65536);
+	buf_init(&old, 65536);
+	buf_init(&olds, 65536);
+	/* desc->set_old: the set as it is now ({items} of every value, {ttl}
+	 * as found), for the APIs that delete it exactly before adding */
+	for (size_t i = 0; d->set_old != NULL && i < n; i++) {
+		v->value = vals[i];
+		if ((i && buf_adds(&olds, ",") != 0) || expand(&olds, st, v, d->set_item, ESC_JSON) != 0) {
+			gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+			goto out;
+		}
+	}
+	if (d->set_old != NULL && n > 0) {
+		v->items = olds.data;
+		v->ttl = st->old_ttl ? st->old_ttl : ttl;
+		int x = expand(&old, st, v, d->set_old, ESC_JSON);
+		v->items = NULL;
+		v->ttl = ttl;
+		if (x != 0) {
+			gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+			goto out;
+		}
+		v->old = old.data;
+	}
 	for (size_t i = 0; i <= n; i++) {
 		const char *x = i < n ? vals[i] : add;
 		if (x == NULL || (i < n && drop != NULL && strcmp(x, drop) == 0))
@@ -529,7 +565,11 @@ static int set_write(struct rest *st, struct vars *v, char **vals, size_t n, con
 out:
 	v->value = keep;
 	v->items = NULL;
+	v->old = NULL;
+	v->ttl = ttl;
 	buf_finish(&items);
+	buf_finish(&old);
+	buf_finish(&olds);
 	return rc;
 }
 

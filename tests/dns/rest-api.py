@@ -28,6 +28,14 @@ bodies and its own pagination:
   inwx          POST /jsonrpc/ {"method","params"}: account.login (cookie), account.unlock (TOTP),
                 nameserver.info/createRecord/deleteRecord, account.logout; HTTP 200 {"code","msg"}
   httpreq       POST /present, /cleanup          basic auth (--user); text errors
+  azuredns      POST /TENANT/oauth2/v2.0/token (client credentials: --user client id, --token secret)
+                {"error","error_description"}; /subscriptions/S/resourceGroups/G/providers/
+                Microsoft.Network/dnsZones/Z/TXT/NAME?api-version=2018-05-01 GET/PUT whole/DELETE,
+                Bearer (an issued token); {"error":{"code","message"}}
+  gcloud        POST /token (a JWT bearer assertion, RS256 checked against --secret: the service
+                account's RSA modulus in hex; --user its client_email); /dns/v1/projects/P/
+                managedZones?dnsName=, .../Z/rrsets?name=&type=, .../Z/changes {"deletions",
+                "additions"} (deletions must match the set exactly); {"error":{"code","message"}}
 
 Test-only extras: GET / (alive), GET /_state (every record), POST /_seed
 {"fqdn","value","n"} (filler records), POST /_fail {"status","text"} (the
@@ -143,6 +151,9 @@ def err_body(status, text):
         "hostinger": {"message": text, "correlation_id": "c0ffee"},
         "inwx": {"code": 2200 if "Authentication" in text else 2302, "msg": text},
         "httpreq": text,
+        "azuredns": {"error": {"code": "AuthenticationFailed" if status == 401 else "BadRequest", "message": text}},
+        "gcloud": {"error": {"code": status, "message": text,
+                             "status": "UNAUTHENTICATED" if status == 401 else "INVALID_ARGUMENT"}},
     }[P]
 
 
@@ -815,8 +826,183 @@ def r_httpreq(h, m, parts, q, body):
     return 200, None
 
 
+
+
+# ---- azuredns: the identity platform's token endpoint and Resource Manager ----
+AZ_TENANT, AZ_SUB, AZ_RG = "azure-tenant", "azure-sub", "dns-rg"
+issued = set()
+
+
+def oauth_fail(status, code, text):
+    raise Reply(status, {"error": code, "error_description": text + "\r\nTrace ID: 0c0a\r\nTimestamp: now",
+                         "error_codes": [7000215]})
+
+
+def r_azuredns(h, m, parts, q, body, raw=b""):
+    if parts[1:] == ["oauth2", "v2.0", "token"] and m == "POST":
+        f = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+        if parts[0] != AZ_TENANT:
+            oauth_fail(400, "invalid_request", "AADSTS90002: Tenant '%s' not found." % parts[0])
+        if f.get("grant_type") != "client_credentials" or not f.get("scope", "").endswith("/.default"):
+            oauth_fail(400, "unsupported_grant_type", "AADSTS70003: unsupported grant or scope")
+        if f.get("client_id") != args.user:
+            oauth_fail(400, "unauthorized_client", "AADSTS700016: Application not found in the directory.")
+        if f.get("client_secret") != args.token:
+            oauth_fail(401, "invalid_client", "AADSTS7000215: Invalid client secret provided.")
+        tok = "az-%d-%s" % (len(issued), hashlib.sha256(raw).hexdigest()[:16])
+        issued.add(tok)
+        return 200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": tok}
+    a = h.headers.get("Authorization", "")
+    if not a.startswith("Bearer ") or a[7:] not in issued:
+        fail(401, "The access token is invalid.")
+    if q.get("api-version") != "2018-05-01":
+        fail(400, "The api-version '%s' is invalid." % q.get("api-version"))
+    if (len(parts) != 10 or parts[0] != "subscriptions" or parts[1] != AZ_SUB or parts[2] != "resourceGroups"
+            or parts[4:7] != ["providers", "Microsoft.Network", "dnsZones"] or parts[8] != "TXT"):
+        fail(404, "No route for %s" % "/".join(parts))
+    if parts[3] != AZ_RG:
+        raise Reply(404, {"error": {"code": "ResourceGroupNotFound",
+                                    "message": "Resource group '%s' could not be found." % parts[3]}})
+    z = parts[7]
+    if z not in zones:
+        raise Reply(404, {"error": {"code": "ParentResourceNotFound",
+                                    "message": "Can not perform requested operation on nested resource. "
+                                               "Parent resource '%s' not found." % z}})
+    f = absolute(parts[9], z)
+
+    def rset():
+        rs = in_zone(z, f)
+        return {"id": "/" + "/".join(parts[:10]), "name": parts[9], "type": "Microsoft.Network/dnszones/TXT",
+                "etag": "e%d" % len(rs), "properties": {"fqdn": f + ".", "TTL": rs[0]["ttl"] if rs else 0,
+                "provisioningState": "Succeeded", "TXTRecords": [{"value": [r["value"]]} for r in rs]}}
+    if m == "GET":
+        if not in_zone(z, f):
+            raise Reply(404, {"error": {"code": "NotFound", "message": "The resource record '%s' does not exist "
+                                        "in resource group '%s' of subscription '%s'." % (parts[9], AZ_RG, AZ_SUB)}})
+        return 200, rset()
+    if m == "PUT":
+        maybe_injected()
+        try:
+            p = body["properties"]
+            vals = ["".join(t["value"]) for t in p["TXTRecords"]]
+            ttl = int(p["TTL"])
+        except (KeyError, TypeError, ValueError):
+            fail(400, "The request body is not a valid record set.")
+        if not vals:
+            fail(400, "The record set must hold at least one record.")
+        replace_set(z, f, vals, ttl)
+        return 200, rset()
+    if m == "DELETE":
+        maybe_injected()
+        replace_set(z, f, [], 0)
+        return 200, None
+    fail(405, "The requested method is not allowed.")
+
+
+# ---- gcloud: Google's token endpoint (RFC 7523) and Cloud DNS v1 ----
+GC_PROJECT = "goproxy-test"
+SHA256_INFO = bytes.fromhex("3031300d060960864801650304020105000420")
+
+
+def b64u(s):
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def rs256_ok(signed, sig):
+    n = int(args.secret, 16)
+    k = (n.bit_length() + 7) // 8
+    if len(sig) != k:
+        return False
+    em = pow(int.from_bytes(sig, "big"), 65537, n).to_bytes(k, "big")
+    t = SHA256_INFO + hashlib.sha256(signed).digest()
+    return em == b"\x00\x01" + b"\xff" * (k - len(t) - 3) + b"\x00" + t
+
+
+def r_gcloud(h, m, parts, q, body, raw=b""):
+    if parts == ["token"] and m == "POST":
+        f = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+        if f.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer":
+            raise Reply(400, {"error": "unsupported_grant_type", "error_description": "Invalid grant_type."})
+        try:
+            hs, cs, ss = f["assertion"].split(".")
+            hd, cl = json.loads(b64u(hs)), json.loads(b64u(cs))
+            sig = b64u(ss)
+        except (KeyError, ValueError):
+            raise Reply(400, {"error": "invalid_request", "error_description": "Invalid JWT."})
+        if hd.get("alg") != "RS256" or not rs256_ok((hs + "." + cs).encode(), sig):
+            raise Reply(400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."})
+        now = time.time()
+        if cl.get("iss") != args.user:
+            raise Reply(400, {"error": "invalid_grant", "error_description": "Invalid email or User ID"})
+        if cl.get("aud") != "http://%s/token" % h.headers.get("Host"):
+            raise Reply(400, {"error": "invalid_grant", "error_description": "Invalid JWT: audience"})
+        if not (cl.get("iat", 0) - 60 <= now <= cl.get("exp", 0) <= cl.get("iat", 0) + 3600):
+            raise Reply(400, {"error": "invalid_grant", "error_description": "Invalid JWT: Token must be a "
+                              "short-lived token (60 minutes) and in a reasonable timeframe."})
+        if "https://www.googleapis.com/auth/ndev.clouddns.readwrite" not in cl.get("scope", "").split():
+            raise Reply(400, {"error": "invalid_scope", "error_description": "Invalid OAuth scope."})
+        tok = "ya29.%d-%s" % (len(issued), hashlib.sha256(raw).hexdigest()[:16])
+        issued.add(tok)
+        return 200, {"access_token": tok, "expires_in": 3599, "token_type": "Bearer"}
+    a = h.headers.get("Authorization", "")
+    if not a.startswith("Bearer ") or a[7:] not in issued:
+        fail(401, "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie "
+                  "or other valid authentication credential.")
+    if parts[:4] != ["dns", "v1", "projects", GC_PROJECT] or len(parts) < 5 or parts[4] != "managedZones":
+        fail(403, "Forbidden: the caller does not have permission")
+    if len(parts) == 5 and m == "GET":
+        dn = q.get("dnsName")
+        if dn is not None and not dn.endswith("."):
+            fail(400, "Invalid value for 'dnsName': '%s'" % dn)
+        return 200, {"kind": "dns#managedZonesListResponse", "managedZones": [
+            {"kind": "dns#managedZone", "name": "zone-" + z.replace(".", "-"), "dnsName": z + ".", "id": str(i),
+             "visibility": "public"} for z, i in sorted(zones.items()) if dn is None or dn == z + "."]}
+    byname = {"zone-" + z.replace(".", "-"): z for z in zones}
+    if len(parts) != 7 or parts[5] not in byname:
+        fail(404, "The 'parameters.managedZone' resource named '%s' does not exist." % (parts[5:6] or [""])[0])
+    z = byname[parts[5]]
+
+    def rrset(f):
+        rs = in_zone(z, f)
+        return {"kind": "dns#resourceRecordSet", "name": f + ".", "type": "TXT", "ttl": rs[0]["ttl"],
+                "rrdatas": ['"%s"' % unquote_txt(r["value"]) for r in rs]} if rs else None
+    if parts[6] == "rrsets" and m == "GET":
+        n, t = q.get("name"), q.get("type")
+        if n is None or not n.endswith(".") or t != "TXT":
+            fail(400, "Invalid value for 'name' or 'type'")
+        s = rrset(n[:-1])
+        return 200, {"kind": "dns#resourceRecordSetsListResponse", "rrsets": [s] if s else []}
+    if parts[6] == "changes" and m == "POST":
+        maybe_injected()
+        dels, adds = body.get("deletions") or [], body.get("additions") or []
+        for i, d in enumerate(dels + adds):
+            if not d.get("name", "").endswith(".") or d.get("type") != "TXT" or not d.get("rrdatas"):
+                fail(400, "Invalid value for 'entity.change.%s[%d]'" % ("deletions" if i < len(dels) else
+                                                                        "additions", i % max(1, len(dels))))
+        have = {}
+        for d in dels:
+            f = d["name"][:-1]
+            cur = rrset(f)
+            if cur is None or cur["ttl"] != d.get("ttl") or sorted(cur["rrdatas"]) != sorted(d["rrdatas"]):
+                fail(412, "Precondition not met for 'entity.change.deletions[0]'")
+            have[f] = []
+        for a in adds:
+            f = a["name"][:-1]
+            if f not in have and rrset(f) is not None:
+                fail(409, "The resource 'entity.change.additions[0]' named '%s (TXT)' already exists" % a["name"])
+            have[f] = a
+        for f, a in have.items():
+            replace_set(z, f, a["rrdatas"] if a else [], a["ttl"] if a else 0)
+        return 200, {"kind": "dns#change", "id": str(next_id[0]), "status": "pending",
+                     "additions": adds, "deletions": dels}
+    fail(404, "Not Found")
+
+
 ROUTES = {k[2:]: v for k, v in globals().items() if k.startswith("r_")}
 
+
+# token endpoints take forms: the raw body, JSON parsed where JSON came
+FORMS = ("azuredns", "gcloud")
 
 class H(BaseHTTPRequestHandler):
     def log_message(self, fmt, *a):
@@ -869,11 +1055,11 @@ class H(BaseHTTPRequestHandler):
                 fail_next.append((b["status"], b["text"]))
                 return self.send(200, {})
             try:
-                body = json.loads(raw) if raw and P != "namecheap" else {}
+                body = json.loads(raw) if raw and P != "namecheap" and not raw.startswith(b"grant_type=") else {}
             except ValueError:
                 return self.send(400, err_body(400, "malformed JSON"))
             try:
-                if P in ("ovh", "namecheap"):
+                if P in ("ovh", "namecheap") or P in FORMS:
                     status, obj = ROUTES[P](self, self.command, parts, q, body, raw)
                 else:
                     status, obj = ROUTES[P](self, self.command, parts, q, body)

@@ -58,13 +58,34 @@ inwx) OPT=password TOK_ENV=INWX_PASSWORD BASE_ENV=INWX_BASE_URL BASE=/jsonrpc/
 httpreq) OPT=endpoint TOK_ENV=HTTPREQ_PASSWORD BASE_ENV=HTTPREQ_ENDPOINT BASE= DENY='401: Unauthorized' LISTS=
 	USER_ARG="--user acme"
 	export HTTPREQ_USERNAME=acme ;;
+azuredns) OPT=client_secret TOK_ENV=AZURE_CLIENT_SECRET BASE_ENV=AZURE_BASE_URL BASE=
+	DENY='401: AADSTS7000215: Invalid client secret provided.'
+	USER_ARG="--user azure-client"
+	export AZURE_TENANT_ID=azure-tenant AZURE_CLIENT_ID=azure-client AZURE_SUBSCRIPTION_ID=azure-sub \
+		AZURE_RESOURCE_GROUP=dns-rg ;;
+gcloud) OPT=service_account TOK_ENV=GCE_SERVICE_ACCOUNT BASE_ENV=GCE_BASE_URL BASE=/dns/v1
+	DENY='400: Invalid JWT Signature.'
+	USER_ARG="--user acme-dns@goproxy-test.iam.gserviceaccount.com"
+	# a service account's JSON key (token_uri: this test's server, once started)
+	sa_key() { # PEM KEY_ID
+		jq -cn --rawfile k "$1" --arg id "$2" --arg uri "$API_URL/token" '{type: "service_account",
+			project_id: "goproxy-test", private_key_id: $id, private_key: $k, token_uri: $uri,
+			client_email: "acme-dns@goproxy-test.iam.gserviceaccount.com", client_id: "1234"}'
+	}
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/sa.pem" 2>/dev/null
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/other.pem" 2>/dev/null
+	SECRET=$(openssl rsa -in "$WORK/sa.pem" -noout -modulus | sed 's/^Modulus=//') ;;
 *) fail "no case for $P" ;;
 esac
 # shellcheck disable=SC2086
 api_start rest --provider "$P" --token "$TOKEN" --secret "$SECRET" $USER_ARG --zone example.test --zone other.test \
 	--max-per-page 2 --knot-server "$KNOT_PRIMARY" --knot-key "hmac-sha256:$KNOT_KEY_NAME:$KNOT_KEY_SECRET"
+# gcloud: the key names the token endpoint
+[ "$P" != gcloud ] || TOKEN=$(sa_key "$WORK/sa.pem" "$P-key-$$-secret")
 export "$TOK_ENV=$TOKEN" "$BASE_ENV=$API_URL$BASE"
 [ -z "$SEC_ENV" ] || export "$SEC_ENV=$SECRET"
+# azuredns: the token endpoint is there too
+[ "$P" != azuredns ] || export AZURE_AUTH_URL="$API_URL"
 # namecheap asks this machine's public address there
 [ "$P" != namecheap ] || export NAMECHEAP_IP_URL="$API_URL/getip"
 R="-r $KNOT_PRIMARY"
@@ -108,12 +129,16 @@ case $P in netcup | inwx) [ "$(curl -fsS "$API_URL/_sessions")" = "[]" ] || fail
 	'[["@","A","192.0.2.1","10","1800"],["@","MX","mx.example.test.","5","1800"]]' ] || fail "namecheap: other hosts lost"
 
 echo "== bad credentials: the provider, the status and its text named, no secret"
-run_logged dnstool env "$TOK_ENV=wrong-$$-xyz" "$DNSTOOL" $R present "$P" example.test value-x
+WRONG=wrong-$$-xyz
+# gcloud: another key, the one its token endpoint does not know
+[ "$P" != gcloud ] || WRONG=$(sa_key "$WORK/other.pem" "wrong-$$-xyz")
+run_logged dnstool env "$TOK_ENV=$WRONG" "$DNSTOOL" $R present "$P" example.test value-x
 expect_rc 1
 expect_err "^error: $P: [A-Za-z ]+: http://127.0.0.1:[0-9]+/[^ ]* answered HTTP $DENY\$"
 expect_no "wrong-$$-xyz"
 expect_no "$TOKEN"
 expect_no "$SECRET"
+expect_no "PRIVATE KEY"
 
 echo "== an API error on create: the provider's own text"
 curl -fsS -o /dev/null -d "{\"status\":422,\"text\":\"$P refuses this record ($$)\"}" "$API_URL/_fail"
