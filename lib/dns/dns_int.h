@@ -15,7 +15,8 @@
 /* The providers of rest_providers.c, X(ops variable), most used first. */
 #define DNS_REST_PROVIDERS(X) \
 	X(dns_digitalocean) X(dns_porkbun) X(dns_desec) X(dns_godaddy) X(dns_linode) X(dns_vultr) \
-	X(dns_ionos) X(dns_netlify) X(dns_vercel) X(dns_infomaniak) X(dns_hostinger) X(dns_scaleway) X(dns_spaceship) X(dns_cloudns) X(dns_ovh) X(dns_namecheap) X(dns_netcup) X(dns_inwx)
+	X(dns_ionos) X(dns_netlify) X(dns_vercel) X(dns_infomaniak) X(dns_hostinger) X(dns_scaleway) X(dns_spaceship) X(dns_cloudns) X(dns_ovh) X(dns_namecheap) X(dns_netcup) X(dns_inwx) \
+	X(dns_edgedns)
 
 extern const struct dns_provider_ops dns_rfc2136;
 extern const struct dns_provider_ops dns_pdns;
@@ -88,6 +89,9 @@ struct dns_rest_desc {
 	 * set_item), del_empty (if any) removes an emptied set */
 	const char *set_item;
 	struct dns_rest_call del_empty;
+	/* create_new (if any) writes a set that did not exist (Edge DNS: POST
+	 * creates, PUT replaces an existing set) */
+	struct dns_rest_call create_new;
 	/* the list gives every set of the zone: the one whose rec_name and
 	 * rec_type match holds its values at set_values (each at rec_value) */
 	const char *set_values;

@@ -523,6 +523,8 @@ static int set_write(struct rest *st, struct vars *v, char **vals, size_t n, con
 	v->items = items.data ? items.data : "";
 	if (count == 0 && d->del_empty.path != NULL)
 		c = &d->del_empty;
+	if (add && n == 0 && d->create_new.path != NULL)
+		c = &d->create_new;
 	rc = call(st, add ? "write the TXT record set" : "remove the value from the TXT record set", c, v, false,
 		  &o, err);
 	json_object_put(o);

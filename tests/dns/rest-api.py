@@ -28,13 +28,16 @@ bodies and its own pagination:
   inwx          POST /jsonrpc/ {"method","params"}: account.login (cookie), account.unlock (TOTP),
                 nameserver.info/createRecord/deleteRecord, account.logout; HTTP 200 {"code","msg"}
   httpreq       POST /present, /cleanup          basic auth (--user); text errors
+  edgedns       /config-dns/v2/zones/Z/names/N/types/TXT: GET, POST (new set), PUT (replace), DELETE
+                EdgeGrid EG1-HMAC-SHA256 (client secret: --token, access token: --secret); problem
+                JSON {"type","title","status","detail","instance"}
 
 Test-only extras: GET / (alive), GET /_state (every record), POST /_seed
 {"fqdn","value","n"} (filler records), POST /_fail {"status","text"} (the
 next create or delete fails with the provider's own error body), and
 --knot-* to mirror TXT changes into a knot primary with knsupdate.
 """
-import argparse, base64, hashlib, hmac, json, struct, subprocess, sys, threading, time
+import argparse, base64, calendar, hashlib, hmac, json, struct, subprocess, sys, threading, time
 from xml.sax.saxutils import quoteattr, escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit, parse_qs, unquote
@@ -143,6 +146,10 @@ def err_body(status, text):
         "hostinger": {"message": text, "correlation_id": "c0ffee"},
         "inwx": {"code": 2200 if "Authentication" in text else 2302, "msg": text},
         "httpreq": text,
+        "edgedns": {"type": "https://problems.luna.akamaiapis.net/" +
+                    ("-/pep-authn/deny" if status == 401 else "config-dns/error-types/bad-request"),
+                    "title": "Not authorized" if status == 401 else "Bad Request", "status": status,
+                    "detail": text, "instance": "/config-dns/v2/zones"},
     }[P]
 
 
@@ -815,6 +822,68 @@ def r_httpreq(h, m, parts, q, body):
     return 200, None
 
 
+EG_CLIENT_TOKEN = "akab-client-token-test"
+
+
+def edgegrid_check(h, m, raw):
+    """The signature as Akamai's gateway checks it (EdgeGrid v1)."""
+    a = h.headers.get("Authorization", "")
+    if not a.startswith("EG1-HMAC-SHA256 "):
+        fail(401, "The request does not contain a valid EG1-HMAC-SHA256 Authorization header")
+    f = dict(kv.split("=", 1) for kv in a[len("EG1-HMAC-SHA256 "):].split(";") if "=" in kv)
+    if f.get("client_token") != EG_CLIENT_TOKEN or f.get("access_token") != args.secret:
+        fail(401, "Invalid authorization client_token or access_token")
+    ts = f.get("timestamp", "")
+    try:
+        t = calendar.timegm(time.strptime(ts, "%Y%m%dT%H:%M:%S+0000"))
+    except ValueError:
+        fail(401, "Invalid timestamp")
+    if abs(t - time.time()) > 120 or len(f.get("nonce", "")) < 16:
+        fail(401, "Invalid timestamp or nonce")
+    unsigned = a[: a.index("signature=")]
+    chash = base64.b64encode(hashlib.sha256(raw[:131072]).digest()).decode() if m == "POST" and raw else ""
+    data = "\t".join([m, "http", h.headers.get("Host", ""), h.path, "", chash, unsigned])
+    key = base64.b64encode(hmac.new(args.token.encode(), ts.encode(), hashlib.sha256).digest())
+    want = base64.b64encode(hmac.new(key, data.encode(), hashlib.sha256).digest()).decode()
+    if not hmac.compare_digest(f.get("signature", ""), want):
+        fail(401, "The signature does not match")
+
+
+def r_edgedns(h, m, parts, q, body, raw=b""):
+    edgegrid_check(h, m, raw)
+    if parts[:3] != ["config-dns", "v2", "zones"] or len(parts) != 8 or parts[4] != "names" or parts[6] != "types":
+        fail(404, "Not Found")
+    z = need_zone(parts[3], 404, "Zone %s does not exist" % parts[3])
+    f = parts[5].rstrip(".")
+    if parts[7] != "TXT" or zone_of(f) != z:
+        fail(400, "Invalid record name or type")
+    sel = in_zone(z, f)
+    if m == "GET":
+        if not sel:
+            fail(404, "Recordset does not exist")
+        return 200, {"name": f, "type": "TXT", "ttl": sel[0]["ttl"], "rdata": ['"%s"' % r["value"] for r in sel]}
+    if m in ("POST", "PUT"):
+        maybe_injected()
+        if m == "POST" and sel:
+            fail(409, "Recordset already exists")
+        if m == "PUT" and not sel:
+            fail(404, "Recordset does not exist")
+        if body.get("name") != f or body.get("type") != "TXT" or not body.get("rdata"):
+            fail(400, "Invalid recordset: name, type and rdata are required")
+        if any(not (v.startswith('"') and v.endswith('"')) for v in body["rdata"]):
+            fail(400, "Invalid TXT rdata: strings must be quoted")
+        replace_set(z, f, [unquote_txt(v) for v in body["rdata"]], body.get("ttl", 300))
+        return 201 if m == "POST" else 200, body
+    if m == "DELETE":
+        maybe_injected()
+        if not sel:
+            fail(404, "Recordset does not exist")
+        for r in sel:
+            delete(r["id"])
+        return 204, None
+    fail(405, "Method Not Allowed")
+
+
 ROUTES = {k[2:]: v for k, v in globals().items() if k.startswith("r_")}
 
 
@@ -873,7 +942,7 @@ class H(BaseHTTPRequestHandler):
             except ValueError:
                 return self.send(400, err_body(400, "malformed JSON"))
             try:
-                if P in ("ovh", "namecheap"):
+                if P in ("ovh", "namecheap", "edgedns"):
                     status, obj = ROUTES[P](self, self.command, parts, q, body, raw)
                 else:
                     status, obj = ROUTES[P](self, self.command, parts, q, body)

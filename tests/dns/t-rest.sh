@@ -55,6 +55,9 @@ hostinger) OPT=api_token TOK_ENV=HOSTINGER_API_TOKEN BASE_ENV=HOSTINGER_BASE_URL
 inwx) OPT=password TOK_ENV=INWX_PASSWORD BASE_ENV=INWX_BASE_URL BASE=/jsonrpc/
 	DENY='200: 2200 Authentication error'
 	export INWX_USERNAME=inwx-user INWX_SHARED_SECRET=JBSWY3DPEHPK3PXP ;;
+edgedns) OPT=client_secret TOK_ENV=AKAMAI_CLIENT_SECRET SEC_ENV=AKAMAI_ACCESS_TOKEN BASE_ENV=AKAMAI_HOST BASE=
+	DENY='401: The signature does not match'
+	export AKAMAI_CLIENT_TOKEN=akab-client-token-test ;;
 httpreq) OPT=endpoint TOK_ENV=HTTPREQ_PASSWORD BASE_ENV=HTTPREQ_ENDPOINT BASE= DENY='401: Unauthorized' LISTS=
 	USER_ARG="--user acme"
 	export HTTPREQ_USERNAME=acme ;;
@@ -103,6 +106,18 @@ tool $R cleanup "$P" '*.example.test' value-wild
 expect_rc 0
 [ "$(n_values value-wild)" = 0 ] || fail "value-wild still there"
 [ "$P" != ovh ] || [ "$(curl -fsS "$API_URL/_dirty")" = "[]" ] || fail "ovh: the zone was not refreshed"
+if [ "$P" = edgedns ]; then
+	# a name with no record set: created by POST, deleted when emptied
+	tool $R present edgedns sub.example.test value-new
+	expect_rc 0
+	tool $R cleanup edgedns sub.example.test value-new
+	expect_rc 0
+	for m in POST DELETE; do
+		grep -q "^$m /config-dns/v2/zones/example.test/names/_acme-challenge.sub.example.test/types/TXT" \
+			"$API_LOG" || fail "edgedns: no $m of the new set"
+	done
+	[ "$(n_values value-new)" = 0 ] || fail "edgedns: value-new still there"
+fi
 case $P in netcup | inwx) [ "$(curl -fsS "$API_URL/_sessions")" = "[]" ] || fail "$P: a session was not logged out" ;; esac
 [ "$P" != namecheap ] || [ "$(curl -fsS "$API_URL/_other" | jq -c '.["example.test"]')" = \
 	'[["@","A","192.0.2.1","10","1800"],["@","MX","mx.example.test.","5","1800"]]' ] || fail "namecheap: other hosts lost"
