@@ -16,7 +16,7 @@
 #define DNS_REST_PROVIDERS(X) \
 	X(dns_digitalocean) X(dns_porkbun) X(dns_desec) X(dns_godaddy) X(dns_linode) X(dns_vultr) \
 	X(dns_ionos) X(dns_netlify) X(dns_vercel) X(dns_infomaniak) X(dns_hostinger) X(dns_scaleway) X(dns_spaceship) X(dns_cloudns) X(dns_ovh) X(dns_namecheap) X(dns_netcup) X(dns_inwx) \
-	X(dns_edgedns)
+	X(dns_edgedns) X(dns_clouddns)
 
 extern const struct dns_provider_ops dns_rfc2136;
 extern const struct dns_provider_ops dns_pdns;
@@ -109,6 +109,11 @@ struct dns_rest_desc {
 	/* the provider's own offline check after the common one, or NULL */
 	int (*check)(const struct dns_options *o, struct gpc_error *err);
 	const char *fail_path, *fail_value; /* a 2xx answer with this value is an error */
+	/* login.path (if any): called once before the first request, without
+	 * desc->headers; the string at login_token in its answer becomes the
+	 * (secret) option login_opt, for {opt:NAME} in the headers */
+	struct dns_rest_call login;
+	const char *login_token, *login_opt;
 };
 
 /* The provider ops over a description: check (base_url, ttl >= ttl_min),

@@ -3,11 +3,11 @@
  * delete by id), driven by a struct dns_rest_desc per provider
  * (rest_providers.c). Templates name what goes where:
  *
- *   {zone} {zone_id} {rel} {fqdn} {value} {qvalue} {ttl} {id} {page}
- *   {cursor} {items} {opt:NAME}
+ *   {zone} {zone_id} {rel} {fqdn} {dfqdn} {value} {qvalue} {ttl} {id}
+ *   {page} {cursor} {items} {opt:NAME}
  *
  * {rel} is the name relative to the zone (desc->apex for the apex),
- * {fqdn} has no trailing dot, {qvalue} is the value in double quotes.
+ * {fqdn} has no trailing dot ({dfqdn} has it), {qvalue} is the value in double quotes.
  * In a path each value is percent-encoded, in a body it is a JSON string
  * ({ttl} and {page} are numbers), in a header it is as is. {items} is
  * the whole record set, each value through desc->set_item, joined by
@@ -91,6 +91,13 @@ static int expand(struct buf *b, const struct rest *st, const struct vars *v, co
 			char q[600];
 			snprintf(q, sizeof(q), "\"%s\"", v->value ? v->value : "");
 			if (put_str(b, q, e) != 0)
+				return -1;
+			continue;
+		}
+		if (strcmp(key, "dfqdn") == 0) {
+			char d[320];
+			snprintf(d, sizeof(d), "%s.", v->fqdn ? v->fqdn : "");
+			if (put_str(b, d, e) != 0)
 				return -1;
 			continue;
 		}
@@ -215,7 +222,7 @@ static int call(struct rest *st, const char *what, const struct dns_rest_call *c
 		x = expand(&url, st, v, c->path, ESC_URL);
 	if (x == 0 && c->body)
 		x = expand(&body, st, v, c->body, ESC_JSON);
-	for (size_t i = 0; x == 0 && i < DNS_REST_MAX_HEADERS && st->d->headers[i]; i++) {
+	for (size_t i = 0; x == 0 && c != &st->d->login && i < DNS_REST_MAX_HEADERS && st->d->headers[i]; i++) {
 		x = expand(&hb[i], st, v, st->d->headers[i], ESC_NONE);
 		hdr[nh++] = hb[i].data;
 	}
@@ -567,6 +574,29 @@ static int apply(struct rest *st, struct vars *v, struct gpc_error *err)
 	return rc;
 }
 
+/* desc->login, once: its token as the option login_opt. */
+static int login(struct rest *st, const struct vars *v, struct gpc_error *err)
+{
+	const struct dns_rest_desc *d = st->d;
+	struct json_object *o = NULL;
+	const char *t, *have = d->login_opt ? dns_options_get(&st->o, d->login_opt) : NULL;
+	int rc;
+
+	if (d->login.path == NULL || (have != NULL && *have != '\0'))
+		return 0;
+	if (call(st, "log in", &d->login, v, true, &o, err) != 0)
+		return -1;
+	t = jstr(o, d->login_token);
+	if (t == NULL || *t == '\0') {
+		json_object_put(o);
+		gpc_error_set(err, GPC_E_INVALID, "%s: log in: the answer has no %s", d->name, d->login_token);
+		return gpc_error_hint(err, "see the %s API's documentation; credentials: %s", d->title, d->auth_hint);
+	}
+	rc = dns_options_set(&st->o, d->login_opt, t, true);
+	json_object_put(o);
+	return rc != 0 ? gpc_error_set(err, GPC_E_NOMEM, "out of memory") : 0;
+}
+
 int dns_rest_present(void *state, const struct dns_record *rec, struct gpc_error *err)
 {
 	struct rest *st = state;
@@ -579,7 +609,7 @@ int dns_rest_present(void *state, const struct dns_record *rec, struct gpc_error
 	no_dot(rec->fqdn, fqdn, sizeof(fqdn));
 	relative(st->d, rec->fqdn, rec->zone, rel, sizeof(rel));
 	struct vars v = { .zone = zone, .rel = rel, .fqdn = fqdn, .value = rec->value, .ttl = st->ttl };
-	if (zone_id(st, rec->zone, &zid, err) != 0)
+	if (login(st, &v, err) != 0 || zone_id(st, rec->zone, &zid, err) != 0)
 		goto out;
 	v.zone_id = zid;
 	if (st->d->set_item != NULL) {
@@ -617,7 +647,7 @@ int dns_rest_cleanup(void *state, const struct dns_record *rec, struct gpc_error
 	no_dot(rec->fqdn, fqdn, sizeof(fqdn));
 	relative(st->d, rec->fqdn, rec->zone, rel, sizeof(rel));
 	struct vars v = { .zone = zone, .rel = rel, .fqdn = fqdn, .value = rec->value, .ttl = st->ttl };
-	if (zone_id(st, rec->zone, &zid, err) != 0)
+	if (login(st, &v, err) != 0 || zone_id(st, rec->zone, &zid, err) != 0)
 		goto out;
 	v.zone_id = zid;
 	if (st->d->set_item != NULL) {

@@ -377,3 +377,36 @@ static const struct dns_rest_desc hostinger_desc = {
 };
 REST_OPS(dns_hostinger, hostinger_desc, hostinger_opts, "hostinger", NULL, "Hostinger DNS API v1",
 	 "an API token of the account");
+
+/* ---- CloudDNS (vshosting): a login for an access token, the domain
+ * found by search, its records read with the domain, each change
+ * published ---- */
+static const struct dns_opt_desc clouddns_opts[] = {
+	{ "client_id", "CLOUDDNS_CLIENT_ID", NULL, R, NULL, "the client id of the account" },
+	{ "email", "CLOUDDNS_EMAIL", NULL, R, NULL, "the e-mail address the account logs in with" },
+	{ "password", "CLOUDDNS_PASSWORD", NULL, R | S, NULL, "the account's password" },
+	{ "base_url", "CLOUDDNS_BASE_URL", NULL, 0, "https://admin.vshosting.cloud", "the API's base URL" },
+	{ "ttl", "CLOUDDNS_TTL", NULL, 0, "300", "the zone's SOA TTL set when publishing" },
+};
+static const struct dns_rest_desc clouddns_desc = {
+	.name = "clouddns", .title = "CloudDNS", .base = "https://admin.vshosting.cloud",
+	.opts = clouddns_opts, .n_opts = N(clouddns_opts), .ttl_min = 1,
+	.login = { "POST", "/api/public/auth/login", "{\"email\":{opt:email},\"password\":{opt:password}}" },
+	.login_token = "auth.accessToken", .login_opt = "access_token",
+	.headers = { "Authorization: Bearer {opt:access_token}" },
+	.auth_hint = "CLOUDDNS_EMAIL and CLOUDDNS_PASSWORD must log in to the CloudDNS account of CLOUDDNS_CLIENT_ID",
+	.zones = { "POST", "/clouddns/domain/search",
+		   "{\"search\":[{\"name\":\"clientId\",\"operator\":\"eq\",\"value\":{opt:client_id}},"
+		   "{\"name\":\"domainName\",\"operator\":\"eq\",\"value\":{zone}}]}" },
+	.zones_array = "items", .zone_name_key = "domainName", .zone_id_key = "id",
+	.list = { "GET", "/clouddns/domain/{zone_id}", NULL },
+	.records_array = "lastDomainRecordList", .rec_id = "id", .rec_name = "name", .rec_type = "type",
+	.rec_value = "value",
+	.create = { "POST", "/clouddns/record-txt",
+		    "{\"domainId\":{zone_id},\"name\":{dfqdn},\"value\":{value},\"type\":\"TXT\"}" },
+	.del = { "DELETE", "/clouddns/record/{id}", NULL },
+	.after = { "PUT", "/clouddns/domain/{zone_id}/publish", "{\"soaTtl\":{ttl}}" },
+	.err_paths = { "error.message" },
+};
+REST_OPS(dns_clouddns, clouddns_desc, clouddns_opts, "clouddns", NULL, "CloudDNS (vshosting) API",
+	 "an account's client id, e-mail and password");

@@ -28,6 +28,9 @@ bodies and its own pagination:
   inwx          POST /jsonrpc/ {"method","params"}: account.login (cookie), account.unlock (TOTP),
                 nameserver.info/createRecord/deleteRecord, account.logout; HTTP 200 {"code","msg"}
   httpreq       POST /present, /cleanup          basic auth (--user); text errors
+  clouddns      POST /api/public/auth/login {"email","password"} -> auth.accessToken (Bearer);
+                /clouddns/domain/search, /domain/ID, /record-txt, /record/ID, PUT /domain/ID/publish;
+                {"error":{"code","message"}}
   edgedns       /config-dns/v2/zones/Z/names/N/types/TXT: GET, POST (new set), PUT (replace), DELETE
                 EdgeGrid EG1-HMAC-SHA256 (client secret: --token, access token: --secret); problem
                 JSON {"type","title","status","detail","instance"}
@@ -37,7 +40,7 @@ Test-only extras: GET / (alive), GET /_state (every record), POST /_seed
 next create or delete fails with the provider's own error body), and
 --knot-* to mirror TXT changes into a knot primary with knsupdate.
 """
-import argparse, base64, calendar, hashlib, hmac, json, struct, subprocess, sys, threading, time
+import argparse, base64, calendar, os, hashlib, hmac, json, struct, subprocess, sys, threading, time
 from xml.sax.saxutils import quoteattr, escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit, parse_qs, unquote
@@ -146,6 +149,7 @@ def err_body(status, text):
         "hostinger": {"message": text, "correlation_id": "c0ffee"},
         "inwx": {"code": 2200 if "Authentication" in text else 2302, "msg": text},
         "httpreq": text,
+        "clouddns": {"error": {"code": status, "message": text}},
         "edgedns": {"type": "https://problems.luna.akamaiapis.net/" +
                     ("-/pep-authn/deny" if status == 401 else "config-dns/error-types/bad-request"),
                     "title": "Not authorized" if status == 401 else "Bad Request", "status": status,
@@ -820,6 +824,63 @@ def r_httpreq(h, m, parts, q, body):
             if r["value"] == body["value"]:
                 delete(r["id"])
     return 200, None
+
+
+CD_CLIENT, CD_EMAIL = "4711", "acme@example.test"
+cd_tokens = set()
+
+
+def r_clouddns(h, m, parts, q, body):
+    if parts == ["api", "public", "auth", "login"] and m == "POST":
+        if body.get("email") != CD_EMAIL or body.get("password") != args.token:
+            fail(401, "Invalid credentials")
+        t = base64.urlsafe_b64encode(os.urandom(24)).decode()
+        cd_tokens.add(t)
+        return 200, {"auth": {"accessToken": t, "refreshToken": "r-" + t}}
+    a = h.headers.get("Authorization", "")
+    if not a.startswith("Bearer ") or a[7:] not in cd_tokens:
+        fail(401, "Access token is missing or invalid")
+    if parts[:1] != ["clouddns"]:
+        fail(404, "Not found")
+    p = parts[1:]
+    ids = {"d-%d" % n: z for z, n in zones.items()}
+    if p == ["domain", "search"] and m == "POST":
+        want = {c.get("name"): c.get("value") for c in body.get("search", []) if c.get("operator") == "eq"}
+        items = [{"id": "d-%d" % n, "domainName": z, "status": "published"} for z, n in zones.items()
+                 if want.get("clientId") == CD_CLIENT and want.get("domainName", "").rstrip(".") == z]
+        return 200, {"items": items, "limit": 20, "offset": 0, "totalHits": len(items)}
+    if len(p) >= 2 and p[0] == "domain" and p[1] not in ids:
+        fail(404, "Domain not found")
+    if len(p) == 2 and p[0] == "domain" and m == "GET":
+        z = ids[p[1]]
+        return 200, {"id": p[1], "domainName": z, "status": "published" if z not in ovh_dirty else "changed",
+                     "lastDomainRecordList": [{"id": "r-%d" % r["id"], "domainId": p[1], "name": r["fqdn"] + ".",
+                                               "value": r["value"], "type": "TXT"} for r in in_zone(z)]}
+    if len(p) == 3 and p[0] == "domain" and p[2] == "publish" and m == "PUT":
+        if not isinstance(body.get("soaTtl"), int):
+            fail(400, "soaTtl must be a number")
+        ovh_dirty.discard(ids[p[1]])
+        return 200, {"id": p[1], "status": "published"}
+    if p == ["record-txt"] and m == "POST":
+        maybe_injected()
+        z = ids.get(body.get("domainId"))
+        if z is None:
+            fail(404, "Domain not found")
+        if body.get("type") != "TXT" or not body.get("name", "").endswith(".") or "value" not in body:
+            fail(400, "name must be a fully qualified name, type TXT and value given")
+        r = add(z, absolute(body["name"], z), body["value"], 300)
+        ovh_dirty.add(z)
+        return 200, {"id": "r-%d" % r["id"], "domainId": body["domainId"], "name": body["name"],
+                     "value": r["value"], "type": "TXT"}
+    if len(p) == 2 and p[0] == "record" and m == "DELETE":
+        maybe_injected()
+        rid = int(p[1][2:]) if p[1].startswith("r-") and p[1][2:].isdigit() else -1
+        if rid not in records:
+            fail(404, "Record not found")
+        ovh_dirty.add(records[rid]["zone"])
+        delete(rid)
+        return 200, None
+    fail(404, "Not found")
 
 
 EG_CLIENT_TOKEN = "akab-client-token-test"

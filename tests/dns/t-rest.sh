@@ -55,6 +55,8 @@ hostinger) OPT=api_token TOK_ENV=HOSTINGER_API_TOKEN BASE_ENV=HOSTINGER_BASE_URL
 inwx) OPT=password TOK_ENV=INWX_PASSWORD BASE_ENV=INWX_BASE_URL BASE=/jsonrpc/
 	DENY='200: 2200 Authentication error'
 	export INWX_USERNAME=inwx-user INWX_SHARED_SECRET=JBSWY3DPEHPK3PXP ;;
+clouddns) OPT=password TOK_ENV=CLOUDDNS_PASSWORD BASE_ENV=CLOUDDNS_BASE_URL BASE= DENY='401: Invalid credentials'
+	export CLOUDDNS_CLIENT_ID=4711 CLOUDDNS_EMAIL=acme@example.test ;;
 edgedns) OPT=client_secret TOK_ENV=AKAMAI_CLIENT_SECRET SEC_ENV=AKAMAI_ACCESS_TOKEN BASE_ENV=AKAMAI_HOST BASE=
 	DENY='401: The signature does not match'
 	export AKAMAI_CLIENT_TOKEN=akab-client-token-test ;;
@@ -105,7 +107,7 @@ expect_rc 0
 tool $R cleanup "$P" '*.example.test' value-wild
 expect_rc 0
 [ "$(n_values value-wild)" = 0 ] || fail "value-wild still there"
-[ "$P" != ovh ] || [ "$(curl -fsS "$API_URL/_dirty")" = "[]" ] || fail "ovh: the zone was not refreshed"
+case $P in ovh | clouddns) [ "$(curl -fsS "$API_URL/_dirty")" = "[]" ] || fail "$P: the zone was not published" ;; esac
 if [ "$P" = edgedns ]; then
 	# a name with no record set: created by POST, deleted when emptied
 	tool $R present edgedns sub.example.test value-new
