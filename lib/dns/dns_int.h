@@ -16,7 +16,7 @@
 #define DNS_REST_PROVIDERS(X) \
 	X(dns_digitalocean) X(dns_porkbun) X(dns_desec) X(dns_godaddy) X(dns_linode) X(dns_vultr) \
 	X(dns_ionos) X(dns_netlify) X(dns_vercel) X(dns_infomaniak) X(dns_hostinger) X(dns_scaleway) X(dns_spaceship) X(dns_cloudns) X(dns_ovh) X(dns_namecheap) X(dns_netcup) X(dns_inwx) \
-	X(dns_edgedns) X(dns_clouddns)
+	X(dns_edgedns) X(dns_clouddns) X(dns_timewebcloud)
 
 extern const struct dns_provider_ops dns_rfc2136;
 extern const struct dns_provider_ops dns_pdns;
@@ -82,6 +82,9 @@ struct dns_rest_desc {
 	/* pages: next_path (a non-empty value: another page, given as
 	 * {cursor}) or pages_path (the number of pages); both NULL: one page */
 	const char *next_path, *pages_path;
+	/* or total_path (the number of records): pages by {offset}, the
+	 * records seen so far, while fewer than the total were seen */
+	const char *total_path;
 	const char *apex;           /* {rel} of the apex; NULL: "@" */
 	/* set APIs (set_item non-NULL): list reads the name's set (404: empty;
 	 * rec_value NULL: the elements are the values), create writes it with

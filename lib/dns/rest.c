@@ -4,7 +4,7 @@
  * (rest_providers.c). Templates name what goes where:
  *
  *   {zone} {zone_id} {rel} {fqdn} {dfqdn} {value} {qvalue} {ttl} {id}
- *   {page} {cursor} {items} {opt:NAME}
+ *   {page} {offset} {cursor} {items} {opt:NAME}
  *
  * {rel} is the name relative to the zone (desc->apex for the apex),
  * {fqdn} has no trailing dot ({dfqdn} has it), {qvalue} is the value in double quotes.
@@ -40,6 +40,7 @@ struct vars {
 	const char *zone, *zone_id, *rel, *fqdn, *value, *id, *cursor, *items;
 	unsigned ttl;
 	int page;
+	unsigned offset; /* records seen on the pages before (total_path) */
 };
 
 static void no_dot(const char *name, char *out, size_t outsz)
@@ -82,8 +83,10 @@ static int expand(struct buf *b, const struct rest *st, const struct vars *v, co
 		snprintf(key, sizeof(key), "%.*s", (int)(end - t - 1), t + 1);
 		t = end + 1;
 		const char *s = NULL;
-		if (strcmp(key, "ttl") == 0 || strcmp(key, "page") == 0) {
-			if (buf_printf(b, "%u", strcmp(key, "ttl") == 0 ? v->ttl : (unsigned)v->page) != 0)
+		if (strcmp(key, "ttl") == 0 || strcmp(key, "page") == 0 || strcmp(key, "offset") == 0) {
+			if (buf_printf(b, "%u", strcmp(key, "ttl") == 0    ? v->ttl
+						: strcmp(key, "page") == 0 ? (unsigned)v->page
+									   : v->offset) != 0)
 				return -1;
 			continue;
 		}
@@ -392,6 +395,7 @@ static int find_records(struct rest *st, struct vars *v, char ***ids, size_t *ni
 	*ids = NULL;
 	*nids = 0;
 	v->cursor = NULL;
+	v->offset = 0;
 	for (v->page = 1; v->page <= REST_MAX_PAGES; v->page++) {
 		struct json_object *o = NULL, *a;
 		if (call(st, "list the TXT records", &d->list, v, true, &o, err) != 0)
@@ -428,6 +432,13 @@ static int find_records(struct rest *st, struct vars *v, char ***ids, size_t *ni
 			(*nids)++;
 		}
 		bool more = next_page(d, o, v->page, &cursor);
+		if (d->total_path != NULL) {
+			/* offset pages: more while fewer than the total were seen */
+			struct json_object *t = jpath(o, d->total_path);
+			size_t got = a ? json_object_array_length(a) : 0;
+			v->offset += (unsigned)got;
+			more = t != NULL && got > 0 && v->offset < (unsigned)json_object_get_int(t);
+		}
 		v->cursor = cursor;
 		json_object_put(a);
 		json_object_put(o);

@@ -410,3 +410,24 @@ static const struct dns_rest_desc clouddns_desc = {
 };
 REST_OPS(dns_clouddns, clouddns_desc, clouddns_opts, "clouddns", NULL, "CloudDNS (vshosting) API",
 	 "an account's client id, e-mail and password");
+
+/* ---- Timeweb Cloud: api.timeweb.cloud/api/v1/domains/ZONE/dns-records,
+ * Bearer token, limit/offset pages with meta.total ---- */
+static const struct dns_opt_desc timeweb_opts[] = {
+	{ "auth_token", "TIMEWEBCLOUD_AUTH_TOKEN", NULL, R | S, NULL, "an API token of the account" },
+	{ "base_url", "TIMEWEBCLOUD_BASE_URL", NULL, 0, "https://api.timeweb.cloud/api", "the API's base URL" },
+};
+static const struct dns_rest_desc timeweb_desc = {
+	.name = "timewebcloud", .title = "Timeweb Cloud", .base = "https://api.timeweb.cloud/api",
+	.opts = timeweb_opts, .n_opts = N(timeweb_opts), .ttl_min = 1,
+	.headers = { "Authorization: Bearer {opt:auth_token}", "Accept: application/json" },
+	.auth_hint = "TIMEWEBCLOUD_AUTH_TOKEN must be a Timeweb Cloud API token of the account holding the domain",
+	.list = { "GET", "/v1/domains/{zone}/dns-records?limit=100&offset={offset}", NULL },
+	.records_array = "dns_records", .rec_id = "id", .rec_name = "data.subdomain", .rec_type = "type",
+	.rec_value = "data.value", .total_path = "meta.total", .apex = "",
+	.create = { "POST", "/v1/domains/{zone}/dns-records", "{\"type\":\"TXT\",\"value\":{value},\"subdomain\":{rel}}" },
+	.del = { "DELETE", "/v1/domains/{zone}/dns-records/{id}", NULL },
+	.err_paths = { "message" },
+};
+REST_OPS(dns_timewebcloud, timeweb_desc, timeweb_opts, "timewebcloud", NULL, "Timeweb Cloud API",
+	 "an API token of the account");

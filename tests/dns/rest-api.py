@@ -31,6 +31,8 @@ bodies and its own pagination:
   clouddns      POST /api/public/auth/login {"email","password"} -> auth.accessToken (Bearer);
                 /clouddns/domain/search, /domain/ID, /record-txt, /record/ID, PUT /domain/ID/publish;
                 {"error":{"code","message"}}
+  timewebcloud  /api/v1/domains/Z/dns-records[/ID]  Bearer; limit/offset, meta.total;
+                {"status_code","error_code","message","response_id"}
   edgedns       /config-dns/v2/zones/Z/names/N/types/TXT: GET, POST (new set), PUT (replace), DELETE
                 EdgeGrid EG1-HMAC-SHA256 (client secret: --token, access token: --secret); problem
                 JSON {"type","title","status","detail","instance"}
@@ -150,6 +152,8 @@ def err_body(status, text):
         "inwx": {"code": 2200 if "Authentication" in text else 2302, "msg": text},
         "httpreq": text,
         "clouddns": {"error": {"code": status, "message": text}},
+        "timewebcloud": {"status_code": status, "error_code": "unauthorized" if status == 401 else "bad_request",
+                         "message": text, "response_id": "0b5e6f1c-test"},
         "edgedns": {"type": "https://problems.luna.akamaiapis.net/" +
                     ("-/pep-authn/deny" if status == 401 else "config-dns/error-types/bad-request"),
                     "title": "Not authorized" if status == 401 else "Bad Request", "status": status,
@@ -881,6 +885,39 @@ def r_clouddns(h, m, parts, q, body):
         delete(rid)
         return 200, None
     fail(404, "Not found")
+
+
+def r_timewebcloud(h, m, parts, q, body):
+    bearer(h, 401, "Unauthorized")
+    if parts[:4] != ["api", "v1", "domains"] + parts[3:4] or len(parts) < 5 or parts[4] != "dns-records":
+        fail(404, "Not Found")
+    z = need_zone(parts[3], 404, "Domain not found")
+    if m == "GET" and len(parts) == 5:
+        sel = in_zone(z)
+        limit, offset = int(q.get("limit", "100")), int(q.get("offset", "0"))
+        if not 1 <= limit <= 100:
+            fail(400, "limit must be 1-100")
+        got = sel[offset: offset + min(limit, args.max_per_page)]
+        return 200, {"meta": {"total": len(sel)}, "response_id": "r", "dns_records": [
+            {"id": r["id"], "type": "TXT", "ttl": r["ttl"], "fqdn": r["fqdn"],
+             "data": ({} if r["fqdn"] == z else {"subdomain": rel(r["fqdn"], z)}) | {"value": r["value"]}}
+            for r in got]}
+    if m == "POST" and len(parts) == 5:
+        maybe_injected()
+        if body.get("type") != "TXT" or not body.get("value"):
+            fail(400, "type and value are required")
+        r = add(z, absolute(body.get("subdomain", ""), z), body["value"], 600)
+        return 201, {"dns_record": {"id": r["id"], "type": "TXT", "ttl": 600,
+                                    "data": {"subdomain": rel(r["fqdn"], z), "value": r["value"]}},
+                     "response_id": "r"}
+    if m == "DELETE" and len(parts) == 6:
+        maybe_injected()
+        rid = int(parts[5]) if parts[5].isdigit() else -1
+        if rid not in records or records[rid]["zone"] != z:
+            fail(404, "DNS record not found")
+        delete(rid)
+        return 204, None
+    fail(404, "Not Found")
 
 
 EG_CLIENT_TOKEN = "akab-client-token-test"

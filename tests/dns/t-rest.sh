@@ -57,6 +57,8 @@ inwx) OPT=password TOK_ENV=INWX_PASSWORD BASE_ENV=INWX_BASE_URL BASE=/jsonrpc/
 	export INWX_USERNAME=inwx-user INWX_SHARED_SECRET=JBSWY3DPEHPK3PXP ;;
 clouddns) OPT=password TOK_ENV=CLOUDDNS_PASSWORD BASE_ENV=CLOUDDNS_BASE_URL BASE= DENY='401: Invalid credentials'
 	export CLOUDDNS_CLIENT_ID=4711 CLOUDDNS_EMAIL=acme@example.test ;;
+timewebcloud) OPT=auth_token TOK_ENV=TIMEWEBCLOUD_AUTH_TOKEN BASE_ENV=TIMEWEBCLOUD_BASE_URL BASE=/api DENY='401: Unauthorized'
+	PAGED='dns-records?limit=100&offset=6' ;;
 edgedns) OPT=client_secret TOK_ENV=AKAMAI_CLIENT_SECRET SEC_ENV=AKAMAI_ACCESS_TOKEN BASE_ENV=AKAMAI_HOST BASE=
 	DENY='401: The signature does not match'
 	export AKAMAI_CLIENT_TOKEN=akab-client-token-test ;;
