@@ -33,6 +33,8 @@ bodies and its own pagination:
                 {"error":{"code","message"}}
   timewebcloud  /api/v1/domains/Z/dns-records[/ID]  Bearer; limit/offset, meta.total;
                 {"status_code","error_code","message","response_id"}
+  oraclecloud   /20180115/zones/Z/records/NAME: GET ?rtype=TXT, PATCH {"items":[ADD | REMOVE by recordHash]}
+                HTTP signature (rsa-sha256, --secret: the public key's PEM file); {"code","message"}
   edgedns       /config-dns/v2/zones/Z/names/N/types/TXT: GET, POST (new set), PUT (replace), DELETE
                 EdgeGrid EG1-HMAC-SHA256 (client secret: --token, access token: --secret); problem
                 JSON {"type","title","status","detail","instance"}
@@ -154,6 +156,7 @@ def err_body(status, text):
         "clouddns": {"error": {"code": status, "message": text}},
         "timewebcloud": {"status_code": status, "error_code": "unauthorized" if status == 401 else "bad_request",
                          "message": text, "response_id": "0b5e6f1c-test"},
+        "oraclecloud": {"code": "NotAuthenticated" if status == 401 else "InvalidParameter", "message": text},
         "edgedns": {"type": "https://problems.luna.akamaiapis.net/" +
                     ("-/pep-authn/deny" if status == 401 else "config-dns/error-types/bad-request"),
                     "title": "Not authorized" if status == 401 else "Bad Request", "status": status,
@@ -920,6 +923,88 @@ def r_timewebcloud(h, m, parts, q, body):
     fail(404, "Not Found")
 
 
+OCI_KEY_ID = "ocid1.tenancy.oc1..test/ocid1.user.oc1..test/12:34:56:78:9a:bc:de:f0"
+OCI_DENY = "The required information to complete authentication was not provided or was incorrect."
+
+
+def oci_check(h, m, raw):
+    """The HTTP signature as OCI checks it (draft-cavage, version 1)."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from email.utils import parsedate_to_datetime
+    a = h.headers.get("Authorization", "")
+    if not a.startswith("Signature "):
+        fail(401, OCI_DENY)
+    f = {}
+    for kv in a[len("Signature "):].split(","):
+        k, _, v = kv.partition("=")
+        f[k.strip()] = v.strip().strip('"')
+    want_h = ["date", "(request-target)", "host"] + (
+        ["x-content-sha256", "content-type", "content-length"] if m in ("POST", "PUT", "PATCH") else [])
+    if f.get("version") != "1" or f.get("algorithm") != "rsa-sha256" or f.get("keyId") != OCI_KEY_ID or \
+            any(x not in f.get("headers", "").split() for x in want_h):
+        fail(401, OCI_DENY)
+    try:
+        if abs(parsedate_to_datetime(h.headers.get("Date", "")).timestamp() - time.time()) > 300:
+            fail(401, "Date " + h.headers.get("Date", "") + " is more than 5 minutes from now")
+    except (TypeError, ValueError):
+        fail(401, OCI_DENY)
+    if "x-content-sha256" in want_h:
+        if h.headers.get("x-content-sha256") != base64.b64encode(hashlib.sha256(raw).digest()).decode() or \
+                int(h.headers.get("Content-Length", "-1")) != len(raw):
+            fail(401, OCI_DENY)
+    lines = []
+    for x in f["headers"].split():
+        if x == "(request-target)":
+            lines.append("(request-target): %s %s" % (m.lower(), h.path))
+        else:
+            lines.append("%s: %s" % (x, h.headers.get(x, "")))
+    pub = serialization.load_pem_public_key(open(args.secret, "rb").read())
+    try:
+        pub.verify(base64.b64decode(f.get("signature", "")), "\n".join(lines).encode(), padding.PKCS1v15(),
+                   hashes.SHA256())
+    except Exception:
+        fail(401, OCI_DENY)
+
+
+def r_oraclecloud(h, m, parts, q, body, raw=b""):
+    oci_check(h, m, raw)
+    if parts[:2] != ["20180115", "zones"] or len(parts) != 5 or parts[3] != "records":
+        fail(404, "Not found")
+    if q.get("compartmentId") != "ocid1.compartment.oc1..test":
+        fail(404, "Authorization failed or requested resource not found.")
+    z = need_zone(parts[2], 404, "Authorization failed or requested resource not found.")
+    f = parts[4].rstrip(".")
+    if zone_of(f) != z:
+        fail(400, "Domain %s is not in zone %s" % (f, z))
+    if m == "GET":
+        if q.get("rtype") != "TXT":
+            fail(400, "this test server lists rtype=TXT only")
+        return 200, {"items": [{"domain": r["fqdn"], "recordHash": "h%d" % r["id"], "isProtected": False,
+                                "rdata": '"%s"' % r["value"], "rrsetVersion": "1", "rtype": "TXT",
+                                "ttl": r["ttl"]} for r in in_zone(z, f)]}
+    if m == "PATCH":
+        maybe_injected()
+        for op in body.get("items", []):
+            kind = op.get("operation", "ADD")
+            if kind == "ADD":
+                if op.get("domain") != f or op.get("rtype") != "TXT" or "rdata" not in op:
+                    fail(400, "domain, rtype and rdata are required")
+                v = unquote_txt(op["rdata"])
+                if not any(r["value"] == v for r in in_zone(z, f)):
+                    add(z, f, v, op.get("ttl", 86400))
+            elif kind == "REMOVE":
+                rid = int(op.get("recordHash", "h-1")[1:] or -1)
+                if rid not in records or records[rid]["fqdn"] != f:
+                    fail(400, "recordHash %s does not match a record" % op.get("recordHash"))
+                delete(rid)
+            else:
+                fail(400, "operation %s is not ADD, REMOVE" % kind)
+        return 200, {"items": [{"domain": r["fqdn"], "recordHash": "h%d" % r["id"], "rdata": '"%s"' % r["value"],
+                                "rtype": "TXT", "ttl": r["ttl"]} for r in in_zone(z, f)]}
+    fail(405, "Method not allowed")
+
+
 EG_CLIENT_TOKEN = "akab-client-token-test"
 
 
@@ -1040,7 +1125,7 @@ class H(BaseHTTPRequestHandler):
             except ValueError:
                 return self.send(400, err_body(400, "malformed JSON"))
             try:
-                if P in ("ovh", "namecheap", "edgedns"):
+                if P in ("ovh", "namecheap", "edgedns", "oraclecloud"):
                     status, obj = ROUTES[P](self, self.command, parts, q, body, raw)
                 else:
                     status, obj = ROUTES[P](self, self.command, parts, q, body)

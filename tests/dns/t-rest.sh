@@ -17,6 +17,8 @@ command -v python3 >/dev/null || { echo "SKIP: python3" >&2; exit 77; }
 knot_start --lag 1 example.test
 TOKEN=$P-token-$$-secret SECRET=$P-second-$$-secret
 USER_ARG=
+BAD_TOKEN=wrong-$$-xyz
+OCI_DENY='The required information to complete authentication was not provided or was incorrect.'
 SEC_ENV=
 PAGED=
 LISTS=1
@@ -59,6 +61,15 @@ clouddns) OPT=password TOK_ENV=CLOUDDNS_PASSWORD BASE_ENV=CLOUDDNS_BASE_URL BASE
 	export CLOUDDNS_CLIENT_ID=4711 CLOUDDNS_EMAIL=acme@example.test ;;
 timewebcloud) OPT=auth_token TOK_ENV=TIMEWEBCLOUD_AUTH_TOKEN BASE_ENV=TIMEWEBCLOUD_BASE_URL BASE=/api DENY='401: Unauthorized'
 	PAGED='dns-records?limit=100&offset=6' ;;
+oraclecloud) OPT=private_key TOK_ENV=OCI_PRIVKEY BASE_ENV=OCI_BASE_URL BASE=/20180115 DENY="401: $OCI_DENY"
+	# the API key: TOKEN is its PEM, SECRET the public key's file for the server
+	TOKEN=$(certtool --generate-privkey --rsa --bits 2048 --no-text 2>/dev/null)
+	printf '%s\n' "$TOKEN" >"$WORK/oci.key"
+	openssl pkey -in "$WORK/oci.key" -pubout -out "$WORK/oci.pub" 2>/dev/null
+	SECRET=$WORK/oci.pub BAD_TOKEN=$(certtool --generate-privkey --rsa --bits 2048 --no-text 2>/dev/null)
+	export OCI_TENANCY_OCID=ocid1.tenancy.oc1..test OCI_USER_OCID=ocid1.user.oc1..test \
+		OCI_PUBKEY_FINGERPRINT=12:34:56:78:9a:bc:de:f0 OCI_REGION=us-ashburn-1 \
+		OCI_COMPARTMENT_OCID=ocid1.compartment.oc1..test ;;
 edgedns) OPT=client_secret TOK_ENV=AKAMAI_CLIENT_SECRET SEC_ENV=AKAMAI_ACCESS_TOKEN BASE_ENV=AKAMAI_HOST BASE=
 	DENY='401: The signature does not match'
 	export AKAMAI_CLIENT_TOKEN=akab-client-token-test ;;
@@ -127,10 +138,10 @@ case $P in netcup | inwx) [ "$(curl -fsS "$API_URL/_sessions")" = "[]" ] || fail
 	'[["@","A","192.0.2.1","10","1800"],["@","MX","mx.example.test.","5","1800"]]' ] || fail "namecheap: other hosts lost"
 
 echo "== bad credentials: the provider, the status and its text named, no secret"
-run_logged dnstool env "$TOK_ENV=wrong-$$-xyz" "$DNSTOOL" $R present "$P" example.test value-x
+run_logged dnstool env "$TOK_ENV=$BAD_TOKEN" "$DNSTOOL" $R present "$P" example.test value-x
 expect_rc 1
 expect_err "^error: $P: [A-Za-z ]+: http://127.0.0.1:[0-9]+/[^ ]* answered HTTP $DENY\$"
-expect_no "wrong-$$-xyz"
+expect_no "$BAD_TOKEN"
 expect_no "$TOKEN"
 expect_no "$SECRET"
 
