@@ -32,7 +32,7 @@ static const struct dns_opt_desc opts[] = {
 	{ "pubkey_fingerprint", "OCI_PUBKEY_FINGERPRINT", "OCI_FINGERPRINT", R, NULL,
 	  "the API key's fingerprint (aa:bb:...)" },
 	{ "region", "OCI_REGION", NULL, R, NULL, "the region (us-ashburn-1, eu-frankfurt-1, ...)" },
-	{ "compartment_ocid", "OCI_COMPARTMENT_OCID", NULL, R, NULL, "the OCID of the zone's compartment" },
+	{ "compartment_id", "OCI_COMPARTMENT_OCID", NULL, R, NULL, "the OCID of the zone's compartment" },
 	{ "ttl", "OCI_TTL", NULL, 0, "120", "the TXT record's TTL in seconds" },
 	{ "base_url", "OCI_BASE_URL", NULL, 0, NULL, "the API's base URL (unset: https://dns.REGION.oraclecloud.com/20180115)" },
 };
@@ -145,7 +145,7 @@ out:
 }
 
 #define OCI_RECS "/zones/{zone}/records/{fqdn}"
-#define OCI_COMP "compartmentId={opt:compartment_ocid}"
+#define OCI_COMP "compartmentId={opt:compartment_id}"
 
 static const struct dns_rest_desc desc = {
 	.name = "oraclecloud", .title = "OCI DNS", .base = "https://dns.us-ashburn-1.oraclecloud.com/20180115",
