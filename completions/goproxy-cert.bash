@@ -77,7 +77,7 @@ _goproxy_cert()
         --challenge)
             COMPREPLY=($(compgen -W "http-01 dns-01 tls-alpn-01 dns-account-01 dns-persist-01" -- "$cur")); return ;;
         --dns)
-            COMPREPLY=($(compgen -W "rfc2136 dnsupdate nsupdate pdns powerdns acmedns acme-dns cloudflare duckdns hetzner digitalocean porkbun desec godaddy linode vultr ionos netlify vercel infomaniak hostinger scaleway spaceship cloudns ovh namecheap netcup inwx azuredns gcloud httpreq" -- "$cur")); return ;;
+            COMPREPLY=($(compgen -W "rfc2136 dnsupdate nsupdate pdns powerdns acmedns acme-dns cloudflare duckdns hetzner digitalocean porkbun desec godaddy linode vultr ionos netlify vercel infomaniak hostinger scaleway spaceship cloudns ovh namecheap netcup inwx azuredns gcloud edgedns clouddns timewebcloud oraclecloud httpreq" -- "$cur")); return ;;
         --godoxy-config)
             COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --dns-opt | --dns-resolver | --dns-propagation-timeout | --dns-propagation-wait)

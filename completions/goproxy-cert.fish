@@ -103,7 +103,7 @@ for c in issue renew
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l standalone -x -d 'answer challenges on ADDR:PORT'
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l hook -r -F -d 'uacme-compatible hook program'
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l profile -x -d 'ACME profile'
-    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l dns -x -a 'rfc2136 dnsupdate nsupdate pdns powerdns acmedns acme-dns cloudflare duckdns hetzner digitalocean porkbun desec godaddy linode vultr ionos netlify vercel infomaniak hostinger scaleway spaceship cloudns ovh namecheap netcup inwx azuredns gcloud httpreq' -d 'dns-01 through a built-in provider'
+    complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l dns -x -a 'rfc2136 dnsupdate nsupdate pdns powerdns acmedns acme-dns cloudflare duckdns hetzner digitalocean porkbun desec godaddy linode vultr ionos netlify vercel infomaniak hostinger scaleway spaceship cloudns ovh namecheap netcup inwx azuredns gcloud edgedns clouddns timewebcloud oraclecloud httpreq' -d 'dns-01 through a built-in provider'
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l dns-opt -x -d 'provider option KEY=VALUE'
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l dns-resolver -x -d 'recursive resolver ADDR[:PORT]'
     complete -c goproxy-cert -n "__fish_seen_subcommand_from $c" -l dns-propagation-timeout -x -d 'wait at most SECONDS for every server'
@@ -135,7 +135,7 @@ complete -c goproxy-cert -n "__fish_seen_subcommand_from account; and not __fish
 complete -c goproxy-cert -n "__fish_seen_subcommand_from persist-record" -s D -l domain -x -d 'a name (*.NAME: policy=wildcard)'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from persist-record" -l wildcard -d 'policy=wildcard on every record'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from persist-record" -l persist-until -x -d 'the record lapses then (Unix seconds or RFC 3339)'
-complete -c goproxy-cert -n "__fish_seen_subcommand_from persist-record" -l dns -x -a 'rfc2136 dnsupdate nsupdate pdns powerdns cloudflare hetzner digitalocean porkbun desec godaddy linode vultr ionos netlify vercel infomaniak hostinger scaleway spaceship cloudns ovh namecheap netcup inwx azuredns gcloud httpreq' -d 'also create the record through this provider'
+complete -c goproxy-cert -n "__fish_seen_subcommand_from persist-record" -l dns -x -a 'rfc2136 dnsupdate nsupdate pdns powerdns cloudflare hetzner digitalocean porkbun desec godaddy linode vultr ionos netlify vercel infomaniak hostinger scaleway spaceship cloudns ovh namecheap netcup inwx azuredns gcloud edgedns clouddns timewebcloud oraclecloud httpreq' -d 'also create the record through this provider'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from persist-record" -l dns-opt -x -d 'provider option KEY=VALUE'
 complete -c goproxy-cert -n "__fish_seen_subcommand_from persist-record" -l dns-resolver -x -d 'recursive resolver ADDR[:PORT]'
 

@@ -15,7 +15,8 @@
 /* The providers of rest_providers.c, X(ops variable), most used first. */
 #define DNS_REST_PROVIDERS(X) \
 	X(dns_digitalocean) X(dns_porkbun) X(dns_desec) X(dns_godaddy) X(dns_linode) X(dns_vultr) \
-	X(dns_ionos) X(dns_netlify) X(dns_vercel) X(dns_infomaniak) X(dns_hostinger) X(dns_scaleway) X(dns_spaceship) X(dns_cloudns) X(dns_ovh) X(dns_namecheap) X(dns_netcup) X(dns_inwx) X(dns_azuredns) X(dns_gcloud)
+	X(dns_ionos) X(dns_netlify) X(dns_vercel) X(dns_infomaniak) X(dns_hostinger) X(dns_scaleway) X(dns_spaceship) X(dns_cloudns) X(dns_ovh) X(dns_namecheap) X(dns_netcup) X(dns_inwx) \
+	X(dns_azuredns) X(dns_gcloud) X(dns_edgedns) X(dns_clouddns) X(dns_timewebcloud) X(dns_oraclecloud)
 
 extern const struct dns_provider_ops dns_rfc2136;
 extern const struct dns_provider_ops dns_pdns;
@@ -81,6 +82,9 @@ struct dns_rest_desc {
 	/* pages: next_path (a non-empty value: another page, given as
 	 * {cursor}) or pages_path (the number of pages); both NULL: one page */
 	const char *next_path, *pages_path;
+	/* or total_path (the number of records): pages by {offset}, the
+	 * records seen so far, while fewer than the total were seen */
+	const char *total_path;
 	const char *apex;           /* {rel} of the apex; NULL: "@" */
 	/* set APIs (set_item non-NULL): list reads the name's set (404: empty;
 	 * rec_value NULL: the elements are the values), create writes it with
@@ -88,6 +92,9 @@ struct dns_rest_desc {
 	 * set_item), del_empty (if any) removes an emptied set */
 	const char *set_item;
 	struct dns_rest_call del_empty;
+	/* create_new (if any) writes a set that did not exist (Edge DNS: POST
+	 * creates, PUT replaces an existing set) */
+	struct dns_rest_call create_new;
 	/* the list gives every set of the zone: the one whose rec_name and
 	 * rec_type match holds its values at set_values (each at rec_value) */
 	const char *set_values;
@@ -109,6 +116,11 @@ struct dns_rest_desc {
 	/* the provider's own offline check after the common one, or NULL */
 	int (*check)(const struct dns_options *o, struct gpc_error *err);
 	const char *fail_path, *fail_value; /* a 2xx answer with this value is an error */
+	/* login.path (if any): called once before the first request, without
+	 * desc->headers; the string at login_token in its answer becomes the
+	 * (secret) option login_opt, for {opt:NAME} in the headers */
+	struct dns_rest_call login;
+	const char *login_token, *login_opt;
 };
 
 /* The provider ops over a description: check (base_url, ttl >= ttl_min),

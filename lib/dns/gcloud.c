@@ -201,7 +201,7 @@ out:
 }
 
 #define ZONE "/projects/{opt:project}/managedZones/{zone_id}"
-#define SET "{\"name\":{fqdn_dot},\"type\":\"TXT\",\"ttl\":{ttl},\"rrdatas\":[{items}]}"
+#define SET "{\"name\":{dfqdn},\"type\":\"TXT\",\"ttl\":{ttl},\"rrdatas\":[{items}]}"
 
 static const struct dns_rest_desc desc = {
 	.name = "gcloud", .title = "Google Cloud DNS", .base = "https://dns.googleapis.com/dns/v1",

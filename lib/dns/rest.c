@@ -3,11 +3,11 @@
  * delete by id), driven by a struct dns_rest_desc per provider
  * (rest_providers.c). Templates name what goes where:
  *
- *   {zone} {zone_id} {rel} {fqdn} {value} {qvalue} {ttl} {id} {page}
- *   {cursor} {items} {old} {fqdn_dot} {opt:NAME}
+ *   {zone} {zone_id} {rel} {fqdn} {dfqdn} {value} {qvalue} {ttl} {id}
+ *   {page} {offset} {cursor} {items} {old} {opt:NAME}
  *
  * {rel} is the name relative to the zone (desc->apex for the apex),
- * {fqdn} has no trailing dot ({fqdn_dot} has one), {qvalue} is the value in double quotes.
+ * {fqdn} has no trailing dot ({dfqdn} has it), {qvalue} is the value in double quotes.
  * In a path each value is percent-encoded, in a body it is a JSON string
  * ({ttl} and {page} are numbers), in a header it is as is. {items} is
  * the whole record set, each value through desc->set_item, joined by
@@ -42,6 +42,7 @@ struct vars {
 	const char *zone, *zone_id, *rel, *fqdn, *value, *id, *cursor, *items, *old;
 	unsigned ttl;
 	int page;
+	unsigned offset; /* records seen on the pages before (total_path) */
 };
 
 static void no_dot(const char *name, char *out, size_t outsz)
@@ -84,8 +85,10 @@ static int expand(struct buf *b, const struct rest *st, const struct vars *v, co
 		snprintf(key, sizeof(key), "%.*s", (int)(end - t - 1), t + 1);
 		t = end + 1;
 		const char *s = NULL;
-		if (strcmp(key, "ttl") == 0 || strcmp(key, "page") == 0) {
-			if (buf_printf(b, "%u", strcmp(key, "ttl") == 0 ? v->ttl : (unsigned)v->page) != 0)
+		if (strcmp(key, "ttl") == 0 || strcmp(key, "page") == 0 || strcmp(key, "offset") == 0) {
+			if (buf_printf(b, "%u", strcmp(key, "ttl") == 0    ? v->ttl
+						: strcmp(key, "page") == 0 ? (unsigned)v->page
+									   : v->offset) != 0)
 				return -1;
 			continue;
 		}
@@ -96,8 +99,16 @@ static int expand(struct buf *b, const struct rest *st, const struct vars *v, co
 				return -1;
 			continue;
 		}
+		if (strcmp(key, "dfqdn") == 0) {
+			char d[320];
+			snprintf(d, sizeof(d), "%s.", v->fqdn ? v->fqdn : "");
+			if (put_str(b, d, e) != 0)
+				return -1;
+			continue;
+		}
 		if (strcmp(key, "items") == 0 || strcmp(key, "old") == 0) {
-			if (buf_adds(b, (key[0] == 'i' ? v->items : v->old) ? (key[0] == 'i' ? v->items : v->old) : "") != 0)
+			const char *txt = key[0] == 'i' ? v->items : v->old;
+			if (buf_adds(b, txt ? txt : "") != 0)
 				return -1;
 			continue;
 		}
@@ -109,13 +120,6 @@ static int expand(struct buf *b, const struct rest *st, const struct vars *v, co
 			s = v->rel;
 		else if (strcmp(key, "fqdn") == 0)
 			s = v->fqdn;
-		else if (strcmp(key, "fqdn_dot") == 0) {
-			char f[300];
-			snprintf(f, sizeof(f), "%s.", v->fqdn ? v->fqdn : "");
-			if (put_str(b, f, e) != 0)
-				return -1;
-			continue;
-		}
 		else if (strcmp(key, "value") == 0)
 			s = v->value;
 		else if (strcmp(key, "id") == 0)
@@ -224,7 +228,7 @@ static int call(struct rest *st, const char *what, const struct dns_rest_call *c
 		x = expand(&url, st, v, c->path, ESC_URL);
 	if (x == 0 && c->body)
 		x = expand(&body, st, v, c->body, ESC_JSON);
-	for (size_t i = 0; x == 0 && i < DNS_REST_MAX_HEADERS && st->d->headers[i]; i++) {
+	for (size_t i = 0; x == 0 && c != &st->d->login && i < DNS_REST_MAX_HEADERS && st->d->headers[i]; i++) {
 		x = expand(&hb[i], st, v, st->d->headers[i], ESC_NONE);
 		hdr[nh++] = hb[i].data;
 	}
@@ -394,6 +398,7 @@ static int find_records(struct rest *st, struct vars *v, char ***ids, size_t *ni
 	*ids = NULL;
 	*nids = 0;
 	v->cursor = NULL;
+	v->offset = 0;
 	for (v->page = 1; v->page <= REST_MAX_PAGES; v->page++) {
 		struct json_object *o = NULL, *a;
 		if (call(st, "list the TXT records", &d->list, v, true, &o, err) != 0)
@@ -430,6 +435,13 @@ static int find_records(struct rest *st, struct vars *v, char ***ids, size_t *ni
 			(*nids)++;
 		}
 		bool more = next_page(d, o, v->page, &cursor);
+		if (d->total_path != NULL) {
+			/* offset pages: more while fewer than the total were seen */
+			struct json_object *t = jpath(o, d->total_path);
+			size_t got = a ? json_object_array_length(a) : 0;
+			v->offset += (unsigned)got;
+			more = t != NULL && got > 0 && v->offset < (unsigned)json_object_get_int(t);
+		}
 		v->cursor = cursor;
 		json_object_put(a);
 		json_object_put(o);
@@ -559,6 +571,8 @@ static int set_write(struct rest *st, struct vars *v, char **vals, size_t n, con
 	v->items = items.data ? items.data : "";
 	if (count == 0 && d->del_empty.path != NULL)
 		c = &d->del_empty;
+	if (add && n == 0 && d->create_new.path != NULL)
+		c = &d->create_new;
 	rc = call(st, add ? "write the TXT record set" : "remove the value from the TXT record set", c, v, false,
 		  &o, err);
 	json_object_put(o);
@@ -605,6 +619,29 @@ static int apply(struct rest *st, struct vars *v, struct gpc_error *err)
 	return rc;
 }
 
+/* desc->login, once: its token as the option login_opt. */
+static int login(struct rest *st, const struct vars *v, struct gpc_error *err)
+{
+	const struct dns_rest_desc *d = st->d;
+	struct json_object *o = NULL;
+	const char *t, *have = d->login_opt ? dns_options_get(&st->o, d->login_opt) : NULL;
+	int rc;
+
+	if (d->login.path == NULL || (have != NULL && *have != '\0'))
+		return 0;
+	if (call(st, "log in", &d->login, v, true, &o, err) != 0)
+		return -1;
+	t = jstr(o, d->login_token);
+	if (t == NULL || *t == '\0') {
+		json_object_put(o);
+		gpc_error_set(err, GPC_E_INVALID, "%s: log in: the answer has no %s", d->name, d->login_token);
+		return gpc_error_hint(err, "see the %s API's documentation; credentials: %s", d->title, d->auth_hint);
+	}
+	rc = dns_options_set(&st->o, d->login_opt, t, true);
+	json_object_put(o);
+	return rc != 0 ? gpc_error_set(err, GPC_E_NOMEM, "out of memory") : 0;
+}
+
 int dns_rest_present(void *state, const struct dns_record *rec, struct gpc_error *err)
 {
 	struct rest *st = state;
@@ -617,7 +654,7 @@ int dns_rest_present(void *state, const struct dns_record *rec, struct gpc_error
 	no_dot(rec->fqdn, fqdn, sizeof(fqdn));
 	relative(st->d, rec->fqdn, rec->zone, rel, sizeof(rel));
 	struct vars v = { .zone = zone, .rel = rel, .fqdn = fqdn, .value = rec->value, .ttl = st->ttl };
-	if (zone_id(st, rec->zone, &zid, err) != 0)
+	if (login(st, &v, err) != 0 || zone_id(st, rec->zone, &zid, err) != 0)
 		goto out;
 	v.zone_id = zid;
 	if (st->d->set_item != NULL) {
@@ -655,7 +692,7 @@ int dns_rest_cleanup(void *state, const struct dns_record *rec, struct gpc_error
 	no_dot(rec->fqdn, fqdn, sizeof(fqdn));
 	relative(st->d, rec->fqdn, rec->zone, rel, sizeof(rel));
 	struct vars v = { .zone = zone, .rel = rel, .fqdn = fqdn, .value = rec->value, .ttl = st->ttl };
-	if (zone_id(st, rec->zone, &zid, err) != 0)
+	if (login(st, &v, err) != 0 || zone_id(st, rec->zone, &zid, err) != 0)
 		goto out;
 	v.zone_id = zid;
 	if (st->d->set_item != NULL) {

@@ -377,3 +377,57 @@ static const struct dns_rest_desc hostinger_desc = {
 };
 REST_OPS(dns_hostinger, hostinger_desc, hostinger_opts, "hostinger", NULL, "Hostinger DNS API v1",
 	 "an API token of the account");
+
+/* ---- CloudDNS (vshosting): a login for an access token, the domain
+ * found by search, its records read with the domain, each change
+ * published ---- */
+static const struct dns_opt_desc clouddns_opts[] = {
+	{ "client_id", "CLOUDDNS_CLIENT_ID", NULL, R, NULL, "the client id of the account" },
+	{ "email", "CLOUDDNS_EMAIL", NULL, R, NULL, "the e-mail address the account logs in with" },
+	{ "password", "CLOUDDNS_PASSWORD", NULL, R | S, NULL, "the account's password" },
+	{ "base_url", "CLOUDDNS_BASE_URL", NULL, 0, "https://admin.vshosting.cloud", "the API's base URL" },
+	{ "ttl", "CLOUDDNS_TTL", NULL, 0, "300", "the zone's SOA TTL set when publishing" },
+};
+static const struct dns_rest_desc clouddns_desc = {
+	.name = "clouddns", .title = "CloudDNS", .base = "https://admin.vshosting.cloud",
+	.opts = clouddns_opts, .n_opts = N(clouddns_opts), .ttl_min = 1,
+	.login = { "POST", "/api/public/auth/login", "{\"email\":{opt:email},\"password\":{opt:password}}" },
+	.login_token = "auth.accessToken", .login_opt = "access_token",
+	.headers = { "Authorization: Bearer {opt:access_token}" },
+	.auth_hint = "CLOUDDNS_EMAIL and CLOUDDNS_PASSWORD must log in to the CloudDNS account of CLOUDDNS_CLIENT_ID",
+	.zones = { "POST", "/clouddns/domain/search",
+		   "{\"search\":[{\"name\":\"clientId\",\"operator\":\"eq\",\"value\":{opt:client_id}},"
+		   "{\"name\":\"domainName\",\"operator\":\"eq\",\"value\":{zone}}]}" },
+	.zones_array = "items", .zone_name_key = "domainName", .zone_id_key = "id",
+	.list = { "GET", "/clouddns/domain/{zone_id}", NULL },
+	.records_array = "lastDomainRecordList", .rec_id = "id", .rec_name = "name", .rec_type = "type",
+	.rec_value = "value",
+	.create = { "POST", "/clouddns/record-txt",
+		    "{\"domainId\":{zone_id},\"name\":{dfqdn},\"value\":{value},\"type\":\"TXT\"}" },
+	.del = { "DELETE", "/clouddns/record/{id}", NULL },
+	.after = { "PUT", "/clouddns/domain/{zone_id}/publish", "{\"soaTtl\":{ttl}}" },
+	.err_paths = { "error.message" },
+};
+REST_OPS(dns_clouddns, clouddns_desc, clouddns_opts, "clouddns", NULL, "CloudDNS (vshosting) API",
+	 "an account's client id, e-mail and password");
+
+/* ---- Timeweb Cloud: api.timeweb.cloud/api/v1/domains/ZONE/dns-records,
+ * Bearer token, limit/offset pages with meta.total ---- */
+static const struct dns_opt_desc timeweb_opts[] = {
+	{ "auth_token", "TIMEWEBCLOUD_AUTH_TOKEN", NULL, R | S, NULL, "an API token of the account" },
+	{ "base_url", "TIMEWEBCLOUD_BASE_URL", NULL, 0, "https://api.timeweb.cloud/api", "the API's base URL" },
+};
+static const struct dns_rest_desc timeweb_desc = {
+	.name = "timewebcloud", .title = "Timeweb Cloud", .base = "https://api.timeweb.cloud/api",
+	.opts = timeweb_opts, .n_opts = N(timeweb_opts), .ttl_min = 1,
+	.headers = { "Authorization: Bearer {opt:auth_token}", "Accept: application/json" },
+	.auth_hint = "TIMEWEBCLOUD_AUTH_TOKEN must be a Timeweb Cloud API token of the account holding the domain",
+	.list = { "GET", "/v1/domains/{zone}/dns-records?limit=100&offset={offset}", NULL },
+	.records_array = "dns_records", .rec_id = "id", .rec_name = "data.subdomain", .rec_type = "type",
+	.rec_value = "data.value", .total_path = "meta.total", .apex = "",
+	.create = { "POST", "/v1/domains/{zone}/dns-records", "{\"type\":\"TXT\",\"value\":{value},\"subdomain\":{rel}}" },
+	.del = { "DELETE", "/v1/domains/{zone}/dns-records/{id}", NULL },
+	.err_paths = { "message" },
+};
+REST_OPS(dns_timewebcloud, timeweb_desc, timeweb_opts, "timewebcloud", NULL, "Timeweb Cloud API",
+	 "an API token of the account");

@@ -36,13 +36,23 @@ bodies and its own pagination:
                 account's RSA modulus in hex; --user its client_email); /dns/v1/projects/P/
                 managedZones?dnsName=, .../Z/rrsets?name=&type=, .../Z/changes {"deletions",
                 "additions"} (deletions must match the set exactly); {"error":{"code","message"}}
+  clouddns      POST /api/public/auth/login {"email","password"} -> auth.accessToken (Bearer);
+                /clouddns/domain/search, /domain/ID, /record-txt, /record/ID, PUT /domain/ID/publish;
+                {"error":{"code","message"}}
+  timewebcloud  /api/v1/domains/Z/dns-records[/ID]  Bearer; limit/offset, meta.total;
+                {"status_code","error_code","message","response_id"}
+  oraclecloud   /20180115/zones/Z/records/NAME: GET ?rtype=TXT, PATCH {"items":[ADD | REMOVE by recordHash]}
+                HTTP signature (rsa-sha256, --secret: the public key's PEM file); {"code","message"}
+  edgedns       /config-dns/v2/zones/Z/names/N/types/TXT: GET, POST (new set), PUT (replace), DELETE
+                EdgeGrid EG1-HMAC-SHA256 (client secret: --token, access token: --secret); problem
+                JSON {"type","title","status","detail","instance"}
 
 Test-only extras: GET / (alive), GET /_state (every record), POST /_seed
 {"fqdn","value","n"} (filler records), POST /_fail {"status","text"} (the
 next create or delete fails with the provider's own error body), and
 --knot-* to mirror TXT changes into a knot primary with knsupdate.
 """
-import argparse, base64, hashlib, hmac, json, struct, subprocess, sys, threading, time
+import argparse, base64, calendar, os, hashlib, hmac, json, struct, subprocess, sys, threading, time
 from xml.sax.saxutils import quoteattr, escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit, parse_qs, unquote
@@ -154,6 +164,14 @@ def err_body(status, text):
         "azuredns": {"error": {"code": "AuthenticationFailed" if status == 401 else "BadRequest", "message": text}},
         "gcloud": {"error": {"code": status, "message": text,
                              "status": "UNAUTHENTICATED" if status == 401 else "INVALID_ARGUMENT"}},
+        "clouddns": {"error": {"code": status, "message": text}},
+        "timewebcloud": {"status_code": status, "error_code": "unauthorized" if status == 401 else "bad_request",
+                         "message": text, "response_id": "0b5e6f1c-test"},
+        "oraclecloud": {"code": "NotAuthenticated" if status == 401 else "InvalidParameter", "message": text},
+        "edgedns": {"type": "https://problems.luna.akamaiapis.net/" +
+                    ("-/pep-authn/deny" if status == 401 else "config-dns/error-types/bad-request"),
+                    "title": "Not authorized" if status == 401 else "Bad Request", "status": status,
+                    "detail": text, "instance": "/config-dns/v2/zones"},
     }[P]
 
 
@@ -998,6 +1016,240 @@ def r_gcloud(h, m, parts, q, body, raw=b""):
     fail(404, "Not Found")
 
 
+CD_CLIENT, CD_EMAIL = "4711", "acme@example.test"
+cd_tokens = set()
+
+
+def r_clouddns(h, m, parts, q, body):
+    if parts == ["api", "public", "auth", "login"] and m == "POST":
+        if body.get("email") != CD_EMAIL or body.get("password") != args.token:
+            fail(401, "Invalid credentials")
+        t = base64.urlsafe_b64encode(os.urandom(24)).decode()
+        cd_tokens.add(t)
+        return 200, {"auth": {"accessToken": t, "refreshToken": "r-" + t}}
+    a = h.headers.get("Authorization", "")
+    if not a.startswith("Bearer ") or a[7:] not in cd_tokens:
+        fail(401, "Access token is missing or invalid")
+    if parts[:1] != ["clouddns"]:
+        fail(404, "Not found")
+    p = parts[1:]
+    ids = {"d-%d" % n: z for z, n in zones.items()}
+    if p == ["domain", "search"] and m == "POST":
+        want = {c.get("name"): c.get("value") for c in body.get("search", []) if c.get("operator") == "eq"}
+        items = [{"id": "d-%d" % n, "domainName": z, "status": "published"} for z, n in zones.items()
+                 if want.get("clientId") == CD_CLIENT and want.get("domainName", "").rstrip(".") == z]
+        return 200, {"items": items, "limit": 20, "offset": 0, "totalHits": len(items)}
+    if len(p) >= 2 and p[0] == "domain" and p[1] not in ids:
+        fail(404, "Domain not found")
+    if len(p) == 2 and p[0] == "domain" and m == "GET":
+        z = ids[p[1]]
+        return 200, {"id": p[1], "domainName": z, "status": "published" if z not in ovh_dirty else "changed",
+                     "lastDomainRecordList": [{"id": "r-%d" % r["id"], "domainId": p[1], "name": r["fqdn"] + ".",
+                                               "value": r["value"], "type": "TXT"} for r in in_zone(z)]}
+    if len(p) == 3 and p[0] == "domain" and p[2] == "publish" and m == "PUT":
+        if not isinstance(body.get("soaTtl"), int):
+            fail(400, "soaTtl must be a number")
+        ovh_dirty.discard(ids[p[1]])
+        return 200, {"id": p[1], "status": "published"}
+    if p == ["record-txt"] and m == "POST":
+        maybe_injected()
+        z = ids.get(body.get("domainId"))
+        if z is None:
+            fail(404, "Domain not found")
+        if body.get("type") != "TXT" or not body.get("name", "").endswith(".") or "value" not in body:
+            fail(400, "name must be a fully qualified name, type TXT and value given")
+        r = add(z, absolute(body["name"], z), body["value"], 300)
+        ovh_dirty.add(z)
+        return 200, {"id": "r-%d" % r["id"], "domainId": body["domainId"], "name": body["name"],
+                     "value": r["value"], "type": "TXT"}
+    if len(p) == 2 and p[0] == "record" and m == "DELETE":
+        maybe_injected()
+        rid = int(p[1][2:]) if p[1].startswith("r-") and p[1][2:].isdigit() else -1
+        if rid not in records:
+            fail(404, "Record not found")
+        ovh_dirty.add(records[rid]["zone"])
+        delete(rid)
+        return 200, None
+    fail(404, "Not found")
+
+
+def r_timewebcloud(h, m, parts, q, body):
+    bearer(h, 401, "Unauthorized")
+    if parts[:4] != ["api", "v1", "domains"] + parts[3:4] or len(parts) < 5 or parts[4] != "dns-records":
+        fail(404, "Not Found")
+    z = need_zone(parts[3], 404, "Domain not found")
+    if m == "GET" and len(parts) == 5:
+        sel = in_zone(z)
+        limit, offset = int(q.get("limit", "100")), int(q.get("offset", "0"))
+        if not 1 <= limit <= 100:
+            fail(400, "limit must be 1-100")
+        got = sel[offset: offset + min(limit, args.max_per_page)]
+        return 200, {"meta": {"total": len(sel)}, "response_id": "r", "dns_records": [
+            {"id": r["id"], "type": "TXT", "ttl": r["ttl"], "fqdn": r["fqdn"],
+             "data": ({} if r["fqdn"] == z else {"subdomain": rel(r["fqdn"], z)}) | {"value": r["value"]}}
+            for r in got]}
+    if m == "POST" and len(parts) == 5:
+        maybe_injected()
+        if body.get("type") != "TXT" or not body.get("value"):
+            fail(400, "type and value are required")
+        r = add(z, absolute(body.get("subdomain", ""), z), body["value"], 600)
+        return 201, {"dns_record": {"id": r["id"], "type": "TXT", "ttl": 600,
+                                    "data": {"subdomain": rel(r["fqdn"], z), "value": r["value"]}},
+                     "response_id": "r"}
+    if m == "DELETE" and len(parts) == 6:
+        maybe_injected()
+        rid = int(parts[5]) if parts[5].isdigit() else -1
+        if rid not in records or records[rid]["zone"] != z:
+            fail(404, "DNS record not found")
+        delete(rid)
+        return 204, None
+    fail(404, "Not Found")
+
+
+OCI_KEY_ID = "ocid1.tenancy.oc1..test/ocid1.user.oc1..test/12:34:56:78:9a:bc:de:f0"
+OCI_DENY = "The required information to complete authentication was not provided or was incorrect."
+
+
+def oci_check(h, m, raw):
+    """The HTTP signature as OCI checks it (draft-cavage, version 1)."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from email.utils import parsedate_to_datetime
+    a = h.headers.get("Authorization", "")
+    if not a.startswith("Signature "):
+        fail(401, OCI_DENY)
+    f = {}
+    for kv in a[len("Signature "):].split(","):
+        k, _, v = kv.partition("=")
+        f[k.strip()] = v.strip().strip('"')
+    want_h = ["date", "(request-target)", "host"] + (
+        ["x-content-sha256", "content-type", "content-length"] if m in ("POST", "PUT", "PATCH") else [])
+    if f.get("version") != "1" or f.get("algorithm") != "rsa-sha256" or f.get("keyId") != OCI_KEY_ID or \
+            any(x not in f.get("headers", "").split() for x in want_h):
+        fail(401, OCI_DENY)
+    try:
+        if abs(parsedate_to_datetime(h.headers.get("Date", "")).timestamp() - time.time()) > 300:
+            fail(401, "Date " + h.headers.get("Date", "") + " is more than 5 minutes from now")
+    except (TypeError, ValueError):
+        fail(401, OCI_DENY)
+    if "x-content-sha256" in want_h:
+        if h.headers.get("x-content-sha256") != base64.b64encode(hashlib.sha256(raw).digest()).decode() or \
+                int(h.headers.get("Content-Length", "-1")) != len(raw):
+            fail(401, OCI_DENY)
+    lines = []
+    for x in f["headers"].split():
+        if x == "(request-target)":
+            lines.append("(request-target): %s %s" % (m.lower(), h.path))
+        else:
+            lines.append("%s: %s" % (x, h.headers.get(x, "")))
+    pub = serialization.load_pem_public_key(open(args.secret, "rb").read())
+    try:
+        pub.verify(base64.b64decode(f.get("signature", "")), "\n".join(lines).encode(), padding.PKCS1v15(),
+                   hashes.SHA256())
+    except Exception:
+        fail(401, OCI_DENY)
+
+
+def r_oraclecloud(h, m, parts, q, body, raw=b""):
+    oci_check(h, m, raw)
+    if parts[:2] != ["20180115", "zones"] or len(parts) != 5 or parts[3] != "records":
+        fail(404, "Not found")
+    if q.get("compartmentId") != "ocid1.compartment.oc1..test":
+        fail(404, "Authorization failed or requested resource not found.")
+    z = need_zone(parts[2], 404, "Authorization failed or requested resource not found.")
+    f = parts[4].rstrip(".")
+    if zone_of(f) != z:
+        fail(400, "Domain %s is not in zone %s" % (f, z))
+    if m == "GET":
+        if q.get("rtype") != "TXT":
+            fail(400, "this test server lists rtype=TXT only")
+        return 200, {"items": [{"domain": r["fqdn"], "recordHash": "h%d" % r["id"], "isProtected": False,
+                                "rdata": '"%s"' % r["value"], "rrsetVersion": "1", "rtype": "TXT",
+                                "ttl": r["ttl"]} for r in in_zone(z, f)]}
+    if m == "PATCH":
+        maybe_injected()
+        for op in body.get("items", []):
+            kind = op.get("operation", "ADD")
+            if kind == "ADD":
+                if op.get("domain") != f or op.get("rtype") != "TXT" or "rdata" not in op:
+                    fail(400, "domain, rtype and rdata are required")
+                v = unquote_txt(op["rdata"])
+                if not any(r["value"] == v for r in in_zone(z, f)):
+                    add(z, f, v, op.get("ttl", 86400))
+            elif kind == "REMOVE":
+                rid = int(op.get("recordHash", "h-1")[1:] or -1)
+                if rid not in records or records[rid]["fqdn"] != f:
+                    fail(400, "recordHash %s does not match a record" % op.get("recordHash"))
+                delete(rid)
+            else:
+                fail(400, "operation %s is not ADD, REMOVE" % kind)
+        return 200, {"items": [{"domain": r["fqdn"], "recordHash": "h%d" % r["id"], "rdata": '"%s"' % r["value"],
+                                "rtype": "TXT", "ttl": r["ttl"]} for r in in_zone(z, f)]}
+    fail(405, "Method not allowed")
+
+
+EG_CLIENT_TOKEN = "akab-client-token-test"
+
+
+def edgegrid_check(h, m, raw):
+    """The signature as Akamai's gateway checks it (EdgeGrid v1)."""
+    a = h.headers.get("Authorization", "")
+    if not a.startswith("EG1-HMAC-SHA256 "):
+        fail(401, "The request does not contain a valid EG1-HMAC-SHA256 Authorization header")
+    f = dict(kv.split("=", 1) for kv in a[len("EG1-HMAC-SHA256 "):].split(";") if "=" in kv)
+    if f.get("client_token") != EG_CLIENT_TOKEN or f.get("access_token") != args.secret:
+        fail(401, "Invalid authorization client_token or access_token")
+    ts = f.get("timestamp", "")
+    try:
+        t = calendar.timegm(time.strptime(ts, "%Y%m%dT%H:%M:%S+0000"))
+    except ValueError:
+        fail(401, "Invalid timestamp")
+    if abs(t - time.time()) > 120 or len(f.get("nonce", "")) < 16:
+        fail(401, "Invalid timestamp or nonce")
+    unsigned = a[: a.index("signature=")]
+    chash = base64.b64encode(hashlib.sha256(raw[:131072]).digest()).decode() if m == "POST" and raw else ""
+    data = "\t".join([m, "http", h.headers.get("Host", ""), h.path, "", chash, unsigned])
+    key = base64.b64encode(hmac.new(args.token.encode(), ts.encode(), hashlib.sha256).digest())
+    want = base64.b64encode(hmac.new(key, data.encode(), hashlib.sha256).digest()).decode()
+    if not hmac.compare_digest(f.get("signature", ""), want):
+        fail(401, "The signature does not match")
+
+
+def r_edgedns(h, m, parts, q, body, raw=b""):
+    edgegrid_check(h, m, raw)
+    if parts[:3] != ["config-dns", "v2", "zones"] or len(parts) != 8 or parts[4] != "names" or parts[6] != "types":
+        fail(404, "Not Found")
+    z = need_zone(parts[3], 404, "Zone %s does not exist" % parts[3])
+    f = parts[5].rstrip(".")
+    if parts[7] != "TXT" or zone_of(f) != z:
+        fail(400, "Invalid record name or type")
+    sel = in_zone(z, f)
+    if m == "GET":
+        if not sel:
+            fail(404, "Recordset does not exist")
+        return 200, {"name": f, "type": "TXT", "ttl": sel[0]["ttl"], "rdata": ['"%s"' % r["value"] for r in sel]}
+    if m in ("POST", "PUT"):
+        maybe_injected()
+        if m == "POST" and sel:
+            fail(409, "Recordset already exists")
+        if m == "PUT" and not sel:
+            fail(404, "Recordset does not exist")
+        if body.get("name") != f or body.get("type") != "TXT" or not body.get("rdata"):
+            fail(400, "Invalid recordset: name, type and rdata are required")
+        if any(not (v.startswith('"') and v.endswith('"')) for v in body["rdata"]):
+            fail(400, "Invalid TXT rdata: strings must be quoted")
+        replace_set(z, f, [unquote_txt(v) for v in body["rdata"]], body.get("ttl", 300))
+        return 201 if m == "POST" else 200, body
+    if m == "DELETE":
+        maybe_injected()
+        if not sel:
+            fail(404, "Recordset does not exist")
+        for r in sel:
+            delete(r["id"])
+        return 204, None
+    fail(405, "Method Not Allowed")
+
+
 ROUTES = {k[2:]: v for k, v in globals().items() if k.startswith("r_")}
 
 
@@ -1059,7 +1311,7 @@ class H(BaseHTTPRequestHandler):
             except ValueError:
                 return self.send(400, err_body(400, "malformed JSON"))
             try:
-                if P in ("ovh", "namecheap") or P in FORMS:
+                if P in ("ovh", "namecheap", "edgedns", "oraclecloud") or P in FORMS:
                     status, obj = ROUTES[P](self, self.command, parts, q, body, raw)
                 else:
                     status, obj = ROUTES[P](self, self.command, parts, q, body)

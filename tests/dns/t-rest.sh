@@ -17,6 +17,8 @@ command -v python3 >/dev/null || { echo "SKIP: python3" >&2; exit 77; }
 knot_start --lag 1 example.test
 TOKEN=$P-token-$$-secret SECRET=$P-second-$$-secret
 USER_ARG=
+BAD_TOKEN=wrong-$$-xyz
+OCI_DENY='The required information to complete authentication was not provided or was incorrect.'
 SEC_ENV=
 PAGED=
 LISTS=1
@@ -55,6 +57,22 @@ hostinger) OPT=api_token TOK_ENV=HOSTINGER_API_TOKEN BASE_ENV=HOSTINGER_BASE_URL
 inwx) OPT=password TOK_ENV=INWX_PASSWORD BASE_ENV=INWX_BASE_URL BASE=/jsonrpc/
 	DENY='200: 2200 Authentication error'
 	export INWX_USERNAME=inwx-user INWX_SHARED_SECRET=JBSWY3DPEHPK3PXP ;;
+clouddns) OPT=password TOK_ENV=CLOUDDNS_PASSWORD BASE_ENV=CLOUDDNS_BASE_URL BASE= DENY='401: Invalid credentials'
+	export CLOUDDNS_CLIENT_ID=4711 CLOUDDNS_EMAIL=acme@example.test ;;
+timewebcloud) OPT=auth_token TOK_ENV=TIMEWEBCLOUD_AUTH_TOKEN BASE_ENV=TIMEWEBCLOUD_BASE_URL BASE=/api DENY='401: Unauthorized'
+	PAGED='dns-records?limit=100&offset=6' ;;
+oraclecloud) OPT=private_key TOK_ENV=OCI_PRIVKEY BASE_ENV=OCI_BASE_URL BASE=/20180115 DENY="401: $OCI_DENY"
+	# the API key: TOKEN is its PEM, SECRET the public key's file for the server
+	TOKEN=$(certtool --generate-privkey --rsa --bits 2048 --no-text 2>/dev/null)
+	printf '%s\n' "$TOKEN" >"$WORK/oci.key"
+	openssl pkey -in "$WORK/oci.key" -pubout -out "$WORK/oci.pub" 2>/dev/null
+	SECRET=$WORK/oci.pub BAD_TOKEN=$(certtool --generate-privkey --rsa --bits 2048 --no-text 2>/dev/null)
+	export OCI_TENANCY_OCID=ocid1.tenancy.oc1..test OCI_USER_OCID=ocid1.user.oc1..test \
+		OCI_PUBKEY_FINGERPRINT=12:34:56:78:9a:bc:de:f0 OCI_REGION=us-ashburn-1 \
+		OCI_COMPARTMENT_OCID=ocid1.compartment.oc1..test ;;
+edgedns) OPT=client_secret TOK_ENV=AKAMAI_CLIENT_SECRET SEC_ENV=AKAMAI_ACCESS_TOKEN BASE_ENV=AKAMAI_HOST BASE=
+	DENY='401: The signature does not match'
+	export AKAMAI_CLIENT_TOKEN=akab-client-token-test ;;
 httpreq) OPT=endpoint TOK_ENV=HTTPREQ_PASSWORD BASE_ENV=HTTPREQ_ENDPOINT BASE= DENY='401: Unauthorized' LISTS=
 	USER_ARG="--user acme"
 	export HTTPREQ_USERNAME=acme ;;
@@ -123,19 +141,30 @@ expect_rc 0
 tool $R cleanup "$P" '*.example.test' value-wild
 expect_rc 0
 [ "$(n_values value-wild)" = 0 ] || fail "value-wild still there"
-[ "$P" != ovh ] || [ "$(curl -fsS "$API_URL/_dirty")" = "[]" ] || fail "ovh: the zone was not refreshed"
+case $P in ovh | clouddns) [ "$(curl -fsS "$API_URL/_dirty")" = "[]" ] || fail "$P: the zone was not published" ;; esac
+if [ "$P" = edgedns ]; then
+	# a name with no record set: created by POST, deleted when emptied
+	tool $R present edgedns sub.example.test value-new
+	expect_rc 0
+	tool $R cleanup edgedns sub.example.test value-new
+	expect_rc 0
+	for m in POST DELETE; do
+		grep -q "^$m /config-dns/v2/zones/example.test/names/_acme-challenge.sub.example.test/types/TXT" \
+			"$API_LOG" || fail "edgedns: no $m of the new set"
+	done
+	[ "$(n_values value-new)" = 0 ] || fail "edgedns: value-new still there"
+fi
 case $P in netcup | inwx) [ "$(curl -fsS "$API_URL/_sessions")" = "[]" ] || fail "$P: a session was not logged out" ;; esac
 [ "$P" != namecheap ] || [ "$(curl -fsS "$API_URL/_other" | jq -c '.["example.test"]')" = \
 	'[["@","A","192.0.2.1","10","1800"],["@","MX","mx.example.test.","5","1800"]]' ] || fail "namecheap: other hosts lost"
 
 echo "== bad credentials: the provider, the status and its text named, no secret"
-WRONG=wrong-$$-xyz
 # gcloud: another key, the one its token endpoint does not know
-[ "$P" != gcloud ] || WRONG=$(sa_key "$WORK/other.pem" "wrong-$$-xyz")
-run_logged dnstool env "$TOK_ENV=$WRONG" "$DNSTOOL" $R present "$P" example.test value-x
+[ "$P" != gcloud ] || BAD_TOKEN=$(sa_key "$WORK/other.pem" "wrong-$$-xyz")
+run_logged dnstool env "$TOK_ENV=$BAD_TOKEN" "$DNSTOOL" $R present "$P" example.test value-x
 expect_rc 1
 expect_err "^error: $P: [A-Za-z ]+: http://127.0.0.1:[0-9]+/[^ ]* answered HTTP $DENY\$"
-expect_no "wrong-$$-xyz"
+expect_no "$BAD_TOKEN"
 expect_no "$TOKEN"
 expect_no "$SECRET"
 expect_no "PRIVATE KEY"
