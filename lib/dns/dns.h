@@ -124,6 +124,11 @@ char *dns_provider_list(char *out, size_t outsz);
  * '-' ignored. NULL if none. */
 const struct dns_opt_desc *dns_opt_find(const struct dns_provider_ops *p, const char *key);
 
+/* KEY is not an option of P: the usage error "WHERE: provider P has no
+ * option 'KEY'", the hint naming the closest option (at most 2 edits away)
+ * and every option of P. Returns -1. */
+int dns_opt_unknown(const struct dns_provider_ops *p, const char *key, const char *where, struct gpc_error *err);
+
 /* Environment lookup supplied by the program (getenv in cmd/, a table in tests). */
 typedef const char *(*dns_env_fn)(const char *name, void *ud);
 

@@ -19,6 +19,7 @@
 #include "strdist.h"
 #include "buf.h"
 #include "certstore.h"
+#include "dns.h"
 #include "fsutil.h"
 #include "keygen.h"
 #include "lineage.h"
@@ -416,6 +417,7 @@ static int get_opts(const struct node *m, struct godoxy_cert *c, const char *pat
 		c->opts = nv;
 		c->opts[c->n_opts].key = strdup(k->text);
 		c->opts[c->n_opts].value = strdup(val->text);
+		c->opts[c->n_opts].line = k->line;
 		c->n_opts++;
 	}
 	return 0;
@@ -668,6 +670,7 @@ static int inherit(struct godoxy_cert *x, const struct godoxy_cert *m)
 		for (size_t i = 0; i < m->n_opts; i++) {
 			x->opts[i].key = strdup(m->opts[i].key);
 			x->opts[i].value = strdup(m->opts[i].value);
+			x->opts[i].line = m->opts[i].line;
 			if (!x->opts[i].key || !x->opts[i].value)
 				return -1;
 			x->n_opts++;
@@ -803,6 +806,29 @@ done:
 	buf_finish(&key);
 }
 
+/* Every option must be one of the provider's (a built-in DNS provider;
+ * GoDoxy's "local" and "pseudo" take none that matter here): a typo is
+ * named with its file and line, not later as a --dns-opt the user never
+ * typed. */
+static int check_opts(const struct godoxy_cert *c, const char *path, size_t i, struct gpc_error *err)
+{
+	const struct dns_provider_ops *p = dns_provider_find(c->provider);
+
+	for (size_t k = 0; p != NULL && k < c->n_opts; k++) {
+		char where[512];
+		if (dns_opt_find(p, c->opts[k].key) != NULL)
+			continue;
+		if (i == 0)
+			snprintf(where, sizeof(where), "%s:%d: autocert.options.%s", path, c->opts[k].line,
+				 c->opts[k].key);
+		else
+			snprintf(where, sizeof(where), "%s:%d: autocert.extra[%zu].options.%s", path,
+				 c->opts[k].line, i - 1, c->opts[k].key);
+		return dns_opt_unknown(p, c->opts[k].key, where, err);
+	}
+	return 0;
+}
+
 int godoxy_load(const char *path, struct godoxy_autocert *out, struct gpc_error *err)
 {
 	struct node *root = parse_file(path, err), *ac, *extra;
@@ -850,6 +876,9 @@ int godoxy_load(const char *path, struct godoxy_autocert *out, struct gpc_error 
 			goto out;
 		}
 	}
+	for (size_t i = 0; i < n; i++)
+		if (check_opts(&out->certs[i], path, i, err) != 0)
+			goto out;
 	rc = 0;
 out:
 	if (rc != 0)

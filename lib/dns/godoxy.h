@@ -10,6 +10,7 @@
 
 struct godoxy_kv {
 	char *key, *value;
+	int line; /* where it is written in the file */
 };
 
 /* One certificate: the main block, or an entry of `extra:` (which takes

@@ -182,6 +182,27 @@ static char *option_names(const struct dns_provider_ops *p, char *out, size_t ou
 	return out;
 }
 
+int dns_opt_unknown(const struct dns_provider_ops *p, const char *key, const char *where, struct gpc_error *err)
+{
+	const char *best = NULL;
+	size_t bd = (size_t)-1, kl = strlen(key);
+	char names[512];
+
+	for (size_t i = 0; i < p->n_opts; i++) {
+		const char *n = p->opts[i].name;
+		size_t d = str_distance(key, kl, n, strlen(n));
+		if (d < bd) {
+			bd = d;
+			best = n;
+		}
+	}
+	gpc_error_set(err, GPC_E_USAGE, "%s: provider %s has no option '%s'", where, p->name, key);
+	if (best != NULL && bd <= 2)
+		return gpc_error_hint(err, "did you mean '%s'? options of %s: %s", best, p->name,
+				      option_names(p, names, sizeof(names)));
+	return gpc_error_hint(err, "options of %s: %s", p->name, option_names(p, names, sizeof(names)));
+}
+
 /* Read a NAME_FILE value: the file's content, one trailing newline dropped. */
 static int read_opt_file(const char *var, const char *path, char **out, struct gpc_error *err)
 {
@@ -274,8 +295,9 @@ int dns_options_parse_arg(const struct dns_provider_ops *p, const char *arg, str
 	snprintf(key, sizeof(key), "%.*s", (int)(eq - arg), arg);
 	d = dns_opt_find(p, key);
 	if (d == NULL) {
-		gpc_error_set(err, GPC_E_USAGE, "--dns-opt %s: provider %s has no option '%s'", key, p->name, key);
-		return gpc_error_hint(err, "options of %s: %s", p->name, option_names(p, names, sizeof(names)));
+		char where[160];
+		snprintf(where, sizeof(where), "--dns-opt %s", key);
+		return dns_opt_unknown(p, key, where, err);
 	}
 	if (dns_options_set(o, d->name, eq + 1, d->flags & DNS_OPT_SECRET) != 0)
 		return gpc_error_set(err, GPC_E_NOMEM, "out of memory");

@@ -75,6 +75,14 @@ G issue --godoxy-config config/typo.yml --server "$PEBBLE_DIR_URL" --ca-bundle "
 expect_rc 64
 # every provider, the list whole (its last one, httpreq, then custom)
 expect_err "config/typo.yml \\(line [0-9]+\\): provider 'rfc2163' is not supported here \\(rfc2136, pdns, acmedns, cloudflare, duckdns, hetzner, digitalocean, [a-z, ]+, httpreq, or custom with ca_dir_url\\); the closest is 'rfc2136'"
+echo "== a misspelt option: 64, the file, the line, the key, the closest, nothing asked of the CA"
+sed 's/    tsig_secret:/    tsig_secert:/' config/config.yml >config/opt.yml
+line=$(grep -n 'tsig_secert:' config/opt.yml | cut -d: -f1)
+G issue --godoxy-config config/opt.yml --server "$PEBBLE_DIR_URL" --ca-bundle "$PEBBLE_CA_BUNDLE"
+expect_rc 64
+expect_err "config/opt.yml:$line: autocert.options.tsig_secert: provider rfc2136 has no option 'tsig_secert'"
+expect_err "did you mean 'tsig_secret'\\?"
+expect_no "$KNOT_KEY_SECRET"
 printf 'autocert:\n  provider: local\n' >config/local.yml
 G issue --godoxy-config config/local.yml
 expect_rc 64
