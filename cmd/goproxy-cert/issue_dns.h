@@ -35,9 +35,9 @@ struct issue_dns_args {
 
 #define ISSUE_DNS_USAGE                                                                              \
 	"      --dns PROVIDER       dns-01 through a built-in provider: rfc2136 (dnsupdate), pdns,\n"  \
-	"                           acmedns (acme-dns), cloudflare, duckdns, hetzner; options from\n" \
-	"                           lego's environment names (NAME or NAME_FILE) or --dns-opt\n"     \
-	"                           (stored; secrets 0600)\n"                                        \
+	"                           acmedns, cloudflare, ... (all: goproxy-cert(1), DNS\n"             \
+	"                           PROVIDERS); options from lego's environment names (NAME or\n"   \
+	"                           NAME_FILE) or --dns-opt (stored; secrets 0600)\n"               \
 	"      --dns-opt KEY=VALUE  a provider option by GoDoxy's name (nameserver, tsig_key, ...)\n"  \
 	"      --dns-resolver ADDR[:PORT]  recursive resolver to find the zone, a CNAME and the\n"   \
 	"                           zone's servers (repeat; default: /etc/resolv.conf)\n"              \
