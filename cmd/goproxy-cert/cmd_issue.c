@@ -444,23 +444,18 @@ static int godoxy_seed_account(struct issue_env *env, const struct lineage *l, c
 }
 
 /* A new lineage for names another lineage already holds a current
- * certificate for would ask the CA for what is already there (a typo in
- * -n, or the same names twice in a config): refused unless --duplicate.
+ * certificate for: refused unless --duplicate, here before anything is
+ * stored or asked, and again by the library under the issuer lock.
  * Returns 0 or EXIT_USAGE (printed). */
-static int refuse_duplicate(struct certstore *cs, const struct lineage *l, const struct issue_args *a)
+static int refuse_duplicate(struct certstore *cs, const struct lineage *l, struct issue_args *a)
 {
-	char *holder = NULL, ts[32];
-	time_t until = 0;
+	struct gpc_error err;
 
-	if (a->duplicate || !lineage_duplicate_of(cs, l, time_now(), &holder, &until))
+	a->o.refuse_duplicate = !a->duplicate;
+	gpc_error_clear(&err);
+	if (a->duplicate || issue_refuse_duplicate(cs, l, &err) == 0)
 		return 0;
-	fprintf(stderr, "%s: error: %s: lineage '%s' already holds a certificate for exactly these names, "
-		"valid until %s; a new lineage '%s' would ask the CA for it again\n", cli.prog, l->name, holder,
-		time_rfc3339(until, ts, sizeof(ts)), l->name);
-	fprintf(stderr, "  hint: to change or renew that one: goproxy-cert issue -n %s ...; to keep a second "
-		"certificate for the same names (each counts against the CA's limit of 5 a week for one set of "
-		"names): add --duplicate\n", holder);
-	free(holder);
+	cli_print_error(&err);
 	return EXIT_USAGE;
 }
 

@@ -1771,6 +1771,23 @@ out:
 	lineage_free(old);
 }
 
+int issue_refuse_duplicate(struct certstore *cs, const struct lineage *l, struct gpc_error *err)
+{
+	char *holder = NULL, ts[32];
+	time_t until = 0;
+
+	if (!lineage_duplicate_of(cs, l, time_now(), &holder, &until))
+		return 0;
+	gpc_error_set(err, GPC_E_USAGE, "%s: lineage '%s' already holds a certificate for exactly these names, "
+		      "valid until %s; a new lineage '%s' would ask the CA for it again", l->name, holder,
+		      time_rfc3339(until, ts, sizeof(ts)), l->name);
+	gpc_error_hint(err, "to change or renew that one: goproxy-cert issue -n %s ...; to keep a second "
+			    "certificate for the same names (each counts against the CA's limit of 5 a week for "
+			    "one set of names): add --duplicate", holder);
+	free(holder);
+	return -1;
+}
+
 enum issue_result issue_lineage(struct issue_env *env, struct lineage *l, const struct issue_opts *o,
 				struct issue_outcome *out)
 {
@@ -1810,6 +1827,13 @@ enum issue_result issue_lineage(struct issue_env *env, struct lineage *l, const 
 		if (out->res == ISSUE_CURRENT && waited)
 			snprintf(out->reason + strlen(out->reason), sizeof(out->reason) - strlen(out->reason),
 				 " (issued by another run while this one waited)");
+		goto out;
+	}
+	/* Another run may have committed a pair for these names under
+	 * another new lineage while this one waited (issue -n a and -n b of
+	 * one name at once): that is not ordered again either. */
+	if (o->refuse_duplicate && issue_refuse_duplicate(env->cs, l, &out->err) != 0) {
+		out->res = ISSUE_USAGE;
 		goto out;
 	}
 	gpc_info("%s: %s", l->name, out->reason[0] ? out->reason : "--force");

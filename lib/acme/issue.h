@@ -49,7 +49,17 @@ struct issue_opts {
 	                          * certificate in place is current, store them if they
 	                          * changed (it is what renew will use). Otherwise settings
 	                          * are stored only with the certificate they produce. */
+	bool refuse_duplicate;   /* issue of a new lineage without --duplicate: decided again
+	                          * under the issuer lock (issue_refuse_duplicate) */
 };
+
+/* A new lineage l (no certificate of its own) for exactly the names of
+ * another lineage's current certificate of the same key type would ask the
+ * CA for what is there (a typo in -n, the same names twice in a config):
+ * -1 with a usage error naming that lineage and the fix (--duplicate), or 0.
+ * issue checks it before anything else, and issue_lineage again under the
+ * issuer lock when issue_opts.refuse_duplicate is set. */
+int issue_refuse_duplicate(struct certstore *cs, const struct lineage *l, struct gpc_error *err);
 
 /* Defaults: Let's Encrypt's limits, the default lock wait and hook limit. */
 void issue_opts_default(struct issue_opts *o);

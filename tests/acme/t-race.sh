@@ -43,6 +43,26 @@ for r in 1 2 3; do
 		{ show; fail "the other run does not say it found the winner's certificate"; }
 done
 
+echo "== two issue of one name under two new lineage names at once: one order"
+# the duplicate check (a new lineage for names another one holds) is made
+# again under the issuer lock: the run that waited finds the winner's pair
+for r in 1 2 3; do
+	before=$(pebble_requests 'POST /order-plz')
+	"$G" issue -d "$CERTS" -n "d${r}a" -D "d$r.example.test" $C $SA >"$WORK/1.out" 2>"$WORK/1.err" &
+	p1=$!
+	"$G" issue -d "$CERTS" -n "d${r}b" -D "d$r.example.test" $C $SA >"$WORK/2.out" 2>"$WORK/2.err" &
+	p2=$!
+	RC1=0 RC2=0
+	wait $p1 || RC1=$?
+	wait $p2 || RC2=$?
+	orders=$(($(pebble_requests 'POST /order-plz') - before))
+	echo "round $r: exits $RC1 $RC2, $orders order(s)"
+	[ "$orders" = 1 ] || { show; fail "round $r: $orders orders for one set of names under two lineages"; }
+	[ "$RC1$RC2" = 064 ] || [ "$RC1$RC2" = 640 ] || { show; fail "round $r: exits $RC1 and $RC2, want 0 and 64"; }
+	cat "$WORK"/1.err "$WORK"/2.err | grep -q "lineage 'd$r[ab]' already holds a certificate for exactly these names" ||
+		{ show; fail "the refused run does not name the lineage that holds the names"; }
+done
+
 echo "== two renew over due lineages at once: one order per lineage"
 # Due without moving the clock (a new certificate would be due at a moved
 # clock too): the stored key type changes, so the pair on disk no longer fits
