@@ -385,6 +385,7 @@ static int get_list(const struct node *m, const char *key, char ***out, size_t *
 
 static int take_common(struct godoxy_cert *c, const struct node *k, const struct node *v, const char *path,
 		       struct gpc_error *err);
+static int take_opts(const struct node *v, struct godoxy_cert *c, const char *path, struct gpc_error *err);
 
 static int get_opts(const struct node *m, struct godoxy_cert *c, const char *path, struct gpc_error *err)
 {
@@ -398,8 +399,21 @@ static int get_opts(const struct node *m, struct godoxy_cert *c, const char *pat
 			      v->line);
 		return gpc_error_hint(err, "for example 'options:' then '  auth_token: ...'");
 	}
+	return take_opts(v, c, path, err);
+}
+
+/* The options of one mapping. A mapping inside (lego's nested settings, as
+ * ovh's oauth2_config: with client_id and client_secret) gives its own
+ * keys: they are options like the others. */
+static int take_opts(const struct node *v, struct godoxy_cert *c, const char *path, struct gpc_error *err)
+{
 	for (size_t i = 0; i + 1 < v->n; i += 2) {
 		struct node *k = v->kids[i], *val = v->kids[i + 1];
+		if (k->kind == N_SCALAR && val->kind == N_MAP) {
+			if (take_opts(val, c, path, err) != 0)
+				return -1;
+			continue;
+		}
 		if (k->kind != N_SCALAR || val->kind != N_SCALAR) {
 			/* the key only: the value may be a secret */
 			gpc_error_set(err, GPC_E_USAGE, "%s:%d: autocert.options.%s must be a single value", path,

@@ -2,7 +2,9 @@
  * request is signed: X-Ovh-Signature is "$1$" and the hex SHA-1 of
  * "APPLICATION_SECRET+CONSUMER_KEY+METHOD+URL+BODY+TIMESTAMP", with the
  * application and consumer keys and the timestamp in headers of their
- * own (or an OAuth2 access token as a Bearer header instead). The list
+ * own, or a Bearer header: an OAuth2 access token given as it is, or one
+ * asked for a service account (client credentials: client_id and
+ * client_secret at the endpoint's token URL, scope "all"). The list
  * gives record ids only, each record is read by id, and the zone's
  * changes are applied by POST .../refresh. */
 #include "dns_int.h"
@@ -24,20 +26,44 @@ static const struct dns_opt_desc opts[] = {
 	{ "application_secret", "OVH_APPLICATION_SECRET", NULL, S, NULL, "the application secret" },
 	{ "consumer_key", "OVH_CONSUMER_KEY", NULL, S, NULL, "the consumer key granted to the application" },
 	{ "access_token", "OVH_ACCESS_TOKEN", NULL, S, NULL, "an OAuth2 access token (instead of the three keys)" },
+	{ "client_id", "OVH_CLIENT_ID", NULL, 0, NULL, "an OAuth2 service account's id (with client_secret)" },
+	{ "client_secret", "OVH_CLIENT_SECRET", NULL, S, NULL, "that service account's secret" },
+	{ "token_url", "OVH_TOKEN_URL", NULL, 0, NULL,
+	  "the OAuth2 token endpoint (default: ovh-eu's, ovh-ca's or ovh-us's; needed with an endpoint URL)" },
 	{ "ttl", "OVH_TTL", NULL, 0, "120", "the TXT record's TTL in seconds (at least 60)" },
 };
 
+/* The API of each endpoint name, and its OAuth2 token endpoint where
+ * OVHcloud offers service accounts (as OVH's own SDKs know them). */
 static const struct {
-	const char *name, *url;
+	const char *name, *url, *token;
 } endpoints[] = {
-	{ "ovh-eu", "https://eu.api.ovh.com/1.0" },
-	{ "ovh-ca", "https://ca.api.ovh.com/1.0" },
-	{ "ovh-us", "https://api.us.ovhcloud.com/1.0" },
-	{ "kimsufi-eu", "https://eu.api.kimsufi.com/1.0" },
-	{ "kimsufi-ca", "https://ca.api.kimsufi.com/1.0" },
-	{ "soyoustart-eu", "https://eu.api.soyoustart.com/1.0" },
-	{ "soyoustart-ca", "https://ca.api.soyoustart.com/1.0" },
+	{ "ovh-eu", "https://eu.api.ovh.com/1.0", "https://www.ovh.com/auth/oauth2/token" },
+	{ "ovh-ca", "https://ca.api.ovh.com/1.0", "https://ca.ovh.com/auth/oauth2/token" },
+	{ "ovh-us", "https://api.us.ovhcloud.com/1.0", "https://us.ovhcloud.com/auth/oauth2/token" },
+	{ "kimsufi-eu", "https://eu.api.kimsufi.com/1.0", NULL },
+	{ "kimsufi-ca", "https://ca.api.kimsufi.com/1.0", NULL },
+	{ "soyoustart-eu", "https://eu.api.soyoustart.com/1.0", NULL },
+	{ "soyoustart-ca", "https://ca.api.soyoustart.com/1.0", NULL },
 };
+
+#define OAUTH_HINT                                                                                         \
+	"the service account (OVH_CLIENT_ID, OVH_CLIENT_SECRET) must exist on this endpoint and an IAM policy " \
+	"must grant it GET, POST and DELETE on /domain/zone/*"
+
+/* The token endpoint for the options' api_endpoint: token_url when given,
+ * else the known one of the endpoint's name, else NULL. */
+static const char *token_url(const struct dns_options *o)
+{
+	const char *t = dns_options_get(o, "token_url"), *e = dns_options_get(o, "api_endpoint");
+
+	if (t != NULL && *t != '\0')
+		return t;
+	for (size_t i = 0; e != NULL && i < sizeof(endpoints) / sizeof(endpoints[0]); i++)
+		if (strcasecmp(e, endpoints[i].name) == 0)
+			return endpoints[i].token;
+	return NULL;
+}
 
 static bool set(const struct dns_options *o, const char *k)
 {
@@ -58,6 +84,25 @@ static int check(const struct dns_options *o, struct gpc_error *err)
 		return -1;
 	if (set(o, "access_token"))
 		return 0;
+	if (set(o, "client_id") || set(o, "client_secret")) {
+		const char *t = dns_options_get(o, "token_url");
+		if (!set(o, "client_id") || !set(o, "client_secret")) {
+			gpc_error_set(err, GPC_E_USAGE, "dns provider ovh: option %s is missing",
+				      set(o, "client_id") ? "client_secret (OVH_CLIENT_SECRET)" : "client_id (OVH_CLIENT_ID)");
+			return gpc_error_hint(err, "an OAuth2 service account needs both OVH_CLIENT_ID and "
+						   "OVH_CLIENT_SECRET (or use the application keys instead)");
+		}
+		if (t != NULL && *t != '\0')
+			return dns_opt_url("ovh", "token_url", "OVH_TOKEN_URL", t,
+					   "give the token endpoint's URL (https://www.ovh.com/auth/oauth2/token)", err);
+		if (token_url(o) != NULL)
+			return 0;
+		gpc_error_set(err, GPC_E_USAGE, "dns provider ovh: endpoint '%s' has no OAuth2 service accounts",
+			      e);
+		return gpc_error_hint(err, "use ovh-eu, ovh-ca or ovh-us, give the token endpoint as "
+					   "OVH_TOKEN_URL, or use OVH_APPLICATION_KEY, OVH_APPLICATION_SECRET and "
+					   "OVH_CONSUMER_KEY");
+	}
 	const char *miss = !set(o, "application_key")    ? "application_key (OVH_APPLICATION_KEY)"
 			   : !set(o, "application_secret") ? "application_secret (OVH_APPLICATION_SECRET)"
 			   : !set(o, "consumer_key")       ? "consumer_key (OVH_CONSUMER_KEY)"
@@ -67,7 +112,8 @@ static int check(const struct dns_options *o, struct gpc_error *err)
 	gpc_error_set(err, GPC_E_USAGE, "dns provider ovh: option %s is missing", miss);
 	return gpc_error_hint(err, "create an application (https://eu.api.ovh.com/createToken/) with GET, POST and "
 				   "DELETE on /domain/zone/*, and set OVH_APPLICATION_KEY, OVH_APPLICATION_SECRET and "
-				   "OVH_CONSUMER_KEY (or OVH_ACCESS_TOKEN)");
+				   "OVH_CONSUMER_KEY (or a service account's OVH_CLIENT_ID and OVH_CLIENT_SECRET, "
+				   "or OVH_ACCESS_TOKEN)");
 }
 
 /* The endpoint's name as its URL, in base_url. */
@@ -130,16 +176,46 @@ static int ovh_check(const struct dns_options *o, struct gpc_error *err)
 	return dns_rest_check(&desc, o, err);
 }
 
+/* With a service account: its access token (client credentials) into a
+ * copy of the options, then the engine as with a given token. */
 static int ovh_create(const struct dns_options *o, void **s, struct gpc_error *err)
 {
-	return dns_rest_create(&desc, o, s, err);
+	struct dns_options c = { 0 };
+	struct buf form;
+	char *tok = NULL;
+	int rc = -1;
+
+	if (set(o, "access_token") || !set(o, "client_id"))
+		return dns_rest_create(&desc, o, s, err);
+	buf_init(&form, 16384);
+	if (dns_options_copy(&c, o) != 0 || buf_adds(&form, "grant_type=client_credentials&client_id=") ||
+	    dnshttp_escape(&form, dns_options_get(o, "client_id")) || buf_adds(&form, "&client_secret=") ||
+	    dnshttp_escape(&form, dns_options_get(o, "client_secret")) || buf_adds(&form, "&scope=all")) {
+		gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+		goto out;
+	}
+	if (dns_oauth_token("ovh", token_url(o), form.data, OAUTH_HINT, &tok, err) != 0)
+		goto out;
+	if (dns_options_set(&c, "access_token", tok, true) != 0) {
+		gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+		goto out;
+	}
+	rc = dns_rest_create(&desc, &c, s, err);
+out:
+	dns_secret_free(tok);
+	if (form.data)
+		memset(form.data, 0, form.len);
+	buf_finish(&form);
+	dns_options_finish(&c);
+	return rc;
 }
 
 const struct dns_provider_ops dns_ovh = {
 	.name = "ovh",
 	.aliases = { NULL },
 	.title = "OVHcloud API (signed requests)",
-	.needs = "an application and consumer key granted GET, POST and DELETE on /domain/zone/*",
+	.needs = "an application and consumer key, or a service account, granted GET, POST and DELETE on "
+		 "/domain/zone/*",
 	.opts = opts,
 	.n_opts = sizeof(opts) / sizeof(opts[0]),
 	.needs_zone = true,

@@ -19,6 +19,7 @@ bodies and its own pagination:
   desec         /api/v1/domains/Z/rrsets/        Token; RRsets PUT whole (empty: gone); {"detail"}
   cloudns       /dns/*.json?auth-id=..&auth-password=..  HTTP 200 {"status":"Failed","statusDescription"}
   ovh           /1.0/domain/zone/Z/record[/ID], /refresh  X-Ovh-* signed (SHA-1); ids, then each record; {"message"}
+                or Bearer from POST /auth/oauth2/token (client credentials, client id ovh-client, --token secret)
   namecheap     POST /xml.response (form; getHosts, setHosts replacing every host)  XML; HTTP 200
                 Status="ERROR" <Errors><Error Number>; GET /getip (this machine's address)
   netcup        POST /endpoint.php?JSON {"action","param"}: login, infoDnsRecords, updateDnsRecords,
@@ -577,9 +578,33 @@ def r_cloudns(h, m, parts, q, body):
 ovh_dirty = set()
 
 
+ovh_issued = set()
+
+
 def r_ovh(h, m, parts, q, body, raw=b""):
-    if h.headers.get("X-Ovh-Application") != "ak-test" or h.headers.get("X-Ovh-Consumer") != args.token:
+    # a service account: client credentials for a token (RFC 6749 4.4),
+    # then Bearer instead of the signed headers
+    if parts == ["auth", "oauth2", "token"] and m == "POST":
+        f = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+        if f.get("grant_type") != "client_credentials" or f.get("scope") != "all":
+            oauth_fail(400, "invalid_request", "grant_type must be client_credentials, scope all")
+        if f.get("client_id") != "ovh-client" or f.get("client_secret") != args.token:
+            oauth_fail(401, "invalid_client", "Invalid client credentials")
+        tok = "ovh-%d-%s" % (len(ovh_issued), hashlib.sha256(raw).hexdigest()[:16])
+        ovh_issued.add(tok)
+        return 200, {"access_token": tok, "token_type": "Bearer", "expires_in": 3599, "scope": "all"}
+    a = h.headers.get("Authorization", "")
+    if a.startswith("Bearer "):
+        if a[7:] not in ovh_issued:
+            fail(401, "Invalid token")
+    elif h.headers.get("X-Ovh-Application") != "ak-test" or h.headers.get("X-Ovh-Consumer") != args.token:
         fail(403, "This credential does not exist")
+    else:
+        ovh_signed(h, m, raw)
+    return ovh_zone(m, parts, q, body)
+
+
+def ovh_signed(h, m, raw):
     ts = h.headers.get("X-Ovh-Timestamp", "0")
     if abs(int(ts) - time.time()) > 300:
         fail(400, "Query out of time")
@@ -587,6 +612,9 @@ def r_ovh(h, m, parts, q, body, raw=b""):
     want = "$1$" + hashlib.sha1(("%s+%s+%s+%s+%s+%s" % (args.secret, args.token, m, url, raw.decode(), ts)).encode()).hexdigest()
     if h.headers.get("X-Ovh-Signature") != want:
         fail(400, "Invalid signature")
+
+
+def ovh_zone(m, parts, q, body):
     if parts[:3] != ["1.0", "domain", "zone"] or len(parts) < 5:
         fail(404, "This service does not exist")
     z = need_zone(parts[3], 404, "This service does not exist")

@@ -154,6 +154,33 @@ if [ "$P" = edgedns ]; then
 	done
 	[ "$(n_values value-new)" = 0 ] || fail "edgedns: value-new still there"
 fi
+if [ "$P" = ovh ]; then
+	echo "== ovh: a service account (OAuth2 client credentials) instead of the application keys"
+	OA="env OVH_APPLICATION_KEY= OVH_APPLICATION_SECRET= OVH_CONSUMER_KEY= OVH_CLIENT_ID=ovh-client
+		OVH_TOKEN_URL=$API_URL/auth/oauth2/token"
+	# shellcheck disable=SC2086
+	run_logged dnstool $OA OVH_CLIENT_SECRET="$TOKEN" "$DNSTOOL" $R present ovh example.test value-oauth
+	expect_rc 0
+	[ "$(n_values value-oauth)" = 1 ] || fail "ovh: value-oauth not created with the service account"
+	grep -q '^POST /auth/oauth2/token' "$API_LOG" || fail "ovh: no token asked for"
+	# shellcheck disable=SC2086
+	run_logged dnstool $OA OVH_CLIENT_SECRET="$TOKEN" "$DNSTOOL" $R cleanup ovh example.test value-oauth
+	expect_rc 0
+	[ "$(n_values value-oauth)" = 0 ] || fail "ovh: value-oauth still there"
+	# shellcheck disable=SC2086
+	run_logged dnstool $OA OVH_CLIENT_SECRET="$BAD_TOKEN" "$DNSTOOL" $R present ovh example.test value-x
+	expect_rc 1
+	expect_err "^error: ovh: get an access token: http://127.0.0.1:[0-9]+/auth/oauth2/token answered HTTP 401: Invalid client credentials\$"
+	expect_no "$BAD_TOKEN"
+	# shellcheck disable=SC2086
+	run_logged dnstool $OA OVH_TOKEN_URL= OVH_CLIENT_SECRET="$TOKEN" "$DNSTOOL" validate ovh
+	expect_rc 64
+	expect_err "endpoint 'http://127.0.0.1:[0-9]+/1.0' has no OAuth2 service accounts"
+	# shellcheck disable=SC2086
+	run_logged dnstool $OA OVH_CLIENT_SECRET= "$DNSTOOL" validate ovh
+	expect_rc 64
+	expect_err "option client_secret \\(OVH_CLIENT_SECRET\\) is missing"
+fi
 case $P in netcup | inwx) [ "$(curl -fsS "$API_URL/_sessions")" = "[]" ] || fail "$P: a session was not logged out" ;; esac
 [ "$P" != namecheap ] || [ "$(curl -fsS "$API_URL/_other" | jq -c '.["example.test"]')" = \
 	'[["@","A","192.0.2.1","10","1800"],["@","MX","mx.example.test.","5","1800"]]' ] || fail "namecheap: other hosts lost"

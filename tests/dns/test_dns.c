@@ -216,6 +216,35 @@ static char *write_tmp(const char *text)
 	return path;
 }
 
+/* lego's nested settings (ovh's OAuth2Config) are options of their own;
+ * a key that is no option of the provider is named with its line. */
+static void test_godoxy_nested(void **st)
+{
+	struct godoxy_autocert a;
+	struct gpc_error err;
+	char *p = write_tmp("autocert:\n  provider: ovh\n  domains: [a.org]\n"
+			    "  options:\n    api_endpoint: ovh-eu\n"
+			    "    oauth2_config:\n      client_id: cid\n      client_secret: " SECRET "\n");
+
+	(void)st;
+	gpc_error_clear(&err);
+	assert_int_equal(godoxy_load(p, &a, &err), 0);
+	assert_int_equal(a.certs[0].n_opts, 3);
+	assert_string_equal(a.certs[0].opts[1].key, "client_id");
+	assert_string_equal(a.certs[0].opts[2].value, SECRET);
+	godoxy_finish(&a);
+	unlink(p);
+	free(p);
+	p = write_tmp("autocert:\n  provider: ovh\n  options:\n    api_endpoint: ovh-eu\n"
+		      "    oauth2_config:\n      client_secrte: x\n");
+	gpc_error_clear(&err);
+	assert_int_equal(godoxy_load(p, &a, &err), -1);
+	assert_non_null(strstr(err.message, ":6: autocert.options.client_secrte: provider ovh has no option"));
+	assert_non_null(strstr(err.hint, "did you mean 'client_secret'?"));
+	unlink(p);
+	free(p);
+}
+
 static void test_godoxy(void **st)
 {
 	struct godoxy_autocert a;
@@ -422,6 +451,7 @@ int main(void)
 		cmocka_unit_test(test_hostport),
 		cmocka_unit_test(test_resolv_conf),
 		cmocka_unit_test(test_godoxy),
+		cmocka_unit_test(test_godoxy_nested),
 		cmocka_unit_test(test_persist_match),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
