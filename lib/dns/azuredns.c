@@ -111,7 +111,7 @@ static int azure_create(const struct dns_options *o, void **s, struct gpc_error 
 {
 	struct dns_options c = { 0 };
 	struct buf url, form;
-	char *tok = NULL, *auth = NULL, *base = NULL;
+	char *auth = NULL, *base = NULL;
 	int rc = -1, x;
 
 	buf_init(&url, 8192);
@@ -124,9 +124,7 @@ static int azure_create(const struct dns_options *o, void **s, struct gpc_error 
 	base = dns_url_base(dns_options_get(&c, "base_url"));
 	x = auth == NULL || base == NULL || buf_adds(&url, auth) || buf_adds(&url, "/") ||
 		dnshttp_escape(&url, dns_options_get(&c, "tenant_id")) || buf_adds(&url, "/oauth2/v2.0/token") ||
-		buf_adds(&form, "grant_type=client_credentials&client_id=") ||
-		dnshttp_escape(&form, dns_options_get(&c, "client_id")) || buf_adds(&form, "&client_secret=") ||
-		dnshttp_escape(&form, dns_options_get(&c, "client_secret")) || buf_adds(&form, "&scope=") ||
+		dns_oauth_client_form(&form, dns_options_get(&c, "client_id"), dns_options_get(&c, "client_secret")) ||
 		dnshttp_escape(&form, base) || buf_adds(&form, "%2F.default");
 	free(auth);
 	free(base);
@@ -134,15 +132,8 @@ static int azure_create(const struct dns_options *o, void **s, struct gpc_error 
 		gpc_error_set(err, GPC_E_NOMEM, "out of memory");
 		goto out;
 	}
-	if (dns_oauth_token("azuredns", url.data, form.data, AUTH_HINT, &tok, err) != 0)
-		goto out;
-	if (dns_options_set(&c, "access_token", tok, true) != 0) {
-		gpc_error_set(err, GPC_E_NOMEM, "out of memory");
-		goto out;
-	}
-	rc = dns_rest_create(&desc, &c, s, err);
+	rc = dns_oauth_rest_create(&desc, "azuredns", url.data, form.data, AUTH_HINT, &c, s, err);
 out:
-	dns_secret_free(tok);
 	if (form.data)
 		memset(form.data, 0, form.len);
 	buf_finish(&form);

@@ -144,6 +144,19 @@ void dns_rest_destroy(void *state);
 int dns_oauth_token(const char *prov, const char *url, const char *form, const char *auth_hint, char **token,
 		    struct gpc_error *err) __attribute__((warn_unused_result));
 
+/* RFC 6749 §4.4's form: "grant_type=client_credentials&client_id=ID&
+ * client_secret=SECRET&scope=" (escaped), the scope to be appended by the
+ * caller. Returns 0 or -1 (memory). */
+int dns_oauth_client_form(struct buf *form, const char *id, const char *secret)
+	__attribute__((warn_unused_result));
+
+/* dns_oauth_token, then the REST engine d on c (the caller's copy of the
+ * options) with the token as its access_token. Returns 0 with *state, or
+ * -1 with err. */
+int dns_oauth_rest_create(const struct dns_rest_desc *d, const char *prov, const char *url, const char *form,
+			  const char *auth_hint, struct dns_options *c, void **state, struct gpc_error *err)
+	__attribute__((warn_unused_result));
+
 /* ---- query.c ---- */
 
 /* One server address. */

@@ -232,7 +232,6 @@ static int gcloud_create(const struct dns_options *o, void **s, struct gpc_error
 	struct dns_options c = { 0 };
 	struct sa sa = { 0 };
 	struct buf jwt, form;
-	char *tok = NULL;
 	int rc = -1;
 
 	buf_init(&jwt, 65536);
@@ -248,15 +247,8 @@ static int gcloud_create(const struct dns_options *o, void **s, struct gpc_error
 		gpc_error_set(err, GPC_E_NOMEM, "out of memory");
 		goto out;
 	}
-	if (dns_oauth_token("gcloud", sa.token_uri, form.data, AUTH_HINT, &tok, err) != 0)
-		goto out;
-	if (dns_options_set(&c, "access_token", tok, true) != 0) {
-		gpc_error_set(err, GPC_E_NOMEM, "out of memory");
-		goto out;
-	}
-	rc = dns_rest_create(&desc, &c, s, err);
+	rc = dns_oauth_rest_create(&desc, "gcloud", sa.token_uri, form.data, AUTH_HINT, &c, s, err);
 out:
-	dns_secret_free(tok);
 	json_object_put(sa.j);
 	if (form.data)
 		memset(form.data, 0, form.len);

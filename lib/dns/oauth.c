@@ -59,3 +59,28 @@ out:
 	dnshttp_resp_finish(&r);
 	return rc;
 }
+
+int dns_oauth_client_form(struct buf *form, const char *id, const char *secret)
+{
+	return buf_adds(form, "grant_type=client_credentials&client_id=") || dnshttp_escape(form, id) ||
+			       buf_adds(form, "&client_secret=") || dnshttp_escape(form, secret) ||
+			       buf_adds(form, "&scope=")
+		       ? -1
+		       : 0;
+}
+
+int dns_oauth_rest_create(const struct dns_rest_desc *d, const char *prov, const char *url, const char *form,
+			  const char *auth_hint, struct dns_options *c, void **state, struct gpc_error *err)
+{
+	char *tok = NULL;
+	int rc = -1;
+
+	if (dns_oauth_token(prov, url, form, auth_hint, &tok, err) != 0)
+		return -1;
+	if (dns_options_set(c, "access_token", tok, true) != 0)
+		gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+	else
+		rc = dns_rest_create(d, c, state, err);
+	dns_secret_free(tok);
+	return rc;
+}

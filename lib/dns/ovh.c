@@ -182,27 +182,17 @@ static int ovh_create(const struct dns_options *o, void **s, struct gpc_error *e
 {
 	struct dns_options c = { 0 };
 	struct buf form;
-	char *tok = NULL;
 	int rc = -1;
 
 	if (set(o, "access_token") || !set(o, "client_id"))
 		return dns_rest_create(&desc, o, s, err);
 	buf_init(&form, 16384);
-	if (dns_options_copy(&c, o) != 0 || buf_adds(&form, "grant_type=client_credentials&client_id=") ||
-	    dnshttp_escape(&form, dns_options_get(o, "client_id")) || buf_adds(&form, "&client_secret=") ||
-	    dnshttp_escape(&form, dns_options_get(o, "client_secret")) || buf_adds(&form, "&scope=all")) {
+	if (dns_options_copy(&c, o) != 0 ||
+	    dns_oauth_client_form(&form, dns_options_get(o, "client_id"), dns_options_get(o, "client_secret")) ||
+	    buf_adds(&form, "all"))
 		gpc_error_set(err, GPC_E_NOMEM, "out of memory");
-		goto out;
-	}
-	if (dns_oauth_token("ovh", token_url(o), form.data, OAUTH_HINT, &tok, err) != 0)
-		goto out;
-	if (dns_options_set(&c, "access_token", tok, true) != 0) {
-		gpc_error_set(err, GPC_E_NOMEM, "out of memory");
-		goto out;
-	}
-	rc = dns_rest_create(&desc, &c, s, err);
-out:
-	dns_secret_free(tok);
+	else
+		rc = dns_oauth_rest_create(&desc, "ovh", token_url(o), form.data, OAUTH_HINT, &c, s, err);
 	if (form.data)
 		memset(form.data, 0, form.len);
 	buf_finish(&form);
