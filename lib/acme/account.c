@@ -74,6 +74,11 @@ const char *account_server(const struct account *a)
 	return a->server;
 }
 
+struct acme_client *account_client(const struct account *a)
+{
+	return a->c;
+}
+
 int account_show(struct account *a, struct acme_account *out, struct gpc_error *err)
 {
 	return acme_account_get(a->c, out, err);

@@ -46,6 +46,9 @@ void account_close(struct account *a);
 /* The account URL (kid) and the CA's directory URL; owned by `a`. */
 const char *account_url(const struct account *a);
 const char *account_server(const struct account *a);
+/* The ACME client of the account, for the library's own requests (e.g.
+ * the directory's issuer domain); owned by `a`. */
+struct acme_client *account_client(const struct account *a);
 
 /* The account as the CA has it (POST-as-GET). Fills *out (free with
  * account_info_finish). Returns 0 or -1. */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "account.h"
 #include "buf.h"
 #include "dns.h"
 #include "log.h"
@@ -35,6 +36,68 @@ char *persist_record_value(const char *issuer, const char *account_uri, bool wil
 	if (asprintf(&s, "%s; accounturi=%s%s%s", issuer, account_uri, wildcard ? "; policy=wildcard" : "", u) < 0)
 		return NULL;
 	return s;
+}
+
+void persist_records_free(struct persist_record *r, size_t n)
+{
+	for (size_t i = 0; r != NULL && i < n; i++) {
+		free(r[i].name);
+		free(r[i].value);
+	}
+	free(r);
+}
+
+/* NAME next to *.NAME among names: the wildcard's record serves both. */
+static bool persist_covered(const char *const *names, size_t n, const char *name)
+{
+	for (size_t k = 0; k < n; k++)
+		if (strncmp(names[k], "*.", 2) == 0 && strcmp(names[k] + 2, name) == 0)
+			return true;
+	return false;
+}
+
+int persist_records(struct issue_env *env, const struct account_params *p, const char *const *names, size_t n,
+		    bool wildcard, time_t until, struct persist_record **out, size_t *nout, struct gpc_error *err)
+{
+	struct account *a = NULL;
+	struct persist_record *r = calloc(n ? n : 1, sizeof(*r));
+	size_t k = 0;
+	int rc = -1;
+
+	*out = NULL;
+	*nout = 0;
+	if (r == NULL)
+		return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+	if (account_open(env, p, true, &a, err) != 0)
+		goto out;
+	const char *issuer = acme_client_directory(account_client(a))->caa_identity;
+	if (issuer == NULL) {
+		gpc_error_set(err, GPC_E_CA, "%s: the directory names no issuer domain (meta.caaIdentities): this CA "
+			      "does not say what a dns-persist-01 record must name", p->server);
+		gpc_error_hint(err, "use --challenge dns-01 or http-01 with this CA");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		bool wild = wildcard || strncmp(names[i], "*.", 2) == 0;
+		if (!wild && persist_covered(names, n, names[i]))
+			continue;
+		r[k].ident = names[i];
+		r[k].name = persist_record_name(names[i]);
+		r[k].value = persist_record_value(issuer, account_url(a), wild, until);
+		k++;
+		if (r[k - 1].name == NULL || r[k - 1].value == NULL) {
+			gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+			goto out;
+		}
+	}
+	*out = r;
+	*nout = k;
+	r = NULL;
+	rc = 0;
+out:
+	persist_records_free(r, k);
+	account_close(a);
+	return rc;
 }
 
 /* The issuer domain names of the challenge, else the directory's CAA
