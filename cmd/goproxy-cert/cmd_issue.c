@@ -71,7 +71,7 @@ static const char usage_tail[] =
 	"Exit: 0 issued or current, 1 failed, 64 usage, 75 deferred (rate limit, Retry-After, CA unreachable).\n";
 
 enum {
-	O_SERVER = 256, O_STAGING, O_CA_BUNDLE, O_EAB_KID, O_EAB_HMAC, O_CHALLENGE, O_HTTP_DIR,
+	O_CHALLENGE = 256, O_HTTP_DIR,
 	O_WEBROOT, O_STANDALONE, O_HOOK, O_KEY_TYPE, O_REUSE_KEY, O_PROFILE, O_PREF_CHAIN, O_DAYS,
 	O_FORCE, O_DEPLOY, O_RATE, O_JSON, O_NO_REUSE_KEY, O_NO_PROFILE, O_NO_PREF_CHAIN, O_NO_DEPLOY,
 	O_LOCK_WAIT, O_HOOK_TIMEOUT, O_EPHEMERAL_OK, O_DUPLICATE,
@@ -81,12 +81,7 @@ static const struct option longopts[] = {
 	{ "certs-dir", required_argument, NULL, 'd' },
 	{ "name", required_argument, NULL, 'n' },
 	{ "domain", required_argument, NULL, 'D' },
-	{ "server", required_argument, NULL, O_SERVER },
-	{ "staging", no_argument, NULL, O_STAGING },
-	{ "ca-bundle", required_argument, NULL, O_CA_BUNDLE },
-	{ "email", required_argument, NULL, 'm' },
-	{ "eab-kid", required_argument, NULL, O_EAB_KID },
-	{ "eab-hmac", required_argument, NULL, O_EAB_HMAC },
+	ACCT_LONGOPTS,
 	{ "challenge", required_argument, NULL, O_CHALLENGE },
 	{ "http-dir", no_argument, NULL, O_HTTP_DIR },
 	{ "webroot", required_argument, NULL, O_WEBROOT },
@@ -129,12 +124,13 @@ static int set(char **field, const char *v)
 
 /* What the command line asked for (pointers into argv). */
 struct issue_args {
-	const char *dir, *name, *server, *ca_bundle, *email, *challenge, *solver, *solver_arg;
+	const char *dir, *name, *challenge, *solver, *solver_arg;
 	const char *key_type, *profile, *pref, *deploy;
 	const char *copy_cert, *copy_key; /* a GoDoxy entry's own cert_path/key_path */
 	const char *acme_key;             /* GoDoxy's account key for the CA, or NULL */
 	bool acme_key_given;              /* acme_key_path was written in the file */
-	bool staging, reuse_key, no_reuse_key, json, solver_set, no_profile, no_pref, no_deploy, ephemeral_ok;
+	struct acct_opts acct; /* the CA, its bundle, the contact, EAB (copied into o) */
+	bool reuse_key, no_reuse_key, json, solver_set, no_profile, no_pref, no_deploy, ephemeral_ok;
 	bool duplicate; /* --duplicate: another lineage may hold the same names */
 	int hook_timeout;
 	char **domains;
@@ -169,15 +165,9 @@ static int parse_one(int c, struct issue_args *a)
 	case 'd': a->dir = optarg; break;
 	case 'n': a->name = optarg; break;
 	case 'D': a->domains[a->nd++] = optarg; break;
-	case 'm': a->email = optarg; break;
 	case 'q': cli.quiet = true; a->o.quiet = true; break;
 	case 'v': cli.verbose++; break;
 	case 'h': fputs(usage_text, stdout); fputs(usage_tail, stdout); return -2;
-	case O_SERVER: a->server = optarg; break;
-	case O_STAGING: a->staging = true; break;
-	case O_CA_BUNDLE: a->ca_bundle = optarg; break;
-	case O_EAB_KID: a->o.eab_kid = optarg; break;
-	case O_EAB_HMAC: a->o.eab_hmac = optarg; break;
 	case O_CHALLENGE:
 		if (strcmp(optarg, "http-01") && strcmp(optarg, "dns-01") && strcmp(optarg, "tls-alpn-01") &&
 		    strcmp(optarg, "dns-persist-01") && strcmp(optarg, "dns-account-01"))
@@ -232,7 +222,8 @@ static int parse_one(int c, struct issue_args *a)
 		a->hook_timeout = (int)v;
 		break;
 	default:
-		if (storeopt_take(&cli_store, c, optarg) || notify_args_take(&a->na, c, optarg))
+		if (acct_opts_take(&a->acct, c, optarg) || storeopt_take(&cli_store, c, optarg) ||
+		    notify_args_take(&a->na, c, optarg))
 			break;
 		return cli_usage_error("issue", "unknown option");
 	}
@@ -260,16 +251,12 @@ static int parse_args(int argc, char **argv, struct issue_args *a)
 		return cli_usage_error("issue", "-n/--name: '%s' is not a valid lineage name "
 				       "(one path component of A-Z a-z 0-9 . _ -, not starting with '.', at most 64 bytes)",
 				       a->name);
-	if (a->server && a->staging)
+	if (a->acct.server && a->acct.staging)
 		return cli_usage_error("issue", "give --server or --staging, not both");
-	if ((a->o.eab_kid == NULL) != (a->o.eab_hmac == NULL))
-		return cli_usage_error("issue", "--eab-kid and --eab-hmac go together");
-	if (a->email == NULL)
-		a->email = getenv("GOPROXY_CERT_EMAIL");
-	if (a->email != NULL && *a->email == '\0')
-		a->email = NULL;
-	if (a->ca_bundle == NULL && getenv("GOPROXY_CERT_CA_BUNDLE") && *getenv("GOPROXY_CERT_CA_BUNDLE"))
-		a->ca_bundle = getenv("GOPROXY_CERT_CA_BUNDLE");
+	if (acct_opts_check("issue", &a->acct) != 0)
+		return EXIT_USAGE;
+	a->o.eab_kid = a->acct.eab_kid;
+	a->o.eab_hmac = a->acct.eab_hmac;
 	if (a->solver && strcmp(a->solver, "standalone") == 0 && a->challenge && strcmp(a->challenge, "dns-01") == 0)
 		return cli_usage_error("issue", "--standalone cannot answer dns-01; use --hook PROGRAM");
 	if (a->solver && strcmp(a->solver, "webroot") == 0 && a->challenge && strcmp(a->challenge, "http-01") != 0)
@@ -300,11 +287,11 @@ static int build_lineage(struct certstore *cs, const struct issue_args *a, struc
 		}
 	}
 	/* the CA by the rule every subcommand uses (NULL: the stored one stays) */
-	const char *ca = account_ca_url(a->server, a->staging, l->ca_url);
+	const char *ca = account_ca_url(a->acct.server, a->acct.staging, l->ca_url);
 	struct lineage_settings st = {
 		.names = a->domains, .n_names = a->nd,
 		.ca_url = ca == l->ca_url ? NULL : ca,
-		.ca_bundle = a->ca_bundle, .email = a->email, .challenge = a->challenge,
+		.ca_bundle = a->acct.ca_bundle, .email = a->acct.email, .challenge = a->challenge,
 		.key_type = a->key_type, .profile = a->profile, .preferred_chain = a->pref,
 		.deploy_hook = a->deploy, .solver_set = a->solver_set, .solver = a->solver,
 		.solver_arg = a->solver_arg, .reuse_key = a->reuse_key, .no_reuse_key = a->no_reuse_key,
@@ -376,13 +363,13 @@ static int check_challenge(struct lineage *l)
  * runs). Returns 0 or 64 (printed). */
 static int check_given_paths(const struct issue_args *a)
 {
-	struct lineage_settings st = { .ca_bundle = a->ca_bundle, .solver_set = a->solver_set,
+	struct lineage_settings st = { .ca_bundle = a->acct.ca_bundle, .solver_set = a->solver_set,
 				       .solver = a->solver, .solver_arg = a->solver_arg };
 	struct lineage *t;
 	struct gpc_error err;
 	int rc = 0;
 
-	if (!a->solver_set && a->ca_bundle == NULL)
+	if (!a->solver_set && a->acct.ca_bundle == NULL)
 		return 0;
 	gpc_error_clear(&err);
 	if ((t = lineage_new(CERTSTORE_DEFAULT)) == NULL)
@@ -765,12 +752,12 @@ static int issue_godoxy(const char *file, int argc, char **argv)
 		}
 		for (size_t k = 0; k < c->n_resolvers && k < ISSUE_DNS_MAX; k++)
 			a.dns.resolvers[a.dns.n_resolvers++] = c->resolvers[k];
-		a.email = c->email;
-		a.server = c->ca_dir_url;
-		a.ca_bundle = c->n_ca_certs > 0 ? c->ca_certs[0] : NULL;
+		a.acct.email = c->email;
+		a.acct.server = c->ca_dir_url;
+		a.acct.ca_bundle = c->n_ca_certs > 0 ? c->ca_certs[0] : NULL;
 		if (c->eab_kid && c->eab_hmac) {
-			a.o.eab_kid = c->eab_kid;
-			a.o.eab_hmac = c->eab_hmac;
+			a.acct.eab_kid = c->eab_kid;
+			a.acct.eab_hmac = c->eab_hmac;
 		}
 		/* the command line's own options over the file's (its
 		 * --no-dns-propagation-check over the file's propagation_timeout) */

@@ -40,18 +40,13 @@ static const char usage_text[] =
 	"  -q, --quiet   -v, --verbose   -h, --help\n"
 	STOREOPT_HELP;
 
-enum { O_SERVER = 256, O_STAGING, O_CA_BUNDLE, O_EAB_KID, O_EAB_HMAC, O_JSON, O_WILDCARD, O_UNTIL };
+enum { O_JSON = 256, O_WILDCARD, O_UNTIL };
 
 static const struct option longopts[] = {
 	{ "domain", required_argument, NULL, 'D' },
 	{ "certs-dir", required_argument, NULL, 'd' },
 	{ "name", required_argument, NULL, 'n' },
-	{ "server", required_argument, NULL, O_SERVER },
-	{ "staging", no_argument, NULL, O_STAGING },
-	{ "ca-bundle", required_argument, NULL, O_CA_BUNDLE },
-	{ "email", required_argument, NULL, 'm' },
-	{ "eab-kid", required_argument, NULL, O_EAB_KID },
-	{ "eab-hmac", required_argument, NULL, O_EAB_HMAC },
+	ACCT_LONGOPTS,
 	{ "json", no_argument, NULL, O_JSON },
 	{ "wildcard", no_argument, NULL, O_WILDCARD },
 	{ "persist-until", required_argument, NULL, O_UNTIL },
@@ -95,10 +90,11 @@ static void print_txt(const char *v)
 
 /* What the command line asked for (pointers into argv). */
 struct persist_args {
-	const char *dir, *name, *server, *ca_bundle, *email, *eab_kid, *eab_hmac;
+	const char *dir, *name;
+	struct acct_opts ao;
 	const char *domains[LINEAGE_MAX_NAMES];
 	size_t nd;
-	bool staging, json, wildcard;
+	bool json, wildcard;
 	time_t until;
 	struct issue_dns_args dargs;
 };
@@ -114,15 +110,9 @@ static int parse_one(int ch, struct persist_args *a)
 		break;
 	case 'd': a->dir = optarg; break;
 	case 'n': a->name = optarg; break;
-	case 'm': a->email = optarg; break;
 	case 'q': cli.quiet = true; break;
 	case 'v': cli.verbose++; break;
 	case 'h': fputs(usage_text, stdout); return -2;
-	case O_SERVER: a->server = optarg; break;
-	case O_STAGING: a->staging = true; break;
-	case O_CA_BUNDLE: a->ca_bundle = optarg; break;
-	case O_EAB_KID: a->eab_kid = optarg; break;
-	case O_EAB_HMAC: a->eab_hmac = optarg; break;
 	case O_JSON: a->json = true; break;
 	case O_WILDCARD: a->wildcard = true; break;
 	case O_UNTIL:
@@ -133,7 +123,7 @@ static int parse_one(int ch, struct persist_args *a)
 	default:
 		if (issue_dns_is_opt(ch))
 			return issue_dns_parse(ch, optarg, &a->dargs);
-		if (storeopt_take(&cli_store, ch, optarg))
+		if (acct_opts_take(&a->ao, ch, optarg) || storeopt_take(&cli_store, ch, optarg))
 			break;
 		return cli_usage_error("persist-record", "unknown option");
 	}
@@ -159,8 +149,8 @@ static int parse_args(int argc, char **argv, struct persist_args *a)
 		return cli_usage_error("persist-record", "unexpected argument '%s' (names go with -D)", argv[optind]);
 	if (!certstore_valid_name(a->name))
 		return cli_usage_error("persist-record", "-n: '%s' is not a valid lineage name", a->name);
-	if ((a->eab_kid == NULL) != (a->eab_hmac == NULL))
-		return cli_usage_error("persist-record", "--eab-kid and --eab-hmac go together");
+	if (acct_opts_check("persist-record", &a->ao) != 0)
+		return EXIT_USAGE;
 	if (prov != NULL && (strcmp(prov, "acmedns") == 0 || strcmp(prov, "duckdns") == 0))
 		return cli_usage_error("persist-record", "--dns %s: %s writes only _acme-challenge records, not a "
 				       "dns-persist-01 record; create it by hand, or with rfc2136, pdns, cloudflare or "
@@ -257,23 +247,18 @@ int cmd_persist(int argc, char **argv)
 		rc = cli_usage_error("persist-record", "give the names with -D NAME (lineage '%s' has none stored)", a.name);
 		goto out;
 	}
-	if (a.server == NULL)
-		a.server = a.staging ? ACME_LE_STAGING : (l && l->ca_url && !getenv("GOPROXY_CERT_SERVER")) ?
-			   l->ca_url : cli_default_server();
-	if (a.ca_bundle == NULL)
-		a.ca_bundle = getenv("GOPROXY_CERT_CA_BUNDLE") && *getenv("GOPROXY_CERT_CA_BUNDLE") ?
-			      getenv("GOPROXY_CERT_CA_BUNDLE") : (l ? l->ca_bundle : NULL);
-	if (a.email == NULL)
-		a.email = getenv("GOPROXY_CERT_EMAIL");
-	if (a.email != NULL && *a.email == '\0')
-		a.email = NULL;
+	if (a.ao.server == NULL)
+		a.ao.server = a.ao.staging ? ACME_LE_STAGING : (l && l->ca_url && !getenv("GOPROXY_CERT_SERVER")) ?
+			      l->ca_url : cli_default_server();
+	if (a.ao.ca_bundle == NULL && l != NULL)
+		a.ao.ca_bundle = l->ca_bundle;
 	if (issue_opts_env_init(&env, cs) != 0) {
 		rc = EXIT_USAGE;
 		goto out;
 	}
 	env_ok = true;
-	struct account_params p = { .server = a.server, .ca_bundle = a.ca_bundle, .email = a.email,
-				    .eab_kid = a.eab_kid, .eab_hmac = a.eab_hmac };
+	struct account_params p = { .server = a.ao.server, .ca_bundle = a.ao.ca_bundle, .email = a.ao.email,
+				    .eab_kid = a.ao.eab_kid, .eab_hmac = a.ao.eab_hmac };
 	if (persist_records(&env, &p, a.domains, a.nd, a.wildcard, a.until, &recs, &nrecs, &err) != 0)
 		goto fail;
 	if (a.dargs.provider != NULL || a.dargs.n_opts > 0) {
@@ -291,10 +276,7 @@ int cmd_persist(int argc, char **argv)
 	rc = 0;
 	goto out;
 fail:
-	cli_print_error(&err);
-	rc = issue_exit_code(issue_classify(&err));
-	if (rc == 0 || rc == EXIT_USAGE)
-		rc = 1;
+	rc = issue_error_exit(&err);
 out:
 	persist_records_free(recs, nrecs);
 	if (env_ok)

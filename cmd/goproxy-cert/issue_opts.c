@@ -66,6 +66,35 @@ int issue_store_conflict(const char *sub, const char *dir)
 				    "one (GOPROXY_CERT_STORE= for the directory)", dir, url);
 }
 
+bool acct_opts_take(struct acct_opts *o, int c, const char *arg)
+{
+	switch (c) {
+	case 'm': o->email = arg; break;
+	case ACCT_O_SERVER: o->server = arg; break;
+	case ACCT_O_STAGING: o->staging = true; break;
+	case ACCT_O_CA_BUNDLE: o->ca_bundle = arg; break;
+	case ACCT_O_EAB_KID: o->eab_kid = arg; break;
+	case ACCT_O_EAB_HMAC: o->eab_hmac = arg; break;
+	default: return false;
+	}
+	return true;
+}
+
+int acct_opts_check(const char *sub, struct acct_opts *o)
+{
+	const char *bundle = getenv("GOPROXY_CERT_CA_BUNDLE");
+
+	if ((o->eab_kid == NULL) != (o->eab_hmac == NULL))
+		return cli_usage_error(sub, "--eab-kid and --eab-hmac go together");
+	if (o->email == NULL)
+		o->email = getenv("GOPROXY_CERT_EMAIL");
+	if (o->email != NULL && *o->email == '\0')
+		o->email = NULL;
+	if (o->ca_bundle == NULL && bundle != NULL && *bundle != '\0')
+		o->ca_bundle = bundle;
+	return 0;
+}
+
 int issue_exit_code(enum issue_result r)
 {
 	switch (r) {
@@ -76,6 +105,14 @@ int issue_exit_code(enum issue_result r)
 	case ISSUE_USAGE: return EXIT_USAGE;
 	}
 	return 1;
+}
+
+int issue_error_exit(const struct gpc_error *err)
+{
+	int rc = issue_exit_code(issue_classify(err));
+
+	cli_print_error(err);
+	return rc == 0 || rc == EXIT_USAGE ? 1 : rc;
 }
 
 const char *cli_default_server(void)
