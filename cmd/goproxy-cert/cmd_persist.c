@@ -11,7 +11,6 @@
 #include <json-c/json.h>
 
 #include "account.h"
-#include "acme.h"
 #include "cli.h"
 #include "issue.h"
 #include "issue_dns.h"
@@ -247,9 +246,7 @@ int cmd_persist(int argc, char **argv)
 		rc = cli_usage_error("persist-record", "give the names with -D NAME (lineage '%s' has none stored)", a.name);
 		goto out;
 	}
-	if (a.ao.server == NULL)
-		a.ao.server = a.ao.staging ? ACME_LE_STAGING : (l && l->ca_url && !getenv("GOPROXY_CERT_SERVER")) ?
-			      l->ca_url : cli_default_server();
+	a.ao.server = account_ca_url(a.ao.server, a.ao.staging, l ? l->ca_url : NULL);
 	if (a.ao.ca_bundle == NULL && l != NULL)
 		a.ao.ca_bundle = l->ca_bundle;
 	if (issue_opts_env_init(&env, cs) != 0) {

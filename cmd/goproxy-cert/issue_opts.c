@@ -8,7 +8,6 @@
 
 #include <json-c/json.h>
 
-#include "account.h"
 #include "acme.h"
 #include "cli.h"
 #include "fsutil.h"
@@ -113,11 +112,6 @@ int issue_error_exit(const struct gpc_error *err)
 
 	cli_print_error(err);
 	return rc == 0 || rc == EXIT_USAGE ? 1 : rc;
-}
-
-const char *cli_default_server(void)
-{
-	return account_ca_url(NULL, false, NULL);
 }
 
 bool issue_opts_ephemeral_ok_env(void)

@@ -62,10 +62,6 @@ int issue_exit_code(enum issue_result r);
  * code (75 deferred, else 1; never 0 or 64). */
 int issue_error_exit(const struct gpc_error *err);
 
-/* The CA URL when no flag and no stored CA choose it: $GOPROXY_CERT_SERVER,
- * else Let's Encrypt (account_ca_url's rule; prefer calling that). */
-const char *cli_default_server(void);
-
 /* issue_env_init with the per-request timeout from $GOPROXY_CERT_TIMEOUT
  * (seconds, 1-600). Prints the error and returns -1 for a bad value. */
 int issue_opts_env_init(struct issue_env *env, struct certstore *cs);

@@ -13,7 +13,7 @@
 #include "issue.h"
 
 /* The CA's directory URL, by one rule for every subcommand that chooses a
- * CA (issue, account): `flag` (--server) if given, else Let's Encrypt's
+ * CA (issue, account, persist-record): `flag` (--server) if given, else Let's Encrypt's
  * staging CA with `staging`, else $GOPROXY_CERT_SERVER if set and not
  * empty, else `stored` (the lineage's CA; may be NULL), else Let's
  * Encrypt. renew and revoke act on each lineage's stored CA (renew
