@@ -8,7 +8,6 @@
 
 #include "account.h"
 #include "acme.h"
-#include "buf.h"
 #include "cli.h"
 #include "timeutil.h"
 #include "cmd_notify.h"
@@ -389,22 +388,16 @@ static int check_given_paths(const struct issue_args *a)
 static int godoxy_seed_account(struct issue_env *env, const struct lineage *l, const struct issue_args *a)
 {
 	struct gpc_error err;
-	struct buf b;
-	char dn[128], rel[PATH_MAX], *pem = NULL;
+	char dn[128], *pem = NULL;
 	int rc = 1;
 
 	if (a->acme_key == NULL || l->ca_url == NULL || issue_account_dirname(l->ca_url, dn, sizeof(dn)) != 0)
 		return 0;
-	snprintf(rel, sizeof(rel), RECORD_ACCOUNT_FMT, dn, RECORD_ACCOUNT_KEY);
 	gpc_error_clear(&err);
-	buf_init(&b, 64 * 1024);
-	int r = certstore_state_read(env->cs, rel, 64 * 1024, &b, &err);
-	if (b.data)
-		memset(b.data, 0, b.len);
-	buf_finish(&b);
-	if (r == 0)
+	int r = account_key_stored(env, l->ca_url, &err);
+	if (r == 1)
 		return 0; /* an account key is stored: it stays */
-	if (err.code == NULL || strcmp(err.code, GPC_E_MISSING) != 0) {
+	if (r != 0) {
 		cli_print_error(&err);
 		return 1;
 	}
@@ -538,14 +531,14 @@ static void split(const char *path, char *d, size_t dsz, char *f, size_t fsz)
 static int layout(const char *file, const struct godoxy_cert *c, const char *main_dir, char *dir, size_t dirsz,
 		  char *name, size_t namesz, bool *copy)
 {
-	const char *cp = c->cert_path ? c->cert_path : "certs/cert.crt";
-	const char *kp = c->key_path ? c->key_path : "certs/priv.key";
+	const char *cp = c->cert_path ? c->cert_path : GODOXY_CERT_PATH;
+	const char *kp = c->key_path ? c->key_path : GODOXY_KEY_PATH;
 	char cd[PATH_MAX], cf[256], kd[PATH_MAX], kf[256], up[PATH_MAX], base[256];
 
 	*copy = false;
 	split(cp, cd, sizeof(cd), cf, sizeof(cf));
 	split(kp, kd, sizeof(kd), kf, sizeof(kf));
-	if (strcmp(cf, "cert.crt") != 0 || strcmp(kf, "priv.key") != 0 || strcmp(cd, kd) != 0) {
+	if (strcmp(cf, CERTSTORE_CERT_FILE) != 0 || strcmp(kf, CERTSTORE_KEY_FILE) != 0 || strcmp(cd, kd) != 0) {
 		char *dot;
 		snprintf(base, sizeof(base), "%s", cf);
 		if ((dot = strrchr(base, '.')) != NULL && dot != base)
@@ -724,8 +717,8 @@ static int issue_godoxy(const char *file, int argc, char **argv)
 		a.dir = d;
 		a.name = n;
 		if (copy) {
-			a.copy_cert = c->cert_path ? c->cert_path : "certs/cert.crt";
-			a.copy_key = c->key_path ? c->key_path : "certs/priv.key";
+			a.copy_cert = c->cert_path ? c->cert_path : GODOXY_CERT_PATH;
+			a.copy_key = c->key_path ? c->key_path : GODOXY_KEY_PATH;
 		}
 		for (size_t k = 0; k < c->n_domains; k++)
 			a.domains[a.nd++] = c->domains[k];

@@ -21,6 +21,12 @@
  * environment's or a static string. */
 const char *account_ca_url(const char *flag, bool staging, const char *stored);
 
+/* Whether env's store keeps an account key for the CA at url. Returns 1
+ * (stored), 0 (none), or -1 (the store could not say, or url makes no
+ * account name; err). */
+int account_key_stored(struct issue_env *env, const char *url, struct gpc_error *err)
+	__attribute__((warn_unused_result));
+
 /* An open account of one CA: the client on the stored key and URL. */
 struct account;
 
