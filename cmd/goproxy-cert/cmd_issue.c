@@ -609,149 +609,137 @@ static int godoxy_common_opts(const char *file, const struct godoxy_cert *c, con
  * command line's options over them (they win), through the same
  * build_lineage as options alone. Returns the worst exit code
  * (64 > 1 > 75 > 0). */
-static int issue_godoxy(const char *file, int argc, char **argv)
+/* One entry of a GoDoxy config before anything is asked of a CA: a
+ * provider that issues, ca_dir_url for custom, EAB as a pair, one CA
+ * bundle, names. Returns 0 or EXIT_USAGE (printed). */
+static int godoxy_check_entry(const char *file, const struct godoxy_cert *c)
 {
-	struct godoxy_autocert g;
-	struct gpc_error err;
-	char main_dir[PATH_MAX] = "";
-	int worst = 0;
+	char list[1024];
 
-	gpc_error_clear(&err);
-	if (godoxy_load(file, &g, &err) != 0) {
-		cli_print_error(&err);
-		/* a config file that cannot be used is a usage error, whatever
-		 * is wrong with it (missing, unreadable, YAML syntax, a bad
-		 * value): 64, as for a bad option (goproxy-cert(1) EXIT STATUS) */
-		return err.code && strcmp(err.code, GPC_E_NOMEM) == 0 ? 1 : EXIT_USAGE;
-	}
-	/* everything is checked before the first request */
-	char (*seen)[PATH_MAX + 256] = calloc(g.n, sizeof(*seen));
+	/* GoDoxy: no provider is local (use the pair as it is) */
+	if (c->provider == NULL || strcmp(c->provider, "local") == 0 || strcmp(c->provider, "pseudo") == 0)
+		return cli_usage_error("issue", "%s (line %d): provider %s: GoDoxy uses the certificate at cert_path "
+				       "as it is; there is nothing to issue (goproxy-cert check -d DIR checks it)", file,
+				       c->line, c->provider ? c->provider : "local (none given)");
+	if (strcmp(c->provider, "custom") == 0 && c->ca_dir_url == NULL)
+		return cli_usage_error("issue", "%s (line %d): provider custom needs ca_dir_url: the ACME directory "
+				       "URL of the CA (GoDoxy's meaning of custom)", file, c->line);
+	if (strcmp(c->provider, "custom") != 0 && dns_provider_find(c->provider) == NULL)
+		return cli_usage_error("issue", "%s (line %d): provider '%s' is not supported here (%s, or custom "
+				       "with ca_dir_url); the closest is '%s'", file, c->line, c->provider,
+				       dns_provider_list(list, sizeof(list)), dns_provider_closest(c->provider));
+	if ((c->eab_kid == NULL) != (c->eab_hmac == NULL))
+		return cli_usage_error("issue", "%s (line %d): eab_kid and eab_hmac go together (GoDoxy requires "
+				       "both)", file, c->line);
+	if (c->n_ca_certs > 1)
+		return cli_usage_error("issue", "%s (line %d): ca_certs lists %zu files; goproxy-cert trusts one CA "
+				       "bundle file per lineage: concatenate them (cat %s %s ... > roots.pem) and list "
+				       "that one", file, c->line, c->n_ca_certs, c->ca_certs[0], c->ca_certs[1]);
+	if (c->n_domains == 0)
+		return cli_usage_error("issue", "%s (line %d): no domains", file, c->line);
+	return 0;
+}
+
+/* Every entry checked, and no two landing on one lineage (GoDoxy requires
+ * distinct paths), before the first request; main_dir gets the main
+ * entry's directory. Returns 0 or an exit code (printed). */
+static int godoxy_check_all(const char *file, const struct godoxy_autocert *g, char *main_dir, size_t mdsz)
+{
+	char (*seen)[PATH_MAX + 256] = calloc(g->n ? g->n : 1, sizeof(*seen));
+	int rc = EXIT_USAGE;
+
 	if (seen == NULL) {
-		godoxy_finish(&g);
 		fprintf(stderr, "%s: out of memory\n", cli.prog);
 		return 1;
 	}
-	for (size_t i = 0; i < g.n; i++) {
-		const struct godoxy_cert *c = &g.certs[i];
-		char list[1024], d[PATH_MAX], n[256];
+	for (size_t i = 0; i < g->n; i++) {
+		const struct godoxy_cert *c = &g->certs[i];
+		char d[PATH_MAX], n[256];
 		bool copy;
-		/* GoDoxy: no provider is local (use the pair as it is) */
-		if (c->provider == NULL || strcmp(c->provider, "local") == 0 || strcmp(c->provider, "pseudo") == 0) {
-			cli_usage_error("issue", "%s (line %d): provider %s: GoDoxy uses the certificate at cert_path as "
-					"it is; there is nothing to issue (goproxy-cert check -d DIR checks it)", file,
-					c->line, c->provider ? c->provider : "local (none given)");
-			free(seen);
-			godoxy_finish(&g);
-			return EXIT_USAGE;
-		}
-		if (strcmp(c->provider, "custom") == 0 && c->ca_dir_url == NULL) {
-			cli_usage_error("issue", "%s (line %d): provider custom needs ca_dir_url: the ACME directory URL "
-					"of the CA (GoDoxy's meaning of custom)", file, c->line);
-			free(seen);
-			godoxy_finish(&g);
-			return EXIT_USAGE;
-		}
-		if (strcmp(c->provider, "custom") != 0 && dns_provider_find(c->provider) == NULL) {
-			cli_usage_error("issue", "%s (line %d): provider '%s' is not supported here (%s, or custom with "
-					"ca_dir_url); the closest is '%s'", file, c->line, c->provider,
-					dns_provider_list(list, sizeof(list)), dns_provider_closest(c->provider));
-			free(seen);
-			godoxy_finish(&g);
-			return EXIT_USAGE;
-		}
-		if ((c->eab_kid == NULL) != (c->eab_hmac == NULL)) {
-			cli_usage_error("issue", "%s (line %d): eab_kid and eab_hmac go together (GoDoxy requires both)",
-					file, c->line);
-			free(seen);
-			godoxy_finish(&g);
-			return EXIT_USAGE;
-		}
-		if (c->n_ca_certs > 1) {
-			cli_usage_error("issue", "%s (line %d): ca_certs lists %zu files; goproxy-cert trusts one CA "
-					"bundle file per lineage: concatenate them (cat %s %s ... > roots.pem) and list "
-					"that one", file, c->line, c->n_ca_certs, c->ca_certs[0], c->ca_certs[1]);
-			free(seen);
-			godoxy_finish(&g);
-			return EXIT_USAGE;
-		}
-		if (c->n_domains == 0) {
-			cli_usage_error("issue", "%s (line %d): no domains", file, c->line);
-			free(seen);
-			godoxy_finish(&g);
-			return EXIT_USAGE;
-		}
-		if (layout(file, c, i == 0 ? NULL : main_dir, d, sizeof(d), n, sizeof(n), &copy) != 0) {
-			free(seen);
-			godoxy_finish(&g);
-			return EXIT_USAGE;
-		}
+		if (godoxy_check_entry(file, c) != 0 ||
+		    layout(file, c, i == 0 ? NULL : main_dir, d, sizeof(d), n, sizeof(n), &copy) != 0)
+			goto out;
 		if (i == 0)
-			snprintf(main_dir, sizeof(main_dir), "%s", d);
-		/* GoDoxy requires distinct paths; two of them must not land on one lineage either */
+			snprintf(main_dir, mdsz, "%s", d);
 		snprintf(seen[i], sizeof(seen[i]), "%s/%s", d, n);
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(seen[j], seen[i]) == 0) {
 				cli_usage_error("issue", "%s (line %d): this certificate would be lineage %s like the one at "
 						"line %d; give each its own cert_path file name", file, c->line, seen[i],
-						g.certs[j].line);
-				free(seen);
-				godoxy_finish(&g);
-				return EXIT_USAGE;
+						g->certs[j].line);
+				goto out;
 			}
 	}
+	rc = 0;
+out:
 	free(seen);
-	for (size_t i = 0; i < g.n; i++) {
-		const struct godoxy_cert *c = &g.certs[i];
-		struct issue_args a = { .name = CERTSTORE_DEFAULT };
-		char d[PATH_MAX], n[256], *kv[ISSUE_DNS_MAX], acme_key[PATH_MAX];
-		size_t nkv = 0;
-		bool copy;
-		int rc = 1;
+	return rc;
+}
 
-		memset(kv, 0, sizeof(kv));
-		issue_opts_default(&a.o);
-		a.domains = calloc(c->n_domains + (size_t)argc + 1, sizeof(*a.domains));
-		if (a.domains == NULL)
-			goto oom;
-		(void)layout(file, c, i == 0 ? NULL : main_dir, d, sizeof(d), n, sizeof(n), &copy);
-		a.dir = d;
-		a.name = n;
-		if (copy) {
-			a.copy_cert = c->cert_path ? c->cert_path : GODOXY_CERT_PATH;
-			a.copy_key = c->key_path ? c->key_path : GODOXY_KEY_PATH;
+/* The file's settings of entry c into a: where its lineage lives (into
+ * dir, PATH_MAX, and name, 256 bytes, which a points to), the names, the provider and its options (strings made here go to kv[],
+ * *nkv of them), the CA and the account. Returns 0, EXIT_USAGE (printed)
+ * or -1 (out of memory). */
+static int godoxy_entry_args(const char *file, const struct godoxy_cert *c, const char *main_dir, char *dir,
+			     char *name, struct issue_args *a, char **kv, size_t *nkv, char *acme_key, size_t aksz)
+{
+	bool copy;
+
+	(void)layout(file, c, main_dir, dir, PATH_MAX, name, 256, &copy);
+	a->dir = dir;
+	a->name = name;
+	if (copy) {
+		a->copy_cert = c->cert_path ? c->cert_path : GODOXY_CERT_PATH;
+		a->copy_key = c->key_path ? c->key_path : GODOXY_KEY_PATH;
+	}
+	for (size_t k = 0; k < c->n_domains; k++)
+		a->domains[a->nd++] = c->domains[k];
+	/* custom: a CA of one's own (ca_dir_url), no DNS provider: the
+	 * default solver, or the command line's */
+	const struct dns_provider_ops *ops = dns_provider_find(c->provider);
+	a->dns.provider = ops ? ops->name : NULL;
+	a->key_type = c->key_type;
+	a->acme_key = c->acme_key_path ? c->acme_key_path : godoxy_acme_key_default(c->ca_dir_url, acme_key, aksz);
+	a->acme_key_given = c->acme_key_path != NULL;
+	if (godoxy_common_opts(file, c, ops, a, &kv[*nkv]) != 0)
+		return EXIT_USAGE;
+	if (kv[*nkv] != NULL)
+		a->dns.opts[a->dns.n_opts++] = kv[(*nkv)++];
+	for (size_t k = 0; k < c->n_opts && *nkv < ISSUE_DNS_MAX; k++) {
+		if (asprintf(&kv[*nkv], "%s=%s", c->opts[k].key, c->opts[k].value) < 0) {
+			kv[*nkv] = NULL;
+			return -1;
 		}
-		for (size_t k = 0; k < c->n_domains; k++)
-			a.domains[a.nd++] = c->domains[k];
-		/* custom: a CA of one's own (ca_dir_url), no DNS provider: the
-		 * default solver, or the command line's */
-		const struct dns_provider_ops *ops = dns_provider_find(c->provider);
-		a.dns.provider = ops ? ops->name : NULL;
-		a.key_type = c->key_type;
-		a.acme_key = c->acme_key_path ? c->acme_key_path
-					      : godoxy_acme_key_default(c->ca_dir_url, acme_key, sizeof(acme_key));
-		a.acme_key_given = c->acme_key_path != NULL;
-		if (godoxy_common_opts(file, c, ops, &a, &kv[nkv]) != 0) {
-			rc = EXIT_USAGE;
-			goto next;
-		}
-		if (kv[nkv] != NULL)
-			a.dns.opts[a.dns.n_opts++] = kv[nkv++];
-		for (size_t k = 0; k < c->n_opts && nkv < ISSUE_DNS_MAX; k++) {
-			if (asprintf(&kv[nkv], "%s=%s", c->opts[k].key, c->opts[k].value) < 0) {
-				kv[nkv] = NULL;
-				goto oom;
-			}
-			a.dns.opts[a.dns.n_opts++] = kv[nkv++];
-		}
-		for (size_t k = 0; k < c->n_resolvers && k < ISSUE_DNS_MAX; k++)
-			a.dns.resolvers[a.dns.n_resolvers++] = c->resolvers[k];
-		a.acct.email = c->email;
-		a.acct.server = c->ca_dir_url;
-		a.acct.ca_bundle = c->n_ca_certs > 0 ? c->ca_certs[0] : NULL;
-		if (c->eab_kid && c->eab_hmac) {
-			a.acct.eab_kid = c->eab_kid;
-			a.acct.eab_hmac = c->eab_hmac;
-		}
+		a->dns.opts[a->dns.n_opts++] = kv[(*nkv)++];
+	}
+	for (size_t k = 0; k < c->n_resolvers && k < ISSUE_DNS_MAX; k++)
+		a->dns.resolvers[a->dns.n_resolvers++] = c->resolvers[k];
+	a->acct.email = c->email;
+	a->acct.server = c->ca_dir_url;
+	a->acct.ca_bundle = c->n_ca_certs > 0 ? c->ca_certs[0] : NULL;
+	if (c->eab_kid && c->eab_hmac) {
+		a->acct.eab_kid = c->eab_kid;
+		a->acct.eab_hmac = c->eab_hmac;
+	}
+	return 0;
+}
+
+/* Issue entry c: its settings, the command line's options over them, the
+ * run. Returns the exit code. */
+static int godoxy_issue_one(const char *file, const struct godoxy_cert *c, const char *main_dir, int argc,
+			    char **argv)
+{
+	struct issue_args a = { .name = CERTSTORE_DEFAULT };
+	char d[PATH_MAX], n[256], *kv[ISSUE_DNS_MAX], acme_key[PATH_MAX];
+	size_t nkv = 0;
+	int rc;
+
+	memset(kv, 0, sizeof(kv));
+	issue_opts_default(&a.o);
+	a.domains = calloc(c->n_domains + (size_t)argc + 1, sizeof(*a.domains));
+	rc = a.domains == NULL ? -1 : godoxy_entry_args(file, c, main_dir, d, n, &a, kv, &nkv, acme_key,
+							sizeof(acme_key));
+	if (rc == 0) {
 		/* the command line's own options over the file's (its
 		 * --no-dns-propagation-check over the file's propagation_timeout) */
 		bool file_check = a.dns.check;
@@ -764,16 +752,40 @@ static int issue_godoxy(const char *file, int argc, char **argv)
 			rc = issue_run(&a);
 		else if (rc == -2)
 			rc = 0;
-		goto next;
-oom:
+	} else if (rc == -1) {
 		fprintf(stderr, "%s: out of memory\n", cli.prog);
 		rc = 1;
-next:
-		for (size_t k = 0; k < nkv; k++) {
-			memset(kv[k], 0, strlen(kv[k]));
-			free(kv[k]);
-		}
-		free(a.domains);
+	}
+	for (size_t k = 0; k < nkv; k++) {
+		memset(kv[k], 0, strlen(kv[k]));
+		free(kv[k]);
+	}
+	free(a.domains);
+	return rc;
+}
+
+static int issue_godoxy(const char *file, int argc, char **argv)
+{
+	struct godoxy_autocert g;
+	struct gpc_error err;
+	char main_dir[PATH_MAX] = "";
+	int worst = 0, rc;
+
+	gpc_error_clear(&err);
+	if (godoxy_load(file, &g, &err) != 0) {
+		cli_print_error(&err);
+		/* a config file that cannot be used is a usage error, whatever
+		 * is wrong with it (missing, unreadable, YAML syntax, a bad
+		 * value): 64, as for a bad option (goproxy-cert(1) EXIT STATUS) */
+		return err.code && strcmp(err.code, GPC_E_NOMEM) == 0 ? 1 : EXIT_USAGE;
+	}
+	/* everything is checked before the first request */
+	if ((rc = godoxy_check_all(file, &g, main_dir, sizeof(main_dir))) != 0) {
+		godoxy_finish(&g);
+		return rc;
+	}
+	for (size_t i = 0; i < g.n; i++) {
+		rc = godoxy_issue_one(file, &g.certs[i], i == 0 ? NULL : main_dir, argc, argv);
 		if (rc == EXIT_USAGE || (rc == 1 && worst != EXIT_USAGE) || (rc == EXIT_DEFER && worst == 0))
 			worst = rc;
 	}
