@@ -677,8 +677,9 @@ out:
 }
 
 /* The file's settings of entry c into a: where its lineage lives (into
- * dir, PATH_MAX, and name, 256 bytes, which a points to), the names, the provider and its options (strings made here go to kv[],
- * *nkv of them), the CA and the account. Returns 0, EXIT_USAGE (printed)
+ * dir, PATH_MAX, and name, 256 bytes, which a points to), the names, the
+ * provider and its options (strings made here go to kv[], *nkv of them),
+ * the CA and the account. Returns 0, EXIT_USAGE (printed)
  * or -1 (out of memory). */
 static int godoxy_entry_args(const char *file, const struct godoxy_cert *c, const char *main_dir, char *dir,
 			     char *name, struct issue_args *a, char **kv, size_t *nkv, char *acme_key, size_t aksz)
