@@ -1,5 +1,6 @@
 /* goproxy-cert account show|update|rollover|deactivate: the ACME account kept
- * per CA under DIR/.state/accounts/ (RFC 8555 §7.3). */
+ * per CA in the store (RECORD_ACCOUNT_FMT; RFC 8555 §7.3). The work is
+ * lib/acme/account.c's; this file parses options and prints. */
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
