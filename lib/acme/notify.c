@@ -1263,24 +1263,13 @@ static void reach_message(bool down, const char *store, time_t since, const char
 
 int notify_node_copy_path(const char *store, char *out, size_t outsz)
 {
-	const char *sd = getenv("STATE_DIRECTORY"), *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
 	char dir[PATH_MAX], name[64];
 	uint64_t h = 1469598103934665603ull;
 	int n;
 
 	for (const char *p = store; *p; p++)
 		h = (h ^ (unsigned char)*p) * 1099511628211ull;
-	if (sd != NULL && sd[0] == '/')
-		n = snprintf(dir, sizeof(dir), "%.*s", (int)strcspn(sd, ":"), sd); /* the first of a list */
-	else if (geteuid() == 0)
-		n = snprintf(dir, sizeof(dir), "/var/lib/goproxy-cert");
-	else if (xdg != NULL && xdg[0] == '/')
-		n = snprintf(dir, sizeof(dir), "%s/goproxy-cert", xdg);
-	else if (home != NULL && home[0] == '/')
-		n = snprintf(dir, sizeof(dir), "%s/.local/state/goproxy-cert", home);
-	else
-		return -1;
-	if (n < 0 || (size_t)n >= sizeof(dir))
+	if (fs_state_dir("goproxy-cert", dir, sizeof(dir)) != 0)
 		return -1;
 	snprintf(name, sizeof(name), NODE_NOTIFY_STORE_FMT, (unsigned long long)h);
 	n = snprintf(out, outsz, "%s/%s", dir, name);

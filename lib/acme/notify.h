@@ -174,9 +174,7 @@ int notify_run(struct certstore *cs, const struct notify_observation *obs, size_
  * in messages (no secret). */
 
 /* This node's copy file for the store named `store`: NODE_NOTIFY_STORE_FMT
- * (records.h) in the state directory ($STATE_DIRECTORY's first entry,
- * /var/lib/goproxy-cert for root, $XDG_STATE_HOME/goproxy-cert, else
- * $HOME/.local/state/goproxy-cert) into out. Returns 0, or -1 when there
+ * (records.h) in goproxy-cert's state directory (fs_state_dir) into out. Returns 0, or -1 when there
  * is no state directory or out is too small. */
 int notify_node_copy_path(const char *store, char *out, size_t outsz);
 
