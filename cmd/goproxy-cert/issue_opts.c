@@ -1,4 +1,4 @@
-/* issue_opts: shared helpers of issue, renew, revoke, account. */
+/* issue_opts: shared helpers of issue, renew, revoke, account, persist-record. */
 #include "issue_opts.h"
 
 #include <errno.h>

@@ -1,5 +1,5 @@
-/* issue_opts: option parsing and output shared by issue, renew, revoke and
- * account. */
+/* issue_opts: option parsing and output shared by issue, renew, revoke,
+ * account and persist-record. */
 #ifndef GPC_ISSUE_OPTS_H
 #define GPC_ISSUE_OPTS_H
 
