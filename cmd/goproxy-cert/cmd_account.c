@@ -1,5 +1,6 @@
 /* goproxy-cert account show|update|rollover|deactivate: the ACME account kept
- * per CA under DIR/.state/accounts/ (RFC 8555 §7.3). */
+ * per CA in the store (RECORD_ACCOUNT_FMT; RFC 8555 §7.3). The work is
+ * lib/acme/account.c's; this file parses options and prints. */
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -30,17 +31,12 @@ static const char usage_text[] =
 	"  -q, --quiet   -v, --verbose   -h, --help\n"
 	STOREOPT_HELP;
 
-enum { O_SERVER = 256, O_STAGING, O_CA_BUNDLE, O_EAB_KID, O_EAB_HMAC, O_YES, O_JSON };
+enum { O_YES = 256, O_JSON };
 
 static const struct option longopts[] = {
 	{ "certs-dir", required_argument, NULL, 'd' },
 	{ "name", required_argument, NULL, 'n' },
-	{ "server", required_argument, NULL, O_SERVER },
-	{ "staging", no_argument, NULL, O_STAGING },
-	{ "ca-bundle", required_argument, NULL, O_CA_BUNDLE },
-	{ "email", required_argument, NULL, 'm' },
-	{ "eab-kid", required_argument, NULL, O_EAB_KID },
-	{ "eab-hmac", required_argument, NULL, O_EAB_HMAC },
+	ACCT_LONGOPTS,
 	{ "yes", no_argument, NULL, O_YES },
 	{ "json", no_argument, NULL, O_JSON },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -111,9 +107,9 @@ out:
 
 int cmd_account(int argc, char **argv)
 {
-	const char *dir = NULL, *name = CERTSTORE_DEFAULT, *server = NULL, *ca_bundle = NULL;
-	const char *email = NULL, *eab_kid = NULL, *eab_hmac = NULL, *action;
-	bool staging = false, yes = false, json = false;
+	const char *dir = NULL, *name = CERTSTORE_DEFAULT, *action;
+	struct acct_opts ao = { 0 };
+	bool yes = false, json = false;
 	struct certstore *cs = NULL;
 	struct lineage *l = NULL;
 	struct issue_env env;
@@ -130,19 +126,13 @@ int cmd_account(int argc, char **argv)
 		switch (ch) {
 		case 'd': dir = optarg; break;
 		case 'n': name = optarg; break;
-		case 'm': email = optarg; break;
 		case 'q': cli.quiet = true; break;
 		case 'v': cli.verbose++; break;
 		case 'h': fputs(usage_text, stdout); return 0;
-		case O_SERVER: server = optarg; break;
-		case O_STAGING: staging = true; break;
-		case O_CA_BUNDLE: ca_bundle = optarg; break;
-		case O_EAB_KID: eab_kid = optarg; break;
-		case O_EAB_HMAC: eab_hmac = optarg; break;
 		case O_YES: yes = true; break;
 		case O_JSON: json = true; break;
 		default:
-			if (storeopt_take(&cli_store, ch, optarg))
+			if (acct_opts_take(&ao, ch, optarg) || storeopt_take(&cli_store, ch, optarg))
 				break;
 			return cli_usage_error("account", "unknown option");
 		}
@@ -158,8 +148,8 @@ int cmd_account(int argc, char **argv)
 		return cli_usage_error("account", "-n: '%s' is not a valid lineage name", name);
 	if (strcmp(action, "deactivate") == 0 && !yes)
 		return cli_usage_error("account", "deactivate cannot be undone: add --yes to confirm");
-	if ((eab_kid == NULL) != (eab_hmac == NULL))
-		return cli_usage_error("account", "--eab-kid and --eab-hmac go together");
+	if (acct_opts_check("account", &ao) != 0)
+		return EXIT_USAGE;
 
 	if ((rc = issue_store_conflict("account", dir)) != 0)
 		return rc;
@@ -170,27 +160,19 @@ int cmd_account(int argc, char **argv)
 	if (lineage_load(cs, name, &l, &err) != 0)
 		l = NULL;
 	gpc_error_clear(&err);
-	server = account_ca_url(server, staging, l ? l->ca_url : NULL);
-	if (ca_bundle == NULL)
-		ca_bundle = getenv("GOPROXY_CERT_CA_BUNDLE") && *getenv("GOPROXY_CERT_CA_BUNDLE") ?
-			    getenv("GOPROXY_CERT_CA_BUNDLE") : (l ? l->ca_bundle : NULL);
-	if (email == NULL)
-		email = getenv("GOPROXY_CERT_EMAIL");
-	if (email != NULL && *email == '\0')
-		email = NULL;
+	ao.server = account_ca_url(ao.server, ao.staging, l ? l->ca_url : NULL);
+	if (ao.ca_bundle == NULL && l != NULL)
+		ao.ca_bundle = l->ca_bundle;
 	if (issue_opts_env_init(&env, cs) != 0) {
 		rc = EXIT_USAGE;
 		goto out;
 	}
 	env_ok = true;
-	struct account_params p = { .server = server, .ca_bundle = ca_bundle, .email = email,
-				    .eab_kid = eab_kid, .eab_hmac = eab_hmac };
+	struct account_params p = { .server = ao.server, .ca_bundle = ao.ca_bundle, .email = ao.email,
+				    .eab_kid = ao.eab_kid, .eab_hmac = ao.eab_hmac };
 	if (account_open(&env, &p, strcmp(action, "update") == 0, &a, &err) != 0 ||
-	    run_action(action, a, email, json, &err) != 0) {
-		cli_print_error(&err);
-		rc = issue_exit_code(issue_classify(&err));
-		if (rc == 0 || rc == EXIT_USAGE)
-			rc = 1;
+	    run_action(action, a, ao.email, json, &err) != 0) {
+		rc = issue_error_exit(&err);
 		goto out;
 	}
 	rc = 0;

@@ -8,7 +8,6 @@
 
 #include "account.h"
 #include "acme.h"
-#include "buf.h"
 #include "cli.h"
 #include "timeutil.h"
 #include "cmd_notify.h"
@@ -71,7 +70,7 @@ static const char usage_tail[] =
 	"Exit: 0 issued or current, 1 failed, 64 usage, 75 deferred (rate limit, Retry-After, CA unreachable).\n";
 
 enum {
-	O_SERVER = 256, O_STAGING, O_CA_BUNDLE, O_EAB_KID, O_EAB_HMAC, O_CHALLENGE, O_HTTP_DIR,
+	O_CHALLENGE = 256, O_HTTP_DIR,
 	O_WEBROOT, O_STANDALONE, O_HOOK, O_KEY_TYPE, O_REUSE_KEY, O_PROFILE, O_PREF_CHAIN, O_DAYS,
 	O_FORCE, O_DEPLOY, O_RATE, O_JSON, O_NO_REUSE_KEY, O_NO_PROFILE, O_NO_PREF_CHAIN, O_NO_DEPLOY,
 	O_LOCK_WAIT, O_HOOK_TIMEOUT, O_EPHEMERAL_OK, O_DUPLICATE,
@@ -81,12 +80,7 @@ static const struct option longopts[] = {
 	{ "certs-dir", required_argument, NULL, 'd' },
 	{ "name", required_argument, NULL, 'n' },
 	{ "domain", required_argument, NULL, 'D' },
-	{ "server", required_argument, NULL, O_SERVER },
-	{ "staging", no_argument, NULL, O_STAGING },
-	{ "ca-bundle", required_argument, NULL, O_CA_BUNDLE },
-	{ "email", required_argument, NULL, 'm' },
-	{ "eab-kid", required_argument, NULL, O_EAB_KID },
-	{ "eab-hmac", required_argument, NULL, O_EAB_HMAC },
+	ACCT_LONGOPTS,
 	{ "challenge", required_argument, NULL, O_CHALLENGE },
 	{ "http-dir", no_argument, NULL, O_HTTP_DIR },
 	{ "webroot", required_argument, NULL, O_WEBROOT },
@@ -129,12 +123,13 @@ static int set(char **field, const char *v)
 
 /* What the command line asked for (pointers into argv). */
 struct issue_args {
-	const char *dir, *name, *server, *ca_bundle, *email, *challenge, *solver, *solver_arg;
+	const char *dir, *name, *challenge, *solver, *solver_arg;
 	const char *key_type, *profile, *pref, *deploy;
 	const char *copy_cert, *copy_key; /* a GoDoxy entry's own cert_path/key_path */
 	const char *acme_key;             /* GoDoxy's account key for the CA, or NULL */
 	bool acme_key_given;              /* acme_key_path was written in the file */
-	bool staging, reuse_key, no_reuse_key, json, solver_set, no_profile, no_pref, no_deploy, ephemeral_ok;
+	struct acct_opts acct; /* the CA, its bundle, the contact, EAB (copied into o) */
+	bool reuse_key, no_reuse_key, json, solver_set, no_profile, no_pref, no_deploy, ephemeral_ok;
 	bool duplicate; /* --duplicate: another lineage may hold the same names */
 	int hook_timeout;
 	char **domains;
@@ -169,15 +164,9 @@ static int parse_one(int c, struct issue_args *a)
 	case 'd': a->dir = optarg; break;
 	case 'n': a->name = optarg; break;
 	case 'D': a->domains[a->nd++] = optarg; break;
-	case 'm': a->email = optarg; break;
 	case 'q': cli.quiet = true; a->o.quiet = true; break;
 	case 'v': cli.verbose++; break;
 	case 'h': fputs(usage_text, stdout); fputs(usage_tail, stdout); return -2;
-	case O_SERVER: a->server = optarg; break;
-	case O_STAGING: a->staging = true; break;
-	case O_CA_BUNDLE: a->ca_bundle = optarg; break;
-	case O_EAB_KID: a->o.eab_kid = optarg; break;
-	case O_EAB_HMAC: a->o.eab_hmac = optarg; break;
 	case O_CHALLENGE:
 		if (strcmp(optarg, "http-01") && strcmp(optarg, "dns-01") && strcmp(optarg, "tls-alpn-01") &&
 		    strcmp(optarg, "dns-persist-01") && strcmp(optarg, "dns-account-01"))
@@ -232,7 +221,8 @@ static int parse_one(int c, struct issue_args *a)
 		a->hook_timeout = (int)v;
 		break;
 	default:
-		if (storeopt_take(&cli_store, c, optarg) || notify_args_take(&a->na, c, optarg))
+		if (acct_opts_take(&a->acct, c, optarg) || storeopt_take(&cli_store, c, optarg) ||
+		    notify_args_take(&a->na, c, optarg))
 			break;
 		return cli_usage_error("issue", "unknown option");
 	}
@@ -260,16 +250,12 @@ static int parse_args(int argc, char **argv, struct issue_args *a)
 		return cli_usage_error("issue", "-n/--name: '%s' is not a valid lineage name "
 				       "(one path component of A-Z a-z 0-9 . _ -, not starting with '.', at most 64 bytes)",
 				       a->name);
-	if (a->server && a->staging)
+	if (a->acct.server && a->acct.staging)
 		return cli_usage_error("issue", "give --server or --staging, not both");
-	if ((a->o.eab_kid == NULL) != (a->o.eab_hmac == NULL))
-		return cli_usage_error("issue", "--eab-kid and --eab-hmac go together");
-	if (a->email == NULL)
-		a->email = getenv("GOPROXY_CERT_EMAIL");
-	if (a->email != NULL && *a->email == '\0')
-		a->email = NULL;
-	if (a->ca_bundle == NULL && getenv("GOPROXY_CERT_CA_BUNDLE") && *getenv("GOPROXY_CERT_CA_BUNDLE"))
-		a->ca_bundle = getenv("GOPROXY_CERT_CA_BUNDLE");
+	if (acct_opts_check("issue", &a->acct) != 0)
+		return EXIT_USAGE;
+	a->o.eab_kid = a->acct.eab_kid;
+	a->o.eab_hmac = a->acct.eab_hmac;
 	if (a->solver && strcmp(a->solver, "standalone") == 0 && a->challenge && strcmp(a->challenge, "dns-01") == 0)
 		return cli_usage_error("issue", "--standalone cannot answer dns-01; use --hook PROGRAM");
 	if (a->solver && strcmp(a->solver, "webroot") == 0 && a->challenge && strcmp(a->challenge, "http-01") != 0)
@@ -300,11 +286,11 @@ static int build_lineage(struct certstore *cs, const struct issue_args *a, struc
 		}
 	}
 	/* the CA by the rule every subcommand uses (NULL: the stored one stays) */
-	const char *ca = account_ca_url(a->server, a->staging, l->ca_url);
+	const char *ca = account_ca_url(a->acct.server, a->acct.staging, l->ca_url);
 	struct lineage_settings st = {
 		.names = a->domains, .n_names = a->nd,
 		.ca_url = ca == l->ca_url ? NULL : ca,
-		.ca_bundle = a->ca_bundle, .email = a->email, .challenge = a->challenge,
+		.ca_bundle = a->acct.ca_bundle, .email = a->acct.email, .challenge = a->challenge,
 		.key_type = a->key_type, .profile = a->profile, .preferred_chain = a->pref,
 		.deploy_hook = a->deploy, .solver_set = a->solver_set, .solver = a->solver,
 		.solver_arg = a->solver_arg, .reuse_key = a->reuse_key, .no_reuse_key = a->no_reuse_key,
@@ -376,13 +362,13 @@ static int check_challenge(struct lineage *l)
  * runs). Returns 0 or 64 (printed). */
 static int check_given_paths(const struct issue_args *a)
 {
-	struct lineage_settings st = { .ca_bundle = a->ca_bundle, .solver_set = a->solver_set,
+	struct lineage_settings st = { .ca_bundle = a->acct.ca_bundle, .solver_set = a->solver_set,
 				       .solver = a->solver, .solver_arg = a->solver_arg };
 	struct lineage *t;
 	struct gpc_error err;
 	int rc = 0;
 
-	if (!a->solver_set && a->ca_bundle == NULL)
+	if (!a->solver_set && a->acct.ca_bundle == NULL)
 		return 0;
 	gpc_error_clear(&err);
 	if ((t = lineage_new(CERTSTORE_DEFAULT)) == NULL)
@@ -402,22 +388,16 @@ static int check_given_paths(const struct issue_args *a)
 static int godoxy_seed_account(struct issue_env *env, const struct lineage *l, const struct issue_args *a)
 {
 	struct gpc_error err;
-	struct buf b;
-	char dn[128], rel[PATH_MAX], *pem = NULL;
+	char dn[128], *pem = NULL;
 	int rc = 1;
 
 	if (a->acme_key == NULL || l->ca_url == NULL || issue_account_dirname(l->ca_url, dn, sizeof(dn)) != 0)
 		return 0;
-	snprintf(rel, sizeof(rel), RECORD_ACCOUNT_FMT, dn, RECORD_ACCOUNT_KEY);
 	gpc_error_clear(&err);
-	buf_init(&b, 64 * 1024);
-	int r = certstore_state_read(env->cs, rel, 64 * 1024, &b, &err);
-	if (b.data)
-		memset(b.data, 0, b.len);
-	buf_finish(&b);
-	if (r == 0)
+	int r = account_key_stored(env, l->ca_url, &err);
+	if (r == 1)
 		return 0; /* an account key is stored: it stays */
-	if (err.code == NULL || strcmp(err.code, GPC_E_MISSING) != 0) {
+	if (r != 0) {
 		cli_print_error(&err);
 		return 1;
 	}
@@ -546,14 +526,14 @@ static void split(const char *path, char *d, size_t dsz, char *f, size_t fsz)
 static int layout(const char *file, const struct godoxy_cert *c, const char *main_dir, char *dir, size_t dirsz,
 		  char *name, size_t namesz, bool *copy)
 {
-	const char *cp = c->cert_path ? c->cert_path : "certs/cert.crt";
-	const char *kp = c->key_path ? c->key_path : "certs/priv.key";
+	const char *cp = c->cert_path ? c->cert_path : GODOXY_CERT_PATH;
+	const char *kp = c->key_path ? c->key_path : GODOXY_KEY_PATH;
 	char cd[PATH_MAX], cf[256], kd[PATH_MAX], kf[256], up[PATH_MAX], base[256];
 
 	*copy = false;
 	split(cp, cd, sizeof(cd), cf, sizeof(cf));
 	split(kp, kd, sizeof(kd), kf, sizeof(kf));
-	if (strcmp(cf, "cert.crt") != 0 || strcmp(kf, "priv.key") != 0 || strcmp(cd, kd) != 0) {
+	if (strcmp(cf, CERTSTORE_CERT_FILE) != 0 || strcmp(kf, CERTSTORE_KEY_FILE) != 0 || strcmp(cd, kd) != 0) {
 		char *dot;
 		snprintf(base, sizeof(base), "%s", cf);
 		if ((dot = strrchr(base, '.')) != NULL && dot != base)
@@ -624,149 +604,138 @@ static int godoxy_common_opts(const char *file, const struct godoxy_cert *c, con
  * command line's options over them (they win), through the same
  * build_lineage as options alone. Returns the worst exit code
  * (64 > 1 > 75 > 0). */
-static int issue_godoxy(const char *file, int argc, char **argv)
+/* One entry of a GoDoxy config before anything is asked of a CA: a
+ * provider that issues, ca_dir_url for custom, EAB as a pair, one CA
+ * bundle, names. Returns 0 or EXIT_USAGE (printed). */
+static int godoxy_check_entry(const char *file, const struct godoxy_cert *c)
 {
-	struct godoxy_autocert g;
-	struct gpc_error err;
-	char main_dir[PATH_MAX] = "";
-	int worst = 0;
+	char list[1024];
 
-	gpc_error_clear(&err);
-	if (godoxy_load(file, &g, &err) != 0) {
-		cli_print_error(&err);
-		/* a config file that cannot be used is a usage error, whatever
-		 * is wrong with it (missing, unreadable, YAML syntax, a bad
-		 * value): 64, as for a bad option (goproxy-cert(1) EXIT STATUS) */
-		return err.code && strcmp(err.code, GPC_E_NOMEM) == 0 ? 1 : EXIT_USAGE;
-	}
-	/* everything is checked before the first request */
-	char (*seen)[PATH_MAX + 256] = calloc(g.n, sizeof(*seen));
+	/* GoDoxy: no provider is local (use the pair as it is) */
+	if (c->provider == NULL || strcmp(c->provider, "local") == 0 || strcmp(c->provider, "pseudo") == 0)
+		return cli_usage_error("issue", "%s (line %d): provider %s: GoDoxy uses the certificate at cert_path "
+				       "as it is; there is nothing to issue (goproxy-cert check -d DIR checks it)", file,
+				       c->line, c->provider ? c->provider : "local (none given)");
+	if (strcmp(c->provider, "custom") == 0 && c->ca_dir_url == NULL)
+		return cli_usage_error("issue", "%s (line %d): provider custom needs ca_dir_url: the ACME directory "
+				       "URL of the CA (GoDoxy's meaning of custom)", file, c->line);
+	if (strcmp(c->provider, "custom") != 0 && dns_provider_find(c->provider) == NULL)
+		return cli_usage_error("issue", "%s (line %d): provider '%s' is not supported here (%s, or custom "
+				       "with ca_dir_url); the closest is '%s'", file, c->line, c->provider,
+				       dns_provider_list(list, sizeof(list)), dns_provider_closest(c->provider));
+	if ((c->eab_kid == NULL) != (c->eab_hmac == NULL))
+		return cli_usage_error("issue", "%s (line %d): eab_kid and eab_hmac go together (GoDoxy requires "
+				       "both)", file, c->line);
+	if (c->n_ca_certs > 1)
+		return cli_usage_error("issue", "%s (line %d): ca_certs lists %zu files; goproxy-cert trusts one CA "
+				       "bundle file per lineage: concatenate them (cat %s %s ... > roots.pem) and list "
+				       "that one", file, c->line, c->n_ca_certs, c->ca_certs[0], c->ca_certs[1]);
+	if (c->n_domains == 0)
+		return cli_usage_error("issue", "%s (line %d): no domains", file, c->line);
+	return 0;
+}
+
+/* Every entry checked, and no two landing on one lineage (GoDoxy requires
+ * distinct paths), before the first request; main_dir gets the main
+ * entry's directory. Returns 0 or an exit code (printed). */
+static int godoxy_check_all(const char *file, const struct godoxy_autocert *g, char *main_dir, size_t mdsz)
+{
+	char (*seen)[PATH_MAX + 256] = calloc(g->n ? g->n : 1, sizeof(*seen));
+	int rc = EXIT_USAGE;
+
 	if (seen == NULL) {
-		godoxy_finish(&g);
 		fprintf(stderr, "%s: out of memory\n", cli.prog);
 		return 1;
 	}
-	for (size_t i = 0; i < g.n; i++) {
-		const struct godoxy_cert *c = &g.certs[i];
-		char list[1024], d[PATH_MAX], n[256];
+	for (size_t i = 0; i < g->n; i++) {
+		const struct godoxy_cert *c = &g->certs[i];
+		char d[PATH_MAX], n[256];
 		bool copy;
-		/* GoDoxy: no provider is local (use the pair as it is) */
-		if (c->provider == NULL || strcmp(c->provider, "local") == 0 || strcmp(c->provider, "pseudo") == 0) {
-			cli_usage_error("issue", "%s (line %d): provider %s: GoDoxy uses the certificate at cert_path as "
-					"it is; there is nothing to issue (goproxy-cert check -d DIR checks it)", file,
-					c->line, c->provider ? c->provider : "local (none given)");
-			free(seen);
-			godoxy_finish(&g);
-			return EXIT_USAGE;
-		}
-		if (strcmp(c->provider, "custom") == 0 && c->ca_dir_url == NULL) {
-			cli_usage_error("issue", "%s (line %d): provider custom needs ca_dir_url: the ACME directory URL "
-					"of the CA (GoDoxy's meaning of custom)", file, c->line);
-			free(seen);
-			godoxy_finish(&g);
-			return EXIT_USAGE;
-		}
-		if (strcmp(c->provider, "custom") != 0 && dns_provider_find(c->provider) == NULL) {
-			cli_usage_error("issue", "%s (line %d): provider '%s' is not supported here (%s, or custom with "
-					"ca_dir_url); the closest is '%s'", file, c->line, c->provider,
-					dns_provider_list(list, sizeof(list)), dns_provider_closest(c->provider));
-			free(seen);
-			godoxy_finish(&g);
-			return EXIT_USAGE;
-		}
-		if ((c->eab_kid == NULL) != (c->eab_hmac == NULL)) {
-			cli_usage_error("issue", "%s (line %d): eab_kid and eab_hmac go together (GoDoxy requires both)",
-					file, c->line);
-			free(seen);
-			godoxy_finish(&g);
-			return EXIT_USAGE;
-		}
-		if (c->n_ca_certs > 1) {
-			cli_usage_error("issue", "%s (line %d): ca_certs lists %zu files; goproxy-cert trusts one CA "
-					"bundle file per lineage: concatenate them (cat %s %s ... > roots.pem) and list "
-					"that one", file, c->line, c->n_ca_certs, c->ca_certs[0], c->ca_certs[1]);
-			free(seen);
-			godoxy_finish(&g);
-			return EXIT_USAGE;
-		}
-		if (c->n_domains == 0) {
-			cli_usage_error("issue", "%s (line %d): no domains", file, c->line);
-			free(seen);
-			godoxy_finish(&g);
-			return EXIT_USAGE;
-		}
-		if (layout(file, c, i == 0 ? NULL : main_dir, d, sizeof(d), n, sizeof(n), &copy) != 0) {
-			free(seen);
-			godoxy_finish(&g);
-			return EXIT_USAGE;
-		}
+		if (godoxy_check_entry(file, c) != 0 ||
+		    layout(file, c, i == 0 ? NULL : main_dir, d, sizeof(d), n, sizeof(n), &copy) != 0)
+			goto out;
 		if (i == 0)
-			snprintf(main_dir, sizeof(main_dir), "%s", d);
-		/* GoDoxy requires distinct paths; two of them must not land on one lineage either */
+			snprintf(main_dir, mdsz, "%s", d);
 		snprintf(seen[i], sizeof(seen[i]), "%s/%s", d, n);
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(seen[j], seen[i]) == 0) {
 				cli_usage_error("issue", "%s (line %d): this certificate would be lineage %s like the one at "
 						"line %d; give each its own cert_path file name", file, c->line, seen[i],
-						g.certs[j].line);
-				free(seen);
-				godoxy_finish(&g);
-				return EXIT_USAGE;
+						g->certs[j].line);
+				goto out;
 			}
 	}
+	rc = 0;
+out:
 	free(seen);
-	for (size_t i = 0; i < g.n; i++) {
-		const struct godoxy_cert *c = &g.certs[i];
-		struct issue_args a = { .name = CERTSTORE_DEFAULT };
-		char d[PATH_MAX], n[256], *kv[ISSUE_DNS_MAX], acme_key[PATH_MAX];
-		size_t nkv = 0;
-		bool copy;
-		int rc = 1;
+	return rc;
+}
 
-		memset(kv, 0, sizeof(kv));
-		issue_opts_default(&a.o);
-		a.domains = calloc(c->n_domains + (size_t)argc + 1, sizeof(*a.domains));
-		if (a.domains == NULL)
-			goto oom;
-		(void)layout(file, c, i == 0 ? NULL : main_dir, d, sizeof(d), n, sizeof(n), &copy);
-		a.dir = d;
-		a.name = n;
-		if (copy) {
-			a.copy_cert = c->cert_path ? c->cert_path : "certs/cert.crt";
-			a.copy_key = c->key_path ? c->key_path : "certs/priv.key";
+/* The file's settings of entry c into a: where its lineage lives (into
+ * dir, PATH_MAX, and name, 256 bytes, which a points to), the names, the
+ * provider and its options (strings made here go to kv[], *nkv of them),
+ * the CA and the account. Returns 0, EXIT_USAGE (printed)
+ * or -1 (out of memory). */
+static int godoxy_entry_args(const char *file, const struct godoxy_cert *c, const char *main_dir, char *dir,
+			     char *name, struct issue_args *a, char **kv, size_t *nkv, char *acme_key, size_t aksz)
+{
+	bool copy;
+
+	(void)layout(file, c, main_dir, dir, PATH_MAX, name, 256, &copy);
+	a->dir = dir;
+	a->name = name;
+	if (copy) {
+		a->copy_cert = c->cert_path ? c->cert_path : GODOXY_CERT_PATH;
+		a->copy_key = c->key_path ? c->key_path : GODOXY_KEY_PATH;
+	}
+	for (size_t k = 0; k < c->n_domains; k++)
+		a->domains[a->nd++] = c->domains[k];
+	/* custom: a CA of one's own (ca_dir_url), no DNS provider: the
+	 * default solver, or the command line's */
+	const struct dns_provider_ops *ops = dns_provider_find(c->provider);
+	a->dns.provider = ops ? ops->name : NULL;
+	a->key_type = c->key_type;
+	a->acme_key = c->acme_key_path ? c->acme_key_path : godoxy_acme_key_default(c->ca_dir_url, acme_key, aksz);
+	a->acme_key_given = c->acme_key_path != NULL;
+	if (godoxy_common_opts(file, c, ops, a, &kv[*nkv]) != 0)
+		return EXIT_USAGE;
+	if (kv[*nkv] != NULL)
+		a->dns.opts[a->dns.n_opts++] = kv[(*nkv)++];
+	for (size_t k = 0; k < c->n_opts && *nkv < ISSUE_DNS_MAX; k++) {
+		if (asprintf(&kv[*nkv], "%s=%s", c->opts[k].key, c->opts[k].value) < 0) {
+			kv[*nkv] = NULL;
+			return -1;
 		}
-		for (size_t k = 0; k < c->n_domains; k++)
-			a.domains[a.nd++] = c->domains[k];
-		/* custom: a CA of one's own (ca_dir_url), no DNS provider: the
-		 * default solver, or the command line's */
-		const struct dns_provider_ops *ops = dns_provider_find(c->provider);
-		a.dns.provider = ops ? ops->name : NULL;
-		a.key_type = c->key_type;
-		a.acme_key = c->acme_key_path ? c->acme_key_path
-					      : godoxy_acme_key_default(c->ca_dir_url, acme_key, sizeof(acme_key));
-		a.acme_key_given = c->acme_key_path != NULL;
-		if (godoxy_common_opts(file, c, ops, &a, &kv[nkv]) != 0) {
-			rc = EXIT_USAGE;
-			goto next;
-		}
-		if (kv[nkv] != NULL)
-			a.dns.opts[a.dns.n_opts++] = kv[nkv++];
-		for (size_t k = 0; k < c->n_opts && nkv < ISSUE_DNS_MAX; k++) {
-			if (asprintf(&kv[nkv], "%s=%s", c->opts[k].key, c->opts[k].value) < 0) {
-				kv[nkv] = NULL;
-				goto oom;
-			}
-			a.dns.opts[a.dns.n_opts++] = kv[nkv++];
-		}
-		for (size_t k = 0; k < c->n_resolvers && k < ISSUE_DNS_MAX; k++)
-			a.dns.resolvers[a.dns.n_resolvers++] = c->resolvers[k];
-		a.email = c->email;
-		a.server = c->ca_dir_url;
-		a.ca_bundle = c->n_ca_certs > 0 ? c->ca_certs[0] : NULL;
-		if (c->eab_kid && c->eab_hmac) {
-			a.o.eab_kid = c->eab_kid;
-			a.o.eab_hmac = c->eab_hmac;
-		}
+		a->dns.opts[a->dns.n_opts++] = kv[(*nkv)++];
+	}
+	for (size_t k = 0; k < c->n_resolvers && k < ISSUE_DNS_MAX; k++)
+		a->dns.resolvers[a->dns.n_resolvers++] = c->resolvers[k];
+	a->acct.email = c->email;
+	a->acct.server = c->ca_dir_url;
+	a->acct.ca_bundle = c->n_ca_certs > 0 ? c->ca_certs[0] : NULL;
+	if (c->eab_kid && c->eab_hmac) {
+		a->acct.eab_kid = c->eab_kid;
+		a->acct.eab_hmac = c->eab_hmac;
+	}
+	return 0;
+}
+
+/* Issue entry c: its settings, the command line's options over them, the
+ * run. Returns the exit code. */
+static int godoxy_issue_one(const char *file, const struct godoxy_cert *c, const char *main_dir, int argc,
+			    char **argv)
+{
+	struct issue_args a = { .name = CERTSTORE_DEFAULT };
+	char d[PATH_MAX], n[256], *kv[ISSUE_DNS_MAX], acme_key[PATH_MAX];
+	size_t nkv = 0;
+	int rc;
+
+	memset(kv, 0, sizeof(kv));
+	issue_opts_default(&a.o);
+	a.domains = calloc(c->n_domains + (size_t)argc + 1, sizeof(*a.domains));
+	rc = a.domains == NULL ? -1 : godoxy_entry_args(file, c, main_dir, d, n, &a, kv, &nkv, acme_key,
+							sizeof(acme_key));
+	if (rc == 0) {
 		/* the command line's own options over the file's (its
 		 * --no-dns-propagation-check over the file's propagation_timeout) */
 		bool file_check = a.dns.check;
@@ -779,16 +748,40 @@ static int issue_godoxy(const char *file, int argc, char **argv)
 			rc = issue_run(&a);
 		else if (rc == -2)
 			rc = 0;
-		goto next;
-oom:
+	} else if (rc == -1) {
 		fprintf(stderr, "%s: out of memory\n", cli.prog);
 		rc = 1;
-next:
-		for (size_t k = 0; k < nkv; k++) {
-			memset(kv[k], 0, strlen(kv[k]));
-			free(kv[k]);
-		}
-		free(a.domains);
+	}
+	for (size_t k = 0; k < nkv; k++) {
+		memset(kv[k], 0, strlen(kv[k]));
+		free(kv[k]);
+	}
+	free(a.domains);
+	return rc;
+}
+
+static int issue_godoxy(const char *file, int argc, char **argv)
+{
+	struct godoxy_autocert g;
+	struct gpc_error err;
+	char main_dir[PATH_MAX] = "";
+	int worst = 0, rc;
+
+	gpc_error_clear(&err);
+	if (godoxy_load(file, &g, &err) != 0) {
+		cli_print_error(&err);
+		/* a config file that cannot be used is a usage error, whatever
+		 * is wrong with it (missing, unreadable, YAML syntax, a bad
+		 * value): 64, as for a bad option (goproxy-cert(1) EXIT STATUS) */
+		return err.code && strcmp(err.code, GPC_E_NOMEM) == 0 ? 1 : EXIT_USAGE;
+	}
+	/* everything is checked before the first request */
+	if ((rc = godoxy_check_all(file, &g, main_dir, sizeof(main_dir))) != 0) {
+		godoxy_finish(&g);
+		return rc;
+	}
+	for (size_t i = 0; i < g.n; i++) {
+		rc = godoxy_issue_one(file, &g.certs[i], i == 0 ? NULL : main_dir, argc, argv);
 		if (rc == EXIT_USAGE || (rc == 1 && worst != EXIT_USAGE) || (rc == EXIT_DEFER && worst == 0))
 			worst = rc;
 	}

@@ -345,33 +345,6 @@ void notify_events_send(struct certstore *cs, const struct issue_job *jobs, size
 
 /* ---- a shared store out of reach ---- */
 
-/* This node's file for the store `store`: NOTIFY-<hash>.json in the state
- * directory (see notify_store_reach). Returns 0, or -1 when there is none. */
-static int node_copy_path(const char *store, char *out, size_t outsz)
-{
-	const char *sd = getenv("STATE_DIRECTORY"), *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-	char dir[PATH_MAX];
-	uint64_t h = 1469598103934665603ull;
-	int n;
-
-	for (const char *p = store; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ull;
-	if (sd != NULL && sd[0] == '/')
-		n = snprintf(dir, sizeof(dir), "%.*s", (int)strcspn(sd, ":"), sd); /* the first of a list */
-	else if (geteuid() == 0)
-		n = snprintf(dir, sizeof(dir), "/var/lib/goproxy-cert");
-	else if (xdg != NULL && xdg[0] == '/')
-		n = snprintf(dir, sizeof(dir), "%s/goproxy-cert", xdg);
-	else if (home != NULL && home[0] == '/')
-		n = snprintf(dir, sizeof(dir), "%s/.local/state/goproxy-cert", home);
-	else
-		return -1;
-	if (n < 0 || (size_t)n >= sizeof(dir))
-		return -1;
-	n = snprintf(out, outsz, "%s/notify-store-%016llx.json", dir, (unsigned long long)h);
-	return n < 0 || (size_t)n >= outsz ? -1 : 0;
-}
-
 void notify_store_reach(struct certstore *cs)
 {
 	struct notify_list l = { 0 };
@@ -383,7 +356,7 @@ void notify_store_reach(struct certstore *cs)
 
 	if (storeopt_url(&cli_store) == NULL)
 		return; /* a certs directory: its targets are where its certificates are */
-	if (node_copy_path(store, file, sizeof(file)) != 0) {
+	if (notify_node_copy_path(store, file, sizeof(file)) != 0) {
 		gpc_debug("no state directory for a copy of the store's alert targets ($STATE_DIRECTORY, "
 			  "$XDG_STATE_HOME or $HOME)");
 		return;

@@ -10,7 +10,7 @@
 
 #include <json-c/json.h>
 
-#include "acme.h"
+#include "account.h"
 #include "cli.h"
 #include "issue.h"
 #include "issue_dns.h"
@@ -39,18 +39,13 @@ static const char usage_text[] =
 	"  -q, --quiet   -v, --verbose   -h, --help\n"
 	STOREOPT_HELP;
 
-enum { O_SERVER = 256, O_STAGING, O_CA_BUNDLE, O_EAB_KID, O_EAB_HMAC, O_JSON, O_WILDCARD, O_UNTIL };
+enum { O_JSON = 256, O_WILDCARD, O_UNTIL };
 
 static const struct option longopts[] = {
 	{ "domain", required_argument, NULL, 'D' },
 	{ "certs-dir", required_argument, NULL, 'd' },
 	{ "name", required_argument, NULL, 'n' },
-	{ "server", required_argument, NULL, O_SERVER },
-	{ "staging", no_argument, NULL, O_STAGING },
-	{ "ca-bundle", required_argument, NULL, O_CA_BUNDLE },
-	{ "email", required_argument, NULL, 'm' },
-	{ "eab-kid", required_argument, NULL, O_EAB_KID },
-	{ "eab-hmac", required_argument, NULL, O_EAB_HMAC },
+	ACCT_LONGOPTS,
 	{ "json", no_argument, NULL, O_JSON },
 	{ "wildcard", no_argument, NULL, O_WILDCARD },
 	{ "persist-until", required_argument, NULL, O_UNTIL },
@@ -92,196 +87,195 @@ static void print_txt(const char *v)
 	}
 }
 
-int cmd_persist(int argc, char **argv)
-{
-	const char *dir = NULL, *name = CERTSTORE_DEFAULT, *server = NULL, *ca_bundle = NULL;
-	const char *email = NULL, *eab_kid = NULL, *eab_hmac = NULL;
+/* What the command line asked for (pointers into argv). */
+struct persist_args {
+	const char *dir, *name;
+	struct acct_opts ao;
 	const char *domains[LINEAGE_MAX_NAMES];
-	size_t nd = 0;
-	bool staging = false, json = false, wildcard = false;
-	time_t until = 0;
-	struct certstore *cs = NULL;
-	struct lineage *l = NULL, *given = NULL;
-	struct issue_env env;
-	bool env_ok = false;
-	struct acme_client *c = NULL;
-	struct gpc_error err;
-	struct json_object *arr = NULL;
+	size_t nd;
+	bool json, wildcard;
+	time_t until;
 	struct issue_dns_args dargs;
-	struct lineage *pub = NULL;
-	int ch, rc = EXIT_USAGE;
+};
 
-	memset(&dargs, 0, sizeof(dargs));
+/* One option into a. Returns 0, -2 (--help printed) or an exit code. */
+static int parse_one(int ch, struct persist_args *a)
+{
+	switch (ch) {
+	case 'D':
+		if (a->nd == LINEAGE_MAX_NAMES)
+			return cli_usage_error("persist-record", "more than %d names", LINEAGE_MAX_NAMES);
+		a->domains[a->nd++] = optarg;
+		break;
+	case 'd': a->dir = optarg; break;
+	case 'n': a->name = optarg; break;
+	case 'q': cli.quiet = true; break;
+	case 'v': cli.verbose++; break;
+	case 'h': fputs(usage_text, stdout); return -2;
+	case O_JSON: a->json = true; break;
+	case O_WILDCARD: a->wildcard = true; break;
+	case O_UNTIL:
+		if (parse_until(optarg, &a->until) != 0)
+			return cli_usage_error("persist-record", "--persist-until: '%s' is neither Unix seconds "
+					       "nor an RFC 3339 time (2027-06-01T00:00:00Z)", optarg);
+		break;
+	default:
+		if (issue_dns_is_opt(ch))
+			return issue_dns_parse(ch, optarg, &a->dargs);
+		if (acct_opts_take(&a->ao, ch, optarg) || storeopt_take(&cli_store, ch, optarg))
+			break;
+		return cli_usage_error("persist-record", "unknown option");
+	}
+	return 0;
+}
 
-	gpc_error_clear(&err);
+/* Options, then the checks that need no store. Returns 0, -2 (--help
+ * printed) or an exit code. */
+static int parse_args(int argc, char **argv, struct persist_args *a)
+{
+	const char *prov;
+	int ch, r;
+
 	optind = 1;
 	if (cli_exact_options("persist-record", argc, argv, "D:d:n:m:qvh", longopts) != 0)
 		return EXIT_USAGE;
-	while ((ch = getopt_long(argc, argv, "D:d:n:m:qvh", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'D':
-			if (nd == LINEAGE_MAX_NAMES)
-				return cli_usage_error("persist-record", "more than %d names", LINEAGE_MAX_NAMES);
-			domains[nd++] = optarg;
-			break;
-		case 'd': dir = optarg; break;
-		case 'n': name = optarg; break;
-		case 'm': email = optarg; break;
-		case 'q': cli.quiet = true; break;
-		case 'v': cli.verbose++; break;
-		case 'h': fputs(usage_text, stdout); return 0;
-		case O_SERVER: server = optarg; break;
-		case O_STAGING: staging = true; break;
-		case O_CA_BUNDLE: ca_bundle = optarg; break;
-		case O_EAB_KID: eab_kid = optarg; break;
-		case O_EAB_HMAC: eab_hmac = optarg; break;
-		case O_JSON: json = true; break;
-		case O_WILDCARD: wildcard = true; break;
-		case O_UNTIL:
-			if (parse_until(optarg, &until) != 0)
-				return cli_usage_error("persist-record", "--persist-until: '%s' is neither Unix seconds "
-						       "nor an RFC 3339 time (2027-06-01T00:00:00Z)", optarg);
-			break;
-		default:
-			if (issue_dns_is_opt(ch)) {
-				int r = issue_dns_parse(ch, optarg, &dargs);
-				if (r != 0)
-					return r;
-				break;
-			}
-			if (storeopt_take(&cli_store, ch, optarg))
-				break;
-			return cli_usage_error("persist-record", "unknown option");
-		}
-	}
+	while ((ch = getopt_long(argc, argv, "D:d:n:m:qvh", longopts, NULL)) != -1)
+		if ((r = parse_one(ch, a)) != 0)
+			return r;
 	cli_log_init();
+	prov = a->dargs.provider;
 	if (optind != argc)
 		return cli_usage_error("persist-record", "unexpected argument '%s' (names go with -D)", argv[optind]);
-	if (!certstore_valid_name(name))
-		return cli_usage_error("persist-record", "-n: '%s' is not a valid lineage name", name);
-	if ((eab_kid == NULL) != (eab_hmac == NULL))
-		return cli_usage_error("persist-record", "--eab-kid and --eab-hmac go together");
-	if (dargs.provider != NULL && (strcmp(dargs.provider, "acmedns") == 0 || strcmp(dargs.provider, "duckdns") == 0))
+	if (!certstore_valid_name(a->name))
+		return cli_usage_error("persist-record", "-n: '%s' is not a valid lineage name", a->name);
+	if (acct_opts_check("persist-record", &a->ao) != 0)
+		return EXIT_USAGE;
+	if (prov != NULL && (strcmp(prov, "acmedns") == 0 || strcmp(prov, "duckdns") == 0))
 		return cli_usage_error("persist-record", "--dns %s: %s writes only _acme-challenge records, not a "
 				       "dns-persist-01 record; create it by hand, or with rfc2136, pdns, cloudflare or "
-				       "hetzner", dargs.provider, dargs.provider);
-	if (nd > 0) {
-		/* the names as issue takes them: checked, lower case, sorted */
-		given = lineage_new(name);
-		if (given == NULL || lineage_set_names(given, (char *const *)domains, nd, &err) != 0) {
-			cli_print_error(&err);
-			lineage_free(given);
-			return given == NULL ? 1 : EXIT_USAGE;
-		}
-		for (size_t i = 0; i < given->n_names; i++)
-			domains[i] = given->names[i];
-		nd = given->n_names;
+				       "hetzner", prov, prov);
+	return 0;
+}
+
+/* The names given with -D as issue takes them (checked, lower case,
+ * sorted) into a->domains; *given keeps them. Returns 0 or an exit code. */
+static int check_names(struct persist_args *a, struct lineage **given)
+{
+	struct gpc_error err;
+
+	gpc_error_clear(&err);
+	if (a->nd == 0)
+		return 0;
+	*given = lineage_new(a->name);
+	if (*given == NULL || lineage_set_names(*given, (char *const *)a->domains, a->nd, &err) != 0) {
+		cli_print_error(&err);
+		return *given == NULL ? 1 : EXIT_USAGE;
 	}
-	if ((rc = issue_store_conflict("persist-record", dir)) != 0)
-		return rc;
+	for (size_t i = 0; i < (*given)->n_names; i++)
+		a->domains[i] = (*given)->names[i];
+	a->nd = (*given)->n_names;
+	return 0;
+}
+
+/* Create (with a provider) and print the records. Returns 0 or -1. */
+static int emit_records(const struct persist_args *a, const struct lineage *pub, const struct persist_record *r,
+			size_t n, struct gpc_error *err)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < n; i++) {
+		if (pub != NULL) {
+			char *where = NULL;
+			if (persist_publish(pub, r[i].ident, r[i].value, &where, err) != 0) {
+				json_object_put(arr);
+				return -1;
+			}
+			if (!cli.quiet)
+				fprintf(stderr, "%s: created %s IN TXT \"%s\" through %s\n", cli.prog, where, r[i].value,
+					pub->dns_provider);
+			free(where);
+		}
+		if (a->json) {
+			struct json_object *o = json_object_new_object();
+			json_object_object_add(o, "name", json_object_new_string(r[i].name));
+			json_object_object_add(o, "type", json_object_new_string("TXT"));
+			json_object_object_add(o, "value", json_object_new_string(r[i].value));
+			json_object_array_add(arr, o);
+		} else {
+			printf("%s IN TXT ", r[i].name);
+			print_txt(r[i].value);
+			printf("\n");
+		}
+	}
+	if (a->json)
+		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(arr);
+	return 0;
+}
+
+int cmd_persist(int argc, char **argv)
+{
+	struct persist_args a = { .name = CERTSTORE_DEFAULT };
+	struct certstore *cs = NULL;
+	struct lineage *l = NULL, *given = NULL, *pub = NULL;
+	struct issue_env env;
+	bool env_ok = false;
+	struct persist_record *recs = NULL;
+	size_t nrecs = 0;
+	struct gpc_error err;
+	int rc;
+
+	gpc_error_clear(&err);
+	if ((rc = parse_args(argc, argv, &a)) != 0)
+		return rc == -2 ? 0 : rc;
+	if ((rc = check_names(&a, &given)) != 0)
+		goto out;
+	if ((rc = issue_store_conflict("persist-record", a.dir)) != 0)
+		goto out;
 	rc = 1;
-	cs = issue_open_store(dir, true);
+	cs = issue_open_store(a.dir, true);
 	if (cs == NULL)
 		goto out;
-	if (lineage_load(cs, name, &l, &err) != 0)
+	if (lineage_load(cs, a.name, &l, &err) != 0)
 		l = NULL;
 	gpc_error_clear(&err);
-	if (nd == 0 && l != NULL)
-		for (size_t i = 0; i < l->n_names && nd < LINEAGE_MAX_NAMES; i++)
-			domains[nd++] = l->names[i];
-	if (nd == 0) {
-		rc = cli_usage_error("persist-record", "give the names with -D NAME (lineage '%s' has none stored)", name);
+	if (a.nd == 0 && l != NULL)
+		for (size_t i = 0; i < l->n_names && a.nd < LINEAGE_MAX_NAMES; i++)
+			a.domains[a.nd++] = l->names[i];
+	if (a.nd == 0) {
+		rc = cli_usage_error("persist-record", "give the names with -D NAME (lineage '%s' has none stored)", a.name);
 		goto out;
 	}
-	if (server == NULL)
-		server = staging ? ACME_LE_STAGING : (l && l->ca_url && !getenv("GOPROXY_CERT_SERVER")) ?
-			 l->ca_url : cli_default_server();
-	if (ca_bundle == NULL)
-		ca_bundle = getenv("GOPROXY_CERT_CA_BUNDLE") && *getenv("GOPROXY_CERT_CA_BUNDLE") ?
-			    getenv("GOPROXY_CERT_CA_BUNDLE") : (l ? l->ca_bundle : NULL);
-	if (email == NULL)
-		email = getenv("GOPROXY_CERT_EMAIL");
-	if (email != NULL && *email == '\0')
-		email = NULL;
+	a.ao.server = account_ca_url(a.ao.server, a.ao.staging, l ? l->ca_url : NULL);
+	if (a.ao.ca_bundle == NULL && l != NULL)
+		a.ao.ca_bundle = l->ca_bundle;
 	if (issue_opts_env_init(&env, cs) != 0) {
 		rc = EXIT_USAGE;
 		goto out;
 	}
 	env_ok = true;
-	if (issue_account_client(&env, server, ca_bundle, email, eab_kid, eab_hmac, true, &c, &err) != 0)
+	struct account_params p = { .server = a.ao.server, .ca_bundle = a.ao.ca_bundle, .email = a.ao.email,
+				    .eab_kid = a.ao.eab_kid, .eab_hmac = a.ao.eab_hmac };
+	if (persist_records(&env, &p, a.domains, a.nd, a.wildcard, a.until, &recs, &nrecs, &err) != 0)
 		goto fail;
-	if (dargs.provider != NULL || dargs.n_opts > 0) {
+	if (a.dargs.provider != NULL || a.dargs.n_opts > 0) {
 		/* the provider's options as issue --dns takes them, checked before anything is written */
-		pub = lineage_new(name);
-		if (pub == NULL) {
+		if ((pub = lineage_new(a.name)) == NULL) {
 			gpc_error_set(&err, GPC_E_NOMEM, "out of memory");
 			goto fail;
 		}
-		if ((rc = issue_dns_apply(cs, &dargs, false, pub)) != 0)
+		if ((rc = issue_dns_apply(cs, &a.dargs, false, pub)) != 0)
 			goto out;
 		rc = 1;
 	}
-	const char *issuer = acme_client_directory(c)->caa_identity;
-	if (issuer == NULL) {
-		gpc_error_set(&err, GPC_E_CA, "%s: the directory names no issuer domain (meta.caaIdentities): this CA "
-			      "does not say what a dns-persist-01 record must name", server);
-		gpc_error_hint(&err, "use --challenge dns-01 or http-01 with this CA");
+	if (emit_records(&a, pub, recs, nrecs, &err) != 0)
 		goto fail;
-	}
-	arr = json_object_new_array();
-	for (size_t i = 0; i < nd; i++) {
-		bool wild = wildcard || strncmp(domains[i], "*.", 2) == 0;
-		bool covered = false; /* NAME next to *.NAME: the wildcard's record serves both */
-		for (size_t k = 0; k < nd && !wild; k++)
-			covered |= strncmp(domains[k], "*.", 2) == 0 && strcmp(domains[k] + 2, domains[i]) == 0;
-		if (covered)
-			continue;
-		char *fqdn = persist_record_name(domains[i]);
-		char *value = persist_record_value(issuer, acme_client_kid(c), wild, until);
-		if (fqdn == NULL || value == NULL) {
-			free(fqdn);
-			free(value);
-			gpc_error_set(&err, GPC_E_NOMEM, "out of memory");
-			goto fail;
-		}
-		if (pub != NULL) {
-			char *where = NULL;
-			if (persist_publish(pub, domains[i], value, &where, &err) != 0) {
-				free(fqdn);
-				free(value);
-				goto fail;
-			}
-			if (!cli.quiet)
-				fprintf(stderr, "%s: created %s IN TXT \"%s\" through %s\n", cli.prog, where, value,
-					pub->dns_provider);
-			free(where);
-		}
-		if (json) {
-			struct json_object *o = json_object_new_object();
-			json_object_object_add(o, "name", json_object_new_string(fqdn));
-			json_object_object_add(o, "type", json_object_new_string("TXT"));
-			json_object_object_add(o, "value", json_object_new_string(value));
-			json_object_array_add(arr, o);
-		} else {
-			printf("%s IN TXT ", fqdn);
-			print_txt(value);
-			printf("\n");
-		}
-		free(fqdn);
-		free(value);
-	}
-	if (json)
-		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	rc = 0;
 	goto out;
 fail:
-	cli_print_error(&err);
-	rc = issue_exit_code(issue_classify(&err));
-	if (rc == 0 || rc == EXIT_USAGE)
-		rc = 1;
+	rc = issue_error_exit(&err);
 out:
-	json_object_put(arr);
-	acme_client_free(c);
+	persist_records_free(recs, nrecs);
 	if (env_ok)
 		issue_env_finish(&env);
 	lineage_free(l);

@@ -111,10 +111,7 @@ int cmd_revoke(int argc, char **argv)
 		cli_print_error(&err);
 		goto out;
 	default:
-		cli_print_error(&err);
-		rc = issue_exit_code(issue_classify(&err));
-		if (rc == 0 || rc == EXIT_USAGE)
-			rc = 1;
+		rc = issue_error_exit(&err);
 		goto out;
 	}
 	if (json)

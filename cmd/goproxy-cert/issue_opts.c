@@ -1,4 +1,4 @@
-/* issue_opts: shared helpers of issue, renew, revoke, account. */
+/* issue_opts: shared helpers of issue, renew, revoke, account, persist-record. */
 #include "issue_opts.h"
 
 #include <errno.h>
@@ -8,7 +8,6 @@
 
 #include <json-c/json.h>
 
-#include "account.h"
 #include "acme.h"
 #include "cli.h"
 #include "fsutil.h"
@@ -66,6 +65,35 @@ int issue_store_conflict(const char *sub, const char *dir)
 				    "one (GOPROXY_CERT_STORE= for the directory)", dir, url);
 }
 
+bool acct_opts_take(struct acct_opts *o, int c, const char *arg)
+{
+	switch (c) {
+	case 'm': o->email = arg; break;
+	case ACCT_O_SERVER: o->server = arg; break;
+	case ACCT_O_STAGING: o->staging = true; break;
+	case ACCT_O_CA_BUNDLE: o->ca_bundle = arg; break;
+	case ACCT_O_EAB_KID: o->eab_kid = arg; break;
+	case ACCT_O_EAB_HMAC: o->eab_hmac = arg; break;
+	default: return false;
+	}
+	return true;
+}
+
+int acct_opts_check(const char *sub, struct acct_opts *o)
+{
+	const char *bundle = getenv("GOPROXY_CERT_CA_BUNDLE");
+
+	if ((o->eab_kid == NULL) != (o->eab_hmac == NULL))
+		return cli_usage_error(sub, "--eab-kid and --eab-hmac go together");
+	if (o->email == NULL)
+		o->email = getenv("GOPROXY_CERT_EMAIL");
+	if (o->email != NULL && *o->email == '\0')
+		o->email = NULL;
+	if (o->ca_bundle == NULL && bundle != NULL && *bundle != '\0')
+		o->ca_bundle = bundle;
+	return 0;
+}
+
 int issue_exit_code(enum issue_result r)
 {
 	switch (r) {
@@ -78,9 +106,12 @@ int issue_exit_code(enum issue_result r)
 	return 1;
 }
 
-const char *cli_default_server(void)
+int issue_error_exit(const struct gpc_error *err)
 {
-	return account_ca_url(NULL, false, NULL);
+	int rc = issue_exit_code(issue_classify(err));
+
+	cli_print_error(err);
+	return rc == 0 || rc == EXIT_USAGE ? 1 : rc;
 }
 
 bool issue_opts_ephemeral_ok_env(void)

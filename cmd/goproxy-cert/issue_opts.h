@@ -1,5 +1,5 @@
-/* issue_opts: option parsing and output shared by issue, renew, revoke and
- * account. */
+/* issue_opts: option parsing and output shared by issue, renew, revoke,
+ * account and persist-record. */
 #ifndef GPC_ISSUE_OPTS_H
 #define GPC_ISSUE_OPTS_H
 
@@ -27,12 +27,40 @@ int issue_store_exit(void);
  * stores: prints the usage error of `sub` and returns 64; 0 otherwise. */
 int issue_store_conflict(const char *sub, const char *dir);
 
+/* The account options of issue, account and persist-record (pointers
+ * into argv): --server, --staging, --ca-bundle, -m/--email, --eab-kid,
+ * --eab-hmac. */
+struct acct_opts {
+	const char *server, *ca_bundle, *email, *eab_kid, *eab_hmac;
+	bool staging;
+};
+
+enum { ACCT_O_SERVER = 0x1000, ACCT_O_STAGING, ACCT_O_CA_BUNDLE, ACCT_O_EAB_KID, ACCT_O_EAB_HMAC };
+
+/* Their entries of a getopt_long table (-m is in each optstring). */
+#define ACCT_LONGOPTS                                                  \
+	{ "server", required_argument, NULL, ACCT_O_SERVER },          \
+	{ "staging", no_argument, NULL, ACCT_O_STAGING },              \
+	{ "ca-bundle", required_argument, NULL, ACCT_O_CA_BUNDLE },    \
+	{ "email", required_argument, NULL, 'm' },                     \
+	{ "eab-kid", required_argument, NULL, ACCT_O_EAB_KID },        \
+	{ "eab-hmac", required_argument, NULL, ACCT_O_EAB_HMAC }
+
+/* Take option c (getopt_long's answer) with arg when it is an account
+ * option. Returns true if it was one. */
+bool acct_opts_take(struct acct_opts *o, int c, const char *arg);
+
+/* After the options: --eab-kid and --eab-hmac go together (else the usage
+ * error of `sub`); no -m: $GOPROXY_CERT_EMAIL (empty: no contact); no
+ * --ca-bundle: $GOPROXY_CERT_CA_BUNDLE if not empty. Returns 0 or 64. */
+int acct_opts_check(const char *sub, struct acct_opts *o);
+
 /* Exit code for a result (issue: 0/1/64/75). */
 int issue_exit_code(enum issue_result r);
 
-/* The CA URL when no flag and no stored CA choose it: $GOPROXY_CERT_SERVER,
- * else Let's Encrypt (account_ca_url's rule; prefer calling that). */
-const char *cli_default_server(void);
+/* A failure of the account or the CA: prints err and returns its exit
+ * code (75 deferred, else 1; never 0 or 64). */
+int issue_error_exit(const struct gpc_error *err);
 
 /* issue_env_init with the per-request timeout from $GOPROXY_CERT_TIMEOUT
  * (seconds, 1-600). Prints the error and returns -1 for a bad value. */

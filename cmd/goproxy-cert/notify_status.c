@@ -1,5 +1,5 @@
 /* status: alerts that did not arrive (issue 29). Read from the state record
- * renew writes (lib/acme/notify.c, NOTIFY_STATE_RECORD: only redacted target
+ * renew writes (lib/acme/notify.c, RECORD_NOTIFY_STATE: only redacted target
  * names and error texts are kept there, never sealed), so this part needs no
  * libcurl and no seal key, and goproxy-cert (check/status) links it too. */
 #include <stdio.h>
@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "certstore.h"
 #include "cmd_notify_status.h"
+#include "records.h"
 #include "timeutil.h"
 
 struct json_object *notify_status_undelivered(struct certstore *cs)
@@ -20,7 +21,7 @@ struct json_object *notify_status_undelivered(struct certstore *cs)
 
 	gpc_error_clear(&err);
 	buf_init(&b, 256 * 1024);
-	if (cs == NULL || certstore_state_read(cs, "notify-state.json", 256 * 1024, &b, &err) != 0)
+	if (cs == NULL || certstore_state_read(cs, RECORD_NOTIFY_STATE, 256 * 1024, &b, &err) != 0)
 		goto out;
 	doc = json_tokener_parse(b.data ? b.data : "");
 	if (doc == NULL || !json_object_object_get_ex(doc, "undelivered", &und) ||

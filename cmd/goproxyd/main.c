@@ -363,19 +363,12 @@ static int drop_privileges(const struct passwd *pw)
 static const char *default_store_cache(void)
 {
 	static char path[PATH_MAX];
-	const char *sd = getenv("STATE_DIRECTORY"), *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	char dir[PATH_MAX];
 	int n;
 
-	if (sd != NULL && sd[0] == '/')
-		n = snprintf(path, sizeof(path), "%.*s/cache", (int)strcspn(sd, ":"), sd);
-	else if (geteuid() == 0)
-		n = snprintf(path, sizeof(path), "/var/lib/goproxyd/cache");
-	else if (xdg != NULL && xdg[0] == '/')
-		n = snprintf(path, sizeof(path), "%s/goproxyd/cache", xdg);
-	else if (home != NULL && home[0] == '/')
-		n = snprintf(path, sizeof(path), "%s/.local/state/goproxyd/cache", home);
-	else
+	if (fs_state_dir("goproxyd", dir, sizeof(dir)) != 0)
 		return NULL;
+	n = snprintf(path, sizeof(path), "%s/cache", dir);
 	return n > 0 && (size_t)n < sizeof(path) ? path : NULL;
 }
 

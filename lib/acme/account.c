@@ -35,6 +35,28 @@ const char *account_ca_url(const char *flag, bool staging, const char *stored)
 	return stored != NULL ? stored : ACME_LE_PRODUCTION;
 }
 
+int account_key_stored(struct issue_env *env, const char *url, struct gpc_error *err)
+{
+	char dn[128], rel[PATH_MAX];
+	struct buf b;
+
+	if (issue_account_dirname(url, dn, sizeof(dn)) != 0)
+		return gpc_error_set(err, GPC_E_USAGE, "%.200s: no account name for this CA URL", url);
+	snprintf(rel, sizeof(rel), RECORD_ACCOUNT_FMT, dn, RECORD_ACCOUNT_KEY);
+	buf_init(&b, 64 * 1024);
+	int r = certstore_state_read(env->cs, rel, 64 * 1024, &b, err);
+	if (b.data)
+		memset(b.data, 0, b.len);
+	buf_finish(&b);
+	if (r == 0)
+		return 1;
+	if (err->code != NULL && strcmp(err->code, GPC_E_MISSING) == 0) {
+		gpc_error_clear(err);
+		return 0;
+	}
+	return -1;
+}
+
 int account_open(struct issue_env *env, const struct account_params *p, bool create, struct account **out,
 		 struct gpc_error *err)
 {
@@ -72,6 +94,11 @@ const char *account_url(const struct account *a)
 const char *account_server(const struct account *a)
 {
 	return a->server;
+}
+
+struct acme_client *account_client(const struct account *a)
+{
+	return a->c;
 }
 
 int account_show(struct account *a, struct acme_account *out, struct gpc_error *err)

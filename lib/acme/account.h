@@ -13,13 +13,19 @@
 #include "issue.h"
 
 /* The CA's directory URL, by one rule for every subcommand that chooses a
- * CA (issue, account): `flag` (--server) if given, else Let's Encrypt's
+ * CA (issue, account, persist-record): `flag` (--server) if given, else Let's Encrypt's
  * staging CA with `staging`, else $GOPROXY_CERT_SERVER if set and not
  * empty, else `stored` (the lineage's CA; may be NULL), else Let's
  * Encrypt. renew and revoke act on each lineage's stored CA (renew
  * --server changes it). Returns one of the strings given, the
  * environment's or a static string. */
 const char *account_ca_url(const char *flag, bool staging, const char *stored);
+
+/* Whether env's store keeps an account key for the CA at url. Returns 1
+ * (stored), 0 (none), or -1 (the store could not say, or url makes no
+ * account name; err). */
+int account_key_stored(struct issue_env *env, const char *url, struct gpc_error *err)
+	__attribute__((warn_unused_result));
 
 /* An open account of one CA: the client on the stored key and URL. */
 struct account;
@@ -46,6 +52,9 @@ void account_close(struct account *a);
 /* The account URL (kid) and the CA's directory URL; owned by `a`. */
 const char *account_url(const struct account *a);
 const char *account_server(const struct account *a);
+/* The ACME client of the account, for the library's own requests (e.g.
+ * the directory's issuer domain); owned by `a`. */
+struct acme_client *account_client(const struct account *a);
 
 /* The account as the CA has it (POST-as-GET). Fills *out (free with
  * account_info_finish). Returns 0 or -1. */

@@ -549,15 +549,106 @@ static void show_tos(const struct acme_directory *d, bool quiet)
 		gpc_note("accepting the CA's terms of service: %s", d->terms_of_service);
 }
 
+/* The account key of url from the store into *key_pem, else (when
+ * `create`) a new one, stored before newAccount so that a lost URL can be
+ * found again with onlyReturnExisting (RFC 8555 §7.3.1; *new_key). rel
+ * gets the key's record. Returns 0 or -1. */
+static int account_key(struct issue_env *env, const char *url, bool create, char **key_pem, bool *new_key,
+		       char *rel, size_t relsz, struct gpc_error *err)
+{
+	struct buf kb;
+
+	*new_key = false;
+	if (account_rel(url, "key.pem", rel, relsz) != 0)
+		return gpc_error_set(err, GPC_E_INTERNAL, "account path");
+	buf_init(&kb, 64 * 1024);
+	if (certstore_state_read(env->cs, rel, 64 * 1024, &kb, err) == 0) {
+		*key_pem = buf_take(&kb, NULL);
+		return 0;
+	}
+	buf_finish(&kb);
+	if (!code_is(err, GPC_E_MISSING))
+		return -1;
+	if (!create) {
+		char d[PATH_MAX];
+		gpc_error_set(err, GPC_E_MISSING, "no account for %s in %s", url,
+			      certstore_describe(env->cs, rel, d, sizeof(d)));
+		return gpc_error_hint(err, "run 'goproxy-cert issue' or 'goproxy-cert account update' first");
+	}
+	gpc_error_clear(err);
+	if (keygen_generate(KEYGEN_EC256, key_pem, NULL, err) != 0 ||
+	    issue_account_store_key(env, url, *key_pem, err) != 0)
+		return -1;
+	*new_key = true;
+	return 0;
+}
+
+/* newAccount for the key set on c (RFC 8555 §7.3), with the contact and
+ * the EAB credentials; a refusal names the CA and what to check. Returns 0
+ * or -1. */
+static int account_register(struct issue_env *env, struct acme_client *c, const char *url, const char *email,
+			    const char *eab_kid, const char *eab_hmac, struct gpc_error *err)
+{
+	const struct acme_directory *dir = acme_client_directory(c);
+	const char *contact[1] = { email };
+	struct acme_account_opts ao = { .contact = contact, .n_contact = email ? 1 : 0, .agree_tos = true,
+					.eab_kid = eab_kid, .eab_hmac = eab_hmac };
+	bool created = false;
+
+	show_tos(dir, env->quiet);
+	if (acme_account_new(c, &ao, NULL, &created, err) != 0) {
+		char msg[sizeof(err->message)];
+		snprintf(msg, sizeof(msg), "%s", err->message);
+		if (!code_is(err, GPC_E_NETWORK) && !code_is(err, GPC_E_TLS) && !code_is(err, GPC_E_RATELIMIT)) {
+			gpc_error_set(err, err->code, "account registration at %s refused: %s", url, msg);
+			if (dir->external_account_required && eab_kid == NULL)
+				gpc_error_hint(err, "this CA requires External Account Binding: "
+						    "pass --eab-kid ID --eab-hmac KEY from your CA account");
+			else
+				gpc_error_hint(err, "check the contact address (-m/--email or "
+						    "GOPROXY_CERT_EMAIL) and the EAB credentials; "
+						    "the CA's detail above says what it disliked");
+		}
+		return -1;
+	}
+	if (!env->quiet)
+		gpc_note("registered a new account at %s: %s", url, acme_client_kid(c));
+	return 0;
+}
+
+/* The account of url on c, kept in env for the other lineages of this run
+ * (no network for them). Returns 0 or -1. */
+static int account_remember(struct issue_env *env, const char *url, const char *key_pem, struct acme_client *c,
+			    struct gpc_error *err)
+{
+	struct issue_account *a = calloc(1, sizeof(*a));
+
+	if (a == NULL || !(a->url = strdup(url)) || !(a->key_pem = strdup(key_pem)) ||
+	    !(a->kid = strdup(acme_client_kid(c)))) {
+		if (a) {
+			free(a->url);
+			free(a->key_pem);
+			free(a->kid);
+			free(a);
+		}
+		return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+	}
+	if (acme_directory_copy(acme_client_directory(c), &a->dir) == 0)
+		a->have_dir = true;
+	a->next = env->accounts;
+	env->accounts = a;
+	return 0;
+}
+
 int issue_account_client(struct issue_env *env, const char *url, const char *ca_bundle,
 			 const char *email, const char *eab_kid, const char *eab_hmac,
 			 bool create, struct acme_client **out, struct gpc_error *err)
 {
 	struct acme_client *c = NULL;
 	struct issue_account *a;
-	struct buf kb;
 	char rel[PATH_MAX];
 	char *key_pem = NULL, *kid = NULL;
+	bool new_key;
 	int rc = -1;
 
 	pthread_mutex_lock(&env->mu);
@@ -579,38 +670,9 @@ int issue_account_client(struct issue_env *env, const char *url, const char *ca_
 		rc = 0;
 		goto out;
 	}
-	if (acme_directory_fetch(c, err) != 0)
+	if (acme_directory_fetch(c, err) != 0 ||
+	    account_key(env, url, create, &key_pem, &new_key, rel, sizeof(rel), err) != 0)
 		goto out;
-	const struct acme_directory *dir = acme_client_directory(c);
-
-	/* The key first: stored before newAccount so that a lost URL can be
-	 * found again with onlyReturnExisting (RFC 8555 §7.3.1). */
-	if (account_rel(url, "key.pem", rel, sizeof(rel)) != 0) {
-		gpc_error_set(err, GPC_E_INTERNAL, "account path");
-		goto out;
-	}
-	bool new_key = false;
-	buf_init(&kb, 64 * 1024);
-	if (certstore_state_read(env->cs, rel, 64 * 1024, &kb, err) == 0) {
-		key_pem = buf_take(&kb, NULL);
-	} else if (code_is(err, GPC_E_MISSING)) {
-		buf_finish(&kb);
-		if (!create) {
-			char d[PATH_MAX];
-			gpc_error_set(err, GPC_E_MISSING, "no account for %s in %s", url,
-				      certstore_describe(env->cs, rel, d, sizeof(d)));
-			gpc_error_hint(err, "run 'goproxy-cert issue' or 'goproxy-cert account update' first");
-			goto out;
-		}
-		gpc_error_clear(err);
-		if (keygen_generate(KEYGEN_EC256, &key_pem, NULL, err) != 0 ||
-		    issue_account_store_key(env, url, key_pem, err) != 0)
-			goto out;
-		new_key = true;
-	} else {
-		buf_finish(&kb);
-		goto out;
-	}
 	kid = new_key ? NULL : read_kid(env, url); /* a stored URL belongs to the old key */
 	if (acme_client_set_account(c, key_pem, strlen(key_pem), kid, err) != 0)
 		goto out;
@@ -618,55 +680,19 @@ int issue_account_client(struct issue_env *env, const char *url, const char *ca_
 		int found = acme_account_lookup(c, NULL, err);
 		if (found < 0)
 			goto out;
-		if (found == 1) {
-			const char *contact[1] = { email };
-			struct acme_account_opts ao = { .contact = contact, .n_contact = email ? 1 : 0,
-							.agree_tos = true, .eab_kid = eab_kid, .eab_hmac = eab_hmac };
-			bool created = false;
-			if (!create) {
-				gpc_error_set(err, GPC_E_MISSING, "%s has no account for the key in %s", url, rel);
-				goto out;
-			}
-			show_tos(dir, env->quiet);
-			if (acme_account_new(c, &ao, NULL, &created, err) != 0) {
-				char msg[sizeof(err->message)];
-				snprintf(msg, sizeof(msg), "%s", err->message);
-				if (!code_is(err, GPC_E_NETWORK) && !code_is(err, GPC_E_TLS) && !code_is(err, GPC_E_RATELIMIT)) {
-					gpc_error_set(err, err->code, "account registration at %s refused: %s", url, msg);
-					if (dir->external_account_required && eab_kid == NULL)
-						gpc_error_hint(err, "this CA requires External Account Binding: "
-								    "pass --eab-kid ID --eab-hmac KEY from your CA account");
-					else
-						gpc_error_hint(err, "check the contact address (-m/--email or "
-								    "GOPROXY_CERT_EMAIL) and the EAB credentials; "
-								    "the CA's detail above says what it disliked");
-				}
-				goto out;
-			}
-			if (!env->quiet)
-				gpc_note("registered a new account at %s: %s", url, acme_client_kid(c));
-		} else {
-			gpc_info("found the existing account %s again", acme_client_kid(c));
+		if (found == 1 && !create) {
+			gpc_error_set(err, GPC_E_MISSING, "%s has no account for the key in %s", url, rel);
+			goto out;
 		}
+		if (found == 1 && account_register(env, c, url, email, eab_kid, eab_hmac, err) != 0)
+			goto out;
+		if (found != 1)
+			gpc_info("found the existing account %s again", acme_client_kid(c));
 		if (issue_account_store_kid(env, url, acme_client_kid(c), err) != 0)
 			goto out;
 	}
-	a = calloc(1, sizeof(*a));
-	if (a == NULL || !(a->url = strdup(url)) || !(a->key_pem = strdup(key_pem)) ||
-	    !(a->kid = strdup(acme_client_kid(c)))) {
-		if (a) {
-			free(a->url);
-			free(a->key_pem);
-			free(a->kid);
-			free(a);
-		}
-		gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+	if (account_remember(env, url, key_pem, c, err) != 0)
 		goto out;
-	}
-	if (acme_directory_copy(dir, &a->dir) == 0)
-		a->have_dir = true;
-	a->next = env->accounts;
-	env->accounts = a;
 	*out = c;
 	c = NULL;
 	rc = 0;
@@ -1483,6 +1509,74 @@ static void note_name_change(const struct lineage *old, const struct lineage *l)
 	buf_finish(&b);
 }
 
+/* A wildcard name needs dns-01 (or dns-account-01, dns-persist-01).
+ * Returns 0, or -1 (a usage error naming the name and the solver flags). */
+static int check_wildcards(const struct lineage *l, struct gpc_error *err)
+{
+	for (size_t i = 0; i < l->n_names; i++)
+		if (lineage_is_wildcard(l->names[i]) && l->challenge && strcmp(l->challenge, "dns-01") != 0 &&
+		    strcmp(l->challenge, "dns-account-01") != 0 && !persist_lineage(l)) {
+			gpc_error_set(err, GPC_E_USAGE, "%s is a wildcard: only dns-01 can validate it, "
+				      "not %s", l->names[i], l->challenge);
+			return gpc_error_hint(err, "%s", solver_flags_for("dns-01"));
+		}
+	return 0;
+}
+
+/* A refused newOrder that says the CA no longer knows the account (not a
+ * refused `replaces`). */
+static bool account_unknown(struct acme_client *c, const char *replaces)
+{
+	const struct acme_problem *p = acme_last_problem(c);
+
+	return p != NULL &&
+	       (acme_problem_is(p, "accountDoesNotExist") ||
+		(acme_problem_is(p, "unauthorized") && p->detail && strcasestr(p->detail, "account") != NULL &&
+		 /* pebble 2.10: "requester account did not request the certificate
+		  * being replaced": a refused `replaces`, handled by place_order */
+		 (replaces == NULL || strcasestr(p->detail, "replac") == NULL)));
+}
+
+/* RFC 8555 §7.4: the order for l's names on *c, with *replaces (RFC 9773
+ * §5; freed and NULL when the CA refused it and the order was placed
+ * without it); once more on a new account (*c replaced) when the CA no
+ * longer knows ours. Returns 0 or -1. */
+static int place_order(struct issue_env *env, struct lineage *l, const struct issue_opts *o, struct acme_client **c,
+		       char **replaces, struct acme_order *ord, struct issue_outcome *out, struct gpc_error *err)
+{
+	struct acme_order_opts oo = { .names = (const char *const *)l->names, .n_names = l->n_names,
+				      .profile = l->profile, .replaces = *replaces };
+	int ro = acme_order_new(*c, &oo, ord, err);
+
+	if (ro != 0 && account_unknown(*c, *replaces)) {
+		add_stats(*c, out);
+		gpc_error_clear(err);
+		if (account_gone(env, l, o, c, err) != 0)
+			return -1;
+		ro = acme_order_new(*c, &oo, ord, err);
+	}
+	if (ro == 0)
+		return 0;
+	const struct acme_problem *p = acme_last_problem(*c);
+	/* RFC 9773 §5: alreadyReplaced (409); and a CA SHOULD refuse a
+	 * `replaces` naming a certificate of another account or CA, or
+	 * with no name in common (after --server or -D changed): any
+	 * refusal with a problem document, except rate limits, is
+	 * answered by ordering once more without it. */
+	if (*replaces == NULL || p == NULL || !code_is(err, GPC_E_CA))
+		return -1;
+	if (acme_problem_is(p, "alreadyReplaced"))
+		gpc_info("%s: the CA says the certificate was already replaced (%s); ordering without "
+			 "'replaces'", l->name, err->message);
+	else
+		gpc_info("%s: %s; ordering again without 'replaces'", l->name, err->message);
+	free(*replaces);
+	*replaces = NULL;
+	oo.replaces = NULL;
+	gpc_error_clear(err);
+	return acme_order_new(*c, &oo, ord, err);
+}
+
 enum issue_result issue_order(struct issue_env *env, struct lineage *l, const struct issue_opts *o,
 			      struct issue_outcome *out)
 {
@@ -1511,14 +1605,8 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 
 	if (keygen_type_parse(l->key_type ? l->key_type : "ec256", &kt, err) != 0)
 		goto fail;
-	for (size_t i = 0; i < l->n_names; i++)
-		if (lineage_is_wildcard(l->names[i]) && l->challenge && strcmp(l->challenge, "dns-01") != 0 &&
-		    strcmp(l->challenge, "dns-account-01") != 0 && !persist_lineage(l)) {
-			gpc_error_set(err, GPC_E_USAGE, "%s is a wildcard: only dns-01 can validate it, "
-				      "not %s", l->names[i], l->challenge);
-			gpc_error_hint(err, "%s", solver_flags_for("dns-01"));
-			goto fail;
-		}
+	if (check_wildcards(l, err) != 0)
+		goto fail;
 	if (l->dns_provider != NULL && !l->dns_secrets_loaded && lineage_load_secrets(env->cs, l, err) != 0)
 		goto fail;
 	s = persist_lineage(l) ? NULL : get_solver(env, l, o, err); /* dns-persist-01 writes nothing */
@@ -1535,43 +1623,8 @@ enum issue_result issue_order(struct issue_env *env, struct lineage *l, const st
 	if (acme_client_directory(c)->renewal_info != NULL)
 		replaces = current_cert_id(env, l);
 
-	struct acme_order_opts oo = { .names = (const char *const *)l->names, .n_names = l->n_names,
-				      .profile = l->profile, .replaces = replaces };
-	int ro = acme_order_new(c, &oo, &ord, err);
-	if (ro != 0 && acme_last_problem(c) != NULL &&
-	    (acme_problem_is(acme_last_problem(c), "accountDoesNotExist") ||
-	     (acme_problem_is(acme_last_problem(c), "unauthorized") && acme_last_problem(c)->detail &&
-	      strcasestr(acme_last_problem(c)->detail, "account") != NULL &&
-	      /* pebble 2.10: "requester account did not request the certificate
-	       * being replaced": a refused `replaces`, handled below */
-	      (replaces == NULL || strcasestr(acme_last_problem(c)->detail, "replac") == NULL)))) {
-		add_stats(c, out);
-		gpc_error_clear(err);
-		if (account_gone(env, l, o, &c, err) != 0)
-			goto fail;
-		ro = acme_order_new(c, &oo, &ord, err);
-	}
-	if (ro != 0) {
-		const struct acme_problem *p = acme_last_problem(c);
-		/* RFC 9773 §5: alreadyReplaced (409); and a CA SHOULD refuse a
-		 * `replaces` naming a certificate of another account or CA, or
-		 * with no name in common (after --server or -D changed): any
-		 * refusal with a problem document, except rate limits, is
-		 * answered by ordering once more without it. */
-		if (replaces == NULL || p == NULL || !code_is(err, GPC_E_CA))
-			goto fail;
-		if (acme_problem_is(p, "alreadyReplaced"))
-			gpc_info("%s: the CA says the certificate was already replaced (%s); ordering without "
-				 "'replaces'", l->name, err->message);
-		else
-			gpc_info("%s: %s; ordering again without 'replaces'", l->name, err->message);
-		free(replaces);
-		replaces = NULL;
-		oo.replaces = NULL;
-		gpc_error_clear(err);
-		if (acme_order_new(c, &oo, &ord, err) != 0)
-			goto fail;
-	}
+	if (place_order(env, l, o, &c, &replaces, &ord, out, err) != 0)
+		goto fail;
 	replaced = replaces != NULL;
 
 	/* RFC 8555 §7.5: authorizations. Already-valid ones are skipped. */

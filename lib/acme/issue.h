@@ -102,7 +102,7 @@ struct issue_env {
 
 /* Set up an env on an open store. `timeout_ms`: per request to the CA (0:
  * the default 60 s). Nothing is read here: the ledger and lineages are read
- * fresh by every decision. Returns 0 (free with issue_env_finish). */
+ * fresh by every decision. Free with issue_env_finish. */
 void issue_env_init(struct issue_env *env, struct certstore *cs, long timeout_ms);
 void issue_env_finish(struct issue_env *env);
 
@@ -141,14 +141,16 @@ void issue_renew(struct issue_env *env, struct issue_job *jobs, size_t n, const 
 int issue_precheck(struct issue_env *env, struct lineage *l, const struct issue_opts *o,
 		   struct issue_outcome *out);
 
-/* Check before any network access that the certs dir (and the lineage's
- * directory) is writable; err names path, uid, owner and mode. Returns 0/-1. */
+/* Before any network access: can the store take a new pair for `lineage`
+ * (certstore_check_writable)? err names the record or path, uid, owner and
+ * mode. Returns 0 or -1. */
 int issue_check_writable(struct certstore *cs, const char *lineage, struct gpc_error *err)
 	__attribute__((warn_unused_result));
 
-/* The offline decision: returns 1 when the lineage needs a certificate now
- * (reason says why), 0 when what is on disk is current (out->not_after and
- * out->due_at filled). */
+/* The offline decision from the pair in the store: returns 1 when the
+ * lineage needs a certificate now, 0 when the pair is current; out->reason
+ * says why either way, out->not_after and out->due_at are filled once the
+ * pair is readable, matches its key and holds the names and key type. */
 int issue_decide(struct issue_env *env, const struct lineage *l, const struct issue_opts *o,
 		 struct issue_outcome *out);
 
@@ -181,14 +183,15 @@ int issue_account_dirname(const char *url, char *out, size_t outsz);
  * it (with `create`) on first use; one account per CA is shared by the
  * env's threads. Returns 0 and *out (free with acme_client_free), or -1
  * (GPC_E_MISSING without an account and without `create`). Used by
- * account.c and revoke.c too. */
+ * account.c (and through it persist.c) and revoke.c too. */
 struct acme_client;
 int issue_account_client(struct issue_env *env, const char *url, const char *ca_bundle,
 			 const char *email, const char *eab_kid, const char *eab_hmac,
 			 bool create, struct acme_client **out, struct gpc_error *err)
 	__attribute__((warn_unused_result));
 
-/* Store a new account key for url (after a rollover). Returns 0 or -1. */
+/* Store the account key for url (a new account's, a rollover's, or one
+ * brought from GoDoxy). Returns 0 or -1. */
 int issue_account_store_key(struct issue_env *env, const char *url, const char *key_pem,
 			    struct gpc_error *err) __attribute__((warn_unused_result));
 /* Store the account URL (kid) for url. Returns 0 or -1. */

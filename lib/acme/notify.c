@@ -592,138 +592,149 @@ int notify_send(const struct notify_target *t, const struct notify_message *m, s
 	return rc;
 }
 
-static int notify_send1(const struct notify_target *t, const struct notify_message *m, struct gpc_error *err)
+/* One request to a target: URL, body, headers, Content-Type. url and body
+ * stay NULL when they could not be made (out of memory). */
+struct request {
+	char *url, *body;
+	struct curl_slist *hdr;
+	const char *ctype;
+};
+
+/* A header line "NAME: VALUE" added to r. */
+static void add_header(struct request *r, const char *name, const char *value)
 {
-	CURL *curl = NULL;
-	struct curl_slist *hdr = NULL;
-	char *url = NULL, *body = NULL, *h = NULL, red[320];
-	const char *ctype = "application/json";
-	long status = 0;
-	int rc = -1;
-	CURLcode cc = CURLE_OK;
+	char *h = NULL;
 
-	notify_target_redacted(t, red, sizeof(red));
-	if (strcmp(t->kind, "program") == 0)
-		return send_program(t, m, err);
-	curl = curl_easy_init();
-	if (curl == NULL)
-		return gpc_error_set(err, GPC_E_NOMEM, "%s: cannot start libcurl", red);
+	if (asprintf(&h, "%s: %s", name, value) >= 0)
+		r->hdr = curl_slist_append(r->hdr, h);
+	free(h);
+}
 
-	if (strcmp(t->kind, "ntfy") == 0) {
-		/* ntfy: POST the text to URL/TOPIC; title and priority in headers. */
-		if (t->topic) {
-			size_t n = strlen(t->url);
-			if (asprintf(&url, "%s%s%s", t->url, n && t->url[n - 1] == '/' ? "" : "/", t->topic) < 0)
-				url = NULL;
-		} else {
-			url = strdup(t->url);
-		}
-		body = strdup(m->text);
-		ctype = "text/plain; charset=utf-8";
-		if (asprintf(&h, "Title: %s", m->title) >= 0)
-			hdr = curl_slist_append(hdr, h);
-		free(h);
-		h = NULL;
-		if (asprintf(&h, "Priority: %d", m->priority) >= 0)
-			hdr = curl_slist_append(hdr, h);
-		free(h);
-		h = NULL;
-		if (asprintf(&h, "Tags: %s", strcmp(m->event, "recovered") == 0 || strcmp(m->event, "issued") == 0 ||
-					       strcmp(m->event, "renewed") == 0 || strcmp(m->event, "test") == 0
-				       ? "white_check_mark" : "warning") >= 0)
-			hdr = curl_slist_append(hdr, h);
-		free(h);
-		h = NULL;
-		if (t->token)
-			hdr = add_bearer(hdr, t->token);
-	} else if (strcmp(t->kind, "gotify") == 0) {
-		/* Gotify: POST URL/message?token=T, JSON {title, message, priority}. */
-		char *base = strdup(t->url), *q, *tok = NULL;
-		struct json_object *o = json_object_new_object();
-		if (base == NULL) {
-			json_object_put(o);
-			goto nomem;
-		}
-		q = strchr(base, '?');
-		if (q) {
-			*q++ = '\0';
-			char *p = strstr(q, "token=");
-			if (p)
-				tok = strndup(p + 6, strcspn(p + 6, "&"));
-		}
-		size_t n = strlen(base);
-		while (n && base[n - 1] == '/')
-			base[--n] = '\0';
-		bool has_msg = n >= 8 && strcmp(base + n - 8, "/message") == 0;
-		char *ce = curl_easy_escape(curl, t->token ? t->token : tok ? tok : "", 0);
-		if (asprintf(&url, "%s%s?token=%s", base, has_msg ? "" : "/message", ce ? ce : "") < 0)
-			url = NULL;
-		curl_free(ce);
-		if (tok)
-			explicit_bzero(tok, strlen(tok));
-		free(tok);
-		explicit_bzero(base, strlen(base));
-		free(base);
+/* ntfy: POST the text to URL/TOPIC; title, priority and a tag in headers. */
+static void ntfy_request(const struct notify_target *t, const struct notify_message *m, struct request *r)
+{
+	char prio[16];
+
+	if (t->topic) {
+		size_t n = strlen(t->url);
+		if (asprintf(&r->url, "%s%s%s", t->url, n && t->url[n - 1] == '/' ? "" : "/", t->topic) < 0)
+			r->url = NULL;
+	} else {
+		r->url = strdup(t->url);
+	}
+	r->body = strdup(m->text);
+	r->ctype = "text/plain; charset=utf-8";
+	add_header(r, "Title", m->title);
+	snprintf(prio, sizeof(prio), "%d", m->priority);
+	add_header(r, "Priority", prio);
+	add_header(r, "Tags", strcmp(m->event, "recovered") == 0 || strcmp(m->event, "issued") == 0 ||
+			      strcmp(m->event, "renewed") == 0 || strcmp(m->event, "test") == 0
+			      ? "white_check_mark" : "warning");
+	if (t->token)
+		r->hdr = add_bearer(r->hdr, t->token);
+}
+
+/* Gotify: POST URL/message?token=T, JSON {title, message, priority}. */
+static void gotify_request(CURL *curl, const struct notify_target *t, const struct notify_message *m,
+			   struct request *r)
+{
+	char *base = strdup(t->url), *q, *tok = NULL;
+	struct json_object *o;
+
+	if (base == NULL)
+		return;
+	q = strchr(base, '?');
+	if (q) {
+		*q++ = '\0';
+		char *p = strstr(q, "token=");
+		if (p)
+			tok = strndup(p + 6, strcspn(p + 6, "&"));
+	}
+	size_t n = strlen(base);
+	while (n && base[n - 1] == '/')
+		base[--n] = '\0';
+	bool has_msg = n >= 8 && strcmp(base + n - 8, "/message") == 0;
+	char *ce = curl_easy_escape(curl, t->token ? t->token : tok ? tok : "", 0);
+	if (asprintf(&r->url, "%s%s?token=%s", base, has_msg ? "" : "/message", ce ? ce : "") < 0)
+		r->url = NULL;
+	curl_free(ce);
+	if (tok)
+		explicit_bzero(tok, strlen(tok));
+	free(tok);
+	explicit_bzero(base, strlen(base));
+	free(base);
+	o = json_object_new_object();
+	json_object_object_add(o, "title", json_object_new_string(m->title));
+	json_object_object_add(o, "message", json_object_new_string(m->text));
+	json_object_object_add(o, "priority", json_object_new_int(m->priority * 2));
+	r->body = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+/* A webhook's JSON body: Discord's or Slack's template, else an object of
+ * the message's fields. Malloc'd or NULL. */
+static char *webhook_json(const struct notify_target *t, const struct notify_message *m)
+{
+	struct json_object *o = json_object_new_object();
+	char *full = NULL, *body;
+
+	if (asprintf(&full, "%s\n%s", m->title, m->text) < 0)
+		full = NULL;
+	if (t->tmpl && strcmp(t->tmpl, "discord") == 0) {
+		json_object_object_add(o, "content", json_object_new_string(full ? full : m->text));
+	} else if (t->tmpl && strcmp(t->tmpl, "slack") == 0) {
+		json_object_object_add(o, "text", json_object_new_string(full ? full : m->text));
+	} else {
+		char na[32] = "";
 		json_object_object_add(o, "title", json_object_new_string(m->title));
 		json_object_object_add(o, "message", json_object_new_string(m->text));
-		json_object_object_add(o, "priority", json_object_new_int(m->priority * 2));
-		body = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(o);
-	} else {
-		/* A webhook: a template, a custom payload, or a JSON object. */
-		url = strdup(t->url);
-		if (t->mime)
-			ctype = t->mime;
-		if (t->token)
-			hdr = add_bearer(hdr, t->token);
-		if (t->payload) {
-			body = substitute(t->payload, m->title, m->text, ctype, curl);
-		} else {
-			struct json_object *o = json_object_new_object();
-			char *full = NULL;
-			if (asprintf(&full, "%s\n%s", m->title, m->text) < 0)
-				full = NULL;
-			if (t->tmpl && strcmp(t->tmpl, "discord") == 0) {
-				json_object_object_add(o, "content", json_object_new_string(full ? full : m->text));
-			} else if (t->tmpl && strcmp(t->tmpl, "slack") == 0) {
-				json_object_object_add(o, "text", json_object_new_string(full ? full : m->text));
-			} else {
-				char na[32] = "";
-				json_object_object_add(o, "title", json_object_new_string(m->title));
-				json_object_object_add(o, "message", json_object_new_string(m->text));
-				json_object_object_add(o, "event", json_object_new_string(m->event));
-				if (m->lineage)
-					json_object_object_add(o, "lineage", json_object_new_string(m->lineage));
-				if (m->names)
-					json_object_object_add(o, "names", json_object_new_string(m->names));
-				if (m->error)
-					json_object_object_add(o, "error", json_object_new_string(m->error));
-				if (m->not_after)
-					json_object_object_add(o, "not_after",
-							       json_object_new_string(time_rfc3339(m->not_after, na, sizeof(na))));
-			}
-			free(full);
-			body = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_NOSLASHESCAPE));
-			json_object_put(o);
-		}
+		json_object_object_add(o, "event", json_object_new_string(m->event));
+		if (m->lineage)
+			json_object_object_add(o, "lineage", json_object_new_string(m->lineage));
+		if (m->names)
+			json_object_object_add(o, "names", json_object_new_string(m->names));
+		if (m->error)
+			json_object_object_add(o, "error", json_object_new_string(m->error));
+		if (m->not_after)
+			json_object_object_add(o, "not_after",
+					       json_object_new_string(time_rfc3339(m->not_after, na, sizeof(na))));
 	}
-	if (url == NULL || body == NULL)
-		goto nomem;
-	if (asprintf(&h, "Content-Type: %s", ctype) >= 0)
-		hdr = curl_slist_append(hdr, h);
-	free(h);
-	h = NULL;
+	free(full);
+	body = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return body;
+}
 
-	curl_easy_setopt(curl, CURLOPT_URL, url);
+/* A webhook: a template, a custom payload, or a JSON object. */
+static void webhook_request(CURL *curl, const struct notify_target *t, const struct notify_message *m,
+			    struct request *r)
+{
+	r->url = strdup(t->url);
+	if (t->mime)
+		r->ctype = t->mime;
+	if (t->token)
+		r->hdr = add_bearer(r->hdr, t->token);
+	r->body = t->payload ? substitute(t->payload, m->title, m->text, r->ctype, curl) : webhook_json(t, m);
+}
+
+/* Send r on curl (NOTIFY_TRIES tries while the target does not answer or
+ * answers 429/5xx). red names the target. Returns 0 or -1 (err). */
+static int perform(CURL *curl, const struct notify_target *t, const struct request *r, const char *red,
+		   struct gpc_error *err)
+{
+	CURLcode cc = CURLE_OK;
+	long status = 0;
+
+	curl_easy_setopt(curl, CURLOPT_URL, r->url);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 15000L);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https,http");
 	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "goproxy-cert");
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, r->hdr);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, r->body);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(r->body));
 	if (t->method && strcmp(t->method, "POST") != 0)
 		curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, t->method);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard_cb);
@@ -735,10 +746,8 @@ static int notify_send1(const struct notify_target *t, const struct notify_messa
 		cc = curl_easy_perform(curl);
 		if (cc == CURLE_OK)
 			curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-		if (cc == CURLE_OK && status >= 200 && status < 300) {
-			rc = 0;
-			goto out;
-		}
+		if (cc == CURLE_OK && status >= 200 && status < 300)
+			return 0;
 		if (cc == CURLE_OK && status != 429 && status < 500)
 			break; /* refused: trying again will not help */
 		gpc_debug("%s: try %d: %s", red, i + 1, cc != CURLE_OK ? curl_easy_strerror(cc) : "server error");
@@ -746,21 +755,43 @@ static int notify_send1(const struct notify_target *t, const struct notify_messa
 	if (cc != CURLE_OK) {
 		gpc_error_set(err, GPC_E_NETWORK, "notification target %s did not answer after %d tries: %s", red,
 			      NOTIFY_TRIES, curl_easy_strerror(cc));
-		gpc_error_hint(err, "kept pending: sent at the next run");
-	} else {
-		gpc_error_set(err, GPC_E_IO, "notification target %s answered HTTP %ld", red, status);
-		gpc_error_hint(err, status == 401 || status == 403 ? "check the target's token or webhook URL"
-								   : "kept pending: sent at the next run");
+		return gpc_error_hint(err, "kept pending: sent at the next run");
 	}
-	goto out;
-nomem:
-	gpc_error_set(err, GPC_E_NOMEM, "out of memory");
-out:
-	curl_slist_free_all(hdr);
-	if (url)
-		explicit_bzero(url, strlen(url));
-	free(url);
-	free(body);
+	gpc_error_set(err, GPC_E_IO, "notification target %s answered HTTP %ld", red, status);
+	return gpc_error_hint(err, status == 401 || status == 403 ? "check the target's token or webhook URL"
+								  : "kept pending: sent at the next run");
+}
+
+static int notify_send1(const struct notify_target *t, const struct notify_message *m, struct gpc_error *err)
+{
+	struct request r = { .ctype = "application/json" };
+	char red[320];
+	CURL *curl;
+	int rc = -1;
+
+	notify_target_redacted(t, red, sizeof(red));
+	if (strcmp(t->kind, "program") == 0)
+		return send_program(t, m, err);
+	curl = curl_easy_init();
+	if (curl == NULL)
+		return gpc_error_set(err, GPC_E_NOMEM, "%s: cannot start libcurl", red);
+	if (strcmp(t->kind, "ntfy") == 0)
+		ntfy_request(t, m, &r);
+	else if (strcmp(t->kind, "gotify") == 0)
+		gotify_request(curl, t, m, &r);
+	else
+		webhook_request(curl, t, m, &r);
+	if (r.url == NULL || r.body == NULL) {
+		gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+	} else {
+		add_header(&r, "Content-Type", r.ctype);
+		rc = perform(curl, t, &r, red, err);
+	}
+	curl_slist_free_all(r.hdr);
+	if (r.url)
+		explicit_bzero(r.url, strlen(r.url));
+	free(r.url);
+	free(r.body);
 	curl_easy_cleanup(curl);
 	return rc;
 }
@@ -899,6 +930,191 @@ static void record(struct json_object *tstate, const struct pending *p, time_t n
 	json_object_object_add(rec, "at", json_object_new_int64((int64_t)now));
 }
 
+/* One run's observations, their states judged with warn_days, and what it
+ * reports. */
+struct run_ctx {
+	const struct notify_observation *obs;
+	const char **st;
+	size_t n;
+	time_t now;
+	long remind;
+	struct notify_report *rep;
+};
+
+/* The events target t is owed (its state record ts, t wanting the failed
+ * class or not) into pend; the pending deploy and done notes are added to
+ * ts, and what there is nothing to say about is recorded (*dirty). Returns
+ * how many. */
+static size_t collect_pending(const struct run_ctx *x, const struct notify_target *t, struct json_object *ts,
+			      struct pending *pend, bool *dirty)
+{
+	bool failed_cls = notify_target_wants(t, "failed");
+	size_t np = 0;
+
+	for (size_t i = 0; i < x->n; i++) {
+		const struct notify_observation *o = &x->obs[i];
+		const char *state = x->st[i];
+		struct json_object *rec = NULL;
+		const char *last;
+		size_t np0 = np;
+		json_object_object_get_ex(ts, o->key, &rec);
+		last = rec_str(rec, "state");
+		if (o->deploy_error && failed_cls) {
+			json_object_object_add(obj_child(ts, o->key), "deploy_pending",
+					       json_object_new_string(o->deploy_error));
+			*dirty = true;
+			json_object_object_get_ex(ts, o->key, &rec);
+		}
+		if (o->done && notify_target_wants(t, o->done)) {
+			json_object_object_add(obj_child(ts, o->key), "done_pending", json_object_new_string(o->done));
+			*dirty = true;
+			json_object_object_get_ex(ts, o->key, &rec);
+		}
+		if (rec_str(rec, "deploy_pending"))
+			pend[np++] = (struct pending){ o, "deploy-failed", NULL, true, rec_str(rec, "deploy_pending"), false };
+		if ((last == NULL && !bad_state(state)) || (!failed_cls && (last == NULL || strcmp(last, state)))) {
+			/* nothing to say (or not to this target): recorded */
+			record(ts, &(struct pending){ .o = o, .state = state }, x->now);
+			*dirty = true;
+		} else if (last == NULL || strcmp(last, state) != 0) {
+			pend[np++] = (struct pending){ .o = o, .event = bad_state(state) ? state : "recovered", .state = state };
+		} else if (strcmp(state, NOTIFY_S_EXPIRING) == 0 && x->now - (time_t)rec_int(rec, "at") >= x->remind) {
+			pend[np++] = (struct pending){ .o = o, .event = "reminder", .state = state };
+		}
+		if (rec_str(rec, "done_pending")) {
+			bool recovered = np > np0 && pend[np - 1].event && strcmp(pend[np - 1].event, "recovered") == 0;
+			if (recovered) { /* "renewed again" says it already */
+				json_object_object_del(rec, "done_pending");
+				*dirty = true;
+			} else {
+				const char *ev = strcmp(rec_str(rec, "done_pending"), "issued") == 0 ? "issued" : "renewed";
+				pend[np++] = (struct pending){ .o = o, .event = ev, .done = true };
+			}
+		}
+	}
+	return np;
+}
+
+/* One message to t (redacted: red) for the np events of pend; recorded in
+ * ts when it arrived, else counted failed with *last_fail. Returns true
+ * when ts changed. */
+static bool send_digest(const struct run_ctx *x, const struct notify_target *t, const char *red,
+			struct json_object *ts, const struct pending *pend, size_t np, struct gpc_error *last_fail)
+{
+	struct buf d;
+	char title[160];
+	char *text;
+	struct gpc_error se;
+	bool dirty = false;
+
+	buf_init(&d, 256 * 1024);
+	for (size_t i = 0; i < np; i++) {
+		char line[512], na[32] = "?";
+		if (pend[i].o->not_after)
+			time_rfc3339(pend[i].o->not_after, na, sizeof(na));
+		snprintf(line, sizeof(line), "%s: %s (expires %s)%s%s\n", pend[i].o->key, pend[i].event, na,
+			 pend[i].o->error && bad_state(pend[i].state) ? ": " : "",
+			 pend[i].o->error && bad_state(pend[i].state) ? pend[i].o->error : "");
+		if (buf_add(&d, line, strlen(line)) != 0)
+			break;
+	}
+	text = buf_take(&d, NULL);
+	snprintf(title, sizeof(title), "goproxy-cert: %zu certificates changed state", np);
+	struct notify_message m = { .event = "digest", .title = title, .text = text ? text : "", .priority = 5 };
+	gpc_error_clear(&se);
+	if (notify_send(t, &m, &se) == 0) {
+		x->rep->sent++;
+		for (size_t i = 0; i < np; i++)
+			record(ts, &pend[i], x->now);
+		dirty = true;
+		gpc_info("notified %s: %zu changes in one digest", red, np);
+	} else {
+		x->rep->failed++;
+		*last_fail = se;
+		gpc_warn("%s (%zu events kept for the next run)", se.message, np);
+	}
+	free(text);
+	return dirty;
+}
+
+/* One message to t for each of the np events of pend, as send_digest
+ * records and counts them. Returns true when ts changed. */
+static bool send_each(const struct run_ctx *x, const struct notify_target *t, const char *red,
+		      struct json_object *ts, const struct pending *pend, size_t np, struct gpc_error *last_fail)
+{
+	bool dirty = false;
+
+	for (size_t i = 0; i < np; i++) {
+		char title[256], text[3072];
+		int prio;
+		struct gpc_error se;
+		struct notify_observation oc = *pend[i].o;
+		if (pend[i].deploy)
+			oc.deploy_error = pend[i].detail;
+		describe(&oc, pend[i].event, x->now, title, sizeof(title), text, sizeof(text), &prio);
+		struct notify_message m = { .event = pend[i].event, .lineage = pend[i].o->key,
+					    .names = pend[i].o->names, .error = pend[i].deploy ? pend[i].detail
+											      : pend[i].o->error,
+					    .not_after = pend[i].o->not_after, .next_attempt = pend[i].o->next_attempt,
+					    .title = title, .text = text, .priority = prio };
+		gpc_error_clear(&se);
+		if (notify_send(t, &m, &se) == 0) {
+			x->rep->sent++;
+			record(ts, &pend[i], x->now);
+			dirty = true;
+			gpc_info("notified %s: %s %s", red, pend[i].o->key, pend[i].event);
+		} else {
+			x->rep->failed++;
+			*last_fail = se;
+			gpc_warn("%s (%s %s kept for the next run)", se.message, pend[i].o->key, pend[i].event);
+		}
+	}
+	return dirty;
+}
+
+/* What status shows: target id (redacted: red) did not take this run's
+ * events (`failed`), since when and why (no secret); or it did, and the
+ * note goes. Returns true when doc changed. */
+static bool note_undelivered(struct json_object *doc, const char *id, const char *red, bool failed,
+			     const struct gpc_error *last_fail, time_t now)
+{
+	struct json_object *und = obj_child(doc, "undelivered"), *u;
+
+	if (failed) {
+		int64_t since = json_object_object_get_ex(und, id, &u) ? rec_int(u, "since") : 0;
+		u = json_object_new_object();
+		json_object_object_add(u, "target", json_object_new_string(red));
+		json_object_object_add(u, "since", json_object_new_int64(since ? since : (int64_t)now));
+		json_object_object_add(u, "error", json_object_new_string(last_fail->message));
+		json_object_object_add(und, id, u);
+		return true;
+	}
+	if (json_object_object_get_ex(und, id, NULL)) {
+		json_object_object_del(und, id);
+		return true;
+	}
+	return false;
+}
+
+/* The state last sent (NOTIFY_STATE_RECORD), read into b: a JSON object,
+ * a new empty one when there is none yet (or it is not an object). Returns
+ * NULL when it could not be read (err). */
+static struct json_object *state_read(struct certstore *cs, struct buf *b, struct gpc_error *err)
+{
+	struct json_object *doc = NULL;
+
+	if (certstore_state_read(cs, NOTIFY_STATE_RECORD, NOTIFY_MAX_RECORD, b, err) == 0)
+		doc = json_tokener_parse(b->data ? b->data : "");
+	else if (err->code && strcmp(err->code, GPC_E_MISSING) != 0)
+		return NULL;
+	gpc_error_clear(err);
+	if (doc == NULL || !json_object_is_type(doc, json_type_object)) {
+		json_object_put(doc);
+		doc = json_object_new_object();
+	}
+	return doc;
+}
+
 int notify_run(struct certstore *cs, const struct notify_observation *obs, size_t n,
 	       const struct notify_policy *p, struct notify_report *rep, struct gpc_error *err)
 {
@@ -906,8 +1122,8 @@ int notify_run(struct certstore *cs, const struct notify_observation *obs, size_
 	struct buf b;
 	struct json_object *doc = NULL, *targets;
 	struct pending *pend = NULL;
-	time_t now = time_now();
-	long remind = p && p->remind_secs > 0 ? p->remind_secs : 86400;
+	struct run_ctx x = { .obs = obs, .n = n, .now = time_now(), .rep = rep,
+			     .remind = p && p->remind_secs > 0 ? p->remind_secs : 86400 };
 	size_t digest_over;
 	int warn_days;
 	const char **st = NULL; /* each observation's state, judged with warn_days */
@@ -927,7 +1143,7 @@ int notify_run(struct certstore *cs, const struct notify_observation *obs, size_
 	digest_over = p && p->digest_over > 0 ? p->digest_over : tl.digest_over > 0 ? tl.digest_over : NOTIFY_DIGEST_OVER;
 	warn_days = p && p->warn_days > 0 ? p->warn_days : tl.warn_days > 0 ? tl.warn_days : NOTIFY_WARN_DAYS;
 	pend = calloc(3 * n + 1, sizeof(*pend));
-	st = calloc(n + 1, sizeof(*st));
+	x.st = st = calloc(n + 1, sizeof(*st));
 	if (pend == NULL || st == NULL) {
 		gpc_error_set(err, GPC_E_NOMEM, "out of memory");
 		goto out;
@@ -937,158 +1153,33 @@ int notify_run(struct certstore *cs, const struct notify_observation *obs, size_
 	if (certstore_lock(cs, true, 60, err) != 0)
 		goto out;
 	locked = true;
-	if (certstore_state_read(cs, NOTIFY_STATE_RECORD, NOTIFY_MAX_RECORD, &b, err) == 0)
-		doc = json_tokener_parse(b.data ? b.data : "");
-	else if (err->code && strcmp(err->code, GPC_E_MISSING) != 0)
+	if ((doc = state_read(cs, &b, err)) == NULL)
 		goto out;
-	gpc_error_clear(err);
-	if (doc == NULL || !json_object_is_type(doc, json_type_object)) {
-		json_object_put(doc);
-		doc = json_object_new_object();
-	}
 	targets = obj_child(doc, "targets");
 	for (size_t i = 0; i < n; i++) {
 		st[i] = obs[i].state;
 		if (strcmp(st[i], NOTIFY_S_FAILED) == 0 || strcmp(st[i], NOTIFY_S_EXPIRING) == 0)
-			st[i] = obs[i].not_after && obs[i].not_after - now <= (time_t)warn_days * 86400
+			st[i] = obs[i].not_after && obs[i].not_after - x.now <= (time_t)warn_days * 86400
 					? NOTIFY_S_EXPIRING : NOTIFY_S_FAILED;
 	}
-
 	for (size_t ti = 0; ti < tl.n; ti++) {
 		const struct notify_target *t = tl.t[ti];
 		char id[17], red[320];
-		struct json_object *ts;
-		size_t np = 0, nfail0 = rep->failed;
+		size_t np, nfail0 = rep->failed;
 		struct gpc_error last_fail;
 		gpc_error_clear(&last_fail);
 
 		target_id(t, id);
 		notify_target_redacted(t, red, sizeof(red));
-		ts = obj_child(targets, id);
-		bool failed_cls = notify_target_wants(t, "failed");
-		for (size_t i = 0; i < n; i++) {
-			const struct notify_observation *o = &obs[i];
-			const char *state = st[i];
-			struct json_object *rec = NULL;
-			const char *last;
-			size_t np0 = np;
-			json_object_object_get_ex(ts, o->key, &rec);
-			last = rec_str(rec, "state");
-			if (o->deploy_error && failed_cls) {
-				json_object_object_add(obj_child(ts, o->key), "deploy_pending",
-						       json_object_new_string(o->deploy_error));
-				dirty = true;
-				json_object_object_get_ex(ts, o->key, &rec);
-			}
-			if (o->done && notify_target_wants(t, o->done)) {
-				json_object_object_add(obj_child(ts, o->key), "done_pending", json_object_new_string(o->done));
-				dirty = true;
-				json_object_object_get_ex(ts, o->key, &rec);
-			}
-			if (rec_str(rec, "deploy_pending"))
-				pend[np++] = (struct pending){ o, "deploy-failed", NULL, true,
-							       rec_str(rec, "deploy_pending"), false };
-			if ((last == NULL && !bad_state(state)) || (!failed_cls && (last == NULL || strcmp(last, state)))) {
-				/* nothing to say (or not to this target): recorded */
-				record(ts, &(struct pending){ .o = o, .state = state }, now);
-				dirty = true;
-			} else if (last == NULL || strcmp(last, state) != 0) {
-				pend[np++] = (struct pending){ .o = o, .event = bad_state(state) ? state : "recovered", .state = state };
-			} else if (strcmp(state, NOTIFY_S_EXPIRING) == 0 && now - (time_t)rec_int(rec, "at") >= remind) {
-				pend[np++] = (struct pending){ .o = o, .event = "reminder", .state = state };
-			}
-			if (rec_str(rec, "done_pending")) {
-				bool recovered = np > np0 && pend[np - 1].event && strcmp(pend[np - 1].event, "recovered") == 0;
-				if (recovered) { /* "renewed again" says it already */
-					json_object_object_del(rec, "done_pending");
-					dirty = true;
-				} else {
-					const char *ev = strcmp(rec_str(rec, "done_pending"), "issued") == 0 ? "issued" : "renewed";
-					pend[np++] = (struct pending){ .o = o, .event = ev, .done = true };
-				}
-			}
-		}
+		struct json_object *ts = obj_child(targets, id);
+		np = collect_pending(&x, t, ts, pend, &dirty);
 		if (np == 0)
 			continue;
-		if (np > digest_over) {
-			/* One message for many changes in one run. */
-			struct buf d;
-			char title[160];
-			char *text;
-			struct gpc_error se;
-			buf_init(&d, 256 * 1024);
-			for (size_t i = 0; i < np; i++) {
-				char line[512], na[32] = "?";
-				if (pend[i].o->not_after)
-					time_rfc3339(pend[i].o->not_after, na, sizeof(na));
-				snprintf(line, sizeof(line), "%s: %s (expires %s)%s%s\n", pend[i].o->key, pend[i].event, na,
-					 pend[i].o->error && bad_state(pend[i].state) ? ": " : "",
-					 pend[i].o->error && bad_state(pend[i].state) ? pend[i].o->error : "");
-				if (buf_add(&d, line, strlen(line)) != 0)
-					break;
-			}
-						text = buf_take(&d, NULL);
-			snprintf(title, sizeof(title), "goproxy-cert: %zu certificates changed state", np);
-			struct notify_message m = { .event = "digest", .title = title, .text = text ? text : "",
-						    .priority = 5 };
-			gpc_error_clear(&se);
-			if (notify_send(t, &m, &se) == 0) {
-				rep->sent++;
-				for (size_t i = 0; i < np; i++)
-					record(ts, &pend[i], now);
-				dirty = true;
-				gpc_info("notified %s: %zu changes in one digest", red, np);
-			} else {
-				rep->failed++;
-				last_fail = se;
-				gpc_warn("%s (%zu events kept for the next run)", se.message, np);
-			}
-			free(text);
-			goto undelivered;
-		}
-		for (size_t i = 0; i < np; i++) {
-			char title[256], text[3072];
-			int prio;
-			struct gpc_error se;
-			struct notify_observation oc = *pend[i].o;
-			if (pend[i].deploy)
-				oc.deploy_error = pend[i].detail;
-			describe(&oc, pend[i].event, now, title, sizeof(title), text, sizeof(text), &prio);
-			struct notify_message m = { .event = pend[i].event, .lineage = pend[i].o->key,
-						    .names = pend[i].o->names, .error = pend[i].deploy ? pend[i].detail
-												      : pend[i].o->error,
-						    .not_after = pend[i].o->not_after, .next_attempt = pend[i].o->next_attempt,
-						    .title = title, .text = text, .priority = prio };
-			gpc_error_clear(&se);
-			if (notify_send(t, &m, &se) == 0) {
-				rep->sent++;
-				record(ts, &pend[i], now);
-				dirty = true;
-				gpc_info("notified %s: %s %s", red, pend[i].o->key, pend[i].event);
-			} else {
-				rep->failed++;
-				last_fail = se;
-				gpc_warn("%s (%s %s kept for the next run)", se.message, pend[i].o->key, pend[i].event);
-			}
-		}
-undelivered:
-		/* What status shows: a target that did not take this run's
-		 * events, since when and why (redacted: no secret). */
-		{
-			struct json_object *und = obj_child(doc, "undelivered"), *u;
-			if (rep->failed > nfail0) {
-				int64_t since = json_object_object_get_ex(und, id, &u) ? rec_int(u, "since") : 0;
-				u = json_object_new_object();
-				json_object_object_add(u, "target", json_object_new_string(red));
-				json_object_object_add(u, "since", json_object_new_int64(since ? since : (int64_t)now));
-				json_object_object_add(u, "error", json_object_new_string(last_fail.message));
-				json_object_object_add(und, id, u);
-				dirty = true;
-			} else if (json_object_object_get_ex(und, id, NULL)) {
-				json_object_object_del(und, id);
-				dirty = true;
-			}
-		}
+		if (np > digest_over) /* one message for many changes in one run */
+			dirty |= send_digest(&x, t, red, ts, pend, np, &last_fail);
+		else
+			dirty |= send_each(&x, t, red, ts, pend, np, &last_fail);
+		dirty |= note_undelivered(doc, id, red, rep->failed > nfail0, &last_fail, x.now);
 	}
 	if (dirty) {
 		const char *s = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN);
@@ -1168,6 +1259,21 @@ static void reach_message(bool down, const char *store, time_t since, const char
 		snprintf(text, xsz, "goproxy-cert on %s reaches the store %s again (out of reach since %s).", host,
 			 store, ts);
 	}
+}
+
+int notify_node_copy_path(const char *store, char *out, size_t outsz)
+{
+	char dir[PATH_MAX], name[64];
+	uint64_t h = 1469598103934665603ull;
+	int n;
+
+	for (const char *p = store; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	if (fs_state_dir("goproxy-cert", dir, sizeof(dir)) != 0)
+		return -1;
+	snprintf(name, sizeof(name), NODE_NOTIFY_STORE_FMT, (unsigned long long)h);
+	n = snprintf(out, outsz, "%s/%s", dir, name);
+	return n < 0 || (size_t)n >= outsz ? -1 : 0;
 }
 
 int notify_reach_ok(const char *file, const char *store, const struct notify_list *l, struct notify_report *rep,

@@ -21,9 +21,10 @@
 
 #include "certstore.h"
 #include "error.h"
+#include "records.h"
 
-#define NOTIFY_TARGETS_RECORD "notify.json"
-#define NOTIFY_STATE_RECORD "notify-state.json"
+#define NOTIFY_TARGETS_RECORD RECORD_NOTIFY_TARGETS
+#define NOTIFY_STATE_RECORD RECORD_NOTIFY_STATE
 #define NOTIFY_MAX_TARGETS 32
 
 struct notify_target {
@@ -171,6 +172,11 @@ int notify_run(struct certstore *cs, const struct notify_observation *obs, size_
  * certs directory's .state/notify.json), with when the store was first
  * found out of reach and which targets were told. `store` names the store
  * in messages (no secret). */
+
+/* This node's copy file for the store named `store`: NODE_NOTIFY_STORE_FMT
+ * (records.h) in goproxy-cert's state directory (fs_state_dir) into out. Returns 0, or -1 when there
+ * is no state directory or out is too small. */
+int notify_node_copy_path(const char *store, char *out, size_t outsz);
 
 /* The store answered: refresh the copy from l (an empty list removes it)
  * and tell the targets told that it was down that it is back (one

@@ -30,6 +30,29 @@ char *persist_record_name(const char *ident) __attribute__((warn_unused_result))
 char *persist_record_value(const char *issuer, const char *account_uri, bool wildcard, time_t until)
 	__attribute__((warn_unused_result));
 
+/* One record to create: for `ident` (one of the names given to
+ * persist_records), "_validation-persist.NAME." and its TXT value. */
+struct persist_record {
+	const char *ident;
+	char *name;
+	char *value;
+};
+
+struct issue_env;
+struct account_params;
+
+/* The records that authorize the account of p->server (registered when it
+ * has none yet, as issue does) for names (checked, as lineage_set_names
+ * leaves them): one a name, none for NAME next to *.NAME (the wildcard's
+ * record serves both); policy=wildcard for "*." names and, with
+ * `wildcard`, for every one; until 0: no persistUntil. Returns 0 with
+ * *out (persist_records_free) and *nout, or -1: the account failed, the
+ * CA names no issuer domain (GPC_E_CA), out of memory. */
+int persist_records(struct issue_env *env, const struct account_params *p, const char *const *names, size_t n,
+		    bool wildcard, time_t until, struct persist_record **out, size_t *nout, struct gpc_error *err)
+	__attribute__((warn_unused_result));
+void persist_records_free(struct persist_record *r, size_t n);
+
 /* RFC 8555 §7.5 with dns-persist-01: for every pending authorization of
  * ord, check the record (lineage l's resolvers), and only when every name
  * has one, answer the challenges and wait until each is final. *until gets

@@ -15,6 +15,24 @@
 #include <pwd.h>
 #include <unistd.h>
 
+int fs_state_dir(const char *prog, char *out, size_t outsz)
+{
+	const char *sd = getenv("STATE_DIRECTORY"), *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	int n;
+
+	if (sd != NULL && sd[0] == '/')
+		n = snprintf(out, outsz, "%.*s", (int)strcspn(sd, ":"), sd); /* the first of a list */
+	else if (geteuid() == 0)
+		n = snprintf(out, outsz, "/var/lib/%s", prog);
+	else if (xdg != NULL && xdg[0] == '/')
+		n = snprintf(out, outsz, "%s/%s", xdg, prog);
+	else if (home != NULL && home[0] == '/')
+		n = snprintf(out, outsz, "%s/.local/state/%s", home, prog);
+	else
+		return -1;
+	return n < 0 || (size_t)n >= outsz ? -1 : 0;
+}
+
 int fs_join(char *out, size_t outsz, const char *dir, const char *name)
 {
 	size_t dl = strlen(dir);

@@ -121,4 +121,11 @@ int fs_read_file_strict(const char *path, size_t max, bool trusted, struct buf *
 int fs_write_new_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
 		    const char *errpath, struct gpc_error *err) __attribute__((warn_unused_result));
 
+/* The state directory of program `prog` into out: $STATE_DIRECTORY
+ * (systemd's StateDirectory=; the first of a list), else /var/lib/PROG
+ * when run as root, else $XDG_STATE_HOME/PROG, else
+ * $HOME/.local/state/PROG. Returns 0, or -1 (no absolute one of them, or
+ * out too small). */
+int fs_state_dir(const char *prog, char *out, size_t outsz);
+
 #endif

@@ -347,36 +347,24 @@ static int get_time(struct json_object *o, const char *key, time_t *t)
 	return time_parse_rfc3339(json_object_get_string(v), t);
 }
 
-int lineage_from_json(const char *name, const char *text, const char *what,
-		      struct lineage **out, struct gpc_error *err)
+/* The "names" array of o into l (checked as -D names are). Returns 0 or
+ * -1 (err names `what`). */
+static int names_from_json(struct lineage *l, struct json_object *o, const char *what, struct gpc_error *err)
 {
-	struct json_object *o = NULL, *v, *ari = NULL, *last = NULL;
-	struct lineage *l = NULL;
-	char **names = NULL;
-	size_t n = 0;
+	struct json_object *v;
+	char **names;
+	size_t n;
 	int rc = -1;
 
-	o = jsonutil_parse_object(text);
-	if (o == NULL || !json_object_is_type(o, json_type_object)) {
-		gpc_error_set(err, GPC_E_INVALID, "%s: not a JSON object", what);
-		gpc_error_hint(err, "remove the file and run 'goproxy-cert issue' again with the options for this lineage");
-		goto out;
-	}
-	l = lineage_new(name);
-	if (l == NULL) {
-		gpc_error_set(err, GPC_E_NOMEM, "out of memory");
-		goto out;
-	}
 	if (!json_object_object_get_ex(o, "names", &v) || !json_object_is_type(v, json_type_array) ||
 	    json_object_array_length(v) == 0) {
 		gpc_error_set(err, GPC_E_INVALID, "%s: no \"names\" array", what);
-		gpc_error_hint(err, "remove the file and run 'goproxy-cert issue -D NAME...' again");
-		goto out;
+		return gpc_error_hint(err, "remove the file and run 'goproxy-cert issue -D NAME...' again");
 	}
 	n = json_object_array_length(v);
 	names = calloc(n, sizeof(*names));
 	if (names == NULL)
-		goto nomem;
+		return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *e = json_object_array_get_idx(v, i);
 		if (!json_object_is_type(e, json_type_string)) {
@@ -391,6 +379,106 @@ int lineage_from_json(const char *name, const char *text, const char *what,
 		gpc_error_set(err, GPC_E_INVALID, "%s: %s", what, msg);
 		goto out;
 	}
+	rc = 0;
+out:
+	free(names);
+	return rc;
+}
+
+/* The "dns" object v into l: provider, options (not the secret ones),
+ * resolvers, propagation settings (out of range: the default). Returns 0,
+ * -1 (a field of the wrong type) or -2 (out of memory). */
+static int dns_from_json(struct lineage *l, struct json_object *v)
+{
+	struct json_object *x;
+
+	if (get_str(v, "provider", &l->dns_provider))
+		return -1;
+	if (json_object_object_get_ex(v, "options", &x) && json_object_is_type(x, json_type_object)) {
+		json_object_object_foreach(x, key, val) {
+			if (!json_object_is_type(val, json_type_string))
+				return -1;
+			if (lineage_set_dns_opt(l, key, json_object_get_string(val), false) != 0)
+				return -2;
+		}
+	}
+	if (json_object_object_get_ex(v, "resolvers", &x) && json_object_is_type(x, json_type_array)) {
+		size_t nr = json_object_array_length(x);
+		l->dns_resolvers = calloc(nr ? nr : 1, sizeof(char *));
+		if (l->dns_resolvers == NULL)
+			return -2;
+		for (size_t i = 0; i < nr; i++) {
+			struct json_object *e = json_object_array_get_idx(x, i);
+			if (!json_object_is_type(e, json_type_string))
+				return -1;
+			if ((l->dns_resolvers[l->n_dns_resolvers] = strdup(json_object_get_string(e))) == NULL)
+				return -2;
+			l->n_dns_resolvers++;
+		}
+	}
+	if (json_object_object_get_ex(v, "propagation_timeout", &x))
+		l->dns_timeout = json_object_get_int(x);
+	if (json_object_object_get_ex(v, "propagation_wait", &x))
+		l->dns_wait = json_object_get_int(x);
+	if (json_object_object_get_ex(v, "propagation_check", &x))
+		l->dns_no_check = !json_object_get_boolean(x);
+	if (l->dns_timeout < 0 || l->dns_timeout > 3600)
+		l->dns_timeout = 0;
+	if (l->dns_wait < 0 || l->dns_wait > 3600)
+		l->dns_wait = 0;
+	return 0;
+}
+
+/* What the runs recorded in o: persist, ari, last, revoked. Returns 0 or
+ * -1 (a field of the wrong type). */
+static int state_from_json(struct lineage *l, struct json_object *o)
+{
+	struct json_object *v, *r;
+
+	if (json_object_object_get_ex(o, "persist", &v) && json_object_is_type(v, json_type_object) &&
+	    get_time(v, "until", &l->persist_until))
+		return -1;
+	if (json_object_object_get_ex(o, "ari", &v) && json_object_is_type(v, json_type_object) &&
+	    (get_str(v, "cert_id", &l->ari_cert_id) || get_str(v, "cert_sha256", &l->ari_cert_sha256) ||
+	     get_time(v, "renew_at", &l->ari_renew_at) || get_time(v, "window_start", &l->ari_window_start) ||
+	     get_time(v, "window_end", &l->ari_window_end) ||
+	     get_str(v, "explanation_url", &l->ari_explanation_url) ||
+	     get_time(v, "retry_after", &l->ari_retry_after)))
+		return -1;
+	if (json_object_object_get_ex(o, "last", &v) && json_object_is_type(v, json_type_object) &&
+	    (get_time(v, "attempt", &l->last_attempt) || get_str(v, "result", &l->last_result) ||
+	     get_str(v, "error", &l->last_error) || get_str(v, "code", &l->last_code) ||
+	     get_time(v, "issued", &l->last_issued)))
+		return -1;
+	if (json_object_object_get_ex(o, "revoked", &v) && json_object_is_type(v, json_type_object)) {
+		if (get_str(v, "cert_sha256", &l->revoked_sha256) || get_time(v, "at", &l->revoked_at))
+			return -1;
+		if (json_object_object_get_ex(v, "reason", &r))
+			l->revoked_reason = json_object_get_int(r);
+	}
+	return 0;
+}
+
+int lineage_from_json(const char *name, const char *text, const char *what,
+		      struct lineage **out, struct gpc_error *err)
+{
+	struct json_object *o = NULL, *v;
+	struct lineage *l = NULL;
+	int rc = -1, r;
+
+	o = jsonutil_parse_object(text);
+	if (o == NULL || !json_object_is_type(o, json_type_object)) {
+		gpc_error_set(err, GPC_E_INVALID, "%s: not a JSON object", what);
+		gpc_error_hint(err, "remove the file and run 'goproxy-cert issue' again with the options for this lineage");
+		goto out;
+	}
+	l = lineage_new(name);
+	if (l == NULL) {
+		gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+		goto out;
+	}
+	if (names_from_json(l, o, what, err) != 0)
+		goto out;
 	if (get_str(o, "ca_url", &l->ca_url) || get_str(o, "ca_bundle", &l->ca_bundle) ||
 	    get_str(o, "email", &l->email) || get_str(o, "challenge", &l->challenge) ||
 	    get_str(o, "solver", &l->solver) || get_str(o, "solver_arg", &l->solver_arg) ||
@@ -403,73 +491,19 @@ int lineage_from_json(const char *name, const char *text, const char *what,
 		l->reuse_key = json_object_get_boolean(v);
 	if (json_object_object_get_ex(o, "days", &v))
 		l->days = json_object_get_int(v);
-	if (json_object_object_get_ex(o, "dns", &v) && json_object_is_type(v, json_type_object)) {
-		struct json_object *x;
-		if (get_str(v, "provider", &l->dns_provider))
-			goto bad;
-		if (json_object_object_get_ex(v, "options", &x) && json_object_is_type(x, json_type_object)) {
-			json_object_object_foreach(x, key, val) {
-				if (!json_object_is_type(val, json_type_string))
-					goto bad;
-				if (lineage_set_dns_opt(l, key, json_object_get_string(val), false) != 0)
-					goto nomem;
-			}
-		}
-		if (json_object_object_get_ex(v, "resolvers", &x) && json_object_is_type(x, json_type_array)) {
-			size_t nr = json_object_array_length(x);
-			l->dns_resolvers = calloc(nr ? nr : 1, sizeof(char *));
-			if (l->dns_resolvers == NULL)
-				goto nomem;
-			for (size_t i = 0; i < nr; i++) {
-				struct json_object *e = json_object_array_get_idx(x, i);
-				if (!json_object_is_type(e, json_type_string))
-					goto bad;
-				if ((l->dns_resolvers[l->n_dns_resolvers] = strdup(json_object_get_string(e))) == NULL)
-					goto nomem;
-				l->n_dns_resolvers++;
-			}
-		}
-		if (json_object_object_get_ex(v, "propagation_timeout", &x))
-			l->dns_timeout = json_object_get_int(x);
-		if (json_object_object_get_ex(v, "propagation_wait", &x))
-			l->dns_wait = json_object_get_int(x);
-		if (json_object_object_get_ex(v, "propagation_check", &x))
-			l->dns_no_check = !json_object_get_boolean(x);
-		if (l->dns_timeout < 0 || l->dns_timeout > 3600)
-			l->dns_timeout = 0;
-		if (l->dns_wait < 0 || l->dns_wait > 3600)
-			l->dns_wait = 0;
+	if (json_object_object_get_ex(o, "dns", &v) && json_object_is_type(v, json_type_object) &&
+	    (r = dns_from_json(l, v)) != 0) {
+		if (r == -2)
+			goto nomem;
+		goto bad;
 	}
 	if (json_object_object_get_ex(o, "hook_timeout", &v)) {
 		l->hook_timeout = json_object_get_int(v);
 		if (l->hook_timeout < 0 || l->hook_timeout > 86400)
 			l->hook_timeout = 0; /* out of range: the default */
 	}
-	if (json_object_object_get_ex(o, "persist", &v) && json_object_is_type(v, json_type_object) &&
-	    get_time(v, "until", &l->persist_until))
+	if (state_from_json(l, o) != 0)
 		goto bad;
-	if (json_object_object_get_ex(o, "ari", &ari) && json_object_is_type(ari, json_type_object)) {
-		if (get_str(ari, "cert_id", &l->ari_cert_id) || get_str(ari, "cert_sha256", &l->ari_cert_sha256) ||
-		    get_time(ari, "renew_at", &l->ari_renew_at) ||
-		    get_time(ari, "window_start", &l->ari_window_start) ||
-		    get_time(ari, "window_end", &l->ari_window_end) ||
-		    get_str(ari, "explanation_url", &l->ari_explanation_url) ||
-		    get_time(ari, "retry_after", &l->ari_retry_after))
-			goto bad;
-	}
-	if (json_object_object_get_ex(o, "last", &last) && json_object_is_type(last, json_type_object)) {
-		if (get_time(last, "attempt", &l->last_attempt) || get_str(last, "result", &l->last_result) ||
-		    get_str(last, "error", &l->last_error) || get_str(last, "code", &l->last_code) ||
-		    get_time(last, "issued", &l->last_issued))
-			goto bad;
-	}
-	if (json_object_object_get_ex(o, "revoked", &v) && json_object_is_type(v, json_type_object)) {
-		struct json_object *r;
-		if (get_str(v, "cert_sha256", &l->revoked_sha256) || get_time(v, "at", &l->revoked_at))
-			goto bad;
-		if (json_object_object_get_ex(v, "reason", &r))
-			l->revoked_reason = json_object_get_int(r);
-	}
 	*out = l;
 	l = NULL;
 	rc = 0;
@@ -481,7 +515,6 @@ bad:
 nomem:
 	gpc_error_set(err, GPC_E_NOMEM, "out of memory");
 out:
-	free(names);
 	lineage_free(l);
 	json_object_put(o);
 	return rc;

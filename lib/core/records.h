@@ -39,9 +39,19 @@
  * no persistence warning for it */
 #define RECORD_EPHEMERAL_OK "ephemeral-ok"
 
-/* Kept by their modules: NOTIFY_STATE_RECORD (notify.h); the directory
- * backend's own bookkeeping (lock, issue.lock, txn/, archive/) in
- * store_dir.c. */
+/* alerts (notify.c): the targets, 0600 (webhook URLs and tokens are
+ * secrets), and the state last sent to each target (redacted target names
+ * and error texts only, never sealed: status reads it without a seal key) */
+#define RECORD_NOTIFY_TARGETS "notify.json"
+#define RECORD_NOTIFY_STATE "notify-state.json"
+
+/* Not in a store: this node's copy of a shared store's alert targets, in
+ * its state directory (notify_node_copy_path), one a store (a 64-bit FNV-1a
+ * hash of the store's name). */
+#define NODE_NOTIFY_STORE_FMT "notify-store-%016llx.json"
+
+/* Kept by its module: the directory backend's own bookkeeping (lock,
+ * issue.lock, txn/, archive/) in store_dir.c. */
 
 /* goproxyd's presence (certstore_presence_*): WHO and the information line
  * "answers: http-01 tls-alpn-01" naming the challenge types it answers. */

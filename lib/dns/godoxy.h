@@ -15,6 +15,10 @@ struct godoxy_kv {
 
 /* One certificate: the main block, or an entry of `extra:` (which takes
  * what it does not set from the main block, as GoDoxy does). */
+/* GoDoxy's cert_path and key_path when an entry gives none. */
+#define GODOXY_CERT_PATH "certs/cert.crt"
+#define GODOXY_KEY_PATH "certs/priv.key"
+
 struct godoxy_cert {
 	char *provider;        /* "cloudflare", "rfc2136", "local", ... */
 	char *email;
@@ -26,7 +30,8 @@ struct godoxy_cert {
 	char **ca_certs;
 	size_t n_ca_certs;
 	char *eab_kid, *eab_hmac;
-	char *cert_path, *key_path; /* as written (relative to the working directory) */
+	char *cert_path, *key_path; /* as written (relative to the working directory), or
+	                             * NULL: GODOXY_CERT_PATH, GODOXY_KEY_PATH */
 	char *acme_key_path;        /* as written, or NULL (GoDoxy's default: see godoxy_acme_key_default) */
 	char *key_type;             /* certificate_key_type as goproxy-cert's name ("ec384"), or NULL */
 	struct godoxy_kv *opts;     /* `options:`, scalars as text, without lego's common options */

@@ -465,6 +465,112 @@ static long mono_ms(void)
 	return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
 }
 
+/* One probe per name in p (*np of them), with all the values expected
+ * there and its zone (zones[i], owned), then the zone's authoritative
+ * servers (shared by the probes of one zone). Returns 0 or -1 (err). */
+static int make_probes(struct resolvers *r, const struct dns_check_opts *o, const struct dns_expect *e, size_t n,
+		       struct probe *p, char **zones, size_t *np, struct gpc_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t j;
+		for (j = 0; j < *np; j++)
+			if (strcasecmp(p[j].fqdn, e[i].fqdn) == 0)
+				break;
+		if (j == *np) {
+			p[j].e = &e[i];
+			p[j].fqdn = e[i].fqdn;
+			p[j].values = calloc(n, sizeof(char *));
+			if (p[j].values == NULL)
+				return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+			if (e[i].zone != NULL) {
+				if ((zones[j] = strdup(e[i].zone)) == NULL)
+					return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+			} else if (find_zone(r, o, e[i].fqdn, &zones[j], err) != 0) {
+				(*np)++;
+				return -1;
+			}
+			p[j].zone = zones[j];
+			(*np)++;
+		}
+		bool dup = false;
+		for (size_t v = 0; v < p[j].n_values; v++)
+			dup |= strcmp(p[j].values[v], e[i].value) == 0;
+		if (!dup)
+			p[j].values[p[j].n_values++] = e[i].value;
+	}
+	for (size_t i = 0; i < *np; i++) {
+		for (size_t j = 0; j < i; j++)
+			if (strcasecmp(p[j].zone, p[i].zone) == 0) {
+				p[i].servers = p[j].servers;
+				p[i].n_servers = p[j].n_servers;
+			}
+		if (p[i].servers == NULL && zone_servers(r, o, p[i].zone, &p[i].servers, &p[i].n_servers, err) != 0)
+			return -1;
+		p[i].ok = calloc(p[i].n_servers, sizeof(bool));
+		p[i].answer = calloc(p[i].n_servers, sizeof(*p[i].answer));
+		if (p[i].ok == NULL || p[i].answer == NULL)
+			return gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/* Ask every server that does not serve the values yet, once. Returns how
+ * many of *total serve them. */
+static size_t probe_round(const struct dns_check_opts *o, struct probe *p, size_t np, size_t *total)
+{
+	size_t good = 0;
+
+	*total = 0;
+	for (size_t i = 0; i < np; i++)
+		for (size_t s = 0; s < p[i].n_servers; s++) {
+			(*total)++;
+			if (!p[i].ok[s])
+				p[i].ok[s] = probe_one(o, &p[i].servers[s], &p[i], p[i].answer[s],
+						       sizeof(p[i].answer[s])) == 1;
+			good += p[i].ok[s];
+		}
+	return good;
+}
+
+/* The servers still waited for, in the log (info). */
+static void log_waiting(const struct probe *p, size_t np, int round, size_t good, size_t total)
+{
+	struct buf b;
+
+	if (!gpc_log_enabled(GPC_LOG_INFO))
+		return;
+	buf_init(&b, 2048);
+	for (size_t i = 0; i < np; i++)
+		for (size_t s = 0; s < p[i].n_servers; s++)
+			if (!p[i].ok[s] && buf_printf(&b, "%s%s (%s)", b.len ? ", " : "", p[i].servers[s].ns,
+						      p[i].servers[s].addr.label) != 0)
+				break;
+	gpc_info("dns: round %d: %zu of %zu servers serve the values; waiting for %s", round, good, total,
+		 b.data ? b.data : "?");
+	buf_finish(&b);
+}
+
+/* The time limit passed: err names each server and what it answered. */
+static int timeout_error(const struct probe *p, size_t np, int timeout, struct gpc_error *err)
+{
+	struct buf b;
+
+	buf_init(&b, sizeof(err->message) - 200);
+	for (size_t i = 0; i < np; i++)
+		for (size_t s = 0; s < p[i].n_servers; s++)
+			if (!p[i].ok[s] && buf_printf(&b, "%sNS %s (%s) does not serve the TXT value%s at %s: %s",
+						      b.len ? "; " : "", p[i].servers[s].ns, p[i].servers[s].addr.label,
+						      p[i].n_values > 1 ? "s" : "", p[i].fqdn, p[i].answer[s]) != 0)
+				break;
+	gpc_error_set(err, GPC_E_NETWORK, "propagation: time limit of %d s exceeded: %s", timeout,
+		      b.data ? b.data : "?");
+	gpc_error_hint(err, "nothing was sent to the CA; a secondary that lags needs a longer "
+			    "--dns-propagation-timeout SECONDS (or NOTIFY from its primary); for split-horizon "
+			    "DNS use --dns-propagation-wait SECONDS");
+	buf_finish(&b);
+	return -1;
+}
+
 int dns_propagation_check(const struct dns_check_opts *o, const struct dns_expect *e, size_t n,
 			  struct gpc_error *err)
 {
@@ -486,79 +592,22 @@ int dns_propagation_check(const struct dns_check_opts *o, const struct dns_expec
 		return -1;
 	p = calloc(n, sizeof(*p));
 	zones = calloc(n, sizeof(*zones));
-	if (p == NULL || zones == NULL)
-		goto nomem;
-	/* one probe per name, with all the values expected there */
-	for (size_t i = 0; i < n; i++) {
-		size_t j;
-		for (j = 0; j < np; j++)
-			if (strcasecmp(p[j].fqdn, e[i].fqdn) == 0)
-				break;
-		if (j == np) {
-			p[np].e = &e[i];
-			p[np].fqdn = e[i].fqdn;
-			p[np].values = calloc(n, sizeof(char *));
-			if (p[np].values == NULL)
-				goto nomem;
-			if (e[i].zone != NULL) {
-				if ((zones[np] = strdup(e[i].zone)) == NULL)
-					goto nomem;
-			} else if (find_zone(&r, o, e[i].fqdn, &zones[np], err) != 0) {
-				np++;
-				goto out;
-			}
-			p[np].zone = zones[np];
-			np++;
-		}
-		bool dup = false;
-		for (size_t v = 0; v < p[j].n_values; v++)
-			dup |= strcmp(p[j].values[v], e[i].value) == 0;
-		if (!dup)
-			p[j].values[p[j].n_values++] = e[i].value;
+	if (p == NULL || zones == NULL) {
+		gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+		goto out;
 	}
-	for (size_t i = 0; i < np; i++) {
-		for (size_t j = 0; j < i; j++)
-			if (strcasecmp(p[j].zone, p[i].zone) == 0) {
-				p[i].servers = p[j].servers;
-				p[i].n_servers = p[j].n_servers;
-			}
-		if (p[i].servers == NULL && zone_servers(&r, o, p[i].zone, &p[i].servers, &p[i].n_servers, err) != 0)
-			goto out;
-		p[i].ok = calloc(p[i].n_servers, sizeof(bool));
-		p[i].answer = calloc(p[i].n_servers, sizeof(*p[i].answer));
-		if (p[i].ok == NULL || p[i].answer == NULL)
-			goto nomem;
-	}
-
+	if (make_probes(&r, o, e, n, p, zones, &np, err) != 0)
+		goto out;
 	long start = mono_ms(), deadline = start + timeout * 1000L;
 	for (int round = 1;; round++) {
-		size_t total = 0, good = 0;
-		for (size_t i = 0; i < np; i++)
-			for (size_t s = 0; s < p[i].n_servers; s++) {
-				total++;
-				if (!p[i].ok[s])
-					p[i].ok[s] = probe_one(o, &p[i].servers[s], &p[i], p[i].answer[s],
-							       sizeof(p[i].answer[s])) == 1;
-				good += p[i].ok[s];
-			}
+		size_t total, good = probe_round(o, p, np, &total);
 		if (good == total) {
 			gpc_info("dns: every authoritative server serves the record%s (round %d, %.1f s)",
 				 np > 1 ? "s" : "", round, (mono_ms() - start) / 1000.0);
 			rc = 0;
 			goto out;
 		}
-		if (gpc_log_enabled(GPC_LOG_INFO)) {
-			struct buf b;
-			buf_init(&b, 2048);
-			for (size_t i = 0; i < np; i++)
-				for (size_t s = 0; s < p[i].n_servers; s++)
-					if (!p[i].ok[s] && buf_printf(&b, "%s%s (%s)", b.len ? ", " : "", p[i].servers[s].ns,
-								      p[i].servers[s].addr.label) != 0)
-						break;
-			gpc_info("dns: round %d: %zu of %zu servers serve the values; waiting for %s", round, good,
-				 total, b.data ? b.data : "?");
-			buf_finish(&b);
-		}
+		log_waiting(p, np, round, good, total);
 		long now = mono_ms();
 		if (now >= deadline)
 			break;
@@ -569,26 +618,7 @@ int dns_propagation_check(const struct dns_check_opts *o, const struct dns_expec
 			pause = deadline - now;
 		usleep((useconds_t)pause * 1000);
 	}
-	{
-		struct buf b;
-		buf_init(&b, sizeof(err->message) - 200);
-		for (size_t i = 0; i < np; i++)
-			for (size_t s = 0; s < p[i].n_servers; s++)
-				if (!p[i].ok[s] && buf_printf(&b, "%sNS %s (%s) does not serve the TXT value%s at %s: %s",
-							      b.len ? "; " : "", p[i].servers[s].ns,
-							      p[i].servers[s].addr.label, p[i].n_values > 1 ? "s" : "",
-							      p[i].fqdn, p[i].answer[s]) != 0)
-					break;
-		gpc_error_set(err, GPC_E_NETWORK, "propagation: time limit of %d s exceeded: %s", timeout,
-			      b.data ? b.data : "?");
-		gpc_error_hint(err, "nothing was sent to the CA; a secondary that lags needs a longer "
-				    "--dns-propagation-timeout SECONDS (or NOTIFY from its primary); for split-horizon "
-				    "DNS use --dns-propagation-wait SECONDS");
-		buf_finish(&b);
-	}
-	goto out;
-nomem:
-	gpc_error_set(err, GPC_E_NOMEM, "out of memory");
+	timeout_error(p, np, timeout, err);
 out:
 	if (p != NULL)
 		probes_free(p, n, zones);
