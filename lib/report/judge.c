@@ -1,12 +1,15 @@
 /* judge: collect what check/status say about each lineage (the CLI renders
  * it: cmd/goproxy-cert/report_print.c).
  *
- * In a certs directory, collection reads each file itself (never a cache),
- * under one shared store lock for the whole run when a writer has ever
- * created one, so a pair is never seen half-replaced; no per-lineage
- * locking. In a shared store (etcd) each pair is one entry read through
- * certstore_read_pair: whole by itself. Lineage settings and the ledger come
- * through lib/core/lineage.c and lib/core/ledger.c in both. */
+ * One collector, through the store interface: where the backend has files
+ * (a certs directory) each lineage's certificate and key are read file by
+ * file (certstore_read_files: each file itself, never a cache, with its
+ * mode, a dangling link, an interrupted write), under one shared store lock
+ * for the whole run when a writer has ever created one, so a pair is never
+ * seen half-replaced; no per-lineage locking. Where a pair is one entry (a
+ * shared store, etcd) it is read through certstore_read_pair: whole by
+ * itself. Lineage settings and the ledger come through lib/core/lineage.c
+ * and lib/core/ledger.c in both. Never prints: gpc_debug only. */
 #include "judge.h"
 
 #include <errno.h>
@@ -150,31 +153,6 @@ static enum report_state state_for_read(const struct gpc_error *err)
 		 * certificate or key file at all */
 		return RS_INVALID;
 	}
-}
-
-static int file_mode(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 ? (int)(st.st_mode & 07777) : -1;
-}
-
-/* Read one file; on failure keep why in *err (naming a dangling symlink). */
-static int read_file(const char *path, struct buf *b, struct gpc_error *err)
-{
-	char target[PATH_MAX];
-	ssize_t n;
-
-	gpc_error_clear(err);
-	if (fs_read_file(path, CERTSTORE_MAX_FILE, b, err) == 0)
-		return 0;
-	if (err->sys_errno == ENOENT &&
-	    (n = readlink(path, target, sizeof(target) - 1)) > 0) {
-		target[n] = '\0';
-		gpc_error_hint(err, "%s is a symbolic link to %s, which does not exist; fix the link "
-				    "or replace it with the file", path, target);
-	}
-	return -1;
 }
 
 void report_human_left(long long secs, char *out, size_t outsz)
@@ -408,216 +386,231 @@ static void judge_cert(struct report_entry *e, const struct x509_chain *chain, b
 	}
 }
 
-static void collect_entry(struct certstore *cs, const char *name, const struct report_options *opt,
-			  const struct lineage *lin, time_t now, struct report_entry *e)
-{
-	char cp[PATH_MAX], kp[PATH_MAX];
-	struct buf cb, kb;
-	struct x509_chain *chain = NULL;
-	struct x509_key *key = NULL;
-	struct gpc_error err, cerr, kerr;
-	struct stat st;
-	bool has_key_block = false;
-	int cert_ok, key_ok;
-
-	if (entry_begin(e, cs, name, cp, sizeof(cp), kp, sizeof(kp)) != 0)
-		return;
-	if (opt->detail) {
-		e->cert_mode = file_mode(cp);
-		e->key_mode = file_mode(kp);
-	}
-
-	buf_init(&cb, CERTSTORE_MAX_FILE);
-	buf_init(&kb, CERTSTORE_MAX_FILE);
-	gpc_error_clear(&err);
-	cert_ok = read_file(cp, &cb, &cerr) == 0;
-	key_ok = read_file(kp, &kb, &kerr) == 0;
-
-	/* Nothing at all (not even a dangling link): one problem, not two. */
-	if (!cert_ok && !key_ok && cerr.sys_errno == ENOENT && kerr.sys_errno == ENOENT &&
-	    lstat(cp, &st) != 0 && lstat(kp, &st) != 0) {
-		bool def = strcmp(name, CERTSTORE_DEFAULT) == 0;
-		char *close = lin == NULL ? lineage_closest(cs, name) : NULL;
-		char *m = xasprintf("%s: no certificate: %s and %s do not exist", name, cp, kp);
-		char *h = close != NULL
-				  ? xasprintf("did you mean '%s'? (no lineage '%s' here)", close, name)
-				  : xasprintf("get one with 'goproxy-cert issue%s%s -D NAME', or point "
-					      "--certs-dir / $GOPROXY_CERTS_DIR at the directory that holds it",
-					      def ? "" : " -n ", def ? "" : name);
-		free(close);
-		add_problem(e, RS_MISSING, RC_NOT_FOUND, m, h);
-		free(m);
-		free(h);
-		buf_finish(&cb);
-		buf_finish(&kb);
-		return;
-	}
-	if (!cert_ok)
-		add_error(e, state_for_read(&cerr), &cerr);
-	if (cert_ok && x509_chain_parse(cp, cb.data ? cb.data : "", cb.len, &chain, &has_key_block,
-					&err) != 0) {
-		add_error(e, RS_INVALID, &err);
-		cert_ok = 0;
-	}
-	if (!key_ok)
-		add_error(e, state_for_read(&kerr), &kerr);
-	if (key_ok && x509_key_parse(kp, kb.data ? kb.data : "", kb.len, &key, &err) != 0) {
-		add_error(e, RS_INVALID, &err);
-		key_ok = 0;
-	}
-	/* the key's bytes are no longer needed: do not keep them around */
-	if (kb.data != NULL)
-		explicit_bzero(kb.data, kb.len);
-
-	if (key_ok) {
-		int m = opt->detail ? e->key_mode : file_mode(kp);
-		if (m >= 0 && (m & 077) != 0) {
-			char *w = xasprintf("%s: private key readable by %s (mode %04o)", kp,
-					    (m & 07) ? "other users" : "the group", (unsigned)m);
-			char *h = xasprintf("chmod 600 %s", kp);
-			add_warning(e, RC_KEY_PERMS, w, h);
-			free(w);
-			free(h);
-		}
-	}
-	bool in_order = cert_ok && x509_chain_check_order(chain, cp, &err) == 0;
-	if (cert_ok && !in_order)
-		add_error(e, RS_INVALID, &err);
-	/* A key that belongs to a later certificate is the chain-order problem
-	 * already reported, not a second one. */
-	if (cert_ok && key_ok && !x509_key_matches(key, chain) &&
-	    (in_order || x509_key_find(key, chain) < 0)) {
-		const char *kt = x509_key_type(key), *ct = x509_chain_info(chain, 0)->key_type;
-		char *m = strcmp(kt, ct) == 0
-			? xasprintf("%s: does not belong to %s (both %s, but different keys)", kp, cp, kt)
-			: xasprintf("%s: does not belong to %s (the key is %s, the certificate's is %s)",
-				    kp, cp, kt, ct);
-		char rel[PATH_MAX], txn[PATH_MAX], arch[PATH_MAX];
-		char *h;
-		/* .state/txn/NAME: a writer was killed between renaming the new
-		 * key and the new certificate (see certstore_write_pair). */
-		snprintf(rel, sizeof(rel), "txn/%s", e->name);
-		if (certstore_state_path(cs, rel, txn, sizeof(txn)) == 0 && access(txn, F_OK) == 0)
-			h = xasprintf("a write of this pair was interrupted (%s); run 'goproxy-cert renew' "
-				      "or 'issue' to complete it", txn);
-		else
-			h = xasprintf("put back the key that was issued with this certificate "
-				      "(previous pairs are in %s), or get a new pair with "
-				      "'goproxy-cert issue --force'", certstore_archive_describe(cs, arch, sizeof(arch)));
-		add_problem(e, RS_INVALID, X509_E_KEY_MISMATCH, m, h);
-		free(m);
-		free(h);
-	}
-	if (cert_ok)
-		judge_cert(e, chain, has_key_block, in_order ? opt : &(struct report_options){
-				   .days = opt->days, .detail = opt->detail, .store_url = opt->store_url },
-			   lin, now);
-	x509_key_free(key);
-	x509_chain_free(chain);
-	buf_finish(&cb);
-	buf_finish(&kb);
-}
-
 /* A failed read of a shared store: the store unreachable (try later)? */
 static bool unreachable(const struct gpc_error *err)
 {
 	return err->code != NULL && strcmp(err->code, GPC_E_NETWORK) == 0;
 }
 
-/* A lineage in a shared store (etcd): one entry holds the certificate and
- * the sealed key, so there are no modes, links or half-written pairs to look
- * at; what is judged is the same as in a directory (parse, order, key match,
- * dates, names, due rule). Without the seal key (skip_keys) only the
- * certificate is read. A key that does not open is this lineage's problem,
- * and its certificate is still judged: expiry is what check is asked first. */
-static void collect_entry_store(struct certstore *cs, const char *name, const struct report_options *opt,
-				const struct lineage *lin, time_t now, struct report_entry *e)
-{
-	char cn[PATH_MAX], kn[PATH_MAX];
+/* A lineage's pair as read, by either way into the store: file by file
+ * (certstore_read_files, a certs directory) or as one entry
+ * (certstore_read_pair, a shared store). */
+struct pair_read {
 	struct buf cb, kb;
-	struct x509_chain *chain = NULL;
-	struct x509_key *key = NULL;
+	bool cert_ok, key_ok;
+	bool files;                /* read file by file: f holds each file's details */
+	struct certstore_files f;
+};
+
+/* No certificate at all for the entry: one problem (not one per file),
+ * naming what was looked for (`what`), with the likeliest fix: a lineage of
+ * a close name, else how to get one (a shared store's hints name --store). */
+static void not_found(struct certstore *cs, struct report_entry *e, const struct lineage *lin,
+		      const char *what)
+{
+	bool def = strcmp(e->name, CERTSTORE_DEFAULT) == 0, shared = certstore_shared(cs);
+	char *close = lin == NULL ? lineage_closest(cs, e->name) : NULL;
+	char *m = xasprintf("%s: no certificate: %s", e->name, what);
+	char *h;
+
+	if (close != NULL)
+		h = xasprintf("did you mean '%s'? (no lineage '%s' %s)", close, e->name,
+			      shared ? "in this store" : "here");
+	else if (shared)
+		h = xasprintf("get one with 'goproxy-cert issue --store URL%s%s -D NAME', or check that --store "
+			      "(or $GOPROXY_CERT_STORE) names the store and prefix that hold it",
+			      def ? "" : " -n ", def ? "" : e->name);
+	else
+		h = xasprintf("get one with 'goproxy-cert issue%s%s -D NAME', or point --certs-dir / "
+			      "$GOPROXY_CERTS_DIR at the directory that holds it", def ? "" : " -n ", def ? "" : e->name);
+	free(close);
+	add_problem(e, RS_MISSING, RC_NOT_FOUND, m, h);
+	free(m);
+	free(h);
+}
+
+/* The files' side of a file-by-file read: nothing at either name (not
+ * even a dangling link) is the one not-found problem; otherwise the modes
+ * (status). Each file's read error is judged by judge_pair, in order.
+ * Returns false when the entry is complete. */
+static bool files_read(struct certstore *cs, struct report_entry *e, const struct lineage *lin,
+		       struct pair_read *p, const char *cp, const char *kp, const struct report_options *opt)
+{
+	p->cert_ok = p->f.cert_err.code == NULL;
+	p->key_ok = p->f.key_err.code == NULL;
+	if (!p->cert_ok && !p->key_ok && p->f.cert_absent && p->f.key_absent) {
+		char *what = xasprintf("%s and %s do not exist", cp, kp);
+		not_found(cs, e, lin, what);
+		free(what);
+		return false;
+	}
+	if (opt->detail) {
+		e->cert_mode = p->f.cert_mode;
+		e->key_mode = p->f.key_mode;
+	}
+	return true;
+}
+
+/* A pair read as one entry (a shared store): the certificate and the
+ * sealed key together; without the seal key (skip_keys) the certificate
+ * alone. A key that does not open is this lineage's problem and its
+ * certificate is still judged (expiry is what check is asked first); an
+ * unreachable store defers the entry. Returns false when the entry is
+ * complete (no certificate to judge). */
+static bool pair_read(struct certstore *cs, struct report_entry *e, const struct lineage *lin,
+		      struct pair_read *p, const struct report_options *opt)
+{
 	struct gpc_error err, kerr;
-	bool has_key_block = false, cert_ok, key_ok = false, in_order;
 
-	if (entry_begin(e, cs, name, cn, sizeof(cn), kn, sizeof(kn)) != 0)
-		return;
-
-	buf_init(&cb, CERTSTORE_MAX_FILE);
-	buf_init(&kb, CERTSTORE_MAX_FILE);
 	gpc_error_clear(&err);
-	gpc_error_clear(&kerr);
+	p->key_ok = false;
 	if (opt->skip_keys) {
-		cert_ok = certstore_read_cert(cs, name, &cb, NULL, &err) == 0;
-	} else if (certstore_read_pair(cs, name, &cb, &kb, &err) == 0) {
-		cert_ok = key_ok = true;
+		p->cert_ok = certstore_read_cert(cs, e->name, &p->cb, NULL, &err) == 0;
+	} else if (certstore_read_pair(cs, e->name, &p->cb, &p->kb, &err) == 0) {
+		p->cert_ok = p->key_ok = true;
 	} else if ((err.code != NULL && strcmp(err.code, GPC_E_MISSING) == 0) || unreachable(&err)) {
-		cert_ok = false;
+		p->cert_ok = false;
 	} else {
 		/* The pair is there but did not come out whole: its key may be
 		 * sealed with another seal key. The certificate is not sealed. */
 		kerr = err;
-		buf_reset(&cb);
+		buf_reset(&p->cb);
 		gpc_error_clear(&err);
-		cert_ok = certstore_read_cert(cs, name, &cb, NULL, &err) == 0;
-		if (cert_ok)
+		p->cert_ok = certstore_read_cert(cs, e->name, &p->cb, NULL, &err) == 0;
+		if (p->cert_ok)
 			add_problem(e, RS_UNREADABLE, RC_KEY_SEALED, kerr.message, kerr.hint);
 	}
-	if (!cert_ok) {
-		if (err.code != NULL && strcmp(err.code, GPC_E_MISSING) == 0) {
-			bool def = strcmp(name, CERTSTORE_DEFAULT) == 0;
-			char *close = lin == NULL ? lineage_closest(cs, name) : NULL;
-			char *m = xasprintf("%s: no certificate: %s", name, err.message);
-			char *h = close != NULL
-					  ? xasprintf("did you mean '%s'? (no lineage '%s' in this store)", close, name)
-					  : xasprintf("get one with 'goproxy-cert issue --store URL%s%s -D NAME', or "
-						      "check that --store (or $GOPROXY_CERT_STORE) names the store and "
-						      "prefix that hold it", def ? "" : " -n ", def ? "" : name);
-			free(close);
-			add_problem(e, RS_MISSING, RC_NOT_FOUND, m, h);
-			free(m);
-			free(h);
-		} else {
-			e->deferred = unreachable(&err);
-			add_error(e, err.code != NULL && strcmp(err.code, GPC_E_INVALID) == 0 ? RS_INVALID
-											: RS_UNREADABLE, &err);
-		}
-		goto out;
+	if (p->cert_ok)
+		return true;
+	if (err.code != NULL && strcmp(err.code, GPC_E_MISSING) == 0) {
+		not_found(cs, e, lin, err.message);
+	} else {
+		e->deferred = unreachable(&err);
+		add_error(e, err.code != NULL && strcmp(err.code, GPC_E_INVALID) == 0 ? RS_INVALID : RS_UNREADABLE,
+			  &err);
 	}
-	if (x509_chain_parse(cn, cb.data ? cb.data : "", cb.len, &chain, &has_key_block, &err) != 0) {
+	return false;
+}
+
+/* How to mend a key that does not belong to its certificate: finish the
+ * interrupted write the store reports, else write the pair again from its
+ * source (a shared store), else put back the archived key. */
+static char *mismatch_hint(struct certstore *cs, const struct report_entry *e, const struct pair_read *p)
+{
+	char arch[PATH_MAX];
+
+	if (p->files && p->f.interrupted)
+		return xasprintf("a write of this pair was interrupted (%s); run 'goproxy-cert renew' "
+				 "or 'issue' to complete it", p->f.interrupted_at);
+	if (certstore_shared(cs))
+		return xasprintf("write the pair again from its source: 'goproxy-cert renew --store URL "
+				 "--force %s', or 'store import' of a directory that holds it", e->name);
+	return xasprintf("put back the key that was issued with this certificate (previous pairs are in "
+			 "%s), or get a new pair with 'goproxy-cert issue --force'",
+			 certstore_archive_describe(cs, arch, sizeof(arch)));
+}
+
+/* A private key readable by others than its owner (a file's mode). */
+static void key_mode_warning(struct report_entry *e, const char *kp, int m)
+{
+	if (m < 0 || (m & 077) == 0)
+		return;
+	char *w = xasprintf("%s: private key readable by %s (mode %04o)", kp,
+			    (m & 07) ? "other users" : "the group", (unsigned)m);
+	char *h = xasprintf("chmod 600 %s", kp);
+	add_warning(e, RC_KEY_PERMS, w, h);
+	free(w);
+	free(h);
+}
+
+/* Judge what was read, the same for every store: each file's read error
+ * (file by file), the certificate's and the key's parse, the key's mode,
+ * the chain order, whether the key belongs to the certificate, then the
+ * certificate itself (judge_cert). In a shared store a certificate that
+ * does not parse ends the judging (its key is not looked at). */
+static void judge_pair(struct certstore *cs, struct report_entry *e, struct pair_read *p, const char *cp,
+		       const char *kp, const struct report_options *opt, const struct lineage *lin, time_t now)
+{
+	struct x509_chain *chain = NULL;
+	struct x509_key *key = NULL;
+	struct gpc_error err;
+	bool has_key_block = false, in_order;
+
+	gpc_error_clear(&err);
+	if (p->files && !p->cert_ok)
+		add_error(e, state_for_read(&p->f.cert_err), &p->f.cert_err);
+	if (p->cert_ok && x509_chain_parse(cp, p->cb.data ? p->cb.data : "", p->cb.len, &chain, &has_key_block,
+					   &err) != 0) {
 		add_error(e, RS_INVALID, &err);
-		goto out;
+		p->cert_ok = false;
+		if (!p->files)
+			p->key_ok = false;
 	}
-	if (key_ok && x509_key_parse(kn, kb.data ? kb.data : "", kb.len, &key, &err) != 0) {
+	if (p->files && !p->key_ok)
+		add_error(e, state_for_read(&p->f.key_err), &p->f.key_err);
+	if (p->key_ok && x509_key_parse(kp, p->kb.data ? p->kb.data : "", p->kb.len, &key, &err) != 0) {
 		add_error(e, RS_INVALID, &err);
-		key_ok = false;
+		p->key_ok = false;
 	}
-	if (kb.data != NULL)
-		explicit_bzero(kb.data, kb.len);
-	in_order = x509_chain_check_order(chain, cn, &err) == 0;
-	if (!in_order)
+	/* the key's bytes are no longer needed: do not keep them around */
+	if (p->kb.data != NULL)
+		explicit_bzero(p->kb.data, p->kb.len);
+	if (p->files && p->key_ok)
+		key_mode_warning(e, kp, p->f.key_mode);
+	in_order = p->cert_ok && x509_chain_check_order(chain, cp, &err) == 0;
+	if (p->cert_ok && !in_order)
 		add_error(e, RS_INVALID, &err);
-	if (key_ok && !x509_key_matches(key, chain) && (in_order || x509_key_find(key, chain) < 0)) {
+	/* A key that belongs to a later certificate is the chain-order problem
+	 * already reported, not a second one. */
+	if (p->cert_ok && p->key_ok && !x509_key_matches(key, chain) && (in_order || x509_key_find(key, chain) < 0)) {
 		const char *kt = x509_key_type(key), *ct = x509_chain_info(chain, 0)->key_type;
-		bool def = strcmp(name, CERTSTORE_DEFAULT) == 0;
 		char *m = strcmp(kt, ct) == 0
-			? xasprintf("%s: does not belong to %s (both %s, but different keys)", kn, cn, kt)
+			? xasprintf("%s: does not belong to %s (both %s, but different keys)", kp, cp, kt)
 			: xasprintf("%s: does not belong to %s (the key is %s, the certificate's is %s)",
-				    kn, cn, kt, ct);
-		char *h = xasprintf("write the pair again from its source: 'goproxy-cert renew --store URL "
-				    "--force %s', or 'store import' of a directory that holds it", def ? "default" : name);
+				    kp, cp, kt, ct);
+		char *h = mismatch_hint(cs, e, p);
 		add_problem(e, RS_INVALID, X509_E_KEY_MISMATCH, m, h);
 		free(m);
 		free(h);
 	}
-	judge_cert(e, chain, has_key_block, in_order ? opt : &(struct report_options){
-			   .days = opt->days, .detail = opt->detail, .store_url = opt->store_url },
-		   lin, now);
-out:
+	if (p->cert_ok)
+		judge_cert(e, chain, has_key_block, in_order ? opt : &(struct report_options){
+				   .days = opt->days, .detail = opt->detail, .store_url = opt->store_url },
+			   lin, now);
 	x509_key_free(key);
 	x509_chain_free(chain);
-	buf_finish(&cb);
-	buf_finish(&kb);
+}
+
+/* The one collector: a lineage's pair read through the store interface,
+ * file by file where the backend has files (certstore_read_files: a certs
+ * directory's modes, dangling links, a half pair), else as one entry
+ * (certstore_read_pair), then judged alike (judge_pair). */
+static void collect_entry(struct certstore *cs, const char *name, const struct report_options *opt,
+			  const struct lineage *lin, time_t now, struct report_entry *e)
+{
+	char cp[PATH_MAX], kp[PATH_MAX];
+	struct pair_read p;
+	bool judge;
+	int got;
+
+	if (entry_begin(e, cs, name, cp, sizeof(cp), kp, sizeof(kp)) != 0)
+		return;
+	buf_init(&p.cb, CERTSTORE_MAX_FILE);
+	buf_init(&p.kb, CERTSTORE_MAX_FILE);
+	got = certstore_read_files(cs, name, &p.cb, &p.kb, &p.f);
+	p.files = got != 0;
+	if (got < 0) {
+		add_error(e, RS_INVALID, &p.f.cert_err);
+		judge = false;
+	} else {
+		judge = p.files ? files_read(cs, e, lin, &p, cp, kp, opt) : pair_read(cs, e, lin, &p, opt);
+	}
+	if (judge)
+		judge_pair(cs, e, &p, cp, kp, opt, lin, now);
+	if (p.kb.data != NULL)
+		explicit_bzero(p.kb.data, p.kb.len);
+	buf_finish(&p.cb);
+	buf_finish(&p.kb);
 }
 
 /* .state/ledger.json is read and parsed once per report (through
@@ -811,7 +804,6 @@ static void check_dir_writable(struct report *r)
  * the next index; entries are written in place, so the order is kept. */
 struct collect_job {
 	struct certstore *cs;
-	bool shared;
 	char *const *names;
 	size_t n;
 	const struct report_options *opt;
@@ -835,12 +827,7 @@ static void *collect_worker(void *arg)
 		for (size_t k = i; k < i + 16 && k < j->n; k++) {
 			struct gpc_error lerr;
 			struct lineage *lin = lineage_read(j->cs, j->names[k], &lerr);
-			if (j->shared)
-				collect_entry_store(j->cs, j->names[k], j->opt, lin, j->r->checked_at,
-						    &j->r->entries[k]);
-			else
-				collect_entry(j->cs, j->names[k], j->opt, lin, j->r->checked_at,
-					      &j->r->entries[k]);
+			collect_entry(j->cs, j->names[k], j->opt, lin, j->r->checked_at, &j->r->entries[k]);
 			settings_warning(&j->r->entries[k], &lerr);
 			persist_warning(lin, &j->r->entries[k], j->r->checked_at);
 			if (j->opt->detail)
@@ -857,7 +844,7 @@ static void *collect_worker(void *arg)
 static void collect_all(struct certstore *cs, char *const *names, size_t n,
 			const struct report_options *opt, struct report *r)
 {
-	struct collect_job j = { .cs = cs, .shared = r->shared, .names = names, .n = n, .opt = opt, .r = r };
+	struct collect_job j = { .cs = cs, .names = names, .n = n, .opt = opt, .r = r };
 	pthread_t tid[COLLECT_MAX_THREADS];
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t nt = cpus > 0 ? (size_t)cpus : 1, started = 0;

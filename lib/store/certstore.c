@@ -288,6 +288,20 @@ int certstore_read_pair_nowait(struct certstore *cs, const char *name, struct bu
 	return cs->ops->read_pair_nowait(cs->be, name, cert, key, err);
 }
 
+int certstore_read_files(struct certstore *cs, const char *name, struct buf *cert, struct buf *key,
+			 struct certstore_files *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->cert_mode = f->key_mode = -1;
+	if (!certstore_valid_name(name)) {
+		bad_name(&f->cert_err, name);
+		return -1;
+	}
+	if (cs->ops->read_files == NULL)
+		return 0;
+	return cs->ops->read_files(cs->be, name, cert, key, f);
+}
+
 int certstore_read_cert(struct certstore *cs, const char *name, struct buf *cert, uint64_t *rev,
 			struct gpc_error *err)
 {

@@ -30,6 +30,11 @@ struct certstore_ops {
 	/* the certificate alone, without opening the key (certstore_read_cert);
 	 * may be NULL (read_pair is used and the key wiped) */
 	int (*read_cert)(void *be, const char *name, struct buf *cert, uint64_t *rev, struct gpc_error *err);
+	/* the certificate and the key file by file, with the files' details
+	 * (modes, dangling links, an interrupted write): certstore_read_files;
+	 * may be NULL (a store without files: certstore_read_files returns 0) */
+	int (*read_files)(void *be, const char *name, struct buf *cert, struct buf *key,
+			  struct certstore_files *f);
 	int (*write_pair)(void *be, const char *name, const char *cert, size_t cert_len, const char *key,
 			  size_t key_len, uint64_t expect_rev, struct gpc_error *err);
 	int (*check_writable)(void *be, const char *name, struct gpc_error *err);
