@@ -18,7 +18,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -781,25 +780,6 @@ void report_finish(struct report *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* Writers (issue, renew) need the certs dir; say so early. */
-static void check_dir_writable(struct report *r)
-{
-	struct stat st;
-	char msg[PATH_MAX + 256], hint[PATH_MAX + 256];
-
-	if (access(r->certs_dir, W_OK) == 0)
-		return;
-	if (stat(r->certs_dir, &st) != 0)
-		return;
-	snprintf(msg, sizeof(msg), "%s: not writable by uid %u (owner uid %u gid %u, mode %04o)",
-		 r->certs_dir, (unsigned)geteuid(), (unsigned)st.st_uid, (unsigned)st.st_gid,
-		 (unsigned)(st.st_mode & 07777));
-	snprintf(hint, sizeof(hint), "renewal will fail to write here: run goproxy-cert as the "
-		 "owner, or chown/chmod %s (in a container: mount a writable, persistent volume)",
-		 r->certs_dir);
-	push_problem(&r->warnings, &r->n_warnings, RC_DIR_NOT_WRITABLE, msg, hint);
-}
-
 /* Lineages are independent: parse them on every core. Each worker takes
  * the next index; entries are written in place, so the order is kept. */
 struct collect_job {
@@ -884,6 +864,39 @@ static int collect_begin(struct report *r, const char *where, char *const *names
 	return 0;
 }
 
+/* What is said about the store as a whole, each by the backend that knows
+ * it (a backend without the operation says nothing): not writable by the
+ * writers; (status) somewhere that will not survive a reboot or a new
+ * container; a shared store's keys not checked without the seal key. And
+ * a pair left half-written by a killed writer is completed first (the one
+ * write check and status ever make), so that what is judged is what every
+ * reader sees. */
+static void store_warnings(struct report *r, struct certstore *cs, const struct report_options *opt)
+{
+	struct gpc_error why;
+
+	gpc_error_clear(&why);
+	if (certstore_unwritable(cs, &why) == 1)
+		push_problem(&r->warnings, &r->n_warnings, RC_DIR_NOT_WRITABLE, why.message, why.hint);
+	/* check keeps to the certificates */
+	gpc_error_clear(&why);
+	if (opt->detail && certstore_ephemeral(cs, &why) == 1 && !ephemeral_acknowledged(cs))
+		push_problem(&r->warnings, &r->n_warnings, why.code, why.message, why.hint);
+	if (certstore_finish_interrupted(cs) == 1)
+		gpc_debug("%s: finished an interrupted write", certstore_dir(cs));
+	if (r->shared && opt->skip_keys) {
+		/* Once for the report, not once per lineage: the certificates
+		 * below are judged, their keys were not read. */
+		char *m = xasprintf("%s: the private keys were not checked: they are sealed in the store "
+				    "and no --store-seal was given", r->certs_dir);
+		push_problem(&r->warnings, &r->n_warnings, RC_KEY_NOT_CHECKED, m,
+			     "give --store-seal FILE (the fleet's seal key) to check that each key opens and "
+			     "belongs to its certificate; the certificates are checked without it");
+		free(m);
+		r->keys_unchecked = true;
+	}
+}
+
 /* Collect from an open store (the names are valid). */
 static void collect(struct report *r, struct certstore *cs, char *const *names, size_t n_names,
 		    const struct report_options *opt)
@@ -912,33 +925,7 @@ static void collect(struct report *r, struct certstore *cs, char *const *names, 
 		}
 	}
 	r->dir_ok = true;
-	if (!r->shared) {
-		check_dir_writable(r);
-		/* status (detail) also says when the directory will not survive a
-		 * reboot or a new container; check keeps to the certificates */
-		if (opt->detail) {
-			struct gpc_error why;
-			gpc_error_clear(&why);
-			if (certstore_ephemeral(cs, &why) == 1 && !ephemeral_acknowledged(cs))
-				push_problem(&r->warnings, &r->n_warnings, why.code, why.message, why.hint);
-		}
-
-		/* A pair left half-written by a killed writer is completed first (the
-		 * one write check and status ever make), so that what is judged is what
-		 * every reader of these files sees. */
-		if (certstore_finish_interrupted(cs) == 1)
-			gpc_debug("%s: finished an interrupted write", certstore_dir(cs));
-	} else if (opt->skip_keys) {
-		/* Once for the report, not once per lineage: the certificates
-		 * below are judged, their keys were not read. */
-		char *m = xasprintf("%s: the private keys were not checked: they are sealed in the store "
-				    "and no --store-seal was given", r->certs_dir);
-		push_problem(&r->warnings, &r->n_warnings, RC_KEY_NOT_CHECKED, m,
-			     "give --store-seal FILE (the fleet's seal key) to check that each key opens and "
-			     "belongs to its certificate; the certificates are checked without it");
-		free(m);
-		r->keys_unchecked = true;
-	}
+	store_warnings(r, cs, opt);
 
 	/* One shared lock for the whole run (not per lineage). A writer busy
 	 * for more than a moment (an ACME order) must not block check: read

@@ -176,6 +176,11 @@ int certstore_ephemeral(const struct certstore *cs, struct gpc_error *why)
 	return cs->ops->ephemeral != NULL ? cs->ops->ephemeral(cs->be, why) : 0;
 }
 
+int certstore_unwritable(const struct certstore *cs, struct gpc_error *why)
+{
+	return cs->ops->unwritable != NULL ? cs->ops->unwritable(cs->be, why) : 0;
+}
+
 void certstore_free(struct certstore *cs)
 {
 	if (cs == NULL)

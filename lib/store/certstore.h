@@ -88,6 +88,12 @@ bool certstore_shared(const struct certstore *cs);
  * `why` (the place, the cause and the fix), else 0. */
 int certstore_ephemeral(const struct certstore *cs, struct gpc_error *why);
 
+/* Could writers (issue, renew) run as this user not write the store itself
+ * (a certs directory's owner and mode)? Returns 1 and `why` (the place, the
+ * uid, owner and mode, and the fix), else 0 (writable, or a backend that
+ * cannot tell, such as etcd). */
+int certstore_unwritable(const struct certstore *cs, struct gpc_error *why);
+
 /* Open a certs directory for reading (and, later, writing). Fails with a
  * clear error if it does not exist, is not a directory, or is not readable
  * and searchable. Returns 0 and *out (free with certstore_free) or -1. */

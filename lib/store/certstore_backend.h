@@ -77,6 +77,9 @@ struct certstore_ops {
 	/* 1 when the store will not survive a reboot (certstore_ephemeral);
 	 * may be NULL (never) */
 	int (*ephemeral)(void *be, struct gpc_error *why);
+	/* 1 when the store itself is not writable by the effective user
+	 * (certstore_unwritable); may be NULL (never said) */
+	int (*unwritable)(void *be, struct gpc_error *why);
 	/* where previous pairs are kept, for messages (certstore_archive_describe) */
 	int (*archive_name)(void *be, char *out, size_t outsz);
 };

@@ -1859,6 +1859,22 @@ static int op_ephemeral(void *be, struct gpc_error *why)
 	return fs_ephemeral(dir_dir(be), why);
 }
 
+/* Writers (issue, renew) need the certs directory: said early by check
+ * and status, with its owner and mode. */
+static int op_unwritable(void *be, struct gpc_error *why)
+{
+	const char *dir = dir_dir(be);
+	struct stat st;
+
+	if (access(dir, W_OK) == 0 || stat(dir, &st) != 0)
+		return 0;
+	gpc_error_set(why, GPC_E_PERMISSION, "%s: not writable by uid %u (owner uid %u gid %u, mode %04o)", dir,
+		      (unsigned)geteuid(), (unsigned)st.st_uid, (unsigned)st.st_gid, (unsigned)(st.st_mode & 07777));
+	gpc_error_hint(why, "renewal will fail to write here: run goproxy-cert as the owner, or chown/chmod %s "
+			    "(in a container: mount a writable, persistent volume)", dir);
+	return 1;
+}
+
 static const struct certstore_ops dir_ops = {
 	.kind = "dir",
 	.free = op_free,
@@ -1891,6 +1907,7 @@ static const struct certstore_ops dir_ops = {
 	.check_trust = op_check_trust,
 	.shared = false,
 	.ephemeral = op_ephemeral,
+	.unwritable = op_unwritable,
 	.archive_name = op_archive_name,
 };
 
