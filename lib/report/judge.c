@@ -11,6 +11,7 @@
  * itself. Lineage settings and the ledger come through lib/core/lineage.c
  * and lib/core/ledger.c in both. Never prints: gpc_debug only. */
 #include "judge.h"
+#include "served.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -1004,4 +1005,9 @@ void report_entry_finish(struct report_entry *e)
 {
 	entry_finish(e);
 	memset(e, 0, sizeof(*e));
+}
+
+void report_problem_finish(struct report_problem *p)
+{
+	problem_finish(p);
 }
