@@ -914,7 +914,7 @@ static void collect(struct report *r, struct certstore *cs, char *const *names, 
 	if (n_names == 0) {
 		if (certstore_list(cs, &listed, &n_listed, &e) != 0) {
 			problem_set(&r->dir_problem, e.code, e.message, e.hint);
-			r->deferred = r->shared && unreachable(&e);
+			r->deferred = unreachable(&e); /* only a shared store is ever unreachable */
 			return;
 		}
 		todo = listed;

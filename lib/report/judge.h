@@ -121,12 +121,15 @@ int report_collect(struct report *r, const char *dir, char *const *names, size_t
 void report_finish(struct report *r);
 
 /* As report_collect, from a store already open (storeopt_open: a certs
- * directory or etcd; not freed here). In a directory the files are read and
- * judged as report_collect does (modes, dangling links, the interrupted-write
- * recovery, the certs dir's own warnings); in a shared store each pair is
- * read through certstore_read_pair (certstore_read_cert with skip_keys),
- * messages name the store's entries, and an unreachable store sets
- * `deferred` (on the report, or on the entries it could not read). */
+ * directory or etcd; not freed here). One collector for every store: where
+ * the backend offers certstore_read_files (a certs directory) each file is
+ * read and judged on its own (modes, dangling links, a pending interrupted
+ * write); elsewhere (a shared store) each pair is read through
+ * certstore_read_pair (certstore_read_cert with skip_keys), messages name
+ * the store's entries, and an unreachable store sets `deferred` (on the
+ * report, or on the entries it could not read). The store-wide warnings
+ * come from the backend's operations (certstore_unwritable,
+ * certstore_ephemeral). */
 int report_collect_store(struct report *r, struct certstore *cs, char *const *names, size_t n_names,
 			 const struct report_options *opt, struct gpc_error *err)
 	__attribute__((warn_unused_result));
