@@ -279,7 +279,7 @@ static void judge(struct served *s, const struct tlsprobe_trust *trust, const st
 	}
 	before = s->e.n_problems;
 	report_judge_chain(&s->e, s->chain, ro, now);
-	/* report.c adds the worst of its findings first */
+	/* lib/report/judge.c adds the worst of its findings first */
 	if (s->e.n_problems > before && from_report[s->e.state] > s->state) {
 		s->state = from_report[s->e.state];
 		s->why = s->e.problems[before].code;
@@ -433,7 +433,7 @@ static void print_served(FILE *out, const struct served *s, const char *dir, boo
 
 static void print_problems_of(FILE *f, const struct served *s)
 {
-	/* one entry in a report of its own: report.c's layout for problems */
+	/* one entry in a report of its own: report_print.c's layout for problems */
 	struct report one = { .dir_ok = true, .entries = (struct report_entry *)&s->e, .n_entries = 1 };
 
 	report_print_problems(f, cli.prog, &one);
@@ -501,7 +501,7 @@ static void print_json(FILE *out, const struct report *sub, const struct served 
 	FILE *m;
 
 	if (dir != NULL && (m = open_memstream(&doc, &len)) != NULL) {
-		/* report.c streams its document; cut its closing brace to add ours */
+		/* report_print.c streams its document; cut its closing brace to add ours */
 		int bad = report_print_json(m, sub, false);
 		fclose(m);
 		while (len > 0 && (doc[len - 1] == '\n' || doc[len - 1] == '}'))
@@ -553,7 +553,7 @@ static void check_target(struct served *s, const char *target, const struct conn
 		} else {
 			compared[st - r->entries] = true;
 			free(s->e.name);
-			s->e.name = sdup(st->name); /* for report.c's hints ("issue -n NAME") */
+			s->e.name = sdup(st->name); /* for judge.c's hints ("issue -n NAME") */
 		}
 	}
 	probe_one(s, o, trust, ro, r->checked_at);
