@@ -33,6 +33,60 @@ static void status_help(FILE *f)
 
 enum fmt { FMT_TEXT, FMT_JSON, FMT_PROM };
 
+/* Alerts that did not arrive, from the directory or the store (`url`: the
+ * --store; not from one that could not be reached just now), or NULL. */
+static struct json_object *status_alerts(const char *url, const struct storeopt *so, const char *dir)
+{
+	struct certstore *acs = NULL;
+	struct json_object *alerts;
+	struct gpc_error err;
+
+	gpc_error_clear(&err);
+#ifdef GPC_ACME_TOOL
+	if (url != NULL ? storeopt_open(so, dir, &acs, &err) != 0
+			: certstore_open(certstore_default_dir(dir), &acs, &err) != 0)
+#else
+	(void)url;
+	(void)so;
+	if (certstore_open(certstore_default_dir(dir), &acs, &err) != 0)
+#endif
+		acs = NULL;
+	alerts = notify_status_undelivered(acs);
+	certstore_free(acs);
+	return alerts;
+}
+
+/* The report in `fmt` on stdout (problems of an unusable store on stderr
+ * when stdout is a document). Returns the exit code: 0, 2 (EXIT_BAD) for a
+ * store that could not be read, 75 when it could not be reached. */
+static int status_print(const struct report *r, enum fmt fmt)
+{
+	int rc = 0;
+
+	switch (fmt) {
+	case FMT_JSON:
+		report_print_json(stdout, r, true);
+		break;
+	case FMT_PROM:
+		report_print_prometheus(stdout, r);
+		break;
+	default:
+		report_print_status_text(stdout, r);
+		notify_status_print(stdout, r->alerts);
+		break;
+	}
+	if (!r->dir_ok) {
+		if (fmt != FMT_TEXT) {
+			fflush(stdout);
+			report_print_problems(stderr, cli.prog, r);
+		}
+		rc = EXIT_BAD;
+	}
+	if (report_deferred(r))
+		rc = EXIT_DEFER; /* what was printed is incomplete: try later */
+	return rc;
+}
+
 int cmd_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -120,42 +174,9 @@ int cmd_status(int argc, char **argv)
 			return EXIT_BAD;
 		}
 	}
-	if (fmt != FMT_PROM && !(url != NULL && r.deferred)) {
-		/* alerts that did not arrive, from the directory or the store
-		 * (not from one that could not be reached just now) */
-		struct certstore *acs = NULL;
-		gpc_error_clear(&err);
-#ifdef GPC_ACME_TOOL
-		if (url != NULL ? storeopt_open(&so, dir, &acs, &err) != 0
-				: certstore_open(certstore_default_dir(dir), &acs, &err) != 0)
-#else
-		if (certstore_open(certstore_default_dir(dir), &acs, &err) != 0)
-#endif
-			acs = NULL;
-		r.alerts = notify_status_undelivered(acs);
-		certstore_free(acs);
-	}
-	switch (fmt) {
-	case FMT_JSON:
-		report_print_json(stdout, &r, true);
-		break;
-	case FMT_PROM:
-		report_print_prometheus(stdout, &r);
-		break;
-	default:
-		report_print_status_text(stdout, &r);
-		notify_status_print(stdout, r.alerts);
-		break;
-	}
-	if (!r.dir_ok) {
-		if (fmt != FMT_TEXT) {
-			fflush(stdout);
-			report_print_problems(stderr, cli.prog, &r);
-		}
-		rc = EXIT_BAD;
-	}
-	if (report_deferred(&r))
-		rc = EXIT_DEFER; /* what was printed is incomplete: try later */
+	if (fmt != FMT_PROM && !(url != NULL && r.deferred))
+		r.alerts = status_alerts(url, &so, dir);
+	rc = status_print(&r, fmt);
 	json_object_put(r.alerts);
 	report_finish(&r);
 	return rc;

@@ -1,9 +1,9 @@
 /* connect: check --connect. For each HOST[:PORT]: take the chain the server
- * serves (lib/core/tlsprobe.c), judge it like a stored certificate (report.c's
- * rules: dates, due, --domain), check its order, trust and names, and say
- * how it relates to the store's lineage for that name: the same
- * certificate, an older one (the server was not reloaded), a newer one, or
- * an unrelated one. */
+ * serves (lib/core/tlsprobe.c), judge it like a stored certificate
+ * (lib/report/judge.c's rules: dates, due, --domain), check its order,
+ * trust and names, and say how it relates to the store's lineage for that
+ * name (lib/report/served.c): the same certificate, an older one (the
+ * server was not reloaded), a newer one, or an unrelated one. */
 #include "connect.h"
 
 #include <arpa/inet.h>
@@ -18,6 +18,7 @@
 
 #include "certstore.h"
 #include "cli.h"
+#include "served.h"
 #include "timeutil.h"
 #include "tlsprobe.h"
 #include "x509.h"
@@ -52,10 +53,8 @@ static const char *const sv_names[SV__COUNT] = {
 	[SV_UNREACHABLE] = "unreachable",
 };
 
-/* Problem codes this file adds (see also TLSPROBE_E_*, X509_E_*). */
-#define CC_STALE "stale"
-#define CC_NEWER "newer-than-store"
-#define CC_UNRELATED "unrelated"
+/* Problem codes this file adds (see also TLSPROBE_E_*, X509_E_*,
+ * REPORT_SERVED_*). */
 #define CC_NO_LINEAGE "no-lineage"
 #define CC_UNTRUSTED "untrusted"
 #define CC_NOT_COVERED "servername-not-covered"
@@ -85,7 +84,7 @@ static char *sdup(const char *s)
 	char *p = strdup(s);
 
 	if (p == NULL)
-		abort(); /* as report.c: nothing useful to do without memory */
+		abort(); /* as judge.c: nothing useful to do without memory */
 	return p;
 }
 
@@ -207,112 +206,22 @@ bool connect_wanted(const struct connect_args *a)
 	       a->timeout != NULL;
 }
 
-/* ---- which lineage, and how the served certificate relates to it ---- */
+/* ---- how the served certificate relates to the store's lineage ---- */
 
-/* Does the entry hold `name` exactly (normalised), or (wildcard) a
- * one-label wildcard above it? As goproxyd picks by SNI. */
-static bool entry_holds(const struct report_entry *e, const char *name, bool wildcard)
-{
-	char w[256], d[256];
-	const char *dot;
-
-	if (x509_name_normalize(name, w, sizeof(w)) != 0)
-		return false;
-	dot = strchr(w, '.');
-	for (size_t i = 0; i < e->n_domains; i++) {
-		if (x509_name_normalize(e->domains[i], d, sizeof(d)) != 0)
-			continue;
-		if (!wildcard && strcmp(d, w) == 0)
-			return true;
-		if (wildcard && strncmp(d, "*.", 2) == 0 && dot != NULL && dot != w && strcmp(dot + 1, d + 2) == 0)
-			return true;
-	}
-	return false;
-}
-
-/* The lineage for `name`: one that holds it, then one whose wildcard covers
- * it, then the only one named, then "default" (what goproxyd serves when
- * nothing matches). NULL when none fits. */
-static const struct report_entry *pick_lineage(const struct report *r, const char *name, bool named)
-{
-	for (int wild = 0; wild <= 1; wild++)
-		for (size_t i = 0; i < r->n_entries; i++)
-			if (r->entries[i].have_cert && entry_holds(&r->entries[i], name, wild))
-				return &r->entries[i];
-	if (named && r->n_entries == 1)
-		return &r->entries[0];
-	for (size_t i = 0; i < r->n_entries; i++)
-		if (strcmp(r->entries[i].name, CERTSTORE_DEFAULT) == 0)
-			return &r->entries[i];
-	return NULL;
-}
-
-static bool share_a_name(const struct report_entry *a, const struct report_entry *b)
-{
-	for (size_t i = 0; i < a->n_domains; i++)
-		if (entry_holds(b, a->domains[i], false))
-			return true;
-	return false;
-}
-
-static void join_names(const struct report_entry *e, char *out, size_t outsz)
-{
-	size_t used = 0;
-
-	out[0] = '\0';
-	for (size_t i = 0; i < e->n_domains && used + 1 < outsz; i++) {
-		int n = snprintf(out + used, outsz - used, "%s%s", i ? ", " : "", e->domains[i]);
-		if (n < 0)
-			break;
-		used += (size_t)n;
-	}
-	if (e->n_domains == 0)
-		snprintf(out, outsz, "none");
-}
-
+/* The comparison is the library's (lib/report/served.c); the finding gets
+ * the served state its relation means. */
 static void compare(struct served *s, const struct report_entry *st)
 {
-	char msg[2048], hint[1024], t1[32], t2[32], n1[512], n2[512];
-	bool def = strcmp(st->name, CERTSTORE_DEFAULT) == 0;
+	struct report_problem p;
 
 	s->stored = st;
-	if (!st->have_cert || !s->e.have_cert)
-		return; /* the lineage's own problem says why there is nothing to compare */
-	if (strcasecmp(st->fingerprint, s->e.fingerprint) == 0) {
-		s->relation = "same";
+	s->relation = report_compare_served(&s->e, s->label, st, &p);
+	if (p.message == NULL)
 		return;
-	}
-	time_rfc3339(s->e.not_before, t1, sizeof(t1));
-	time_rfc3339(st->not_before, t2, sizeof(t2));
-	if (share_a_name(&s->e, st) && s->e.not_before != st->not_before) {
-		bool older = s->e.not_before < st->not_before;
-		s->relation = older ? "older" : "newer";
-		snprintf(msg, sizeof(msg), "%s: serves %s certificate than the store: sha256 %.16s... "
-			 "(not before %s), but %s holds sha256 %.16s... (not before %s)", s->label,
-			 older ? "an older" : "a newer", s->e.fingerprint, t1, st->cert_path, st->fingerprint, t2);
-		if (older)
-			snprintf(hint, sizeof(hint), "the new pair was written but the server still uses the old "
-				 "one: reload it now (e.g. systemctl reload nginx), and make every renewal do it: "
-				 "goproxy-cert issue%s%s -D NAME... --deploy-hook 'systemctl reload nginx' "
-				 "(stored for renew; goproxyd reloads by itself)", def ? "" : " -n ",
-				 def ? "" : st->name);
-		else
-			snprintf(hint, sizeof(hint), "the server takes its certificate from somewhere else "
-				 "(another certs directory or node, a copy made by hand): point it at %s and %s, "
-				 "or check the directory it really uses (-d DIR)", st->cert_path, st->key_path);
-		served_add(s, older ? SV_STALE : SV_NEWER, false, older ? CC_STALE : CC_NEWER, msg, hint);
-	} else {
-		s->relation = "unrelated";
-		join_names(&s->e, n1, sizeof(n1));
-		join_names(st, n2, sizeof(n2));
-		snprintf(msg, sizeof(msg), "%s: serves a certificate unrelated to lineage %s: served %s "
-			 "(sha256 %.16s..., not before %s), stored in %s: %s (sha256 %.16s..., not before %s)",
-			 s->label, st->name, n1, s->e.fingerprint, t1, st->cert_path, n2, st->fingerprint, t2);
-		snprintf(hint, sizeof(hint), "the server is configured with another certificate: point it at "
-			 "%s and %s and reload it; or compare with the lineage it should serve "
-			 "(goproxy-cert check -d DIR LINEAGE --connect ...)", st->cert_path, st->key_path);
-		served_add(s, SV_UNRELATED, false, CC_UNRELATED, msg, hint);
-	}
+	served_add(s, strcmp(s->relation, "older") == 0 ? SV_STALE
+		      : strcmp(s->relation, "newer") == 0 ? SV_NEWER : SV_UNRELATED,
+		   false, p.code, p.message, p.hint);
+	report_problem_finish(&p);
 }
 
 /* ---- judging one served chain ---- */
@@ -370,7 +279,7 @@ static void judge(struct served *s, const struct tlsprobe_trust *trust, const st
 	}
 	before = s->e.n_problems;
 	report_judge_chain(&s->e, s->chain, ro, now);
-	/* report.c adds the worst of its findings first */
+	/* lib/report/judge.c adds the worst of its findings first */
 	if (s->e.n_problems > before && from_report[s->e.state] > s->state) {
 		s->state = from_report[s->e.state];
 		s->why = s->e.problems[before].code;
@@ -386,7 +295,7 @@ static void judge(struct served *s, const struct tlsprobe_trust *trust, const st
 
 	s->covers = tlsprobe_covers(s->chain, s->servername);
 	if (!s->covers) {
-		join_names(&s->e, names, sizeof(names));
+		report_join_names(&s->e, names, sizeof(names));
 		snprintf(msg, sizeof(msg), "%s: the certificate's names (%s) do not cover the server name %s",
 			 s->label, names, s->servername);
 		served_add(s, SV_MISMATCH, false, CC_NOT_COVERED, msg,
@@ -524,7 +433,7 @@ static void print_served(FILE *out, const struct served *s, const char *dir, boo
 
 static void print_problems_of(FILE *f, const struct served *s)
 {
-	/* one entry in a report of its own: report.c's layout for problems */
+	/* one entry in a report of its own: report_print.c's layout for problems */
 	struct report one = { .dir_ok = true, .entries = (struct report_entry *)&s->e, .n_entries = 1 };
 
 	report_print_problems(f, cli.prog, &one);
@@ -592,7 +501,7 @@ static void print_json(FILE *out, const struct report *sub, const struct served 
 	FILE *m;
 
 	if (dir != NULL && (m = open_memstream(&doc, &len)) != NULL) {
-		/* report.c streams its document; cut its closing brace to add ours */
+		/* report_print.c streams its document; cut its closing brace to add ours */
 		int bad = report_print_json(m, sub, false);
 		fclose(m);
 		while (len > 0 && (doc[len - 1] == '\n' || doc[len - 1] == '}'))
@@ -633,7 +542,7 @@ static void check_target(struct served *s, const char *target, const struct conn
 	s->e.cert_mode = s->e.key_mode = -1;
 	s->e.issuances_168h = -1;
 	if (store != NULL && r->dir_ok) {
-		st = pick_lineage(r, s->servername, named);
+		st = report_pick_lineage(r, s->servername, named);
 		if (st == NULL) {
 			snprintf(msg, sizeof(msg), "%s: no lineage in %s covers %s", s->label, store,
 				 s->servername);
@@ -644,7 +553,7 @@ static void check_target(struct served *s, const char *target, const struct conn
 		} else {
 			compared[st - r->entries] = true;
 			free(s->e.name);
-			s->e.name = sdup(st->name); /* for report.c's hints ("issue -n NAME") */
+			s->e.name = sdup(st->name); /* for judge.c's hints ("issue -n NAME") */
 		}
 	}
 	probe_one(s, o, trust, ro, r->checked_at);

@@ -1618,6 +1618,7 @@ static const struct certstore_ops etcd_ops = {
 	.read_pair = op_read_pair,
 	.read_pair_nowait = op_read_pair_nowait,
 	.read_cert = op_read_cert,
+	.read_files = NULL, /* a pair is one entry: no files, modes or half-written pairs */
 	.write_pair = op_write_pair,
 	.check_writable = op_check_writable,
 	.record_name = op_record_name,

@@ -176,6 +176,11 @@ int certstore_ephemeral(const struct certstore *cs, struct gpc_error *why)
 	return cs->ops->ephemeral != NULL ? cs->ops->ephemeral(cs->be, why) : 0;
 }
 
+int certstore_unwritable(const struct certstore *cs, struct gpc_error *why)
+{
+	return cs->ops->unwritable != NULL ? cs->ops->unwritable(cs->be, why) : 0;
+}
+
 void certstore_free(struct certstore *cs)
 {
 	if (cs == NULL)
@@ -286,6 +291,20 @@ int certstore_read_pair_nowait(struct certstore *cs, const char *name, struct bu
 	if (cs->ops->read_pair_nowait == NULL)
 		return cs->ops->read_pair(cs->be, name, cert, key, &r, err);
 	return cs->ops->read_pair_nowait(cs->be, name, cert, key, err);
+}
+
+int certstore_read_files(struct certstore *cs, const char *name, struct buf *cert, struct buf *key,
+			 struct certstore_files *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->cert_mode = f->key_mode = -1;
+	if (!certstore_valid_name(name)) {
+		bad_name(&f->cert_err, name);
+		return -1;
+	}
+	if (cs->ops->read_files == NULL)
+		return 0;
+	return cs->ops->read_files(cs->be, name, cert, key, f);
 }
 
 int certstore_read_cert(struct certstore *cs, const char *name, struct buf *cert, uint64_t *rev,

@@ -22,6 +22,7 @@
 #ifndef GPC_CERTSTORE_H
 #define GPC_CERTSTORE_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -86,6 +87,12 @@ bool certstore_shared(const struct certstore *cs);
  * (a directory on tmpfs, in a container's writable layer)? Returns 1 and
  * `why` (the place, the cause and the fix), else 0. */
 int certstore_ephemeral(const struct certstore *cs, struct gpc_error *why);
+
+/* Could writers (issue, renew) run as this user not write the store itself
+ * (a certs directory's owner and mode)? Returns 1 and `why` (the place, the
+ * uid, owner and mode, and the fix), else 0 (writable, or a backend that
+ * cannot tell, such as etcd). */
+int certstore_unwritable(const struct certstore *cs, struct gpc_error *why);
 
 /* Open a certs directory for reading (and, later, writing). Fails with a
  * clear error if it does not exist, is not a directory, or is not readable
@@ -233,6 +240,30 @@ int certstore_read_pair_rev(struct certstore *cs, const char *name, struct buf *
  * (GPC_E_MISSING when there is no pair; err names the entry). */
 int certstore_read_cert(struct certstore *cs, const char *name, struct buf *cert, uint64_t *rev,
 			struct gpc_error *err) __attribute__((warn_unused_result));
+
+/* A lineage's certificate and key read file by file, with what a certs
+ * directory knows about its files (certstore_read_files). */
+struct certstore_files {
+	struct gpc_error cert_err, key_err; /* why that file was not read (code NULL: it was);
+	                                     * a dangling link's hint names its target */
+	bool cert_absent, key_absent;       /* nothing at all at its name, not even a link
+	                                     * (set only when that read failed with ENOENT) */
+	int cert_mode, key_mode;            /* permission bits (through links), -1 unknown */
+	bool interrupted;                   /* a write of this pair was interrupted and is
+	                                     * recorded at `interrupted_at` (.state/txn/NAME) */
+	char interrupted_at[PATH_MAX];
+};
+
+/* Read a lineage's certificate into cert and its key into key (appended),
+ * each on its own: one unreadable file does not hide the other, and *f says
+ * why each failed, the files' modes and a pending interrupted write. An
+ * optional backend operation: a certs directory offers it; a shared store,
+ * whose pair is one entry, does not (read it with certstore_read_pair).
+ * Takes no lock (hold a shared one around a run of reads); both files come
+ * from one generation as in certstore_read_pair. Returns 1 with *f filled, 0
+ * when the backend has no files, -1 for an invalid name (f->cert_err). */
+int certstore_read_files(struct certstore *cs, const char *name, struct buf *cert, struct buf *key,
+			 struct certstore_files *f);
 
 /* As certstore_write_pair, only if the pair's revision is still
  * `expect_rev` (0: there is no pair yet; CERTSTORE_REV_ANY: any), else -1

@@ -30,6 +30,11 @@ struct certstore_ops {
 	/* the certificate alone, without opening the key (certstore_read_cert);
 	 * may be NULL (read_pair is used and the key wiped) */
 	int (*read_cert)(void *be, const char *name, struct buf *cert, uint64_t *rev, struct gpc_error *err);
+	/* the certificate and the key file by file, with the files' details
+	 * (modes, dangling links, an interrupted write): certstore_read_files;
+	 * may be NULL (a store without files: certstore_read_files returns 0) */
+	int (*read_files)(void *be, const char *name, struct buf *cert, struct buf *key,
+			  struct certstore_files *f);
 	int (*write_pair)(void *be, const char *name, const char *cert, size_t cert_len, const char *key,
 			  size_t key_len, uint64_t expect_rev, struct gpc_error *err);
 	int (*check_writable)(void *be, const char *name, struct gpc_error *err);
@@ -72,6 +77,9 @@ struct certstore_ops {
 	/* 1 when the store will not survive a reboot (certstore_ephemeral);
 	 * may be NULL (never) */
 	int (*ephemeral)(void *be, struct gpc_error *why);
+	/* 1 when the store itself is not writable by the effective user
+	 * (certstore_unwritable); may be NULL (never said) */
+	int (*unwritable)(void *be, struct gpc_error *why);
 	/* where previous pairs are kept, for messages (certstore_archive_describe) */
 	int (*archive_name)(void *be, char *out, size_t outsz);
 };

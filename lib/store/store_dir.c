@@ -720,6 +720,74 @@ static bool txn_staged_cert(struct store_dir *cs, const char *name, const char *
 	return true;
 }
 
+/* One file of a pair for dir_read_files: fs_read_file as dir_read_pair
+ * reads it (through the links of the generation layout); a name that is a
+ * link to nothing gets a hint naming its target. */
+static int read_pair_file(const char *path, struct buf *b, struct gpc_error *err)
+{
+	char target[PATH_MAX];
+	ssize_t n;
+
+	gpc_error_clear(err);
+	if (fs_read_file(path, CERTSTORE_MAX_FILE, b, err) == 0)
+		return 0;
+	if (err->sys_errno == ENOENT && (n = readlink(path, target, sizeof(target) - 1)) > 0) {
+		target[n] = '\0';
+		gpc_error_hint(err, "%s is a symbolic link to %s, which does not exist; fix the link "
+				    "or replace it with the file", path, target);
+	}
+	return -1;
+}
+
+static int file_mode(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (int)(st.st_mode & 07777) : -1;
+}
+
+/* certstore_read_files: the certificate and the key each on its own (one
+ * unreadable file does not hide the other), from one generation as in
+ * dir_read_pair (read again while ..data moves), without a lock of its own
+ * (check and status hold the shared one for their whole run). Then what
+ * is at each name (nothing at all, or a dangling link), the modes, and
+ * whether .state/txn/NAME records an interrupted write. A pending write is
+ * said, not read around: check reports the half pair it left. */
+static int dir_read_files(struct store_dir *cs, const char *name, struct buf *cert, struct buf *key,
+			  struct certstore_files *f)
+{
+	char cp[PATH_MAX], kp[PATH_MAX], ldir[PATH_MAX], before[PATH_MAX], after[PATH_MAX];
+	char rel[PATH_MAX];
+	size_t c0 = cert->len, k0 = key->len;
+	struct stat st;
+
+	if (dir_paths(cs, name, cp, sizeof(cp), kp, sizeof(kp)) != 0 ||
+	    lineage_dir(cs, name, ldir, sizeof(ldir)) != 0) {
+		gpc_error_set(&f->cert_err, GPC_E_USAGE, "'%s': not a valid lineage name", name);
+		return -1;
+	}
+	for (int attempt = 0;; attempt++) {
+		data_target(ldir, before, sizeof(before));
+		read_pair_file(cp, cert, &f->cert_err);
+		read_pair_file(kp, key, &f->key_err);
+		data_target(ldir, after, sizeof(after));
+		if (strcmp(before, after) == 0 || attempt == 4)
+			break;
+		buf_cut(cert, c0);
+		buf_cut(key, k0);
+	}
+	f->cert_absent = f->cert_err.code != NULL && f->cert_err.sys_errno == ENOENT && lstat(cp, &st) != 0;
+	f->key_absent = f->key_err.code != NULL && f->key_err.sys_errno == ENOENT && lstat(kp, &st) != 0;
+	f->cert_mode = file_mode(cp);
+	f->key_mode = file_mode(kp);
+	snprintf(rel, sizeof(rel), "%s/%s", TXN_DIR, name);
+	f->interrupted = dir_state_path(cs, rel, f->interrupted_at, sizeof(f->interrupted_at)) == 0 &&
+			 access(f->interrupted_at, F_OK) == 0;
+	if (!f->interrupted)
+		f->interrupted_at[0] = '\0';
+	return 1;
+}
+
 static void remove_strays(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -1395,6 +1463,12 @@ static int op_read_pair_nowait(void *be, const char *name, struct buf *cert, str
 	return dir_read_pair(be, name, cert, key, NULL, true, err);
 }
 
+static int op_read_files(void *be, const char *name, struct buf *cert, struct buf *key,
+			 struct certstore_files *f)
+{
+	return dir_read_files(be, name, cert, key, f);
+}
+
 static int op_write_pair(void *be, const char *name, const char *cert, size_t cert_len, const char *key,
 			 size_t key_len, uint64_t expect_rev, struct gpc_error *err)
 {
@@ -1785,6 +1859,22 @@ static int op_ephemeral(void *be, struct gpc_error *why)
 	return fs_ephemeral(dir_dir(be), why);
 }
 
+/* Writers (issue, renew) need the certs directory: said early by check
+ * and status, with its owner and mode. */
+static int op_unwritable(void *be, struct gpc_error *why)
+{
+	const char *dir = dir_dir(be);
+	struct stat st;
+
+	if (access(dir, W_OK) == 0 || stat(dir, &st) != 0)
+		return 0;
+	gpc_error_set(why, GPC_E_PERMISSION, "%s: not writable by uid %u (owner uid %u gid %u, mode %04o)", dir,
+		      (unsigned)geteuid(), (unsigned)st.st_uid, (unsigned)st.st_gid, (unsigned)(st.st_mode & 07777));
+	gpc_error_hint(why, "renewal will fail to write here: run goproxy-cert as the owner, or chown/chmod %s "
+			    "(in a container: mount a writable, persistent volume)", dir);
+	return 1;
+}
+
 static const struct certstore_ops dir_ops = {
 	.kind = "dir",
 	.free = op_free,
@@ -1793,6 +1883,7 @@ static const struct certstore_ops dir_ops = {
 	.pair_names = op_pair_names,
 	.read_pair = op_read_pair,
 	.read_pair_nowait = op_read_pair_nowait,
+	.read_files = op_read_files,
 	.write_pair = op_write_pair,
 	.check_writable = op_check_writable,
 	.record_name = op_record_name,
@@ -1816,6 +1907,7 @@ static const struct certstore_ops dir_ops = {
 	.check_trust = op_check_trust,
 	.shared = false,
 	.ephemeral = op_ephemeral,
+	.unwritable = op_unwritable,
 	.archive_name = op_archive_name,
 };
 
