@@ -657,6 +657,8 @@ const char *report_describe_challenge(const struct lineage *l, char *out, size_t
 	}
 	if (l->dns_provider != NULL)
 		snprintf(out, outsz, "dns-01 through %s", l->dns_provider);
+	else if (l->solver != NULL && strcmp(l->solver, "http-dir") == 0)
+		snprintf(out, outsz, "%s, answered by goproxyd from the store (--http-dir)", type);
 	else if (l->solver != NULL && l->solver_arg != NULL)
 		snprintf(out, outsz, "%s by %s %s", type, l->solver, l->solver_arg);
 	else if (l->solver != NULL)

@@ -113,7 +113,7 @@ int certstore_from_backend(const struct certstore_ops *ops, void *be, struct cer
 	return 0;
 }
 
-/* The backends: the directory (no URL) first, then those a program adds
+/* The backends: the directory (a store without a URL) first, then those a program adds
  * (certstore_add_backend: the etcd part is linked by some programs only). */
 #define MAX_BACKENDS 8
 static const struct certstore_backend *backends[MAX_BACKENDS] = { &store_dir_backend };
@@ -133,7 +133,9 @@ int certstore_add_backend(const struct certstore_backend *b)
 
 int certstore_open(const char *dir, struct certstore **out, struct gpc_error *err)
 {
-	return store_dir_open(dir, out, err);
+	const struct store_options o = { .dir = dir };
+
+	return backends[0]->open(&o, out, err);
 }
 
 int certstore_open_url(const struct store_options *o, struct certstore **out, struct gpc_error *err)
@@ -143,7 +145,7 @@ int certstore_open_url(const struct store_options *o, struct certstore **out, st
 
 	*out = NULL;
 	if (o->url == NULL || o->url[0] == '\0')
-		return store_dir_backend.open(o, out, err);
+		return backends[0]->open(o, out, err);
 	for (size_t i = 1; i < MAX_BACKENDS && backends[i] != NULL; i++)
 		for (const char *const *sc = backends[i]->schemes; *sc != NULL; sc++) {
 			if (strncmp(o->url, *sc, strlen(*sc)) == 0)

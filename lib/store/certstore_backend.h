@@ -102,10 +102,8 @@ int certstore_add_backend(const struct certstore_backend *b);
 int certstore_from_backend(const struct certstore_ops *ops, void *be, struct certstore **out,
 			   struct gpc_error *err) __attribute__((warn_unused_result));
 
-/* The directory backend (store_dir.c): opens DIR as certstore_open does;
- * the table's row for a store without a URL. */
-int store_dir_open(const char *dir, struct certstore **out, struct gpc_error *err)
-	__attribute__((warn_unused_result));
+/* The directory backend (store_dir.c): the table's first row, for a store
+ * without a URL (certstore_open, certstore_open_url). */
 extern const struct certstore_backend store_dir_backend;
 
 #endif

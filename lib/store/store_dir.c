@@ -1911,7 +1911,7 @@ static const struct certstore_ops dir_ops = {
 	.archive_name = op_archive_name,
 };
 
-int store_dir_open(const char *dir, struct certstore **out, struct gpc_error *err)
+static int store_dir_open(const char *dir, struct certstore **out, struct gpc_error *err)
 {
 	struct store_dir *sd;
 
