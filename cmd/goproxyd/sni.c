@@ -31,8 +31,11 @@
 #include "buf.h"
 #include "fsutil.h"
 #include "log.h"
+#include "records.h"
 
-#define CHALLENGE_DIR SNI_CHALLENGE_DIR
+/* tls-alpn-01 certificates (records.h): <identifier>.crt and .key (PEM),
+ * written by goproxy-cert's solver (RFC 8737). */
+#define CHALLENGE_DIR RECORD_TLSALPN01_DIR
 
 struct name_ent {
 	const char *name; /* points into the creds' dnsnames, or its name */

@@ -13,10 +13,6 @@
 
 #include "certstore.h"
 
-/* tls-alpn-01 certificates: DIR/.state/challenges/tls-alpn-01/<identifier>.crt
- * and <identifier>.key (PEM), written by goproxy-cert's solver (RFC 8737). */
-#define SNI_CHALLENGE_DIR "challenges/tls-alpn-01"
-
 /* Credentials of one lineage (or one tls-alpn-01 challenge certificate).
  * Reference counted: the current set holds one reference, every connection
  * that chose it holds one until after gnutls_deinit. */

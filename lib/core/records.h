@@ -27,7 +27,8 @@
 
 /* challenge answers goproxyd serves (solver.c writes them) */
 #define RECORD_HTTP01_FMT "challenges/http-01/%s"      /* token */
-#define RECORD_TLSALPN01_FMT "challenges/tls-alpn-01/%s%s" /* identifier, ".crt"/".key" */
+#define RECORD_TLSALPN01_DIR "challenges/tls-alpn-01"   /* listed by goproxyd */
+#define RECORD_TLSALPN01_FMT RECORD_TLSALPN01_DIR "/%s%s" /* identifier, ".crt"/".key" */
 
 /* what a dns-01 solver added, to remove it later (solver_dns.c) */
 #define RECORD_DNS_RECORDS_FMT "dns-records/%s.json"   /* lineage name */
