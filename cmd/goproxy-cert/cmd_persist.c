@@ -30,8 +30,8 @@ static const char usage_text[] =
 	"                           default: the names of lineage -n\n"
 	"      --wildcard           policy=wildcard on every record (NAME and *.NAME)\n"
 	"      --persist-until TIME the record lapses at TIME (Unix seconds or RFC 3339 UTC)\n"
-	"      --dns PROVIDER       also create the record(s) once through this provider (rfc2136,\n"
-	"                           pdns, cloudflare, hetzner; options as for issue --dns); nothing\n"
+	"      --dns PROVIDER       also create the record(s) once through this provider (any of\n"
+	"                           issue --dns but acmedns and duckdns; its options); nothing\n"
 	"                           about it is stored, renewals never write DNS\n"
 	"      --dns-opt KEY=VALUE  a provider option   --dns-resolver ADDR[:PORT]  to find the zone\n"
 	"  -d, --certs-dir DIR   -n, --name LINEAGE   --server URL   --staging   --ca-bundle FILE\n"
@@ -152,8 +152,8 @@ static int parse_args(int argc, char **argv, struct persist_args *a)
 		return EXIT_USAGE;
 	if (prov != NULL && (strcmp(prov, "acmedns") == 0 || strcmp(prov, "duckdns") == 0))
 		return cli_usage_error("persist-record", "--dns %s: %s writes only _acme-challenge records, not a "
-				       "dns-persist-01 record; create it by hand, or with rfc2136, pdns, cloudflare or "
-				       "hetzner", prov, prov);
+				       "dns-persist-01 record; create it by hand, or with a provider that writes any TXT "
+				       "record (rfc2136, pdns, cloudflare, ...)", prov, prov);
 	return 0;
 }
 
