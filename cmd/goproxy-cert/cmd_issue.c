@@ -427,11 +427,10 @@ static int godoxy_seed_account(struct issue_env *env, const struct lineage *l, c
  * certificate for: refused unless --duplicate, here before anything is
  * stored or asked, and again by the library under the issuer lock.
  * Returns 0 or EXIT_USAGE (printed). */
-static int refuse_duplicate(struct certstore *cs, const struct lineage *l, struct issue_args *a)
+static int refuse_duplicate(struct certstore *cs, const struct lineage *l, const struct issue_args *a)
 {
 	struct gpc_error err;
 
-	a->o.refuse_duplicate = !a->duplicate;
 	gpc_error_clear(&err);
 	if (a->duplicate || issue_refuse_duplicate(cs, l, &err) == 0)
 		return 0;
@@ -459,6 +458,7 @@ static int issue_run(struct issue_args *a)
 		goto out;
 	}
 	certstore_set_lock_wait(cs, a->o.lock_wait_secs);
+	a->o.refuse_duplicate = !a->duplicate;
 	if ((rc = build_lineage(cs, a, &l)) != 0 || (rc = check_challenge(l)) != 0 ||
 	    (rc = refuse_duplicate(cs, l, a)) != 0)
 		goto out;
