@@ -30,7 +30,7 @@ epoch() { date -u -d "$1" +%s; }
 rfc3339() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 nb_of() { epoch "$(openssl x509 -in "$1" -noout -startdate | sed 's/^notBefore=//')"; }
 na_of() { epoch "$(openssl x509 -in "$1" -noout -enddate | sed 's/^notAfter=//')"; }
-orders() { pebble_requests 'POST /order-plz'; }
+orders() { pebble_orders; }
 echo "== --profile shortlived: a 6-day certificate, the profile stored"
 issue -n short -D short.example.test --profile shortlived $SA
 expect_rc 0

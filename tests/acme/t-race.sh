@@ -71,9 +71,9 @@ for r in 1 2 3; do
 	f=$CERTS/.state/lineages/x$r.json
 	jq '.key_type = "ec384"' "$f" >"$f.new" && mv "$f.new" "$f"
 done
-before=$(pebble_requests 'POST /order-plz')
+before=$(pebble_orders)
 both "$G" renew -d "$CERTS"
-orders=$(($(pebble_requests 'POST /order-plz') - before))
+orders=$(($(pebble_orders) - before))
 echo "renew exits $RC1 $RC2, $orders order(s) for 3 due lineages"
 [ "$RC1" = 0 ] && [ "$RC2" = 0 ] || { show; fail "renew exits $RC1 and $RC2, want 0 and 0"; }
 [ "$orders" = 3 ] || { show; fail "$orders orders for 3 due lineages (want 3)"; }

@@ -56,10 +56,10 @@ etcd_member_start "$1" --no-wait
 etcd_member_start "$2" --no-wait
 etcd_wait_healthy
 [ "$(stored_serial a)" = "$old_a" ] || fail "a was written without quorum"
-before=$(pebble_count 'POST /order-plz')
+before=$(pebble_orders)
 GOPROXY_CERT_NOW=$now gpc renew $STORE
 expect_rc 0
-[ $(($(pebble_count 'POST /order-plz') - before)) = 2 ] || fail "not 2 orders after quorum came back"
+[ $(($(pebble_orders) - before)) = 2 ] || fail "not 2 orders after quorum came back"
 new_a=$(stored_serial a)
 [ "$new_a" != "$old_a" ] || fail "a not renewed"
 for i in 1 2; do node_serves $i a.example.test "$new_a" "(the new a after the outage)"; done

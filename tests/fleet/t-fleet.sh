@@ -45,7 +45,7 @@ echo "== renew on three nodes at once over four due lineages: one order each"
 # (issued at least 10 s later) more.
 now=$(due_clock default l1 l2 l3)
 while [ "$(date +%s)" -lt $((t_last + 10)) ]; do sleep 0.5; done
-before=$(pebble_count 'POST /order-plz')
+before=$(pebble_orders)
 for i in 1 2 3; do
 	GOPROXY_CERT_NOW=$now "$GOPROXY_CERT" renew $STORE \
 		>"$WORK/renew$i.out" 2>"$WORK/renew$i.err" &
@@ -57,7 +57,7 @@ for i in 1 2 3; do
 	[ "$rc" = 0 ] || { cat "$WORK/renew$i.out" "$WORK/renew$i.err" >&2; fail "renew on node $i exited $rc"; }
 done
 t_done=$(date +%s.%N)
-orders=$(($(pebble_count 'POST /order-plz') - before))
+orders=$(($(pebble_orders) - before))
 [ "$orders" = 4 ] || { cat "$WORK"/renew?.out >&2; grep -h "due\|waiting" "$WORK"/renew?.err >&2; fail "$orders orders for 4 due lineages"; }
 grep -h ': issued, ' "$WORK"/renew?.out | sort >"$WORK/issued"
 [ "$(grep -c . "$WORK/issued")" = 4 ] || { cat "$WORK"/renew?.out >&2; fail "not one 'issued' line per lineage"; }

@@ -331,6 +331,18 @@ pebble_count() {
 	grep -cF -- "$1" "$PEBBLE_LOG" || :
 }
 
+# How many orders pebble accepted ("Added order ... to the db"): what a
+# test means by "the CA was asked for a certificate N times". Not the
+# newOrder requests: pebble 2.10 indexes an issued certificate by
+# hex(serial.Bytes()), without the DER leading zero that RFC 9773's certID
+# keeps, so a renewal whose old serial is 7 bytes with the top bit set (about
+# 1 in 256 of its 63-bit serials) has its `replaces` refused ("could not find
+# an order") and the client orders once more without it: two requests, one
+# order. For "no request reached the CA" count 'POST /order-plz' instead.
+pebble_orders() {
+	pebble_count 'Added order '
+}
+
 # ---- ARI (RFC 9773) helpers, computed with openssl, apart from the code under test
 
 # b64hex HEX: base64url (no padding) of the bytes HEX spells.
