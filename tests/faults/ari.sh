@@ -60,6 +60,24 @@ for k in v:
     print("L_%s=%s" % (k, shlex.quote(str(v[k]))))' "$1/.state/lineages/$2.json"
 }
 neworders() { relay_count '^POST [^ ]+ [0-9]+ replaces='; }
+# pebble 2.10 finds an issued certificate by hex(serial.Bytes()), without the
+# leading zero byte that RFC 9773's certID keeps (and goproxy-cert sends):
+# for such a serial (7 bytes with the top bit set: about 1 in 256 of
+# pebble's) it answers a correct `replaces` with 500 "could not find an
+# order", and the client orders once more without it. pebble_misses ID: the
+# certID's serial starts with a zero byte (base64url "A" then A-P).
+pebble_misses() { case ${1#*.} in A[A-P]*) return 0 ;; esac; return 1; }
+# replaced ID: the renewal's newOrder carried replaces=ID and the CA took it
+# (or, for a serial pebble misses, refused it with 500 and the order without
+# it was taken).
+replaced() {
+	if pebble_misses "$1"; then
+		[ "$(relay_count "^POST [^ ]+ 500 replaces=$1 profile=-\$")" = 1 ] &&
+			[ "$(relay_count '^POST [^ ]+ 201 replaces=- profile=-$')" = 1 ]
+	else
+		[ "$(relay_count "^POST [^ ]+ 201 replaces=$1 profile=-\$")" = 1 ]
+	fi
+}
 
 echo "$FUTURE" >"$SPEC"
 relay_start --ari "@$SPEC"
@@ -140,8 +158,9 @@ echo "== renew after the chosen time: replaces = the current certID"
 # lets this renewal through.
 GOPROXY_CERT_NOW=$((renA + 60)) gpc renew -d "$A" --rate-limit 1/168
 expect_rc 0
-[ "$(relay_count "^POST [^ ]+ 201 replaces=$idA profile=-\$")" = 1 ] || fail "no newOrder with replaces=$idA"
-[ "$(neworders)" = 1 ] || fail "expected one newOrder"
+replaced "$idA" || fail "no newOrder with replaces=$idA"
+if pebble_misses "$idA"; then n=2; else n=1; fi
+[ "$(neworders)" = $n ] || fail "expected $n newOrder(s)"
 idA2=$(certid "$A/ari/cert.crt")
 [ "$idA2" != "$idA" ] || fail "the certificate was not replaced"
 pair_ok "$A/ari/cert.crt" "$A/ari/priv.key" || fail "renewed pair does not match"
@@ -164,7 +183,7 @@ echo "$PAST" >"$SPEC"
 GOPROXY_CERT_NOW=$((L_retry_after + 60)) gpc renew -d "$B"
 expect_rc 0
 [ "$(relay_count " certid=$idB\$")" = 1 ] || fail "renewalInfo not asked after its Retry-After"
-[ "$(relay_count "^POST [^ ]+ 201 replaces=$idB profile=-\$")" = 1 ] ||
+replaced "$idB" ||
 	fail "a window in the past did not renew (replaces=$idB): $(cat "$WORK/out")"
 [ "$(certid "$B/moved/cert.crt")" != "$idB" ] || fail "the certificate was not replaced"
 pair_ok "$B/moved/cert.crt" "$B/moved/priv.key" || fail "renewed pair does not match"
@@ -181,7 +200,7 @@ echo drop >"$SPEC"
 : >"$RELAY_LOG"
 GOPROXY_CERT_NOW=$renC gpc renew -d "$C"
 expect_rc 0
-[ "$(relay_count "^POST [^ ]+ 201 replaces=$idC profile=-\$")" = 1 ] ||
+replaced "$idC" ||
 	fail "not renewed at the chosen time $L_renew_at_text: $(cat "$WORK/out")"
 pair_ok "$C/past/cert.crt" "$C/past/priv.key" || fail "renewed pair does not match"
 
